@@ -1,0 +1,13 @@
+//! Pure parsers of untrusted bytes: SIP, SDP, RTP, RTCP, STUN and TLS record sniffing.
+//!
+//! Takes byte slices, returns borrowed views or owned summaries; knows nothing of flows, time or
+//! calls, and imports nothing else of the crate, so every stage may use it. nom stays inside each
+//! parser module; public functions return that module's own error type. No parser panics or
+//! allocates without bound on any input.
+
+pub mod rtcp;
+pub mod rtp;
+pub mod sdp;
+pub mod sip;
+pub mod stun;
+pub mod tls;
