@@ -1,0 +1,55 @@
+//! Command-line arguments (clap derive).
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Find out why VoIP calls failed, from a packet capture.
+#[derive(Parser, Debug)]
+#[command(name = "callscope", version, about, after_help = EXIT_CODES)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+const EXIT_CODES: &str =
+    "Exit codes: 0 analysed; 2 usage or input error (unreadable file, not a capture).";
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Analyse one or more capture files (pcap, pcapng, optionally gzip-compressed) as one capture.
+    Analyze(Analyze),
+    /// List the SIP calls: start, parties, outcome, setup time, duration.
+    Calls(Inputs),
+    /// Draw the ladder diagram of one call.
+    Flow(Flow),
+}
+
+/// The capture files to read.
+#[derive(clap::Args, Debug)]
+pub struct Inputs {
+    /// Capture files; several files (e.g. rotated captures) are merged by time. `-` reads stdin.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct Flow {
+    #[command(flatten)]
+    pub inputs: Inputs,
+    /// The call: its number in `callscope calls`, or its Call-ID.
+    #[arg(long, value_name = "INDEX|CALL-ID")]
+    pub call: String,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct Analyze {
+    #[command(flatten)]
+    pub inputs: Inputs,
+    /// Also write the JSON report to PATH (`-` for stdout, replacing the text report).
+    #[arg(long, value_name = "PATH")]
+    pub json: Option<PathBuf>,
+}

@@ -1,0 +1,48 @@
+//! Binary-only helpers: argument definitions, progress display, file handling with error context.
+
+pub mod args;
+pub mod progress;
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use callscope::capture::CaptureFile;
+
+/// Opens the inputs and analyses them, with a progress bar where wanted.
+pub fn analyze(inputs: &args::Inputs) -> anyhow::Result<callscope::Analysis> {
+    let files = open_all(&inputs.files)?;
+    let progress = progress::Bar::new(inputs.quiet);
+    let analysis = callscope::analyze(&files, &callscope::Options::default(), &progress);
+    progress.finish();
+    Ok(analysis)
+}
+
+/// Writes to standard output through a buffer.
+pub fn to_stdout(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> anyhow::Result<()> {
+    let mut out = BufWriter::new(io::stdout().lock());
+    write(&mut out)?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Opens every input, failing on the first that cannot be read as a capture.
+pub fn open_all(paths: &[PathBuf]) -> anyhow::Result<Vec<CaptureFile>> {
+    paths
+        .iter()
+        .map(|path| CaptureFile::open(path).with_context(|| format!("{}", path.display())))
+        .collect()
+}
+
+/// Creates `path` and lets `write` fill it through a buffer.
+pub fn write_file(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> anyhow::Result<()> {
+    let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let mut out = BufWriter::new(file);
+    write(&mut out).with_context(|| format!("cannot write {}", path.display()))?;
+    out.flush()
+        .with_context(|| format!("cannot write {}", path.display()))
+}

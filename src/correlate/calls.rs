@@ -1,0 +1,388 @@
+//! SIP messages grouped into calls: transactions, retransmissions, dialogs, the call's outcome and
+//! timings (RFC 3261 §17 transactions, §12 dialogs).
+//!
+//! Messages arrive in capture order. A call is everything with one Call-ID that contains an INVITE;
+//! Call-IDs without an INVITE (REGISTER, OPTIONS, SUBSCRIBE, MESSAGE, ...) are kept apart as other
+//! dialogs. A message is a retransmission when the same request (method, CSeq) or response (status,
+//! CSeq) is the previous message that went the same way (source and destination address and port) in
+//! the same call; ACKs and CANCELs are left out, provisional responses never count. This is how
+//! Wireshark's `sip.resend` counts them (checked against tshark on every capture in the tests), so
+//! `tshark -z sip,stat` and callscope agree.
+
+use std::collections::{BTreeMap, HashSet};
+use std::net::SocketAddr;
+
+use rustc_hash::FxHashMap;
+
+use super::message::{Kind, Message, Method, Transport};
+
+/// A message of a call and whether it repeated an earlier one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Seen {
+    pub msg: Message,
+    pub resent: bool,
+}
+
+/// How a call ended up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum State {
+    /// A 2xx answered the INVITE.
+    Answered,
+    /// A final 3xx–6xx answered it (other than 487 after a CANCEL).
+    Rejected,
+    /// The caller cancelled it.
+    Cancelled,
+    /// No response at all reached the capture.
+    Unanswered,
+    /// Only provisional responses: still ringing when the capture ended.
+    InProgress,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Answered => "answered",
+            State::Rejected => "rejected",
+            State::Cancelled => "cancelled",
+            State::Unanswered => "unanswered",
+            State::InProgress => "in_progress",
+        }
+    }
+}
+
+/// Which side ended an answered or cancelled call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndedBy {
+    Caller,
+    Callee,
+}
+
+impl EndedBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndedBy::Caller => "caller",
+            EndedBy::Callee => "callee",
+        }
+    }
+}
+
+/// Milliseconds from the first INVITE to the call's milestones.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Timings {
+    /// First provisional response (100 Trying included).
+    pub first_response_ms: Option<f64>,
+    /// Post-dial delay: first 18x, or the 2xx when no 18x came.
+    pub pdd_ms: Option<f64>,
+    /// The final response (the outcome).
+    pub final_ms: Option<f64>,
+    /// The 2xx (answered calls).
+    pub answer_ms: Option<f64>,
+    /// The ACK of the 2xx.
+    pub ack_ms: Option<f64>,
+    /// From the 2xx to the first BYE.
+    pub duration_ms: Option<f64>,
+}
+
+/// One SIP call (an INVITE dialog and everything with its Call-ID).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Call {
+    pub call_id: String,
+    /// Every message in capture order.
+    pub messages: Vec<Seen>,
+    /// Where the first INVITE came from.
+    pub caller: SocketAddr,
+    /// Where the first INVITE went.
+    pub callee: SocketAddr,
+    pub from: String,
+    pub to: String,
+    pub transport: Transport,
+    pub state: State,
+    /// The final response that decided the outcome: status, reason phrase, frame.
+    pub final_response: Option<(u16, String, u64)>,
+    pub ended_by: Option<EndedBy>,
+    pub timings: Timings,
+    /// Each distinct (source, destination) pair, in order of first appearance.
+    pub hops: Vec<(SocketAddr, SocketAddr)>,
+    pub start_ts_ns: i64,
+    pub end_ts_ns: i64,
+}
+
+impl Call {
+    /// Frame numbers of all the call's messages.
+    pub fn frames(&self) -> impl Iterator<Item = u64> + '_ {
+        self.messages.iter().map(|s| s.msg.frame)
+    }
+
+    /// The first INVITE.
+    pub fn invite(&self) -> &Message {
+        self.messages
+            .iter()
+            .map(|s| &s.msg)
+            .find(|m| m.method() == Some(&Method::Invite))
+            .expect("a call has an INVITE by construction")
+    }
+
+    /// Retransmitted messages.
+    pub fn resent(&self) -> usize {
+        self.messages.iter().filter(|s| s.resent).count()
+    }
+}
+
+/// A Call-ID without an INVITE: registration, options ping, subscription, message.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OtherDialog {
+    pub call_id: String,
+    /// The first request's method.
+    pub method: String,
+    pub messages: usize,
+    pub resent: usize,
+    /// The last final response's status.
+    pub final_status: Option<u16>,
+    pub first_frame: u64,
+    pub start_ts_ns: i64,
+    pub src: SocketAddr,
+    pub dst: SocketAddr,
+}
+
+/// Counts comparable with `tshark -z sip,stat`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SipStats {
+    pub messages: u64,
+    pub resent: u64,
+    /// Requests by method name.
+    pub requests: BTreeMap<String, u64>,
+    /// Responses by status code, with the first reason phrase seen.
+    pub responses: BTreeMap<u16, u64>,
+}
+
+/// What a message repeats when it is a retransmission: request or response, method or status, CSeq.
+type Signature = (bool, String, u32, String);
+
+/// Everything seen under one Call-ID so far.
+struct Group {
+    messages: Vec<Seen>,
+    /// The last message's signature per direction (source, destination).
+    last: FxHashMap<(SocketAddr, SocketAddr), Signature>,
+}
+
+/// Builds calls from SIP messages in capture order.
+#[derive(Default)]
+pub struct CallBuilder {
+    index: FxHashMap<String, usize>,
+    groups: Vec<Group>,
+    pub stats: SipStats,
+}
+
+impl CallBuilder {
+    /// Adds the next message in capture order.
+    pub fn push(&mut self, msg: Message) {
+        self.stats.messages += 1;
+        match &msg.kind {
+            Kind::Request { method, .. } => {
+                *self
+                    .stats
+                    .requests
+                    .entry(method.as_str().to_string())
+                    .or_default() += 1
+            }
+            Kind::Response { status, .. } => *self.stats.responses.entry(*status).or_default() += 1,
+        }
+        let slot = *self.index.entry(msg.call_id.clone()).or_insert_with(|| {
+            self.groups.push(Group {
+                messages: Vec::new(),
+                last: FxHashMap::default(),
+            });
+            self.groups.len() - 1
+        });
+        let group = &mut self.groups[slot];
+        let (is_request, what) = match &msg.kind {
+            Kind::Request { method, .. } => (true, method.as_str().to_string()),
+            Kind::Response { status, .. } => (false, status.to_string()),
+        };
+        let (cseq_num, cseq_method) = msg
+            .cseq
+            .as_ref()
+            .map(|(n, m)| (*n, m.as_str().to_string()))
+            .unwrap_or_default();
+        // As Wireshark's `sip.resend`: ACKs and CANCELs are neither counted nor remembered;
+        // provisional responses are remembered but never count as a resend.
+        let resent = match &msg.kind {
+            Kind::Request {
+                method: Method::Ack | Method::Cancel,
+                ..
+            } => false,
+            kind => {
+                let signature = (is_request, what, cseq_num, cseq_method);
+                let previous = group.last.insert((msg.src, msg.dst), signature.clone());
+                let provisional = matches!(kind, Kind::Response { status, .. } if *status < 200);
+                !provisional && previous.as_ref() == Some(&signature)
+            }
+        };
+        if resent {
+            self.stats.resent += 1;
+        }
+        group.messages.push(Seen { msg, resent });
+    }
+
+    /// The calls (ordered by first frame) and the other dialogs.
+    pub fn finish(self) -> (Vec<Call>, Vec<OtherDialog>) {
+        let mut calls = Vec::new();
+        let mut others = Vec::new();
+        for group in self.groups {
+            let has_invite = group
+                .messages
+                .iter()
+                .any(|s| s.msg.method() == Some(&Method::Invite));
+            if has_invite {
+                calls.push(build_call(group.messages));
+            } else {
+                others.push(build_other(group.messages));
+            }
+        }
+        calls.sort_by_key(|c| c.messages.first().map(|s| s.msg.frame));
+        others.sort_by_key(|o| o.first_frame);
+        (calls, others)
+    }
+}
+
+fn ms_between(from: i64, to: i64) -> f64 {
+    (to - from) as f64 / 1e6
+}
+
+fn build_other(messages: Vec<Seen>) -> OtherDialog {
+    let first = &messages[0].msg;
+    let request = messages.iter().find_map(|s| s.msg.method());
+    OtherDialog {
+        call_id: first.call_id.clone(),
+        method: request
+            .or_else(|| first.cseq_method())
+            .map(|m| m.as_str().to_string())
+            .unwrap_or_default(),
+        messages: messages.len(),
+        resent: messages.iter().filter(|s| s.resent).count(),
+        final_status: messages
+            .iter()
+            .filter_map(|s| s.msg.status())
+            .rfind(|&s| s >= 200),
+        first_frame: first.frame,
+        start_ts_ns: first.ts_ns,
+        src: first.src,
+        dst: first.dst,
+    }
+}
+
+fn build_call(messages: Vec<Seen>) -> Call {
+    let msgs: Vec<&Message> = messages.iter().map(|s| &s.msg).collect();
+    let invite = *msgs
+        .iter()
+        .find(|m| m.method() == Some(&Method::Invite))
+        .expect("checked by the caller");
+    let caller = invite.src;
+    let t0 = invite.ts_ns;
+    // The INVITEs sent outside the dialog (no To tag): the first one, and those repeated after an
+    // authentication challenge with a new CSeq.
+    let initial_cseqs: HashSet<u32> = msgs
+        .iter()
+        .filter(|m| m.method() == Some(&Method::Invite) && m.to_tag.is_none())
+        .filter_map(|m| m.cseq.as_ref().map(|(n, _)| *n))
+        .collect();
+    let invite_responses: Vec<&Message> = msgs
+        .iter()
+        .copied()
+        .filter(|m| {
+            m.status().is_some()
+                && matches!(&m.cseq, Some((n, Method::Invite)) if initial_cseqs.contains(n))
+        })
+        .collect();
+    // Prefer what the caller received; a capture taken further in may not show the caller's leg.
+    let toward_caller: Vec<&Message> = invite_responses
+        .iter()
+        .copied()
+        .filter(|m| m.dst == caller)
+        .collect();
+    let responses = if toward_caller.is_empty() {
+        &invite_responses
+    } else {
+        &toward_caller
+    };
+    let status = |m: &Message| m.status().unwrap_or_default();
+    let answer = responses.iter().find(|m| (200..300).contains(&status(m)));
+    let last_final = responses.iter().rev().find(|m| status(m) >= 300).copied();
+    let cancelled = msgs.iter().any(|m| m.method() == Some(&Method::Cancel));
+    let final_msg = answer.copied().or(last_final);
+    let state = if answer.is_some() {
+        State::Answered
+    } else if cancelled && last_final.is_none_or(|m| status(m) == 487) {
+        State::Cancelled
+    } else if last_final.is_some() {
+        State::Rejected
+    } else if responses.is_empty() {
+        State::Unanswered
+    } else {
+        State::InProgress
+    };
+    let first_18x = responses
+        .iter()
+        .find(|m| (180..190).contains(&status(m)))
+        .map(|m| m.ts_ns);
+    let answer_ts = answer.map(|m| m.ts_ns);
+    let ack_ts = answer.and_then(|a| {
+        msgs.iter()
+            .find(|m| {
+                m.method() == Some(&Method::Ack)
+                    && m.ts_ns >= a.ts_ns
+                    && m.cseq.as_ref().map(|c| c.0) == a.cseq.as_ref().map(|c| c.0)
+            })
+            .map(|m| m.ts_ns)
+    });
+    let bye = msgs.iter().find(|m| m.method() == Some(&Method::Bye));
+    let ended_by = match (bye, cancelled) {
+        (Some(bye), _) => Some(if bye.from_tag == invite.from_tag {
+            EndedBy::Caller
+        } else {
+            EndedBy::Callee
+        }),
+        (None, true) => Some(EndedBy::Caller),
+        (None, false) => None,
+    };
+    let mut hops: Vec<(SocketAddr, SocketAddr)> = Vec::new();
+    for m in &msgs {
+        if !hops.contains(&(m.src, m.dst)) {
+            hops.push((m.src, m.dst));
+        }
+    }
+    let timings = Timings {
+        first_response_ms: responses.first().map(|m| ms_between(t0, m.ts_ns)),
+        pdd_ms: first_18x.or(answer_ts).map(|t| ms_between(t0, t)),
+        final_ms: final_msg.map(|m| ms_between(t0, m.ts_ns)),
+        answer_ms: answer_ts.map(|t| ms_between(t0, t)),
+        ack_ms: ack_ts.map(|t| ms_between(t0, t)),
+        duration_ms: answer_ts
+            .zip(bye.map(|b| b.ts_ns))
+            .map(|(a, b)| ms_between(a, b)),
+    };
+    let start_ts_ns = msgs.first().map(|m| m.ts_ns).unwrap_or(t0);
+    let end_ts_ns = msgs.last().map(|m| m.ts_ns).unwrap_or(t0);
+    Call {
+        call_id: invite.call_id.clone(),
+        caller,
+        callee: invite.dst,
+        from: invite.from_uri.clone(),
+        to: invite.to_uri.clone(),
+        transport: invite.transport,
+        state,
+        final_response: final_msg.map(|m| {
+            let reason = match &m.kind {
+                Kind::Response { reason, .. } => reason.clone(),
+                Kind::Request { .. } => String::new(),
+            };
+            (status(m), reason, m.frame)
+        }),
+        ended_by,
+        timings,
+        hops,
+        start_ts_ns,
+        end_ts_ns,
+        messages,
+    }
+}

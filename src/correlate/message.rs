@@ -1,0 +1,338 @@
+//! A SIP message as the correlation and diagnosis stages see it: owned, with where and when it was
+//! seen, and only the fields they use (the parsers' borrowed views do not outlive a chunk).
+//!
+//! Built in the parallel stage from a `proto::sip::Message`, so parsing work is spread over threads.
+
+use std::net::{IpAddr, SocketAddr};
+
+use crate::proto::{sdp, sip};
+
+/// How a message travelled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Transport {
+    Udp,
+    Tcp,
+}
+
+impl Transport {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Udp => "udp",
+            Transport::Tcp => "tcp",
+        }
+    }
+}
+
+/// A request method, owned; unknown methods are kept by name.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Method {
+    Invite,
+    Ack,
+    Bye,
+    Cancel,
+    Register,
+    Options,
+    Other(String),
+}
+
+impl Method {
+    fn from_sip(m: sip::Method<'_>) -> Method {
+        match m {
+            sip::Method::Invite => Method::Invite,
+            sip::Method::Ack => Method::Ack,
+            sip::Method::Bye => Method::Bye,
+            sip::Method::Cancel => Method::Cancel,
+            sip::Method::Register => Method::Register,
+            sip::Method::Options => Method::Options,
+            other => Method::Other(other.as_str().to_string()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Method::Invite => "INVITE",
+            Method::Ack => "ACK",
+            Method::Bye => "BYE",
+            Method::Cancel => "CANCEL",
+            Method::Register => "REGISTER",
+            Method::Options => "OPTIONS",
+            Method::Other(name) => name,
+        }
+    }
+}
+
+/// Request or response.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Request { method: Method, uri: String },
+    Response { status: u16, reason: String },
+}
+
+/// A `Reason` header value (RFC 3326).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reason {
+    pub protocol: String,
+    pub cause: Option<u16>,
+    pub text: Option<String>,
+}
+
+/// A `Warning` header value (RFC 3261 §20.43).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Warning {
+    pub code: u16,
+    pub agent: String,
+    pub text: String,
+}
+
+/// An `ms-diagnostics` or `ms-diagnostics-public` value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MsDiagnostic {
+    pub public: bool,
+    pub error_id: u32,
+    pub sub_code: Option<u32>,
+    pub source: Option<String>,
+    pub reason: Option<String>,
+    pub attrs: Vec<(String, String)>,
+}
+
+/// One media line of an SDP body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SdpMedia {
+    pub kind: String,
+    /// Connection address (media-level, else session-level); `None` if absent or an FQDN.
+    pub addr: Option<IpAddr>,
+    pub port: u16,
+    pub rtcp_port: Option<u16>,
+    pub rtcp_mux: bool,
+    pub proto: String,
+    /// Offered payload types with (encoding, clock rate) where known.
+    pub codecs: Vec<(u8, String, u32)>,
+    /// `sendrecv`, `sendonly`, `recvonly` or `inactive` (media-level, else session-level, else sendrecv).
+    pub direction: &'static str,
+    /// ICE candidates as (transport, address, port, type).
+    pub candidates: Vec<(String, String, u16, String)>,
+}
+
+/// A SIP message with its capture context.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    /// The frame that carried (or, over TCP, completed) it; 1-based.
+    pub frame: u64,
+    /// Every frame that carried its bytes (one for UDP).
+    pub frames: Vec<u64>,
+    pub ts_ns: i64,
+    pub src: SocketAddr,
+    pub dst: SocketAddr,
+    pub transport: Transport,
+    pub kind: Kind,
+    pub call_id: String,
+    pub cseq: Option<(u32, Method)>,
+    pub from_uri: String,
+    pub from_display: Option<String>,
+    pub from_tag: Option<String>,
+    pub to_uri: String,
+    pub to_tag: Option<String>,
+    /// Branch of the top Via.
+    pub branch: Option<String>,
+    pub contact: Option<String>,
+    pub user_agent: Option<String>,
+    pub reasons: Vec<Reason>,
+    pub warnings: Vec<Warning>,
+    pub ms_diagnostics: Vec<MsDiagnostic>,
+    /// Media of the first SDP body, if any.
+    pub sdp: Option<Vec<SdpMedia>>,
+    /// The message was cut short (snaplen, Content-Length beyond the datagram).
+    pub truncated: bool,
+}
+
+impl Message {
+    /// Builds the owned message from a parsed one (a missing Call-ID becomes empty: counted, not
+    /// correlated).
+    pub fn from_sip(
+        m: &sip::Message<'_>,
+        frames: Vec<u64>,
+        ts_ns: i64,
+        src: SocketAddr,
+        dst: SocketAddr,
+        transport: Transport,
+    ) -> Message {
+        let call_id = m.call_id().unwrap_or_default().to_string();
+        let kind = match &m.start {
+            sip::StartLine::Request { method, uri } => Kind::Request {
+                method: Method::from_sip(*method),
+                uri: uri.to_string(),
+            },
+            sip::StartLine::Response { status, reason } => Kind::Response {
+                status: status.0,
+                reason: reason.to_string(),
+            },
+        };
+        let from = m.from();
+        let to = m.to();
+        let mut ms_diagnostics: Vec<MsDiagnostic> = Vec::new();
+        for (public, list) in [
+            (false, m.ms_diagnostics()),
+            (true, m.ms_diagnostics_public()),
+        ] {
+            ms_diagnostics.extend(list.into_iter().map(|d| {
+                MsDiagnostic {
+                    public,
+                    error_id: d.error_id,
+                    sub_code: d.sub_code,
+                    source: d.source.map(str::to_string),
+                    reason: d.reason.map(str::to_string),
+                    attrs: d
+                        .attrs
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect(),
+                }
+            }));
+        }
+        let sdp = m
+            .sdp_bodies()
+            .first()
+            .and_then(|body| sdp::parse(body).ok())
+            .map(|session| sdp_media(&session));
+        Message {
+            frame: frames.last().copied().unwrap_or_default(),
+            frames,
+            ts_ns,
+            src,
+            dst,
+            transport,
+            kind,
+            call_id,
+            cseq: m.cseq().map(|c| (c.seq, Method::from_sip(c.method))),
+            from_uri: from.map(|f| f.uri.to_string()).unwrap_or_default(),
+            from_display: from.and_then(|f| f.display).map(str::to_string),
+            from_tag: from.and_then(|f| f.tag).map(str::to_string),
+            to_uri: to.map(|t| t.uri.to_string()).unwrap_or_default(),
+            to_tag: to.and_then(|t| t.tag).map(str::to_string),
+            branch: m.top_via().and_then(|v| v.branch).map(str::to_string),
+            contact: m.contact().map(|c| c.uri.to_string()),
+            user_agent: m.user_agent().or_else(|| m.server()).map(str::to_string),
+            reasons: m
+                .reasons()
+                .iter()
+                .map(|r| Reason {
+                    protocol: r.protocol.to_string(),
+                    cause: r.cause,
+                    text: r.text.map(str::to_string),
+                })
+                .collect(),
+            warnings: m
+                .warnings()
+                .iter()
+                .map(|w| Warning {
+                    code: w.code,
+                    agent: w.agent.to_string(),
+                    text: w.text.to_string(),
+                })
+                .collect(),
+            ms_diagnostics,
+            sdp,
+            truncated: m.truncated.is_some(),
+        }
+    }
+
+    /// Parses every SIP message in `bytes` (a datagram may hold several) and hands each to `out`;
+    /// malformed ones are counted in `errors` by reason.
+    #[allow(clippy::too_many_arguments)]
+    pub fn parse_all(
+        bytes: &[u8],
+        frames: &[u64],
+        ts_ns: i64,
+        src: SocketAddr,
+        dst: SocketAddr,
+        transport: Transport,
+        errors: &mut std::collections::BTreeMap<&'static str, u64>,
+        out: &mut dyn FnMut(Message),
+    ) {
+        for parsed in sip::parse_all(bytes) {
+            match parsed {
+                Ok(m) => out(Message::from_sip(
+                    &m,
+                    frames.to_vec(),
+                    ts_ns,
+                    src,
+                    dst,
+                    transport,
+                )),
+                Err(err) => *errors.entry(err.code()).or_default() += 1,
+            }
+        }
+    }
+
+    /// The request method, for requests.
+    pub fn method(&self) -> Option<&Method> {
+        match &self.kind {
+            Kind::Request { method, .. } => Some(method),
+            Kind::Response { .. } => None,
+        }
+    }
+
+    /// The status code, for responses.
+    pub fn status(&self) -> Option<u16> {
+        match self.kind {
+            Kind::Response { status, .. } => Some(status),
+            Kind::Request { .. } => None,
+        }
+    }
+
+    /// The CSeq method (the method a response answers).
+    pub fn cseq_method(&self) -> Option<&Method> {
+        self.cseq.as_ref().map(|(_, m)| m)
+    }
+
+    /// A short label: the method, or the status code and reason phrase.
+    pub fn label(&self) -> String {
+        match &self.kind {
+            Kind::Request { method, .. } => method.as_str().to_string(),
+            Kind::Response { status, reason } => format!("{status} {reason}"),
+        }
+    }
+}
+
+fn sdp_media(session: &sdp::Session<'_>) -> Vec<SdpMedia> {
+    session
+        .media
+        .iter()
+        .map(|m| {
+            let codecs = m
+                .formats
+                .iter()
+                .filter_map(|f| f.parse::<u8>().ok())
+                .map(|pt| {
+                    (
+                        pt,
+                        m.codec_name(pt).unwrap_or("").to_string(),
+                        m.clock_rate(pt).unwrap_or(0),
+                    )
+                })
+                .collect();
+            SdpMedia {
+                kind: m.kind.to_string(),
+                addr: m.effective_connection(session).and_then(|c| c.addr.ip),
+                port: m.port,
+                rtcp_port: m.rtcp.as_ref().map(|r| r.port),
+                rtcp_mux: m.rtcp_mux,
+                proto: m.proto.to_string(),
+                codecs,
+                direction: m.effective_direction(session).as_str(),
+                candidates: m
+                    .candidates
+                    .iter()
+                    .map(|c| {
+                        (
+                            c.transport.to_string(),
+                            c.addr.host.to_string(),
+                            c.port,
+                            c.typ.unwrap_or("").to_string(),
+                        )
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
+}

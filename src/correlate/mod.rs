@@ -1,0 +1,12 @@
+//! Correlation: the messages and flows of a capture grouped into what a support engineer reasons
+//! about — calls (SIP dialogs with their transactions and outcome), and later media streams and TCP
+//! connections.
+//!
+//! Takes owned events in capture order (the pipeline's fold feeds them); produces owned model types
+//! with no lifetimes. Uses the `proto` parsers to turn bytes into [`message::Message`]s; never reads
+//! capture files or decodes packets itself.
+
+pub mod calls;
+pub mod message;
+pub mod mos;
+pub mod rtp_stats;

@@ -1,0 +1,336 @@
+//! The JSON report (schema version 1).
+//!
+//! # Wire format
+//! One object:
+//!
+//! - `schema_version` (number): 1. Additive changes keep version 1; anything else bumps it.
+//! - `tool`: `{ "name": "callscope", "version": "<crate version>" }`.
+//! - `captures` (array, in merge order): per input file
+//!   - `path` (string): as given on the command line;
+//!   - `format` (string): `pcap`, `pcap-ns` or `pcapng`; `gzip` (bool): whether it was compressed;
+//!   - `link_types` (array of strings): link type names (`ethernet`, `linux-sll`, ...) or `linktype-<n>`;
+//!   - `packets` (number), `bytes` (number: file size, decompressed), `captured_bytes` (number);
+//!   - `first_ts`, `last_ts`: the earliest and latest packet times (RFC 3339 UTC strings with
+//!     microseconds, or null without packets),
+//!     `duration_ms` (number or null);
+//!   - `first_frame` (number): the 1-based number of the file's first frame in the merged numbering;
+//!   - `decode`: packet counts `ipv4`, `ipv6`, `udp`, `tcp`, `icmp`, `other_ip`, `non_ip`, `fragments`,
+//!     `reassembled`, `incomplete_fragment_sets`, `snaplen_truncated`, and `undecodable` (object: reason →
+//!     count);
+//!   - `warnings` (array of `{ "offset": number, "message": string }`) and `warnings_dropped` (number).
+//! - `summary`: across all files: `files`, `packets`, `sip_messages`, `sip_resent`, `calls`,
+//!   `other_dialogs`, `sip_requests` (object: method → count), `sip_responses` (object: status → count),
+//!   `sip_malformed` (object: reason → count).
+//! - `calls` (array, by first frame): per call
+//!   - `index` (1-based, as the call list shows it), `call_id`, `from`, `to` (URIs of the first INVITE),
+//!     `caller`, `callee` (`"ip:port"`, IPv6 as `"[ip]:port"`: where the first INVITE came from and went);
+//!   - `state`: `answered`, `rejected`, `cancelled`, `unanswered` (no response at all) or `in_progress`
+//!     (only provisional responses); `final_status` (number or null) and `final_reason` (string or null):
+//!     the response that decided the outcome, as the caller received it where the capture shows that;
+//!   - `ended_by`: `caller`, `callee` or null;
+//!   - `start_ts`, `end_ts` (first and last message), `setup_ms` (INVITE → 2xx, null unless answered),
+//!     `pdd_ms` (INVITE → first 18x, else 2xx), `final_ms` (INVITE → final response), `duration_ms`
+//!     (2xx → BYE), each a number or null;
+//!   - `transport` (`udp` or `tcp`, of the first INVITE), `hops` (array of `[src, dst]` pairs in order of
+//!     first appearance), `messages`, `retransmissions` (numbers);
+//!   - `reasons` (array of `{ "protocol", "cause", "text", "frame" }`: Reason headers),
+//!     `warnings` (`{ "code", "agent", "text", "frame" }`), `ms_diagnostics`
+//!     (`{ "error_id", "sub_code", "source", "reason", "attrs": {..}, "public", "frame" }`);
+//!   - `frames`: `{ "first", "last", "sip": [frame numbers of the call's SIP messages] }`;
+//!   - `wireshark_filter`: a display filter selecting the call's SIP in Wireshark.
+//! - `other_dialogs` (array): Call-IDs without an INVITE: `call_id`, `method`, `messages`, `retransmissions`,
+//!   `final_status`, `first_frame`, `start_ts`, `src`, `dst`.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use super::time::rfc3339;
+use crate::analysis::{Analysis, CaptureSummary};
+use crate::correlate::calls::{Call, OtherDialog};
+use crate::decode::LinkType;
+use serde_json::json;
+
+/// The schema version written in every report.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct Report<'a> {
+    schema_version: u32,
+    tool: Tool,
+    captures: Vec<Capture<'a>>,
+    summary: Summary<'a>,
+    calls: Vec<CallJson<'a>>,
+    other_dialogs: Vec<OtherJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct CallJson<'a> {
+    index: usize,
+    call_id: &'a str,
+    from: &'a str,
+    to: &'a str,
+    caller: String,
+    callee: String,
+    state: &'static str,
+    final_status: Option<u16>,
+    final_reason: Option<&'a str>,
+    ended_by: Option<&'static str>,
+    start_ts: String,
+    end_ts: String,
+    setup_ms: Option<f64>,
+    pdd_ms: Option<f64>,
+    final_ms: Option<f64>,
+    duration_ms: Option<f64>,
+    transport: &'static str,
+    hops: Vec<[String; 2]>,
+    messages: usize,
+    retransmissions: usize,
+    reasons: Vec<serde_json::Value>,
+    warnings: Vec<serde_json::Value>,
+    ms_diagnostics: Vec<serde_json::Value>,
+    frames: Frames,
+    wireshark_filter: String,
+}
+
+#[derive(Serialize)]
+struct Frames {
+    first: u64,
+    last: u64,
+    sip: Vec<u64>,
+}
+
+#[derive(Serialize)]
+struct OtherJson<'a> {
+    call_id: &'a str,
+    method: &'a str,
+    messages: usize,
+    retransmissions: usize,
+    final_status: Option<u16>,
+    first_frame: u64,
+    start_ts: String,
+    src: String,
+    dst: String,
+}
+
+#[derive(Serialize)]
+struct Tool {
+    name: &'static str,
+    version: &'static str,
+}
+
+#[derive(Serialize)]
+struct Capture<'a> {
+    path: &'a str,
+    format: &'static str,
+    gzip: bool,
+    link_types: Vec<String>,
+    packets: u64,
+    bytes: u64,
+    captured_bytes: u64,
+    first_ts: Option<String>,
+    last_ts: Option<String>,
+    duration_ms: Option<f64>,
+    first_frame: u64,
+    decode: Decode<'a>,
+    warnings: Vec<Warning<'a>>,
+    warnings_dropped: u64,
+}
+
+#[derive(Serialize)]
+struct Decode<'a> {
+    ipv4: u64,
+    ipv6: u64,
+    udp: u64,
+    tcp: u64,
+    icmp: u64,
+    other_ip: u64,
+    non_ip: u64,
+    fragments: u64,
+    reassembled: u64,
+    incomplete_fragment_sets: u64,
+    snaplen_truncated: u64,
+    undecodable: &'a BTreeMap<&'static str, u64>,
+}
+
+#[derive(Serialize)]
+struct Warning<'a> {
+    offset: u64,
+    message: &'a str,
+}
+
+#[derive(Serialize)]
+struct Summary<'a> {
+    files: usize,
+    packets: u64,
+    sip_messages: u64,
+    sip_resent: u64,
+    calls: usize,
+    other_dialogs: usize,
+    sip_requests: &'a BTreeMap<String, u64>,
+    sip_responses: &'a BTreeMap<u16, u64>,
+    sip_malformed: &'a BTreeMap<&'static str, u64>,
+}
+
+/// The name of a link type as reports show it.
+pub(crate) fn link_type_name(link: u32) -> String {
+    LinkType(link)
+        .name()
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("linktype-{link}"))
+}
+
+fn capture(c: &CaptureSummary) -> Capture<'_> {
+    let d = &c.decode;
+    Capture {
+        path: &c.path,
+        format: c.format,
+        gzip: c.gzip,
+        link_types: c.link_types.iter().map(|&l| link_type_name(l)).collect(),
+        packets: c.packets,
+        bytes: c.bytes,
+        captured_bytes: c.captured_bytes,
+        first_ts: c.first_ts_ns.map(rfc3339),
+        last_ts: c.last_ts_ns.map(rfc3339),
+        duration_ms: c.duration_ns().map(|ns| ns as f64 / 1e6),
+        first_frame: c.first_frame,
+        decode: Decode {
+            ipv4: d.ipv4,
+            ipv6: d.ipv6,
+            udp: d.udp,
+            tcp: d.tcp,
+            icmp: d.icmp,
+            other_ip: d.other_ip,
+            non_ip: d.non_ip,
+            fragments: d.fragments,
+            reassembled: d.reassembled,
+            incomplete_fragment_sets: d.incomplete_fragment_sets,
+            snaplen_truncated: d.snaplen_truncated,
+            undecodable: &d.undecodable,
+        },
+        warnings: c
+            .warnings
+            .iter()
+            .map(|w| Warning {
+                offset: w.offset,
+                message: &w.message,
+            })
+            .collect(),
+        warnings_dropped: c.warnings_dropped,
+    }
+}
+
+/// A display filter that selects the call's SIP messages in Wireshark.
+pub(crate) fn wireshark_filter(call_id: &str) -> String {
+    let quoted = call_id.replace('\\', "\\\\").replace('"', "\\\"");
+    format!("sip.Call-ID == \"{quoted}\"")
+}
+
+fn call(index: usize, c: &Call) -> CallJson<'_> {
+    let frames: Vec<u64> = c.frames().collect();
+    let mut reasons = Vec::new();
+    let mut warnings = Vec::new();
+    let mut ms_diagnostics = Vec::new();
+    for seen in &c.messages {
+        let m = &seen.msg;
+        for r in &m.reasons {
+            reasons.push(
+                json!({"protocol": r.protocol, "cause": r.cause, "text": r.text, "frame": m.frame}),
+            );
+        }
+        for w in &m.warnings {
+            warnings
+                .push(json!({"code": w.code, "agent": w.agent, "text": w.text, "frame": m.frame}));
+        }
+        for d in &m.ms_diagnostics {
+            let attrs: serde_json::Map<String, serde_json::Value> =
+                d.attrs.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+            ms_diagnostics.push(json!({
+                "error_id": d.error_id, "sub_code": d.sub_code, "source": d.source,
+                "reason": d.reason, "attrs": attrs, "public": d.public, "frame": m.frame
+            }));
+        }
+    }
+    CallJson {
+        index,
+        call_id: &c.call_id,
+        from: &c.from,
+        to: &c.to,
+        caller: c.caller.to_string(),
+        callee: c.callee.to_string(),
+        state: c.state.as_str(),
+        final_status: c.final_response.as_ref().map(|f| f.0),
+        final_reason: c.final_response.as_ref().map(|f| f.1.as_str()),
+        ended_by: c.ended_by.map(|e| e.as_str()),
+        start_ts: rfc3339(c.start_ts_ns),
+        end_ts: rfc3339(c.end_ts_ns),
+        setup_ms: c.timings.answer_ms,
+        pdd_ms: c.timings.pdd_ms,
+        final_ms: c.timings.final_ms,
+        duration_ms: c.timings.duration_ms,
+        transport: c.transport.as_str(),
+        hops: c
+            .hops
+            .iter()
+            .map(|(a, b)| [a.to_string(), b.to_string()])
+            .collect(),
+        messages: c.messages.len(),
+        retransmissions: c.resent(),
+        reasons,
+        warnings,
+        ms_diagnostics,
+        frames: Frames {
+            first: frames.iter().copied().min().unwrap_or_default(),
+            last: frames.iter().copied().max().unwrap_or_default(),
+            sip: frames,
+        },
+        wireshark_filter: wireshark_filter(&c.call_id),
+    }
+}
+
+fn other(o: &OtherDialog) -> OtherJson<'_> {
+    OtherJson {
+        call_id: &o.call_id,
+        method: &o.method,
+        messages: o.messages,
+        retransmissions: o.resent,
+        final_status: o.final_status,
+        first_frame: o.first_frame,
+        start_ts: rfc3339(o.start_ts_ns),
+        src: o.src.to_string(),
+        dst: o.dst.to_string(),
+    }
+}
+
+/// Writes the report as pretty-printed JSON followed by a newline.
+pub fn write(analysis: &Analysis, mut out: impl Write) -> io::Result<()> {
+    let report = Report {
+        schema_version: SCHEMA_VERSION,
+        tool: Tool {
+            name: "callscope",
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        captures: analysis.captures.iter().map(capture).collect(),
+        summary: Summary {
+            files: analysis.captures.len(),
+            packets: analysis.packets(),
+            sip_messages: analysis.sip.messages,
+            sip_resent: analysis.sip.resent,
+            calls: analysis.calls.len(),
+            other_dialogs: analysis.other_dialogs.len(),
+            sip_requests: &analysis.sip.requests,
+            sip_responses: &analysis.sip.responses,
+            sip_malformed: &analysis.sip_malformed,
+        },
+        calls: analysis
+            .calls
+            .iter()
+            .enumerate()
+            .map(|(i, c)| call(i + 1, c))
+            .collect(),
+        other_dialogs: analysis.other_dialogs.iter().map(other).collect(),
+    };
+    serde_json::to_writer_pretty(&mut out, &report)?;
+    out.write_all(b"\n")
+}

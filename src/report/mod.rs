@@ -1,0 +1,8 @@
+//! Renderers: an [`Analysis`](crate::Analysis) in, text or JSON out, into any `io::Write`.
+//!
+//! They compute nothing: every figure comes from the analysis. Strings that come from a capture are
+//! treated as data (escaped for the terminal in text, valid JSON strings in JSON).
+
+pub mod json;
+pub mod text;
+mod time;

@@ -1,0 +1,326 @@
+//! The terminal report: what the capture held, then the calls; plus the call list and the ladder
+//! diagram of one call.
+//!
+//! Every string that comes from a capture goes through [`escape`], so a crafted capture cannot drive
+//! the terminal.
+
+use std::io::{self, Write};
+
+use super::json::link_type_name;
+use super::time::rfc3339;
+use crate::analysis::{Analysis, CaptureSummary};
+use crate::correlate::calls::Call;
+use crate::correlate::message::Message;
+
+/// Writes the default report of `analyze`: capture summary, SIP summary, call list.
+pub fn write(analysis: &Analysis, mut out: impl Write) -> io::Result<()> {
+    for c in &analysis.captures {
+        write_capture(c, &mut out)?;
+    }
+    let sip = &analysis.sip;
+    writeln!(
+        out,
+        "\nSIP: {} messages ({} retransmitted), {} calls, {} other dialogs",
+        sip.messages,
+        sip.resent,
+        analysis.calls.len(),
+        analysis.other_dialogs.len()
+    )?;
+    for (reason, n) in &analysis.sip_malformed {
+        writeln!(out, "  malformed SIP: {n} × {reason}")?;
+    }
+    let r = &analysis.tcp_reassembly;
+    if r.gaps_skipped + r.bytes_skipped + r.streams_over_limit > 0 {
+        writeln!(
+            out,
+            "  SIP over TCP: {} gaps skipped, {} bytes skipped, {} segments over the stream limit",
+            r.gaps_skipped, r.bytes_skipped, r.streams_over_limit
+        )?;
+    }
+    if !analysis.calls.is_empty() {
+        writeln!(out)?;
+        write_calls(analysis, &mut out)?;
+    }
+    Ok(())
+}
+
+fn write_capture(c: &CaptureSummary, out: &mut impl Write) -> io::Result<()> {
+    writeln!(out, "{}", escape(&c.path))?;
+    let links: Vec<String> = c.link_types.iter().map(|&l| link_type_name(l)).collect();
+    writeln!(
+        out,
+        "  format {}{}, link {}, {} packets, {} bytes",
+        c.format,
+        if c.gzip { " (gzip)" } else { "" },
+        if links.is_empty() {
+            "-".to_string()
+        } else {
+            links.join(", ")
+        },
+        c.packets,
+        c.bytes
+    )?;
+    if let (Some(first), Some(last), Some(dur)) = (c.first_ts_ns, c.last_ts_ns, c.duration_ns()) {
+        writeln!(
+            out,
+            "  from {} to {} ({:.3} s)",
+            rfc3339(first),
+            rfc3339(last),
+            dur as f64 / 1e9
+        )?;
+    }
+    let d = &c.decode;
+    writeln!(
+        out,
+        "  decoded: {} IPv4, {} IPv6, {} UDP, {} TCP, {} ICMP, {} other IP, {} non-IP",
+        d.ipv4, d.ipv6, d.udp, d.tcp, d.icmp, d.other_ip, d.non_ip
+    )?;
+    if d.fragments > 0 {
+        writeln!(
+            out,
+            "  IP fragments: {} ({} datagrams reassembled, {} sets incomplete)",
+            d.fragments, d.reassembled, d.incomplete_fragment_sets
+        )?;
+    }
+    if d.snaplen_truncated > 0 {
+        writeln!(
+            out,
+            "  {} packets cut short by the snapshot length",
+            d.snaplen_truncated
+        )?;
+    }
+    for (reason, n) in &d.undecodable {
+        writeln!(out, "  not fully decoded: {n} × {reason}")?;
+    }
+    for w in &c.warnings {
+        writeln!(
+            out,
+            "  warning at byte {}: {}",
+            w.offset,
+            escape(&w.message)
+        )?;
+    }
+    if c.warnings_dropped > 0 {
+        writeln!(out, "  ... and {} more warnings", c.warnings_dropped)?;
+    }
+    Ok(())
+}
+
+/// Milliseconds for people: `850 ms`, `3.2 s`, `-` when unknown.
+fn human_ms(ms: Option<f64>) -> String {
+    match ms {
+        None => "-".to_string(),
+        Some(ms) if ms.abs() < 1000.0 => format!("{ms:.0} ms"),
+        Some(ms) => format!("{:.1} s", ms / 1000.0),
+    }
+}
+
+/// The time of day of a timestamp, `HH:MM:SS.mmm` (UTC).
+fn clock(ts_ns: i64) -> String {
+    rfc3339(ts_ns)[11..23].to_string()
+}
+
+/// Writes the call list, one line per call.
+pub fn write_calls(analysis: &Analysis, mut out: impl Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "{:>4}  {:<12}  {:<44}  {:<11}  {:>6}  {:>7}  {:>8}  {:>4}  transport",
+        "#", "start (UTC)", "from → to", "state", "status", "setup", "duration", "msgs"
+    )?;
+    for (i, call) in analysis.calls.iter().enumerate() {
+        let status = call
+            .final_response
+            .as_ref()
+            .map(|(s, _, _)| s.to_string())
+            .unwrap_or_else(|| "-".to_string());
+        let parties = format!("{} → {}", short_uri(&call.from), short_uri(&call.to));
+        writeln!(
+            out,
+            "{:>4}  {:<12}  {:<44}  {:<11}  {:>6}  {:>7}  {:>8}  {:>4}  {}",
+            i + 1,
+            clock(call.start_ts_ns),
+            escape(&truncate(&parties, 44)),
+            call.state.as_str(),
+            status,
+            human_ms(call.timings.answer_ms.or(call.timings.final_ms)),
+            human_ms(call.timings.duration_ms),
+            call.messages.len(),
+            call.transport.as_str()
+        )?;
+    }
+    Ok(())
+}
+
+/// `sip:alice@example.com;transport=udp` → `alice@example.com`.
+fn short_uri(uri: &str) -> &str {
+    let uri = uri.split_once(':').map_or(uri, |(scheme, rest)| {
+        if matches!(scheme, "sip" | "sips" | "tel") {
+            rest
+        } else {
+            uri
+        }
+    });
+    uri.split(';').next().unwrap_or(uri)
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
+
+/// Width of one host column of the ladder.
+const COLUMN: usize = 26;
+
+/// Writes the ladder diagram of one call: a column per host, a row per message.
+pub fn write_flow(call: &Call, index: usize, mut out: impl Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "Call {index}: {} → {}  [{}{}]",
+        escape(&call.from),
+        escape(&call.to),
+        call.state.as_str(),
+        call.final_response
+            .as_ref()
+            .map(|(s, r, _)| format!(" {s} {}", escape(r)))
+            .unwrap_or_default()
+    )?;
+    writeln!(out, "Call-ID: {}", escape(&call.call_id))?;
+    let mut hosts: Vec<std::net::SocketAddr> = Vec::new();
+    for (src, dst) in &call.hops {
+        for h in [src, dst] {
+            if !hosts.contains(h) {
+                hosts.push(*h);
+            }
+        }
+    }
+    let mut header = format!("{:>7}  {:>9}  ", "frame", "time (s)");
+    for h in &hosts {
+        header.push_str(&format!("{:<COLUMN$}", h.to_string()));
+    }
+    writeln!(out, "{}", header.trim_end())?;
+    let t0 = call.start_ts_ns;
+    let col = |addr| hosts.iter().position(|h| *h == addr).unwrap_or(0);
+    for seen in &call.messages {
+        let m = &seen.msg;
+        let (a, b) = (col(m.src), col(m.dst));
+        let width = hosts.len() * COLUMN;
+        let mut line: Vec<char> = vec![' '; width];
+        for h in 0..hosts.len() {
+            line[h * COLUMN] = '|';
+        }
+        let (lo, hi) = (a.min(b) * COLUMN, a.max(b) * COLUMN);
+        if hi > lo {
+            for c in line.iter_mut().take(hi).skip(lo + 1) {
+                *c = '-';
+            }
+            if a < b {
+                line[hi - 1] = '>';
+            } else {
+                line[lo + 1] = '<';
+            }
+            let mut label = escape(&m.label());
+            if seen.resent {
+                label.push_str(" (resent)");
+            }
+            let label = truncate(&label, hi - lo - 4);
+            let start = lo + (hi - lo - label.chars().count()) / 2;
+            for (k, ch) in label.chars().enumerate() {
+                line[start + k] = ch;
+            }
+        }
+        let row: String = line.into_iter().collect();
+        let note = sdp_note(m);
+        writeln!(
+            out,
+            "{:>7}  {:>9.3}  {}{}",
+            m.frame,
+            (m.ts_ns - t0) as f64 / 1e9,
+            row.trim_end(),
+            if note.is_empty() {
+                String::new()
+            } else {
+                format!("  {note}")
+            }
+        )?;
+    }
+    Ok(())
+}
+
+/// `SDP audio 192.0.2.1:6000 PCMU/8000 sendrecv` for a message with SDP.
+fn sdp_note(m: &Message) -> String {
+    let Some(media) = &m.sdp else {
+        return String::new();
+    };
+    let parts: Vec<String> = media
+        .iter()
+        .map(|md| {
+            let addr = md
+                .addr
+                .map(|a| a.to_string())
+                .unwrap_or_else(|| "?".to_string());
+            let codec = md
+                .codecs
+                .first()
+                .map(|(pt, name, rate)| {
+                    if name.is_empty() {
+                        format!("pt{pt}")
+                    } else {
+                        format!("{name}/{rate}")
+                    }
+                })
+                .unwrap_or_default();
+            format!("{} {addr}:{} {codec} {}", md.kind, md.port, md.direction)
+        })
+        .collect();
+    escape(&format!("SDP {}", parts.join("; ")))
+}
+
+/// Makes a string from a capture safe to print on a terminal: control characters are escaped, so a
+/// capture cannot move the cursor, change colours or set the window title.
+pub fn escape(s: &str) -> String {
+    if !s.chars().any(char::is_control) {
+        return s.to_string();
+    }
+    s.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_neutralises_terminal_controls() {
+        assert_eq!(escape("a\x1b[31mb\r\n"), "a\\u{1b}[31mb\\r\\n");
+        assert_eq!(escape("plain ünïcode"), "plain ünïcode");
+    }
+
+    #[test]
+    fn short_uri_drops_scheme_and_parameters() {
+        assert_eq!(
+            short_uri("sip:alice@example.com;transport=tcp"),
+            "alice@example.com"
+        );
+        assert_eq!(short_uri("tel:+4930123"), "+4930123");
+        assert_eq!(short_uri("urn:service:sos"), "urn:service:sos");
+    }
+
+    #[test]
+    fn human_ms_picks_a_unit() {
+        assert_eq!(human_ms(None), "-");
+        assert_eq!(human_ms(Some(850.4)), "850 ms");
+        assert_eq!(human_ms(Some(3200.0)), "3.2 s");
+    }
+}
