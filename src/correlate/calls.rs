@@ -151,8 +151,12 @@ pub struct SipStats {
     pub resent: u64,
     /// Requests by method name.
     pub requests: BTreeMap<String, u64>,
-    /// Responses by status code, with the first reason phrase seen.
+    /// Responses by status code.
     pub responses: BTreeMap<u16, u64>,
+    /// Messages without a Call-ID: counted, but part of no call.
+    pub without_call_id: u64,
+    /// Messages cut short (Content-Length beyond the datagram, snaplen): used as far as they go.
+    pub truncated: u64,
 }
 
 /// What a message repeats when it is a retransmission: request or response, method or status, CSeq.
@@ -186,6 +190,13 @@ impl CallBuilder {
                     .or_default() += 1
             }
             Kind::Response { status, .. } => *self.stats.responses.entry(*status).or_default() += 1,
+        }
+        if msg.truncated {
+            self.stats.truncated += 1;
+        }
+        if msg.call_id.is_empty() {
+            self.stats.without_call_id += 1;
+            return;
         }
         let slot = *self.index.entry(msg.call_id.clone()).or_insert_with(|| {
             self.groups.push(Group {

@@ -91,6 +91,8 @@ struct Direction {
     /// In-order bytes not yet framed, with (end offset in `buf`, frame, timestamp) per run.
     buf: Vec<u8>,
     runs: Vec<(usize, u64, i64)>,
+    /// Framing failed: bytes are skipped until a SIP start line begins a line.
+    resyncing: bool,
 }
 
 impl Direction {
@@ -131,10 +133,9 @@ impl Direction {
             let gap = pos - self.delivered;
             self.delivered = pos;
             self.next_seq = self.next_seq.map(|s| s.wrapping_add(gap as u32));
-            // What was buffered cannot be completed any more.
-            stats.bytes_skipped += self.buf.len() as u64;
-            self.buf.clear();
-            self.runs.clear();
+            // What was buffered cannot be completed any more; framing resumes at a start line.
+            self.skip(self.buf.len(), stats);
+            self.resyncing = true;
             self.drain_ahead(stats);
         }
     }
@@ -148,6 +149,14 @@ impl Direction {
         out: &mut dyn FnMut(Message),
     ) {
         loop {
+            if self.resyncing {
+                let (skip, found) = resync_point(&self.buf);
+                self.skip(skip, stats);
+                if !found {
+                    return;
+                }
+                self.resyncing = false;
+            }
             match sip::frame(&self.buf) {
                 Framing::Complete { len } => {
                     let frames = self.take_runs(len);
@@ -169,17 +178,26 @@ impl Direction {
                 }
                 Framing::Incomplete { .. } => return,
                 Framing::Invalid(err) => {
+                    // One error per damaged stretch: skip the failed start line, then whole lines
+                    // until the next SIP start line.
                     *stats.framing_errors.entry(err.code()).or_default() += 1;
-                    let skip = resync_point(&self.buf);
-                    stats.bytes_skipped += skip as u64;
-                    self.take_runs(skip);
-                    self.buf.drain(..skip);
-                    if self.buf.is_empty() {
-                        return;
-                    }
+                    let line = self
+                        .buf
+                        .iter()
+                        .position(|&b| b == b'\n')
+                        .map_or(self.buf.len(), |nl| nl + 1);
+                    self.skip(line, stats);
+                    self.resyncing = true;
                 }
             }
         }
+    }
+
+    /// Drops the first `len` buffered bytes as unusable.
+    fn skip(&mut self, len: usize, stats: &mut Stats) {
+        stats.bytes_skipped += len as u64;
+        self.take_runs(len);
+        self.buf.drain(..len);
     }
 
     /// Removes the first `len` bytes' runs, returning the (frame, ts) of each run they touch.
@@ -206,21 +224,19 @@ impl Direction {
     }
 }
 
-/// Where the next SIP start line begins after the first byte (or the end of the buffer).
-fn resync_point(buf: &[u8]) -> usize {
-    let mut at = 1;
-    while at < buf.len() {
+/// Where the next line that starts like a SIP message begins (`true`), or how many bytes can be
+/// dropped while none does: all but a last incomplete line, which may still become one (`false`).
+fn resync_point(buf: &[u8]) -> (usize, bool) {
+    let mut at = 0;
+    loop {
+        if sip::looks_like_sip(&buf[at..]) {
+            return (at, true);
+        }
         match buf[at..].iter().position(|&b| b == b'\n') {
-            Some(nl) => {
-                at += nl + 1;
-                if sip::looks_like_sip(&buf[at..]) {
-                    return at;
-                }
-            }
-            None => return buf.len(),
+            Some(nl) => at += nl + 1,
+            None => return (at, false),
         }
     }
-    buf.len()
 }
 
 /// Reassembles the SIP-carrying TCP directions of a capture.
@@ -293,9 +309,8 @@ impl Reassembler {
         if dir.buf.len() + dir.ahead_bytes > self.limits.per_stream {
             dir.skip_gap(stats);
             if dir.buf.len() > self.limits.per_stream {
-                stats.bytes_skipped += dir.buf.len() as u64;
-                dir.buf.clear();
-                dir.runs.clear();
+                dir.skip(dir.buf.len(), stats);
+                dir.resyncing = true;
             }
         }
         dir.frame(seg.src, seg.dst, stats, out);

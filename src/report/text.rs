@@ -20,16 +20,19 @@ pub fn write(analysis: &Analysis, mut out: impl Write) -> io::Result<()> {
     let sip = &analysis.sip;
     writeln!(
         out,
-        "\nSIP: {} messages ({} retransmitted), {} calls, {} other dialogs",
-        sip.messages,
+        "\nSIP: {}, {} retransmitted, {}, {}",
+        plural(sip.messages as usize, "message"),
         sip.resent,
-        analysis.calls.len(),
-        analysis.other_dialogs.len()
+        plural(analysis.calls.len(), "call"),
+        plural(analysis.other_dialogs.len(), "other dialog")
     )?;
     for (reason, n) in &analysis.sip_malformed {
         writeln!(out, "  malformed SIP: {n} × {reason}")?;
     }
     let r = &analysis.tcp_reassembly;
+    for (reason, n) in &r.framing_errors {
+        writeln!(out, "  SIP over TCP could not be framed: {n} × {reason}")?;
+    }
     if r.gaps_skipped + r.bytes_skipped + r.streams_over_limit > 0 {
         writeln!(
             out,
@@ -104,6 +107,15 @@ fn write_capture(c: &CaptureSummary, out: &mut impl Write) -> io::Result<()> {
         writeln!(out, "  ... and {} more warnings", c.warnings_dropped)?;
     }
     Ok(())
+}
+
+/// `1 call`, `3 calls`.
+fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
 
 /// Milliseconds for people: `850 ms`, `3.2 s`, `-` when unknown.

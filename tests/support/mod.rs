@@ -55,3 +55,26 @@ pub fn analyze_with(files: &[CaptureFile], chunk_size: usize, threads: usize) ->
     };
     pool.install(|| callscope::analyze(files, &options, &callscope::pipeline::NoProgress))
 }
+
+/// An Ethernet/IPv4/TCP segment (ACK and PSH set, or SYN when `syn`).
+pub fn tcp_v4(
+    src: [u8; 4],
+    sport: u16,
+    dst: [u8; 4],
+    dport: u16,
+    seq: u32,
+    syn: bool,
+    payload: &[u8],
+) -> Vec<u8> {
+    let mut builder = etherparse::PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+        .ipv4(src, dst, 64)
+        .tcp(sport, dport, seq, 65_000);
+    builder = if syn {
+        builder.syn()
+    } else {
+        builder.ack(1).psh()
+    };
+    let mut out = Vec::with_capacity(builder.size(payload.len()));
+    builder.write(&mut out, payload).expect("write to a Vec");
+    out
+}

@@ -1,0 +1,93 @@
+//! Golden tests: the text report (with every call's ladder) and the JSON report of every testdata
+//! capture, compared with the snapshots in tests/snapshots/. After an intended change of output, run
+//! `UPDATE_SNAPSHOTS=1 cargo test --test golden` and review the diff of the snapshots.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use callscope::capture::CaptureFile;
+
+fn captures() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for dir in ["testdata/formats", "testdata/lab"] {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.expect("a directory entry").path();
+            let name = path.to_string_lossy();
+            if name.ends_with(".pcap") || name.ends_with(".pcapng") || name.ends_with(".pcap.gz") {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn check(snapshot: &Path, actual: &str, failures: &mut Vec<String>) {
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(snapshot, actual).expect("write a snapshot");
+        return;
+    }
+    match std::fs::read_to_string(snapshot) {
+        Ok(expected) if expected == actual => {}
+        Ok(expected) => {
+            let line = expected
+                .lines()
+                .zip(actual.lines())
+                .position(|(a, b)| a != b)
+                .unwrap_or(expected.lines().count().min(actual.lines().count()));
+            failures.push(format!(
+                "{} differs from line {}:\n  expected: {:?}\n  actual:   {:?}",
+                snapshot.display(),
+                line + 1,
+                expected.lines().nth(line),
+                actual.lines().nth(line)
+            ));
+        }
+        Err(_) => failures.push(format!(
+            "{} is missing (UPDATE_SNAPSHOTS=1 writes it)",
+            snapshot.display()
+        )),
+    }
+}
+
+#[test]
+fn reports_match_snapshots() {
+    let mut failures = Vec::new();
+    let captures = captures();
+    assert!(captures.len() >= 15, "testdata captures not found");
+    for path in captures {
+        let Ok(file) = CaptureFile::open(&path) else {
+            continue;
+        };
+        let analysis = support::analyze_with(std::slice::from_ref(&file), 1 << 20, 2);
+        let mut text = Vec::new();
+        callscope::report::text::write(&analysis, &mut text).expect("write to a Vec");
+        for (i, call) in analysis.calls.iter().enumerate() {
+            text.push(b'\n');
+            callscope::report::text::write_flow(call, i + 1, &mut text).expect("write to a Vec");
+        }
+        let mut json = Vec::new();
+        callscope::report::json::write(&analysis, &mut json).expect("write to a Vec");
+        let stem = path
+            .to_string_lossy()
+            .replace("testdata/", "")
+            .replace('/', "__");
+        let dir = Path::new("tests/snapshots");
+        std::fs::create_dir_all(dir).expect("create tests/snapshots");
+        check(
+            &dir.join(format!("{stem}.txt")),
+            &String::from_utf8(text).expect("UTF-8 text"),
+            &mut failures,
+        );
+        check(
+            &dir.join(format!("{stem}.json")),
+            &String::from_utf8(json).expect("UTF-8 JSON"),
+            &mut failures,
+        );
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
