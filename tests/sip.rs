@@ -273,3 +273,37 @@ fn a_ten_megabyte_header_block_over_tcp_is_refused() {
     assert_eq!(a.calls.len(), 1);
     assert_eq!(a.calls[0].call_id, "after-1");
 }
+
+/// The recorded outcomes capture (sipp in network namespaces, see testdata/lab/README.md): a normal
+/// call, a 486, a cancelled call and an INVITE nobody answers, each with its state, status and timings.
+#[test]
+fn recorded_call_outcomes() {
+    let file = CaptureFile::open(Path::new("testdata/lab/sip-udp-outcomes.pcap")).expect("the lab capture");
+    let a = analyze_with(&[file], 1 << 20, 2);
+    let summary: Vec<(State, Option<u16>)> =
+        a.calls.iter().map(|c| (c.state, c.final_response.as_ref().map(|f| f.0))).collect();
+    assert_eq!(
+        summary,
+        vec![
+            (State::Answered, Some(200)),
+            (State::Rejected, Some(486)),
+            (State::Cancelled, Some(487)),
+            (State::Unanswered, None),
+        ]
+    );
+    let [normal, busy, cancelled, unanswered] = &a.calls[..] else { unreachable!() };
+    // Normal: 180 before the 200, ACK right after it, BYE two seconds later from the caller.
+    let t = normal.timings;
+    assert!(t.pdd_ms.expect("a 180") < t.answer_ms.expect("a 200"));
+    assert!(t.ack_ms.expect("an ACK") >= t.answer_ms.expect("a 200"));
+    assert!((t.duration_ms.expect("a BYE") - 2000.0).abs() < 100.0, "{t:?}");
+    assert_eq!(normal.ended_by.map(|e| e.as_str()), Some("caller"));
+    assert!(busy.timings.final_ms.is_some() && busy.timings.answer_ms.is_none());
+    assert_eq!(cancelled.ended_by.map(|e| e.as_str()), Some("caller"));
+    // Unanswered: the INVITE sent 7 times over Timer B (RFC 3261 17.1.1.2: 0, 0.5, 1.5 ... 31.5 s).
+    let invites: Vec<i64> = unanswered.messages.iter().map(|s| s.msg.ts_ns).collect();
+    assert_eq!(invites.len(), 7);
+    assert_eq!(unanswered.resent(), 6);
+    let span_s = (invites[6] - invites[0]) as f64 / 1e9;
+    assert!((span_s - 31.5).abs() < 0.5, "{span_s}");
+}
