@@ -8,6 +8,9 @@ use std::collections::BTreeMap;
 
 use crate::capture::Warning;
 use crate::correlate::calls::{Call, OtherDialog, SipStats};
+use crate::correlate::media::{Stream, StunCheck};
+use crate::correlate::transport::{Connection, IcmpError};
+use crate::diagnose::Diagnosis;
 use crate::reassembly;
 
 /// Everything callscope found in one run over one or more capture files.
@@ -25,6 +28,27 @@ pub struct Analysis {
     pub sip_malformed: BTreeMap<&'static str, u64>,
     /// What TCP reassembly of SIP connections had to repair or drop.
     pub tcp_reassembly: reassembly::Stats,
+    /// Every TCP connection, by first frame.
+    pub connections: Vec<Connection>,
+    /// ICMP errors quoting a packet, in capture order.
+    pub icmp_errors: Vec<IcmpError>,
+    /// RTP streams (signalled by SDP, or steady enough to be RTP), by first frame.
+    pub streams: Vec<Stream>,
+    /// STUN binding checks between address pairs.
+    pub stun: Vec<StunCheck>,
+    /// Why calls failed: findings per call, transport events.
+    pub diagnosis: Diagnosis,
+    /// What the memory limits left out.
+    pub limits: LimitHits,
+}
+
+/// Counts of what a memory limit left out (zero unless a capture is enormous or hostile).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LimitHits {
+    /// TCP segments of connections beyond the connection table's limit.
+    pub untracked_tcp_segments: u64,
+    /// RTP packets of streams beyond the stream limit.
+    pub untracked_rtp_packets: u64,
 }
 
 impl Analysis {

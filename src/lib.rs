@@ -22,6 +22,7 @@ pub mod analysis;
 pub mod capture;
 pub mod correlate;
 pub mod decode;
+pub mod diagnose;
 pub mod pipeline;
 pub mod proto;
 pub mod reassembly;

@@ -54,6 +54,10 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
             let analysis = cli::analyze(&inputs)?;
             cli::to_stdout(|out| callscope::report::text::write_calls(&analysis, out))?;
         }
+        Command::Streams(inputs) => {
+            let analysis = cli::analyze(&inputs)?;
+            cli::to_stdout(|out| callscope::report::text::write_streams(&analysis, out))?;
+        }
         Command::Flow(flow) => {
             let analysis = cli::analyze(&flow.inputs)?;
             let Some((index, call)) = analysis.find_call(&flow.call) else {

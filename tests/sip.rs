@@ -278,10 +278,14 @@ fn a_ten_megabyte_header_block_over_tcp_is_refused() {
 /// call, a 486, a cancelled call and an INVITE nobody answers, each with its state, status and timings.
 #[test]
 fn recorded_call_outcomes() {
-    let file = CaptureFile::open(Path::new("testdata/lab/sip-udp-outcomes.pcap")).expect("the lab capture");
+    let file = CaptureFile::open(Path::new("testdata/lab/sip-udp-outcomes.pcap"))
+        .expect("the lab capture");
     let a = analyze_with(&[file], 1 << 20, 2);
-    let summary: Vec<(State, Option<u16>)> =
-        a.calls.iter().map(|c| (c.state, c.final_response.as_ref().map(|f| f.0))).collect();
+    let summary: Vec<(State, Option<u16>)> = a
+        .calls
+        .iter()
+        .map(|c| (c.state, c.final_response.as_ref().map(|f| f.0)))
+        .collect();
     assert_eq!(
         summary,
         vec![
@@ -291,12 +295,17 @@ fn recorded_call_outcomes() {
             (State::Unanswered, None),
         ]
     );
-    let [normal, busy, cancelled, unanswered] = &a.calls[..] else { unreachable!() };
+    let [normal, busy, cancelled, unanswered] = &a.calls[..] else {
+        unreachable!()
+    };
     // Normal: 180 before the 200, ACK right after it, BYE two seconds later from the caller.
     let t = normal.timings;
     assert!(t.pdd_ms.expect("a 180") < t.answer_ms.expect("a 200"));
     assert!(t.ack_ms.expect("an ACK") >= t.answer_ms.expect("a 200"));
-    assert!((t.duration_ms.expect("a BYE") - 2000.0).abs() < 100.0, "{t:?}");
+    assert!(
+        (t.duration_ms.expect("a BYE") - 2000.0).abs() < 100.0,
+        "{t:?}"
+    );
     assert_eq!(normal.ended_by.map(|e| e.as_str()), Some("caller"));
     assert!(busy.timings.final_ms.is_some() && busy.timings.answer_ms.is_none());
     assert_eq!(cancelled.ended_by.map(|e| e.as_str()), Some("caller"));

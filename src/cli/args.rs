@@ -23,6 +23,8 @@ pub enum Command {
     Calls(Inputs),
     /// Draw the ladder diagram of one call.
     Flow(Flow),
+    /// List the RTP streams with Wireshark's figures (the columns of `tshark -z rtp,streams`).
+    Streams(Inputs),
 }
 
 /// The capture files to read.

@@ -7,6 +7,8 @@
 //! capture files or decodes packets itself.
 
 pub mod calls;
+pub mod media;
 pub mod message;
 pub mod mos;
 pub mod rtp_stats;
+pub mod transport;

@@ -2,9 +2,10 @@
 //! interesting ones into owned events for the fold.
 //!
 //! Produces an [`Output`]: counts, plus the events the order-dependent stages need, in frame order —
-//! SIP messages over UDP (parsed here, in parallel), TCP segments of connections that may carry SIP,
-//! and IP fragments. Frame references in events are chunk-local (0-based); the fold makes them global.
-//! Nothing here depends on other chunks.
+//! SIP messages over UDP (parsed here, in parallel), every TCP segment (payload copied only where it
+//! may carry SIP), TLS records, RTP/RTCP/STUN packet summaries, ICMP errors and IP fragments. Events
+//! name their flow by an index into the chunk's flow table, and their frame by its index in the chunk
+//! (0-based); the fold makes them global. Nothing here depends on other chunks.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
@@ -14,9 +15,11 @@ use rustc_hash::FxHashMap;
 
 use crate::analysis::DecodeCounts;
 use crate::capture::{CaptureFile, ChunkRead, Start};
+use crate::correlate::media::StunClass;
 use crate::correlate::message::{Message, Transport};
-use crate::decode::{self, Fragment, Ip, LinkType, TcpFlags, L4};
-use crate::proto::sip;
+use crate::correlate::transport::{IcmpError, TlsEvent};
+use crate::decode::{self, Fragment, Icmp, IcmpKind, Ip, LinkType, TcpFlags, Unreachable, L4};
+use crate::proto::{rtcp, rtp, sip, stun, tls};
 
 /// Segments of a connection copied per chunk before it is known to carry SIP: enough to catch the
 /// rest of a message that began in the previous chunk.
@@ -35,36 +38,62 @@ pub(super) struct Output {
     pub counts: DecodeCounts,
     /// Malformed SIP over UDP, by reason.
     pub sip_errors: BTreeMap<&'static str, u64>,
+    /// Timestamp of the chunk's first frame in file order.
+    pub first_frame_ts_ns: Option<i64>,
+    /// (source, destination) of each flow events refer to.
+    pub flows: Vec<(SocketAddr, SocketAddr)>,
     /// In frame order.
     pub events: Vec<Event>,
 }
 
 /// Something the fold must handle in capture order.
-pub(super) enum Event {
-    /// A SIP message that came in one UDP datagram (frames are chunk-local).
+pub(super) struct Event {
+    /// 0-based index of the frame within the chunk.
+    pub local: u64,
+    pub ts_ns: i64,
+    pub kind: Kind,
+}
+
+/// What happened in a frame. `flow` indexes [`Output::flows`].
+pub(super) enum Kind {
+    /// A SIP message that came in one UDP datagram (its frames are chunk-local).
     Sip(Box<Message>),
-    /// A TCP segment of a connection that may carry SIP (payload copied), or a control segment.
-    Tcp(Box<TcpSegment>),
+    /// A TCP segment; its payload is copied only when the connection may carry SIP.
+    Tcp {
+        flow: u32,
+        seq: u32,
+        flags: TcpFlags,
+        len: u32,
+        payload: Vec<u8>,
+    },
+    /// What a TLS record of a TCP segment showed.
+    Tls {
+        flow: u32,
+        event: Box<TlsEvent>,
+    },
+    Rtp {
+        flow: u32,
+        ssrc: u32,
+        seq: u16,
+        rtp_ts: u32,
+        pt: u8,
+        marker: bool,
+        len: u16,
+    },
+    /// The report blocks of an RTCP compound packet.
+    Rtcp(Box<[rtcp::ReportBlock]>),
+    Stun {
+        flow: u32,
+        class: StunClass,
+    },
+    /// An ICMP error (its frame is chunk-local).
+    Icmp(Box<IcmpError>),
     /// An IP fragment, for reassembly.
     Fragment(Box<OwnedFragment>),
 }
 
-/// A TCP segment copied out of the capture.
-pub(super) struct TcpSegment {
-    pub local: u64,
-    pub ts_ns: i64,
-    pub src: SocketAddr,
-    pub dst: SocketAddr,
-    pub seq: u32,
-    pub flags: TcpFlags,
-    pub payload: Vec<u8>,
-}
-
 /// An IP fragment copied out of the capture.
 pub(super) struct OwnedFragment {
-    /// 0-based index of its frame within the chunk.
-    pub local: u64,
-    pub ts_ns: i64,
     pub ip: Ip,
     id: u32,
     offset: u32,
@@ -99,6 +128,27 @@ fn looks_textual(payload: &[u8]) -> bool {
     payload
         .first()
         .is_some_and(|&b| b.is_ascii_graphic() || matches!(b, b' ' | b'\r' | b'\n' | b'\t'))
+}
+
+/// The chunk's flow table.
+#[derive(Default)]
+pub(super) struct Flows {
+    index: FxHashMap<(SocketAddr, SocketAddr), u32>,
+    list: Vec<(SocketAddr, SocketAddr)>,
+}
+
+impl Flows {
+    pub(super) fn into_list(self) -> Vec<(SocketAddr, SocketAddr)> {
+        self.list
+    }
+
+    fn id(&mut self, src: SocketAddr, dst: SocketAddr) -> u32 {
+        let next = self.list.len() as u32;
+        *self.index.entry((src, dst)).or_insert_with(|| {
+            self.list.push((src, dst));
+            next
+        })
+    }
 }
 
 /// Chunk-local knowledge about TCP connections.
@@ -139,15 +189,18 @@ pub(super) fn run(file: &CaptureFile, range: Range<usize>, start: Start) -> Outp
     let mut captured_bytes = 0u64;
     let mut first_ts_ns: Option<i64> = None;
     let mut last_ts_ns: Option<i64> = None;
+    let mut first_frame_ts_ns = None;
     let mut link_types: Vec<u32> = Vec::new();
     let mut counts = DecodeCounts::default();
     let mut sip_errors = BTreeMap::new();
     let mut events = Vec::new();
+    let mut flows = Flows::default();
     let mut tcp = TcpFlows::default();
     let read = file.read_chunk(range, start, &mut |frame| {
         let local = frames;
         frames += 1;
         captured_bytes += frame.data.len() as u64;
+        first_frame_ts_ns.get_or_insert(frame.ts_ns);
         first_ts_ns = Some(first_ts_ns.map_or(frame.ts_ns, |t| t.min(frame.ts_ns)));
         last_ts_ns = Some(last_ts_ns.map_or(frame.ts_ns, |t| t.max(frame.ts_ns)));
         if !link_types.contains(&frame.link_type) {
@@ -165,47 +218,54 @@ pub(super) fn run(file: &CaptureFile, range: Range<usize>, start: Start) -> Outp
             return;
         };
         count_ip(&mut counts, &ip, &packet.l4);
-        let ts = frame.ts_ns;
+        let ts_ns = frame.ts_ns;
+        let mut push = |kind| events.push(Event { local, ts_ns, kind });
         match packet.l4 {
             L4::Udp(udp) => {
-                if sip::looks_like_sip(udp.payload) {
-                    Message::parse_all(
-                        udp.payload,
-                        &[local],
-                        ts,
-                        SocketAddr::new(ip.src, udp.src_port),
-                        SocketAddr::new(ip.dst, udp.dst_port),
-                        Transport::Udp,
-                        &mut sip_errors,
-                        &mut |m| events.push(Event::Sip(Box::new(m))),
-                    );
-                }
+                let src = SocketAddr::new(ip.src, udp.src_port);
+                let dst = SocketAddr::new(ip.dst, udp.dst_port);
+                udp_payload(
+                    udp.payload,
+                    &[local],
+                    ts_ns,
+                    src,
+                    dst,
+                    &mut flows,
+                    &mut sip_errors,
+                    &mut push,
+                );
             }
             L4::Tcp(seg) => {
                 let src = SocketAddr::new(ip.src, seg.src_port);
                 let dst = SocketAddr::new(ip.dst, seg.dst_port);
+                let flow = flows.id(src, dst);
                 let copy = tcp.wants(src, dst, seg.payload);
-                let control =
-                    seg.flags.0 & (TcpFlags::SYN.0 | TcpFlags::FIN.0 | TcpFlags::RST.0) != 0;
-                if copy || control {
-                    events.push(Event::Tcp(Box::new(TcpSegment {
-                        local,
-                        ts_ns: ts,
-                        src,
-                        dst,
-                        seq: seg.seq,
-                        flags: seg.flags,
-                        payload: if copy {
-                            seg.payload.to_vec()
-                        } else {
-                            Vec::new()
-                        },
-                    })));
+                if !copy {
+                    if let Some(event) = tls_event(seg.payload) {
+                        push(Kind::Tls {
+                            flow,
+                            event: Box::new(event),
+                        });
+                    }
+                }
+                push(Kind::Tcp {
+                    flow,
+                    seq: seg.seq,
+                    flags: seg.flags,
+                    len: u32::try_from(seg.payload.len()).unwrap_or(u32::MAX),
+                    payload: if copy {
+                        seg.payload.to_vec()
+                    } else {
+                        Vec::new()
+                    },
+                });
+            }
+            L4::Icmp(icmp) => {
+                if let Some(error) = icmp_error(&icmp, ip.src, local, ts_ns) {
+                    push(Kind::Icmp(Box::new(error)));
                 }
             }
-            L4::Fragment(frag) => events.push(Event::Fragment(Box::new(OwnedFragment {
-                local,
-                ts_ns: ts,
+            L4::Fragment(frag) => push(Kind::Fragment(Box::new(OwnedFragment {
                 ip,
                 id: frag.id,
                 offset: frag.offset,
@@ -213,7 +273,7 @@ pub(super) fn run(file: &CaptureFile, range: Range<usize>, start: Start) -> Outp
                 proto: frag.proto,
                 payload: frag.payload.to_vec(),
             }))),
-            L4::Icmp(_) | L4::Other(_) | L4::None => {}
+            L4::Other(_) | L4::None => {}
         }
     });
     Output {
@@ -225,8 +285,147 @@ pub(super) fn run(file: &CaptureFile, range: Range<usize>, start: Start) -> Outp
         link_types,
         counts,
         sip_errors,
+        first_frame_ts_ns,
+        flows: flows.list,
         events,
     }
+}
+
+/// Classifies a UDP payload: SIP, STUN, RTCP or RTP (in that order, each recognised by content on any
+/// port). `frames` are the frame references SIP messages get.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn udp_payload(
+    payload: &[u8],
+    frames: &[u64],
+    ts_ns: i64,
+    src: SocketAddr,
+    dst: SocketAddr,
+    flows: &mut Flows,
+    sip_errors: &mut BTreeMap<&'static str, u64>,
+    push: &mut dyn FnMut(Kind),
+) {
+    if sip::looks_like_sip(payload) {
+        Message::parse_all(
+            payload,
+            frames,
+            ts_ns,
+            src,
+            dst,
+            Transport::Udp,
+            sip_errors,
+            &mut |m| push(Kind::Sip(Box::new(m))),
+        );
+    } else if stun::looks_like_stun(payload) {
+        if let Ok(msg) = stun::Message::new_checked(payload) {
+            let class = match msg.class() {
+                stun::Class::Request => StunClass::Request,
+                stun::Class::Indication => StunClass::Indication,
+                stun::Class::SuccessResponse => StunClass::Success,
+                stun::Class::ErrorResponse => {
+                    StunClass::Error(msg.error_code().map_or(0, |(code, _)| code))
+                }
+            };
+            push(Kind::Stun {
+                flow: flows.id(src, dst),
+                class,
+            });
+        }
+    } else if rtcp::looks_like_rtcp(payload) {
+        if let Ok(compound) = rtcp::Compound::parse(payload) {
+            let blocks: Vec<rtcp::ReportBlock> = compound
+                .packets()
+                .filter_map(|p| match p.body() {
+                    Ok(rtcp::Body::SenderReport(sr)) => Some(sr.reports().collect::<Vec<_>>()),
+                    Ok(rtcp::Body::ReceiverReport(rr)) => Some(rr.reports().collect::<Vec<_>>()),
+                    _ => None,
+                })
+                .flatten()
+                .collect();
+            if !blocks.is_empty() {
+                push(Kind::Rtcp(blocks.into_boxed_slice()));
+            }
+        }
+    } else if rtp::looks_like_rtp(payload) {
+        if let Ok(packet) = rtp::Packet::new_checked(payload) {
+            push(Kind::Rtp {
+                flow: flows.id(src, dst),
+                ssrc: packet.ssrc(),
+                seq: packet.sequence(),
+                rtp_ts: packet.timestamp(),
+                pt: packet.payload_type().0,
+                marker: packet.marker(),
+                len: u16::try_from(packet.payload().len()).unwrap_or(u16::MAX),
+            });
+        }
+    }
+}
+
+/// What the first TLS record of a segment shows, if it is a handshake message, an alert or the
+/// first application data.
+fn tls_event(payload: &[u8]) -> Option<TlsEvent> {
+    if !matches!(payload.first(), Some(20..=23)) {
+        return None;
+    }
+    for record in tls::records(payload) {
+        match record.content() {
+            tls::Content::Alert(alert) => {
+                return Some(TlsEvent::Alert {
+                    level: alert.level.0,
+                    description: alert.description.0,
+                    name: alert.description.name().unwrap_or("unknown_alert"),
+                })
+            }
+            tls::Content::Handshake(messages) => {
+                for message in messages {
+                    match message {
+                        tls::Handshake::ClientHello(hello) => {
+                            return Some(TlsEvent::ClientHello {
+                                sni: hello.sni.map(str::to_string),
+                            })
+                        }
+                        tls::Handshake::ServerHello(_) => return Some(TlsEvent::ServerHello),
+                        _ => {}
+                    }
+                }
+            }
+            tls::Content::ApplicationData(_) => return Some(TlsEvent::ApplicationData),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// An ICMP error with the flow it quotes (`frame` is chunk-local).
+fn icmp_error(icmp: &Icmp<'_>, reporter: IpAddr, frame: u64, ts_ns: i64) -> Option<IcmpError> {
+    let kind = match icmp.kind {
+        IcmpKind::DestUnreachable(reason) => match reason {
+            Unreachable::Port => "port unreachable",
+            Unreachable::Host => "host unreachable",
+            Unreachable::Net => "network unreachable",
+            Unreachable::Protocol => "protocol unreachable",
+            Unreachable::AdminProhibited => "administratively prohibited",
+            Unreachable::FragNeeded { .. } => "fragmentation needed",
+            _ => "destination unreachable",
+        },
+        IcmpKind::TimeExceeded => "time exceeded",
+        IcmpKind::PacketTooBig { .. } => "packet too big",
+        _ => return None,
+    };
+    let quoted = icmp.quoted.as_ref()?;
+    Some(IcmpError {
+        frame,
+        ts_ns,
+        reporter,
+        v6: icmp.v6,
+        icmp_type: icmp.icmp_type,
+        code: icmp.code,
+        kind,
+        proto: quoted.proto,
+        src: SocketAddr::new(quoted.src, quoted.src_port.unwrap_or(0)),
+        dst: SocketAddr::new(quoted.dst, quoted.dst_port.unwrap_or(0)),
+        quoted_sip: sip::looks_like_sip(quoted.payload),
+        quoted_rtp: rtp::looks_like_rtp(quoted.payload),
+    })
 }
 
 /// Counts a packet's IP version and transport layer.

@@ -185,6 +185,51 @@ fn truncate(s: &str, max: usize) -> String {
     }
 }
 
+/// Writes every RTP stream in the columns of `tshark -q -z rtp,streams` (times relative to the first
+/// frame of the capture, `first_ts_ns`), for side-by-side comparison.
+pub fn write_streams(analysis: &Analysis, mut out: impl Write) -> io::Result<()> {
+    let t0 = analysis
+        .captures
+        .iter()
+        .filter_map(|c| c.first_ts_ns)
+        .min()
+        .unwrap_or(0);
+    writeln!(
+        out,
+        "{:>13} {:>13} {:>15} {:>5} {:>15} {:>5} {:>10} {:>12} {:>6} {:>12} {:>15} {:>15} {:>15} {:>15} {:>15} {:>15} {:>9}  call",
+        "Start time", "End time", "Src IP addr", "Port", "Dest IP addr", "Port", "SSRC", "Payload", "Pkts",
+        "Lost", "Min Delta(ms)", "Mean Delta(ms)", "Max Delta(ms)", "Min Jitter(ms)", "Mean Jitter(ms)",
+        "Max Jitter(ms)", "Problems?"
+    )?;
+    for s in &analysis.streams {
+        let m = &s.summary;
+        let lost = format!("{} ({:.1}%)", m.lost, m.lost_pct);
+        writeln!(
+            out,
+            "{:>13.6} {:>13.6} {:>15} {:>5} {:>15} {:>5} 0x{:08X} {:>12} {:>6} {:>12} {:>15.3} {:>15.3} {:>15.3} {:>15.3} {:>15.3} {:>15.3} {:>9}  {}",
+            (s.first_ts_ns - t0) as f64 / 1e9,
+            (s.last_ts_ns - t0) as f64 / 1e9,
+            s.src.ip(),
+            s.src.port(),
+            s.dst.ip(),
+            s.dst.port(),
+            s.ssrc,
+            escape(s.codec.as_deref().unwrap_or("?")),
+            m.packets,
+            lost,
+            m.min_delta_ms.unwrap_or(-1.0),
+            m.mean_delta_ms,
+            m.max_delta_ms,
+            m.min_jitter_ms.unwrap_or(-1.0),
+            m.mean_jitter_ms,
+            m.max_jitter_ms,
+            if m.problems { "X" } else { "" },
+            s.call.map(|i| format!("#{}", i + 1)).unwrap_or_else(|| "-".to_string())
+        )?;
+    }
+    Ok(())
+}
+
 /// Width of one host column of the ladder.
 const COLUMN: usize = 26;
 

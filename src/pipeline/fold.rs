@@ -1,0 +1,341 @@
+//! The sequential fold: chunk outputs in, in capture order; the order-dependent stages fed from them.
+//!
+//! Numbers frames, checks chunk boundaries (see `super::analyze`), and hands each event to its stage:
+//! IP defragmentation (reassembled datagrams are classified like any other), TCP reassembly of
+//! SIP-carrying connections, the TCP connection table, call building, and media streams. At the end it
+//! links streams to calls and runs the diagnosis.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+
+use super::chunk::{self, Event, Kind};
+use crate::analysis::{Analysis, CaptureSummary};
+use crate::capture::{CaptureFile, State, Warning};
+use crate::correlate::calls::CallBuilder;
+use crate::correlate::message::{Message, Transport};
+use crate::correlate::{media, transport};
+use crate::decode::defrag::{Defragmenter, Limits};
+use crate::decode::{TcpFlags, L4};
+use crate::diagnose;
+use crate::proto::sip;
+use crate::reassembly::{self, Reassembler, Segment};
+
+/// Folds chunk outputs in capture order.
+pub(super) struct Fold {
+    analysis: Analysis,
+    /// The file being read.
+    current: CaptureSummary,
+    /// Where the next chunk must start, and in which state.
+    next: (usize, State),
+    /// Frames numbered so far, across files.
+    frames: u64,
+    defrag: Defragmenter,
+    /// TCP connections (either direction) seen carrying SIP.
+    sip_flows: HashSet<(SocketAddr, SocketAddr)>,
+    reassembler: Reassembler,
+    calls: CallBuilder,
+    connections: transport::Tracker,
+    media: media::Tracker,
+}
+
+/// Combines two optional values with `pick` (min or max), keeping whichever is present.
+fn pick_some(a: Option<i64>, b: Option<i64>, pick: fn(i64, i64) -> i64) -> Option<i64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(pick(a, b)),
+        (a, b) => a.or(b),
+    }
+}
+
+fn flow_key(a: SocketAddr, b: SocketAddr) -> (SocketAddr, SocketAddr) {
+    if a <= b {
+        (a, b)
+    } else {
+        (b, a)
+    }
+}
+
+impl Fold {
+    pub(super) fn new() -> Fold {
+        Fold {
+            analysis: Analysis::default(),
+            current: CaptureSummary::default(),
+            next: (0, State::Pcap),
+            frames: 0,
+            defrag: Defragmenter::new(Limits::default()),
+            sip_flows: HashSet::new(),
+            reassembler: Reassembler::new(reassembly::Limits::default()),
+            calls: CallBuilder::default(),
+            connections: transport::Tracker::default(),
+            media: media::Tracker::default(),
+        }
+    }
+
+    pub(super) fn begin_file(&mut self, file: &CaptureFile) {
+        self.current = CaptureSummary {
+            path: file.path.clone(),
+            format: file.format.name(),
+            gzip: file.gzip,
+            bytes: file.len() as u64,
+            first_frame: self.frames + 1,
+            ..CaptureSummary::default()
+        };
+        for warning in &file.open_warnings {
+            self.current.warn(warning.clone());
+        }
+        self.next = file.first();
+    }
+
+    /// Where the next chunk must start, and the reading state there.
+    pub(super) fn resume_point(&self) -> (usize, State) {
+        self.next.clone()
+    }
+
+    pub(super) fn absorb(&mut self, output: chunk::Output) {
+        let base = self.frames;
+        let cur = &mut self.current;
+        cur.packets += output.frames;
+        cur.captured_bytes += output.captured_bytes;
+        cur.first_ts_ns = pick_some(cur.first_ts_ns, output.first_ts_ns, i64::min);
+        cur.last_ts_ns = pick_some(cur.last_ts_ns, output.last_ts_ns, i64::max);
+        for link in output.link_types {
+            if let Err(at) = cur.link_types.binary_search(&link) {
+                cur.link_types.insert(at, link);
+            }
+        }
+        cur.decode.add(&output.counts);
+        for warning in output.read.warnings {
+            cur.warn(warning);
+        }
+        for (reason, n) in output.sip_errors {
+            *self.analysis.sip_malformed.entry(reason).or_default() += n;
+        }
+        if let Some(ts) = output.first_frame_ts_ns {
+            self.media.start(ts);
+        }
+        for event in output.events {
+            self.dispatch(event, base + 1, &output.flows);
+        }
+        self.frames += output.frames;
+        self.next = (output.read.next, output.read.end_state);
+    }
+
+    /// Hands one event to its stage; `offset` turns the event's frame references into frame numbers.
+    fn dispatch(&mut self, event: Event, offset: u64, flows: &[(SocketAddr, SocketAddr)]) {
+        let frame = event.local + offset;
+        let ts = event.ts_ns;
+        let flow = |i: u32| flows.get(i as usize).copied();
+        match event.kind {
+            Kind::Sip(mut msg) => {
+                for f in &mut msg.frames {
+                    *f += offset;
+                }
+                msg.frame += offset;
+                self.sip_message(*msg);
+            }
+            Kind::Tcp {
+                flow: i,
+                seq,
+                flags,
+                len,
+                payload,
+            } => {
+                if let Some((src, dst)) = flow(i) {
+                    self.connections
+                        .segment(frame, ts, src, dst, flags.0, len as usize);
+                    self.tcp_segment(frame, ts, src, dst, seq, flags, &payload);
+                }
+            }
+            Kind::Tls { flow: i, event } => {
+                if let Some((src, dst)) = flow(i) {
+                    self.connections.tls(frame, ts, src, dst, *event);
+                }
+            }
+            Kind::Rtp {
+                flow: i,
+                ssrc,
+                seq,
+                rtp_ts,
+                pt,
+                marker,
+                len,
+            } => {
+                if let Some((src, dst)) = flow(i) {
+                    self.media.rtp(
+                        frame,
+                        ts,
+                        src,
+                        dst,
+                        ssrc,
+                        seq,
+                        rtp_ts,
+                        marker,
+                        pt,
+                        usize::from(len),
+                    );
+                }
+            }
+            Kind::Rtcp(blocks) => self.media.rtcp(frame, ts, &blocks),
+            Kind::Stun { flow: i, class } => {
+                if let Some((src, dst)) = flow(i) {
+                    self.media.stun(frame, ts, src, dst, class);
+                }
+            }
+            Kind::Icmp(mut error) => {
+                error.frame = frame;
+                self.analysis.icmp_errors.push(*error);
+            }
+            Kind::Fragment(frag) => {
+                if let Some(datagram) = self.defrag.push(ts, frame, &frag.ip, &frag.as_fragment()) {
+                    self.current.decode.reassembled += 1;
+                    let packet = datagram.decode();
+                    chunk::count_l4(&mut self.current.decode, &packet.l4);
+                    if let L4::Udp(udp) = packet.l4 {
+                        // Classified like any datagram; its events already carry frame numbers.
+                        let src = SocketAddr::new(datagram.ip.src, udp.src_port);
+                        let dst = SocketAddr::new(datagram.ip.dst, udp.dst_port);
+                        let mut kinds = Vec::new();
+                        let mut table = chunk::Flows::default();
+                        chunk::udp_payload(
+                            udp.payload,
+                            &datagram.frames,
+                            ts,
+                            src,
+                            dst,
+                            &mut table,
+                            &mut self.analysis.sip_malformed,
+                            &mut |kind| kinds.push(kind),
+                        );
+                        let flows = table.into_list();
+                        for kind in kinds {
+                            self.dispatch(
+                                Event {
+                                    local: frame,
+                                    ts_ns: ts,
+                                    kind,
+                                },
+                                0,
+                                &flows,
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// A SIP message, from any transport: to the calls, and its SDP media to the media tracker.
+    fn sip_message(&mut self, msg: Message) {
+        for media in msg.sdp.iter().flatten() {
+            if let Some(addr) = media.addr {
+                self.media
+                    .sdp_endpoint(SocketAddr::new(addr, media.port), &media.codecs);
+            }
+        }
+        self.calls.push(msg);
+    }
+
+    /// Feeds a TCP segment to reassembly when its connection carries SIP.
+    #[allow(clippy::too_many_arguments)]
+    fn tcp_segment(
+        &mut self,
+        frame: u64,
+        ts_ns: i64,
+        src: SocketAddr,
+        dst: SocketAddr,
+        seq: u32,
+        flags: TcpFlags,
+        payload: &[u8],
+    ) {
+        let key = flow_key(src, dst);
+        if sip::looks_like_sip(payload) && self.sip_flows.insert(key) {
+            self.connections.mark_sip(src, dst);
+        }
+        if !self.sip_flows.contains(&key) {
+            return;
+        }
+        let mut framed = Vec::new();
+        let mut deliver = |m: reassembly::Message| framed.push(m);
+        self.reassembler.segment(
+            Segment {
+                src,
+                dst,
+                frame,
+                ts_ns,
+                seq,
+                syn: flags.contains(TcpFlags::SYN),
+                payload,
+            },
+            &mut deliver,
+        );
+        if flags.contains(TcpFlags::RST) {
+            self.reassembler.close(src, dst, &mut deliver);
+            self.reassembler.close(dst, src, &mut deliver);
+        } else if flags.contains(TcpFlags::FIN) {
+            self.reassembler.close(src, dst, &mut deliver);
+        }
+        for m in framed {
+            self.tcp_message(m);
+        }
+    }
+
+    /// Parses a SIP message framed out of a TCP stream.
+    fn tcp_message(&mut self, m: reassembly::Message) {
+        let mut parsed = Vec::new();
+        Message::parse_all(
+            &m.bytes,
+            &m.frames,
+            m.ts_ns,
+            m.src,
+            m.dst,
+            Transport::Tcp,
+            &mut self.analysis.sip_malformed,
+            &mut |msg| parsed.push(msg),
+        );
+        for msg in parsed {
+            self.sip_message(msg);
+        }
+    }
+
+    pub(super) fn end_file(&mut self) {
+        let done = std::mem::take(&mut self.current);
+        self.analysis.captures.push(done);
+    }
+
+    pub(super) fn finish(mut self) -> Analysis {
+        let mut framed = Vec::new();
+        self.reassembler.finish(&mut |m| framed.push(m));
+        for m in framed {
+            self.tcp_message(m);
+        }
+        let mut analysis = self.analysis;
+        analysis.tcp_reassembly = self.reassembler.stats;
+        analysis.sip = self.calls.stats.clone();
+        (analysis.calls, analysis.other_dialogs) = self.calls.finish();
+        analysis.limits.untracked_tcp_segments = self.connections.untracked_segments;
+        analysis.limits.untracked_rtp_packets = self.media.untracked_packets;
+        analysis.connections = self.connections.finish();
+        (analysis.streams, analysis.stun) = self.media.finish();
+        media::link(&analysis.calls, &mut analysis.streams, &mut analysis.stun);
+        analysis.diagnosis = diagnose::diagnose(&diagnose::Context {
+            calls: &analysis.calls,
+            connections: &analysis.connections,
+            icmp: &analysis.icmp_errors,
+            streams: &analysis.streams,
+            stun: &analysis.stun,
+        });
+        let report = self.defrag.finish();
+        if let Some(last) = analysis.captures.last_mut() {
+            last.decode.incomplete_fragment_sets += report.incomplete_sets;
+            if report.incomplete_sets > 0 {
+                last.warn(Warning {
+                    offset: 0,
+                    message: format!(
+                        "{} IP fragment set(s) never completed; their datagrams are not analysed",
+                        report.incomplete_sets
+                    ),
+                });
+            }
+        }
+        analysis
+    }
+}
