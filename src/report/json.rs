@@ -19,7 +19,9 @@
 //!     count);
 //!   - `warnings` (array of `{ "offset": number, "message": string }`) and `warnings_dropped` (number).
 //! - `summary`: across all files: `files`, `packets`, `sip_messages`, `sip_resent`, `calls`,
-//!   `other_dialogs`, `sip_requests` (object: method → count), `sip_responses` (object: status → count),
+//!   `failed_calls` (calls with an `error` finding), `degraded_calls` (a `warning` but no error),
+//!   `by_code` (object: finding code → calls it was found in), `rtp_streams`, `other_dialogs`,
+//!   `sip_requests` (object: method → count), `sip_responses` (object: status → count),
 //!   `sip_malformed` (object: reason → count).
 //! - `calls` (array, by first frame): per call
 //!   - `index` (1-based, as the call list shows it), `call_id`, `from`, `to` (URIs of the first INVITE),
@@ -36,8 +38,27 @@
 //!   - `reasons` (array of `{ "protocol", "cause", "text", "frame" }`: Reason headers),
 //!     `warnings` (`{ "code", "agent", "text", "frame" }`), `ms_diagnostics`
 //!     (`{ "error_id", "sub_code", "source", "reason", "attrs": {..}, "public", "frame" }`);
+//!   - `findings` (array, primary — most causal — first): `{ "code", "severity" (`error`, `warning`,
+//!     `info`), "summary", "cause", "frames": [evidence frame numbers], "ts" }`;
+//!   - `media` (array): the call's RTP streams, each `{ "src", "dst", "ssrc" (hex string), "payload_type",
+//!     "codec", "clock_rate", "packets", "expected", "lost", "lost_pct", "sequence_errors",
+//!     "max_delta_ms", "max_jitter_ms", "mean_jitter_ms", "max_gap_ms", "mos" (or null), "rtcp"
+//!     (`{ "frame", "fraction_lost_pct", "cumulative_lost", "jitter_ms", "rtt_ms" }` or null),
+//!     "expected_by_sdp", "first_frame", "last_frame", "start_ts", "end_ts" }` — the figures are
+//!     Wireshark's (`tshark -z rtp,streams`);
 //!   - `frames`: `{ "first", "last", "sip": [frame numbers of the call's SIP messages] }`;
 //!   - `wireshark_filter`: a display filter selecting the call's SIP in Wireshark.
+//! - `transport_events` (array, by first frame): TCP, TLS and ICMP failures: `{ "code", "severity",
+//!   "src", "dst", "proto", "attempts", "first_frame", "frames", "ts", "summary", "cause",
+//!   "call_indexes": [1-based indexes of the calls it explains] }`.
+//! - `rtp_streams` (array, by first frame): every RTP stream, as in `media`, plus `"call"` (1-based index
+//!   or null).
+//! - `tcp_connections` (array): the TCP connections that carried SIP or TLS or failed (states S0, REJ,
+//!   RSTOS0, SH, RSTO, RSTR), at most 10000: `{ "client", "server", "state" (Zeek conn_state),
+//!   "syn_count", "syn_frames", "syn_ack_frame", "handshake_ms", "rst_frame", "rst_by", "client_bytes",
+//!   "server_bytes", "first_frame", "last_frame", "start_ts", "end_ts", "sip", "tls" }`.
+//! - `icmp_errors` (array): `{ "frame", "ts", "reporter", "kind", "type", "code", "proto", "src", "dst",
+//!   "quoted_sip", "quoted_rtp" }` — `src`/`dst` are those of the quoted packet.
 //! - `other_dialogs` (array): Call-IDs without an INVITE: `call_id`, `method`, `messages`, `retransmissions`,
 //!   `final_status`, `first_frame`, `start_ts`, `src`, `dst`.
 
@@ -49,7 +70,10 @@ use serde::Serialize;
 use super::time::rfc3339;
 use crate::analysis::{Analysis, CaptureSummary};
 use crate::correlate::calls::{Call, OtherDialog};
+use crate::correlate::media::Stream;
+use crate::correlate::transport::{ConnState, Connection, IcmpError};
 use crate::decode::LinkType;
+use crate::diagnose::{Finding, Severity, TransportEvent};
 use serde_json::json;
 
 /// The schema version written in every report.
@@ -63,6 +87,10 @@ struct Report<'a> {
     summary: Summary<'a>,
     calls: Vec<CallJson<'a>>,
     other_dialogs: Vec<OtherJson<'a>>,
+    transport_events: Vec<serde_json::Value>,
+    rtp_streams: Vec<serde_json::Value>,
+    tcp_connections: Vec<serde_json::Value>,
+    icmp_errors: Vec<serde_json::Value>,
 }
 
 #[derive(Serialize)]
@@ -90,6 +118,8 @@ struct CallJson<'a> {
     reasons: Vec<serde_json::Value>,
     warnings: Vec<serde_json::Value>,
     ms_diagnostics: Vec<serde_json::Value>,
+    findings: Vec<serde_json::Value>,
+    media: Vec<serde_json::Value>,
     frames: Frames,
     wireshark_filter: String,
 }
@@ -167,6 +197,10 @@ struct Summary<'a> {
     sip_messages: u64,
     sip_resent: u64,
     calls: usize,
+    failed_calls: usize,
+    degraded_calls: usize,
+    by_code: BTreeMap<&'static str, usize>,
+    rtp_streams: usize,
     other_dialogs: usize,
     sip_requests: &'a BTreeMap<String, u64>,
     sip_responses: &'a BTreeMap<u16, u64>,
@@ -227,7 +261,84 @@ pub(crate) fn wireshark_filter(call_id: &str) -> String {
     format!("sip.Call-ID == \"{quoted}\"")
 }
 
-fn call(index: usize, c: &Call) -> CallJson<'_> {
+fn finding(f: &Finding) -> serde_json::Value {
+    json!({
+        "code": f.code, "severity": f.severity.as_str(), "summary": f.summary, "cause": f.cause,
+        "frames": f.frames, "ts": rfc3339(f.ts_ns),
+    })
+}
+
+fn stream(s: &Stream) -> serde_json::Value {
+    let m = &s.summary;
+    json!({
+        "src": s.src.to_string(), "dst": s.dst.to_string(), "ssrc": format!("0x{:08X}", s.ssrc),
+        "payload_type": m.first_pt, "codec": s.codec, "clock_rate": s.clock_rate,
+        "packets": m.packets, "expected": m.expected, "lost": m.lost, "lost_pct": m.lost_pct,
+        "sequence_errors": m.sequence_errors, "max_delta_ms": m.max_delta_ms,
+        "max_jitter_ms": m.max_jitter_ms, "mean_jitter_ms": m.mean_jitter_ms, "max_gap_ms": m.max_gap_ms,
+        "mos": s.mos,
+        "rtcp": s.rtcp.map(|r| json!({
+            "frame": r.frame, "fraction_lost_pct": r.fraction_lost_pct, "cumulative_lost": r.cumulative_lost,
+            "jitter_ms": r.jitter_ms, "rtt_ms": r.rtt_ms,
+        })),
+        "expected_by_sdp": s.expected_by_sdp, "first_frame": s.first_frame, "last_frame": s.last_frame,
+        "start_ts": rfc3339(s.first_ts_ns), "end_ts": rfc3339(s.last_ts_ns),
+    })
+}
+
+fn transport_event(e: &TransportEvent) -> serde_json::Value {
+    json!({
+        "code": e.code, "severity": e.severity.as_str(), "src": e.src.to_string(), "dst": e.dst.to_string(),
+        "proto": e.proto, "attempts": e.attempts, "first_frame": e.first_frame, "frames": e.frames,
+        "ts": rfc3339(e.ts_ns), "summary": e.summary, "cause": e.cause,
+        "call_indexes": e.calls.iter().map(|i| i + 1).collect::<Vec<_>>(),
+    })
+}
+
+/// Connections listed in the report: those that matter to SIP (carried SIP or TLS) or failed.
+const MAX_CONNECTIONS: usize = 10_000;
+
+fn connection(c: &Connection) -> Option<serde_json::Value> {
+    let failed = matches!(
+        c.state,
+        ConnState::S0
+            | ConnState::Rej
+            | ConnState::Rstos0
+            | ConnState::Sh
+            | ConnState::Rsto
+            | ConnState::Rstr
+    );
+    (failed || c.sip || c.tls.is_some()).then(|| {
+        json!({
+            "client": c.client.to_string(), "server": c.server.to_string(), "state": c.state.as_str(),
+            "syn_count": c.syn_count, "syn_frames": c.syns.iter().map(|s| s.0).collect::<Vec<_>>(),
+            "syn_ack_frame": c.syn_ack.map(|s| s.0), "handshake_ms": c.handshake_ms,
+            "rst_frame": c.rst.map(|r| r.0),
+            "rst_by": c.rst.map(|r| if r.2 { "client" } else { "server" }),
+            "client_bytes": c.client_bytes, "server_bytes": c.server_bytes,
+            "first_frame": c.first_frame, "last_frame": c.last_frame,
+            "start_ts": rfc3339(c.first_ts_ns), "end_ts": rfc3339(c.last_ts_ns), "sip": c.sip,
+            "tls": c.tls.as_ref().map(|t| json!({
+                "client_hello_frame": t.client_hello, "sni": t.sni, "server_hello_frame": t.server_hello,
+                "alert": t.alert.as_ref().map(|a| json!({
+                    "frame": a.frame, "level": a.level, "description": a.description, "name": a.name,
+                    "from": if a.from_client { "client" } else { "server" },
+                })),
+                "application_data": t.application_data,
+            })),
+        })
+    })
+}
+
+fn icmp(e: &IcmpError) -> serde_json::Value {
+    json!({
+        "frame": e.frame, "ts": rfc3339(e.ts_ns), "reporter": e.reporter.to_string(), "kind": e.kind,
+        "type": e.icmp_type, "code": e.code, "proto": e.proto, "src": e.src.to_string(),
+        "dst": e.dst.to_string(), "quoted_sip": e.quoted_sip, "quoted_rtp": e.quoted_rtp,
+    })
+}
+
+fn call<'a>(index: usize, c: &'a Call, analysis: &'a Analysis) -> CallJson<'a> {
     let frames: Vec<u64> = c.frames().collect();
     let mut reasons = Vec::new();
     let mut warnings = Vec::new();
@@ -280,6 +391,18 @@ fn call(index: usize, c: &Call) -> CallJson<'_> {
         reasons,
         warnings,
         ms_diagnostics,
+        findings: analysis
+            .diagnosis
+            .calls
+            .get(index - 1)
+            .map(|fs| fs.iter().map(finding).collect())
+            .unwrap_or_default(),
+        media: analysis
+            .streams
+            .iter()
+            .filter(|s| s.call == Some(index - 1))
+            .map(stream)
+            .collect(),
         frames: Frames {
             first: frames.iter().copied().min().unwrap_or_default(),
             last: frames.iter().copied().max().unwrap_or_default(),
@@ -303,6 +426,30 @@ fn other(o: &OtherDialog) -> OtherJson<'_> {
     }
 }
 
+/// Calls whose worst finding has this severity (a degraded call has warnings but no error).
+fn count_calls(analysis: &Analysis, worst: Severity) -> usize {
+    analysis
+        .diagnosis
+        .calls
+        .iter()
+        .filter(|fs| fs.iter().map(|f| f.severity).min() == Some(worst))
+        .count()
+}
+
+/// In how many calls each finding code appears.
+fn by_code(analysis: &Analysis) -> BTreeMap<&'static str, usize> {
+    let mut out = BTreeMap::new();
+    for fs in &analysis.diagnosis.calls {
+        let mut codes: Vec<&'static str> = fs.iter().map(|f| f.code).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        for code in codes {
+            *out.entry(code).or_default() += 1;
+        }
+    }
+    out
+}
+
 /// Writes the report as pretty-printed JSON followed by a newline.
 pub fn write(analysis: &Analysis, mut out: impl Write) -> io::Result<()> {
     let report = Report {
@@ -313,6 +460,10 @@ pub fn write(analysis: &Analysis, mut out: impl Write) -> io::Result<()> {
         },
         captures: analysis.captures.iter().map(capture).collect(),
         summary: Summary {
+            failed_calls: count_calls(analysis, Severity::Error),
+            degraded_calls: count_calls(analysis, Severity::Warning),
+            by_code: by_code(analysis),
+            rtp_streams: analysis.streams.len(),
             files: analysis.captures.len(),
             packets: analysis.packets(),
             sip_messages: analysis.sip.messages,
@@ -327,9 +478,31 @@ pub fn write(analysis: &Analysis, mut out: impl Write) -> io::Result<()> {
             .calls
             .iter()
             .enumerate()
-            .map(|(i, c)| call(i + 1, c))
+            .map(|(i, c)| call(i + 1, c, analysis))
             .collect(),
         other_dialogs: analysis.other_dialogs.iter().map(other).collect(),
+        transport_events: analysis
+            .diagnosis
+            .transport_events
+            .iter()
+            .map(transport_event)
+            .collect(),
+        rtp_streams: analysis
+            .streams
+            .iter()
+            .map(|s| {
+                let mut v = stream(s);
+                v["call"] = json!(s.call.map(|i| i + 1));
+                v
+            })
+            .collect(),
+        tcp_connections: analysis
+            .connections
+            .iter()
+            .filter_map(connection)
+            .take(MAX_CONNECTIONS)
+            .collect(),
+        icmp_errors: analysis.icmp_errors.iter().map(icmp).collect(),
     };
     serde_json::to_writer_pretty(&mut out, &report)?;
     out.write_all(b"\n")

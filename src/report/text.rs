@@ -6,11 +6,12 @@
 
 use std::io::{self, Write};
 
-use super::json::link_type_name;
+use super::json::{link_type_name, wireshark_filter};
 use super::time::rfc3339;
 use crate::analysis::{Analysis, CaptureSummary};
 use crate::correlate::calls::Call;
 use crate::correlate::message::Message;
+use crate::diagnose::Severity;
 
 /// Writes the default report of `analyze`: capture summary, SIP summary, call list.
 pub fn write(analysis: &Analysis, mut out: impl Write) -> io::Result<()> {
@@ -43,6 +44,126 @@ pub fn write(analysis: &Analysis, mut out: impl Write) -> io::Result<()> {
     if !analysis.calls.is_empty() {
         writeln!(out)?;
         write_calls(analysis, &mut out)?;
+    }
+    write_verdicts(analysis, &mut out)?;
+    let unlinked: Vec<_> = analysis
+        .diagnosis
+        .transport_events
+        .iter()
+        .filter(|e| e.calls.is_empty())
+        .collect();
+    if !unlinked.is_empty() {
+        writeln!(
+            out,
+            "\nTransport failures not tied to a call in this capture:"
+        )?;
+        for e in unlinked {
+            writeln!(
+                out,
+                "  {} {}: {}",
+                marker(e.severity),
+                e.code,
+                escape(&e.summary)
+            )?;
+            writeln!(out, "      cause: {}", escape(&e.cause))?;
+            writeln!(out, "      evidence: {}", frames_list(&e.frames))?;
+        }
+    }
+    Ok(())
+}
+
+/// `x` error, `!` warning, `i` info.
+fn marker(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Error => "x",
+        Severity::Warning => "!",
+        Severity::Info => "i",
+    }
+}
+
+/// `frames 7, 8, 9` — at most 12 shown.
+fn frames_list(frames: &[u64]) -> String {
+    let shown: Vec<String> = frames.iter().take(12).map(u64::to_string).collect();
+    let more = frames.len().saturating_sub(12);
+    format!(
+        "frame{} {}{}",
+        if frames.len() == 1 { "" } else { "s" },
+        shown.join(", "),
+        if more > 0 {
+            format!(" (+{more} more)")
+        } else {
+            String::new()
+        }
+    )
+}
+
+/// Each call with findings, worst first: its findings with evidence, its media, a Wireshark filter.
+fn write_verdicts(analysis: &Analysis, out: &mut impl Write) -> io::Result<()> {
+    let mut order: Vec<usize> = (0..analysis.calls.len())
+        .filter(|&i| {
+            analysis
+                .diagnosis
+                .calls
+                .get(i)
+                .is_some_and(|f| !f.is_empty())
+        })
+        .collect();
+    let worst = |i: &usize| {
+        analysis.diagnosis.calls[*i]
+            .iter()
+            .map(|f| f.severity)
+            .min()
+            .unwrap_or(Severity::Info)
+    };
+    order.sort_by_key(|i| (worst(i), *i));
+    for i in order {
+        let call = &analysis.calls[i];
+        writeln!(
+            out,
+            "\n#{} {}  {} → {}  {}{}",
+            i + 1,
+            clock(call.start_ts_ns),
+            escape(short_uri(&call.from)),
+            escape(short_uri(&call.to)),
+            call.state.as_str(),
+            call.final_response
+                .as_ref()
+                .map(|(s, r, _)| format!(" {s} {}", escape(r)))
+                .unwrap_or_default()
+        )?;
+        for (k, f) in analysis.diagnosis.calls[i].iter().enumerate() {
+            let lead = if k == 0 { "cause" } else { "also" };
+            writeln!(
+                out,
+                "  {} {} [{lead}]: {}",
+                marker(f.severity),
+                f.code,
+                escape(&f.summary)
+            )?;
+            writeln!(out, "      {}", escape(&f.cause))?;
+            writeln!(out, "      evidence: {}", frames_list(&f.frames))?;
+        }
+        for s in analysis.streams.iter().filter(|s| s.call == Some(i)) {
+            let m = &s.summary;
+            writeln!(
+                out,
+                "  media {} → {} {} {} pkts, lost {} ({:.1}%), jitter mean {:.2} / max {:.2} ms{}",
+                s.src,
+                s.dst,
+                escape(s.codec.as_deref().unwrap_or("?")),
+                m.packets,
+                m.lost,
+                m.lost_pct,
+                m.mean_jitter_ms,
+                m.max_jitter_ms,
+                s.mos.map(|v| format!(", MOS {v:.2}")).unwrap_or_default()
+            )?;
+        }
+        writeln!(
+            out,
+            "  wireshark: {}",
+            escape(&wireshark_filter(&call.call_id))
+        )?;
     }
     Ok(())
 }
