@@ -36,6 +36,57 @@ pub struct RtcpView {
     pub rtt_ms: Option<f64>,
 }
 
+/// Buckets a timeline keeps at most; beyond, neighbours merge and the bucket width doubles.
+const MAX_BUCKETS: usize = 600;
+
+/// A stream over time, in buckets of equal width: enough to plot jitter and gaps without keeping
+/// packets (memory bounded by [`MAX_BUCKETS`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Timeline {
+    /// Width of a bucket in ms (1000, doubling as the stream grows).
+    pub bucket_ms: u32,
+    /// Per bucket from the stream's first packet: packets, largest running jitter (ms), largest
+    /// arrival gap (ms).
+    pub buckets: Vec<(u32, f32, f32)>,
+}
+
+impl Timeline {
+    fn new() -> Timeline {
+        Timeline {
+            bucket_ms: 1000,
+            buckets: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, since_first_ns: i64, jitter_ms: f64, gap_ms: f64) {
+        let mut index = (since_first_ns.max(0) / 1_000_000 / i64::from(self.bucket_ms)) as usize;
+        while index >= MAX_BUCKETS {
+            self.coarsen();
+            index /= 2;
+        }
+        if self.buckets.len() <= index {
+            self.buckets.resize(index + 1, (0, 0.0, 0.0));
+        }
+        let b = &mut self.buckets[index];
+        b.0 += 1;
+        b.1 = b.1.max(jitter_ms as f32);
+        b.2 = b.2.max(gap_ms as f32);
+    }
+
+    fn coarsen(&mut self) {
+        self.bucket_ms *= 2;
+        self.buckets = self
+            .buckets
+            .chunks(2)
+            .map(|pair| {
+                pair.iter().fold((0, 0f32, 0f32), |a, b| {
+                    (a.0 + b.0, a.1.max(b.1), a.2.max(b.2))
+                })
+            })
+            .collect();
+    }
+}
+
 /// One RTP stream.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Stream {
@@ -59,6 +110,8 @@ pub struct Stream {
     pub mos: Option<f64>,
     /// The last RTCP report about this SSRC.
     pub rtcp: Option<RtcpView>,
+    /// Jitter and gaps over time, for plots.
+    pub timeline: Timeline,
 }
 
 /// STUN binding requests from one address to another and what answered them.
@@ -101,6 +154,7 @@ struct Building {
     last_ts_ns: i64,
     codec: Option<String>,
     rtcp: Option<RtcpView>,
+    timeline: Timeline,
 }
 
 /// Builds streams and STUN checks from packets in capture order.
@@ -184,6 +238,7 @@ impl Tracker {
                     last_ts_ns: ts_ns,
                     codec,
                     rtcp: None,
+                    timeline: Timeline::new(),
                 });
                 self.index.insert(key, self.streams.len() - 1);
                 self.by_ssrc.insert(ssrc, self.streams.len() - 1);
@@ -192,7 +247,14 @@ impl Tracker {
         };
         let s = &mut self.streams[i];
         let t0 = *self.t0.get_or_insert(ts_ns);
+        let gap_ms = if s.stats.packets() == 0 {
+            0.0
+        } else {
+            (ts_ns - s.last_ts_ns) as f64 / 1e6
+        };
         s.stats.push(ts_ns - t0, seq, rtp_ts, marker, pt, len);
+        s.timeline
+            .add(ts_ns - s.first_ts_ns, s.stats.jitter_ms(), gap_ms);
         s.last_frame = frame;
         s.last_ts_ns = ts_ns;
     }
@@ -319,6 +381,7 @@ impl Tracker {
                         expected_by_sdp: false,
                         mos,
                         rtcp: b.rtcp,
+                        timeline: b.timeline,
                     }
                 })
             })
@@ -439,6 +502,18 @@ mod tests {
         assert_eq!(streams.len(), 1);
         assert_eq!(streams[0].summary.packets, 3);
         assert_eq!(streams[0].codec.as_deref(), Some("PCMU"));
+    }
+
+    #[test]
+    fn timeline_buckets_stay_bounded() {
+        let mut t = Timeline::new();
+        for s in 0..2000i64 {
+            t.add(s * 1_000_000_000, s as f64, 20.0);
+        }
+        assert!(t.buckets.len() <= MAX_BUCKETS);
+        assert_eq!(t.bucket_ms, 4000);
+        assert_eq!(t.buckets.iter().map(|b| b.0).sum::<u32>(), 2000);
+        assert_eq!(t.buckets[0], (4, 3.0, 20.0));
     }
 
     #[test]

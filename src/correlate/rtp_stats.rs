@@ -211,6 +211,11 @@ impl StreamStats {
         self.packets
     }
 
+    /// The running interarrival jitter after the last packet, in ms.
+    pub fn jitter_ms(&self) -> f64 {
+        self.jitter
+    }
+
     /// Folds one packet, in capture order. `arrival_ns` may be absolute or relative; only differences matter.
     pub fn push(
         &mut self,
