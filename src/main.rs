@@ -1,6 +1,7 @@
 //! The `callscope` command: parse arguments, run the library, render, map errors to exit codes.
 //!
-//! Exit codes: 0 the analysis ran; 2 a usage or input error (unreadable file, not a capture).
+//! Exit codes: 0 the analysis ran; 1 `--fail-on` found a call with a finding that severe; 2 a usage or
+//! input error (unreadable file, not a capture).
 //! A closed output pipe (`callscope analyze f.pcap | head`) ends the program quietly with 0.
 
 mod cli;
@@ -10,7 +11,22 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use cli::args::{Args, Command};
+use callscope::correlate::calls::Call;
+use callscope::diagnose::Severity;
+use cli::args::{Args, ColorChoice, Command, FailOn};
+
+/// The call a user named, or an error saying how to find one.
+fn find_call<'a>(
+    analysis: &'a callscope::Analysis,
+    key: &str,
+) -> anyhow::Result<(usize, &'a Call)> {
+    analysis.find_call(key).ok_or_else(|| {
+        anyhow::anyhow!(
+            "no call {key:?} in the capture ({} calls; see `callscope calls`)",
+            analysis.calls.len()
+        )
+    })
+}
 
 fn main() -> ExitCode {
     let args = Args::parse();
@@ -38,16 +54,67 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
         Command::Analyze(analyze) => {
             let analysis = cli::analyze(&analyze.inputs)?;
-            let json_to_stdout = analyze.json.as_deref() == Some(std::path::Path::new("-"));
-            if let Some(path) = &analyze.json {
-                if json_to_stdout {
-                    callscope::report::json::write(&analysis, io::stdout().lock())?;
+            let stdout = std::path::Path::new("-");
+            for (path, ndjson) in [(&analyze.json, false), (&analyze.ndjson, true)] {
+                let Some(path) = path else { continue };
+                let write = |out: &mut dyn io::Write| {
+                    if ndjson {
+                        callscope::report::json::write_ndjson(&analysis, out)
+                    } else {
+                        callscope::report::json::write(&analysis, out)
+                    }
+                };
+                if path == stdout {
+                    cli::to_stdout(write)?;
                 } else {
-                    cli::write_file(path, |out| callscope::report::json::write(&analysis, out))?;
+                    cli::write_file(path, write)?;
                 }
             }
-            if !json_to_stdout {
-                cli::to_stdout(|out| callscope::report::text::write(&analysis, out))?;
+            let machine_on_stdout = [&analyze.json, &analyze.ndjson]
+                .iter()
+                .any(|p| p.as_deref() == Some(stdout));
+            if !machine_on_stdout {
+                let options = callscope::report::text::Options {
+                    color: match analyze.color {
+                        ColorChoice::Always => true,
+                        ColorChoice::Never => false,
+                        ColorChoice::Auto => io::IsTerminal::is_terminal(&io::stdout()),
+                    },
+                    only_failed: analyze.only_failed,
+                };
+                match &analyze.call {
+                    Some(key) => {
+                        let (index, call) = find_call(&analysis, key)?;
+                        cli::to_stdout(|out| {
+                            callscope::report::text::write_verdict(
+                                &analysis,
+                                index - 1,
+                                &options,
+                                &mut *out,
+                            )?;
+                            writeln!(out)?;
+                            callscope::report::text::write_flow(call, index, out)
+                        })?;
+                    }
+                    None => cli::to_stdout(|out| {
+                        callscope::report::text::write(&analysis, &options, out)
+                    })?,
+                }
+            }
+            let threshold = analyze.fail_on.map(|f| match f {
+                FailOn::Error => Severity::Error,
+                FailOn::Warning => Severity::Warning,
+            });
+            let failed = threshold.is_some_and(|t| {
+                analysis
+                    .diagnosis
+                    .calls
+                    .iter()
+                    .flatten()
+                    .any(|f| f.severity <= t)
+            });
+            if failed {
+                return Ok(ExitCode::from(1));
             }
         }
         Command::Calls(inputs) => {
@@ -60,13 +127,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         Command::Flow(flow) => {
             let analysis = cli::analyze(&flow.inputs)?;
-            let Some((index, call)) = analysis.find_call(&flow.call) else {
-                anyhow::bail!(
-                    "no call {:?} in the capture ({} calls; see `callscope calls`)",
-                    flow.call,
-                    analysis.calls.len()
-                );
-            };
+            let (index, call) = find_call(&analysis, &flow.call)?;
             cli::to_stdout(|out| callscope::report::text::write_flow(call, index, out))?;
         }
     }

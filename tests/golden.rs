@@ -65,7 +65,8 @@ fn reports_match_snapshots() {
         };
         let analysis = support::analyze_with(std::slice::from_ref(&file), 1 << 20, 2);
         let mut text = Vec::new();
-        callscope::report::text::write(&analysis, &mut text).expect("write to a Vec");
+        callscope::report::text::write(&analysis, &Default::default(), &mut text)
+            .expect("write to a Vec");
         for (i, call) in analysis.calls.iter().enumerate() {
             text.push(b'\n');
             callscope::report::text::write_flow(call, i + 1, &mut text).expect("write to a Vec");

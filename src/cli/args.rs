@@ -54,4 +54,34 @@ pub struct Analyze {
     /// Also write the JSON report to PATH (`-` for stdout, replacing the text report).
     #[arg(long, value_name = "PATH")]
     pub json: Option<PathBuf>,
+    /// Also write one JSON object per call, one per line (NDJSON), to PATH (`-` for stdout).
+    #[arg(long, value_name = "PATH")]
+    pub ndjson: Option<PathBuf>,
+    /// Exit with 1 when a call has a finding of this severity or worse.
+    #[arg(long, value_name = "SEVERITY")]
+    pub fail_on: Option<FailOn>,
+    /// List only calls with an error or warning finding.
+    #[arg(long)]
+    pub only_failed: bool,
+    /// Report only this call (its number in the list, or its Call-ID), with its ladder.
+    #[arg(long, value_name = "INDEX|CALL-ID")]
+    pub call: Option<String>,
+    /// Colour the severities: auto (when stdout is a terminal), always, never.
+    #[arg(long, value_name = "WHEN", default_value = "auto")]
+    pub color: ColorChoice,
+}
+
+/// `--fail-on` levels.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailOn {
+    Error,
+    Warning,
+}
+
+/// `--color` choices.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
 }

@@ -1,7 +1,7 @@
 //! The JSON report (schema version 1).
 //!
 //! # Wire format
-//! One object:
+//! One object (with `--ndjson`, instead one line per call holding the call's object as in `calls`):
 //!
 //! - `schema_version` (number): 1. Additive changes keep version 1; anything else bumps it.
 //! - `tool`: `{ "name": "callscope", "version": "<crate version>" }`.
@@ -448,6 +448,15 @@ fn by_code(analysis: &Analysis) -> BTreeMap<&'static str, usize> {
         }
     }
     out
+}
+
+/// Writes one line per call: the call's object (as in `calls`), for log pipelines (NDJSON).
+pub fn write_ndjson(analysis: &Analysis, mut out: impl Write) -> io::Result<()> {
+    for (i, c) in analysis.calls.iter().enumerate() {
+        serde_json::to_writer(&mut out, &call(i + 1, c, analysis))?;
+        out.write_all(b"\n")?;
+    }
+    Ok(())
 }
 
 /// Writes the report as pretty-printed JSON followed by a newline.

@@ -13,8 +13,34 @@ use crate::correlate::calls::Call;
 use crate::correlate::message::Message;
 use crate::diagnose::Severity;
 
-/// Writes the default report of `analyze`: capture summary, SIP summary, call list.
-pub fn write(analysis: &Analysis, mut out: impl Write) -> io::Result<()> {
+/// How the text report is written.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options {
+    /// Colour severities with ANSI escapes (for a terminal).
+    pub color: bool,
+    /// List only calls with an error or warning finding.
+    pub only_failed: bool,
+}
+
+impl Options {
+    /// `x code` in the severity's colour.
+    fn tag(&self, severity: Severity, code: &str) -> String {
+        let text = format!("{} {code}", marker(severity));
+        if !self.color {
+            return text;
+        }
+        let colour = match severity {
+            Severity::Error => "\x1b[1;31m",
+            Severity::Warning => "\x1b[33m",
+            Severity::Info => "\x1b[36m",
+        };
+        format!("{colour}{text}\x1b[0m")
+    }
+}
+
+/// Writes the default report of `analyze`: capture summary, SIP summary, call list, then each call
+/// with findings (worst first) and the transport failures no call explains.
+pub fn write(analysis: &Analysis, options: &Options, mut out: impl Write) -> io::Result<()> {
     for c in &analysis.captures {
         write_capture(c, &mut out)?;
     }
@@ -43,9 +69,15 @@ pub fn write(analysis: &Analysis, mut out: impl Write) -> io::Result<()> {
     }
     if !analysis.calls.is_empty() {
         writeln!(out)?;
-        write_calls(analysis, &mut out)?;
+        write_call_list(analysis, options, &mut out)?;
     }
-    write_verdicts(analysis, &mut out)?;
+    let mut order: Vec<usize> = (0..analysis.calls.len())
+        .filter(|&i| worst(analysis, i).is_some())
+        .collect();
+    order.sort_by_key(|&i| (worst(analysis, i), i));
+    for i in order {
+        write_verdict(analysis, i, options, &mut out)?;
+    }
     let unlinked: Vec<_> = analysis
         .diagnosis
         .transport_events
@@ -97,75 +129,81 @@ fn frames_list(frames: &[u64]) -> String {
     )
 }
 
-/// Each call with findings, worst first: its findings with evidence, its media, a Wireshark filter.
-fn write_verdicts(analysis: &Analysis, out: &mut impl Write) -> io::Result<()> {
-    let mut order: Vec<usize> = (0..analysis.calls.len())
-        .filter(|&i| {
-            analysis
-                .diagnosis
-                .calls
-                .get(i)
-                .is_some_and(|f| !f.is_empty())
-        })
-        .collect();
-    let worst = |i: &usize| {
-        analysis.diagnosis.calls[*i]
-            .iter()
-            .map(|f| f.severity)
-            .min()
-            .unwrap_or(Severity::Info)
+/// The most severe finding of a call, if it has any.
+fn worst(analysis: &Analysis, call: usize) -> Option<Severity> {
+    analysis
+        .diagnosis
+        .calls
+        .get(call)?
+        .iter()
+        .map(|f| f.severity)
+        .min()
+}
+
+/// One call's verdict: its findings with evidence (primary first), its media, a Wireshark filter.
+pub fn write_verdict(
+    analysis: &Analysis,
+    i: usize,
+    options: &Options,
+    mut out: impl Write,
+) -> io::Result<()> {
+    let Some(call) = analysis.calls.get(i) else {
+        return Ok(());
     };
-    order.sort_by_key(|i| (worst(i), *i));
-    for i in order {
-        let call = &analysis.calls[i];
+    writeln!(
+        out,
+        "\n#{} {}  {} → {}  {}{}",
+        i + 1,
+        clock(call.start_ts_ns),
+        escape(short_uri(&call.from)),
+        escape(short_uri(&call.to)),
+        call.state.as_str(),
+        call.final_response
+            .as_ref()
+            .map(|(s, r, _)| format!(" {s} {}", escape(r)))
+            .unwrap_or_default()
+    )?;
+    let findings = analysis
+        .diagnosis
+        .calls
+        .get(i)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    if findings.is_empty() {
+        writeln!(out, "  no problem found")?;
+    }
+    for (k, f) in findings.iter().enumerate() {
+        let lead = if k == 0 { "cause" } else { "also" };
         writeln!(
             out,
-            "\n#{} {}  {} → {}  {}{}",
-            i + 1,
-            clock(call.start_ts_ns),
-            escape(short_uri(&call.from)),
-            escape(short_uri(&call.to)),
-            call.state.as_str(),
-            call.final_response
-                .as_ref()
-                .map(|(s, r, _)| format!(" {s} {}", escape(r)))
-                .unwrap_or_default()
+            "  {} [{lead}]: {}",
+            options.tag(f.severity, f.code),
+            escape(&f.summary)
         )?;
-        for (k, f) in analysis.diagnosis.calls[i].iter().enumerate() {
-            let lead = if k == 0 { "cause" } else { "also" };
-            writeln!(
-                out,
-                "  {} {} [{lead}]: {}",
-                marker(f.severity),
-                f.code,
-                escape(&f.summary)
-            )?;
-            writeln!(out, "      {}", escape(&f.cause))?;
-            writeln!(out, "      evidence: {}", frames_list(&f.frames))?;
-        }
-        for s in analysis.streams.iter().filter(|s| s.call == Some(i)) {
-            let m = &s.summary;
-            writeln!(
-                out,
-                "  media {} → {} {} {} pkts, lost {} ({:.1}%), jitter mean {:.2} / max {:.2} ms{}",
-                s.src,
-                s.dst,
-                escape(s.codec.as_deref().unwrap_or("?")),
-                m.packets,
-                m.lost,
-                m.lost_pct,
-                m.mean_jitter_ms,
-                m.max_jitter_ms,
-                s.mos.map(|v| format!(", MOS {v:.2}")).unwrap_or_default()
-            )?;
-        }
+        writeln!(out, "      {}", escape(&f.cause))?;
+        writeln!(out, "      evidence: {}", frames_list(&f.frames))?;
+    }
+    for s in analysis.streams.iter().filter(|s| s.call == Some(i)) {
+        let m = &s.summary;
         writeln!(
             out,
-            "  wireshark: {}",
-            escape(&wireshark_filter(&call.call_id))
+            "  media {} → {} {} {} pkts, lost {} ({:.1}%), jitter mean {:.2} / max {:.2} ms{}",
+            s.src,
+            s.dst,
+            escape(s.codec.as_deref().unwrap_or("?")),
+            m.packets,
+            m.lost,
+            m.lost_pct,
+            m.mean_jitter_ms,
+            m.max_jitter_ms,
+            s.mos.map(|v| format!(", MOS {v:.2}")).unwrap_or_default()
         )?;
     }
-    Ok(())
+    writeln!(
+        out,
+        "  wireshark: {}",
+        escape(&wireshark_filter(&call.call_id))
+    )
 }
 
 fn write_capture(c: &CaptureSummary, out: &mut impl Write) -> io::Result<()> {
@@ -254,13 +292,31 @@ fn clock(ts_ns: i64) -> String {
 }
 
 /// Writes the call list, one line per call.
-pub fn write_calls(analysis: &Analysis, mut out: impl Write) -> io::Result<()> {
+pub fn write_calls(analysis: &Analysis, out: impl Write) -> io::Result<()> {
+    write_call_list(analysis, &Options::default(), out)
+}
+
+/// The call list, with the primary finding of each call (only failed or degraded calls with
+/// `only_failed`).
+fn write_call_list(analysis: &Analysis, options: &Options, mut out: impl Write) -> io::Result<()> {
     writeln!(
         out,
-        "{:>4}  {:<12}  {:<44}  {:<11}  {:>6}  {:>7}  {:>8}  {:>4}  transport",
-        "#", "start (UTC)", "from → to", "state", "status", "setup", "duration", "msgs"
+        "{:>4}  {:<12}  {:<44}  {:<11}  {:>6}  {:>7}  {:>8}  {:>4}  {:<9}  finding",
+        "#",
+        "start (UTC)",
+        "from → to",
+        "state",
+        "status",
+        "setup",
+        "duration",
+        "msgs",
+        "transport"
     )?;
     for (i, call) in analysis.calls.iter().enumerate() {
+        let primary = analysis.diagnosis.calls.get(i).and_then(|f| f.first());
+        if options.only_failed && worst(analysis, i).is_none_or(|w| w > Severity::Warning) {
+            continue;
+        }
         let status = call
             .final_response
             .as_ref()
@@ -269,7 +325,7 @@ pub fn write_calls(analysis: &Analysis, mut out: impl Write) -> io::Result<()> {
         let parties = format!("{} → {}", short_uri(&call.from), short_uri(&call.to));
         writeln!(
             out,
-            "{:>4}  {:<12}  {:<44}  {:<11}  {:>6}  {:>7}  {:>8}  {:>4}  {}",
+            "{:>4}  {:<12}  {:<44}  {:<11}  {:>6}  {:>7}  {:>8}  {:>4}  {:<9}  {}",
             i + 1,
             clock(call.start_ts_ns),
             escape(&truncate(&parties, 44)),
@@ -278,7 +334,8 @@ pub fn write_calls(analysis: &Analysis, mut out: impl Write) -> io::Result<()> {
             human_ms(call.timings.answer_ms.or(call.timings.final_ms)),
             human_ms(call.timings.duration_ms),
             call.messages.len(),
-            call.transport.as_str()
+            call.transport.as_str(),
+            primary.map_or_else(|| "-".to_string(), |f| options.tag(f.severity, f.code))
         )?;
     }
     Ok(())
