@@ -15,6 +15,8 @@
 mod chunk;
 mod fold;
 
+use std::ops::Range;
+
 use rayon::prelude::*;
 
 use crate::analysis::Analysis;
@@ -53,6 +55,9 @@ pub struct NoProgress;
 impl Progress for NoProgress {}
 
 /// Analyses the given capture files as one capture.
+///
+/// Windows of chunks are decoded in parallel while the previous window is folded (`rayon::join`),
+/// so the sequential fold overlaps the parallel work instead of adding to it.
 pub fn analyze(files: &[CaptureFile], options: &Options, progress: &dyn Progress) -> Analysis {
     let mut order: Vec<(i64, usize)> = files
         .iter()
@@ -61,41 +66,106 @@ pub fn analyze(files: &[CaptureFile], options: &Options, progress: &dyn Progress
         .collect();
     order.sort();
     progress.start(files.iter().map(|f| f.len() as u64).sum());
-    let window = rayon::current_num_threads().max(1) * options.window_per_thread.max(1);
-    let mut fold = Fold::new();
-    for &(_, index) in &order {
-        let file = &files[index];
-        fold.begin_file(file);
-        let ranges = file.chunks(options.chunk_size);
-        for (group_index, group) in ranges.chunks(window).enumerate() {
-            let outputs: Vec<chunk::Output> = group
-                .par_iter()
-                .enumerate()
-                .map(|(k, range)| {
-                    let start = if group_index == 0 && k == 0 {
-                        let (at, state) = file.first();
-                        Start::At(at, state)
-                    } else {
-                        Start::Resync
-                    };
-                    chunk::run(file, range.clone(), start)
-                })
-                .collect();
-            for (range, output) in group.iter().zip(outputs) {
-                let (next, state) = fold.resume_point();
-                if next >= range.end {
-                    // A record from an earlier chunk covers this whole range.
-                } else if output.read.began.as_ref() == Some(&(next, state.clone())) {
-                    fold.absorb(output);
-                } else {
-                    fold.absorb(chunk::run(file, range.clone(), Start::At(next, state)));
-                }
-                progress.advance(range.len() as u64);
+    // Every file contributes at least one (possibly empty) range, so that it is reported.
+    let items: Vec<Item> = order
+        .iter()
+        .flat_map(|&(_, file)| {
+            let mut ranges = files[file].chunks(options.chunk_size);
+            if ranges.is_empty() {
+                let at = files[file].first().0;
+                ranges.push(at..at);
             }
-        }
-        fold.end_file();
+            ranges.into_iter().map(move |range| Item { file, range })
+        })
+        .collect();
+    let window = rayon::current_num_threads().max(1) * options.window_per_thread.max(1);
+    let mut fold = Folding {
+        fold: Fold::new(),
+        file: None,
+    };
+    let mut pending: Option<(&[Item], Vec<chunk::Output>)> = None;
+    for group in items.chunks(window) {
+        let (outputs, ()) = rayon::join(
+            || {
+                group
+                    .par_iter()
+                    .map(|item| item.run(files))
+                    .collect::<Vec<_>>()
+            },
+            || {
+                if let Some((done, outputs)) = pending.take() {
+                    fold.window(files, done, outputs, progress);
+                }
+            },
+        );
+        pending = Some((group, outputs));
     }
-    fold.finish()
+    if let Some((done, outputs)) = pending {
+        fold.window(files, done, outputs, progress);
+    }
+    if fold.file.is_some() {
+        fold.fold.end_file();
+    }
+    fold.fold.finish()
+}
+
+/// A unit of parallel work: a byte range of a file.
+struct Item {
+    file: usize,
+    range: Range<usize>,
+}
+
+impl Item {
+    /// Reads the range, from the file's first record if the range starts there, else by
+    /// resynchronisation.
+    fn run(&self, files: &[CaptureFile]) -> chunk::Output {
+        let file = &files[self.file];
+        let (at, state) = file.first();
+        let start = if self.range.start == at {
+            Start::At(at, state)
+        } else {
+            Start::Resync
+        };
+        chunk::run(file, self.range.clone(), start)
+    }
+}
+
+/// The fold and the file it is in.
+struct Folding {
+    fold: Fold,
+    file: Option<usize>,
+}
+
+impl Folding {
+    /// Folds a window's outputs in order, re-reading a chunk whose guessed start was wrong.
+    fn window(
+        &mut self,
+        files: &[CaptureFile],
+        items: &[Item],
+        outputs: Vec<chunk::Output>,
+        progress: &dyn Progress,
+    ) {
+        for (item, output) in items.iter().zip(outputs) {
+            let file = &files[item.file];
+            if self.file != Some(item.file) {
+                if self.file.is_some() {
+                    self.fold.end_file();
+                }
+                self.fold.begin_file(file);
+                self.file = Some(item.file);
+            }
+            let (next, state) = self.fold.resume_point();
+            if next >= item.range.end && !item.range.is_empty() {
+                // A record from an earlier chunk covers this whole range.
+            } else if output.read.began.as_ref() == Some(&(next, state.clone())) {
+                self.fold.absorb(output);
+            } else {
+                self.fold
+                    .absorb(chunk::run(file, item.range.clone(), Start::At(next, state)));
+            }
+            progress.advance(item.range.len() as u64);
+        }
+    }
 }
 
 /// The timestamp of a file's first packet (reads at most its first MiB).
