@@ -106,6 +106,8 @@ pub struct Stream {
     pub call: Option<usize>,
     /// Both endpoints are the ones the call's SDP announced.
     pub expected_by_sdp: bool,
+    /// First and last packet relative to the call's answer (2xx), in ms (negative: early media).
+    pub since_answer_ms: Option<(f64, f64)>,
     /// ITU-T G.107 E-model estimate (see `mos`), when the codec is known.
     pub mos: Option<f64>,
     /// The last RTCP report about this SSRC.
@@ -379,6 +381,7 @@ impl Tracker {
                         clock_rate,
                         call: None,
                         expected_by_sdp: false,
+                        since_answer_ms: None,
                         mos,
                         rtcp: b.rtcp,
                         timeline: b.timeline,
@@ -446,6 +449,12 @@ pub fn link(calls: &[Call], streams: &mut [Stream], stun: &mut [StunCheck]) {
         s.expected_by_sdp = s
             .call
             .is_some_and(|i| endpoints[i].contains(&s.src) && endpoints[i].contains(&s.dst));
+        s.since_answer_ms = s.call.and_then(|i| {
+            let call = &calls[i];
+            let answer_ns = call.invite().ts_ns + (call.timings.answer_ms? * 1e6) as i64;
+            let ms = |ts: i64| (ts - answer_ns) as f64 / 1e6;
+            Some((ms(s.first_ts_ns), ms(s.last_ts_ns)))
+        });
     }
     for c in stun.iter_mut() {
         c.call = covering(c.client, c.server, c.first_ts_ns);

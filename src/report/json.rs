@@ -44,7 +44,8 @@
 //!     "codec", "clock_rate", "packets", "expected", "lost", "lost_pct", "sequence_errors",
 //!     "max_delta_ms", "max_jitter_ms", "mean_jitter_ms", "max_gap_ms", "mos" (or null), "rtcp"
 //!     (`{ "frame", "fraction_lost_pct", "cumulative_lost", "jitter_ms", "rtt_ms" }` or null),
-//!     "expected_by_sdp", "first_frame", "last_frame", "start_ts", "end_ts" }` — the figures are
+//!     "expected_by_sdp", "first_after_answer_ms", "last_after_answer_ms" (first and last packet
+//!     relative to the call's 2xx, or null), "first_frame", "last_frame", "start_ts", "end_ts" }` — the figures are
 //!     Wireshark's (`tshark -z rtp,streams`);
 //!   - `frames`: `{ "first", "last", "sip": [frame numbers of the call's SIP messages] }`;
 //!   - `wireshark_filter`: a display filter selecting the call's SIP in Wireshark.
@@ -281,7 +282,10 @@ fn stream(s: &Stream) -> serde_json::Value {
             "frame": r.frame, "fraction_lost_pct": r.fraction_lost_pct, "cumulative_lost": r.cumulative_lost,
             "jitter_ms": r.jitter_ms, "rtt_ms": r.rtt_ms,
         })),
-        "expected_by_sdp": s.expected_by_sdp, "first_frame": s.first_frame, "last_frame": s.last_frame,
+        "expected_by_sdp": s.expected_by_sdp,
+        "first_after_answer_ms": s.since_answer_ms.map(|t| t.0),
+        "last_after_answer_ms": s.since_answer_ms.map(|t| t.1),
+        "first_frame": s.first_frame, "last_frame": s.last_frame,
         "start_ts": rfc3339(s.first_ts_ns), "end_ts": rfc3339(s.last_ts_ns),
     })
 }
