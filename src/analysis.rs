@@ -147,6 +147,8 @@ pub struct DecodeCounts {
     pub incomplete_fragment_sets: u64,
     /// Packets cut short by the capture's snapshot length.
     pub snaplen_truncated: u64,
+    /// Packets a frame filter (`--filter`) left out: numbered, not analysed.
+    pub filtered_out: u64,
     /// Packets whose decoding stopped early, by reason.
     pub undecodable: BTreeMap<&'static str, u64>,
 }
@@ -165,6 +167,7 @@ impl DecodeCounts {
         self.reassembled += other.reassembled;
         self.incomplete_fragment_sets += other.incomplete_fragment_sets;
         self.snaplen_truncated += other.snaplen_truncated;
+        self.filtered_out += other.filtered_out;
         for (reason, n) in &other.undecodable {
             *self.undecodable.entry(*reason).or_default() += n;
         }

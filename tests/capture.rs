@@ -89,3 +89,22 @@ fn files_are_merged_by_first_timestamp() {
     assert_eq!(a.captures[1].first_frame, 11);
     assert_eq!(a.packets(), 30);
 }
+
+#[test]
+fn a_frame_filter_leaves_frames_numbered_but_unanalysed() {
+    use std::sync::Arc;
+    let records = udp_records(10);
+    let files = [open(pcap(&records))];
+    // Keep only frames whose last byte (the payload fill) is even: 5 of 10.
+    let options = callscope::Options {
+        first_frame: 101,
+        frame_filter: Some(Arc::new(|_link, data: &[u8]| {
+            data.last().is_some_and(|b| b % 2 == 0)
+        })),
+        ..callscope::Options::default()
+    };
+    let a = callscope::analyze(&files, &options, &callscope::pipeline::NoProgress);
+    let c = &a.captures[0];
+    assert_eq!((c.packets, c.decode.filtered_out, c.decode.udp), (10, 5, 5));
+    assert_eq!(c.first_frame, 101);
+}

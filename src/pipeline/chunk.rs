@@ -184,7 +184,12 @@ impl TcpFlows {
 }
 
 /// Reads and decodes the records that start in `range`.
-pub(super) fn run(file: &CaptureFile, range: Range<usize>, start: Start) -> Output {
+pub(super) fn run(
+    file: &CaptureFile,
+    range: Range<usize>,
+    start: Start,
+    filter: Option<&super::FrameFilter>,
+) -> Output {
     let mut frames = 0u64;
     let mut captured_bytes = 0u64;
     let mut first_ts_ns: Option<i64> = None;
@@ -205,6 +210,10 @@ pub(super) fn run(file: &CaptureFile, range: Range<usize>, start: Start) -> Outp
         last_ts_ns = Some(last_ts_ns.map_or(frame.ts_ns, |t| t.max(frame.ts_ns)));
         if !link_types.contains(&frame.link_type) {
             link_types.push(frame.link_type);
+        }
+        if filter.is_some_and(|keep| !keep(frame.link_type, frame.data)) {
+            counts.filtered_out += 1;
+            return;
         }
         if frame.truncated() {
             counts.snaplen_truncated += 1;

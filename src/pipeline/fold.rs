@@ -55,12 +55,13 @@ fn flow_key(a: SocketAddr, b: SocketAddr) -> (SocketAddr, SocketAddr) {
 }
 
 impl Fold {
-    pub(super) fn new() -> Fold {
+    /// A fold whose first frame gets the number `first_frame`.
+    pub(super) fn new(first_frame: u64) -> Fold {
         Fold {
             analysis: Analysis::default(),
             current: CaptureSummary::default(),
             next: (0, State::Pcap),
-            frames: 0,
+            frames: first_frame.saturating_sub(1),
             defrag: Defragmenter::new(Limits::default()),
             sip_flows: HashSet::new(),
             reassembler: Reassembler::new(reassembly::Limits::default()),

@@ -16,6 +16,7 @@ mod chunk;
 mod fold;
 
 use std::ops::Range;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
@@ -23,13 +24,22 @@ use crate::analysis::Analysis;
 use crate::capture::{CaptureFile, Start};
 use fold::Fold;
 
-/// Tuning of a run. The result never depends on these, only speed and memory do.
-#[derive(Clone, Debug)]
+/// Decides whether a frame (link type, captured bytes) is analysed, e.g. a compiled BPF filter.
+pub type FrameFilter = dyn Fn(u32, &[u8]) -> bool + Send + Sync;
+
+/// How a run goes. The result never depends on `chunk_size` or `window_per_thread`, only speed
+/// and memory do.
+#[derive(Clone)]
 pub struct Options {
     /// Bytes of capture per unit of parallel work.
     pub chunk_size: usize,
     /// Chunks decoded at once per thread before their outputs are folded (bounds memory).
     pub window_per_thread: usize,
+    /// The number the first frame gets (1 as in Wireshark; more when analysing a later window of a
+    /// live capture).
+    pub first_frame: u64,
+    /// Frames it rejects are numbered and counted (`filtered_out`) but not analysed.
+    pub frame_filter: Option<Arc<FrameFilter>>,
 }
 
 impl Default for Options {
@@ -37,7 +47,20 @@ impl Default for Options {
         Options {
             chunk_size: 4 << 20,
             window_per_thread: 4,
+            first_frame: 1,
+            frame_filter: None,
         }
+    }
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("chunk_size", &self.chunk_size)
+            .field("window_per_thread", &self.window_per_thread)
+            .field("first_frame", &self.first_frame)
+            .field("frame_filter", &self.frame_filter.is_some())
+            .finish()
     }
 }
 
@@ -80,7 +103,7 @@ pub fn analyze(files: &[CaptureFile], options: &Options, progress: &dyn Progress
         .collect();
     let window = rayon::current_num_threads().max(1) * options.window_per_thread.max(1);
     let mut fold = Folding {
-        fold: Fold::new(),
+        fold: Fold::new(options.first_frame),
         file: None,
     };
     let mut pending: Option<(&[Item], Vec<chunk::Output>)> = None;
@@ -89,19 +112,19 @@ pub fn analyze(files: &[CaptureFile], options: &Options, progress: &dyn Progress
             || {
                 group
                     .par_iter()
-                    .map(|item| item.run(files))
+                    .map(|item| item.run(files, options))
                     .collect::<Vec<_>>()
             },
             || {
                 if let Some((done, outputs)) = pending.take() {
-                    fold.window(files, done, outputs, progress);
+                    fold.window(files, options, done, outputs, progress);
                 }
             },
         );
         pending = Some((group, outputs));
     }
     if let Some((done, outputs)) = pending {
-        fold.window(files, done, outputs, progress);
+        fold.window(files, options, done, outputs, progress);
     }
     if fold.file.is_some() {
         fold.fold.end_file();
@@ -118,7 +141,7 @@ struct Item {
 impl Item {
     /// Reads the range, from the file's first record if the range starts there, else by
     /// resynchronisation.
-    fn run(&self, files: &[CaptureFile]) -> chunk::Output {
+    fn run(&self, files: &[CaptureFile], options: &Options) -> chunk::Output {
         let file = &files[self.file];
         let (at, state) = file.first();
         let start = if self.range.start == at {
@@ -126,7 +149,12 @@ impl Item {
         } else {
             Start::Resync
         };
-        chunk::run(file, self.range.clone(), start)
+        chunk::run(
+            file,
+            self.range.clone(),
+            start,
+            options.frame_filter.as_deref(),
+        )
     }
 }
 
@@ -141,6 +169,7 @@ impl Folding {
     fn window(
         &mut self,
         files: &[CaptureFile],
+        options: &Options,
         items: &[Item],
         outputs: Vec<chunk::Output>,
         progress: &dyn Progress,
@@ -160,8 +189,12 @@ impl Folding {
             } else if output.read.began.as_ref() == Some(&(next, state.clone())) {
                 self.fold.absorb(output);
             } else {
-                self.fold
-                    .absorb(chunk::run(file, item.range.clone(), Start::At(next, state)));
+                self.fold.absorb(chunk::run(
+                    file,
+                    item.range.clone(),
+                    Start::At(next, state),
+                    options.frame_filter.as_deref(),
+                ));
             }
             progress.advance(item.range.len() as u64);
         }

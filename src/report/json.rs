@@ -15,7 +15,8 @@
 //!     `duration_ms` (number or null);
 //!   - `first_frame` (number): the 1-based number of the file's first frame in the merged numbering;
 //!   - `decode`: packet counts `ipv4`, `ipv6`, `udp`, `tcp`, `icmp`, `other_ip`, `non_ip`, `fragments`,
-//!     `reassembled`, `incomplete_fragment_sets`, `snaplen_truncated`, and `undecodable` (object: reason →
+//!     `reassembled`, `incomplete_fragment_sets`, `snaplen_truncated`, `filtered_out` (left out by a
+//!     `--filter`), and `undecodable` (object: reason →
 //!     count);
 //!   - `warnings` (array of `{ "offset": number, "message": string }`) and `warnings_dropped` (number).
 //! - `summary`: across all files: `files`, `packets`, `sip_messages`, `sip_resent`, `calls`,
@@ -182,6 +183,7 @@ struct Decode<'a> {
     reassembled: u64,
     incomplete_fragment_sets: u64,
     snaplen_truncated: u64,
+    filtered_out: u64,
     undecodable: &'a BTreeMap<&'static str, u64>,
 }
 
@@ -242,6 +244,7 @@ fn capture(c: &CaptureSummary) -> Capture<'_> {
             reassembled: d.reassembled,
             incomplete_fragment_sets: d.incomplete_fragment_sets,
             snaplen_truncated: d.snaplen_truncated,
+            filtered_out: d.filtered_out,
             undecodable: &d.undecodable,
         },
         warnings: c

@@ -244,6 +244,9 @@ fn write_capture(c: &CaptureSummary, out: &mut impl Write) -> io::Result<()> {
             d.fragments, d.reassembled, d.incomplete_fragment_sets
         )?;
     }
+    if d.filtered_out > 0 {
+        writeln!(out, "  {} packets left out by the filter", d.filtered_out)?;
+    }
     if d.snaplen_truncated > 0 {
         writeln!(
             out,
