@@ -157,7 +157,19 @@ pub struct SipStats {
     pub without_call_id: u64,
     /// Messages cut short (Content-Length beyond the datagram, snaplen): used as far as they go.
     pub truncated: u64,
+    /// Messages counted but not correlated: beyond [`MAX_CALL_IDS`] Call-IDs or
+    /// [`MAX_MESSAGES_PER_CALL`] messages in one.
+    pub untracked: u64,
 }
+
+/// Call-IDs tracked at most (each keeps its messages until the end of the capture).
+pub const MAX_CALL_IDS: usize = 200_000;
+/// Messages kept per Call-ID at most.
+pub const MAX_MESSAGES_PER_CALL: usize = 10_000;
+/// Distinct request method names counted separately at most.
+const MAX_METHOD_NAMES: usize = 256;
+/// Where requests with further method names are counted.
+const OTHER_METHODS: &str = "(other methods)";
 
 /// What a message repeats when it is a retransmission: request or response, method or status, CSeq.
 type Signature = (bool, String, u32, String);
@@ -183,11 +195,16 @@ impl CallBuilder {
         self.stats.messages += 1;
         match &msg.kind {
             Kind::Request { method, .. } => {
-                *self
-                    .stats
-                    .requests
-                    .entry(method.as_str().to_string())
-                    .or_default() += 1
+                // Method names come from the capture: past a bound they share one counter.
+                let requests = &mut self.stats.requests;
+                let name = if requests.len() < MAX_METHOD_NAMES
+                    || requests.contains_key(method.as_str())
+                {
+                    method.as_str()
+                } else {
+                    OTHER_METHODS
+                };
+                *requests.entry(name.to_string()).or_default() += 1
             }
             Kind::Response { status, .. } => *self.stats.responses.entry(*status).or_default() += 1,
         }
@@ -198,14 +215,27 @@ impl CallBuilder {
             self.stats.without_call_id += 1;
             return;
         }
-        let slot = *self.index.entry(msg.call_id.clone()).or_insert_with(|| {
-            self.groups.push(Group {
-                messages: Vec::new(),
-                last: FxHashMap::default(),
-            });
-            self.groups.len() - 1
-        });
+        let slot = match self.index.get(&msg.call_id) {
+            Some(&slot) => slot,
+            None if self.groups.len() >= MAX_CALL_IDS => {
+                self.stats.untracked += 1;
+                return;
+            }
+            None => {
+                self.groups.push(Group {
+                    messages: Vec::new(),
+                    last: FxHashMap::default(),
+                });
+                self.index
+                    .insert(msg.call_id.clone(), self.groups.len() - 1);
+                self.groups.len() - 1
+            }
+        };
         let group = &mut self.groups[slot];
+        if group.messages.len() >= MAX_MESSAGES_PER_CALL {
+            self.stats.untracked += 1;
+            return;
+        }
         let (is_request, what) = match &msg.kind {
             Kind::Request { method, .. } => (true, method.as_str().to_string()),
             Kind::Response { status, .. } => (false, status.to_string()),

@@ -19,7 +19,10 @@
 //!     `--filter`), and `undecodable` (object: reason →
 //!     count);
 //!   - `warnings` (array of `{ "offset": number, "message": string }`) and `warnings_dropped` (number).
-//! - `summary`: across all files: `files`, `packets`, `sip_messages`, `sip_resent`, `calls`,
+//! - `summary`: across all files: `files`, `packets`, `sip_messages`, `sip_resent`, `sip_untracked`
+//!   (SIP messages counted but not correlated because of the memory limits), `limits` (what the memory
+//!   limits left out: `untracked_tcp_segments`, `untracked_rtp_packets`, `tcp_reassembly_bytes_skipped`,
+//!   `tcp_reassembly_streams_over_limit`), `calls`,
 //!   `failed_calls` (calls with an `error` finding), `degraded_calls` (a `warning` but no error),
 //!   `by_code` (object: finding code → calls it was found in), `rtp_streams`, `other_dialogs`,
 //!   `sip_requests` (object: method → count), `sip_responses` (object: status → count),
@@ -193,12 +196,23 @@ struct Warning<'a> {
     message: &'a str,
 }
 
+/// What memory limits left out (all zero for ordinary captures).
+#[derive(Serialize)]
+struct Limits {
+    untracked_tcp_segments: u64,
+    untracked_rtp_packets: u64,
+    tcp_reassembly_bytes_skipped: u64,
+    tcp_reassembly_streams_over_limit: u64,
+}
+
 #[derive(Serialize)]
 struct Summary<'a> {
     files: usize,
     packets: u64,
     sip_messages: u64,
     sip_resent: u64,
+    sip_untracked: u64,
+    limits: Limits,
     calls: usize,
     failed_calls: usize,
     degraded_calls: usize,
@@ -484,6 +498,13 @@ pub fn write(analysis: &Analysis, mut out: impl Write) -> io::Result<()> {
             packets: analysis.packets(),
             sip_messages: analysis.sip.messages,
             sip_resent: analysis.sip.resent,
+            sip_untracked: analysis.sip.untracked,
+            limits: Limits {
+                untracked_tcp_segments: analysis.limits.untracked_tcp_segments,
+                untracked_rtp_packets: analysis.limits.untracked_rtp_packets,
+                tcp_reassembly_bytes_skipped: analysis.tcp_reassembly.bytes_skipped,
+                tcp_reassembly_streams_over_limit: analysis.tcp_reassembly.streams_over_limit,
+            },
             calls: analysis.calls.len(),
             other_dialogs: analysis.other_dialogs.len(),
             sip_requests: &analysis.sip.requests,

@@ -53,6 +53,21 @@ pub fn write(analysis: &Analysis, options: &Options, mut out: impl Write) -> io:
         plural(analysis.calls.len(), "call"),
         plural(analysis.other_dialogs.len(), "other dialog")
     )?;
+    if sip.untracked > 0 {
+        writeln!(
+            out,
+            "  {} SIP messages counted but not correlated (memory limit on Call-IDs or messages per call)",
+            sip.untracked
+        )?;
+    }
+    let l = &analysis.limits;
+    if l.untracked_tcp_segments + l.untracked_rtp_packets > 0 {
+        writeln!(
+            out,
+            "  memory limits: {} TCP segments and {} RTP packets beyond the connection/stream limits not analysed",
+            l.untracked_tcp_segments, l.untracked_rtp_packets
+        )?;
+    }
     for (reason, n) in &analysis.sip_malformed {
         writeln!(out, "  malformed SIP: {n} × {reason}")?;
     }
