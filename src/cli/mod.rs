@@ -16,6 +16,9 @@ pub fn analyze(inputs: &args::Inputs) -> anyhow::Result<callscope::Analysis> {
     let progress = progress::Bar::new(inputs.quiet);
     let analysis = callscope::analyze(&files, &callscope::Options::default(), &progress);
     progress.finish();
+    // The process ends soon after: unmapping a large capture page by page costs more than leaving
+    // it to the exit (measured: ~4 % of a 1 GiB run).
+    std::mem::forget(files);
     Ok(analysis)
 }
 

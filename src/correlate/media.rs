@@ -37,7 +37,7 @@ pub struct RtcpView {
 }
 
 /// Buckets a timeline keeps at most; beyond, neighbours merge and the bucket width doubles.
-const MAX_BUCKETS: usize = 600;
+const MAX_BUCKETS: usize = 64;
 
 /// A stream over time, in buckets of equal width: enough to plot jitter and gaps without keeping
 /// packets (memory bounded by [`MAX_BUCKETS`]).
@@ -187,28 +187,23 @@ impl Tracker {
         self.sdp.insert(endpoint, codecs.to_vec());
     }
 
-    /// One RTP packet.
-    #[allow(clippy::too_many_arguments)]
-    pub fn rtp(
+    /// The stream of (`src`, `dst`, `ssrc`), created at its first packet (`frame`, `ts_ns`, payload
+    /// type `pt`); `None` beyond [`MAX_STREAMS`]. Callers may cache the id for later packets.
+    pub fn stream(
         &mut self,
         frame: u64,
         ts_ns: i64,
         src: SocketAddr,
         dst: SocketAddr,
         ssrc: u32,
-        seq: u16,
-        rtp_ts: u32,
-        marker: bool,
         pt: u8,
-        len: usize,
-    ) {
+    ) -> Option<usize> {
         let key = (src, dst, ssrc);
-        let i = match self.index.get(&key) {
+        Some(match self.index.get(&key) {
             Some(&i) => i,
             None => {
                 if self.streams.len() >= MAX_STREAMS {
-                    self.untracked_packets += 1;
-                    return;
+                    return None;
                 }
                 let codecs = self.sdp.get(&dst).or_else(|| self.sdp.get(&src));
                 let mut stats = StreamStats::new(0);
@@ -246,8 +241,26 @@ impl Tracker {
                 self.by_ssrc.insert(ssrc, self.streams.len() - 1);
                 self.streams.len() - 1
             }
+        })
+    }
+
+    /// One RTP packet of a stream (see [`Tracker::stream`]); `None` counts it as untracked.
+    #[allow(clippy::too_many_arguments)]
+    pub fn rtp(
+        &mut self,
+        stream: Option<usize>,
+        frame: u64,
+        ts_ns: i64,
+        seq: u16,
+        rtp_ts: u32,
+        marker: bool,
+        pt: u8,
+        len: usize,
+    ) {
+        let Some(s) = stream.and_then(|i| self.streams.get_mut(i)) else {
+            self.untracked_packets += 1;
+            return;
         };
-        let s = &mut self.streams[i];
         let t0 = *self.t0.get_or_insert(ts_ns);
         let gap_ms = if s.stats.packets() == 0 {
             0.0
@@ -479,12 +492,11 @@ mod tests {
         );
         t.sdp_endpoint(b, &[(0, "PCMU".into(), 8000)]);
         for i in 0..3u16 {
+            let id = t.stream(u64::from(i) + 1, i64::from(i) * 20_000_000, a, b, 7, 0);
             t.rtp(
+                id,
                 u64::from(i) + 1,
                 i64::from(i) * 20_000_000,
-                a,
-                b,
-                7,
                 100 + i,
                 u32::from(i) * 160,
                 false,
@@ -494,12 +506,11 @@ mod tests {
         }
         for i in 0..20u16 {
             // Random-looking sequence numbers: not RTP.
+            let id = t.stream(100 + u64::from(i), 0, c, a, 9, 0);
             t.rtp(
+                id,
                 100 + u64::from(i),
                 0,
-                c,
-                a,
-                9,
                 i.wrapping_mul(7919),
                 0,
                 false,
@@ -516,12 +527,12 @@ mod tests {
     #[test]
     fn timeline_buckets_stay_bounded() {
         let mut t = Timeline::new();
-        for s in 0..2000i64 {
+        for s in 0..200i64 {
             t.add(s * 1_000_000_000, s as f64, 20.0);
         }
         assert!(t.buckets.len() <= MAX_BUCKETS);
         assert_eq!(t.bucket_ms, 4000);
-        assert_eq!(t.buckets.iter().map(|b| b.0).sum::<u32>(), 2000);
+        assert_eq!(t.buckets.iter().map(|b| b.0).sum::<u32>(), 200);
         assert_eq!(t.buckets[0], (4, 3.0, 20.0));
     }
 

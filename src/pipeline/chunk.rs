@@ -130,10 +130,12 @@ fn looks_textual(payload: &[u8]) -> bool {
         .is_some_and(|&b| b.is_ascii_graphic() || matches!(b, b' ' | b'\r' | b'\n' | b'\t'))
 }
 
-/// The chunk's flow table.
+/// The chunk's flow table. IPv4 flows, nearly all of them, are looked up by a packed 96-bit key:
+/// hashing two `SocketAddr`s per packet showed in profiles.
 #[derive(Default)]
 pub(super) struct Flows {
-    index: FxHashMap<(SocketAddr, SocketAddr), u32>,
+    v4: FxHashMap<u128, u32>,
+    other: FxHashMap<(SocketAddr, SocketAddr), u32>,
     list: Vec<(SocketAddr, SocketAddr)>,
 }
 
@@ -144,10 +146,21 @@ impl Flows {
 
     fn id(&mut self, src: SocketAddr, dst: SocketAddr) -> u32 {
         let next = self.list.len() as u32;
-        *self.index.entry((src, dst)).or_insert_with(|| {
-            self.list.push((src, dst));
+        let list = &mut self.list;
+        let add = || {
+            list.push((src, dst));
             next
-        })
+        };
+        match (src, dst) {
+            (SocketAddr::V4(s), SocketAddr::V4(d)) => {
+                let key = (u128::from(s.ip().to_bits()) << 64)
+                    | (u128::from(s.port()) << 48)
+                    | (u128::from(d.ip().to_bits()) << 16)
+                    | u128::from(d.port());
+                *self.v4.entry(key).or_insert_with(add)
+            }
+            _ => *self.other.entry((src, dst)).or_insert_with(add),
+        }
     }
 }
 
@@ -198,7 +211,8 @@ pub(super) fn run(
     let mut link_types: Vec<u32> = Vec::new();
     let mut counts = DecodeCounts::default();
     let mut sip_errors = BTreeMap::new();
-    let mut events = Vec::new();
+    // About one event per 200 bytes of capture (RTP-heavy traffic); avoids regrowing the vector.
+    let mut events = Vec::with_capacity(range.len() / 200);
     let mut flows = Flows::default();
     let mut tcp = TcpFlows::default();
     let read = file.read_chunk(range, start, &mut |frame| {

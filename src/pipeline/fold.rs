@@ -36,6 +36,8 @@ pub(super) struct Fold {
     calls: CallBuilder,
     connections: transport::Tracker,
     media: media::Tracker,
+    /// Per flow of the chunk being folded: the SSRC and stream id of its last RTP packet.
+    stream_cache: Vec<Option<(u32, usize)>>,
 }
 
 /// Combines two optional values with `pick` (min or max), keeping whichever is present.
@@ -68,6 +70,7 @@ impl Fold {
             calls: CallBuilder::default(),
             connections: transport::Tracker::default(),
             media: media::Tracker::default(),
+            stream_cache: Vec::new(),
         }
     }
 
@@ -113,6 +116,8 @@ impl Fold {
         if let Some(ts) = output.first_frame_ts_ns {
             self.media.start(ts);
         }
+        self.stream_cache.clear();
+        self.stream_cache.resize(output.flows.len(), None);
         for event in output.events {
             self.dispatch(event, base + 1, &output.flows);
         }
@@ -160,20 +165,21 @@ impl Fold {
                 marker,
                 len,
             } => {
-                if let Some((src, dst)) = flow(i) {
-                    self.media.rtp(
-                        frame,
-                        ts,
-                        src,
-                        dst,
-                        ssrc,
-                        seq,
-                        rtp_ts,
-                        marker,
-                        pt,
-                        usize::from(len),
-                    );
-                }
+                // Most flows carry one SSRC: remember its stream per chunk flow, so a packet costs
+                // an array index instead of hashing two socket addresses.
+                let cached = self.stream_cache.get(i as usize).copied().flatten();
+                let stream = match cached {
+                    Some((cached_ssrc, id)) if cached_ssrc == ssrc => Some(id),
+                    _ => flow(i).and_then(|(src, dst)| {
+                        let id = self.media.stream(frame, ts, src, dst, ssrc, pt)?;
+                        if let Some(slot) = self.stream_cache.get_mut(i as usize) {
+                            *slot = Some((ssrc, id));
+                        }
+                        Some(id)
+                    }),
+                };
+                self.media
+                    .rtp(stream, frame, ts, seq, rtp_ts, marker, pt, usize::from(len));
             }
             Kind::Rtcp(blocks) => self.media.rtcp(frame, ts, &blocks),
             Kind::Stun { flow: i, class } => {
@@ -207,6 +213,9 @@ impl Fold {
                             &mut |kind| kinds.push(kind),
                         );
                         let flows = table.into_list();
+                        // The datagram's events index its own small flow table, not the chunk's.
+                        let chunk_cache = std::mem::take(&mut self.stream_cache);
+                        self.stream_cache.resize(flows.len(), None);
                         for kind in kinds {
                             self.dispatch(
                                 Event {
@@ -218,6 +227,7 @@ impl Fold {
                                 &flows,
                             );
                         }
+                        self.stream_cache = chunk_cache;
                     }
                 }
             }
