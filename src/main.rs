@@ -70,6 +70,9 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
                     cli::write_file(path, write)?;
                 }
             }
+            if let Some(path) = &analyze.html {
+                cli::write_file(path, |out| callscope::report::html::write(&analysis, out))?;
+            }
             let machine_on_stdout = [&analyze.json, &analyze.ndjson]
                 .iter()
                 .any(|p| p.as_deref() == Some(stdout));

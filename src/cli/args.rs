@@ -54,6 +54,9 @@ pub struct Analyze {
     /// Also write the JSON report to PATH (`-` for stdout, replacing the text report).
     #[arg(long, value_name = "PATH")]
     pub json: Option<PathBuf>,
+    /// Also write a self-contained HTML report (call table, ladders, RTP plots) to PATH.
+    #[arg(long, value_name = "PATH")]
+    pub html: Option<PathBuf>,
     /// Also write one JSON object per call, one per line (NDJSON), to PATH (`-` for stdout).
     #[arg(long, value_name = "PATH")]
     pub ndjson: Option<PathBuf>,

@@ -1,8 +1,10 @@
-//! Renderers: an [`Analysis`](crate::Analysis) in, text or JSON out, into any `io::Write`.
+//! Renderers: an [`Analysis`](crate::Analysis) in, text, JSON or a self-contained HTML page out, into any
+//! `io::Write`.
 //!
 //! They compute nothing: every figure comes from the analysis. Strings that come from a capture are
 //! treated as data (escaped for the terminal in text, valid JSON strings in JSON).
 
+pub mod html;
 pub mod json;
 pub mod text;
 mod time;

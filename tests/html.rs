@@ -1,0 +1,341 @@
+//! The HTML report: complete and self-contained on a recorded capture, safe against markup in a
+//! capture, and rendered by a real headless browser (Chromium) into a picture that is not blank.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use callscope::capture::CaptureFile;
+use callscope::Analysis;
+
+fn analyze_file(path: &str) -> Analysis {
+    let file = CaptureFile::open(Path::new(path)).expect("a testdata capture");
+    support::analyze_with(&[file], 1 << 20, 2)
+}
+
+fn render(analysis: &Analysis) -> String {
+    let mut out = Vec::new();
+    callscope::report::html::write(analysis, &mut out).expect("write to a Vec");
+    String::from_utf8(out).expect("the report is UTF-8")
+}
+
+/// Fails when the page refers to anything outside itself.
+fn assert_self_contained(page: &str) {
+    let lower = page.to_ascii_lowercase();
+    for needle in [
+        "http://", "https://", "src=\"//", "src=", "<link", "<img", "<iframe", "<object", "<embed",
+        "@import", "url(", "ftp://", "file:",
+    ] {
+        assert!(
+            !lower.contains(needle),
+            "the report refers outside itself: {needle:?}"
+        );
+    }
+    for (k, _) in lower.match_indices("href=\"") {
+        let target = &lower[k + 6..];
+        assert!(
+            target.starts_with('#'),
+            "a link leaves the page: {:?}",
+            &target[..target.len().min(40)]
+        );
+    }
+    for (k, _) in lower.match_indices("<script") {
+        let tag = &lower[k..];
+        assert!(
+            tag.starts_with("<script>"),
+            "a script tag with attributes: {:?}",
+            &tag[..tag.len().min(40)]
+        );
+    }
+}
+
+fn assert_balanced(page: &str) {
+    for tag in ["svg", "section", "table", "figure", "main", "html"] {
+        assert_eq!(
+            page.matches(&format!("<{tag}")).count(),
+            page.matches(&format!("</{tag}>")).count(),
+            "unbalanced <{tag}>"
+        );
+    }
+}
+
+#[test]
+fn proxy_504_report_has_table_ladder_findings_and_no_external_reference() {
+    let analysis = analyze_file("testdata/lab/tcp-syn-dropped-proxy.pcap");
+    assert_eq!(analysis.calls.len(), 2);
+    let page = render(&analysis);
+    assert!(page.starts_with("<!DOCTYPE html>"));
+    assert!(page.contains("id=\"call-table\""), "the call table");
+    assert!(page.contains("href=\"#call-1\"") && page.contains("id=\"call-1\""));
+    assert!(page.contains("href=\"#call-2\"") && page.contains("id=\"call-2\""));
+    assert!(
+        page.contains("<figure class=\"ladder\"><svg"),
+        "a ladder diagram"
+    );
+    assert!(page.contains("504 Server Time-out"));
+    assert!(page.contains("tcp-syn-dropped-proxy.pcap"));
+    // The failed call comes first in the table.
+    let table = &page[page.find("id=\"call-table\"").expect("the table")..];
+    assert!(
+        table.find("href=\"#call-1\"") < table.find("href=\"#call-2\""),
+        "failed call first"
+    );
+    // Every finding code of the analysis is on the page.
+    let codes = analysis
+        .diagnosis
+        .calls
+        .iter()
+        .flatten()
+        .map(|f| f.code)
+        .chain(analysis.diagnosis.transport_events.iter().map(|e| e.code));
+    for code in codes {
+        assert!(page.contains(code), "finding code {code} missing");
+    }
+    // The TCP handshake of the SIP-over-TCP leg of call 2 is on its ladder; the SYNs towards app1 are
+    // drawn where a transport event ties them to a call.
+    assert!(page.contains("TCP SYN, ACK"));
+    let tied = analysis
+        .diagnosis
+        .transport_events
+        .iter()
+        .any(|e| e.proto == "tcp" && !e.calls.is_empty());
+    if tied {
+        assert!(page.contains("TCP SYN (retry 6)"));
+        assert!(page.contains("fill=\"#fee2e2\""), "evidence highlighted");
+    }
+    // Media of call 2: figures and a plot.
+    assert!(page.contains("PCMU"));
+    assert!(page.contains("aria-label=\"jitter and gaps over time\""));
+    assert_self_contained(&page);
+    assert_balanced(&page);
+}
+
+#[test]
+fn every_lab_capture_renders_self_contained() {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir("testdata/lab")
+        .expect("testdata/lab")
+        .map(|e| e.expect("a directory entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "pcap"))
+        .collect();
+    entries.sort();
+    assert!(!entries.is_empty());
+    for path in entries {
+        let page = render(&analyze_file(&path.to_string_lossy()));
+        assert_self_contained(&page);
+        assert_balanced(&page);
+    }
+}
+
+const SCRIPT: &str = "<script>alert(1)</script>";
+
+#[test]
+fn markup_from_the_capture_is_escaped() {
+    let invite = format!(
+        "INVITE sip:bob@192.0.2.2 SIP/2.0\r\n\
+         Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK-1\r\n\
+         From: \"{SCRIPT}\" <sip:alice@192.0.2.1>;tag=a1\r\n\
+         To: <sip:bob@192.0.2.2>\r\n\
+         Call-ID: {SCRIPT}@192.0.2.1\r\n\
+         CSeq: 1 INVITE\r\n\
+         User-Agent: {SCRIPT}\r\n\
+         Content-Length: 0\r\n\r\n"
+    );
+    let reject = format!(
+        "SIP/2.0 486 {SCRIPT}\r\n\
+         Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK-1\r\n\
+         From: \"{SCRIPT}\" <sip:alice@192.0.2.1>;tag=a1\r\n\
+         To: <sip:bob@192.0.2.2>;tag=b1\r\n\
+         Call-ID: {SCRIPT}@192.0.2.1\r\n\
+         CSeq: 1 INVITE\r\n\
+         Warning: 399 192.0.2.2 \"{SCRIPT}\"\r\n\
+         Content-Length: 0\r\n\r\n"
+    );
+    let t0 = 1_700_000_000_000_000_000;
+    let records = vec![
+        (
+            t0,
+            support::udp_v4(
+                [192, 0, 2, 1],
+                5060,
+                [192, 0, 2, 2],
+                5060,
+                invite.as_bytes(),
+            ),
+        ),
+        (
+            t0 + 20_000_000,
+            support::udp_v4(
+                [192, 0, 2, 2],
+                5060,
+                [192, 0, 2, 1],
+                5060,
+                reject.as_bytes(),
+            ),
+        ),
+    ];
+    let file = support::open(support::pcap(&records));
+    let analysis = support::analyze_with(&[file], 1 << 20, 1);
+    assert_eq!(analysis.calls.len(), 1, "the crafted call is parsed");
+    assert!(analysis.calls[0].call_id.contains(SCRIPT));
+    let page = render(&analysis);
+    assert!(
+        !page.contains(SCRIPT),
+        "markup from the capture got through"
+    );
+    assert!(!page.contains("<script>alert"));
+    assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert_self_contained(&page);
+    assert_balanced(&page);
+}
+
+/// A directory under the system temp dir, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!(
+            "callscope-{name}-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create a temp dir");
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The first Chromium binary that runs: `chromium` (Debian), then `chromium-browser`.
+fn chromium() -> Option<&'static str> {
+    ["chromium", "chromium-browser"].into_iter().find(|bin| {
+        Command::new(bin)
+            .arg("--version")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    })
+}
+
+#[test]
+fn chromium_renders_the_report() {
+    let Some(bin) = chromium() else {
+        if std::env::var_os("CI").is_some() {
+            panic!(
+                "chromium is not installed, and CI must run this test (apt-get install chromium)"
+            );
+        }
+        eprintln!("skipped: chromium not installed");
+        return;
+    };
+    let tmp = TempDir::new("html");
+    let html = tmp.0.join("report.html");
+    let png = tmp.0.join("report.png");
+    let profile = tmp.0.join("profile");
+    let analysis = analyze_file("testdata/lab/tcp-syn-dropped-proxy.pcap");
+    std::fs::write(&html, render(&analysis)).expect("write the report");
+    // Flags for a closed network: no sandbox (root in CI), no GPU, no background fetches.
+    let mut child = Command::new(bin)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+            "--disable-sync",
+            "--hide-scrollbars",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--screenshot={}", png.display()))
+        .arg("--window-size=1280,2000")
+        .arg(format!("file://{}", html.display()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromium");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for chromium") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("chromium did not finish the screenshot within 120 s");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(status.success(), "chromium failed: {status}");
+    let file = std::fs::File::open(&png).expect("chromium wrote the screenshot");
+    let mut decoder = png::Decoder::new(std::io::BufReader::new(file));
+    decoder.set_transformations(png::Transformations::normalize_to_color8());
+    let mut reader = decoder.read_info().expect("a PNG");
+    let mut buf = vec![0; reader.output_buffer_size().expect("a sane size")];
+    let info = reader.next_frame(&mut buf).expect("PNG pixels");
+    assert_eq!((info.width, info.height), (1280, 2000));
+    let channels = match info.color_type {
+        png::ColorType::Rgb => 3,
+        png::ColorType::Rgba => 4,
+        other => panic!("unexpected colour type {other:?}"),
+    };
+    let pixel = |x: usize, y: usize| {
+        let at = y * info.line_size + x * channels;
+        (buf[at], buf[at + 1], buf[at + 2])
+    };
+    // Not blank: most of the page is not plain white (the tinted background, the header bar), a good
+    // share is ink (text, lines, badges), and many colours are in use.
+    let mut non_white = 0usize;
+    let mut ink = 0usize;
+    let mut colours = std::collections::BTreeSet::new();
+    for y in 0..info.height as usize {
+        for x in 0..info.width as usize {
+            let (r, g, b) = pixel(x, y);
+            if r.min(g).min(b) < 250 {
+                non_white += 1;
+            }
+            if r.min(g).min(b) < 180 {
+                ink += 1;
+            }
+            colours.insert((r >> 4, g >> 4, b >> 4));
+        }
+    }
+    let total = (info.width * info.height) as usize;
+    eprintln!(
+        "screenshot: {}% not white, {}‰ ink, {} colours",
+        non_white * 100 / total,
+        ink * 1000 / total,
+        colours.len()
+    );
+    assert!(
+        non_white * 100 / total >= 20,
+        "the screenshot is mostly blank: {non_white} of {total} pixels not white"
+    );
+    assert!(
+        ink * 1000 / total >= 20,
+        "the screenshot has almost no text or lines: {ink} of {total} pixels"
+    );
+    assert!(
+        colours.len() >= 12,
+        "the screenshot has only {} distinct colours",
+        colours.len()
+    );
+    // The inline style sheet applied: the header bar has the report's accent colour (#0f4c81).
+    let (r, g, b) = pixel(20, 20);
+    assert!(
+        r < 40 && (60..100).contains(&g) && (110..150).contains(&b),
+        "header colour {r},{g},{b}: the inline CSS did not apply"
+    );
+}
