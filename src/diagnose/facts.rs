@@ -1,0 +1,396 @@
+//! What the rules need to know about one call, derived once from the model: the offer and answer SDP,
+//! the 2xx and the BYE, the call's RTP streams split by direction, holds.
+//!
+//! Takes a [`Call`] and the capture's streams; produces a [`CallFacts`] view that borrows them. Does
+//! not judge anything; the rules do.
+
+use std::net::SocketAddr;
+
+use rustc_hash::FxHashMap;
+
+use crate::correlate::calls::{Call, State};
+use crate::correlate::media::{Stream, StunCheck};
+use crate::correlate::message::{Kind, Message, Method, SdpMedia};
+
+/// A message and the media line of its SDP that the call's audio uses.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Sdp<'a> {
+    pub msg: &'a Message,
+    pub media: &'a SdpMedia,
+}
+
+impl Sdp<'_> {
+    /// Where this side wants to receive RTP (`None` for a hold address `0.0.0.0`, a port 0 or an FQDN).
+    pub fn endpoint(&self) -> Option<SocketAddr> {
+        let addr = self.media.addr?;
+        (!addr.is_unspecified() && self.media.port != 0)
+            .then(|| SocketAddr::new(addr, self.media.port))
+    }
+
+    /// The payload types it lists.
+    pub fn payload_types(&self) -> impl Iterator<Item = u8> + '_ {
+        self.media.codecs.iter().map(|(pt, _, _)| *pt)
+    }
+
+    /// `PCMU/8000, PCMA/8000` (or the bare numbers when no name is known).
+    pub fn codec_list(&self) -> String {
+        self.media
+            .codecs
+            .iter()
+            .map(|(pt, name, rate)| match (name.is_empty(), *rate) {
+                (true, _) => format!("PT {pt}"),
+                (false, 0) => name.clone(),
+                (false, rate) => format!("{name}/{rate}"),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// Which way a stream went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Direction {
+    /// From the callee's side to the caller's (the answer's side sends to the offer's address).
+    ToCaller,
+    /// From the caller's side to the callee's.
+    ToCallee,
+    Unknown,
+}
+
+/// The facts about one call that the rules share.
+#[derive(Clone, Debug)]
+pub(crate) struct CallFacts<'a> {
+    /// 0-based index in the call list.
+    pub index: usize,
+    pub call: &'a Call,
+    pub invite: &'a Message,
+    /// The first SDP offer (in an initial INVITE) and answer (in a 18x/2xx to it).
+    pub offer: Option<Sdp<'a>>,
+    pub answer: Option<Sdp<'a>>,
+    /// The 2xx that answered the call.
+    pub answer_msg: Option<&'a Message>,
+    /// The final response that decided the outcome.
+    pub final_msg: Option<&'a Message>,
+    /// The first ACK after the 2xx.
+    pub ack: Option<&'a Message>,
+    /// The first BYE.
+    pub bye: Option<&'a Message>,
+    /// RTP streams linked to the call, by first frame.
+    pub streams: Vec<&'a Stream>,
+    /// STUN checks linked to the call.
+    pub stun: Vec<&'a StunCheck>,
+    /// A re-INVITE or UPDATE after the answer put the media on hold (sendonly, recvonly, inactive,
+    /// `0.0.0.0`, port 0): time of the first such SDP.
+    pub hold_ts_ns: Option<i64>,
+    /// The call's SDP listed ICE candidates.
+    pub ice: bool,
+    /// RTP streams that touch an endpoint any SDP of this call announced while the call was up,
+    /// whichever call they were linked to (B2BUA legs and re-INVITEs that move the media share them),
+    /// plus the linked ones: what the media verdicts (none, one-way) look at.
+    pub media: Vec<&'a Stream>,
+    /// An SDP of the call negotiated media that is not RTP (T.38 over UDPTL, MSRP, ...): the RTP
+    /// verdicts do not apply.
+    pub non_rtp_media: bool,
+    /// The capture holds no RTP at all, of any call (maybe filtered to signalling only).
+    pub capture_without_rtp: bool,
+}
+
+/// The media line the call's audio uses: the first audio line, else the first line with a port.
+fn audio(media: &[SdpMedia]) -> Option<&SdpMedia> {
+    media
+        .iter()
+        .find(|m| m.kind.eq_ignore_ascii_case("audio"))
+        .or_else(|| media.iter().find(|m| m.port != 0))
+        .or_else(|| media.first())
+}
+
+fn is_hold(m: &SdpMedia) -> bool {
+    m.direction != "sendrecv" || m.port == 0 || m.addr.is_some_and(|a| a.is_unspecified())
+}
+
+impl<'a> CallFacts<'a> {
+    /// The facts of call `index`; `streams` and `stun` are the ones linked to it.
+    pub fn new(
+        index: usize,
+        call: &'a Call,
+        mut streams: Vec<&'a Stream>,
+        stun: Vec<&'a StunCheck>,
+    ) -> Self {
+        let msgs = || call.messages.iter().map(|s| &s.msg);
+        let invite = call.invite();
+        let initial_invite =
+            |m: &Message| m.method() == Some(&Method::Invite) && m.to_tag.is_none();
+        let invite_cseq = invite.cseq.as_ref().map(|(n, _)| *n);
+        let answers_invite = |m: &Message| {
+            matches!(&m.kind, Kind::Response { status, .. } if (180..300).contains(status))
+                && matches!(&m.cseq, Some((_, Method::Invite)))
+        };
+        let with_sdp = |m: &'a Message| {
+            m.sdp
+                .as_deref()
+                .and_then(audio)
+                .map(|media| Sdp { msg: m, media })
+        };
+        let offer = msgs().filter(|m| initial_invite(m)).find_map(with_sdp);
+        let answer = msgs().filter(|m| answers_invite(m)).find_map(with_sdp);
+        let final_msg = call
+            .final_response
+            .as_ref()
+            .and_then(|(_, _, frame)| msgs().find(|m| m.frame == *frame));
+        let answer_msg = final_msg.filter(|_| call.state == State::Answered);
+        let ack = answer_msg
+            .and_then(|a| msgs().find(|m| m.method() == Some(&Method::Ack) && m.ts_ns >= a.ts_ns));
+        let bye = msgs().find(|m| m.method() == Some(&Method::Bye));
+        let hold_ts_ns = answer_msg.and_then(|a| {
+            msgs()
+                .filter(|m| m.ts_ns >= a.ts_ns && m.frame != a.frame)
+                .filter(|m| {
+                    m.method().is_some_and(|x| {
+                        *x == Method::Invite || matches!(x, Method::Other(name) if name == "UPDATE")
+                    })
+                })
+                .filter(|m| m.cseq.as_ref().map(|(n, _)| *n) != invite_cseq || m.to_tag.is_some())
+                .find(|m| m.sdp.as_deref().and_then(audio).is_some_and(is_hold))
+                .map(|m| m.ts_ns)
+        });
+        let ice = msgs()
+            .filter_map(|m| m.sdp.as_deref())
+            .flatten()
+            .any(|m| !m.candidates.is_empty());
+        streams.sort_by_key(|s| s.first_frame);
+        CallFacts {
+            index,
+            call,
+            invite,
+            offer,
+            answer,
+            answer_msg,
+            final_msg,
+            ack,
+            bye,
+            streams,
+            stun,
+            hold_ts_ns,
+            ice,
+            media: Vec::new(),
+            // T.38: an SDP whose only active media is not RTP (the audio line gone or at port 0).
+            non_rtp_media: msgs().filter_map(|m| m.sdp.as_deref()).any(|media| {
+                let active = || media.iter().filter(|m| m.port != 0);
+                active().all(|m| !m.proto.to_ascii_uppercase().contains("RTP"))
+                    && active().next().is_some()
+            }),
+            capture_without_rtp: false,
+        }
+    }
+
+    /// Every endpoint any SDP of the call announced.
+    pub fn sdp_endpoints(&self) -> Vec<SocketAddr> {
+        let mut out: Vec<SocketAddr> = self
+            .call
+            .messages
+            .iter()
+            .filter_map(|s| s.msg.sdp.as_deref())
+            .flatten()
+            .filter(|m| m.port != 0)
+            .filter_map(|m| {
+                m.addr
+                    .filter(|a| !a.is_unspecified())
+                    .map(|a| SocketAddr::new(a, m.port))
+            })
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// Which way a stream went, judged by the SDP endpoints (then by source address).
+    pub fn direction(&self, s: &Stream) -> Direction {
+        let offer = self.offer.and_then(|o| o.endpoint());
+        let answer = self.answer.and_then(|a| a.endpoint());
+        if offer == Some(s.dst) || answer == Some(s.src) {
+            Direction::ToCaller
+        } else if answer == Some(s.dst) || offer == Some(s.src) {
+            Direction::ToCallee
+        } else if offer.is_some_and(|o| o.ip() == s.dst.ip())
+            || answer.is_some_and(|a| a.ip() == s.src.ip())
+        {
+            Direction::ToCaller
+        } else if answer.is_some_and(|a| a.ip() == s.dst.ip())
+            || offer.is_some_and(|o| o.ip() == s.src.ip())
+        {
+            Direction::ToCallee
+        } else {
+            Direction::Unknown
+        }
+    }
+
+    /// Offer and answer both negotiated active media (a port, an address, not a hold).
+    pub fn media_negotiated(&self) -> bool {
+        if self.non_rtp_media {
+            return false;
+        }
+        match (self.offer, self.answer) {
+            (Some(o), Some(a)) => {
+                o.endpoint().is_some()
+                    && a.endpoint().is_some()
+                    && !is_hold(o.media)
+                    && !is_hold(a.media)
+            }
+            _ => false,
+        }
+    }
+
+    /// When the answered call ended: the BYE, else the call's last message.
+    pub fn end_ts_ns(&self) -> i64 {
+        self.bye.map_or(self.call.end_ts_ns, |b| b.ts_ns)
+    }
+}
+
+/// The facts of every call, with the streams and STUN checks linked to each (one pass over each).
+pub(crate) fn all<'a>(
+    calls: &'a [Call],
+    streams: &'a [Stream],
+    stun: &'a [StunCheck],
+) -> Vec<CallFacts<'a>> {
+    let mut by_call: Vec<Vec<&Stream>> = vec![Vec::new(); calls.len()];
+    for s in streams {
+        if let Some(slot) = s.call.and_then(|c| by_call.get_mut(c)) {
+            slot.push(s);
+        }
+    }
+    let mut stun_by_call: Vec<Vec<&StunCheck>> = vec![Vec::new(); calls.len()];
+    for c in stun {
+        if let Some(slot) = c.call.and_then(|i| stun_by_call.get_mut(i)) {
+            slot.push(c);
+        }
+    }
+    let mut by_endpoint: FxHashMap<SocketAddr, Vec<&Stream>> = FxHashMap::default();
+    for s in streams {
+        by_endpoint.entry(s.src).or_default().push(s);
+        if s.dst != s.src {
+            by_endpoint.entry(s.dst).or_default().push(s);
+        }
+    }
+    calls
+        .iter()
+        .zip(by_call.into_iter().zip(stun_by_call))
+        .enumerate()
+        .map(|(i, (call, (linked, stun)))| {
+            let mut f = CallFacts::new(i, call, linked, stun);
+            let from = f.answer_msg.map_or(call.start_ts_ns, |a| a.ts_ns);
+            let to = f.end_ts_ns();
+            let mut media: Vec<&Stream> = f.streams.clone();
+            for ep in f.sdp_endpoints() {
+                for s in by_endpoint.get(&ep).into_iter().flatten() {
+                    if s.first_ts_ns <= to && s.last_ts_ns >= from {
+                        media.push(s);
+                    }
+                }
+            }
+            media.sort_by_key(|s| (s.first_frame, s.src, s.dst, s.ssrc));
+            media.dedup_by_key(|s| (s.first_frame, s.src, s.dst, s.ssrc));
+            f.media = media;
+            f.capture_without_rtp = streams.is_empty();
+            f
+        })
+        .collect()
+}
+
+/// Ascending, without repeats.
+pub(crate) fn sorted(mut frames: Vec<u64>) -> Vec<u64> {
+    frames.sort_unstable();
+    frames.dedup();
+    frames
+}
+
+/// What RTP an answered call had, by direction.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum MediaSeen<'a> {
+    /// No RTP at all.
+    None,
+    /// RTP one way only; `missing` is the direction with none.
+    OneWay {
+        missing: Direction,
+        present: Vec<&'a Stream>,
+    },
+    /// Both ways (or streams whose direction is unknown).
+    Flowing,
+}
+
+/// `192.0.2.10:6000 → 192.0.2.31:20000 (196 packets, frames 8–203)`, joined by `; `.
+pub(crate) fn describe_streams(streams: &[&Stream]) -> String {
+    streams
+        .iter()
+        .map(|s| {
+            format!(
+                "{} → {} ({} packets, frames {}–{})",
+                s.src, s.dst, s.summary.packets, s.first_frame, s.last_frame
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl<'a> CallFacts<'a> {
+    /// The media the call had, by direction.
+    pub fn media_seen(&self) -> MediaSeen<'a> {
+        if self.media.is_empty() {
+            return MediaSeen::None;
+        }
+        let toward = |d: Direction| -> Vec<&'a Stream> {
+            self.media
+                .iter()
+                .copied()
+                .filter(|s| self.direction(s) == d)
+                .collect()
+        };
+        let to_caller = toward(Direction::ToCaller);
+        let to_callee = toward(Direction::ToCallee);
+        let unknown = toward(Direction::Unknown);
+        match (
+            to_caller.is_empty(),
+            to_callee.is_empty(),
+            unknown.is_empty(),
+        ) {
+            (true, false, true) => MediaSeen::OneWay {
+                missing: Direction::ToCaller,
+                present: to_callee,
+            },
+            (false, true, true) => MediaSeen::OneWay {
+                missing: Direction::ToCallee,
+                present: to_caller,
+            },
+            _ => MediaSeen::Flowing,
+        }
+    }
+
+    /// The caller's and the callee's media endpoints as the SDP announced them (`?` if unknown).
+    pub fn media_endpoints(&self) -> (String, String) {
+        let show = |s: Option<Sdp<'_>>| {
+            s.and_then(|s| s.endpoint())
+                .map_or_else(|| "?".to_string(), |e| e.to_string())
+        };
+        (show(self.offer), show(self.answer))
+    }
+
+    /// Which side is silent when `missing` has no RTP, in words, and what to check.
+    pub fn silent_side_cause(&self, missing: Direction) -> String {
+        let (caller_ep, callee_ep) = self.media_endpoints();
+        let (silent, silent_ep, listener, listener_ep) = match missing {
+            Direction::ToCaller => ("callee", callee_ep, "caller", caller_ep),
+            _ => ("caller", caller_ep, "callee", callee_ep),
+        };
+        let silent_ip = silent_ep
+            .rsplit_once(':')
+            .map_or(silent_ep.as_str(), |(ip, _)| ip)
+            .to_string();
+        let listener_ip = listener_ep
+            .rsplit_once(':')
+            .map_or(listener_ep.as_str(), |(ip, _)| ip)
+            .to_string();
+        format!(
+            "the {silent}'s RTP (from {silent_ep}) never reached this capture point: most likely {silent_ip}'s outbound UDP is blocked (host firewall on {silent_ip} or a firewall in front of it) or the {silent} sends to an address other than {listener_ep} (NAT: is the address in the {listener}'s SDP reachable from {silent_ip}?); if this capture was taken next to {listener_ip}, check {listener_ip}'s inbound UDP {} instead",
+            listener_ep.rsplit_once(':').map_or("", |(_, p)| p)
+        )
+    }
+}

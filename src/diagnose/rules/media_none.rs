@@ -1,0 +1,158 @@
+//! Rule: media.none
+//!
+//! **Trigger**: an answered call whose offer and answer both negotiated active media (an address, a
+//! port, not a hold) and that lasted at least [`MIN_CALL_MS`] after the answer, with no RTP linked to
+//! it in either direction.
+//!
+//! **Evidence**: the 2xx with the answer SDP, the ACK and the BYE; the negotiated endpoints and codecs.
+//!
+//! **Cause**: the media ports are blocked on both paths (firewall rules that allow SIP but not the
+//! RTP port range), or media goes through a path the capture does not see.
+//!
+//! **False positives**: a capture filtered to signalling only (when the capture holds no RTP of any
+//! call, the finding is a warning and says so); RTP that another call's SDP claimed (B2BUA legs,
+//! re-INVITEs moving media) counts for this call too; a capture point on the signalling path only (a proxy's interface while media
+//! flows directly between the endpoints); SRTP over a port the SDP did not name; media on a video line
+//! only.
+
+use crate::diagnose::facts::{sorted, CallFacts, MediaSeen};
+use crate::diagnose::text;
+use crate::diagnose::{Finding, Severity};
+
+/// Added to the summary when the capture holds no RTP of any call.
+pub(crate) const NO_RTP_NOTE: &str =
+    "; this capture holds no RTP of any call: was it filtered to signalling only?";
+/// Put before the cause then.
+pub(crate) const NO_RTP_CAUSE: &str =
+    "if the capture was filtered to signalling only (e.g. `port 5060`), capture again with the media; otherwise: ";
+
+/// Time after the answer in which RTP is expected.
+pub(crate) const MIN_CALL_MS: f64 = 1000.0;
+
+pub(crate) fn check(f: &CallFacts<'_>) -> Option<Finding> {
+    let answer = f.answer_msg?;
+    if !f.media_negotiated() || f.media_seen() != MediaSeen::None {
+        return None;
+    }
+    let lasted = text::ms(answer.ts_ns, f.end_ts_ns());
+    if lasted < MIN_CALL_MS || f.hold_ts_ns.is_some() {
+        return None;
+    }
+    let (caller_ep, callee_ep) = f.media_endpoints();
+    let codecs = f.answer.map(|a| a.codec_list()).unwrap_or_default();
+    let mut frames = vec![answer.frame];
+    frames.extend(f.ack.map(|m| m.frame));
+    frames.extend(f.bye.map(|m| m.frame));
+    let (severity, note, before) = if f.capture_without_rtp {
+        (Severity::Warning, NO_RTP_NOTE, NO_RTP_CAUSE)
+    } else {
+        (Severity::Error, "", "")
+    };
+    Some(Finding {
+        code: "media.none",
+        severity,
+        summary: format!(
+            "answered call (2xx frame {}) negotiated media {caller_ep} ↔ {callee_ep} ({codecs}), but no RTP either way in {}{note}",
+            answer.frame,
+            text::dur_ms(lasted)
+        ),
+        cause: format!(
+            "{before}the media ports are blocked or media takes a path this capture does not see: allow UDP to {caller_ep} and to {callee_ep} (the RTP port ranges) on both sides' firewalls, and check NAT/SBC media handling"
+        ),
+        frames: sorted(frames),
+        ts_ns: answer.ts_ns,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::rules::testkit::*;
+
+    #[test]
+    fn answered_with_sdp_and_no_rtp() {
+        // Some other RTP in the capture: it was not filtered to signalling only.
+        let b = World::new(answered(Some(4800.0)))
+            .rtp(500, 0.0, "198.51.100.1:7000", "198.51.100.2:7002", 20)
+            .build();
+        let f = check(&b.facts(0)).expect("a finding");
+        assert_eq!(f.severity, Severity::Error);
+        assert_eq!(f.frames, vec![4, 5, 9000]);
+        assert_eq!(
+            f.summary,
+            "answered call (2xx frame 4) negotiated media 192.0.2.10:6000 ↔ 192.0.2.31:20000 (PCMU/8000, telephone-event/8000), but no RTP either way in 4.0 s"
+        );
+    }
+
+    #[test]
+    fn rtp_one_way_or_a_hold_is_not_none() {
+        let b = World::new(answered(Some(4800.0)))
+            .rtp(100, 810.0, CALLER_RTP, APP_RTP, 100)
+            .build();
+        assert_eq!(check(&b.facts(0)), None);
+        let mut m = answered(Some(4800.0));
+        m[3] = m[3].clone().direction("inactive");
+        assert_eq!(check(&World::new(m).build().facts(0)), None);
+    }
+
+    #[test]
+    fn in_a_capture_without_any_rtp_it_is_a_warning() {
+        let b = World::new(answered(Some(4800.0))).build();
+        let mut f = b.facts(0);
+        f.capture_without_rtp = true;
+        let found = check(&f).expect("a finding");
+        assert_eq!(found.severity, Severity::Warning);
+        assert!(found
+            .summary
+            .ends_with("was it filtered to signalling only?"));
+    }
+
+    #[test]
+    fn rtp_linked_to_another_leg_on_the_same_endpoints_counts() {
+        let mut msgs = answered(Some(4800.0));
+        // A second leg (another Call-ID) names the same media endpoints and gets the streams.
+        msgs.extend(answered(Some(4800.0)).into_iter().map(|m| {
+            let mut m = m.call_id("leg-2");
+            m.frame += 20;
+            m.ts_ns += 1_000_000;
+            m
+        }));
+        let b = World::new(msgs)
+            .rtp(100, 850.0, CALLER_RTP, APP_RTP, 150)
+            .rtp(300, 851.0, APP_RTP, CALLER_RTP, 150)
+            .build();
+        assert!(b.streams.iter().all(|s| s.call == Some(1)));
+        assert_eq!(check(&b.facts(0)), None);
+        assert!(b.diagnose().calls[0].is_empty());
+    }
+
+    #[test]
+    fn t38_fax_is_not_rtp_but_an_image_line_next_to_audio_is() {
+        let mut m = answered(Some(4800.0));
+        let image = |mut line: crate::correlate::message::SdpMedia| {
+            line.proto = "udptl".into();
+            line.kind = "image".into();
+            line.port += 2;
+            line
+        };
+        for msg in [0, 3] {
+            if let Some(sdp) = m[msg].sdp.as_mut() {
+                let extra = image(sdp[0].clone());
+                sdp.push(extra);
+            }
+        }
+        assert!(check(&World::new(m.clone()).build().facts(0)).is_some());
+        for msg in [0, 3] {
+            if let Some(sdp) = m[msg].sdp.as_mut() {
+                sdp[0].port = 0;
+            }
+        }
+        assert_eq!(check(&World::new(m).build().facts(0)), None);
+    }
+
+    #[test]
+    fn a_very_short_call_is_not_judged() {
+        let b = World::new(answered(Some(1200.0))).build();
+        assert_eq!(check(&b.facts(0)), None);
+    }
+}

@@ -1,0 +1,77 @@
+//! The rules, one file each (`<code with . → _>.rs`), and the order they run in.
+//!
+//! Transport rules look at connections and ICMP errors and produce [`Failure`]s that `link` ties to
+//! calls; call rules look at one call's [`CallFacts`] (and the transport events linked to it).
+
+use super::facts::CallFacts;
+use super::link::{Failure, Via};
+use super::{Context, Finding, TransportEvent};
+
+pub(crate) mod icmp_unreachable;
+pub(crate) mod media_codec_mismatch;
+pub(crate) mod media_dropped_after_answer;
+pub(crate) mod media_ice_failed;
+pub(crate) mod media_none;
+pub(crate) mod media_one_way;
+pub(crate) mod media_poor_quality;
+pub(crate) mod media_stopped;
+pub(crate) mod media_unexpected_address;
+pub(crate) mod sip_ack_missing;
+pub(crate) mod sip_no_response;
+pub(crate) mod sip_rejected;
+pub(crate) mod sip_slow_setup;
+pub(crate) mod sip_timeout;
+pub(crate) mod tcp_reset;
+pub(crate) mod tcp_syn_refused;
+pub(crate) mod tcp_syn_unanswered;
+pub(crate) mod tls_handshake_failed;
+
+#[cfg(test)]
+pub(crate) mod testkit;
+
+/// Runs the transport rules over every connection and ICMP error.
+pub(crate) fn transport_failures(ctx: &Context<'_>, facts: &[CallFacts<'_>]) -> Vec<Failure> {
+    let mut out = Vec::new();
+    for conn in ctx.connections {
+        let tcp = tcp_syn_unanswered::check(conn)
+            .or_else(|| tcp_syn_refused::check(conn))
+            .or_else(|| tls_handshake_failed::check(conn));
+        if let Some(event) = tcp {
+            out.push(Failure {
+                event,
+                via: Via::Tcp,
+            });
+        } else if let Some(event) = tcp_reset::check(conn, facts) {
+            out.push(Failure {
+                event,
+                via: Via::Reset,
+            });
+        }
+    }
+    out.extend(
+        icmp_unreachable::check(ctx.icmp)
+            .into_iter()
+            .map(|(event, via)| Failure { event, via }),
+    );
+    out
+}
+
+/// Runs the call rules on one call; `linked` are the transport events already tied to it.
+pub(crate) fn call_findings(f: &CallFacts<'_>, linked: &[&TransportEvent]) -> Vec<Finding> {
+    let mut out: Vec<Finding> = Vec::new();
+    out.extend(sip_no_response::check(f, linked));
+    out.extend(sip_timeout::check(f, linked));
+    out.extend(sip_rejected::check(f));
+    out.extend(sip_ack_missing::check(f));
+    out.extend(sip_slow_setup::check(f, linked));
+    let dropped = media_dropped_after_answer::check(f);
+    out.extend(media_none::check(f));
+    out.extend(media_one_way::check(f));
+    out.extend(dropped);
+    out.extend(media_stopped::check(f));
+    out.extend(media_unexpected_address::check(f));
+    out.extend(media_ice_failed::check(f));
+    out.extend(media_codec_mismatch::check(f));
+    out.extend(media_poor_quality::check(f));
+    out
+}

@@ -1,0 +1,219 @@
+//! Rule: sip.rejected
+//!
+//! **Trigger**: the call's final response is a 3xx–6xx other than 408/504 (those are `sip.timeout`),
+//! and the call was not cancelled (487 after CANCEL is the caller's choice). A 401/407 challenge
+//! that a new INVITE with credentials answered is not the outcome; a 401/407 that is the final
+//! answer is reported with the number of challenges (one challenge unanswered: no credentials; two or
+//! more: the credentials were refused, an authentication loop).
+//!
+//! **Evidence**: the INVITE, the final response (status, who sent it, after how long) and the ACK;
+//! the Reason (with the Q.850 cause's meaning), Warning and ms-diagnostics headers quoted as they are;
+//! for 488/606 the codecs the offer listed.
+//!
+//! **Cause**: what the status means for a support engineer, per status class. 486 Busy Here,
+//! 600 Busy Everywhere and 603 Decline are the callee's choice: info, not error. 3xx redirections the
+//! caller did not follow are info.
+//!
+//! **False positives**: a rejection that is policy working as intended (403 for a barred number) is
+//! still reported as an error: the text says which policy answered.
+
+use crate::correlate::message::{Message, Method};
+use crate::diagnose::facts::{sorted, CallFacts};
+use crate::diagnose::text;
+use crate::diagnose::{Finding, Severity};
+
+fn meaning(status: u16, host: &str, f: &CallFacts<'_>, challenges: usize) -> String {
+    let offered = f
+        .offer
+        .map(|o| o.codec_list())
+        .unwrap_or_else(|| "no SDP offer seen".into());
+    match status {
+        300..=399 => format!("{host} redirected the call and the caller did not follow: check the Contact of the redirection and whether the caller should follow redirects"),
+        400 => format!("{host} could not parse the request: a malformed INVITE (check the caller's SIP stack or a header rewriting SBC/ALG)"),
+        401 | 407 if challenges >= 2 => format!("the credentials were refused: {challenges} authentication challenges in a row — check the caller's username, password and realm for {host}"),
+        401 | 407 => format!("{host} asked for authentication and the caller never sent credentials: configure the caller's account credentials for {host}"),
+        403 => format!("{host} refused the call by policy: check the caller's permissions, dial plan/class of service, or an IP ACL on {host}"),
+        404 | 604 => format!("the called number or user is unknown at {host}: check the dialled number and the routing (or whether the user is registered)"),
+        405 | 501 => format!("{host} does not support the request: check the method and the routing"),
+        410 => format!("the called number is no longer in service at {host}"),
+        415 | 420 | 421 => format!("{host} requires or rejects a SIP extension or body the caller used: compare Supported/Require headers"),
+        480 => format!("the callee at {host} is temporarily unavailable (not registered, do-not-disturb, or no device answering)"),
+        481 => format!("{host} has no dialog/transaction for this request: a stateful hop lost its state or routing sent it to the wrong server"),
+        482 | 483 => format!("a routing loop or too many hops through {host}: check the proxies' routing tables"),
+        484 | 485 => format!("the dialled number is incomplete or ambiguous at {host}: check the number format (E.164, prefixes)"),
+        486 | 600 => "the callee was busy: the callee's choice, not a fault".into(),
+        488 | 606 => format!("{host} accepted none of the offered media ({offered}): enable a common codec (and matching SRTP/RTP profile) on both sides"),
+        500 => format!("{host} failed internally (500): check its logs at that time"),
+        502 => format!("{host} got an invalid response from its next hop (502 Bad Gateway): check the next hop's SIP implementation"),
+        503 => format!("{host} is overloaded, in maintenance, or has no available route or next hop (503): check its trunks/routes and its next hops' reachability"),
+        513 => format!("the request was too large for {host}: use TCP for large messages"),
+        603 => "the callee declined the call: the callee's choice, not a fault".into(),
+        _ => format!("{host} rejected the call: see the status and the headers quoted"),
+    }
+}
+
+/// The responses to the initial INVITEs: how many 401/407 challenges there were.
+fn challenges(f: &CallFacts<'_>) -> usize {
+    let mut cseqs: Vec<u32> = f
+        .call
+        .messages
+        .iter()
+        .map(|s| &s.msg)
+        .filter(|m| {
+            matches!(m.status(), Some(401 | 407)) && matches!(&m.cseq, Some((_, Method::Invite)))
+        })
+        .filter_map(|m| m.cseq.as_ref().map(|(n, _)| *n))
+        .collect();
+    cseqs.sort_unstable();
+    cseqs.dedup();
+    cseqs.len()
+}
+
+pub(crate) fn check(f: &CallFacts<'_>) -> Option<Finding> {
+    let fin: &Message = f.final_msg?;
+    let status = fin.status()?;
+    if status < 300 || status == 408 || status == 504 {
+        return None;
+    }
+    if f.call.state != crate::correlate::calls::State::Rejected {
+        return None;
+    }
+    let host = fin.src.ip().to_string();
+    let n = challenges(f);
+    let severity = match status {
+        300..=399 | 486 | 600 | 603 => Severity::Info,
+        _ => Severity::Error,
+    };
+    let quotes = text::header_quotes(fin);
+    let quotes = if quotes.is_empty() {
+        String::new()
+    } else {
+        format!("; {quotes}")
+    };
+    let msgs = || f.call.messages.iter().map(|s| &s.msg);
+    let ack = msgs().find(|m| m.method() == Some(&Method::Ack) && m.ts_ns >= fin.ts_ns);
+    let mut frames = vec![f.invite.frame, fin.frame];
+    frames.extend(ack.map(|a| a.frame));
+    let offered = match (status, f.offer) {
+        (488 | 606, Some(o)) => format!(
+            "; the offer (frame {}) listed {}",
+            o.msg.frame,
+            o.codec_list()
+        ),
+        _ => String::new(),
+    };
+    Some(Finding {
+        code: "sip.rejected",
+        severity,
+        summary: format!(
+            "{host} rejected the call with {} (frame {}) {} after the INVITE (frame {}){offered}{quotes}",
+            fin.label(),
+            fin.frame,
+            text::dur_ns(f.invite.ts_ns, fin.ts_ns),
+            f.invite.frame
+        ),
+        cause: meaning(status, &host, f, n),
+        frames: sorted(frames),
+        ts_ns: fin.ts_ns,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::rules::testkit::*;
+
+    fn rejected(status: u16) -> crate::correlate::message::Message {
+        resp(5, 1500.0, APP, CALLER, status, Method::Invite, 1)
+    }
+
+    fn run(final_msg: crate::correlate::message::Message) -> Option<Finding> {
+        let b = World::new(vec![
+            req(1, 0.0, CALLER, APP, Method::Invite, 1).sdp(CALLER_RTP),
+            resp(2, 1.0, APP, CALLER, 100, Method::Invite, 1),
+            final_msg,
+            req(6, 1501.0, CALLER, APP, Method::Ack, 1),
+        ])
+        .build();
+        check(&b.facts(0))
+    }
+
+    #[test]
+    fn busy_is_info_with_its_frames() {
+        let f = run(rejected(486)).expect("a finding");
+        assert_eq!(f.severity, Severity::Info);
+        assert_eq!(f.frames, vec![1, 5, 6]);
+        assert_eq!(f.summary, "192.0.2.31 rejected the call with 486 Busy Here (frame 5) 1.5 s after the INVITE (frame 1)");
+    }
+
+    #[test]
+    fn q850_reason_is_explained_and_quoted() {
+        let f = run(rejected(503).reason("Q.850", 34, "No circuit available")).expect("a finding");
+        assert_eq!(f.severity, Severity::Error);
+        assert!(
+            f.summary.ends_with(
+                "; Reason: Q.850 cause 34 (no circuit/channel available) \"No circuit available\""
+            ),
+            "{}",
+            f.summary
+        );
+        assert!(f.cause.contains("overloaded"));
+    }
+
+    #[test]
+    fn not_acceptable_lists_the_offered_codecs() {
+        let f = run(rejected(488).warning(305, "192.0.2.31", "Incompatible media format"))
+            .expect("a finding");
+        assert!(
+            f.summary
+                .contains("the offer (frame 1) listed PCMU/8000, telephone-event/8000"),
+            "{}",
+            f.summary
+        );
+        assert!(f
+            .summary
+            .contains("Warning: 305 192.0.2.31 \"Incompatible media format\""));
+        assert!(f.cause.contains("accepted none of the offered media"));
+    }
+
+    #[test]
+    fn timeouts_and_cancels_are_other_rules() {
+        assert_eq!(run(rejected(504)), None);
+        assert_eq!(run(rejected(408)), None);
+        let b = World::new(vec![
+            req(1, 0.0, CALLER, APP, Method::Invite, 1).sdp(CALLER_RTP),
+            resp(2, 1.0, APP, CALLER, 180, Method::Invite, 1),
+            req(3, 2000.0, CALLER, APP, Method::Cancel, 1),
+            resp(4, 2001.0, APP, CALLER, 200, Method::Cancel, 1),
+            resp(5, 2002.0, APP, CALLER, 487, Method::Invite, 1),
+        ])
+        .build();
+        assert_eq!(check(&b.facts(0)), None);
+    }
+
+    #[test]
+    fn a_challenge_answered_with_credentials_is_not_a_rejection_but_a_loop_is() {
+        let ok = World::new(vec![
+            req(1, 0.0, CALLER, APP, Method::Invite, 1).sdp(CALLER_RTP),
+            resp(2, 1.0, APP, CALLER, 407, Method::Invite, 1),
+            req(3, 2.0, CALLER, APP, Method::Ack, 1),
+            req(4, 3.0, CALLER, APP, Method::Invite, 2).sdp(CALLER_RTP),
+            resp(5, 500.0, APP, CALLER, 200, Method::Invite, 2).sdp(APP_RTP),
+        ])
+        .build();
+        assert_eq!(check(&ok.facts(0)), None);
+        let looping = World::new(vec![
+            req(1, 0.0, CALLER, APP, Method::Invite, 1).sdp(CALLER_RTP),
+            resp(2, 1.0, APP, CALLER, 401, Method::Invite, 1),
+            req(4, 3.0, CALLER, APP, Method::Invite, 2).sdp(CALLER_RTP),
+            resp(5, 5.0, APP, CALLER, 401, Method::Invite, 2),
+        ])
+        .build();
+        let f = check(&looping.facts(0)).expect("a finding");
+        assert!(
+            f.cause.contains("2 authentication challenges"),
+            "{}",
+            f.cause
+        );
+    }
+}

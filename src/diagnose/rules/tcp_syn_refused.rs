@@ -1,0 +1,91 @@
+//! Rule: tcp.syn_refused
+//!
+//! **Trigger**: a TCP connection attempt answered by a RST instead of a SYN-ACK (Zeek state `REJ`),
+//! on any port.
+//!
+//! **Evidence**: the SYN(s) and the RST, with the time from the first SYN to the RST. Linked to a call
+//! like `tcp.syn_unanswered` (own signalling path, or the next hop of a host that held the INVITE and
+//! then answered 503/500/408/504): then it is the call's primary finding.
+//!
+//! **Cause**: nothing listens on that port — the service is down, crashed, not started, bound to
+//! another address or port, or the caller/proxy is configured with the wrong port or transport. Some
+//! firewalls also reject with RST instead of dropping.
+//!
+//! **False positives**: a RST from a middlebox or load balancer that has no healthy backend looks the
+//! same (check the RST's TTL/MAC against the server's other packets); a port scanner's probes.
+
+use crate::correlate::transport::{ConnState, Connection};
+use crate::diagnose::text;
+use crate::diagnose::{Severity, TransportEvent};
+
+/// The refused connection attempt, if this connection is one.
+pub(crate) fn check(conn: &Connection) -> Option<TransportEvent> {
+    if conn.state != ConnState::Rej {
+        return None;
+    }
+    let (first_frame, first_ts) = *conn.syns.first()?;
+    let (rst_frame, rst_ts, _) = conn.rst?;
+    let (server, client) = (conn.server, conn.client);
+    let port = server.port();
+    let summary = format!(
+        "TCP from {} to {server}: {} answered by RST (frame {rst_frame}) after {}: connection refused",
+        client.ip(),
+        text::plural(u64::from(conn.syn_count), "SYN", "SYNs"),
+        text::dur_ns(first_ts, rst_ts),
+    );
+    let cause = format!(
+        "nothing listens on {server}: check that the SIP service on {} is running and bound to TCP port {port} (and that {} is configured with the right port and transport)",
+        server.ip(),
+        client.ip(),
+    );
+    Some(TransportEvent {
+        code: "tcp.syn_refused",
+        severity: Severity::Error,
+        src: client,
+        dst: server,
+        proto: if conn.tls.is_some() || port == 5061 {
+            "tls"
+        } else {
+            "tcp"
+        },
+        attempts: conn.syn_count,
+        first_frame,
+        frames: conn.evidence_frames(),
+        ts_ns: first_ts,
+        summary,
+        cause,
+        calls: Vec::new(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::correlate::transport::flags;
+    use crate::diagnose::rules::testkit::*;
+
+    const C: &str = "192.0.2.20:50770";
+
+    #[test]
+    fn rst_to_syn_is_refused() {
+        let b = World::new(vec![])
+            .syns(C, APP, &[(7, 1.2)])
+            .seg(8, 1.217, APP, C, flags::RST | flags::ACK, 0)
+            .build();
+        let ev = check(&b.connections[0]).expect("a finding");
+        assert_eq!(ev.frames, vec![7, 8]);
+        assert!(ev.summary.starts_with(
+            "TCP from 192.0.2.20 to 192.0.2.31:5060: 1 SYN answered by RST (frame 8)"
+        ));
+        assert!(ev.cause.contains("nothing listens on 192.0.2.31:5060"));
+    }
+
+    #[test]
+    fn rst_after_an_established_connection_is_not_a_refusal() {
+        let b = World::new(vec![])
+            .handshake(1, 0.0, C, APP)
+            .seg(4, 5.0, APP, C, flags::RST | flags::ACK, 0)
+            .build();
+        assert_eq!(check(&b.connections[0]), None);
+    }
+}
