@@ -23,12 +23,13 @@ use std::net::SocketAddr;
 
 use super::json::{link_type_name, wireshark_filter};
 use super::time::rfc3339;
+use super::words::{clock, findings, frames_list, human_ms, plural, short_uri, truncate, worst};
 use crate::analysis::{Analysis, CaptureSummary};
 use crate::correlate::calls::State;
 use crate::correlate::media::Stream;
 use crate::correlate::message::{Kind, Message, Method};
 use crate::correlate::transport::{Connection, IcmpError};
-use crate::diagnose::{Finding, Severity, TransportEvent};
+use crate::diagnose::{Severity, TransportEvent};
 
 /// Up to this many calls, every call gets a ladder; beyond, only calls with findings.
 pub const LADDER_CALL_LIMIT: usize = 200;
@@ -98,15 +99,6 @@ pub fn escape(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// Sort rank of a call's worst finding: errors first, calls without findings last.
-fn worst(analysis: &Analysis, i: usize) -> Option<Severity> {
-    analysis
-        .diagnosis
-        .calls
-        .get(i)
-        .and_then(|fs| fs.iter().map(|f| f.severity).min())
-}
-
 fn severity_rank(s: Option<Severity>) -> u8 {
     match s {
         Some(Severity::Error) => 0,
@@ -135,76 +127,6 @@ fn call_order(analysis: &Analysis) -> Vec<usize> {
         )
     });
     order
-}
-
-fn findings(analysis: &Analysis, i: usize) -> &[Finding] {
-    analysis
-        .diagnosis
-        .calls
-        .get(i)
-        .map(Vec::as_slice)
-        .unwrap_or(&[])
-}
-
-/// `sip:alice@example.com;transport=udp` → `alice@example.com`.
-fn short_uri(uri: &str) -> &str {
-    let uri = uri.split_once(':').map_or(uri, |(scheme, rest)| {
-        if matches!(scheme, "sip" | "sips" | "tel") {
-            rest
-        } else {
-            uri
-        }
-    });
-    uri.split(';').next().unwrap_or(uri)
-}
-
-/// Cuts a string to `max` characters, marking the cut with `…`.
-fn truncate(s: &str, max: usize) -> Cow<'_, str> {
-    if s.chars().count() <= max {
-        Cow::Borrowed(s)
-    } else {
-        let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
-        t.push('…');
-        Cow::Owned(t)
-    }
-}
-
-/// Milliseconds for people: `850 ms`, `3.2 s`, `–` when unknown.
-fn human_ms(ms: Option<f64>) -> String {
-    match ms {
-        None => "–".to_string(),
-        Some(ms) if ms.abs() < 1000.0 => format!("{ms:.0} ms"),
-        Some(ms) => format!("{:.1} s", ms / 1000.0),
-    }
-}
-
-/// The time of day of a timestamp, `HH:MM:SS.mmm` (UTC).
-fn clock(ts_ns: i64) -> String {
-    rfc3339(ts_ns).get(11..23).unwrap_or_default().to_string()
-}
-
-/// `frames 7, 8, 9` — at most 16 shown.
-fn frames_list(frames: &[u64]) -> String {
-    let shown: Vec<String> = frames.iter().take(16).map(u64::to_string).collect();
-    let more = frames.len().saturating_sub(16);
-    format!(
-        "frame{} {}{}",
-        if frames.len() == 1 { "" } else { "s" },
-        shown.join(", "),
-        if more > 0 {
-            format!(" (+{more} more)")
-        } else {
-            String::new()
-        }
-    )
-}
-
-fn plural(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
 }
 
 const STYLE: &str = r#"
@@ -610,7 +532,7 @@ fn call_section(analysis: &Analysis, i: usize, all_ladders: bool, h: &mut String
             },
             escape(&f.summary),
             escape(&f.cause),
-            frames_list(&f.frames),
+            frames_list(&f.frames, 16),
             clock(f.ts_ns),
             sev = f.severity.as_str(),
         )?;
@@ -1429,7 +1351,7 @@ fn tail(analysis: &Analysis, h: &mut String) -> fmt::Result {
                 e.attempts,
                 escape(&e.summary),
                 escape(&e.cause),
-                frames_list(&e.frames),
+                frames_list(&e.frames, 16),
                 sev = e.severity.as_str(),
             )?;
         }

@@ -8,3 +8,4 @@ pub mod html;
 pub mod json;
 pub mod text;
 mod time;
+mod words;

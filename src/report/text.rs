@@ -8,6 +8,7 @@ use std::io::{self, Write};
 
 use super::json::{link_type_name, wireshark_filter};
 use super::time::rfc3339;
+use super::words::{clock, frames_list, human_ms, plural, short_uri, truncate, worst};
 use crate::analysis::{Analysis, CaptureSummary};
 use crate::correlate::calls::Call;
 use crate::correlate::message::Message;
@@ -113,7 +114,7 @@ pub fn write(analysis: &Analysis, options: &Options, mut out: impl Write) -> io:
                 escape(&e.summary)
             )?;
             writeln!(out, "      cause: {}", escape(&e.cause))?;
-            writeln!(out, "      evidence: {}", frames_list(&e.frames))?;
+            writeln!(out, "      evidence: {}", frames_list(&e.frames, 12))?;
         }
     }
     Ok(())
@@ -126,33 +127,6 @@ fn marker(severity: Severity) -> &'static str {
         Severity::Warning => "!",
         Severity::Info => "i",
     }
-}
-
-/// `frames 7, 8, 9` — at most 12 shown.
-fn frames_list(frames: &[u64]) -> String {
-    let shown: Vec<String> = frames.iter().take(12).map(u64::to_string).collect();
-    let more = frames.len().saturating_sub(12);
-    format!(
-        "frame{} {}{}",
-        if frames.len() == 1 { "" } else { "s" },
-        shown.join(", "),
-        if more > 0 {
-            format!(" (+{more} more)")
-        } else {
-            String::new()
-        }
-    )
-}
-
-/// The most severe finding of a call, if it has any.
-fn worst(analysis: &Analysis, call: usize) -> Option<Severity> {
-    analysis
-        .diagnosis
-        .calls
-        .get(call)?
-        .iter()
-        .map(|f| f.severity)
-        .min()
 }
 
 /// One call's verdict: its findings with evidence (primary first), its media, a Wireshark filter.
@@ -196,7 +170,7 @@ pub fn write_verdict(
             escape(&f.summary)
         )?;
         writeln!(out, "      {}", escape(&f.cause))?;
-        writeln!(out, "      evidence: {}", frames_list(&f.frames))?;
+        writeln!(out, "      evidence: {}", frames_list(&f.frames, 12))?;
     }
     for s in analysis.streams.iter().filter(|s| s.call == Some(i)) {
         let m = &s.summary;
@@ -286,29 +260,6 @@ fn write_capture(c: &CaptureSummary, out: &mut impl Write) -> io::Result<()> {
     Ok(())
 }
 
-/// `1 call`, `3 calls`.
-fn plural(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
-}
-
-/// Milliseconds for people: `850 ms`, `3.2 s`, `-` when unknown.
-fn human_ms(ms: Option<f64>) -> String {
-    match ms {
-        None => "-".to_string(),
-        Some(ms) if ms.abs() < 1000.0 => format!("{ms:.0} ms"),
-        Some(ms) => format!("{:.1} s", ms / 1000.0),
-    }
-}
-
-/// The time of day of a timestamp, `HH:MM:SS.mmm` (UTC).
-fn clock(ts_ns: i64) -> String {
-    rfc3339(ts_ns)[11..23].to_string()
-}
-
 /// Writes the call list, one line per call.
 pub fn write_calls(analysis: &Analysis, out: impl Write) -> io::Result<()> {
     write_call_list(analysis, &Options::default(), out)
@@ -357,28 +308,6 @@ fn write_call_list(analysis: &Analysis, options: &Options, mut out: impl Write) 
         )?;
     }
     Ok(())
-}
-
-/// `sip:alice@example.com;transport=udp` → `alice@example.com`.
-fn short_uri(uri: &str) -> &str {
-    let uri = uri.split_once(':').map_or(uri, |(scheme, rest)| {
-        if matches!(scheme, "sip" | "sips" | "tel") {
-            rest
-        } else {
-            uri
-        }
-    });
-    uri.split(';').next().unwrap_or(uri)
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
-        t.push('…');
-        t
-    }
 }
 
 /// Writes every RTP stream in the columns of `tshark -q -z rtp,streams` (times relative to the first
@@ -558,22 +487,5 @@ mod tests {
     fn escape_neutralises_terminal_controls() {
         assert_eq!(escape("a\x1b[31mb\r\n"), "a\\u{1b}[31mb\\r\\n");
         assert_eq!(escape("plain ünïcode"), "plain ünïcode");
-    }
-
-    #[test]
-    fn short_uri_drops_scheme_and_parameters() {
-        assert_eq!(
-            short_uri("sip:alice@example.com;transport=tcp"),
-            "alice@example.com"
-        );
-        assert_eq!(short_uri("tel:+4930123"), "+4930123");
-        assert_eq!(short_uri("urn:service:sos"), "urn:service:sos");
-    }
-
-    #[test]
-    fn human_ms_picks_a_unit() {
-        assert_eq!(human_ms(None), "-");
-        assert_eq!(human_ms(Some(850.4)), "850 ms");
-        assert_eq!(human_ms(Some(3200.0)), "3.2 s");
     }
 }

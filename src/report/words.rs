@@ -1,0 +1,113 @@
+//! Wording shared by the human-readable renderers (text and HTML): how times, durations, frame
+//! lists, URIs and counts are written. Formatting only.
+
+use std::borrow::Cow;
+
+use super::time::rfc3339;
+use crate::analysis::Analysis;
+use crate::diagnose::{Finding, Severity};
+
+/// The most severe finding of a call, if it has any.
+pub(crate) fn worst(analysis: &Analysis, call: usize) -> Option<Severity> {
+    findings(analysis, call).iter().map(|f| f.severity).min()
+}
+
+/// A call's findings, primary first (empty when it has none).
+pub(crate) fn findings(analysis: &Analysis, call: usize) -> &[Finding] {
+    analysis
+        .diagnosis
+        .calls
+        .get(call)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+}
+
+/// `sip:alice@example.com;transport=udp` → `alice@example.com`.
+pub(crate) fn short_uri(uri: &str) -> &str {
+    let uri = uri.split_once(':').map_or(uri, |(scheme, rest)| {
+        if matches!(scheme, "sip" | "sips" | "tel") {
+            rest
+        } else {
+            uri
+        }
+    });
+    uri.split(';').next().unwrap_or(uri)
+}
+
+/// Cuts a string to `max` characters, marking the cut with `…`.
+pub(crate) fn truncate(s: &str, max: usize) -> Cow<'_, str> {
+    if s.chars().count() <= max {
+        Cow::Borrowed(s)
+    } else {
+        let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
+        t.push('…');
+        Cow::Owned(t)
+    }
+}
+
+/// Milliseconds for people: `850 ms`, `3.2 s`, `-` when unknown.
+pub(crate) fn human_ms(ms: Option<f64>) -> String {
+    match ms {
+        None => "-".to_string(),
+        Some(ms) if ms.abs() < 1000.0 => format!("{ms:.0} ms"),
+        Some(ms) => format!("{:.1} s", ms / 1000.0),
+    }
+}
+
+/// The time of day of a timestamp, `HH:MM:SS.mmm` (UTC).
+pub(crate) fn clock(ts_ns: i64) -> String {
+    rfc3339(ts_ns).get(11..23).unwrap_or_default().to_string()
+}
+
+/// `frames 7, 8, 9` — at most `max` shown, then how many more.
+pub(crate) fn frames_list(frames: &[u64], max: usize) -> String {
+    let shown: Vec<String> = frames.iter().take(max).map(u64::to_string).collect();
+    let more = frames.len().saturating_sub(max);
+    format!(
+        "frame{} {}{}",
+        if frames.len() == 1 { "" } else { "s" },
+        shown.join(", "),
+        if more > 0 {
+            format!(" (+{more} more)")
+        } else {
+            String::new()
+        }
+    )
+}
+
+/// `1 call`, `3 calls`.
+pub(crate) fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_uri_drops_scheme_and_parameters() {
+        assert_eq!(
+            short_uri("sip:alice@example.com;transport=tcp"),
+            "alice@example.com"
+        );
+        assert_eq!(short_uri("tel:+4930123"), "+4930123");
+        assert_eq!(short_uri("urn:service:sos"), "urn:service:sos");
+    }
+
+    #[test]
+    fn human_ms_picks_a_unit() {
+        assert_eq!(human_ms(None), "-");
+        assert_eq!(human_ms(Some(850.4)), "850 ms");
+        assert_eq!(human_ms(Some(3200.0)), "3.2 s");
+    }
+
+    #[test]
+    fn frames_list_is_bounded() {
+        assert_eq!(frames_list(&[7], 3), "frame 7");
+        assert_eq!(frames_list(&[1, 2, 3, 4, 5], 3), "frames 1, 2, 3 (+2 more)");
+    }
+}
