@@ -23,7 +23,9 @@ use std::net::SocketAddr;
 
 use super::json::{link_type_name, wireshark_filter};
 use super::time::rfc3339;
-use super::words::{clock, findings, frames_list, human_ms, plural, short_uri, truncate, worst};
+use super::words::{
+    clock, findings, frames_list, human_ms, plural, sdp_note, short_uri, truncate, worst,
+};
 use crate::analysis::{Analysis, CaptureSummary};
 use crate::correlate::calls::State;
 use crate::correlate::media::Stream;
@@ -646,41 +648,6 @@ fn message_row(m: &Message, resent: bool) -> Row {
         kind,
         resent,
     }
-}
-
-/// `SDP audio 192.0.2.1:6000 PCMU/8000` for a message with SDP.
-fn sdp_note(m: &Message) -> String {
-    let Some(media) = &m.sdp else {
-        return String::new();
-    };
-    let parts: Vec<String> = media
-        .iter()
-        .map(|md| {
-            let addr = md
-                .addr
-                .map(|a| a.to_string())
-                .unwrap_or_else(|| "?".to_string());
-            let codecs: Vec<String> = md
-                .codecs
-                .iter()
-                .take(3)
-                .map(|(pt, name, rate)| {
-                    if name.is_empty() {
-                        format!("pt{pt}")
-                    } else {
-                        format!("{name}/{rate}")
-                    }
-                })
-                .collect();
-            let dir = if md.direction == "sendrecv" {
-                String::new()
-            } else {
-                format!(" {}", md.direction)
-            };
-            format!("{} {addr}:{} {}{dir}", md.kind, md.port, codecs.join(","))
-        })
-        .collect();
-    format!("SDP {}", parts.join("; "))
 }
 
 /// The TCP connections tied to a call: those of transport events that explain it, and those that

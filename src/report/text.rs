@@ -8,10 +8,9 @@ use std::io::{self, Write};
 
 use super::json::{link_type_name, wireshark_filter};
 use super::time::rfc3339;
-use super::words::{clock, frames_list, human_ms, plural, short_uri, truncate, worst};
+use super::words::{clock, frames_list, human_ms, plural, sdp_note, short_uri, truncate, worst};
 use crate::analysis::{Analysis, CaptureSummary};
 use crate::correlate::calls::Call;
-use crate::correlate::message::Message;
 use crate::diagnose::Severity;
 
 /// How the text report is written.
@@ -416,7 +415,7 @@ pub fn write_flow(call: &Call, index: usize, mut out: impl Write) -> io::Result<
             }
         }
         let row: String = line.into_iter().collect();
-        let note = sdp_note(m);
+        let note = escape(&sdp_note(m));
         writeln!(
             out,
             "{:>7}  {:>9.3}  {}{}",
@@ -431,35 +430,6 @@ pub fn write_flow(call: &Call, index: usize, mut out: impl Write) -> io::Result<
         )?;
     }
     Ok(())
-}
-
-/// `SDP audio 192.0.2.1:6000 PCMU/8000 sendrecv` for a message with SDP.
-fn sdp_note(m: &Message) -> String {
-    let Some(media) = &m.sdp else {
-        return String::new();
-    };
-    let parts: Vec<String> = media
-        .iter()
-        .map(|md| {
-            let addr = md
-                .addr
-                .map(|a| a.to_string())
-                .unwrap_or_else(|| "?".to_string());
-            let codec = md
-                .codecs
-                .first()
-                .map(|(pt, name, rate)| {
-                    if name.is_empty() {
-                        format!("pt{pt}")
-                    } else {
-                        format!("{name}/{rate}")
-                    }
-                })
-                .unwrap_or_default();
-            format!("{} {addr}:{} {codec} {}", md.kind, md.port, md.direction)
-        })
-        .collect();
-    escape(&format!("SDP {}", parts.join("; ")))
 }
 
 /// Makes a string from a capture safe to print on a terminal: control characters are escaped, so a

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 
 use super::time::rfc3339;
 use crate::analysis::Analysis;
+use crate::correlate::message::Message;
 use crate::diagnose::{Finding, Severity};
 
 /// The most severe finding of a call, if it has any.
@@ -82,6 +83,41 @@ pub(crate) fn plural(n: usize, noun: &str) -> String {
     } else {
         format!("{n} {noun}s")
     }
+}
+
+/// `SDP audio 192.0.2.1:6000 PCMU/8000` for a message with SDP.
+pub(crate) fn sdp_note(m: &Message) -> String {
+    let Some(media) = &m.sdp else {
+        return String::new();
+    };
+    let parts: Vec<String> = media
+        .iter()
+        .map(|md| {
+            let addr = md
+                .addr
+                .map(|a| a.to_string())
+                .unwrap_or_else(|| "?".to_string());
+            let codecs: Vec<String> = md
+                .codecs
+                .iter()
+                .take(3)
+                .map(|(pt, name, rate)| {
+                    if name.is_empty() {
+                        format!("pt{pt}")
+                    } else {
+                        format!("{name}/{rate}")
+                    }
+                })
+                .collect();
+            let dir = if md.direction == "sendrecv" {
+                String::new()
+            } else {
+                format!(" {}", md.direction)
+            };
+            format!("{} {addr}:{} {}{dir}", md.kind, md.port, codecs.join(","))
+        })
+        .collect();
+    format!("SDP {}", parts.join("; "))
 }
 
 #[cfg(test)]
