@@ -13,6 +13,7 @@ use clap::Parser;
 
 use callscope::correlate::calls::Call;
 use callscope::diagnose::Severity;
+use callscope::report::redact::Redactor;
 use cli::args::{Args, ColorChoice, Command, FailOn};
 
 /// The call a user named, or an error saying how to find one.
@@ -54,6 +55,11 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
         Command::Analyze(analyze) => {
             let analysis = cli::analyze(&analyze.inputs)?;
+            let analysis = if analyze.redact {
+                Redactor::for_analysis(&analysis).analysis(&analysis)
+            } else {
+                analysis
+            };
             let stdout = std::path::Path::new("-");
             for (path, ndjson) in [(&analyze.json, false), (&analyze.ndjson, true)] {
                 let Some(path) = path else { continue };
@@ -127,6 +133,30 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Streams(inputs) => {
             let analysis = cli::analyze(&inputs)?;
             cli::to_stdout(|out| callscope::report::text::write_streams(&analysis, out))?;
+        }
+        Command::Extract(extract) => {
+            let files = cli::open_all(&extract.inputs.files)?;
+            let analysis = cli::analyze_files(&files, extract.inputs.quiet);
+            let (index, _) = find_call(&analysis, &extract.call)?;
+            let redactor = extract.redact.then(|| Redactor::for_analysis(&analysis));
+            let mut written = None;
+            cli::write_file(&extract.output, |out| {
+                written = Some(callscope::report::extract::call_packets(
+                    &analysis,
+                    index - 1,
+                    &files,
+                    redactor.as_ref(),
+                    out,
+                )?);
+                Ok(())
+            })?;
+            if let Some(stats) = written {
+                eprintln!(
+                    "callscope: wrote {} packets of call {index} to {}",
+                    stats.frames.len(),
+                    extract.output.display()
+                );
+            }
         }
         Command::Flow(flow) => {
             let analysis = cli::analyze(&flow.inputs)?;

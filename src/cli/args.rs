@@ -25,6 +25,24 @@ pub enum Command {
     Flow(Flow),
     /// List the RTP streams with Wireshark's figures (the columns of `tshark -z rtp,streams`).
     Streams(Inputs),
+    /// Write one call's packets (SIP, media, the TCP/ICMP evidence tied to it) to a small pcap.
+    Extract(Extract),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct Extract {
+    #[command(flatten)]
+    pub inputs: Inputs,
+    /// The call: its number in `callscope calls`, or its Call-ID.
+    #[arg(long, value_name = "INDEX|CALL-ID")]
+    pub call: String,
+    /// The pcap to write.
+    #[arg(short, long, value_name = "PATH")]
+    pub output: PathBuf,
+    /// Pseudonymise addresses, numbers, user parts and host names in the packets (lengths and
+    /// checksums kept right), consistently with `analyze --redact`.
+    #[arg(long)]
+    pub redact: bool,
 }
 
 /// The capture files to read.
@@ -69,6 +87,9 @@ pub struct Analyze {
     /// Report only this call (its number in the list, or its Call-ID), with its ladder.
     #[arg(long, value_name = "INDEX|CALL-ID")]
     pub call: Option<String>,
+    /// Pseudonymise addresses, numbers, user parts and host names in every report, consistently.
+    #[arg(long)]
+    pub redact: bool,
     /// Colour the severities: auto (when stdout is a terminal), always, never.
     #[arg(long, value_name = "WHEN", default_value = "auto")]
     pub color: ColorChoice,

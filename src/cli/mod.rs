@@ -13,13 +13,19 @@ use callscope::capture::CaptureFile;
 /// Opens the inputs and analyses them, with a progress bar where wanted.
 pub fn analyze(inputs: &args::Inputs) -> anyhow::Result<callscope::Analysis> {
     let files = open_all(&inputs.files)?;
-    let progress = progress::Bar::new(inputs.quiet);
-    let analysis = callscope::analyze(&files, &callscope::Options::default(), &progress);
-    progress.finish();
+    let analysis = analyze_files(&files, inputs.quiet);
     // The process ends soon after: unmapping a large capture page by page costs more than leaving
     // it to the exit (measured: ~4 % of a 1 GiB run).
     std::mem::forget(files);
     Ok(analysis)
+}
+
+/// Analyses opened files, with a progress bar unless `quiet`.
+pub fn analyze_files(files: &[CaptureFile], quiet: bool) -> callscope::Analysis {
+    let progress = progress::Bar::new(quiet);
+    let analysis = callscope::analyze(files, &callscope::Options::default(), &progress);
+    progress.finish();
+    analysis
 }
 
 /// Writes to standard output through a buffer.
