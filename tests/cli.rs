@@ -129,3 +129,187 @@ fn stdin_is_read_with_a_dash() {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
     assert_eq!(json["captures"][0]["packets"], 10);
 }
+
+fn lab(name: &str) -> String {
+    format!("{}/testdata/lab/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn fail_on_error_exits_1_only_when_a_call_failed() {
+    let failed = callscope(
+        &[
+            "analyze",
+            &lab("udp-invite-dropped.pcap"),
+            "--fail-on",
+            "error",
+            "-q",
+        ],
+        None,
+    );
+    assert_eq!(failed.status.code(), Some(1), "{}", stderr(&failed));
+    let good = callscope(
+        &[
+            "analyze",
+            &lab("sip-udp-basic-call.pcap"),
+            "--fail-on",
+            "error",
+            "-q",
+        ],
+        None,
+    );
+    assert_eq!(good.status.code(), Some(0));
+    // A degraded call is not an error, but is a warning.
+    let degraded = callscope(
+        &[
+            "analyze",
+            &lab("media-impaired.pcap"),
+            "--fail-on",
+            "error",
+            "-q",
+        ],
+        None,
+    );
+    assert_eq!(degraded.status.code(), Some(0));
+    let degraded = callscope(
+        &[
+            "analyze",
+            &lab("media-impaired.pcap"),
+            "--fail-on",
+            "warning",
+            "-q",
+        ],
+        None,
+    );
+    assert_eq!(degraded.status.code(), Some(1));
+}
+
+#[test]
+fn ndjson_has_one_call_per_line() {
+    let out = callscope(
+        &["analyze", &lab("sip-udp-outcomes.pcap"), "--ndjson", "-"],
+        None,
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    assert_eq!(lines.len(), 4);
+    assert_eq!(lines[1]["final_status"], 486);
+}
+
+#[test]
+fn extract_writes_a_readable_pcap_of_the_call() {
+    let dir = std::env::temp_dir().join(format!("callscope-cli-{}-extract", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temp dir");
+    let path = dir.join("call1.pcap");
+    let out = callscope(
+        &[
+            "extract",
+            &lab("tcp-syn-dropped-proxy.pcap"),
+            "--call",
+            "1",
+            "-o",
+            path.to_str().expect("utf-8"),
+            "-q",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let again = callscope(&["calls", path.to_str().expect("utf-8")], None);
+    let list = String::from_utf8_lossy(&again.stdout);
+    assert!(list.contains("rejected") && list.contains("504"), "{list}");
+    let bad = callscope(
+        &[
+            "extract",
+            &lab("tcp-syn-dropped-proxy.pcap"),
+            "--call",
+            "9",
+            "-o",
+            "/dev/null",
+        ],
+        None,
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("no call \"9\""), "{}", stderr(&bad));
+}
+
+#[test]
+fn html_and_json_files_are_written_together() {
+    let dir = std::env::temp_dir().join(format!("callscope-cli-{}-files", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temp dir");
+    let (json, html) = (dir.join("r.json"), dir.join("r.html"));
+    let out = callscope(
+        &[
+            "analyze",
+            &lab("tcp-syn-dropped-proxy.pcap"),
+            "--json",
+            json.to_str().expect("utf-8"),
+            "--html",
+            html.to_str().expect("utf-8"),
+            "-q",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("tcp.syn_unanswered"));
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).expect("the JSON file")).expect("JSON");
+    assert_eq!(
+        report["calls"][0]["findings"][0]["code"],
+        "tcp.syn_unanswered"
+    );
+    assert!(std::fs::read_to_string(&html)
+        .expect("the HTML file")
+        .contains("<svg"));
+}
+
+#[test]
+fn a_closed_pipe_is_not_an_error() {
+    use std::process::Stdio;
+    // 5000 calls: far more output than a pipe buffers, so the writes after the reader left fail.
+    let records: Vec<(i64, Vec<u8>)> = (0..5000)
+        .map(|i| {
+            let invite = format!(
+                "INVITE sip:b@192.0.2.2 SIP/2.0\r\nCall-ID: pipe-{i}\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n"
+            );
+            (1_700_000_000_000_000_000 + i * 1000, support::udp_v4([192, 0, 2, 1], 5060, [192, 0, 2, 2], 5060, invite.as_bytes()))
+        })
+        .collect();
+    let path = temp_file("pipe", "many.pcap", &support::pcap(&records));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_callscope"))
+        .args(["calls", path.to_str().expect("utf-8")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run callscope");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(out.stderr.is_empty(), "{}", stderr(&out));
+}
+
+#[test]
+fn a_sip_header_with_terminal_escapes_is_printed_harmlessly() {
+    let invite = b"INVITE sip:b@192.0.2.2 SIP/2.0\r\nCall-ID: esc-1\r\nCSeq: 1 INVITE\r\n\
+From: \"\x1b]0;pwned\x07\x1b[2J\" <sip:\x1b[31mevil@192.0.2.1>;tag=1\r\nTo: <sip:b@192.0.2.2>\r\nContent-Length: 0\r\n\r\n";
+    let bytes = support::pcap(&[(
+        1_700_000_000_000_000_000,
+        support::udp_v4([192, 0, 2, 1], 5060, [192, 0, 2, 2], 5060, invite),
+    )]);
+    let path = temp_file("escapes", "esc.pcap", &bytes);
+    for args in [vec!["analyze"], vec!["calls"], vec!["flow", "--call", "1"]] {
+        let mut all = args.clone();
+        all.insert(1, path.to_str().expect("utf-8"));
+        let out = callscope(&all, None);
+        assert_eq!(out.status.code(), Some(0), "{:?}: {}", args, stderr(&out));
+        assert!(
+            !out.stdout.contains(&0x1b),
+            "{args:?} printed a raw ESC: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("\\u{1b}"),
+            "{args:?}"
+        );
+    }
+}
