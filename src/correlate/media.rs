@@ -37,7 +37,7 @@ pub struct RtcpView {
 }
 
 /// Buckets a timeline keeps at most; beyond, neighbours merge and the bucket width doubles.
-const MAX_BUCKETS: usize = 64;
+pub const MAX_BUCKETS: usize = 64;
 
 /// A stream over time, in buckets of equal width: enough to plot jitter and gaps without keeping
 /// packets (memory bounded by [`MAX_BUCKETS`]).
