@@ -38,6 +38,8 @@ pub struct RtcpView {
 
 /// Buckets a timeline keeps at most; beyond, neighbours merge and the bucket width doubles.
 pub const MAX_BUCKETS: usize = 64;
+/// Widest bucket (about 12 days): beyond, far-away packets share the last bucket.
+const MAX_BUCKET_MS: u32 = 1 << 30;
 
 /// A stream over time, in buckets of equal width: enough to plot jitter and gaps without keeping
 /// packets (memory bounded by [`MAX_BUCKETS`]).
@@ -59,22 +61,25 @@ impl Timeline {
     }
 
     fn add(&mut self, since_first_ns: i64, jitter_ms: f64, gap_ms: f64) {
-        let mut index = (since_first_ns.max(0) / 1_000_000 / i64::from(self.bucket_ms)) as usize;
-        while index >= MAX_BUCKETS {
+        let ms = since_first_ns.max(0) / 1_000_000;
+        let mut index = ms / i64::from(self.bucket_ms);
+        while index >= MAX_BUCKETS as i64 && self.bucket_ms < MAX_BUCKET_MS {
             self.coarsen();
-            index /= 2;
+            index = ms / i64::from(self.bucket_ms);
         }
+        // A packet absurdly far from the first (a damaged timestamp) lands in the last bucket.
+        let index = usize::try_from(index).unwrap_or(0).min(MAX_BUCKETS - 1);
         if self.buckets.len() <= index {
             self.buckets.resize(index + 1, (0, 0.0, 0.0));
         }
         let b = &mut self.buckets[index];
-        b.0 += 1;
+        b.0 = b.0.saturating_add(1);
         b.1 = b.1.max(jitter_ms as f32);
         b.2 = b.2.max(gap_ms as f32);
     }
 
     fn coarsen(&mut self) {
-        self.bucket_ms *= 2;
+        self.bucket_ms = self.bucket_ms.saturating_mul(2);
         self.buckets = self
             .buckets
             .chunks(2)
@@ -534,6 +539,15 @@ mod tests {
         assert_eq!(t.bucket_ms, 4000);
         assert_eq!(t.buckets.iter().map(|b| b.0).sum::<u32>(), 200);
         assert_eq!(t.buckets[0], (4, 3.0, 20.0));
+    }
+
+    #[test]
+    fn a_packet_decades_away_does_not_overflow_the_timeline() {
+        let mut t = Timeline::new();
+        t.add(0, 1.0, 0.0);
+        t.add(i64::MAX, 2.0, 0.0);
+        assert!(t.buckets.len() <= MAX_BUCKETS);
+        assert_eq!(t.buckets.iter().map(|b| b.0).sum::<u32>(), 2);
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 use std::net::IpAddr;
 
-use etherparse::{Ipv6ExtensionSlice, LaxIpSlice};
+use etherparse::LaxIpSlice;
 
 use super::{be16, be32, proto, Decoder, Icmp, IcmpKind, Layer, Quoted, Unreachable, L4};
 
@@ -114,10 +114,7 @@ fn quote<'a>(d: &mut Decoder<'a>, q: &'a [u8]) -> Option<Quoted<'a>> {
             first_fragment = v4.header().fragments_offset().value() == 0;
         }
         LaxIpSlice::Ipv6(v6) => {
-            if let Some(frag) = v6.extensions().clone().into_iter().find_map(|e| match e {
-                Ipv6ExtensionSlice::Fragment(f) => Some(f),
-                _ => None,
-            }) {
+            if let Some(frag) = super::ipv6_fragment_header(v6.extensions()) {
                 if frag.fragment_offset().value() != 0 {
                     first_fragment = false;
                     proto = frag.next_header().0;

@@ -29,11 +29,35 @@ use std::net::IpAddr;
 
 use etherparse::err::ip::{HeaderError as IpHeaderError, LaxHeaderSliceError};
 use etherparse::err::ipv6_exts::{HeaderError as ExtHeaderError, HeaderSliceError};
-use etherparse::{Ipv6ExtensionSlice, LaxIpSlice};
+use etherparse::{Ipv6ExtensionsSlice, Ipv6FragmentHeaderSlice, LaxIpSlice};
 
 pub mod defrag;
 mod icmp;
 mod link;
+
+/// The first Fragment header (RFC 8200 §4.5) among the IPv6 extension headers `exts`.
+///
+/// Walks the headers itself, bounds-checked, instead of with etherparse's
+/// `Ipv6ExtensionSliceIter`: in etherparse 0.21 that iterator assumes the slice ends where a
+/// non-extension next header begins, which lax slicing does not ensure (the slice stops early at
+/// a header cut short, or at a Hop-by-Hop header that is not first), and then reads past the
+/// slice's end (found by the `decode` fuzz target; see tests/fuzz_regressions/decode/).
+fn ipv6_fragment_header<'a>(exts: &Ipv6ExtensionsSlice<'a>) -> Option<Ipv6FragmentHeaderSlice<'a>> {
+    let mut next = exts.first_header()?.0;
+    let mut rest = exts.slice();
+    loop {
+        // Header lengths: RFC 8200 §4.3-4.6 (in 8-octet units, not counting the first 8) and
+        // RFC 4302 §2.2 (AH, in 4-octet units, minus 2). Each step consumes at least 8 bytes.
+        let len = match next {
+            0 | 43 | 60 => (usize::from(*rest.get(1)?) + 1) * 8,
+            44 => return Ipv6FragmentHeaderSlice::from_slice(rest).ok(),
+            51 => (usize::from(*rest.get(1)?) + 2) * 4,
+            _ => return None,
+        };
+        next = *rest.first()?;
+        rest = rest.get(len..)?;
+    }
+}
 
 /// Maximum number of nested tunnels (IP-in-IP, GRE) that [`decode`] removes.
 pub const MAX_TUNNELS: u8 = 2;
@@ -624,13 +648,10 @@ impl<'a> Decoder<'a> {
     /// Finds the first IPv6 Fragment header of a fragmenting packet and returns the fragment.
     fn ipv6_fragment(
         &self,
-        exts: &etherparse::Ipv6ExtensionsSlice<'a>,
+        exts: &Ipv6ExtensionsSlice<'a>,
         payload: &'a [u8],
     ) -> Option<Fragment<'a>> {
-        let frag = exts.clone().into_iter().find_map(|e| match e {
-            Ipv6ExtensionSlice::Fragment(f) => Some(f),
-            _ => None,
-        })?;
+        let frag = ipv6_fragment_header(exts)?;
         // The fragment data starts right after the Fragment header (RFC 8200 §4.5) and ends
         // where the IPv6 payload ends; etherparse may have read further "headers" from it.
         let start = self
@@ -1104,6 +1125,37 @@ pub(crate) mod tests {
             let L4::Icmp(i) = p.l4 else { panic!("{p:?}") };
             assert_eq!(i.kind, kind);
         }
+    }
+
+    /// A quoted IPv6 header whose extension chain stops early (a Hop-by-Hop header that is not first,
+    /// a header cut short) must not make the fragment lookup read past the slice (etherparse 0.21's
+    /// extension iterator did; found by fuzzing, tests/fuzz_regressions/decode/).
+    #[test]
+    fn icmpv6_quote_with_broken_extension_chain() {
+        let dest_then_hbh = [0u8, 0, 1, 4, 0, 0, 0, 0];
+        let frag_then_cut = [60u8, 0, 0, 0x11, 0, 0, 0, 1, 17, 1, 0];
+        for (next, exts) in [
+            (60u8, &dest_then_hbh[..]),
+            (44, &frag_then_cut[..]),
+            (0, &[0, 9][..]),
+        ] {
+            let quoted = ipv6(next, exts);
+            let frame = ipv6(58, &cat(&[&[1, 4, 0, 0, 0, 0, 0, 0], &quoted]));
+            for cut in 0..=frame.len() {
+                let p = decode(LinkType::IPV6, &frame[..cut]);
+                let _ = p.stop.map(|s| s.to_string());
+            }
+        }
+        // A non-first fragment header before the break is still found: no transport header is read.
+        let frame = ipv6(
+            58,
+            &cat(&[&[1, 4, 0, 0, 0, 0, 0, 0], &ipv6(44, &frag_then_cut)]),
+        );
+        let L4::Icmp(i) = decode(LinkType::IPV6, &frame).l4 else {
+            panic!()
+        };
+        let q = i.quoted.expect("quote");
+        assert_eq!((q.proto, q.src_port), (60, None));
     }
 
     #[test]
