@@ -1,5 +1,5 @@
-//! Golden tests: the text report (with every call's ladder) and the JSON report of every testdata
-//! capture, compared with the snapshots in tests/snapshots/. After an intended change of output, run
+//! Golden tests: the text report (with every call's ladder), the JSON report and the HTML report of
+//! every testdata capture, compared with the snapshots in tests/snapshots/. After an intended change of output, run
 //! `UPDATE_SNAPSHOTS=1 cargo test --test golden` and review the diff of the snapshots.
 
 mod support;
@@ -73,6 +73,8 @@ fn reports_match_snapshots() {
         }
         let mut json = Vec::new();
         callscope::report::json::write(&analysis, &mut json).expect("write to a Vec");
+        let mut html = Vec::new();
+        callscope::report::html::write(&analysis, &mut html).expect("write to a Vec");
         let stem = path
             .to_string_lossy()
             .replace("testdata/", "")
@@ -87,6 +89,11 @@ fn reports_match_snapshots() {
         check(
             &dir.join(format!("{stem}.json")),
             &String::from_utf8(json).expect("UTF-8 JSON"),
+            &mut failures,
+        );
+        check(
+            &dir.join(format!("{stem}.html")),
+            &String::from_utf8(html).expect("UTF-8 HTML"),
             &mut failures,
         );
     }
