@@ -14,7 +14,27 @@
 //! - [`pipeline`]: runs it all, in parallel chunks folded in capture order.
 //! - [`report`]: text and JSON renderers.
 //!
-//! The entry point is [`analyze`].
+//! The entry point is [`analyze`]:
+//!
+//! ```
+//! use callscope::capture::{write::PcapWriter, CaptureFile};
+//!
+//! // A capture with one INVITE over UDP that nobody answered.
+//! let invite = b"INVITE sip:bob@192.0.2.2 SIP/2.0\r\nCall-ID: doc-1\r\nCSeq: 1 INVITE\r\n\
+//!                From: <sip:alice@192.0.2.1>;tag=a\r\nTo: <sip:bob@192.0.2.2>\r\nContent-Length: 0\r\n\r\n";
+//! let builder = etherparse::PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+//!     .ipv4([192, 0, 2, 1], [192, 0, 2, 2], 64)
+//!     .udp(5060, 5060);
+//! let mut packet = Vec::new();
+//! builder.write(&mut packet, invite).unwrap();
+//! let mut pcap = PcapWriter::new(Vec::new(), 1, false).unwrap();
+//! pcap.write(1_700_000_000_000_000_000, &packet, packet.len() as u32).unwrap();
+//! let file = CaptureFile::from_bytes("doc.pcap".into(), pcap.finish().unwrap()).unwrap();
+//!
+//! let analysis = callscope::analyze(&[file], &callscope::Options::default(), &callscope::pipeline::NoProgress);
+//! assert_eq!(analysis.calls.len(), 1);
+//! assert_eq!(analysis.calls[0].state.as_str(), "unanswered");
+//! ```
 
 #![deny(unsafe_code)]
 
