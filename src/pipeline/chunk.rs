@@ -202,6 +202,7 @@ pub(super) fn run(
     range: Range<usize>,
     start: Start,
     filter: Option<&super::FrameFilter>,
+    mut events: Vec<Event>,
 ) -> Output {
     let mut frames = 0u64;
     let mut captured_bytes = 0u64;
@@ -212,7 +213,8 @@ pub(super) fn run(
     let mut counts = DecodeCounts::default();
     let mut sip_errors = BTreeMap::new();
     // About one event per 200 bytes of capture (RTP-heavy traffic); avoids regrowing the vector.
-    let mut events = Vec::with_capacity(range.len() / 200);
+    events.clear();
+    events.reserve(range.len() / 200);
     let mut flows = Flows::default();
     let mut tcp = TcpFlows::default();
     let read = file.read_chunk(range, start, &mut |frame| {

@@ -94,7 +94,8 @@ impl Fold {
         self.next.clone()
     }
 
-    pub(super) fn absorb(&mut self, output: chunk::Output) {
+    /// Folds one chunk's output; gives back its (emptied) event buffer for reuse.
+    pub(super) fn absorb(&mut self, mut output: chunk::Output) -> Vec<Event> {
         let base = self.frames;
         let cur = &mut self.current;
         cur.packets += output.frames;
@@ -118,11 +119,13 @@ impl Fold {
         }
         self.stream_cache.clear();
         self.stream_cache.resize(output.flows.len(), None);
-        for event in output.events {
+        let mut events = std::mem::take(&mut output.events);
+        for event in events.drain(..) {
             self.dispatch(event, base + 1, &output.flows);
         }
         self.frames += output.frames;
         self.next = (output.read.next, output.read.end_state);
+        events
     }
 
     /// Hands one event to its stage; `offset` turns the event's frame references into frame numbers.
