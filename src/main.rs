@@ -136,7 +136,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         Command::Extract(extract) => {
             let files = cli::open_all(&extract.inputs.files)?;
-            let analysis = cli::analyze_files(&files, extract.inputs.quiet);
+            let analysis = cli::analyze_files(&files, &extract.inputs)?;
             let (index, _) = find_call(&analysis, &extract.call)?;
             let redactor = extract.redact.then(|| Redactor::for_analysis(&analysis));
             let mut written = None;
@@ -163,6 +163,10 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
             let (index, call) = find_call(&analysis, &flow.call)?;
             cli::to_stdout(|out| callscope::report::text::write_flow(call, index, out))?;
         }
+        #[cfg(feature = "live")]
+        Command::Watch(watch) => cli::live::watch(&watch)?,
+        #[cfg(not(feature = "live"))]
+        Command::Watch(_) => anyhow::bail!("watch: {}", cli::NO_LIVE),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -27,6 +27,8 @@ pub enum Command {
     Streams(Inputs),
     /// Write one call's packets (SIP, media, the TCP/ICMP evidence tied to it) to a small pcap.
     Extract(Extract),
+    /// Capture live on an interface and report each call when it ends (needs the feature `live`).
+    Watch(Watch),
 }
 
 #[derive(clap::Args, Debug)]
@@ -54,6 +56,32 @@ pub struct Inputs {
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Analyse only the packets this BPF filter (tcpdump syntax) accepts; the others keep their frame
+    /// numbers (needs the feature `live`).
+    #[arg(long, value_name = "BPF")]
+    pub filter: Option<String>,
+}
+
+/// `callscope watch`.
+#[derive(clap::Args, Debug)]
+pub struct Watch {
+    /// The network interface to capture on.
+    #[arg(long, short = 'i', value_name = "IFACE")]
+    pub interface: String,
+    /// Capture only the packets this BPF filter (tcpdump syntax) accepts.
+    #[arg(long, value_name = "BPF")]
+    pub filter: Option<String>,
+    /// Also write every captured packet to this pcap file (frame numbers match the report).
+    #[arg(long, value_name = "PATH")]
+    pub write: Option<PathBuf>,
+    /// Write one JSON object per reported call, one per line, to PATH (`-` for stdout, replacing the
+    /// text).
+    #[arg(long, value_name = "PATH")]
+    pub json_lines: Option<PathBuf>,
+    /// A call without packets (SIP or its RTP) for this long has ended. Raise it when the filter
+    /// hides RTP and calls last long.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub idle: u64,
 }
 
 #[derive(clap::Args, Debug)]
