@@ -4,6 +4,8 @@
 //! input error (unreadable file, not a capture).
 //! A closed output pipe (`callscope analyze f.pcap | head`) ends the program quietly with 0.
 
+#![deny(unsafe_code)]
+
 mod cli;
 
 use std::io;
@@ -29,7 +31,27 @@ fn find_call<'a>(
     })
 }
 
+/// Keeps glibc from holding on to freed memory as a long capture goes by.
+///
+/// Every chunk allocates and frees similar-sized tables; with glibc's default (dynamic) trim and mmap
+/// thresholds the freed memory at the top of the heap is kept, and the peak grows with the capture's
+/// length (measured: +17 % for a 10x longer capture of the same calls; +2 % with these settings).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn tune_allocator() {
+    // SAFETY: mallopt only sets allocator parameters; it is called before any other thread exists and
+    // takes no pointers. A failure (return 0) leaves the defaults, which are merely less frugal.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 20);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn tune_allocator() {}
+
 fn main() -> ExitCode {
+    tune_allocator();
     let args = Args::parse();
     match run(args) {
         Ok(code) => code,
