@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Regenerate testdata/expected/{capinfos.tsv,decode_counts.tsv,sip_stat/} with tshark.
 
-Run from the repository root (/work/main) with Wireshark's capinfos and tshark on PATH:
+Run from the repository root with Wireshark's capinfos and tshark on PATH:
     python3 testdata/formats/make-expected.py
 The stored files were made with TShark 4.0.17 (Debian 12), default preferences.
 Captures: every file under ../shared/captures/ (except MANIFEST.tsv, README.md) and every
