@@ -225,7 +225,8 @@ pub struct Tracker {
     pub untracked_segments: u64,
 }
 
-fn key(a: SocketAddr, b: SocketAddr) -> (SocketAddr, SocketAddr) {
+/// A TCP connection (or any flow) regardless of direction: its two endpoints, lower first.
+pub fn connection_key(a: SocketAddr, b: SocketAddr) -> (SocketAddr, SocketAddr) {
     if a <= b {
         (a, b)
     } else {
@@ -245,7 +246,7 @@ impl Tracker {
         len: usize,
     ) {
         let syn_only = bits & (flags::SYN | flags::ACK) == flags::SYN;
-        let k = key(src, dst);
+        let k = connection_key(src, dst);
         let mut index = self.open.get(&k).copied();
         // A new SYN on a connection that already got going is a new connection reusing the ports.
         if let (Some(i), true) = (index, syn_only) {
@@ -321,7 +322,7 @@ impl Tracker {
         dst: SocketAddr,
         event: TlsEvent,
     ) {
-        let Some(&i) = self.open.get(&key(src, dst)) else {
+        let Some(&i) = self.open.get(&connection_key(src, dst)) else {
             return;
         };
         let c = &mut self.conns[i];
@@ -357,7 +358,7 @@ impl Tracker {
 
     /// Marks the connection of `a` and `b` as carrying SIP.
     pub fn mark_sip(&mut self, a: SocketAddr, b: SocketAddr) {
-        if let Some(&i) = self.open.get(&key(a, b)) {
+        if let Some(&i) = self.open.get(&connection_key(a, b)) {
             self.conns[i].sip = true;
         }
     }

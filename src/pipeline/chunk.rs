@@ -17,7 +17,7 @@ use crate::analysis::DecodeCounts;
 use crate::capture::{CaptureFile, ChunkRead, Start};
 use crate::correlate::media::StunClass;
 use crate::correlate::message::{Message, Transport};
-use crate::correlate::transport::{IcmpError, TlsEvent};
+use crate::correlate::transport::{connection_key, IcmpError, TlsEvent};
 use crate::decode::{self, Fragment, Icmp, IcmpKind, Ip, LinkType, TcpFlags, Unreachable, L4};
 use crate::proto::{rtcp, rtp, sip, stun, tls};
 
@@ -114,15 +114,6 @@ impl OwnedFragment {
     }
 }
 
-/// A connection regardless of direction.
-fn flow_key(a: SocketAddr, b: SocketAddr) -> (SocketAddr, SocketAddr) {
-    if a <= b {
-        (a, b)
-    } else {
-        (b, a)
-    }
-}
-
 /// Whether a payload's first byte could continue a SIP message (text).
 fn looks_textual(payload: &[u8]) -> bool {
     payload
@@ -179,7 +170,7 @@ impl TcpFlows {
         if payload.is_empty() {
             return false;
         }
-        let key = flow_key(src, dst);
+        let key = connection_key(src, dst);
         if sip::looks_like_sip(payload) {
             self.sip.insert(key, ());
             return true;

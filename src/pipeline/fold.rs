@@ -13,6 +13,7 @@ use crate::analysis::{Analysis, CaptureSummary};
 use crate::capture::{CaptureFile, State, Warning};
 use crate::correlate::calls::CallBuilder;
 use crate::correlate::message::{Message, Transport};
+use crate::correlate::transport::connection_key;
 use crate::correlate::{media, transport};
 use crate::decode::defrag::{Defragmenter, Limits};
 use crate::decode::{TcpFlags, L4};
@@ -45,14 +46,6 @@ fn pick_some(a: Option<i64>, b: Option<i64>, pick: fn(i64, i64) -> i64) -> Optio
     match (a, b) {
         (Some(a), Some(b)) => Some(pick(a, b)),
         (a, b) => a.or(b),
-    }
-}
-
-fn flow_key(a: SocketAddr, b: SocketAddr) -> (SocketAddr, SocketAddr) {
-    if a <= b {
-        (a, b)
-    } else {
-        (b, a)
     }
 }
 
@@ -260,7 +253,7 @@ impl Fold {
         flags: TcpFlags,
         payload: &[u8],
     ) {
-        let key = flow_key(src, dst);
+        let key = connection_key(src, dst);
         if sip::looks_like_sip(payload) && self.sip_flows.insert(key) {
             self.connections.mark_sip(src, dst);
         }

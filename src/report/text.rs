@@ -146,10 +146,7 @@ pub fn write_verdict(
         escape(short_uri(&call.from)),
         escape(short_uri(&call.to)),
         call.state.as_str(),
-        call.final_response
-            .as_ref()
-            .map(|(s, r, _)| format!(" {s} {}", escape(r)))
-            .unwrap_or_default()
+        final_suffix(call)
     )?;
     let findings = analysis
         .diagnosis
@@ -357,6 +354,14 @@ pub fn write_streams(analysis: &Analysis, mut out: impl Write) -> io::Result<()>
 /// Width of one host column of the ladder.
 const COLUMN: usize = 26;
 
+/// ` 504 Server Time-out` after a call's state, or nothing without a final response.
+fn final_suffix(call: &Call) -> String {
+    call.final_response
+        .as_ref()
+        .map(|(s, r, _)| format!(" {s} {}", escape(r)))
+        .unwrap_or_default()
+}
+
 /// Writes the ladder diagram of one call: a column per host, a row per message.
 pub fn write_flow(call: &Call, index: usize, mut out: impl Write) -> io::Result<()> {
     writeln!(
@@ -365,10 +370,7 @@ pub fn write_flow(call: &Call, index: usize, mut out: impl Write) -> io::Result<
         escape(&call.from),
         escape(&call.to),
         call.state.as_str(),
-        call.final_response
-            .as_ref()
-            .map(|(s, r, _)| format!(" {s} {}", escape(r)))
-            .unwrap_or_default()
+        final_suffix(call)
     )?;
     writeln!(out, "Call-ID: {}", escape(&call.call_id))?;
     let mut hosts: Vec<std::net::SocketAddr> = Vec::new();
