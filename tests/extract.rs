@@ -117,8 +117,14 @@ fn assert_same_call(orig: &Analysis, call: usize, again: &Analysis) {
     let d = &again.calls[0];
     assert_eq!(d.call_id, c.call_id);
     assert_eq!(
-        (d.state, &d.final_response.as_ref().map(|f| (f.0, &f.1))),
-        (c.state, &c.final_response.as_ref().map(|f| (f.0, &f.1)))
+        (
+            d.state,
+            &d.final_response.as_ref().map(|f| (f.status, &f.reason))
+        ),
+        (
+            c.state,
+            &c.final_response.as_ref().map(|f| (f.status, &f.reason))
+        )
     );
     assert_eq!(d.messages.len(), c.messages.len(), "{}", c.call_id);
     assert_eq!(d.resent(), c.resent());
@@ -418,10 +424,10 @@ fn transport_events_bring_their_connection_attempts() {
                 severity: callscope::diagnose::Severity::Error,
                 src: conn.client,
                 dst: conn.server,
-                proto: "tcp",
+                proto: callscope::correlate::message::Transport::Tcp,
                 attempts: conn.syn_count,
                 first_frame: conn.first_frame,
-                frames: vec![conn.syns[0].0],
+                frames: vec![conn.syns[0].frame],
                 ts_ns: conn.first_ts_ns,
                 summary: String::new(),
                 cause: String::new(),

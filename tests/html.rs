@@ -96,11 +96,10 @@ fn proxy_504_report_has_table_ladder_findings_and_no_external_reference() {
     // The TCP handshake of the SIP-over-TCP leg of call 2 is on its ladder; the SYNs towards app1 are
     // drawn where a transport event ties them to a call.
     assert!(page.contains("TCP SYN, ACK"));
-    let tied = analysis
-        .diagnosis
-        .transport_events
-        .iter()
-        .any(|e| e.proto == "tcp" && !e.calls.is_empty());
+    let tied =
+        analysis.diagnosis.transport_events.iter().any(|e| {
+            e.proto == callscope::correlate::message::Transport::Tcp && !e.calls.is_empty()
+        });
     if tied {
         assert!(page.contains("TCP SYN (retry 6)"));
         assert!(page.contains("fill=\"#fee2e2\""), "evidence highlighted");

@@ -181,8 +181,8 @@ fn assert_same_calls(redacted: &Analysis, again: &Analysis, what: &str) {
     for (i, (c, d)) in redacted.calls.iter().zip(&again.calls).enumerate() {
         assert_eq!(d.call_id, c.call_id, "{what}: Call-ID of call {}", i + 1);
         assert_eq!(
-            (d.state, d.final_response.as_ref().map(|f| f.0)),
-            (c.state, c.final_response.as_ref().map(|f| f.0))
+            (d.state, d.final_response.as_ref().map(|f| f.status)),
+            (c.state, c.final_response.as_ref().map(|f| f.status))
         );
         assert_eq!(
             (d.caller, d.callee),

@@ -87,7 +87,7 @@ fn sip_counts_equal_tshark_sip_stat() {
         let got = (
             a.sip.messages,
             a.sip.resent,
-            &a.sip.responses,
+            &a.sip.responses.iter().map(|(s, n)| (s.0, *n)).collect(),
             &a.sip.requests,
         );
         if got != (want.messages, want.resent, &want.responses, &want.requests) {
@@ -238,7 +238,10 @@ fn malformed_sip_is_counted_and_the_rest_analysed() {
     assert_eq!(a.calls.len(), 2, "{:?}", a.sip_malformed);
     assert_eq!(a.calls[0].call_id, "short-1");
     assert_eq!(a.calls[1].state, State::Rejected);
-    assert_eq!(a.calls[1].final_response.as_ref().map(|f| f.0), Some(486));
+    assert_eq!(
+        a.calls[1].final_response.as_ref().map(|f| f.status.0),
+        Some(486)
+    );
 }
 
 /// A 10 MB header block over TCP is refused at the framing limit, in bounded memory, and a call on
@@ -284,7 +287,7 @@ fn recorded_call_outcomes() {
     let summary: Vec<(State, Option<u16>)> = a
         .calls
         .iter()
-        .map(|c| (c.state, c.final_response.as_ref().map(|f| f.0)))
+        .map(|c| (c.state, c.final_response.as_ref().map(|f| f.status.0)))
         .collect();
     assert_eq!(
         summary,

@@ -31,7 +31,7 @@ use anyhow::Context;
 use callscope::capture::write::PcapWriter;
 use callscope::capture::CaptureFile;
 use callscope::correlate::calls::{Call, State};
-use callscope::correlate::message::Method;
+use callscope::correlate::message::{Method, Transport};
 use callscope::diagnose::Severity;
 use callscope::pipeline::{FrameFilter, NoProgress};
 use callscope::Analysis;
@@ -319,7 +319,7 @@ struct Tracker {
     reported: HashSet<String>,
     reported_order: VecDeque<String>,
     /// Transport failures reported, by (code, src, dst, proto), with when they were last seen.
-    events: HashMap<(&'static str, SocketAddr, SocketAddr, &'static str), i64>,
+    events: HashMap<(&'static str, SocketAddr, SocketAddr, Transport), i64>,
     totals: Totals,
 }
 
@@ -469,17 +469,17 @@ impl Tracker {
         let has = |pred: &dyn Fn(&callscope::correlate::message::Message) -> bool| {
             call.messages.iter().any(|s| pred(&s.msg))
         };
-        let final_frame = call.final_response.as_ref().map(|f| f.2);
+        let final_frame = call.final_response.as_ref().map(|f| f.frame);
         let signalled = match call.state {
             // RFC 3261 §15.1.1: the dialog ends when the BYE is answered.
-            State::Answered => has(&|m| m.status().is_some_and(|s| s >= 200) && bye_cseq(m)),
+            State::Answered => has(&|m| m.is_final_response_to(&Method::Bye)),
             // §17.1.1.3: the ACK of a final non-2xx ends the transaction; a 401/407 challenge is
             // usually followed by a new INVITE with credentials, so it waits for silence.
             State::Rejected => {
                 let challenge = call
                     .final_response
                     .as_ref()
-                    .is_some_and(|f| f.0 == 401 || f.0 == 407);
+                    .is_some_and(|f| matches!(f.status.0, 401 | 407));
                 !challenge
                     && has(&|m| {
                         m.method() == Some(&Method::Ack) && final_frame.is_some_and(|f| m.frame > f)
@@ -524,7 +524,7 @@ impl Tracker {
                 "\ntransport {} {} {} {} → {}: {}",
                 e.severity.as_str(),
                 e.code,
-                e.proto,
+                e.proto.as_str(),
                 e.src,
                 e.dst,
                 escape(&e.summary)
@@ -686,11 +686,6 @@ impl Out<'_> {
     }
 }
 
-/// Whether a response answers a BYE.
-fn bye_cseq(m: &callscope::correlate::message::Message) -> bool {
-    matches!(&m.cseq, Some((_, Method::Bye)))
-}
-
 /// The time of a call's last packet: its last SIP message or the last RTP packet of its streams.
 fn last_activity(analysis: &Analysis, i: usize) -> i64 {
     let sip = analysis.calls.get(i).map_or(i64::MIN, |c| c.end_ts_ns);
@@ -849,7 +844,7 @@ mod tests {
             assert_eq!(v["state"], serde_json::json!(call.state.as_str()));
             assert_eq!(
                 v["final_status"],
-                serde_json::json!(call.final_response.as_ref().map(|f| f.0))
+                serde_json::json!(call.final_response.as_ref().map(|f| f.status.0))
             );
             let offline_codes: Vec<String> = offline.diagnosis.calls[k]
                 .iter()

@@ -15,6 +15,7 @@ use std::net::SocketAddr;
 use rustc_hash::FxHashMap;
 
 use super::message::{Kind, Message, Method, Transport};
+use crate::proto::sip::StatusCode;
 
 /// A message of a call and whether it repeated an earlier one.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -83,6 +84,15 @@ pub struct Timings {
     pub duration_ms: Option<f64>,
 }
 
+/// The final response that decided a call's outcome.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FinalResponse {
+    pub status: StatusCode,
+    /// The reason phrase as sent.
+    pub reason: String,
+    pub frame: u64,
+}
+
 /// One SIP call (an INVITE dialog and everything with its Call-ID).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Call {
@@ -97,8 +107,8 @@ pub struct Call {
     pub to: String,
     pub transport: Transport,
     pub state: State,
-    /// The final response that decided the outcome: status, reason phrase, frame.
-    pub final_response: Option<(u16, String, u64)>,
+    /// The final response that decided the outcome.
+    pub final_response: Option<FinalResponse>,
     pub ended_by: Option<EndedBy>,
     pub timings: Timings,
     /// Each distinct (source, destination) pair, in order of first appearance.
@@ -137,7 +147,7 @@ pub struct OtherDialog {
     pub messages: usize,
     pub resent: usize,
     /// The last final response's status.
-    pub final_status: Option<u16>,
+    pub final_status: Option<StatusCode>,
     pub first_frame: u64,
     pub start_ts_ns: i64,
     pub src: SocketAddr,
@@ -152,7 +162,7 @@ pub struct SipStats {
     /// Requests by method name.
     pub requests: BTreeMap<String, u64>,
     /// Responses by status code.
-    pub responses: BTreeMap<u16, u64>,
+    pub responses: BTreeMap<StatusCode, u64>,
     /// Messages without a Call-ID: counted, but part of no call.
     pub without_call_id: u64,
     /// Messages cut short (Content-Length beyond the datagram, snaplen): used as far as they go.
@@ -243,7 +253,7 @@ impl CallBuilder {
         let (cseq_num, cseq_method) = msg
             .cseq
             .as_ref()
-            .map(|(n, m)| (*n, m.as_str().to_string()))
+            .map(|c| (c.seq, c.method.as_str().to_string()))
             .unwrap_or_default();
         // As Wireshark's `sip.resend`: ACKs and CANCELs are neither counted nor remembered;
         // provisional responses are remembered but never count as a resend.
@@ -255,7 +265,8 @@ impl CallBuilder {
             kind => {
                 let signature = (is_request, what, cseq_num, cseq_method);
                 let previous = group.last.insert((msg.src, msg.dst), signature.clone());
-                let provisional = matches!(kind, Kind::Response { status, .. } if *status < 200);
+                let provisional =
+                    matches!(kind, Kind::Response { status, .. } if status.is_provisional());
                 !provisional && previous.as_ref() == Some(&signature)
             }
         };
@@ -304,7 +315,7 @@ fn build_other(messages: Vec<Seen>) -> OtherDialog {
         final_status: messages
             .iter()
             .filter_map(|s| s.msg.status())
-            .rfind(|&s| s >= 200),
+            .rfind(|s| s.is_final()),
         first_frame: first.frame,
         start_ts_ns: first.ts_ns,
         src: first.src,
@@ -325,14 +336,15 @@ fn build_call(messages: Vec<Seen>) -> Call {
     let initial_cseqs: HashSet<u32> = msgs
         .iter()
         .filter(|m| m.method() == Some(&Method::Invite) && m.to_tag.is_none())
-        .filter_map(|m| m.cseq.as_ref().map(|(n, _)| *n))
+        .filter_map(|m| m.cseq_seq())
         .collect();
     let invite_responses: Vec<&Message> = msgs
         .iter()
         .copied()
         .filter(|m| {
             m.status().is_some()
-                && matches!(&m.cseq, Some((n, Method::Invite)) if initial_cseqs.contains(n))
+                && m.cseq_method() == Some(&Method::Invite)
+                && m.cseq_seq().is_some_and(|n| initial_cseqs.contains(&n))
         })
         .collect();
     // Prefer what the caller received; a capture taken further in may not show the caller's leg.
@@ -346,14 +358,18 @@ fn build_call(messages: Vec<Seen>) -> Call {
     } else {
         &toward_caller
     };
-    let status = |m: &Message| m.status().unwrap_or_default();
-    let answer = responses.iter().find(|m| (200..300).contains(&status(m)));
-    let last_final = responses.iter().rev().find(|m| status(m) >= 300).copied();
+    let status = |m: &Message| m.status().unwrap_or(StatusCode(0));
+    let answer = responses.iter().find(|m| status(m).is_success());
+    let last_final = responses
+        .iter()
+        .rev()
+        .find(|m| status(m).is_final() && !status(m).is_success())
+        .copied();
     let cancelled = msgs.iter().any(|m| m.method() == Some(&Method::Cancel));
     let final_msg = answer.copied().or(last_final);
     let state = if answer.is_some() {
         State::Answered
-    } else if cancelled && last_final.is_none_or(|m| status(m) == 487) {
+    } else if cancelled && last_final.is_none_or(|m| status(m) == StatusCode::REQUEST_TERMINATED) {
         State::Cancelled
     } else if last_final.is_some() {
         State::Rejected
@@ -364,7 +380,7 @@ fn build_call(messages: Vec<Seen>) -> Call {
     };
     let first_18x = responses
         .iter()
-        .find(|m| (180..190).contains(&status(m)))
+        .find(|m| (180..190).contains(&status(m).0))
         .map(|m| m.ts_ns);
     let answer_ts = answer.map(|m| m.ts_ns);
     let ack_ts = answer.and_then(|a| {
@@ -372,7 +388,7 @@ fn build_call(messages: Vec<Seen>) -> Call {
             .find(|m| {
                 m.method() == Some(&Method::Ack)
                     && m.ts_ns >= a.ts_ns
-                    && m.cseq.as_ref().map(|c| c.0) == a.cseq.as_ref().map(|c| c.0)
+                    && m.cseq_seq() == a.cseq_seq()
             })
             .map(|m| m.ts_ns)
     });
@@ -412,12 +428,13 @@ fn build_call(messages: Vec<Seen>) -> Call {
         to: invite.to_uri.clone(),
         transport: invite.transport,
         state,
-        final_response: final_msg.map(|m| {
-            let reason = match &m.kind {
+        final_response: final_msg.map(|m| FinalResponse {
+            status: status(m),
+            reason: match &m.kind {
                 Kind::Response { reason, .. } => reason.clone(),
                 Kind::Request { .. } => String::new(),
-            };
-            (status(m), reason, m.frame)
+            },
+            frame: m.frame,
         }),
         ended_by,
         timings,

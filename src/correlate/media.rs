@@ -13,6 +13,7 @@ use std::net::SocketAddr;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::calls::Call;
+use super::message::Codec;
 use super::mos;
 use super::rtp_stats::{StreamStats, Summary};
 use crate::proto::rtcp::{self, ReportBlock};
@@ -47,9 +48,28 @@ const MAX_BUCKET_MS: u32 = 1 << 30;
 pub struct Timeline {
     /// Width of a bucket in ms (1000, doubling as the stream grows).
     pub bucket_ms: u32,
-    /// Per bucket from the stream's first packet: packets, largest running jitter (ms), largest
-    /// arrival gap (ms).
-    pub buckets: Vec<(u32, f32, f32)>,
+    /// Per bucket, from the stream's first packet on.
+    pub buckets: Vec<Bucket>,
+}
+
+/// One interval of a [`Timeline`].
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Bucket {
+    pub packets: u32,
+    /// Largest running jitter, in ms.
+    pub max_jitter_ms: f32,
+    /// Largest arrival gap, in ms.
+    pub max_gap_ms: f32,
+}
+
+impl Bucket {
+    fn merge(self, other: Bucket) -> Bucket {
+        Bucket {
+            packets: self.packets.saturating_add(other.packets),
+            max_jitter_ms: self.max_jitter_ms.max(other.max_jitter_ms),
+            max_gap_ms: self.max_gap_ms.max(other.max_gap_ms),
+        }
+    }
 }
 
 impl Timeline {
@@ -70,12 +90,14 @@ impl Timeline {
         // A packet absurdly far from the first (a damaged timestamp) lands in the last bucket.
         let index = usize::try_from(index).unwrap_or(0).min(MAX_BUCKETS - 1);
         if self.buckets.len() <= index {
-            self.buckets.resize(index + 1, (0, 0.0, 0.0));
+            self.buckets.resize(index + 1, Bucket::default());
         }
         let b = &mut self.buckets[index];
-        b.0 = b.0.saturating_add(1);
-        b.1 = b.1.max(jitter_ms as f32);
-        b.2 = b.2.max(gap_ms as f32);
+        *b = b.merge(Bucket {
+            packets: 1,
+            max_jitter_ms: jitter_ms as f32,
+            max_gap_ms: gap_ms as f32,
+        });
     }
 
     fn coarsen(&mut self) {
@@ -83,11 +105,7 @@ impl Timeline {
         self.buckets = self
             .buckets
             .chunks(2)
-            .map(|pair| {
-                pair.iter().fold((0, 0f32, 0f32), |a, b| {
-                    (a.0 + b.0, a.1.max(b.1), a.2.max(b.2))
-                })
-            })
+            .map(|pair| pair.iter().fold(Bucket::default(), |a, b| a.merge(*b)))
             .collect();
     }
 }
@@ -174,7 +192,7 @@ pub struct Tracker {
     by_ssrc: FxHashMap<u32, usize>,
     streams: Vec<Building>,
     /// Media endpoints named by any SDP, with their payload types (number, name, clock rate).
-    sdp: FxHashMap<SocketAddr, Vec<(u8, String, u32)>>,
+    sdp: FxHashMap<SocketAddr, Vec<Codec>>,
     stun_index: FxHashMap<(SocketAddr, SocketAddr), usize>,
     stun: Vec<StunCheck>,
     /// Packets of streams beyond [`MAX_STREAMS`].
@@ -188,7 +206,7 @@ impl Tracker {
     }
 
     /// An SDP named `endpoint` as a media address with these payload types.
-    pub fn sdp_endpoint(&mut self, endpoint: SocketAddr, codecs: &[(u8, String, u32)]) {
+    pub fn sdp_endpoint(&mut self, endpoint: SocketAddr, codecs: &[Codec]) {
         self.sdp.insert(endpoint, codecs.to_vec());
     }
 
@@ -214,18 +232,18 @@ impl Tracker {
                 let mut stats = StreamStats::new(0);
                 let mut codec = PayloadType(pt).name().map(str::to_string);
                 if let Some(codecs) = codecs {
-                    for (p, name, rate) in codecs {
+                    for c in codecs {
                         // RFC 4733 events keep their timestamp for the whole event: no jitter on them.
-                        let rate = if name.eq_ignore_ascii_case("telephone-event") {
+                        let rate = if c.name.eq_ignore_ascii_case("telephone-event") {
                             0
                         } else {
-                            *rate
+                            c.clock_rate
                         };
-                        if PayloadType(*p).is_dynamic() {
-                            stats.set_payload_clock(*p, rate);
+                        if PayloadType(c.pt).is_dynamic() {
+                            stats.set_payload_clock(c.pt, rate);
                         }
-                        if *p == pt && !name.is_empty() {
-                            codec = Some(name.clone());
+                        if c.pt == pt && !c.name.is_empty() {
+                            codec = Some(c.name.clone());
                         }
                     }
                 }
@@ -432,9 +450,9 @@ fn sdp_endpoints(call: &Call) -> FxHashSet<SocketAddr> {
                     }
                 }
             }
-            for (_, host, port, _) in &media.candidates {
-                if let Ok(ip) = host.parse() {
-                    out.insert(SocketAddr::new(ip, *port));
+            for c in &media.candidates {
+                if let Ok(ip) = c.addr.parse() {
+                    out.insert(SocketAddr::new(ip, c.port));
                 }
             }
         }
@@ -495,7 +513,14 @@ mod tests {
             addr("192.0.2.2:6000"),
             addr("192.0.2.3:53"),
         );
-        t.sdp_endpoint(b, &[(0, "PCMU".into(), 8000)]);
+        t.sdp_endpoint(
+            b,
+            &[Codec {
+                pt: 0,
+                name: "PCMU".into(),
+                clock_rate: 8000,
+            }],
+        );
         for i in 0..3u16 {
             let id = t.stream(u64::from(i) + 1, i64::from(i) * 20_000_000, a, b, 7, 0);
             t.rtp(
@@ -537,8 +562,15 @@ mod tests {
         }
         assert!(t.buckets.len() <= MAX_BUCKETS);
         assert_eq!(t.bucket_ms, 4000);
-        assert_eq!(t.buckets.iter().map(|b| b.0).sum::<u32>(), 200);
-        assert_eq!(t.buckets[0], (4, 3.0, 20.0));
+        assert_eq!(t.buckets.iter().map(|b| b.packets).sum::<u32>(), 200);
+        assert_eq!(
+            t.buckets[0],
+            Bucket {
+                packets: 4,
+                max_jitter_ms: 3.0,
+                max_gap_ms: 20.0
+            }
+        );
     }
 
     #[test]
@@ -547,7 +579,7 @@ mod tests {
         t.add(0, 1.0, 0.0);
         t.add(i64::MAX, 2.0, 0.0);
         assert!(t.buckets.len() <= MAX_BUCKETS);
-        assert_eq!(t.buckets.iter().map(|b| b.0).sum::<u32>(), 2);
+        assert_eq!(t.buckets.iter().map(|b| b.packets).sum::<u32>(), 2);
     }
 
     #[test]

@@ -5,13 +5,16 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use crate::proto::sip::StatusCode;
 use crate::proto::{sdp, sip};
 
-/// How a message travelled.
+/// How a message (or a transport event) travelled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Transport {
     Udp,
     Tcp,
+    /// TCP carrying TLS records.
+    Tls,
 }
 
 impl Transport {
@@ -19,7 +22,13 @@ impl Transport {
         match self {
             Transport::Udp => "udp",
             Transport::Tcp => "tcp",
+            Transport::Tls => "tls",
         }
+    }
+
+    /// Whether it runs over a TCP connection (plain or TLS).
+    pub fn is_connection(self) -> bool {
+        matches!(self, Transport::Tcp | Transport::Tls)
     }
 }
 
@@ -65,7 +74,36 @@ impl Method {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Kind {
     Request { method: Method, uri: String },
-    Response { status: u16, reason: String },
+    Response { status: StatusCode, reason: String },
+}
+
+/// A `CSeq` header: the sequence number and the method of the request it numbers.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct CSeq {
+    pub seq: u32,
+    pub method: Method,
+}
+
+/// A payload type an SDP media line offers, with its encoding and clock rate where known.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Codec {
+    pub pt: u8,
+    /// Encoding name from `a=rtpmap` or the static table; empty when unknown.
+    pub name: String,
+    /// Clock rate in Hz; 0 when unknown.
+    pub clock_rate: u32,
+}
+
+/// An ICE candidate (RFC 8445 §5.1) as an SDP `a=candidate` line gave it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Candidate {
+    /// `UDP` or `TCP`, as written.
+    pub transport: String,
+    /// The address as written (an IP address or, rarely, a host name).
+    pub addr: String,
+    pub port: u16,
+    /// `host`, `srflx`, `prflx`, `relay`, or empty.
+    pub typ: String,
 }
 
 /// A `Reason` header value (RFC 3326).
@@ -105,12 +143,11 @@ pub struct SdpMedia {
     pub rtcp_port: Option<u16>,
     pub rtcp_mux: bool,
     pub proto: String,
-    /// Offered payload types with (encoding, clock rate) where known.
-    pub codecs: Vec<(u8, String, u32)>,
-    /// `sendrecv`, `sendonly`, `recvonly` or `inactive` (media-level, else session-level, else sendrecv).
-    pub direction: &'static str,
-    /// ICE candidates as (transport, address, port, type).
-    pub candidates: Vec<(String, String, u16, String)>,
+    /// Offered payload types.
+    pub codecs: Vec<Codec>,
+    /// Media-level direction, else session-level, else sendrecv.
+    pub direction: sdp::Direction,
+    pub candidates: Vec<Candidate>,
 }
 
 /// A SIP message with its capture context.
@@ -126,7 +163,7 @@ pub struct Message {
     pub transport: Transport,
     pub kind: Kind,
     pub call_id: String,
-    pub cseq: Option<(u32, Method)>,
+    pub cseq: Option<CSeq>,
     pub from_uri: String,
     pub from_display: Option<String>,
     pub from_tag: Option<String>,
@@ -163,7 +200,7 @@ impl Message {
                 uri: uri.to_string(),
             },
             sip::StartLine::Response { status, reason } => Kind::Response {
-                status: status.0,
+                status: *status,
                 reason: reason.to_string(),
             },
         };
@@ -203,7 +240,10 @@ impl Message {
             transport,
             kind,
             call_id,
-            cseq: m.cseq().map(|c| (c.seq, Method::from_sip(c.method))),
+            cseq: m.cseq().map(|c| CSeq {
+                seq: c.seq,
+                method: Method::from_sip(c.method),
+            }),
             from_uri: from.map(|f| f.uri.to_string()).unwrap_or_default(),
             from_display: from.and_then(|f| f.display).map(str::to_string),
             from_tag: from.and_then(|f| f.tag).map(str::to_string),
@@ -273,7 +313,7 @@ impl Message {
     }
 
     /// The status code, for responses.
-    pub fn status(&self) -> Option<u16> {
+    pub fn status(&self) -> Option<StatusCode> {
         match self.kind {
             Kind::Response { status, .. } => Some(status),
             Kind::Request { .. } => None,
@@ -282,7 +322,17 @@ impl Message {
 
     /// The CSeq method (the method a response answers).
     pub fn cseq_method(&self) -> Option<&Method> {
-        self.cseq.as_ref().map(|(_, m)| m)
+        self.cseq.as_ref().map(|c| &c.method)
+    }
+
+    /// The CSeq number.
+    pub fn cseq_seq(&self) -> Option<u32> {
+        self.cseq.as_ref().map(|c| c.seq)
+    }
+
+    /// A final response (2xx–6xx) to a request of this method.
+    pub fn is_final_response_to(&self, method: &Method) -> bool {
+        self.status().is_some_and(StatusCode::is_final) && self.cseq_method() == Some(method)
     }
 
     /// A short label: the method, or the status code and reason phrase.
@@ -303,12 +353,10 @@ fn sdp_media(session: &sdp::Session<'_>) -> Vec<SdpMedia> {
                 .formats
                 .iter()
                 .filter_map(|f| f.parse::<u8>().ok())
-                .map(|pt| {
-                    (
-                        pt,
-                        m.codec_name(pt).unwrap_or("").to_string(),
-                        m.clock_rate(pt).unwrap_or(0),
-                    )
+                .map(|pt| Codec {
+                    pt,
+                    name: m.codec_name(pt).unwrap_or("").to_string(),
+                    clock_rate: m.clock_rate(pt).unwrap_or(0),
                 })
                 .collect();
             SdpMedia {
@@ -319,17 +367,15 @@ fn sdp_media(session: &sdp::Session<'_>) -> Vec<SdpMedia> {
                 rtcp_mux: m.rtcp_mux,
                 proto: m.proto.to_string(),
                 codecs,
-                direction: m.effective_direction(session).as_str(),
+                direction: m.effective_direction(session),
                 candidates: m
                     .candidates
                     .iter()
-                    .map(|c| {
-                        (
-                            c.transport.to_string(),
-                            c.addr.host.to_string(),
-                            c.port,
-                            c.typ.unwrap_or("").to_string(),
-                        )
+                    .map(|c| Candidate {
+                        transport: c.transport.to_string(),
+                        addr: c.addr.host.to_string(),
+                        port: c.port,
+                        typ: c.typ.unwrap_or("").to_string(),
                     })
                     .collect(),
             }

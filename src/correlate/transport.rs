@@ -102,6 +102,21 @@ pub enum TlsEvent {
     ApplicationData,
 }
 
+/// A packet the evidence points at: its frame and time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct At {
+    pub frame: u64,
+    pub ts_ns: i64,
+}
+
+/// The first RST of a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rst {
+    pub at: At,
+    /// Sent by the client (the side that opened the connection).
+    pub by_client: bool,
+}
+
 /// One TCP connection.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Connection {
@@ -110,15 +125,14 @@ pub struct Connection {
     pub server: SocketAddr,
     pub state: ConnState,
     /// Frames and times of the client's SYNs (the first and its retransmissions), at most 16.
-    pub syns: Vec<(u64, i64)>,
+    pub syns: Vec<At>,
     /// SYNs sent in all (may exceed `syns.len()`).
     pub syn_count: u32,
     /// The server's SYN-ACK.
-    pub syn_ack: Option<(u64, i64)>,
+    pub syn_ack: Option<At>,
     /// First SYN to SYN-ACK.
     pub handshake_ms: Option<f64>,
-    /// The first RST: frame, time, sent by the client.
-    pub rst: Option<(u64, i64, bool)>,
+    pub rst: Option<Rst>,
     /// First FIN of each side.
     pub client_fin: Option<u64>,
     pub server_fin: Option<u64>,
@@ -162,9 +176,9 @@ impl Connection {
 
     /// Frames that show how the connection failed: the SYNs, the SYN-ACK, the RST.
     pub fn evidence_frames(&self) -> Vec<u64> {
-        let mut frames: Vec<u64> = self.syns.iter().map(|&(f, _)| f).collect();
-        frames.extend(self.syn_ack.map(|(f, _)| f));
-        frames.extend(self.rst.map(|(f, _, _)| f));
+        let mut frames: Vec<u64> = self.syns.iter().map(|s| s.frame).collect();
+        frames.extend(self.syn_ack.map(|s| s.frame));
+        frames.extend(self.rst.map(|r| r.at.frame));
         if let Some(alert) = self.tls.as_ref().and_then(|t| t.alert.as_ref()) {
             frames.push(alert.frame);
         }
@@ -179,7 +193,7 @@ impl Connection {
     }
 
     fn settle_state(&mut self) {
-        let rst_by_client = self.rst.map(|(_, _, c)| c);
+        let rst_by_client = self.rst.map(|r| r.by_client);
         self.state = if self.syns.is_empty() && self.syn_count == 0 {
             ConnState::Oth
         } else if self.syn_ack.is_some() {
@@ -290,18 +304,21 @@ impl Tracker {
         if syn_only && from_client {
             c.syn_count += 1;
             if c.syns.len() < MAX_SYNS {
-                c.syns.push((frame, ts_ns));
+                c.syns.push(At { frame, ts_ns });
             }
         }
         if bits & (flags::SYN | flags::ACK) == (flags::SYN | flags::ACK)
             && !from_client
             && c.syn_ack.is_none()
         {
-            c.syn_ack = Some((frame, ts_ns));
-            c.handshake_ms = c.syns.first().map(|&(_, t)| (ts_ns - t) as f64 / 1e6);
+            c.syn_ack = Some(At { frame, ts_ns });
+            c.handshake_ms = c.syns.first().map(|s| (ts_ns - s.ts_ns) as f64 / 1e6);
         }
         if bits & flags::RST != 0 && c.rst.is_none() {
-            c.rst = Some((frame, ts_ns, from_client));
+            c.rst = Some(Rst {
+                at: At { frame, ts_ns },
+                by_client: from_client,
+            });
         }
         if bits & flags::FIN != 0 {
             let fin = if from_client {

@@ -10,7 +10,8 @@ use rustc_hash::FxHashMap;
 
 use crate::correlate::calls::{Call, State};
 use crate::correlate::media::{Stream, StunCheck};
-use crate::correlate::message::{Kind, Message, Method, SdpMedia};
+use crate::correlate::message::{Message, Method, SdpMedia};
+use crate::proto::sdp;
 
 /// A message and the media line of its SDP that the call's audio uses.
 #[derive(Clone, Copy, Debug)]
@@ -29,7 +30,7 @@ impl Sdp<'_> {
 
     /// The payload types it lists.
     pub fn payload_types(&self) -> impl Iterator<Item = u8> + '_ {
-        self.media.codecs.iter().map(|(pt, _, _)| *pt)
+        self.media.codecs.iter().map(|c| c.pt)
     }
 
     /// `PCMU/8000, PCMA/8000` (or the bare numbers when no name is known).
@@ -37,10 +38,10 @@ impl Sdp<'_> {
         self.media
             .codecs
             .iter()
-            .map(|(pt, name, rate)| match (name.is_empty(), *rate) {
-                (true, _) => format!("PT {pt}"),
-                (false, 0) => name.clone(),
-                (false, rate) => format!("{name}/{rate}"),
+            .map(|c| match (c.name.is_empty(), c.clock_rate) {
+                (true, _) => format!("PT {}", c.pt),
+                (false, 0) => c.name.clone(),
+                (false, rate) => format!("{}/{rate}", c.name),
             })
             .collect::<Vec<_>>()
             .join(", ")
@@ -105,7 +106,9 @@ fn audio(media: &[SdpMedia]) -> Option<&SdpMedia> {
 }
 
 fn is_hold(m: &SdpMedia) -> bool {
-    m.direction != "sendrecv" || m.port == 0 || m.addr.is_some_and(|a| a.is_unspecified())
+    m.direction != sdp::Direction::SendRecv
+        || m.port == 0
+        || m.addr.is_some_and(|a| a.is_unspecified())
 }
 
 impl<'a> CallFacts<'a> {
@@ -120,10 +123,11 @@ impl<'a> CallFacts<'a> {
         let invite = call.invite();
         let initial_invite =
             |m: &Message| m.method() == Some(&Method::Invite) && m.to_tag.is_none();
-        let invite_cseq = invite.cseq.as_ref().map(|(n, _)| *n);
+        let invite_cseq = invite.cseq_seq();
         let answers_invite = |m: &Message| {
-            matches!(&m.kind, Kind::Response { status, .. } if (180..300).contains(status))
-                && matches!(&m.cseq, Some((_, Method::Invite)))
+            m.status()
+                .is_some_and(|s| s.is_success() || (180..200).contains(&s.0))
+                && m.cseq_method() == Some(&Method::Invite)
         };
         let with_sdp = |m: &'a Message| {
             m.sdp
@@ -136,7 +140,7 @@ impl<'a> CallFacts<'a> {
         let final_msg = call
             .final_response
             .as_ref()
-            .and_then(|(_, _, frame)| msgs().find(|m| m.frame == *frame));
+            .and_then(|r| msgs().find(|m| m.frame == r.frame));
         let answer_msg = final_msg.filter(|_| call.state == State::Answered);
         let ack = answer_msg
             .and_then(|a| msgs().find(|m| m.method() == Some(&Method::Ack) && m.ts_ns >= a.ts_ns));
@@ -149,7 +153,7 @@ impl<'a> CallFacts<'a> {
                         *x == Method::Invite || matches!(x, Method::Other(name) if name == "UPDATE")
                     })
                 })
-                .filter(|m| m.cseq.as_ref().map(|(n, _)| *n) != invite_cseq || m.to_tag.is_some())
+                .filter(|m| m.cseq_seq() != invite_cseq || m.to_tag.is_some())
                 .find(|m| m.sdp.as_deref().and_then(audio).is_some_and(is_hold))
                 .map(|m| m.ts_ns)
         });

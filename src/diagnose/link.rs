@@ -19,6 +19,7 @@ use super::{Finding, Severity, TransportEvent};
 use crate::correlate::calls::State;
 use crate::correlate::media::Stream;
 use crate::correlate::message::{Message, Method};
+use crate::proto::sip::StatusCode;
 
 /// What a failure was observed on, as the linker needs it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -146,10 +147,7 @@ fn next_hop<'a>(ev: &TransportEvent, f: &CallFacts<'a>) -> Option<Link<'a>> {
         return None;
     }
     let answer = msgs().find(|m| {
-        m.src.ip() == host
-            && m.ts_ns >= received.ts_ns
-            && m.status().is_some_and(|s| s >= 200)
-            && matches!(&m.cseq, Some((_, Method::Invite)))
+        m.src.ip() == host && m.ts_ns >= received.ts_ns && m.is_final_response_to(&Method::Invite)
     });
     let end = answer.map_or(received.ts_ns.saturating_add(NO_ANSWER_WINDOW_NS), |a| {
         a.ts_ns
@@ -229,7 +227,7 @@ pub(crate) fn finding_for_call(failure: &Failure, link: &Link<'_>, f: &CallFacts
             let mut frames = ev.frames.clone();
             frames.push(received.frame);
             let outcome = match answer {
-                Some(a) if a.status().is_some_and(|s| s >= 300) => {
+                Some(a) if !a.status().is_some_and(StatusCode::is_success) => {
                     frames.push(a.frame);
                     format!(
                         "{host} then answered {} (frame {}) {} after receiving the INVITE",
@@ -253,7 +251,7 @@ pub(crate) fn finding_for_call(failure: &Failure, link: &Link<'_>, f: &CallFacts
                 ev.summary, received.frame, ev.dst
             );
             let cause = match answer.and_then(|a| a.status()) {
-                Some(s) if s >= 300 => format!(
+                Some(s) if s.is_failure() => format!(
                     "{}; the caller only sees the {s} from {host}, the symptom of this failure",
                     ev.cause
                 ),

@@ -19,6 +19,7 @@ use rustc_hash::FxHashSet;
 
 use crate::correlate::calls::Call;
 use crate::correlate::media::{Stream, StunCheck};
+use crate::correlate::message::Transport;
 use crate::correlate::transport::{Connection, IcmpError};
 
 pub(crate) mod facts;
@@ -70,8 +71,8 @@ pub struct TransportEvent {
     pub severity: Severity,
     pub src: SocketAddr,
     pub dst: SocketAddr,
-    /// `tcp`, `tls` or `udp`.
-    pub proto: &'static str,
+    /// TCP, TLS (over TCP) or UDP.
+    pub proto: Transport,
     /// Attempts (SYNs, retransmitted packets answered by ICMP, ...).
     pub attempts: u32,
     pub first_frame: u64,

@@ -110,7 +110,7 @@ impl Selection {
             sel.frames.insert(m.frame);
             match m.transport {
                 Transport::Udp => quotable.push((key(m.src, m.dst), call_span)),
-                Transport::Tcp => {
+                Transport::Tcp | Transport::Tls => {
                     let k = key(m.src, m.dst);
                     conns.extend(a.connections.iter().enumerate().filter_map(|(i, c)| {
                         (key(c.client, c.server) == k
@@ -127,7 +127,7 @@ impl Selection {
             }
             sel.frames.extend(e.frames.iter().copied());
             sel.frames.insert(e.first_frame);
-            if e.proto == "tcp" || e.proto == "tls" {
+            if e.proto.is_connection() {
                 let k = key(e.src, e.dst);
                 conns.extend(a.connections.iter().enumerate().filter_map(|(i, c)| {
                     let evidence = c.evidence_frames();

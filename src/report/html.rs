@@ -30,7 +30,7 @@ use crate::analysis::{Analysis, CaptureSummary};
 use crate::correlate::calls::State;
 use crate::correlate::media::Stream;
 use crate::correlate::message::{Kind, Message, Method};
-use crate::correlate::transport::{Connection, IcmpError};
+use crate::correlate::transport::{At, Connection, IcmpError, Rst};
 use crate::diagnose::{Severity, TransportEvent};
 
 /// Up to this many calls, every call gets a ladder; beyond, only calls with findings.
@@ -425,7 +425,7 @@ fn calls_table(analysis: &Analysis, h: &mut String) -> fmt::Result {
             call.state.as_str().replace('_', " "),
             call.final_response
                 .as_ref()
-                .map(|(s, r, _)| format!("{s} {}", escape(r)))
+                .map(|r| format!("{} {}", r.status, escape(&r.reason)))
                 .unwrap_or_else(|| "–".to_string()),
             setup.unwrap_or(-1.0),
             human_ms(setup),
@@ -463,9 +463,11 @@ fn call_section(analysis: &Analysis, i: usize, all_ladders: bool, h: &mut String
         call.state.as_str().replace('_', " "),
         call.final_response
             .as_ref()
-            .map(|(s, r, f)| format!(
-                "<span class=\"mono\">{s} {}</span> <span class=\"note\">(frame {f})</span>",
-                escape(r)
+            .map(|r| format!(
+                "<span class=\"mono\">{} {}</span> <span class=\"note\">(frame {})</span>",
+                r.status,
+                escape(&r.reason),
+                r.frame
             ))
             .unwrap_or_default()
     )?;
@@ -625,14 +627,14 @@ const HIGHLIGHT: &str = "#dc2626";
 fn message_row(m: &Message, resent: bool) -> Row {
     let kind = match &m.kind {
         Kind::Request { .. } => RowKind::Request,
-        Kind::Response { status, .. } if *status < 200 => RowKind::Provisional,
-        Kind::Response { status, .. } if *status < 300 => RowKind::Success,
+        Kind::Response { status, .. } if status.is_provisional() => RowKind::Provisional,
+        Kind::Response { status, .. } if status.is_success() => RowKind::Success,
         Kind::Response { .. } => RowKind::Failure,
     };
     let mut label = m.label();
-    if let (Kind::Response { .. }, Some((_, method))) = (&m.kind, &m.cseq) {
-        if *method != Method::Invite {
-            label = format!("{label} ({})", method.as_str());
+    if let (Kind::Response { .. }, Some(cseq)) = (&m.kind, &m.cseq) {
+        if cseq.method != Method::Invite {
+            label = format!("{label} ({})", cseq.method.as_str());
         }
     }
     if resent {
@@ -660,7 +662,7 @@ fn call_connections<'a>(
     let call = &analysis.calls[i];
     let event_frames: BTreeSet<u64> = events
         .iter()
-        .filter(|e| e.proto != "udp")
+        .filter(|e| e.proto.is_connection())
         .flat_map(|e| e.frames.iter().copied())
         .collect();
     let on_hop = |c: &Connection| {
@@ -680,7 +682,7 @@ fn call_connections<'a>(
             let own = on_hop(c)
                 && c.syns
                     .first()
-                    .is_some_and(|&(_, t)| t >= window.0 && t <= window.1);
+                    .is_some_and(|s| s.ts_ns >= window.0 && s.ts_ns <= window.1);
             tied || own
         })
         .take(16)
@@ -722,7 +724,7 @@ fn call_icmp<'a>(
 fn transport_rows(conns: &[&Connection], icmp: &[&IcmpError], rows: &mut Vec<Row>) {
     for c in conns {
         let (client, server) = (c.client.to_string(), c.server.to_string());
-        for (k, &(frame, ts_ns)) in c.syns.iter().enumerate() {
+        for (k, &At { frame, ts_ns }) in c.syns.iter().enumerate() {
             rows.push(Row {
                 ts_ns,
                 frame,
@@ -742,7 +744,7 @@ fn transport_rows(conns: &[&Connection], icmp: &[&IcmpError], rows: &mut Vec<Row
                 resent: k > 0,
             });
         }
-        if let Some((frame, ts_ns)) = c.syn_ack {
+        if let Some(At { frame, ts_ns }) = c.syn_ack {
             rows.push(Row {
                 ts_ns,
                 frame,
@@ -757,7 +759,11 @@ fn transport_rows(conns: &[&Connection], icmp: &[&IcmpError], rows: &mut Vec<Row
                 resent: false,
             });
         }
-        if let Some((frame, ts_ns, by_client)) = c.rst {
+        if let Some(Rst {
+            at: At { frame, ts_ns },
+            by_client,
+        }) = c.rst
+        {
             let (from, to) = if by_client {
                 (client.clone(), server.clone())
             } else {
@@ -1155,14 +1161,14 @@ fn plot(s: &Stream, h: &mut String) -> fmt::Result {
     let jmax = nice_max(
         tl.buckets
             .iter()
-            .map(|x| f64::from(x.1))
+            .map(|x| f64::from(x.max_jitter_ms))
             .fold(0.0, f64::max)
             .max(0.5),
     );
     let gmax = nice_max(
         tl.buckets
             .iter()
-            .map(|x| f64::from(x.2))
+            .map(|x| f64::from(x.max_gap_ms))
             .fold(0.0, f64::max)
             .max(40.0),
     );
@@ -1181,7 +1187,8 @@ fn plot(s: &Stream, h: &mut String) -> fmt::Result {
             l + pw
         )?;
     }
-    for (k, &(packets, _, gap)) in tl.buckets.iter().enumerate() {
+    for (k, b) in tl.buckets.iter().enumerate() {
+        let (packets, gap) = (b.packets, b.max_gap_ms);
         let x = l + bw * k as f64;
         if packets == 0 {
             write!(
@@ -1206,7 +1213,8 @@ fn plot(s: &Stream, h: &mut String) -> fmt::Result {
     // Jitter as a line, broken where a bucket had no packets.
     let mut segment: Vec<String> = Vec::new();
     let mut segments: Vec<Vec<String>> = Vec::new();
-    for (k, &(packets, jitter, _)) in tl.buckets.iter().enumerate() {
+    for (k, b) in tl.buckets.iter().enumerate() {
+        let (packets, jitter) = (b.packets, b.max_jitter_ms);
         if packets == 0 {
             if !segment.is_empty() {
                 segments.push(std::mem::take(&mut segment));
@@ -1312,7 +1320,7 @@ fn tail(analysis: &Analysis, h: &mut String) -> fmt::Result {
                  <td>{}<br><span class=\"note\">{}</span><br><span class=\"note\">Evidence: {}</span></td></tr>",
                 escape(e.code),
                 clock(e.ts_ns),
-                escape(e.proto),
+                e.proto.as_str(),
                 e.src,
                 e.dst,
                 e.attempts,

@@ -220,7 +220,7 @@ struct Summary<'a> {
     rtp_streams: usize,
     other_dialogs: usize,
     sip_requests: &'a BTreeMap<String, u64>,
-    sip_responses: &'a BTreeMap<u16, u64>,
+    sip_responses: BTreeMap<u16, u64>,
     sip_malformed: &'a BTreeMap<&'static str, u64>,
 }
 
@@ -310,7 +310,7 @@ fn stream(s: &Stream) -> serde_json::Value {
 fn transport_event(e: &TransportEvent) -> serde_json::Value {
     json!({
         "code": e.code, "severity": e.severity.as_str(), "src": e.src.to_string(), "dst": e.dst.to_string(),
-        "proto": e.proto, "attempts": e.attempts, "first_frame": e.first_frame, "frames": e.frames,
+        "proto": e.proto.as_str(), "attempts": e.attempts, "first_frame": e.first_frame, "frames": e.frames,
         "ts": rfc3339(e.ts_ns), "summary": e.summary, "cause": e.cause,
         "call_indexes": e.calls.iter().map(|i| i + 1).collect::<Vec<_>>(),
     })
@@ -332,10 +332,10 @@ fn connection(c: &Connection) -> Option<serde_json::Value> {
     (failed || c.sip || c.tls.is_some()).then(|| {
         json!({
             "client": c.client.to_string(), "server": c.server.to_string(), "state": c.state.as_str(),
-            "syn_count": c.syn_count, "syn_frames": c.syns.iter().map(|s| s.0).collect::<Vec<_>>(),
-            "syn_ack_frame": c.syn_ack.map(|s| s.0), "handshake_ms": c.handshake_ms,
-            "rst_frame": c.rst.map(|r| r.0),
-            "rst_by": c.rst.map(|r| if r.2 { "client" } else { "server" }),
+            "syn_count": c.syn_count, "syn_frames": c.syns.iter().map(|s| s.frame).collect::<Vec<_>>(),
+            "syn_ack_frame": c.syn_ack.map(|s| s.frame), "handshake_ms": c.handshake_ms,
+            "rst_frame": c.rst.map(|r| r.at.frame),
+            "rst_by": c.rst.map(|r| if r.by_client { "client" } else { "server" }),
             "client_bytes": c.client_bytes, "server_bytes": c.server_bytes,
             "first_frame": c.first_frame, "last_frame": c.last_frame,
             "start_ts": rfc3339(c.first_ts_ns), "end_ts": rfc3339(c.last_ts_ns), "sip": c.sip,
@@ -392,8 +392,8 @@ fn call<'a>(index: usize, c: &'a Call, analysis: &'a Analysis) -> CallJson<'a> {
         caller: c.caller.to_string(),
         callee: c.callee.to_string(),
         state: c.state.as_str(),
-        final_status: c.final_response.as_ref().map(|f| f.0),
-        final_reason: c.final_response.as_ref().map(|f| f.1.as_str()),
+        final_status: c.final_response.as_ref().map(|f| f.status.0),
+        final_reason: c.final_response.as_ref().map(|f| f.reason.as_str()),
         ended_by: c.ended_by.map(|e| e.as_str()),
         start_ts: rfc3339(c.start_ts_ns),
         end_ts: rfc3339(c.end_ts_ns),
@@ -439,7 +439,7 @@ fn other(o: &OtherDialog) -> OtherJson<'_> {
         method: &o.method,
         messages: o.messages,
         retransmissions: o.resent,
-        final_status: o.final_status,
+        final_status: o.final_status.map(|s| s.0),
         first_frame: o.first_frame,
         start_ts: rfc3339(o.start_ts_ns),
         src: o.src.to_string(),
@@ -508,7 +508,12 @@ pub fn write(analysis: &Analysis, mut out: impl Write) -> io::Result<()> {
             calls: analysis.calls.len(),
             other_dialogs: analysis.other_dialogs.len(),
             sip_requests: &analysis.sip.requests,
-            sip_responses: &analysis.sip.responses,
+            sip_responses: analysis
+                .sip
+                .responses
+                .iter()
+                .map(|(s, n)| (s.0, *n))
+                .collect(),
             sip_malformed: &analysis.sip_malformed,
         },
         calls: analysis

@@ -1586,7 +1586,7 @@ impl Redactor {
         for media in m.sdp.iter_mut().flatten() {
             media.addr = media.addr.map(|a| self.ip(a));
             for c in &mut media.candidates {
-                c.1 = self.host(&c.1);
+                c.addr = self.host(&c.addr);
             }
         }
         m.user_agent = m.user_agent.as_deref().map(|u| self.text(u));
@@ -1604,7 +1604,7 @@ impl Redactor {
         c.from = self.text(&c.from);
         c.to = self.text(&c.to);
         if let Some(f) = &mut c.final_response {
-            f.1 = self.text(&f.1);
+            f.reason = self.text(&f.reason);
         }
         for h in &mut c.hops {
             *h = (self.socket(h.0), self.socket(h.1));

@@ -285,7 +285,7 @@ fn write_call_list(analysis: &Analysis, options: &Options, mut out: impl Write) 
         let status = call
             .final_response
             .as_ref()
-            .map(|(s, _, _)| s.to_string())
+            .map(|r| r.status.to_string())
             .unwrap_or_else(|| "-".to_string());
         let parties = format!("{} → {}", short_uri(&call.from), short_uri(&call.to));
         writeln!(
@@ -358,7 +358,7 @@ const COLUMN: usize = 26;
 fn final_suffix(call: &Call) -> String {
     call.final_response
         .as_ref()
-        .map(|(s, r, _)| format!(" {s} {}", escape(r)))
+        .map(|r| format!(" {} {}", r.status, escape(&r.reason)))
         .unwrap_or_default()
 }
 

@@ -7,6 +7,7 @@ use super::time::rfc3339;
 use crate::analysis::Analysis;
 use crate::correlate::message::Message;
 use crate::diagnose::{Finding, Severity};
+use crate::proto::sdp::Direction;
 
 /// The most severe finding of a call, if it has any.
 pub(crate) fn worst(analysis: &Analysis, call: usize) -> Option<Severity> {
@@ -101,18 +102,18 @@ pub(crate) fn sdp_note(m: &Message) -> String {
                 .codecs
                 .iter()
                 .take(3)
-                .map(|(pt, name, rate)| {
-                    if name.is_empty() {
-                        format!("pt{pt}")
+                .map(|c| {
+                    if c.name.is_empty() {
+                        format!("pt{}", c.pt)
                     } else {
-                        format!("{name}/{rate}")
+                        format!("{}/{}", c.name, c.clock_rate)
                     }
                 })
                 .collect();
-            let dir = if md.direction == "sendrecv" {
+            let dir = if md.direction == Direction::SendRecv {
                 String::new()
             } else {
-                format!(" {}", md.direction)
+                format!(" {}", md.direction.as_str())
             };
             format!("{} {addr}:{} {}{dir}", md.kind, md.port, codecs.join(","))
         })

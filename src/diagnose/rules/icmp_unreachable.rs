@@ -21,6 +21,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use rustc_hash::FxHashMap;
 
+use crate::correlate::message::Transport;
 use crate::correlate::transport::IcmpError;
 use crate::diagnose::link::Via;
 use crate::diagnose::text;
@@ -91,8 +92,8 @@ pub(crate) fn check(icmp: &[IcmpError]) -> Vec<(TransportEvent, Via)> {
                 ""
             };
             let proto = match first.proto {
-                6 => "tcp",
-                _ => "udp",
+                6 => Transport::Tcp,
+                _ => Transport::Udp,
             };
             let n = group.len() as u64;
             let mut frames: Vec<u64> = group.iter().map(|e| e.frame).collect();
@@ -118,8 +119,8 @@ pub(crate) fn check(icmp: &[IcmpError]) -> Vec<(TransportEvent, Via)> {
                     first.reporter,
                     text::plural(
                         n,
-                        &format!("{} packet", proto.to_uppercase()),
-                        &format!("{} packets", proto.to_uppercase())
+                        &format!("{} packet", proto.as_str().to_uppercase()),
+                        &format!("{} packets", proto.as_str().to_uppercase())
                     ),
                     first.src,
                     first.dst,

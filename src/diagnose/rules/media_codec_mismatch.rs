@@ -24,7 +24,7 @@ pub(crate) fn check(f: &CallFacts<'_>) -> Option<Finding> {
         .filter(|s| s.msg.frame >= sdp.msg.frame)
         .filter_map(|s| s.msg.sdp.as_deref())
         .flatten()
-        .flat_map(|m| m.codecs.iter().map(|(pt, _, _)| *pt))
+        .flat_map(|m| m.codecs.iter().map(|c| c.pt))
         .chain(sdp.payload_types())
         .collect();
     let bad = f.streams.iter().find_map(|s| {

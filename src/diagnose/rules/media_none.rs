@@ -91,7 +91,9 @@ mod tests {
             .build();
         assert_eq!(check(&b.facts(0)), None);
         let mut m = answered(Some(4800.0));
-        m[3] = m[3].clone().direction("inactive");
+        m[3] = m[3]
+            .clone()
+            .direction(crate::proto::sdp::Direction::Inactive);
         assert_eq!(check(&World::new(m).build().facts(0)), None);
     }
 

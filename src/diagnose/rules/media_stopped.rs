@@ -101,7 +101,7 @@ mod tests {
             req(1500, 6800.0, APP, CALLER, Method::Invite, 5)
                 .by_callee()
                 .sdp(APP_RTP)
-                .direction("sendonly"),
+                .direction(crate::proto::sdp::Direction::SendOnly),
         );
         let b = World::new(m)
             .rtp(100, 810.0, CALLER_RTP, APP_RTP, 950)

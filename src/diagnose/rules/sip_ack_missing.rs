@@ -19,6 +19,7 @@ use crate::correlate::message::Method;
 use crate::diagnose::facts::{sorted, CallFacts};
 use crate::diagnose::text;
 use crate::diagnose::{Finding, Severity};
+use crate::proto::sip::StatusCode;
 
 pub(crate) fn check(f: &CallFacts<'_>) -> Option<Finding> {
     let answer = f.answer_msg?;
@@ -29,7 +30,7 @@ pub(crate) fn check(f: &CallFacts<'_>) -> Option<Finding> {
         .filter(|m| {
             m.src == uas
                 && m.dst == uac
-                && m.status().is_some_and(|s| (200..300).contains(&s))
+                && m.status().is_some_and(StatusCode::is_success)
                 && m.cseq == answer.cseq
         })
         .collect();
@@ -42,7 +43,7 @@ pub(crate) fn check(f: &CallFacts<'_>) -> Option<Finding> {
         .filter(|m| {
             m.method() == Some(&Method::Ack)
                 && m.ts_ns >= first.ts_ns
-                && m.cseq.as_ref().map(|c| c.0) == answer.cseq.as_ref().map(|c| c.0)
+                && m.cseq_seq() == answer.cseq_seq()
         })
         .collect();
     let bye = msgs().find(|m| {

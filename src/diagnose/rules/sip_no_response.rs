@@ -45,7 +45,7 @@ pub(crate) fn dead_hops<'a>(f: &CallFacts<'a>) -> Vec<(SocketAddr, SocketAddr, V
                 r.status().is_some()
                     && r.src.ip() == dst.ip()
                     && r.dst.ip() == src.ip()
-                    && matches!(&r.cseq, Some((_, Method::Invite)))
+                    && r.cseq_method() == Some(&Method::Invite)
             })
     });
     hops

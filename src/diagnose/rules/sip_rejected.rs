@@ -21,13 +21,14 @@ use crate::correlate::message::{Message, Method};
 use crate::diagnose::facts::{sorted, CallFacts};
 use crate::diagnose::text;
 use crate::diagnose::{Finding, Severity};
+use crate::proto::sip::StatusCode;
 
-fn meaning(status: u16, host: &str, f: &CallFacts<'_>, challenges: usize) -> String {
+fn meaning(status: StatusCode, host: &str, f: &CallFacts<'_>, challenges: usize) -> String {
     let offered = f
         .offer
         .map(|o| o.codec_list())
         .unwrap_or_else(|| "no SDP offer seen".into());
-    match status {
+    match status.0 {
         300..=399 => format!("{host} redirected the call and the caller did not follow: check the Contact of the redirection and whether the caller should follow redirects"),
         400 => format!("{host} could not parse the request: a malformed INVITE (check the caller's SIP stack or a header rewriting SBC/ALG)"),
         401 | 407 if challenges >= 2 => format!("the credentials were refused: {challenges} authentication challenges in a row — check the caller's username, password and realm for {host}"),
@@ -60,9 +61,10 @@ fn challenges(f: &CallFacts<'_>) -> usize {
         .iter()
         .map(|s| &s.msg)
         .filter(|m| {
-            matches!(m.status(), Some(401 | 407)) && matches!(&m.cseq, Some((_, Method::Invite)))
+            m.status().is_some_and(|s| matches!(s.0, 401 | 407))
+                && m.cseq_method() == Some(&Method::Invite)
         })
-        .filter_map(|m| m.cseq.as_ref().map(|(n, _)| *n))
+        .filter_map(|m| m.cseq_seq())
         .collect();
     cseqs.sort_unstable();
     cseqs.dedup();
@@ -72,7 +74,11 @@ fn challenges(f: &CallFacts<'_>) -> usize {
 pub(crate) fn check(f: &CallFacts<'_>) -> Option<Finding> {
     let fin: &Message = f.final_msg?;
     let status = fin.status()?;
-    if status < 300 || status == 408 || status == 504 {
+    if !status.is_final()
+        || status.is_success()
+        || status == StatusCode::REQUEST_TIMEOUT
+        || status == StatusCode::SERVER_TIMEOUT
+    {
         return None;
     }
     if f.call.state != crate::correlate::calls::State::Rejected {
@@ -80,7 +86,7 @@ pub(crate) fn check(f: &CallFacts<'_>) -> Option<Finding> {
     }
     let host = fin.src.ip().to_string();
     let n = challenges(f);
-    let severity = match status {
+    let severity = match status.0 {
         300..=399 | 486 | 600 | 603 => Severity::Info,
         _ => Severity::Error,
     };
@@ -94,7 +100,7 @@ pub(crate) fn check(f: &CallFacts<'_>) -> Option<Finding> {
     let ack = msgs().find(|m| m.method() == Some(&Method::Ack) && m.ts_ns >= fin.ts_ns);
     let mut frames = vec![f.invite.frame, fin.frame];
     frames.extend(ack.map(|a| a.frame));
-    let offered = match (status, f.offer) {
+    let offered = match (status.0, f.offer) {
         (488 | 606, Some(o)) => format!(
             "; the offer (frame {}) listed {}",
             o.msg.frame,

@@ -35,8 +35,9 @@ pub(crate) fn check(f: &CallFacts<'_>, linked: &[&TransportEvent]) -> Option<Fin
     let msgs = || f.call.messages.iter().map(|s| &s.msg);
     // What the caller heard first (the call's timings measure the same), else any hop's.
     let progress = |m: &&crate::correlate::message::Message| {
-        matches!(&m.cseq, Some((_, Method::Invite)))
-            && m.status().is_some_and(|s| (180..300).contains(&s))
+        m.cseq_method() == Some(&Method::Invite)
+            && m.status()
+                .is_some_and(|s| s.is_success() || (180..200).contains(&s.0))
     };
     let first_progress = msgs()
         .filter(progress)

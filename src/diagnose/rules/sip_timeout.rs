@@ -18,11 +18,12 @@ use crate::correlate::message::Method;
 use crate::diagnose::facts::{sorted, CallFacts};
 use crate::diagnose::text;
 use crate::diagnose::{Finding, Severity, TransportEvent};
+use crate::proto::sip::StatusCode;
 
 pub(crate) fn check(f: &CallFacts<'_>, linked: &[&TransportEvent]) -> Option<Finding> {
     let fin = f.final_msg?;
     let status = fin.status()?;
-    if status != 408 && status != 504 {
+    if status != StatusCode::REQUEST_TIMEOUT && status != StatusCode::SERVER_TIMEOUT {
         return None;
     }
     let host = fin.src.ip();

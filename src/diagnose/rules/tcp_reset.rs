@@ -21,6 +21,7 @@ use crate::correlate::message::{Method, Transport};
 use crate::correlate::transport::{ConnState, Connection};
 use crate::diagnose::facts::CallFacts;
 use crate::diagnose::{Severity, TransportEvent};
+use crate::proto::sip::StatusCode;
 
 /// A request of the call on this connection with no final response before `ts`: its frame and label.
 fn pending_request(f: &CallFacts<'_>, conn: &Connection, ts: i64) -> Option<(u64, String)> {
@@ -42,7 +43,9 @@ fn pending_request(f: &CallFacts<'_>, conn: &Connection, ts: i64) -> Option<(u64
         .filter(|m| m.method().is_some_and(|x| *x != Method::Ack))
         .find(|req| {
             !msgs.iter().any(|r| {
-                r.status().is_some_and(|s| s >= 200) && r.cseq == req.cseq && r.ts_ns >= req.ts_ns
+                r.status().is_some_and(StatusCode::is_final)
+                    && r.cseq == req.cseq
+                    && r.ts_ns >= req.ts_ns
             })
         })
         .map(|m| (m.frame, m.label()))
@@ -50,7 +53,8 @@ fn pending_request(f: &CallFacts<'_>, conn: &Connection, ts: i64) -> Option<(u64
 
 /// The reset, with the calls it hit (`calls` filled), if it hit any.
 pub(crate) fn check(conn: &Connection, facts: &[CallFacts<'_>]) -> Option<TransportEvent> {
-    let (rst_frame, rst_ts, by_client) = conn.rst?;
+    let rst = conn.rst?;
+    let (rst_frame, rst_ts, by_client) = (rst.at.frame, rst.at.ts_ns, rst.by_client);
     let established = matches!(conn.state, ConnState::Rsto | ConnState::Rstr)
         || (conn.state == ConnState::Oth && conn.packets > 1);
     if !conn.sip || !established {
@@ -71,11 +75,11 @@ pub(crate) fn check(conn: &Connection, facts: &[CallFacts<'_>]) -> Option<Transp
     {
         let p = pending_request(f, conn, rst_ts);
         let dialog_up = f.answer_msg.is_some_and(|a| a.ts_ns <= rst_ts)
-            && !f.call.messages.iter().any(|s| {
-                s.msg.ts_ns <= rst_ts
-                    && s.msg.status().is_some_and(|st| st >= 200)
-                    && matches!(&s.msg.cseq, Some((_, Method::Bye)))
-            });
+            && !f
+                .call
+                .messages
+                .iter()
+                .any(|s| s.msg.ts_ns <= rst_ts && s.msg.is_final_response_to(&Method::Bye));
         if p.is_some() || dialog_up {
             calls.push(f.index);
             if pending.is_none() {
@@ -110,7 +114,11 @@ pub(crate) fn check(conn: &Connection, facts: &[CallFacts<'_>]) -> Option<Transp
         },
         src: conn.client,
         dst: conn.server,
-        proto: if conn.tls.is_some() { "tls" } else { "tcp" },
+        proto: if conn.tls.is_some() {
+            Transport::Tls
+        } else {
+            Transport::Tcp
+        },
         attempts: 1,
         first_frame: rst_frame,
         frames,

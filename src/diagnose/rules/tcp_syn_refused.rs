@@ -14,6 +14,7 @@
 //! **False positives**: a RST from a middlebox or load balancer that has no healthy backend looks the
 //! same (check the RST's TTL/MAC against the server's other packets); a port scanner's probes.
 
+use crate::correlate::message::Transport;
 use crate::correlate::transport::{ConnState, Connection};
 use crate::diagnose::text;
 use crate::diagnose::{Severity, TransportEvent};
@@ -23,8 +24,10 @@ pub(crate) fn check(conn: &Connection) -> Option<TransportEvent> {
     if conn.state != ConnState::Rej {
         return None;
     }
-    let (first_frame, first_ts) = *conn.syns.first()?;
-    let (rst_frame, rst_ts, _) = conn.rst?;
+    let first = *conn.syns.first()?;
+    let (first_frame, first_ts) = (first.frame, first.ts_ns);
+    let rst = conn.rst?.at;
+    let (rst_frame, rst_ts) = (rst.frame, rst.ts_ns);
     let (server, client) = (conn.server, conn.client);
     let port = server.port();
     let summary = format!(
@@ -44,9 +47,9 @@ pub(crate) fn check(conn: &Connection) -> Option<TransportEvent> {
         src: client,
         dst: server,
         proto: if conn.tls.is_some() || port == 5061 {
-            "tls"
+            Transport::Tls
         } else {
-            "tcp"
+            Transport::Tcp
         },
         attempts: conn.syn_count,
         first_frame,

@@ -17,6 +17,7 @@
 //! see; a capture filter that only kept one direction; a capture taken on the client before a NAT
 //! that answers elsewhere. Check that other connections in the capture show both directions.
 
+use crate::correlate::message::Transport;
 use crate::correlate::transport::{ConnState, Connection};
 use crate::diagnose::text;
 use crate::diagnose::{Severity, TransportEvent};
@@ -26,8 +27,9 @@ pub(crate) fn check(conn: &Connection) -> Option<TransportEvent> {
     if conn.state != ConnState::S0 || conn.syn_count < 2 || conn.syns.is_empty() {
         return None;
     }
-    let (first_frame, first_ts) = *conn.syns.first()?;
-    let (_, last_ts) = *conn.syns.last()?;
+    let first = *conn.syns.first()?;
+    let (first_frame, first_ts) = (first.frame, first.ts_ns);
+    let last_ts = conn.syns.last()?.ts_ns;
     let (server, client) = (conn.server, conn.client);
     let port = server.port();
     let tls = conn.tls.is_some() || port == 5061;
@@ -50,7 +52,7 @@ pub(crate) fn check(conn: &Connection) -> Option<TransportEvent> {
         severity: Severity::Error,
         src: client,
         dst: server,
-        proto: if tls { "tls" } else { "tcp" },
+        proto: if tls { Transport::Tls } else { Transport::Tcp },
         attempts: conn.syn_count,
         first_frame,
         frames: conn.evidence_frames(),

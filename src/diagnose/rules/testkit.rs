@@ -6,11 +6,14 @@ use std::net::SocketAddr;
 use crate::correlate::calls::{Call, CallBuilder};
 use crate::correlate::media::{self, Stream, StunCheck, StunClass};
 use crate::correlate::message::{
-    Kind, Message, Method, MsDiagnostic, Reason, SdpMedia, Transport, Warning,
+    CSeq, Candidate, Codec, Kind, Message, Method, MsDiagnostic, Reason, SdpMedia, Transport,
+    Warning,
 };
 use crate::correlate::transport::{self, flags, Connection, IcmpError, TlsEvent};
 use crate::diagnose::facts::CallFacts;
 use crate::diagnose::{diagnose, Context, Diagnosis};
+use crate::proto::sdp::Direction;
+use crate::proto::sip::StatusCode;
 
 /// Capture start (2023-11-14).
 pub(crate) const T0: i64 = 1_700_000_000_000_000_000;
@@ -29,7 +32,7 @@ pub(crate) fn addr(s: &str) -> SocketAddr {
     s.parse().expect("a socket address in a test")
 }
 
-fn message(frame: u64, ms: f64, src: &str, dst: &str, kind: Kind, cseq: (u32, Method)) -> Message {
+fn message(frame: u64, ms: f64, src: &str, dst: &str, kind: Kind, cseq: CSeq) -> Message {
     Message {
         frame,
         frames: vec![frame],
@@ -68,7 +71,7 @@ pub(crate) fn req(frame: u64, ms: f64, src: &str, dst: &str, method: Method, cse
             method: method.clone(),
             uri: format!("sip:app@{dst}"),
         },
-        (cseq, method),
+        CSeq { seq: cseq, method },
     );
     if in_dialog {
         m.to_tag = Some("callee".into());
@@ -92,10 +95,10 @@ pub(crate) fn resp(
         src,
         dst,
         Kind::Response {
-            status,
+            status: StatusCode(status),
             reason: reason_phrase(status).into(),
         },
-        (cseq, method),
+        CSeq { seq: cseq, method },
     );
     if status > 100 {
         m.to_tag = Some("callee".into());
@@ -128,7 +131,7 @@ fn reason_phrase(status: u16) -> &'static str {
 pub(crate) trait Build: Sized {
     fn sdp(self, media: &str) -> Self;
     fn sdp_codecs(self, media: &str, codecs: &[(u8, &str)]) -> Self;
-    fn direction(self, d: &'static str) -> Self;
+    fn direction(self, d: Direction) -> Self;
     fn candidates(self, list: &[&str]) -> Self;
     fn by_callee(self) -> Self;
     fn call_id(self, id: &str) -> Self;
@@ -154,15 +157,19 @@ impl Build for Message {
             proto: "RTP/AVP".into(),
             codecs: codecs
                 .iter()
-                .map(|(pt, name)| (*pt, (*name).to_string(), 8000))
+                .map(|(pt, name)| Codec {
+                    pt: *pt,
+                    name: (*name).to_string(),
+                    clock_rate: 8000,
+                })
                 .collect(),
-            direction: "sendrecv",
+            direction: Direction::SendRecv,
             candidates: Vec::new(),
         }]);
         self
     }
 
-    fn direction(mut self, d: &'static str) -> Self {
+    fn direction(mut self, d: Direction) -> Self {
         for m in self.sdp.iter_mut().flatten() {
             m.direction = d;
         }
@@ -175,12 +182,12 @@ impl Build for Message {
                 .iter()
                 .map(|c| {
                     let a = addr(c);
-                    (
-                        "udp".to_string(),
-                        a.ip().to_string(),
-                        a.port(),
-                        "host".to_string(),
-                    )
+                    Candidate {
+                        transport: "udp".to_string(),
+                        addr: a.ip().to_string(),
+                        port: a.port(),
+                        typ: "host".to_string(),
+                    }
                 })
                 .collect();
         }

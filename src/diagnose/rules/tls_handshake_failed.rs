@@ -20,6 +20,7 @@
 //! the ServerHello looks like application data and is missed (false negative); a health-check probe
 //! that connects and closes looks like an aborted handshake.
 
+use crate::correlate::message::Transport;
 use crate::correlate::transport::{Connection, TlsAlert};
 use crate::diagnose::{Severity, TransportEvent};
 
@@ -100,8 +101,8 @@ pub(crate) fn check(conn: &Connection) -> Option<TransportEvent> {
         ),
         None => {
             let by = match (conn.rst, conn.client_fin, conn.server_fin) {
-                (Some((_, _, true)), _, _) => format!("{client_ip} reset it"),
-                (Some((_, _, false)), _, _) => format!("{server} reset it"),
+                (Some(r), _, _) if r.by_client => format!("{client_ip} reset it"),
+                (Some(_), _, _) => format!("{server} reset it"),
                 (None, Some(c), Some(s)) if c <= s => format!("{client_ip} closed it"),
                 (None, Some(_), None) => format!("{client_ip} closed it"),
                 _ => format!("{server} closed it"),
@@ -127,11 +128,11 @@ pub(crate) fn check(conn: &Connection) -> Option<TransportEvent> {
         severity: Severity::Error,
         src: conn.client,
         dst: conn.server,
-        proto: "tls",
+        proto: Transport::Tls,
         attempts: 1,
         first_frame: frames.first().copied().unwrap_or(hello),
         frames,
-        ts_ns: conn.syns.first().map_or(ts_ns, |&(_, t)| t),
+        ts_ns: conn.syns.first().map_or(ts_ns, |s| s.ts_ns),
         summary: format!(
             "TLS handshake from {client_ip} to {server}{sni} failed: ClientHello in frame {hello}, {server_hello}, {what}; no SIP could flow (SIP over TLS is encrypted, only the handshake is visible)"
         ),
