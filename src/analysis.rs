@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 
 use crate::capture::Warning;
 use crate::correlate::calls::{Call, OtherDialog, SipStats};
-use crate::correlate::media::{Stream, StunCheck};
+use crate::correlate::engine::Evidence;
+use crate::correlate::media::Stream;
 use crate::correlate::transport::{Connection, IcmpError};
 use crate::diagnose::Diagnosis;
 use crate::reassembly;
@@ -18,8 +19,11 @@ use crate::reassembly;
 pub struct Analysis {
     /// One entry per input file, in the order their packets were merged (by first timestamp).
     pub captures: Vec<CaptureSummary>,
-    /// SIP calls (INVITE dialogs), by first frame.
+    /// SIP calls (INVITE dialogs), in the order of their first INVITE.
     pub calls: Vec<Call>,
+    /// Per call (same order): the evidence tied to it — its streams, STUN checks, the TCP
+    /// connections and ICMP errors its diagnosis rests on or its ladder shows.
+    pub evidence: Vec<Evidence>,
     /// Call-IDs without an INVITE (REGISTER, OPTIONS, SUBSCRIBE, ...), by first frame.
     pub other_dialogs: Vec<OtherDialog>,
     /// SIP message counts as `tshark -z sip,stat` gives them.
@@ -34,8 +38,6 @@ pub struct Analysis {
     pub icmp_errors: Vec<IcmpError>,
     /// RTP streams (signalled by SDP, or steady enough to be RTP), by first frame.
     pub streams: Vec<Stream>,
-    /// STUN binding checks between address pairs.
-    pub stun: Vec<StunCheck>,
     /// Why calls failed: findings per call, transport events.
     pub diagnosis: Diagnosis,
     /// What the memory limits left out.
@@ -49,6 +51,11 @@ pub struct LimitHits {
     pub untracked_tcp_segments: u64,
     /// RTP packets of streams beyond the stream limit.
     pub untracked_rtp_packets: u64,
+    /// ICMP errors beyond the ICMP group limit.
+    pub untracked_icmp: u64,
+    /// Packets whose timestamp was more than a second before the latest seen (unsorted or merged
+    /// captures): analysed in the order they came.
+    pub out_of_order: u64,
 }
 
 impl Analysis {

@@ -38,7 +38,7 @@ fn a_flood_of_fragments_that_never_complete() {
 
 #[test]
 fn more_call_ids_than_the_limit() {
-    let n = callscope::correlate::calls::MAX_CALL_IDS + 5_000;
+    let n = callscope::correlate::dialogs::Limits::default().open_call_ids + 5_000;
     let records: Vec<_> = (0..n)
         .map(|i| {
             let msg = format!("OPTIONS sip:x@y SIP/2.0\r\nCall-ID: c{i}\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n");
@@ -50,7 +50,7 @@ fn more_call_ids_than_the_limit() {
     assert_eq!(a.sip.untracked, 5_000);
     assert_eq!(
         a.other_dialogs.len(),
-        callscope::correlate::calls::MAX_CALL_IDS
+        callscope::correlate::dialogs::Limits::default().open_call_ids
     );
 }
 

@@ -1,18 +1,16 @@
-//! SIP messages grouped into calls: transactions, retransmissions, dialogs, the call's outcome and
-//! timings (RFC 3261 §17 transactions, §12 dialogs).
+//! A call built from its SIP messages: the outcome, timings and hops (RFC 3261 §17 transactions,
+//! §12 dialogs), and the other dialogs and `sip,stat` counts.
 //!
-//! Messages arrive in capture order. A call is everything with one Call-ID that contains an INVITE;
-//! Call-IDs without an INVITE (REGISTER, OPTIONS, SUBSCRIBE, MESSAGE, ...) are kept apart as other
-//! dialogs. A message is a retransmission when the same request (method, CSeq) or response (status,
-//! CSeq) is the previous message that went the same way (source and destination address and port) in
-//! the same call; ACKs and CANCELs are left out, provisional responses never count. This is how
-//! Wireshark's `sip.resend` counts them (checked against tshark on every capture in the tests), so
-//! `tshark -z sip,stat` and callscope agree.
+//! A call is everything with one Call-ID that contains an INVITE; Call-IDs without an INVITE
+//! (REGISTER, OPTIONS, SUBSCRIBE, MESSAGE, ...) are kept apart as other dialogs. `dialogs` groups the
+//! messages as they arrive and hands a finished group here. A message is a retransmission when the
+//! same request (method, CSeq) or response (status, CSeq) is the previous message that went the same
+//! way (source and destination address and port) under the same Call-ID; ACKs and CANCELs are left
+//! out, provisional responses never count. This is how Wireshark's `sip.resend` counts them (checked
+//! against tshark on every capture in the tests), so `tshark -z sip,stat` and callscope agree.
 
 use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
-
-use rustc_hash::FxHashMap;
 
 use super::message::{Kind, Message, Method, Transport};
 use crate::proto::sip::StatusCode;
@@ -132,6 +130,11 @@ impl Call {
             .expect("a call has an INVITE by construction")
     }
 
+    /// When the call was answered (its 2xx as the caller received it).
+    pub fn answer_ts_ns(&self) -> Option<i64> {
+        Some(self.invite().ts_ns + (self.timings.answer_ms? * 1e6) as i64)
+    }
+
     /// Retransmitted messages.
     pub fn resent(&self) -> usize {
         self.messages.iter().filter(|s| s.resent).count()
@@ -167,141 +170,19 @@ pub struct SipStats {
     pub without_call_id: u64,
     /// Messages cut short (Content-Length beyond the datagram, snaplen): used as far as they go.
     pub truncated: u64,
-    /// Messages counted but not correlated: beyond [`MAX_CALL_IDS`] Call-IDs or
-    /// [`MAX_MESSAGES_PER_CALL`] messages in one.
+    /// Messages counted but not correlated: beyond the open Call-ID limit or
+    /// [`super::dialogs::MAX_MESSAGES_PER_CALL`] messages in one.
     pub untracked: u64,
-}
-
-/// Call-IDs tracked at most (each keeps its messages until the end of the capture).
-pub const MAX_CALL_IDS: usize = 200_000;
-/// Messages kept per Call-ID at most.
-pub const MAX_MESSAGES_PER_CALL: usize = 10_000;
-/// Distinct request method names counted separately at most.
-const MAX_METHOD_NAMES: usize = 256;
-/// Where requests with further method names are counted.
-const OTHER_METHODS: &str = "(other methods)";
-
-/// What a message repeats when it is a retransmission: request or response, method or status, CSeq.
-type Signature = (bool, String, u32, String);
-
-/// Everything seen under one Call-ID so far.
-struct Group {
-    messages: Vec<Seen>,
-    /// The last message's signature per direction (source, destination).
-    last: FxHashMap<(SocketAddr, SocketAddr), Signature>,
-}
-
-/// Builds calls from SIP messages in capture order.
-#[derive(Default)]
-pub struct CallBuilder {
-    index: FxHashMap<String, usize>,
-    groups: Vec<Group>,
-    pub stats: SipStats,
-}
-
-impl CallBuilder {
-    /// Adds the next message in capture order.
-    pub fn push(&mut self, msg: Message) {
-        self.stats.messages += 1;
-        match &msg.kind {
-            Kind::Request { method, .. } => {
-                // Method names come from the capture: past a bound they share one counter.
-                let requests = &mut self.stats.requests;
-                let name = if requests.len() < MAX_METHOD_NAMES
-                    || requests.contains_key(method.as_str())
-                {
-                    method.as_str()
-                } else {
-                    OTHER_METHODS
-                };
-                *requests.entry(name.to_string()).or_default() += 1
-            }
-            Kind::Response { status, .. } => *self.stats.responses.entry(*status).or_default() += 1,
-        }
-        if msg.truncated {
-            self.stats.truncated += 1;
-        }
-        if msg.call_id.is_empty() {
-            self.stats.without_call_id += 1;
-            return;
-        }
-        let slot = match self.index.get(&msg.call_id) {
-            Some(&slot) => slot,
-            None if self.groups.len() >= MAX_CALL_IDS => {
-                self.stats.untracked += 1;
-                return;
-            }
-            None => {
-                self.groups.push(Group {
-                    messages: Vec::new(),
-                    last: FxHashMap::default(),
-                });
-                self.index
-                    .insert(msg.call_id.clone(), self.groups.len() - 1);
-                self.groups.len() - 1
-            }
-        };
-        let group = &mut self.groups[slot];
-        if group.messages.len() >= MAX_MESSAGES_PER_CALL {
-            self.stats.untracked += 1;
-            return;
-        }
-        let (is_request, what) = match &msg.kind {
-            Kind::Request { method, .. } => (true, method.as_str().to_string()),
-            Kind::Response { status, .. } => (false, status.to_string()),
-        };
-        let (cseq_num, cseq_method) = msg
-            .cseq
-            .as_ref()
-            .map(|c| (c.seq, c.method.as_str().to_string()))
-            .unwrap_or_default();
-        // As Wireshark's `sip.resend`: ACKs and CANCELs are neither counted nor remembered;
-        // provisional responses are remembered but never count as a resend.
-        let resent = match &msg.kind {
-            Kind::Request {
-                method: Method::Ack | Method::Cancel,
-                ..
-            } => false,
-            kind => {
-                let signature = (is_request, what, cseq_num, cseq_method);
-                let previous = group.last.insert((msg.src, msg.dst), signature.clone());
-                let provisional =
-                    matches!(kind, Kind::Response { status, .. } if status.is_provisional());
-                !provisional && previous.as_ref() == Some(&signature)
-            }
-        };
-        if resent {
-            self.stats.resent += 1;
-        }
-        group.messages.push(Seen { msg, resent });
-    }
-
-    /// The calls (ordered by first frame) and the other dialogs.
-    pub fn finish(self) -> (Vec<Call>, Vec<OtherDialog>) {
-        let mut calls = Vec::new();
-        let mut others = Vec::new();
-        for group in self.groups {
-            let has_invite = group
-                .messages
-                .iter()
-                .any(|s| s.msg.method() == Some(&Method::Invite));
-            if has_invite {
-                calls.push(build_call(group.messages));
-            } else {
-                others.push(build_other(group.messages));
-            }
-        }
-        calls.sort_by_key(|c| c.messages.first().map(|s| s.msg.frame));
-        others.sort_by_key(|o| o.first_frame);
-        (calls, others)
-    }
+    /// Messages of a Call-ID that had been finalized a moment before (late retransmissions):
+    /// counted, not correlated.
+    pub late: u64,
 }
 
 fn ms_between(from: i64, to: i64) -> f64 {
     (to - from) as f64 / 1e6
 }
 
-fn build_other(messages: Vec<Seen>) -> OtherDialog {
+pub(crate) fn build_other(messages: Vec<Seen>) -> OtherDialog {
     let first = &messages[0].msg;
     let request = messages.iter().find_map(|s| s.msg.method());
     OtherDialog {
@@ -323,7 +204,7 @@ fn build_other(messages: Vec<Seen>) -> OtherDialog {
     }
 }
 
-fn build_call(messages: Vec<Seen>) -> Call {
+pub(crate) fn build_call(messages: Vec<Seen>) -> Call {
     let msgs: Vec<&Message> = messages.iter().map(|s| &s.msg).collect();
     let invite = *msgs
         .iter()

@@ -1,28 +1,53 @@
-//! Media: RTP streams with Wireshark-exact statistics, RTCP reports, STUN connectivity checks, and the
-//! link from each stream to the call whose SDP negotiated it.
+//! Media: RTP streams with Wireshark-exact statistics, RTCP reports and STUN connectivity checks, as
+//! capture time passes.
 //!
-//! Takes RTP/RTCP/STUN packet summaries in capture order plus the SDP media endpoints seen in SIP;
-//! produces [`Stream`]s and [`StunCheck`]s. A stream is one (source, destination, SSRC). UDP payloads
-//! that merely look like RTP become streams only if an SDP named one of their endpoints, or if they
-//! behave like RTP (at least [`MIN_UNSIGNALLED_PACKETS`] packets with few sequence errors), so DNS or
-//! game traffic does not show up as media.
-//! Memory is O(1) per stream ([`super::rtp_stats::StreamStats`]); at most [`MAX_STREAMS`] streams.
+//! Takes RTP/RTCP/STUN packet summaries in capture order, each stream told at its first packet which
+//! open calls' SDP named its endpoints (the engine's endpoint index decides, see `engine`); produces
+//! [`Stream`]s and [`StunCheck`]s. A stream is one (source, destination, SSRC). UDP payloads that
+//! merely look like RTP become streams only if an SDP named one of their endpoints, or if they behave
+//! like RTP (at least [`MIN_UNSIGNALLED_PACKETS`] packets with few sequence errors), so DNS or game
+//! traffic does not show up as media.
+//! A stream is settled when it has been silent for [`STREAM_IDLE_NS`] (or its calls are finalized and
+//! it has been silent for their grace window): its figures are final, it is handed out and its state
+//! freed. Memory is O(1) per open stream ([`super::rtp_stats::StreamStats`]); at most
+//! [`Limits::streams`] streams are open at once (packets of further streams are counted).
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::net::SocketAddr;
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 
-use super::calls::Call;
 use super::message::Codec;
 use super::mos;
 use super::rtp_stats::{StreamStats, Summary};
+use super::slab::{Key, Slab};
+use super::timeline::Timeline;
 use crate::proto::rtcp::{self, ReportBlock};
 use crate::proto::rtp::PayloadType;
 
-/// Streams tracked at most; packets of further streams are counted.
-pub const MAX_STREAMS: usize = 100_000;
 /// Packets an RTP-looking flow without SDP needs to count as a stream.
 pub const MIN_UNSIGNALLED_PACKETS: u64 = 5;
+/// Silence after which a stream is settled (long enough for silence suppression).
+pub const STREAM_IDLE_NS: i64 = 60_000_000_000;
+
+/// Bounds on open media state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// RTP streams open at once.
+    pub streams: usize,
+    /// STUN address pairs open at once.
+    pub stun_pairs: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            streams: 100_000,
+            stun_pairs: 100_000,
+        }
+    }
+}
 
 /// What the last RTCP report about a stream's SSRC said.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -37,77 +62,12 @@ pub struct RtcpView {
     pub rtt_ms: Option<f64>,
 }
 
-/// Buckets a timeline keeps at most; beyond, neighbours merge and the bucket width doubles.
-pub const MAX_BUCKETS: usize = 64;
-/// Widest bucket (about 12 days): beyond, far-away packets share the last bucket.
-const MAX_BUCKET_MS: u32 = 1 << 30;
-
-/// A stream over time, in buckets of equal width: enough to plot jitter and gaps without keeping
-/// packets (memory bounded by [`MAX_BUCKETS`]).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Timeline {
-    /// Width of a bucket in ms (1000, doubling as the stream grows).
-    pub bucket_ms: u32,
-    /// Per bucket, from the stream's first packet on.
-    pub buckets: Vec<Bucket>,
-}
-
-/// One interval of a [`Timeline`].
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Bucket {
-    pub packets: u32,
-    /// Largest running jitter, in ms.
-    pub max_jitter_ms: f32,
-    /// Largest arrival gap, in ms.
-    pub max_gap_ms: f32,
-}
-
-impl Bucket {
-    fn merge(self, other: Bucket) -> Bucket {
-        Bucket {
-            packets: self.packets.saturating_add(other.packets),
-            max_jitter_ms: self.max_jitter_ms.max(other.max_jitter_ms),
-            max_gap_ms: self.max_gap_ms.max(other.max_gap_ms),
-        }
-    }
-}
-
-impl Timeline {
-    fn new() -> Timeline {
-        Timeline {
-            bucket_ms: 1000,
-            buckets: Vec::new(),
-        }
-    }
-
-    fn add(&mut self, since_first_ns: i64, jitter_ms: f64, gap_ms: f64) {
-        let ms = since_first_ns.max(0) / 1_000_000;
-        let mut index = ms / i64::from(self.bucket_ms);
-        while index >= MAX_BUCKETS as i64 && self.bucket_ms < MAX_BUCKET_MS {
-            self.coarsen();
-            index = ms / i64::from(self.bucket_ms);
-        }
-        // A packet absurdly far from the first (a damaged timestamp) lands in the last bucket.
-        let index = usize::try_from(index).unwrap_or(0).min(MAX_BUCKETS - 1);
-        if self.buckets.len() <= index {
-            self.buckets.resize(index + 1, Bucket::default());
-        }
-        let b = &mut self.buckets[index];
-        *b = b.merge(Bucket {
-            packets: 1,
-            max_jitter_ms: jitter_ms as f32,
-            max_gap_ms: gap_ms as f32,
-        });
-    }
-
-    fn coarsen(&mut self) {
-        self.bucket_ms = self.bucket_ms.saturating_mul(2);
-        self.buckets = self
-            .buckets
-            .chunks(2)
-            .map(|pair| pair.iter().fold(Bucket::default(), |a, b| a.merge(*b)))
-            .collect();
-    }
+/// First and last packet of a stream relative to its call's answer (2xx), in ms.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SinceAnswer {
+    /// Negative: early media.
+    pub first_ms: f64,
+    pub last_ms: f64,
 }
 
 /// One RTP stream.
@@ -129,8 +89,8 @@ pub struct Stream {
     pub call: Option<usize>,
     /// Both endpoints are the ones the call's SDP announced.
     pub expected_by_sdp: bool,
-    /// First and last packet relative to the call's answer (2xx), in ms (negative: early media).
-    pub since_answer_ms: Option<(f64, f64)>,
+    /// First and last packet relative to the call's answer.
+    pub since_answer: Option<SinceAnswer>,
     /// ITU-T G.107 E-model estimate (see `mos`), when the codec is known.
     pub mos: Option<f64>,
     /// The last RTCP report about this SSRC.
@@ -168,6 +128,19 @@ pub enum StunClass {
     Indication,
 }
 
+/// The call a stream or STUN check belongs to, as far as is known.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Owner {
+    /// The call's 0-based index.
+    pub index: usize,
+    /// When the call started (the most recent call wins when several name the same endpoint).
+    pub start_ts_ns: i64,
+    /// Both endpoints are in the call's SDP.
+    pub expected_by_sdp: bool,
+    /// The call's 2xx, when it has one.
+    pub answer_ts_ns: Option<i64>,
+}
+
 struct Building {
     stats: StreamStats,
     src: SocketAddr,
@@ -180,39 +153,64 @@ struct Building {
     codec: Option<String>,
     rtcp: Option<RtcpView>,
     timeline: Timeline,
+    /// An SDP named one of its endpoints.
+    signalled: bool,
+    owner: Option<Owner>,
+}
+
+struct Checking {
+    check: StunCheck,
+    owner: Option<Owner>,
 }
 
 /// Builds streams and STUN checks from packets in capture order.
 #[derive(Default)]
 pub struct Tracker {
+    limits: Limits,
     /// Time of the capture's first frame: RTP arrival times are measured from it, as tshark does.
     t0: Option<i64>,
-    index: FxHashMap<(SocketAddr, SocketAddr, u32), usize>,
+    index: FxHashMap<(SocketAddr, SocketAddr, u32), Key>,
     /// The latest stream of each SSRC, for RTCP reports.
-    by_ssrc: FxHashMap<u32, usize>,
-    streams: Vec<Building>,
-    /// Media endpoints named by any SDP, with their payload types (number, name, clock rate).
-    sdp: FxHashMap<SocketAddr, Vec<Codec>>,
-    stun_index: FxHashMap<(SocketAddr, SocketAddr), usize>,
-    stun: Vec<StunCheck>,
-    /// Packets of streams beyond [`MAX_STREAMS`].
+    by_ssrc: FxHashMap<u32, Key>,
+    streams: Slab<Building>,
+    idle: BinaryHeap<Reverse<(i64, Key)>>,
+    stun_index: FxHashMap<(SocketAddr, SocketAddr), Key>,
+    stun: Slab<Checking>,
+    stun_idle: BinaryHeap<Reverse<(i64, Key)>>,
+    /// Some stream was signalled or behaved like RTP: RTP reached this capture point.
+    rtp_seen: bool,
+    /// Packets of streams beyond [`Limits::streams`].
     pub untracked_packets: u64,
 }
 
+/// What a new stream learns from the SDP that named its endpoints.
+pub struct Signalled<'a> {
+    pub codecs: &'a [Codec],
+    pub owner: Option<Owner>,
+}
+
 impl Tracker {
+    pub fn new(limits: Limits) -> Tracker {
+        Tracker {
+            limits,
+            ..Tracker::default()
+        }
+    }
+
     /// The first frame's time: arrival times are relative to it.
     pub fn start(&mut self, ts_ns: i64) {
         self.t0.get_or_insert(ts_ns);
     }
 
-    /// An SDP named `endpoint` as a media address with these payload types.
-    pub fn sdp_endpoint(&mut self, endpoint: SocketAddr, codecs: &[Codec]) {
-        self.sdp.insert(endpoint, codecs.to_vec());
+    /// The open stream of (`src`, `dst`, `ssrc`), if there is one. Callers may cache the key.
+    pub fn find(&self, src: SocketAddr, dst: SocketAddr, ssrc: u32) -> Option<Key> {
+        self.index.get(&(src, dst, ssrc)).copied()
     }
 
-    /// The stream of (`src`, `dst`, `ssrc`), created at its first packet (`frame`, `ts_ns`, payload
-    /// type `pt`); `None` beyond [`MAX_STREAMS`]. Callers may cache the id for later packets.
-    pub fn stream(
+    /// Opens the stream of (`src`, `dst`, `ssrc`) at its first packet (`frame`, `ts_ns`, payload type
+    /// `pt`); `None` beyond [`Limits::streams`].
+    #[allow(clippy::too_many_arguments)]
+    pub fn open(
         &mut self,
         frame: u64,
         ts_ns: i64,
@@ -220,58 +218,60 @@ impl Tracker {
         dst: SocketAddr,
         ssrc: u32,
         pt: u8,
-    ) -> Option<usize> {
-        let key = (src, dst, ssrc);
-        Some(match self.index.get(&key) {
-            Some(&i) => i,
-            None => {
-                if self.streams.len() >= MAX_STREAMS {
-                    return None;
+        sdp: Option<Signalled<'_>>,
+    ) -> Option<Key> {
+        if self.streams.len() >= self.limits.streams {
+            return None;
+        }
+        let mut stats = StreamStats::new(0);
+        let mut codec = PayloadType(pt).name().map(str::to_string);
+        let mut owner = None;
+        let signalled = sdp.is_some();
+        if let Some(sdp) = sdp {
+            owner = sdp.owner;
+            for c in sdp.codecs {
+                // RFC 4733 events keep their timestamp for the whole event: no jitter on them.
+                let rate = if c.name.eq_ignore_ascii_case("telephone-event") {
+                    0
+                } else {
+                    c.clock_rate
+                };
+                if PayloadType(c.pt).is_dynamic() {
+                    stats.set_payload_clock(c.pt, rate);
                 }
-                let codecs = self.sdp.get(&dst).or_else(|| self.sdp.get(&src));
-                let mut stats = StreamStats::new(0);
-                let mut codec = PayloadType(pt).name().map(str::to_string);
-                if let Some(codecs) = codecs {
-                    for c in codecs {
-                        // RFC 4733 events keep their timestamp for the whole event: no jitter on them.
-                        let rate = if c.name.eq_ignore_ascii_case("telephone-event") {
-                            0
-                        } else {
-                            c.clock_rate
-                        };
-                        if PayloadType(c.pt).is_dynamic() {
-                            stats.set_payload_clock(c.pt, rate);
-                        }
-                        if c.pt == pt && !c.name.is_empty() {
-                            codec = Some(c.name.clone());
-                        }
-                    }
+                if c.pt == pt && !c.name.is_empty() {
+                    codec = Some(c.name.clone());
                 }
-                self.streams.push(Building {
-                    stats,
-                    src,
-                    dst,
-                    ssrc,
-                    first_frame: frame,
-                    last_frame: frame,
-                    first_ts_ns: ts_ns,
-                    last_ts_ns: ts_ns,
-                    codec,
-                    rtcp: None,
-                    timeline: Timeline::new(),
-                });
-                self.index.insert(key, self.streams.len() - 1);
-                self.by_ssrc.insert(ssrc, self.streams.len() - 1);
-                self.streams.len() - 1
             }
-        })
+        }
+        self.rtp_seen |= signalled;
+        let key = self.streams.insert(Building {
+            stats,
+            src,
+            dst,
+            ssrc,
+            first_frame: frame,
+            last_frame: frame,
+            first_ts_ns: ts_ns,
+            last_ts_ns: ts_ns,
+            codec,
+            rtcp: None,
+            timeline: Timeline::new(),
+            signalled,
+            owner,
+        });
+        self.idle
+            .push(Reverse((ts_ns.saturating_add(STREAM_IDLE_NS), key)));
+        self.index.insert((src, dst, ssrc), key);
+        self.by_ssrc.insert(ssrc, key);
+        Some(key)
     }
 
-    /// One RTP packet of a stream (see [`Tracker::stream`]); `None` counts it as untracked.
+    /// One RTP packet of a stream (see [`Tracker::open`]); `None` counts it as untracked.
     #[allow(clippy::too_many_arguments)]
     pub fn rtp(
         &mut self,
-        stream: Option<usize>,
+        stream: Option<Key>,
         frame: u64,
         ts_ns: i64,
         seq: u16,
@@ -280,7 +280,7 @@ impl Tracker {
         pt: u8,
         len: usize,
     ) {
-        let Some(s) = stream.and_then(|i| self.streams.get_mut(i)) else {
+        let Some(s) = stream.and_then(|k| self.streams.get_mut(k)) else {
             self.untracked_packets += 1;
             return;
         };
@@ -294,17 +294,63 @@ impl Tracker {
         s.timeline
             .add(ts_ns - s.first_ts_ns, s.stats.jitter_ms(), gap_ms);
         s.last_frame = frame;
-        s.last_ts_ns = ts_ns;
+        s.last_ts_ns = s.last_ts_ns.max(ts_ns);
+        if !self.rtp_seen && s.stats.packets() >= MIN_UNSIGNALLED_PACKETS {
+            let summary = s.stats.summary();
+            self.rtp_seen = summary.sequence_errors * 4 <= summary.packets;
+        }
     }
 
-    /// The report blocks of one RTCP compound packet, sent by `src`.
+    /// Time of a stream's last packet.
+    pub fn last_ts(&self, key: Key) -> Option<i64> {
+        self.streams.get(key).map(|s| s.last_ts_ns)
+    }
+
+    /// The endpoints of an open stream.
+    pub fn endpoints(&self, key: Key) -> Option<(SocketAddr, SocketAddr, i64)> {
+        self.streams.get(key).map(|s| (s.src, s.dst, s.first_ts_ns))
+    }
+
+    /// Records that an open call's SDP names one of the stream's endpoints: the call owns the
+    /// stream unless a more recent call already does.
+    pub fn claim(&mut self, key: Key, owner: Owner) {
+        if let Some(s) = self.streams.get_mut(key) {
+            self.rtp_seen = true;
+            s.signalled = true;
+            if s.owner.is_none_or(|o| o.start_ts_ns <= owner.start_ts_ns) {
+                s.owner = Some(owner);
+            }
+        }
+    }
+
+    /// What a finalized call learned about the stream it owns (SDP endpoints, answer).
+    pub fn settle_owner(&mut self, key: Key, owner: Owner) {
+        if let Some(s) = self.streams.get_mut(key) {
+            if s.owner.is_some_and(|o| o.index == owner.index) {
+                s.owner = Some(owner);
+            }
+        }
+    }
+
+    /// The stream's figures so far, as it would be reported now.
+    pub fn snapshot(&self, key: Key) -> Option<Stream> {
+        self.streams.get(key).map(report)
+    }
+
+    /// Whether RTP reached this capture point so far: a stream an SDP named, or one that behaved
+    /// like RTP for [`MIN_UNSIGNALLED_PACKETS`] packets.
+    pub fn rtp_seen(&self) -> bool {
+        self.rtp_seen
+    }
+
+    /// The report blocks of one RTCP compound packet.
     pub fn rtcp(&mut self, frame: u64, ts_ns: i64, blocks: &[ReportBlock]) {
         for b in blocks {
             // The report is about a stream whose SSRC is `b.ssrc`, whichever direction it went.
             let Some(s) = self
                 .by_ssrc
                 .get(&b.ssrc)
-                .and_then(|&i| self.streams.get_mut(i))
+                .and_then(|&k| self.streams.get_mut(k))
             else {
                 continue;
             };
@@ -323,7 +369,55 @@ impl Tracker {
         }
     }
 
-    /// One STUN message from `src` to `dst`.
+    /// The next stream silent since before `now - STREAM_IDLE_NS`, taken out: its report (`None`
+    /// when it never behaved like RTP) and its key.
+    pub fn expire(&mut self, now: i64) -> Option<(Key, Option<Stream>)> {
+        while let Some(&Reverse((at, key))) = self.idle.peek() {
+            if at > now {
+                return None;
+            }
+            self.idle.pop();
+            let Some(s) = self.streams.get(key) else {
+                continue;
+            };
+            let expiry = s.last_ts_ns.saturating_add(STREAM_IDLE_NS);
+            if expiry > now {
+                self.idle.push(Reverse((expiry, key)));
+                continue;
+            }
+            return Some((key, self.close(key)));
+        }
+        None
+    }
+
+    /// Takes a stream out: its final report, or `None` when it never behaved like RTP.
+    pub fn close(&mut self, key: Key) -> Option<Stream> {
+        let b = self.streams.remove(key)?;
+        if self.index.get(&(b.src, b.dst, b.ssrc)) == Some(&key) {
+            self.index.remove(&(b.src, b.dst, b.ssrc));
+        }
+        if self.by_ssrc.get(&b.ssrc) == Some(&key) {
+            self.by_ssrc.remove(&b.ssrc);
+        }
+        let summary = b.stats.summary();
+        let steady = summary.packets >= MIN_UNSIGNALLED_PACKETS
+            && summary.sequence_errors * 4 <= summary.packets;
+        (b.signalled || steady).then(|| report(&b))
+    }
+
+    /// Every open stream's key, by first frame.
+    pub fn open_streams(&self) -> Vec<Key> {
+        let mut keys: Vec<(u64, Key)> = self
+            .streams
+            .iter()
+            .map(|(k, s)| (s.first_frame, k))
+            .collect();
+        keys.sort_unstable();
+        keys.into_iter().map(|(_, k)| k).collect()
+    }
+
+    /// The STUN check of the message's address pair, opened at its first message; `None` for
+    /// indications and beyond the limit. `owner` is the call whose SDP named the pair, for a new one.
     pub fn stun(
         &mut self,
         frame: u64,
@@ -331,32 +425,47 @@ impl Tracker {
         src: SocketAddr,
         dst: SocketAddr,
         class: StunClass,
-    ) {
+        owner: impl FnOnce(SocketAddr, SocketAddr) -> Option<Owner>,
+    ) -> Option<(Key, bool)> {
+        if class == StunClass::Indication {
+            return None;
+        }
         let (client, server) = match class {
             StunClass::Request | StunClass::Indication => (src, dst),
             StunClass::Success | StunClass::Error(_) => (dst, src),
         };
-        if class == StunClass::Indication {
-            return;
-        }
-        let i = *self.stun_index.entry((client, server)).or_insert_with(|| {
-            self.stun.push(StunCheck {
-                client,
-                server,
-                requests: 0,
-                successes: 0,
-                errors: 0,
-                error_codes: Vec::new(),
-                first_frame: frame,
-                last_frame: frame,
-                first_ts_ns: ts_ns,
-                last_ts_ns: ts_ns,
-                frames: Vec::new(),
-                call: None,
-            });
-            self.stun.len() - 1
-        });
-        let c = &mut self.stun[i];
+        let (key, new) = match self.stun_index.get(&(client, server)) {
+            Some(&k) => (k, false),
+            None if self.stun.len() >= self.limits.stun_pairs => return None,
+            None => {
+                let k = self.stun.insert(Checking {
+                    check: StunCheck {
+                        client,
+                        server,
+                        requests: 0,
+                        successes: 0,
+                        errors: 0,
+                        error_codes: Vec::new(),
+                        first_frame: frame,
+                        last_frame: frame,
+                        first_ts_ns: ts_ns,
+                        last_ts_ns: ts_ns,
+                        frames: Vec::new(),
+                        call: None,
+                    },
+                    owner: owner(client, server),
+                });
+                self.stun_index.insert((client, server), k);
+                self.stun_idle
+                    .push(Reverse((ts_ns.saturating_add(STREAM_IDLE_NS), k)));
+                (k, true)
+            }
+        };
+        let c = &mut self
+            .stun
+            .get_mut(key)
+            .expect("an indexed check is open")
+            .check;
         match class {
             StunClass::Request => c.requests += 1,
             StunClass::Success => c.successes += 1,
@@ -369,64 +478,114 @@ impl Tracker {
             StunClass::Indication => {}
         }
         c.last_frame = frame;
-        c.last_ts_ns = ts_ns;
+        c.last_ts_ns = c.last_ts_ns.max(ts_ns);
         if c.frames.len() < 16 {
             c.frames.push(frame);
         }
+        Some((key, new))
     }
 
-    /// The streams worth reporting (signalled, or behaving like RTP), by first frame, and the STUN checks.
-    pub fn finish(self) -> (Vec<Stream>, Vec<StunCheck>) {
-        let sdp = &self.sdp;
-        let streams = self
-            .streams
-            .into_iter()
-            .filter_map(|b| {
-                let summary = b.stats.summary();
-                let signalled = sdp.contains_key(&b.dst) || sdp.contains_key(&b.src);
-                let steady = summary.packets >= MIN_UNSIGNALLED_PACKETS
-                    && summary.sequence_errors * 4 <= summary.packets;
-                (signalled || steady).then(|| {
-                    let clock_rate = b.stats.clock_rate_for(summary.first_pt);
-                    let mos = b
-                        .codec
-                        .as_deref()
-                        .and_then(mos::EModelCodec::for_encoding)
-                        .map(|codec| {
-                            let delay = mos::one_way_delay_ms(
-                                b.rtcp.and_then(|r| r.rtt_ms).map_or(0.0, |rtt| rtt / 2.0),
-                                summary.mean_jitter_ms,
-                            );
-                            mos::mos_from_r(mos::r_factor(
-                                codec,
-                                summary.lost_pct.max(0.0),
-                                1.0,
-                                delay,
-                            ))
-                        });
-                    Stream {
-                        src: b.src,
-                        dst: b.dst,
-                        ssrc: b.ssrc,
-                        summary,
-                        first_frame: b.first_frame,
-                        last_frame: b.last_frame,
-                        first_ts_ns: b.first_ts_ns,
-                        last_ts_ns: b.last_ts_ns,
-                        codec: b.codec,
-                        clock_rate,
-                        call: None,
-                        expected_by_sdp: false,
-                        since_answer_ms: None,
-                        mos,
-                        rtcp: b.rtcp,
-                        timeline: b.timeline,
-                    }
-                })
-            })
-            .collect();
-        (streams, self.stun)
+    /// A STUN check as it stands.
+    pub fn stun_snapshot(&self, key: Key) -> Option<StunCheck> {
+        self.stun.get(key).map(|c| {
+            let mut check = c.check.clone();
+            check.call = c.owner.map(|o| o.index);
+            check
+        })
     }
+
+    /// The next STUN check silent since before `now - STREAM_IDLE_NS`, taken out.
+    pub fn expire_stun(&mut self, now: i64) -> Option<(Key, StunCheck)> {
+        while let Some(&Reverse((at, key))) = self.stun_idle.peek() {
+            if at > now {
+                return None;
+            }
+            self.stun_idle.pop();
+            let Some(c) = self.stun.get(key) else {
+                continue;
+            };
+            let expiry = c.check.last_ts_ns.saturating_add(STREAM_IDLE_NS);
+            if expiry > now {
+                self.stun_idle.push(Reverse((expiry, key)));
+                continue;
+            }
+            let check = self.close_stun(key)?;
+            return Some((key, check));
+        }
+        None
+    }
+
+    /// Takes a STUN check out.
+    pub fn close_stun(&mut self, key: Key) -> Option<StunCheck> {
+        let c = self.stun.remove(key)?;
+        self.stun_index.remove(&(c.check.client, c.check.server));
+        let mut check = c.check;
+        check.call = c.owner.map(|o| o.index);
+        Some(check)
+    }
+
+    /// Every open STUN check's key, by first frame.
+    pub fn open_stun(&self) -> Vec<Key> {
+        let mut keys: Vec<(u64, Key)> = self
+            .stun
+            .iter()
+            .map(|(k, c)| (c.check.first_frame, k))
+            .collect();
+        keys.sort_unstable();
+        keys.into_iter().map(|(_, k)| k).collect()
+    }
+}
+
+/// The report of a stream: its figures, its call, its MOS.
+fn report(b: &Building) -> Stream {
+    let summary = b.stats.summary();
+    let clock_rate = b.stats.clock_rate_for(summary.first_pt);
+    let mos = b
+        .codec
+        .as_deref()
+        .and_then(mos::EModelCodec::for_encoding)
+        .map(|codec| {
+            let delay = mos::one_way_delay_ms(
+                b.rtcp.and_then(|r| r.rtt_ms).map_or(0.0, |rtt| rtt / 2.0),
+                summary.mean_jitter_ms,
+            );
+            mos::mos_from_r(mos::r_factor(codec, summary.lost_pct.max(0.0), 1.0, delay))
+        });
+    let since_answer = b
+        .owner
+        .and_then(|o| since_answer(b.first_ts_ns, b.last_ts_ns, o.answer_ts_ns));
+    Stream {
+        src: b.src,
+        dst: b.dst,
+        ssrc: b.ssrc,
+        summary,
+        first_frame: b.first_frame,
+        last_frame: b.last_frame,
+        first_ts_ns: b.first_ts_ns,
+        last_ts_ns: b.last_ts_ns,
+        codec: b.codec.clone(),
+        clock_rate,
+        call: b.owner.map(|o| o.index),
+        expected_by_sdp: b.owner.is_some_and(|o| o.expected_by_sdp),
+        since_answer,
+        mos,
+        rtcp: b.rtcp,
+        timeline: b.timeline.clone(),
+    }
+}
+
+/// A stream's first and last packet relative to its call's answer.
+pub fn since_answer(
+    first_ts_ns: i64,
+    last_ts_ns: i64,
+    answer_ts_ns: Option<i64>,
+) -> Option<SinceAnswer> {
+    let answer = answer_ts_ns?;
+    let ms = |ts: i64| (ts - answer) as f64 / 1e6;
+    Some(SinceAnswer {
+        first_ms: ms(first_ts_ns),
+        last_ms: ms(last_ts_ns),
+    })
 }
 
 /// The 64-bit NTP timestamp (seconds since 1900, 32.32 fixed point) of a Unix time in ns.
@@ -435,66 +594,6 @@ fn ntp_timestamp(ts_ns: i64) -> u64 {
     let secs = (ts_ns.div_euclid(1_000_000_000) + NTP_UNIX_OFFSET_S) as u64;
     let frac = ((ts_ns.rem_euclid(1_000_000_000) as u64) << 32) / 1_000_000_000;
     (secs << 32) | frac
-}
-
-/// The media endpoints a call's SDP announced, with whether the caller (offer side) announced them.
-fn sdp_endpoints(call: &Call) -> FxHashSet<SocketAddr> {
-    let mut out = FxHashSet::default();
-    for seen in &call.messages {
-        for media in seen.msg.sdp.iter().flatten() {
-            if let (Some(addr), true) = (media.addr, media.port != 0) {
-                if !addr.is_unspecified() {
-                    out.insert(SocketAddr::new(addr, media.port));
-                    if let Some(rtcp) = media.rtcp_port {
-                        out.insert(SocketAddr::new(addr, rtcp));
-                    }
-                }
-            }
-            for c in &media.candidates {
-                if let Ok(ip) = c.addr.parse() {
-                    out.insert(SocketAddr::new(ip, c.port));
-                }
-            }
-        }
-    }
-    out
-}
-
-/// How long after its last SIP message a call's media may still run (a BYE may be missing).
-const MEDIA_AFTER_CALL_NS: i64 = 5_000_000_000;
-
-/// Ties each stream and STUN check to the call whose SDP named one of its endpoints and whose time
-/// span covers it; a stream whose other endpoint is not in that SDP is marked unexpected (NAT).
-pub fn link(calls: &[Call], streams: &mut [Stream], stun: &mut [StunCheck]) {
-    let endpoints: Vec<FxHashSet<SocketAddr>> = calls.iter().map(sdp_endpoints).collect();
-    let covering = |a: SocketAddr, b: SocketAddr, ts: i64| {
-        calls
-            .iter()
-            .enumerate()
-            .filter(|(i, c)| {
-                (endpoints[*i].contains(&a) || endpoints[*i].contains(&b))
-                    && ts >= c.start_ts_ns
-                    && ts <= c.end_ts_ns.saturating_add(MEDIA_AFTER_CALL_NS)
-            })
-            // The most recent call wins when several reuse the same ports.
-            .max_by_key(|(_, c)| c.start_ts_ns)
-            .map(|(i, _)| i)
-    };
-    for s in streams.iter_mut() {
-        s.call = covering(s.src, s.dst, s.first_ts_ns);
-        s.expected_by_sdp = s
-            .call
-            .is_some_and(|i| endpoints[i].contains(&s.src) && endpoints[i].contains(&s.dst));
-        s.since_answer_ms = s.call.and_then(|i| {
-            let call = &calls[i];
-            let answer_ns = call.invite().ts_ns + (call.timings.answer_ms? * 1e6) as i64;
-            let ms = |ts: i64| (ts - answer_ns) as f64 / 1e6;
-            Some((ms(s.first_ts_ns), ms(s.last_ts_ns)))
-        });
-    }
-    for c in stun.iter_mut() {
-        c.call = covering(c.client, c.server, c.first_ts_ns);
-    }
 }
 
 #[cfg(test)]
@@ -513,20 +612,29 @@ mod tests {
             addr("192.0.2.2:6000"),
             addr("192.0.2.3:53"),
         );
-        t.sdp_endpoint(
+        let pcmu = [Codec {
+            pt: 0,
+            name: "PCMU".into(),
+            clock_rate: 8000,
+        }];
+        let signalled = t.open(
+            1,
+            0,
+            a,
             b,
-            &[Codec {
-                pt: 0,
-                name: "PCMU".into(),
-                clock_rate: 8000,
-            }],
+            7,
+            0,
+            Some(Signalled {
+                codecs: &pcmu,
+                owner: None,
+            }),
         );
         for i in 0..3u16 {
-            let id = t.stream(u64::from(i) + 1, i64::from(i) * 20_000_000, a, b, 7, 0);
+            let ts = i64::from(i) * 20_000_000;
             t.rtp(
-                id,
+                signalled,
                 u64::from(i) + 1,
-                i64::from(i) * 20_000_000,
+                ts,
                 100 + i,
                 u32::from(i) * 160,
                 false,
@@ -534,11 +642,11 @@ mod tests {
                 160,
             );
         }
+        let noise = t.open(100, 0, c, a, 9, 0, None);
         for i in 0..20u16 {
             // Random-looking sequence numbers: not RTP.
-            let id = t.stream(100 + u64::from(i), 0, c, a, 9, 0);
             t.rtp(
-                id,
+                noise,
                 100 + u64::from(i),
                 0,
                 i.wrapping_mul(7919),
@@ -548,49 +656,39 @@ mod tests {
                 30,
             );
         }
-        let (streams, _) = t.finish();
-        assert_eq!(streams.len(), 1);
-        assert_eq!(streams[0].summary.packets, 3);
-        assert_eq!(streams[0].codec.as_deref(), Some("PCMU"));
+        let stream = t.close(signalled.expect("opened")).expect("signalled");
+        assert_eq!(stream.summary.packets, 3);
+        assert_eq!(stream.codec.as_deref(), Some("PCMU"));
+        assert_eq!(t.close(noise.expect("opened")), None);
+        assert!(t.rtp_seen());
     }
 
     #[test]
-    fn timeline_buckets_stay_bounded() {
-        let mut t = Timeline::new();
-        for s in 0..200i64 {
-            t.add(s * 1_000_000_000, s as f64, 20.0);
-        }
-        assert!(t.buckets.len() <= MAX_BUCKETS);
-        assert_eq!(t.bucket_ms, 4000);
-        assert_eq!(t.buckets.iter().map(|b| b.packets).sum::<u32>(), 200);
-        assert_eq!(
-            t.buckets[0],
-            Bucket {
-                packets: 4,
-                max_jitter_ms: 3.0,
-                max_gap_ms: 20.0
-            }
-        );
-    }
-
-    #[test]
-    fn a_packet_decades_away_does_not_overflow_the_timeline() {
-        let mut t = Timeline::new();
-        t.add(0, 1.0, 0.0);
-        t.add(i64::MAX, 2.0, 0.0);
-        assert!(t.buckets.len() <= MAX_BUCKETS);
-        assert_eq!(t.buckets.iter().map(|b| b.packets).sum::<u32>(), 2);
+    fn a_silent_stream_expires_and_a_busy_one_does_not() {
+        let mut t = Tracker::default();
+        let (a, b) = (addr("192.0.2.1:5000"), addr("192.0.2.2:6000"));
+        let quiet = t.open(1, 0, a, b, 1, 0, None);
+        let busy = t.open(2, 0, b, a, 2, 0, None);
+        t.rtp(quiet, 1, 0, 1, 0, false, 0, 160);
+        t.rtp(busy, 2, 0, 1, 0, false, 0, 160);
+        t.rtp(busy, 3, 50_000_000_000, 2, 160, false, 0, 160);
+        let (key, _) = t.expire(STREAM_IDLE_NS).expect("the quiet one");
+        assert_eq!(Some(key), quiet);
+        assert!(t.expire(STREAM_IDLE_NS + 1).is_none());
+        assert!(t.find(b, a, 2).is_some());
+        assert!(t.find(a, b, 1).is_none());
     }
 
     #[test]
     fn stun_requests_and_answers_are_paired_by_direction() {
         let mut t = Tracker::default();
         let (a, b) = (addr("192.0.2.1:5000"), addr("192.0.2.2:6000"));
-        t.stun(1, 0, a, b, StunClass::Request);
-        t.stun(2, 0, a, b, StunClass::Request);
-        t.stun(3, 0, b, a, StunClass::Success);
-        t.stun(4, 0, b, a, StunClass::Request);
-        let (_, checks) = t.finish();
+        t.stun(1, 0, a, b, StunClass::Request, |_, _| None);
+        t.stun(2, 0, a, b, StunClass::Request, |_, _| None);
+        t.stun(3, 0, b, a, StunClass::Success, |_, _| None);
+        t.stun(4, 0, b, a, StunClass::Request, |_, _| None);
+        let keys = t.open_stun();
+        let checks: Vec<StunCheck> = keys.iter().filter_map(|&k| t.close_stun(k)).collect();
         assert_eq!(checks.len(), 2);
         assert_eq!((checks[0].requests, checks[0].successes), (2, 1));
         assert_eq!(

@@ -7,8 +7,14 @@
 //! capture files or decodes packets itself.
 
 pub mod calls;
+pub mod dialogs;
+pub mod engine;
 pub mod media;
 pub mod message;
 pub mod mos;
 pub mod rtp_stats;
+pub mod slab;
+#[cfg(test)]
+pub(crate) mod testkit;
+pub mod timeline;
 pub mod transport;

@@ -3,15 +3,21 @@
 //! Takes TCP segment summaries, TLS record observations and ICMP errors in capture order; produces a
 //! connection table in Zeek's `conn_state` vocabulary (S0, REJ, S1, SF, S2, S3, RSTO, RSTR, RSTOS0,
 //! SH, OTH) with SYN attempts, handshake time, who closed or reset, bytes each way and what TLS showed,
-//! and the list of ICMP errors with the flow they quote. Any port, not only SIP's.
-//! Memory is bounded: at most [`MAX_CONNECTIONS`] connections are tracked (more are counted).
+//! and the ICMP errors grouped by reporter and the flow they quote. Any port, not only SIP's.
+//! A connection stays while it is open, while an open call holds it as evidence, and — when a
+//! diagnosis may use it (it carried SIP or TLS, or never got established) — for [`LINGER_NS`] after it
+//! closed; then it is handed out with the calls that claimed it, and freed. A closed connection
+//! nothing can use goes at once, so memory follows the connections open at a time
+//! ([`Limits::connections`]), not their total.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::net::{IpAddr, SocketAddr};
 
 use rustc_hash::FxHashMap;
 
-/// Connections tracked at most; segments of further connections are only counted.
-pub const MAX_CONNECTIONS: usize = 250_000;
+use super::slab::{Key, Slab};
+
 /// SYN attempts remembered per connection (more are counted).
 const MAX_SYNS: usize = 16;
 
@@ -192,7 +198,7 @@ impl Connection {
         self.syn_ack.is_some() || self.server_bytes > 0 || self.server_fin.is_some()
     }
 
-    fn settle_state(&mut self) {
+    pub(crate) fn settle_state(&mut self) {
         let rst_by_client = self.rst.map(|r| r.by_client);
         self.state = if self.syns.is_empty() && self.syn_count == 0 {
             ConnState::Oth
@@ -229,14 +235,128 @@ pub mod flags {
     pub const ACK: u8 = 0x10;
 }
 
-/// Builds the connection table from segments in capture order.
+/// Bounds on open transport state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// TCP connections held at once (open, or closed and still needed); segments of further
+    /// connections are only counted.
+    pub connections: usize,
+    /// ICMP error groups held at once.
+    pub icmp_groups: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            connections: 250_000,
+            icmp_groups: 65_536,
+        }
+    }
+}
+
+/// Silence after which an open connection counts as gone (longer than Linux's SYN back-off steps).
+pub const CONN_IDLE_NS: i64 = 120_000_000_000;
+/// How long a closed connection that a diagnosis may use (it carried SIP or TLS, or never got
+/// established) stays findable for calls that start or use its path afterwards (Timer B).
+pub const LINGER_NS: i64 = 32_000_000_000;
+/// Silence after which a group of ICMP errors is complete.
+pub const ICMP_IDLE_NS: i64 = 10_000_000_000;
+/// ICMP errors kept per group (more are counted).
+const MAX_ICMP_KEPT: usize = 64;
+
+struct Tracked {
+    conn: Connection,
+    /// Open calls holding it as evidence: it stays until they are finalized.
+    holds: u32,
+    /// 0-based indexes of the calls whose diagnosis tied it to them.
+    claimed: Vec<usize>,
+    /// When it closed (RST, FIN both ways) or another connection took over its ports.
+    closed_ts: Option<i64>,
+}
+
+impl Tracked {
+    /// When it may go, if nothing holds it.
+    fn due(&self) -> i64 {
+        let c = &self.conn;
+        match self.closed_ts {
+            Some(t) if c.sip || c.tls.is_some() || c.syn_ack.is_none() => {
+                t.saturating_add(LINGER_NS)
+            }
+            Some(t) => t,
+            None => c.last_ts_ns.saturating_add(CONN_IDLE_NS),
+        }
+    }
+}
+
+/// A connection (or ICMP group) that nothing needs any more, with the calls that claimed it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Released<T> {
+    pub item: T,
+    /// 0-based indexes of the calls whose diagnosis tied it to them, ascending.
+    pub calls: Vec<usize>,
+}
+
+/// ICMP errors from one reporter quoting one flow, close together in time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IcmpGroup {
+    /// The first errors (at most 64).
+    pub errors: Vec<IcmpError>,
+    /// The last error (the first when there is one).
+    pub last: IcmpError,
+    /// Errors in all.
+    pub count: u64,
+}
+
+impl IcmpGroup {
+    pub fn first(&self) -> &IcmpError {
+        self.errors.first().unwrap_or(&self.last)
+    }
+
+    /// Some error of the group quoted SIP / RTP.
+    pub fn quoted_sip(&self) -> bool {
+        self.errors.iter().any(|e| e.quoted_sip)
+    }
+
+    pub fn quoted_rtp(&self) -> bool {
+        self.errors.iter().any(|e| e.quoted_rtp)
+    }
+}
+
+struct TrackedIcmp {
+    group: IcmpGroup,
+    holds: u32,
+    claimed: Vec<usize>,
+}
+
+type IcmpKey = (IpAddr, SocketAddr, SocketAddr, &'static str, u8);
+
+/// What a segment did to the table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Segmented {
+    /// It opened a connection.
+    New(Key),
+    Existing(Key),
+    /// Beyond [`Limits::connections`]: counted only.
+    Untracked,
+}
+
+/// The connection table and the ICMP error groups, in capture order.
 #[derive(Default)]
 pub struct Tracker {
-    /// Open connection per unordered address pair.
-    open: FxHashMap<(SocketAddr, SocketAddr), usize>,
-    conns: Vec<Connection>,
-    /// Segments of connections beyond [`MAX_CONNECTIONS`].
+    limits: Limits,
+    /// The current connection per unordered address pair.
+    open: FxHashMap<(SocketAddr, SocketAddr), Key>,
+    conns: Slab<Tracked>,
+    /// Connections by client address and server endpoint, for calls that use that path.
+    by_path: FxHashMap<(IpAddr, SocketAddr), Vec<Key>>,
+    queue: BinaryHeap<Reverse<(i64, Key)>>,
+    icmp_open: FxHashMap<IcmpKey, Key>,
+    icmp: Slab<TrackedIcmp>,
+    icmp_queue: BinaryHeap<Reverse<(i64, Key)>>,
+    /// Segments of connections beyond [`Limits::connections`].
     pub untracked_segments: u64,
+    /// ICMP errors beyond [`Limits::icmp_groups`].
+    pub untracked_icmp: u64,
 }
 
 /// A TCP connection (or any flow) regardless of direction: its two endpoints, lower first.
@@ -249,6 +369,13 @@ pub fn connection_key(a: SocketAddr, b: SocketAddr) -> (SocketAddr, SocketAddr) 
 }
 
 impl Tracker {
+    pub fn new(limits: Limits) -> Tracker {
+        Tracker {
+            limits,
+            ..Tracker::default()
+        }
+    }
+
     /// One segment: its frame, time, endpoints, flag bits and payload length.
     pub fn segment(
         &mut self,
@@ -258,25 +385,30 @@ impl Tracker {
         dst: SocketAddr,
         bits: u8,
         len: usize,
-    ) {
+    ) -> Segmented {
         let syn_only = bits & (flags::SYN | flags::ACK) == flags::SYN;
         let k = connection_key(src, dst);
-        let mut index = self.open.get(&k).copied();
+        let mut current = self.open.get(&k).copied();
         // A new SYN on a connection that already got going is a new connection reusing the ports.
-        if let (Some(i), true) = (index, syn_only) {
-            let c = &self.conns[i];
+        if let (Some(key), true) = (current, syn_only) {
+            let c = &self
+                .conns
+                .get(key)
+                .expect("an open key names a connection")
+                .conn;
             let retransmission =
                 c.client == src && c.syn_ack.is_none() && c.rst.is_none() && c.client_bytes == 0;
             if !retransmission {
-                index = None;
+                self.close(key, ts_ns);
+                current = None;
             }
         }
-        let i = match index {
-            Some(i) => i,
+        let (key, new) = match current {
+            Some(key) => (key, false),
             None => {
-                if self.conns.len() >= MAX_CONNECTIONS {
+                if self.conns.len() >= self.limits.connections {
                     self.untracked_segments += 1;
-                    return;
+                    return Segmented::Untracked;
                 }
                 // The client is whoever sent the SYN; a SYN-ACK's receiver; else the first sender.
                 let (client, server) =
@@ -285,17 +417,28 @@ impl Tracker {
                     } else {
                         (src, dst)
                     };
-                self.conns
-                    .push(Connection::new(client, server, frame, ts_ns));
-                self.open.insert(k, self.conns.len() - 1);
-                self.conns.len() - 1
+                let key = self.conns.insert(Tracked {
+                    conn: Connection::new(client, server, frame, ts_ns),
+                    holds: 0,
+                    claimed: Vec::new(),
+                    closed_ts: None,
+                });
+                self.open.insert(k, key);
+                self.by_path
+                    .entry((client.ip(), server))
+                    .or_default()
+                    .push(key);
+                self.queue
+                    .push(Reverse((ts_ns.saturating_add(CONN_IDLE_NS), key)));
+                (key, true)
             }
         };
-        let c = &mut self.conns[i];
+        let t = self.conns.get_mut(key).expect("just found");
+        let c = &mut t.conn;
         let from_client = src == c.client;
         c.packets += 1;
         c.last_frame = frame;
-        c.last_ts_ns = ts_ns;
+        c.last_ts_ns = c.last_ts_ns.max(ts_ns);
         if from_client {
             c.client_bytes += len as u64;
         } else {
@@ -328,6 +471,24 @@ impl Tracker {
             };
             fin.get_or_insert(frame);
         }
+        let closed = c.rst.is_some() || (c.client_fin.is_some() && c.server_fin.is_some());
+        if closed && t.closed_ts.is_none() {
+            self.close(key, ts_ns);
+        }
+        if new {
+            Segmented::New(key)
+        } else {
+            Segmented::Existing(key)
+        }
+    }
+
+    /// Marks a connection closed at `ts_ns` (it may go once nothing needs it).
+    fn close(&mut self, key: Key, ts_ns: i64) {
+        if let Some(t) = self.conns.get_mut(key) {
+            t.closed_ts.get_or_insert(ts_ns);
+            let due = t.due();
+            self.queue.push(Reverse((due, key)));
+        }
     }
 
     /// A TLS observation on the connection of `src` → `dst`.
@@ -339,10 +500,14 @@ impl Tracker {
         dst: SocketAddr,
         event: TlsEvent,
     ) {
-        let Some(&i) = self.open.get(&connection_key(src, dst)) else {
+        let Some(t) = self
+            .open
+            .get(&connection_key(src, dst))
+            .and_then(|&k| self.conns.get_mut(k))
+        else {
             return;
         };
-        let c = &mut self.conns[i];
+        let c = &mut t.conn;
         let from_client = src == c.client;
         let tls = c.tls.get_or_insert_with(Tls::default);
         match event {
@@ -373,20 +538,242 @@ impl Tracker {
         }
     }
 
-    /// Marks the connection of `a` and `b` as carrying SIP.
-    pub fn mark_sip(&mut self, a: SocketAddr, b: SocketAddr) {
-        if let Some(&i) = self.open.get(&connection_key(a, b)) {
-            self.conns[i].sip = true;
+    /// Marks the connection of `a` and `b` as carrying SIP; its key.
+    pub fn mark_sip(&mut self, a: SocketAddr, b: SocketAddr) -> Option<Key> {
+        let key = *self.open.get(&connection_key(a, b))?;
+        if let Some(t) = self.conns.get_mut(key) {
+            t.conn.sip = true;
+        }
+        Some(key)
+    }
+
+    /// The current connection between `a` and `b`.
+    pub fn find(&self, a: SocketAddr, b: SocketAddr) -> Option<Key> {
+        self.open.get(&connection_key(a, b)).copied()
+    }
+
+    /// Connections from `client` to `server` still in the table (open or lingering).
+    pub fn on_path(&self, client: IpAddr, server: SocketAddr) -> &[Key] {
+        self.by_path
+            .get(&(client, server))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The connection as it stands, with its state settled as if it ended now.
+    pub fn snapshot(&self, key: Key) -> Option<Connection> {
+        self.conns.get(key).map(|t| {
+            let mut c = t.conn.clone();
+            c.settle_state();
+            c
+        })
+    }
+
+    /// When the connection began, and whether it is still open.
+    pub fn snapshot_times(&self, key: Key) -> Option<(i64, bool)> {
+        self.conns
+            .get(key)
+            .map(|t| (t.conn.first_ts_ns, t.closed_ts.is_none()))
+    }
+
+    /// An open call holds the connection as evidence.
+    pub fn hold(&mut self, key: Key) {
+        if let Some(t) = self.conns.get_mut(key) {
+            t.holds += 1;
         }
     }
 
-    /// The connections, by first frame, with their final state.
-    pub fn finish(self) -> Vec<Connection> {
-        let mut conns = self.conns;
-        for c in &mut conns {
-            c.settle_state();
+    /// A finalized call lets go of the connection, `claimed` if its diagnosis tied it to the call.
+    pub fn unhold(&mut self, key: Key, claimed: Option<usize>) {
+        if let Some(t) = self.conns.get_mut(key) {
+            t.holds = t.holds.saturating_sub(1);
+            if let Some(call) = claimed {
+                if let Err(at) = t.claimed.binary_search(&call) {
+                    t.claimed.insert(at, call);
+                }
+            }
+            if t.holds == 0 {
+                let due = t.due();
+                self.queue.push(Reverse((due, key)));
+            }
         }
-        conns
+    }
+
+    /// The next connection nothing needs at `now`, taken out with its state settled.
+    pub fn expire(&mut self, now: i64) -> Option<Released<Connection>> {
+        while let Some(&Reverse((at, key))) = self.queue.peek() {
+            if at > now {
+                return None;
+            }
+            self.queue.pop();
+            let Some(t) = self.conns.get(key) else {
+                continue;
+            };
+            if t.holds > 0 {
+                // Queued again when its last holder lets go.
+                continue;
+            }
+            let due = t.due();
+            if due > now {
+                self.queue.push(Reverse((due, key)));
+                continue;
+            }
+            return self.take(key);
+        }
+        None
+    }
+
+    /// Every connection still in the table, taken out, by first frame.
+    pub fn drain(&mut self) -> Vec<Released<Connection>> {
+        let mut keys: Vec<(u64, Key)> = self
+            .conns
+            .iter()
+            .map(|(k, t)| (t.conn.first_frame, k))
+            .collect();
+        keys.sort_unstable();
+        keys.into_iter().filter_map(|(_, k)| self.take(k)).collect()
+    }
+
+    fn take(&mut self, key: Key) -> Option<Released<Connection>> {
+        let t = self.conns.remove(key)?;
+        let mut conn = t.conn;
+        let pair = connection_key(conn.client, conn.server);
+        if self.open.get(&pair) == Some(&key) {
+            self.open.remove(&pair);
+        }
+        let path = (conn.client.ip(), conn.server);
+        if let Some(keys) = self.by_path.get_mut(&path) {
+            keys.retain(|k| *k != key);
+            if keys.is_empty() {
+                self.by_path.remove(&path);
+            }
+        }
+        conn.settle_state();
+        Some(Released {
+            item: conn,
+            calls: t.claimed,
+        })
+    }
+
+    /// One ICMP error: into the group of its reporter and quoted flow. Returns the group's key and
+    /// whether the error opened it; `None` beyond [`Limits::icmp_groups`].
+    pub fn icmp(&mut self, error: IcmpError) -> Option<(Key, bool)> {
+        let k = (
+            error.reporter,
+            error.src,
+            error.dst,
+            error.kind,
+            error.proto,
+        );
+        let expiry = error.ts_ns.saturating_add(ICMP_IDLE_NS);
+        if let Some(&key) = self.icmp_open.get(&k) {
+            if let Some(t) = self.icmp.get_mut(key) {
+                let g = &mut t.group;
+                g.count += 1;
+                if g.errors.len() < MAX_ICMP_KEPT {
+                    g.errors.push(error.clone());
+                }
+                g.last = error;
+                return Some((key, false));
+            }
+        }
+        if self.icmp.len() >= self.limits.icmp_groups {
+            self.untracked_icmp += 1;
+            return None;
+        }
+        let key = self.icmp.insert(TrackedIcmp {
+            group: IcmpGroup {
+                errors: vec![error.clone()],
+                last: error,
+                count: 1,
+            },
+            holds: 0,
+            claimed: Vec::new(),
+        });
+        self.icmp_open.insert(k, key);
+        self.icmp_queue.push(Reverse((expiry, key)));
+        Some((key, true))
+    }
+
+    /// An ICMP group as it stands.
+    pub fn icmp_snapshot(&self, key: Key) -> Option<IcmpGroup> {
+        self.icmp.get(key).map(|t| t.group.clone())
+    }
+
+    /// An open call holds the ICMP group as evidence.
+    pub fn hold_icmp(&mut self, key: Key) {
+        if let Some(t) = self.icmp.get_mut(key) {
+            t.holds += 1;
+        }
+    }
+
+    /// A finalized call lets go of the group, `claimed` if its diagnosis tied it to the call.
+    pub fn unhold_icmp(&mut self, key: Key, claimed: Option<usize>) {
+        if let Some(t) = self.icmp.get_mut(key) {
+            t.holds = t.holds.saturating_sub(1);
+            if let Some(call) = claimed {
+                if let Err(at) = t.claimed.binary_search(&call) {
+                    t.claimed.insert(at, call);
+                }
+            }
+            if t.holds == 0 {
+                let due = t.group.last.ts_ns.saturating_add(ICMP_IDLE_NS);
+                self.icmp_queue.push(Reverse((due, key)));
+            }
+        }
+    }
+
+    /// The next ICMP group complete and unneeded at `now`, taken out.
+    pub fn expire_icmp(&mut self, now: i64) -> Option<Released<IcmpGroup>> {
+        while let Some(&Reverse((at, key))) = self.icmp_queue.peek() {
+            if at > now {
+                return None;
+            }
+            self.icmp_queue.pop();
+            let Some(t) = self.icmp.get(key) else {
+                continue;
+            };
+            if t.holds > 0 {
+                continue;
+            }
+            let due = t.group.last.ts_ns.saturating_add(ICMP_IDLE_NS);
+            if due > now {
+                self.icmp_queue.push(Reverse((due, key)));
+                continue;
+            }
+            return self.take_icmp(key);
+        }
+        None
+    }
+
+    /// Every ICMP group still held, taken out, by first frame.
+    pub fn drain_icmp(&mut self) -> Vec<Released<IcmpGroup>> {
+        let mut keys: Vec<(u64, Key)> = self
+            .icmp
+            .iter()
+            .map(|(k, t)| (t.group.first().frame, k))
+            .collect();
+        keys.sort_unstable();
+        keys.into_iter()
+            .filter_map(|(_, k)| self.take_icmp(k))
+            .collect()
+    }
+
+    fn take_icmp(&mut self, key: Key) -> Option<Released<IcmpGroup>> {
+        let t = self.icmp.remove(key)?;
+        let e = t.group.first();
+        let k = (e.reporter, e.src, e.dst, e.kind, e.proto);
+        if self.icmp_open.get(&k) == Some(&key) {
+            self.icmp_open.remove(&k);
+        }
+        Some(Released {
+            item: t.group,
+            calls: t.claimed,
+        })
+    }
+
+    /// Connections and ICMP groups held now.
+    pub fn held(&self) -> (usize, usize) {
+        (self.conns.len(), self.icmp.len())
     }
 }
 
@@ -431,7 +818,7 @@ mod tests {
                 0,
             );
         }
-        t.finish()
+        t.drain().into_iter().map(|r| r.item).collect()
     }
 
     const C: &str = "192.0.2.1:40000";

@@ -1,14 +1,13 @@
 //! What the rules need to know about one call, derived once from the model: the offer and answer SDP,
 //! the 2xx and the BYE, the call's RTP streams split by direction, holds.
 //!
-//! Takes a [`Call`] and the capture's streams; produces a [`CallFacts`] view that borrows them. Does
-//! not judge anything; the rules do.
+//! Takes a finished call with its evidence; produces a [`CallFacts`] view that borrows them. Does not
+//! judge anything; the rules do.
 
 use std::net::SocketAddr;
 
-use rustc_hash::FxHashMap;
-
 use crate::correlate::calls::{Call, State};
+use crate::correlate::engine::FinishedCall;
 use crate::correlate::media::{Stream, StunCheck};
 use crate::correlate::message::{Message, Method, SdpMedia};
 use crate::proto::sdp;
@@ -92,7 +91,8 @@ pub(crate) struct CallFacts<'a> {
     /// An SDP of the call negotiated media that is not RTP (T.38 over UDPTL, MSRP, ...): the RTP
     /// verdicts do not apply.
     pub non_rtp_media: bool,
-    /// The capture holds no RTP at all, of any call (maybe filtered to signalling only).
+    /// No RTP of any call had reached this capture point by the time the call ended (maybe it is
+    /// filtered to signalling only).
     pub capture_without_rtp: bool,
 }
 
@@ -187,26 +187,6 @@ impl<'a> CallFacts<'a> {
         }
     }
 
-    /// Every endpoint any SDP of the call announced.
-    pub fn sdp_endpoints(&self) -> Vec<SocketAddr> {
-        let mut out: Vec<SocketAddr> = self
-            .call
-            .messages
-            .iter()
-            .filter_map(|s| s.msg.sdp.as_deref())
-            .flatten()
-            .filter(|m| m.port != 0)
-            .filter_map(|m| {
-                m.addr
-                    .filter(|a| !a.is_unspecified())
-                    .map(|a| SocketAddr::new(a, m.port))
-            })
-            .collect();
-        out.sort_unstable();
-        out.dedup();
-        out
-    }
-
     /// Which way a stream went, judged by the SDP endpoints (then by source address).
     pub fn direction(&self, s: &Stream) -> Direction {
         let offer = self.offer.and_then(|o| o.endpoint());
@@ -250,54 +230,39 @@ impl<'a> CallFacts<'a> {
     }
 }
 
-/// The facts of every call, with the streams and STUN checks linked to each (one pass over each).
-pub(crate) fn all<'a>(
-    calls: &'a [Call],
-    streams: &'a [Stream],
-    stun: &'a [StunCheck],
-) -> Vec<CallFacts<'a>> {
-    let mut by_call: Vec<Vec<&Stream>> = vec![Vec::new(); calls.len()];
-    for s in streams {
-        if let Some(slot) = s.call.and_then(|c| by_call.get_mut(c)) {
-            slot.push(s);
-        }
+impl<'a> CallFacts<'a> {
+    /// The facts of a finished call, from the evidence the engine gathered for it.
+    pub fn of(fc: &'a FinishedCall) -> CallFacts<'a> {
+        let own: Vec<&Stream> = fc
+            .evidence
+            .streams
+            .iter()
+            .filter(|s| s.call == Some(fc.index))
+            .collect();
+        let stun: Vec<&StunCheck> = fc
+            .evidence
+            .stun
+            .iter()
+            .filter(|c| c.call == Some(fc.index))
+            .collect();
+        let mut f = CallFacts::new(fc.index, &fc.call, own, stun);
+        let from = f.answer_msg.map_or(fc.call.start_ts_ns, |a| a.ts_ns);
+        let to = f.end_ts_ns();
+        // Streams on the call's SDP endpoints while it was up, whichever call owns them (B2BUA
+        // legs and re-INVITEs that move the media share them), plus its own.
+        let mut media: Vec<&Stream> = f.streams.clone();
+        media.extend(
+            fc.evidence
+                .streams
+                .iter()
+                .filter(|s| s.first_ts_ns <= to && s.last_ts_ns >= from),
+        );
+        media.sort_by_key(|s| (s.first_frame, s.src, s.dst, s.ssrc));
+        media.dedup_by_key(|s| (s.first_frame, s.src, s.dst, s.ssrc));
+        f.media = media;
+        f.capture_without_rtp = !fc.capture.rtp_seen;
+        f
     }
-    let mut stun_by_call: Vec<Vec<&StunCheck>> = vec![Vec::new(); calls.len()];
-    for c in stun {
-        if let Some(slot) = c.call.and_then(|i| stun_by_call.get_mut(i)) {
-            slot.push(c);
-        }
-    }
-    let mut by_endpoint: FxHashMap<SocketAddr, Vec<&Stream>> = FxHashMap::default();
-    for s in streams {
-        by_endpoint.entry(s.src).or_default().push(s);
-        if s.dst != s.src {
-            by_endpoint.entry(s.dst).or_default().push(s);
-        }
-    }
-    calls
-        .iter()
-        .zip(by_call.into_iter().zip(stun_by_call))
-        .enumerate()
-        .map(|(i, (call, (linked, stun)))| {
-            let mut f = CallFacts::new(i, call, linked, stun);
-            let from = f.answer_msg.map_or(call.start_ts_ns, |a| a.ts_ns);
-            let to = f.end_ts_ns();
-            let mut media: Vec<&Stream> = f.streams.clone();
-            for ep in f.sdp_endpoints() {
-                for s in by_endpoint.get(&ep).into_iter().flatten() {
-                    if s.first_ts_ns <= to && s.last_ts_ns >= from {
-                        media.push(s);
-                    }
-                }
-            }
-            media.sort_by_key(|s| (s.first_frame, s.src, s.dst, s.ssrc));
-            media.dedup_by_key(|s| (s.first_frame, s.src, s.dst, s.ssrc));
-            f.media = media;
-            f.capture_without_rtp = streams.is_empty();
-            f
-        })
-        .collect()
 }
 
 /// Ascending, without repeats.

@@ -1,8 +1,8 @@
 //! Linking transport failures to the calls they explain — the cross-layer step of the diagnosis.
 //!
-//! Takes a [`Failure`] (a failed TCP connection, a failed TLS handshake, ICMP errors) and the calls'
-//! facts; produces the calls it explains and, for each, a [`Finding`] worded for that call. Three
-//! ways a failure explains a call:
+//! Takes a [`Failure`] (a failed TCP connection, a failed TLS handshake, ICMP errors) among a finished
+//! call's evidence and the call's facts; says whether and how it explains the call and words the
+//! [`Finding`] for it. Three ways a failure explains a call:
 //! - **own path**: it is on the call's own signalling path (same hosts and port as the call's SIP);
 //! - **next hop**: a host that received the call's INVITE opened connections to another host after
 //!   receiving it and before answering (a proxy or Front End trying its next hop); the answer it then
@@ -17,6 +17,7 @@ use super::facts::CallFacts;
 use super::text;
 use super::{Finding, Severity, TransportEvent};
 use crate::correlate::calls::State;
+use crate::correlate::engine::OWN_SLACK_NS;
 use crate::correlate::media::Stream;
 use crate::correlate::message::{Message, Method};
 use crate::proto::sip::StatusCode;
@@ -53,8 +54,6 @@ pub(crate) enum Link<'a> {
     Media,
 }
 
-/// Slack around a call's span for its own-path failures (a SYN just before the INVITE).
-const OWN_SLACK_NS: i64 = 2_000_000_000;
 /// How long a host with no final answer in the capture is taken to be still trying (Timer B/C).
 const NO_ANSWER_WINDOW_NS: i64 = 32_000_000_000;
 /// How long after a call's last SIP message its RTP may still be refused.
@@ -64,59 +63,45 @@ fn within(ts: i64, from: i64, to: i64) -> bool {
     ts >= from && ts <= to
 }
 
-/// The calls a failure explains, with how (at most one link per call).
-pub(crate) fn links<'a>(
+/// How a failure explains this call, if it does.
+pub(crate) fn link<'a>(
     failure: &Failure,
-    facts: &[CallFacts<'a>],
+    f: &CallFacts<'a>,
     streams: &[Stream],
-) -> Vec<(usize, Link<'a>)> {
+) -> Option<Link<'a>> {
     let ev = &failure.event;
-    let mut out: Vec<(usize, Link<'a>)> = Vec::new();
     match failure.via {
-        Via::Reset => {
-            out.extend(ev.calls.iter().map(|&c| (c, Link::Own)));
-        }
+        Via::Reset => ev.calls.contains(&f.index).then_some(Link::Own),
         Via::Tcp => {
-            for f in facts {
-                // Cheap time check first: a capture may hold thousands of failed connections.
-                let (start, end) = (f.call.start_ts_ns, f.call.end_ts_ns);
-                let latest = end
-                    .saturating_add(OWN_SLACK_NS)
-                    .max(start.saturating_add(NO_ANSWER_WINDOW_NS));
-                if !within(ev.ts_ns, start.saturating_sub(OWN_SLACK_NS), latest) {
-                    continue;
-                }
-                if let Some(link) = own_path(ev, f).or_else(|| next_hop(ev, f)) {
-                    out.push((f.index, link));
-                }
+            let (start, end) = (f.call.start_ts_ns, f.call.end_ts_ns);
+            let latest = end
+                .saturating_add(OWN_SLACK_NS)
+                .max(start.saturating_add(NO_ANSWER_WINDOW_NS));
+            if !within(ev.ts_ns, start.saturating_sub(OWN_SLACK_NS), latest) {
+                return None;
             }
+            own_path(ev, f).or_else(|| next_hop(ev, f))
         }
         Via::Icmp { sip, rtp } => {
-            for f in facts {
-                let call = f.call;
-                let in_span = within(
-                    ev.ts_ns,
-                    call.start_ts_ns,
-                    call.end_ts_ns.saturating_add(OWN_SLACK_NS),
-                );
-                let quotes_sip = call
-                    .messages
-                    .iter()
-                    .any(|s| s.msg.src == ev.src && s.msg.dst == ev.dst);
-                if (sip || !rtp) && in_span && quotes_sip {
-                    out.push((f.index, Link::Own));
-                }
-            }
-            if out.is_empty() && (rtp || !sip) {
-                if let Some(call) = media_call(ev, facts, streams) {
-                    out.push((call, Link::Media));
-                }
+            let call = f.call;
+            let in_span = within(
+                ev.ts_ns,
+                call.start_ts_ns,
+                call.end_ts_ns.saturating_add(OWN_SLACK_NS),
+            );
+            let quotes_sip = call
+                .messages
+                .iter()
+                .any(|s| s.msg.src == ev.src && s.msg.dst == ev.dst);
+            if (sip || !rtp) && in_span && quotes_sip {
+                Some(Link::Own)
+            } else if (rtp || !sip) && quotes_media(ev, f, streams) {
+                Some(Link::Media)
+            } else {
+                None
             }
         }
     }
-    out.sort_by_key(|(c, _)| *c);
-    out.dedup_by_key(|(c, _)| *c);
-    out
 }
 
 /// The failure is between two hosts the call's SIP went between, to the port it used.
@@ -159,32 +144,23 @@ fn next_hop<'a>(ev: &TransportEvent, f: &CallFacts<'a>) -> Option<Link<'a>> {
     })
 }
 
-/// The call whose RTP an ICMP error quotes: by the stream it quotes, else by the SDP endpoints.
-fn media_call(ev: &TransportEvent, facts: &[CallFacts<'_>], streams: &[Stream]) -> Option<usize> {
-    if let Some(call) = streams
-        .iter()
-        .find(|s| s.src == ev.src && s.dst == ev.dst)
-        .and_then(|s| s.call)
-    {
-        return Some(call);
+/// Whether an ICMP error quotes this call's RTP: a stream of the call's evidence on that flow that
+/// the call owns, else (no such stream) the call's SDP endpoints while it lasted.
+fn quotes_media(ev: &TransportEvent, f: &CallFacts<'_>, streams: &[Stream]) -> bool {
+    if let Some(s) = streams.iter().find(|s| s.src == ev.src && s.dst == ev.dst) {
+        return s.call == Some(f.index);
     }
-    facts
-        .iter()
-        .filter(|f| {
-            let eps = [
-                f.offer.and_then(|o| o.endpoint()),
-                f.answer.and_then(|a| a.endpoint()),
-            ];
-            let named = eps.iter().flatten().any(|e| *e == ev.dst || *e == ev.src);
-            named
-                && within(
-                    ev.ts_ns,
-                    f.call.start_ts_ns,
-                    f.call.end_ts_ns.saturating_add(MEDIA_SLACK_NS),
-                )
-        })
-        .max_by_key(|f| f.call.start_ts_ns)
-        .map(|f| f.index)
+    let eps = [
+        f.offer.and_then(|o| o.endpoint()),
+        f.answer.and_then(|a| a.endpoint()),
+    ];
+    let named = eps.iter().flatten().any(|e| *e == ev.dst || *e == ev.src);
+    named
+        && within(
+            ev.ts_ns,
+            f.call.start_ts_ns,
+            f.call.end_ts_ns.saturating_add(MEDIA_SLACK_NS),
+        )
 }
 
 fn answer_label(m: &Message) -> String {

@@ -1,28 +1,30 @@
 //! Diagnosis: rules that look across layers (SIP, transport, media) and explain why each call failed
 //! or degraded, with the frames that prove it.
 //!
-//! Takes the correlated model ([`Context`]: calls, TCP connections, ICMP errors, RTP streams, STUN
-//! checks); produces [`Finding`]s per call, primary (most causal) first, and [`TransportEvent`]s for
-//! transport failures, linked to the calls they explain where the capture allows. Never parses bytes.
+//! Takes a finished call with the evidence the engine gathered for it (its SIP, its streams and STUN
+//! checks, the TCP connections on its paths or opened by a host that held its INVITE, the ICMP errors
+//! quoting its packets); produces its [`Finding`]s, primary (most causal) first, and says which of the
+//! transport failures explain it. A connection or ICMP group nothing needs any more becomes a
+//! [`TransportEvent`] with the calls it explained. Never parses bytes.
 //! One rule per file in `rules/`, each with its doc header and tests; codes are DESIGN.md's catalogue
 //! and `docs/rules.md` documents each.
 //!
-//! How it runs: the transport rules turn failed connections and ICMP errors into events; `link`
-//! ties each event to the calls it explains (the call's own signalling path, the next hop a proxy was
-//! trying to reach while it held the call's INVITE, or the call's RTP); then the call rules run on
-//! each call's `facts::CallFacts`. A call's findings are ordered by severity, then by [`RULES`]'
+//! How a call is diagnosed ([`call`]): the transport rules turn its failed candidate connections and
+//! ICMP groups into failures; `link` says whether each explains the call (its own signalling path, the
+//! next hop a proxy was trying to reach while it held the call's INVITE, or the call's RTP); then the
+//! call rules run on its `facts::CallFacts`. Findings are ordered by severity, then by [`RULES`]'
 //! rank (the cause before the symptom it produced), then by time.
 
 use std::net::SocketAddr;
 
-use rustc_hash::FxHashSet;
+pub use finish::{DiagnosedCall, Diagnoser, Sink};
 
-use crate::correlate::calls::Call;
-use crate::correlate::media::{Stream, StunCheck};
+use crate::correlate::engine::{FinishedCall, Tied};
 use crate::correlate::message::Transport;
-use crate::correlate::transport::{Connection, IcmpError};
+use crate::correlate::transport::{Connection, IcmpGroup};
 
 pub(crate) mod facts;
+mod finish;
 pub(crate) mod link;
 pub(crate) mod rules;
 pub(crate) mod text;
@@ -84,23 +86,160 @@ pub struct TransportEvent {
     pub calls: Vec<usize>,
 }
 
-/// Everything the rules look at.
-#[derive(Clone, Copy, Debug)]
-pub struct Context<'a> {
-    pub calls: &'a [Call],
-    pub connections: &'a [Connection],
-    pub icmp: &'a [IcmpError],
-    pub streams: &'a [Stream],
-    pub stun: &'a [StunCheck],
-}
-
-/// The diagnosis of a capture.
+/// The diagnosis of a capture's calls and transport failures, as the collected analysis holds it.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Diagnosis {
-    /// Per call (same order as `Context::calls`): findings, primary first.
+    /// Per call (same order as the call list): findings, primary first.
     pub calls: Vec<Vec<Finding>>,
     /// Transport failures, by first frame.
     pub transport_events: Vec<TransportEvent>,
+}
+
+/// The diagnosis of one finished call.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CallDiagnosis {
+    /// Primary (most causal) first.
+    pub findings: Vec<Finding>,
+    /// The candidates whose failure explains the call (the call is among its event's calls).
+    pub claimed: Tied,
+    /// The candidates that belong to the call's evidence (its ladder and its extract): the claimed
+    /// ones, the connections on its hops opened while it lasted, the ICMP errors quoting its packets.
+    pub shown: Tied,
+    /// The transport events of the claimed connections, by candidate position (`None` when not
+    /// claimed), with this call among their calls.
+    pub connection_events: Vec<Option<TransportEvent>>,
+}
+
+/// How far before a call a connection on its hops still belongs on its ladder.
+const HOP_SLACK_NS: i64 = 5_000_000_000;
+
+/// Diagnoses a finished call from its evidence.
+pub fn call(fc: &FinishedCall) -> CallDiagnosis {
+    let facts = facts::CallFacts::of(fc);
+    let ev = &fc.evidence;
+    let mut findings = Vec::new();
+    let mut linked: Vec<TransportEvent> = Vec::new();
+    let mut claimed = Tied {
+        connections: vec![false; ev.connections.len()],
+        icmp: vec![false; ev.icmp.len()],
+    };
+    let mut connection_events = vec![None; ev.connections.len()];
+    enum Slot {
+        Connection(usize),
+        Icmp(usize),
+    }
+    let failures = ev
+        .connections
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| {
+            rules::connection_failure(c, std::slice::from_ref(&facts))
+                .map(|f| (Slot::Connection(i), f))
+        })
+        .chain(
+            ev.icmp
+                .iter()
+                .enumerate()
+                .map(|(i, g)| (Slot::Icmp(i), rules::icmp_failure(g))),
+        );
+    for (slot, mut failure) in failures {
+        let Some(how) = link::link(&failure, &facts, &ev.streams) else {
+            continue;
+        };
+        findings.push(link::finding_for_call(&failure, &how, &facts));
+        failure.event.calls = vec![fc.index];
+        match slot {
+            Slot::Connection(i) => {
+                claimed.connections[i] = true;
+                connection_events[i] = Some(failure.event.clone());
+            }
+            Slot::Icmp(i) => claimed.icmp[i] = true,
+        }
+        linked.push(failure.event);
+    }
+    let linked_refs: Vec<&TransportEvent> = linked.iter().collect();
+    findings.extend(rules::call_findings(&facts, &linked_refs));
+    order(&mut findings);
+    let call = &fc.call;
+    let on_hop = |a: std::net::SocketAddr, b: std::net::SocketAddr| {
+        call.hops
+            .iter()
+            .any(|&(x, y)| (x, y) == (a, b) || (y, x) == (a, b))
+    };
+    let shown = Tied {
+        connections: ev
+            .connections
+            .iter()
+            .zip(&claimed.connections)
+            .map(|(c, &claimed)| {
+                claimed
+                    || (on_hop(c.client, c.server)
+                        && c.syns.first().is_some_and(|s| {
+                            s.ts_ns >= call.start_ts_ns.saturating_sub(HOP_SLACK_NS)
+                                && s.ts_ns <= call.end_ts_ns
+                        }))
+            })
+            .collect(),
+        icmp: ev
+            .icmp
+            .iter()
+            .zip(&claimed.icmp)
+            .map(|(g, &claimed)| {
+                let e = g.first();
+                let sip = g.quoted_sip() && call.hops.contains(&(e.src, e.dst));
+                let rtp = facts
+                    .streams
+                    .iter()
+                    .any(|s| (s.src, s.dst) == (e.src, e.dst));
+                claimed || sip || rtp
+            })
+            .collect(),
+    };
+    CallDiagnosis {
+        findings,
+        claimed,
+        shown,
+        connection_events,
+    }
+}
+
+/// The transport event of a connection nothing needs any more, if it failed: with the calls it
+/// explained (`calls`, 0-based); an unexplained failure on a port no SIP used is only info.
+pub fn connection_event(
+    conn: &Connection,
+    calls: &[usize],
+    sip_port: bool,
+) -> Option<TransportEvent> {
+    let mut failure = rules::connection_failure(conn, &[])?;
+    failure.event.calls = calls.to_vec();
+    if calls.is_empty() && !sip_port {
+        failure.event.severity = Severity::Info;
+    }
+    Some(failure.event)
+}
+
+/// The transport event of a complete group of ICMP errors: with the calls it explained. ICMP
+/// quoting neither SIP nor RTP and tied to no call is not VoIP evidence (none).
+pub fn icmp_event(group: &IcmpGroup, calls: &[usize], sip_port: bool) -> Option<TransportEvent> {
+    let failure = rules::icmp_failure(group);
+    let via = failure.via;
+    let mut event = failure.event;
+    event.calls = calls.to_vec();
+    if calls.is_empty() {
+        if via
+            == (link::Via::Icmp {
+                sip: false,
+                rtp: false,
+            })
+        {
+            return None;
+        }
+        let quotes_voip = matches!(via, link::Via::Icmp { sip: true, .. });
+        if !sip_port && !quotes_voip {
+            event.severity = Severity::Info;
+        }
+    }
+    Some(event)
 }
 
 /// Every rule code with its rank: lower ranks are more causal and come first among findings of the
@@ -139,70 +278,6 @@ fn rank(code: &str) -> u8 {
 /// Orders findings: worst severity, then most causal, then earliest.
 pub(crate) fn order(findings: &mut [Finding]) {
     findings.sort_by_key(|f| (f.severity, rank(f.code), f.ts_ns, f.frames.first().copied()));
-}
-
-/// Runs every rule.
-pub fn diagnose(ctx: &Context<'_>) -> Diagnosis {
-    let facts = facts::all(ctx.calls, ctx.streams, ctx.stun);
-
-    // Transport failures, then the calls each explains.
-    let mut failures = rules::transport_failures(ctx, &facts);
-    let mut per_call: Vec<Vec<Finding>> = vec![Vec::new(); ctx.calls.len()];
-    let mut linked: Vec<Vec<&TransportEvent>> = vec![Vec::new(); ctx.calls.len()];
-    for failure in &mut failures {
-        let links = link::links(failure, &facts, ctx.streams);
-        for (call, how) in &links {
-            if let (Some(out), Some(f)) = (per_call.get_mut(*call), facts.get(*call)) {
-                out.push(link::finding_for_call(failure, how, f));
-            }
-        }
-        failure.event.calls = links.iter().map(|(c, _)| *c).collect();
-        failure.event.calls.dedup();
-    }
-    // Failures no call explains: ICMP quoting neither SIP nor RTP is not VoIP evidence (the
-    // catalogue's icmp.unreachable quotes one of them), and a failure on a port no SIP used in this
-    // capture (a web or file-share connection) is only worth an info line.
-    let mut sip_ports: FxHashSet<u16> = [5060, 5061].into_iter().collect();
-    for call in ctx.calls {
-        for seen in &call.messages {
-            sip_ports.insert(seen.msg.src.port());
-            sip_ports.insert(seen.msg.dst.port());
-        }
-    }
-    failures.retain(|f| {
-        !(f.event.calls.is_empty()
-            && f.via
-                == link::Via::Icmp {
-                    sip: false,
-                    rtp: false,
-                })
-    });
-    for f in &mut failures {
-        let sip_port =
-            sip_ports.contains(&f.event.dst.port()) || sip_ports.contains(&f.event.src.port());
-        let quotes_voip = matches!(f.via, link::Via::Icmp { sip: true, .. });
-        if f.event.calls.is_empty() && !sip_port && !quotes_voip {
-            f.event.severity = Severity::Info;
-        }
-    }
-    for failure in &failures {
-        for &call in &failure.event.calls {
-            if let Some(slot) = linked.get_mut(call) {
-                slot.push(&failure.event);
-            }
-        }
-    }
-
-    for (f, out) in facts.iter().zip(per_call.iter_mut()) {
-        out.extend(rules::call_findings(f, &linked[f.index]));
-        order(out);
-    }
-    let mut transport_events: Vec<TransportEvent> = failures.into_iter().map(|f| f.event).collect();
-    transport_events.sort_by_key(|e| (e.first_frame, e.code));
-    Diagnosis {
-        calls: per_call,
-        transport_events,
-    }
 }
 
 #[cfg(test)]

@@ -9,15 +9,16 @@ use std::collections::HashSet;
 use std::net::SocketAddr;
 
 use super::chunk::{self, Event, Kind};
+use super::collect::Collector;
 use crate::analysis::{Analysis, CaptureSummary};
 use crate::capture::{CaptureFile, State, Warning};
-use crate::correlate::calls::CallBuilder;
+use crate::correlate::engine::{self, Engine};
 use crate::correlate::message::{Message, Transport};
+use crate::correlate::slab::Key;
 use crate::correlate::transport::connection_key;
-use crate::correlate::{media, transport};
 use crate::decode::defrag::{Defragmenter, Limits};
 use crate::decode::{TcpFlags, L4};
-use crate::diagnose;
+use crate::diagnose::Diagnoser;
 use crate::proto::sip;
 use crate::reassembly::{self, Reassembler, Segment};
 
@@ -34,11 +35,10 @@ pub(super) struct Fold {
     /// TCP connections (either direction) seen carrying SIP.
     sip_flows: HashSet<(SocketAddr, SocketAddr)>,
     reassembler: Reassembler,
-    calls: CallBuilder,
-    connections: transport::Tracker,
-    media: media::Tracker,
-    /// Per flow of the chunk being folded: the SSRC and stream id of its last RTP packet.
-    stream_cache: Vec<Option<(u32, usize)>>,
+    engine: Engine,
+    out: Diagnoser<Collector>,
+    /// Per flow of the chunk being folded: the SSRC and stream key of its last RTP packet.
+    stream_cache: Vec<Option<(u32, Key)>>,
 }
 
 /// Combines two optional values with `pick` (min or max), keeping whichever is present.
@@ -51,7 +51,7 @@ fn pick_some(a: Option<i64>, b: Option<i64>, pick: fn(i64, i64) -> i64) -> Optio
 
 impl Fold {
     /// A fold whose first frame gets the number `first_frame`.
-    pub(super) fn new(first_frame: u64) -> Fold {
+    pub(super) fn new(first_frame: u64, limits: engine::Limits) -> Fold {
         Fold {
             analysis: Analysis::default(),
             current: CaptureSummary::default(),
@@ -60,9 +60,8 @@ impl Fold {
             defrag: Defragmenter::new(Limits::default()),
             sip_flows: HashSet::new(),
             reassembler: Reassembler::new(reassembly::Limits::default()),
-            calls: CallBuilder::default(),
-            connections: transport::Tracker::default(),
-            media: media::Tracker::default(),
+            engine: Engine::new(limits),
+            out: Diagnoser::new(Collector::default()),
             stream_cache: Vec::new(),
         }
     }
@@ -108,7 +107,7 @@ impl Fold {
             *self.analysis.sip_malformed.entry(reason).or_default() += n;
         }
         if let Some(ts) = output.first_frame_ts_ns {
-            self.media.start(ts);
+            self.engine.start(ts);
         }
         self.stream_cache.clear();
         self.stream_cache.resize(output.flows.len(), None);
@@ -125,6 +124,7 @@ impl Fold {
     fn dispatch(&mut self, event: Event, offset: u64, flows: &[(SocketAddr, SocketAddr)]) {
         let frame = event.local + offset;
         let ts = event.ts_ns;
+        self.engine.advance(ts, &mut self.out);
         let flow = |i: u32| flows.get(i as usize).copied();
         match event.kind {
             Kind::Sip(mut msg) => {
@@ -142,14 +142,14 @@ impl Fold {
                 payload,
             } => {
                 if let Some((src, dst)) = flow(i) {
-                    self.connections
+                    self.engine
                         .segment(frame, ts, src, dst, flags.0, len as usize);
                     self.tcp_segment(frame, ts, src, dst, seq, flags, &payload);
                 }
             }
             Kind::Tls { flow: i, event } => {
                 if let Some((src, dst)) = flow(i) {
-                    self.connections.tls(frame, ts, src, dst, *event);
+                    self.engine.tls(frame, ts, src, dst, *event);
                 }
             }
             Kind::Rtp {
@@ -167,25 +167,26 @@ impl Fold {
                 let stream = match cached {
                     Some((cached_ssrc, id)) if cached_ssrc == ssrc => Some(id),
                     _ => flow(i).and_then(|(src, dst)| {
-                        let id = self.media.stream(frame, ts, src, dst, ssrc, pt)?;
+                        let id = self.engine.stream(frame, ts, src, dst, ssrc, pt)?;
                         if let Some(slot) = self.stream_cache.get_mut(i as usize) {
                             *slot = Some((ssrc, id));
                         }
                         Some(id)
                     }),
                 };
-                self.media
+                self.engine
                     .rtp(stream, frame, ts, seq, rtp_ts, marker, pt, usize::from(len));
             }
-            Kind::Rtcp(blocks) => self.media.rtcp(frame, ts, &blocks),
+            Kind::Rtcp(blocks) => self.engine.rtcp(frame, ts, &blocks),
             Kind::Stun { flow: i, class } => {
                 if let Some((src, dst)) = flow(i) {
-                    self.media.stun(frame, ts, src, dst, class);
+                    self.engine.stun(frame, ts, src, dst, class);
                 }
             }
             Kind::Icmp(mut error) => {
                 error.frame = frame;
-                self.analysis.icmp_errors.push(*error);
+                self.analysis.icmp_errors.push((*error).clone());
+                self.engine.icmp(*error);
             }
             Kind::Fragment(frag) => {
                 if let Some(datagram) = self.defrag.push(ts, frame, &frag.ip, &frag.as_fragment()) {
@@ -230,15 +231,9 @@ impl Fold {
         }
     }
 
-    /// A SIP message, from any transport: to the calls, and its SDP media to the media tracker.
+    /// A SIP message, from any transport.
     fn sip_message(&mut self, msg: Message) {
-        for media in msg.sdp.iter().flatten() {
-            if let Some(addr) = media.addr {
-                self.media
-                    .sdp_endpoint(SocketAddr::new(addr, media.port), &media.codecs);
-            }
-        }
-        self.calls.push(msg);
+        self.engine.sip(msg);
     }
 
     /// Feeds a TCP segment to reassembly when its connection carries SIP.
@@ -255,7 +250,7 @@ impl Fold {
     ) {
         let key = connection_key(src, dst);
         if sip::looks_like_sip(payload) && self.sip_flows.insert(key) {
-            self.connections.mark_sip(src, dst);
+            self.engine.mark_sip(src, dst);
         }
         if !self.sip_flows.contains(&key) {
             return;
@@ -314,22 +309,10 @@ impl Fold {
         for m in framed {
             self.tcp_message(m);
         }
+        let counts = self.engine.finish(&mut self.out);
         let mut analysis = self.analysis;
         analysis.tcp_reassembly = self.reassembler.stats;
-        analysis.sip = self.calls.stats.clone();
-        (analysis.calls, analysis.other_dialogs) = self.calls.finish();
-        analysis.limits.untracked_tcp_segments = self.connections.untracked_segments;
-        analysis.limits.untracked_rtp_packets = self.media.untracked_packets;
-        analysis.connections = self.connections.finish();
-        (analysis.streams, analysis.stun) = self.media.finish();
-        media::link(&analysis.calls, &mut analysis.streams, &mut analysis.stun);
-        analysis.diagnosis = diagnose::diagnose(&diagnose::Context {
-            calls: &analysis.calls,
-            connections: &analysis.connections,
-            icmp: &analysis.icmp_errors,
-            streams: &analysis.streams,
-            stun: &analysis.stun,
-        });
+        self.out.into_sink().into_analysis(&mut analysis, counts);
         let report = self.defrag.finish();
         if let Some(last) = analysis.captures.last_mut() {
             last.decode.incomplete_fragment_sets += report.incomplete_sets;

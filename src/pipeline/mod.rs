@@ -13,6 +13,7 @@
 //! one after the other; frames are numbered across files in that order.
 
 mod chunk;
+pub(crate) mod collect;
 mod fold;
 
 use std::ops::Range;
@@ -22,6 +23,7 @@ use rayon::prelude::*;
 
 use crate::analysis::Analysis;
 use crate::capture::{CaptureFile, Start};
+use crate::correlate::engine;
 use fold::Fold;
 
 /// Decides whether a frame (link type, captured bytes) is analysed, e.g. a compiled BPF filter.
@@ -40,6 +42,8 @@ pub struct Options {
     pub first_frame: u64,
     /// Frames it rejects are numbered and counted (`filtered_out`) but not analysed.
     pub frame_filter: Option<Arc<FrameFilter>>,
+    /// Bounds on the state open at once (calls, streams, connections) and the idle bound.
+    pub limits: engine::Limits,
 }
 
 impl Default for Options {
@@ -49,6 +53,7 @@ impl Default for Options {
             window_per_thread: 4,
             first_frame: 1,
             frame_filter: None,
+            limits: engine::Limits::default(),
         }
     }
 }
@@ -60,6 +65,7 @@ impl std::fmt::Debug for Options {
             .field("window_per_thread", &self.window_per_thread)
             .field("first_frame", &self.first_frame)
             .field("frame_filter", &self.frame_filter.is_some())
+            .field("limits", &self.limits)
             .finish()
     }
 }
@@ -103,7 +109,7 @@ pub fn analyze(files: &[CaptureFile], options: &Options, progress: &dyn Progress
         .collect();
     let window = rayon::current_num_threads().max(1) * options.window_per_thread.max(1);
     let mut fold = Folding {
-        fold: Fold::new(options.first_frame),
+        fold: Fold::new(options.first_frame, options.limits),
         file: None,
     };
     let buffers = Buffers::default();

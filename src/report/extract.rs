@@ -168,7 +168,7 @@ impl Selection {
                 quotable.push((k, span));
             }
         }
-        for s in a.stun.iter().filter(|s| s.call == Some(index)) {
+        for s in a.evidence.get(index).into_iter().flat_map(|e| &e.stun) {
             sel.frames.extend(s.frames.iter().copied());
             sel.udp
                 .entry(key(s.client, s.server))

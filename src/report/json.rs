@@ -300,8 +300,8 @@ fn stream(s: &Stream) -> serde_json::Value {
             "jitter_ms": r.jitter_ms, "rtt_ms": r.rtt_ms,
         })),
         "expected_by_sdp": s.expected_by_sdp,
-        "first_after_answer_ms": s.since_answer_ms.map(|t| t.0),
-        "last_after_answer_ms": s.since_answer_ms.map(|t| t.1),
+        "first_after_answer_ms": s.since_answer.map(|t| t.first_ms),
+        "last_after_answer_ms": s.since_answer.map(|t| t.last_ms),
         "first_frame": s.first_frame, "last_frame": s.last_frame,
         "start_ts": rfc3339(s.first_ts_ns), "end_ts": rfc3339(s.last_ts_ns),
     })

@@ -43,7 +43,9 @@ use std::sync::{Mutex, MutexGuard};
 
 use crate::analysis::Analysis;
 use crate::correlate::calls::Call;
+use crate::correlate::media::Stream;
 use crate::correlate::message::{Kind, Message};
+use crate::correlate::transport::{Connection, IcmpError};
 use crate::proto::sip::looks_like_sip;
 
 /// Consistent pseudonyms for one run; see the module doc for what is replaced and how.
@@ -1483,8 +1485,13 @@ fn addresses(a: &Analysis) -> HashSet<IpAddr> {
     for s in &a.streams {
         out.extend([s.src.ip(), s.dst.ip()]);
     }
-    for s in &a.stun {
-        out.extend([s.client.ip(), s.server.ip()]);
+    for ev in &a.evidence {
+        for s in &ev.stun {
+            out.extend([s.client.ip(), s.server.ip()]);
+        }
+        for g in &ev.icmp {
+            out.insert(g.last.reporter);
+        }
     }
     out
 }
@@ -1612,6 +1619,25 @@ impl Redactor {
         c
     }
 
+    fn connection(&self, c: &mut Connection) {
+        c.client = self.socket(c.client);
+        c.server = self.socket(c.server);
+        if let Some(tls) = &mut c.tls {
+            tls.sni = tls.sni.as_deref().map(|s| self.host(s));
+        }
+    }
+
+    fn icmp_error(&self, e: &mut IcmpError) {
+        e.reporter = self.ip(e.reporter);
+        e.src = self.socket(e.src);
+        e.dst = self.socket(e.dst);
+    }
+
+    fn stream(&self, s: &mut Stream) {
+        s.src = self.socket(s.src);
+        s.dst = self.socket(s.dst);
+    }
+
     /// A redacted copy of an analysis: every address, URI, Call-ID, host name, display name and phone
     /// number in the model and in the findings' text; capture paths, counts and frame numbers kept.
     pub fn analysis(&self, a: &Analysis) -> Analysis {
@@ -1623,24 +1649,25 @@ impl Redactor {
             o.dst = self.socket(o.dst);
         }
         for c in &mut a.connections {
-            c.client = self.socket(c.client);
-            c.server = self.socket(c.server);
-            if let Some(tls) = &mut c.tls {
-                tls.sni = tls.sni.as_deref().map(|s| self.host(s));
-            }
+            self.connection(c);
         }
         for e in &mut a.icmp_errors {
-            e.reporter = self.ip(e.reporter);
-            e.src = self.socket(e.src);
-            e.dst = self.socket(e.dst);
+            self.icmp_error(e);
         }
         for s in &mut a.streams {
-            s.src = self.socket(s.src);
-            s.dst = self.socket(s.dst);
+            self.stream(s);
         }
-        for s in &mut a.stun {
-            s.client = self.socket(s.client);
-            s.server = self.socket(s.server);
+        for ev in &mut a.evidence {
+            ev.streams.iter_mut().for_each(|s| self.stream(s));
+            ev.connections.iter_mut().for_each(|c| self.connection(c));
+            for s in &mut ev.stun {
+                s.client = self.socket(s.client);
+                s.server = self.socket(s.server);
+            }
+            for g in &mut ev.icmp {
+                g.errors.iter_mut().for_each(|e| self.icmp_error(e));
+                self.icmp_error(&mut g.last);
+            }
         }
         for findings in &mut a.diagnosis.calls {
             for f in findings {

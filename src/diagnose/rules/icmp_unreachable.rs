@@ -17,12 +17,8 @@
 //! **False positives**: an RTP port closed after a BYE the capture missed (late media); ICMP rate
 //! limiting hides some errors, so the count is a lower bound.
 
-use std::net::{IpAddr, SocketAddr};
-
-use rustc_hash::FxHashMap;
-
 use crate::correlate::message::Transport;
-use crate::correlate::transport::IcmpError;
+use crate::correlate::transport::{IcmpError, IcmpGroup};
 use crate::diagnose::link::Via;
 use crate::diagnose::text;
 use crate::diagnose::{Severity, TransportEvent};
@@ -63,76 +59,60 @@ fn cause(e: &IcmpError) -> String {
     }
 }
 
-/// One event per (reporter, quoted flow, kind), by first frame.
-pub(crate) fn check(icmp: &[IcmpError]) -> Vec<(TransportEvent, Via)> {
-    type Key = (IpAddr, SocketAddr, SocketAddr, &'static str, u8);
-    let mut slots: FxHashMap<Key, usize> = FxHashMap::default();
-    let mut groups: Vec<Vec<&IcmpError>> = Vec::new();
-    for e in icmp {
-        let key = (e.reporter, e.src, e.dst, e.kind, e.proto);
-        let slot = *slots.entry(key).or_insert_with(|| {
-            groups.push(Vec::new());
-            groups.len() - 1
-        });
-        groups[slot].push(e);
-    }
-    groups.sort_by_key(|g| g.first().map(|e| e.frame));
-    groups
-        .into_iter()
-        .filter_map(|group| {
-            let first = *group.first()?;
-            let last = *group.last()?;
-            let sip = group.iter().any(|e| e.quoted_sip);
-            let rtp = group.iter().any(|e| e.quoted_rtp);
-            let quoted = if sip {
-                " (SIP)"
-            } else if rtp {
-                " (RTP)"
-            } else {
-                ""
-            };
-            let proto = match first.proto {
-                6 => Transport::Tcp,
-                _ => Transport::Udp,
-            };
-            let n = group.len() as u64;
-            let mut frames: Vec<u64> = group.iter().map(|e| e.frame).collect();
-            frames.sort_unstable();
-            frames.dedup();
-            let over = if n > 1 {
-                format!(" over {}", text::dur_ns(first.ts_ns, last.ts_ns))
-            } else {
-                String::new()
-            };
-            let event = TransportEvent {
-                code: "icmp.unreachable",
-                severity: Severity::Error,
-                src: first.src,
-                dst: first.dst,
-                proto,
-                attempts: u32::try_from(n).unwrap_or(u32::MAX),
-                first_frame: first.frame,
-                frames,
-                ts_ns: first.ts_ns,
-                summary: format!(
-                    "{} answered {} {} → {}{quoted} with ICMP{} {}{over}",
-                    first.reporter,
-                    text::plural(
-                        n,
-                        &format!("{} packet", proto.as_str().to_uppercase()),
-                        &format!("{} packets", proto.as_str().to_uppercase())
-                    ),
-                    first.src,
-                    first.dst,
-                    if first.v6 { "v6" } else { "" },
-                    first.kind,
-                ),
-                cause: cause(first),
-                calls: Vec::new(),
-            };
-            Some((event, Via::Icmp { sip, rtp }))
-        })
-        .collect()
+/// The event of a group of errors from one reporter quoting one flow (grouped by `correlate`).
+pub(crate) fn check(group: &IcmpGroup) -> (TransportEvent, Via) {
+    let first = group.first();
+    let last = &group.last;
+    let sip = group.quoted_sip();
+    let rtp = group.quoted_rtp();
+    let quoted = if sip {
+        " (SIP)"
+    } else if rtp {
+        " (RTP)"
+    } else {
+        ""
+    };
+    let proto = match first.proto {
+        6 => Transport::Tcp,
+        _ => Transport::Udp,
+    };
+    let n = group.count;
+    let mut frames: Vec<u64> = group.errors.iter().map(|e| e.frame).collect();
+    frames.push(last.frame);
+    frames.sort_unstable();
+    frames.dedup();
+    let over = if n > 1 {
+        format!(" over {}", text::dur_ns(first.ts_ns, last.ts_ns))
+    } else {
+        String::new()
+    };
+    let event = TransportEvent {
+        code: "icmp.unreachable",
+        severity: Severity::Error,
+        src: first.src,
+        dst: first.dst,
+        proto,
+        attempts: u32::try_from(n).unwrap_or(u32::MAX),
+        first_frame: first.frame,
+        frames,
+        ts_ns: first.ts_ns,
+        summary: format!(
+            "{} answered {} {} → {}{quoted} with ICMP{} {}{over}",
+            first.reporter,
+            text::plural(
+                n,
+                &format!("{} packet", proto.as_str().to_uppercase()),
+                &format!("{} packets", proto.as_str().to_uppercase())
+            ),
+            first.src,
+            first.dst,
+            if first.v6 { "v6" } else { "" },
+            first.kind,
+        ),
+        cause: cause(first),
+        calls: Vec::new(),
+    };
+    (event, Via::Icmp { sip, rtp })
 }
 
 #[cfg(test)]
@@ -148,7 +128,8 @@ mod tests {
             w.icmp(4 + 2 * i as u64, *t, "192.0.2.31", CALLER, APP, true, false);
         }
         w.icmp(20, 2000.0, "192.0.2.31", CALLER_RTP, APP_RTP, false, true);
-        let events = check(&w.build().icmp);
+        let b = w.build();
+        let events: Vec<_> = b.icmp.iter().map(check).collect();
         assert_eq!(events.len(), 2);
         let (sip, via) = &events[0];
         assert_eq!(

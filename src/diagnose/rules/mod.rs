@@ -1,11 +1,13 @@
 //! The rules, one file each (`<code with . → _>.rs`), and the order they run in.
 //!
-//! Transport rules look at connections and ICMP errors and produce [`Failure`]s that `link` ties to
-//! calls; call rules look at one call's [`CallFacts`] (and the transport events linked to it).
+//! Transport rules look at a connection or a group of ICMP errors and produce a [`Failure`] that
+//! `link` may tie to a call; call rules look at one call's [`CallFacts`] (and the transport events
+//! linked to it).
 
 use super::facts::CallFacts;
 use super::link::{Failure, Via};
-use super::{Context, Finding, TransportEvent};
+use super::{Finding, TransportEvent};
+use crate::correlate::transport::{Connection, IcmpGroup};
 
 pub(crate) mod icmp_unreachable;
 pub(crate) mod media_codec_mismatch;
@@ -29,31 +31,27 @@ pub(crate) mod tls_handshake_failed;
 #[cfg(test)]
 pub(crate) mod testkit;
 
-/// Runs the transport rules over every connection and ICMP error.
-pub(crate) fn transport_failures(ctx: &Context<'_>, facts: &[CallFacts<'_>]) -> Vec<Failure> {
-    let mut out = Vec::new();
-    for conn in ctx.connections {
-        let tcp = tcp_syn_unanswered::check(conn)
-            .or_else(|| tcp_syn_refused::check(conn))
-            .or_else(|| tls_handshake_failed::check(conn));
-        if let Some(event) = tcp {
-            out.push(Failure {
-                event,
-                via: Via::Tcp,
-            });
-        } else if let Some(event) = tcp_reset::check(conn, facts) {
-            out.push(Failure {
-                event,
-                via: Via::Reset,
-            });
-        }
+/// The failure a connection shows, if any; `facts` are the calls a reset could have hit.
+pub(crate) fn connection_failure(conn: &Connection, facts: &[CallFacts<'_>]) -> Option<Failure> {
+    let tcp = tcp_syn_unanswered::check(conn)
+        .or_else(|| tcp_syn_refused::check(conn))
+        .or_else(|| tls_handshake_failed::check(conn));
+    match tcp {
+        Some(event) => Some(Failure {
+            event,
+            via: Via::Tcp,
+        }),
+        None => tcp_reset::check(conn, facts).map(|event| Failure {
+            event,
+            via: Via::Reset,
+        }),
     }
-    out.extend(
-        icmp_unreachable::check(ctx.icmp)
-            .into_iter()
-            .map(|(event, via)| Failure { event, via }),
-    );
-    out
+}
+
+/// The failure a group of ICMP errors shows.
+pub(crate) fn icmp_failure(group: &IcmpGroup) -> Failure {
+    let (event, via) = icmp_unreachable::check(group);
+    Failure { event, via }
 }
 
 /// Runs the call rules on one call; `linked` are the transport events already tied to it.

@@ -154,7 +154,7 @@ mod tests {
             .mark_sip(CALLER, APP)
             .seg(200, rst_ms, APP, CALLER, flags::RST | flags::ACK, 0);
         let b = w.build();
-        let facts: Vec<_> = (0..b.calls.len()).map(|i| b.facts(i)).collect();
+        let facts: Vec<_> = (0..b.finished.len()).map(|i| b.facts(i)).collect();
         let ev = check(&b.connections[0], &facts);
         (b, ev)
     }

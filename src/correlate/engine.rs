@@ -1,0 +1,807 @@
+//! The incremental engine: calls, streams, connections and ICMP errors correlated as capture time
+//! passes, each call finalized with its evidence once it has ended, and everything freed when
+//! nothing open needs it any more.
+//!
+//! Takes events in capture order (SIP messages, TCP segments, TLS observations, RTP/RTCP/STUN
+//! summaries, ICMP errors) and a capture clock that only moves forward ([`Engine::advance`]).
+//! Hands out, through a [`Finisher`]: each finished call with its evidence (the candidates a
+//! diagnosis needs), each other dialog, each settled stream, and each connection or ICMP group once
+//! no open call can use it, with the calls that claimed it.
+//!
+//! How evidence reaches a call without scanning: open calls are indexed by their own signalling
+//! paths (client address → server endpoint), by the hosts that hold their INVITE without having
+//! answered it (their next-hop attempts are evidence), and by the media endpoints their SDP named.
+//! A new connection, ICMP error, stream or STUN check looks itself up there; a call that registers a
+//! new path or endpoint looks up what is already open there. A connection or ICMP group held by an
+//! open call is not freed before that call is finalized, so a limit on open state never evicts what
+//! a diagnosis needs for something unrelated. Cost is linear in packets and calls.
+
+use std::net::{IpAddr, SocketAddr};
+
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use super::calls::{Call, OtherDialog, SipStats};
+use super::dialogs::{self, Dialogs, End, Finished, Placed, GRACE_NS, TIMER_B_NS};
+use super::media::{self, Owner, Signalled, Stream, StunCheck, StunClass};
+use super::message::{Codec, Message, Method};
+use super::slab::Key;
+use super::transport::{self, Connection, IcmpError, IcmpGroup, Released, Segmented, TlsEvent};
+use crate::proto::rtcp::ReportBlock;
+
+/// How long before a call's first message a failure on its own path still counts as its evidence
+/// (a SYN just before the INVITE).
+pub const OWN_SLACK_NS: i64 = 2_000_000_000;
+/// Distinct SIP ports remembered (to tell a failure on a SIP port from web traffic).
+const MAX_SIP_PORTS: usize = 1024;
+
+/// Bounds on open state, each counted when hit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Limits {
+    pub dialogs: dialogs::Limits,
+    pub media: media::Limits,
+    pub transport: transport::Limits,
+}
+
+/// What the capture showed so far, beyond one call.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CaptureFacts {
+    /// Some RTP stream (of any call) reached this capture point so far.
+    pub rtp_seen: bool,
+}
+
+/// The evidence of one call: what a diagnosis looks at, and (once diagnosed) what the reports show.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Evidence {
+    /// RTP streams whose endpoints the call's SDP named, by first frame; `Stream::call` says whether
+    /// the call owns them (a later call may reuse the ports).
+    pub streams: Vec<Stream>,
+    /// STUN checks between endpoints its SDP named.
+    pub stun: Vec<StunCheck>,
+    /// TCP connections on its signalling paths or opened by a host that held its INVITE.
+    pub connections: Vec<Connection>,
+    /// ICMP errors quoting its SIP or its media.
+    pub icmp: Vec<IcmpGroup>,
+}
+
+/// A call that has ended, with the candidate evidence for its diagnosis.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FinishedCall {
+    /// 0-based position in the call list (the order of first INVITEs).
+    pub index: usize,
+    pub call: Call,
+    pub evidence: Evidence,
+    pub capture: CaptureFacts,
+}
+
+/// Which candidates of a [`FinishedCall`]'s evidence its diagnosis tied to it, by position.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tied {
+    pub connections: Vec<bool>,
+    pub icmp: Vec<bool>,
+}
+
+/// Receives what the engine finishes, in capture order.
+pub trait Finisher {
+    /// A finished call; returns what its diagnosis tied to it.
+    fn call(&mut self, call: FinishedCall) -> Tied;
+    fn other(&mut self, dialog: OtherDialog);
+    fn stream(&mut self, stream: Stream);
+    /// A connection nothing needs any more; `sip_port`: one of its ports carried SIP in this capture.
+    fn connection(&mut self, conn: Released<Connection>, sip_port: bool);
+    fn icmp(&mut self, group: Released<IcmpGroup>, sip_port: bool);
+}
+
+/// What an open call holds and where it is indexed.
+struct Open {
+    index: usize,
+    start_ts: i64,
+    answer_ts: Option<i64>,
+    paths: Vec<(IpAddr, SocketAddr)>,
+    /// Hosts that received its INVITE and have not answered it yet, with when they got it.
+    next_hops: Vec<(IpAddr, i64)>,
+    endpoints: Vec<SocketAddr>,
+    conns: Vec<Key>,
+    icmp: Vec<Key>,
+    streams: Vec<Key>,
+    settled_streams: Vec<Stream>,
+    stun: Vec<Key>,
+    settled_stun: Vec<StunCheck>,
+}
+
+/// Media endpoints named by open calls' SDP.
+#[derive(Default)]
+struct Endpoint {
+    calls: Vec<Key>,
+    /// The payload types the latest SDP naming it listed.
+    codecs: Vec<Codec>,
+}
+
+/// The engine's state; see the module doc.
+pub struct Engine {
+    dialogs: Dialogs,
+    media: media::Tracker,
+    transport: transport::Tracker,
+    open: FxHashMap<Key, Open>,
+    paths: FxHashMap<(IpAddr, SocketAddr), Vec<Key>>,
+    next_hops: FxHashMap<IpAddr, Vec<(Key, i64)>>,
+    endpoints: FxHashMap<SocketAddr, Endpoint>,
+    /// Open calls linked to each open stream / STUN check.
+    stream_calls: FxHashMap<Key, Vec<Key>>,
+    stun_calls: FxHashMap<Key, Vec<Key>>,
+    /// Open streams by endpoint, for calls whose SDP names it after the stream began.
+    streams_at: FxHashMap<SocketAddr, Vec<Key>>,
+    sip_ports: FxHashSet<u16>,
+    clock: i64,
+    /// Events whose time was earlier than the clock by more than a second.
+    pub out_of_order: u64,
+}
+
+/// Limits hit and other counts the summary reports.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub sip: SipStats,
+    pub untracked_rtp_packets: u64,
+    pub untracked_tcp_segments: u64,
+    pub untracked_icmp: u64,
+    pub out_of_order: u64,
+}
+
+fn add_unique(v: &mut Vec<Key>, k: Key) -> bool {
+    if v.contains(&k) {
+        false
+    } else {
+        v.push(k);
+        true
+    }
+}
+
+impl Engine {
+    pub fn new(limits: Limits) -> Engine {
+        Engine {
+            dialogs: Dialogs::new(limits.dialogs),
+            media: media::Tracker::new(limits.media),
+            transport: transport::Tracker::new(limits.transport),
+            open: FxHashMap::default(),
+            paths: FxHashMap::default(),
+            next_hops: FxHashMap::default(),
+            endpoints: FxHashMap::default(),
+            stream_calls: FxHashMap::default(),
+            stun_calls: FxHashMap::default(),
+            streams_at: FxHashMap::default(),
+            sip_ports: [5060, 5061].into_iter().collect(),
+            clock: i64::MIN,
+            out_of_order: 0,
+        }
+    }
+
+    /// The time of the capture's first frame (RTP arrival times are relative to it).
+    pub fn start(&mut self, ts_ns: i64) {
+        self.media.start(ts_ns);
+    }
+
+    /// Moves the capture clock to `ts_ns` (never back) and finalizes what is due.
+    pub fn advance(&mut self, ts_ns: i64, out: &mut dyn Finisher) {
+        if ts_ns < self.clock.saturating_sub(1_000_000_000) {
+            self.out_of_order += 1;
+        }
+        if ts_ns <= self.clock {
+            return;
+        }
+        self.clock = ts_ns;
+        let now = ts_ns;
+        loop {
+            if let Some(key) = self.dialogs.due(now) {
+                self.finalize(key, now, out);
+            } else if let Some((key, stream)) = self.media.expire(now) {
+                self.settled_stream(key, stream, out);
+            } else if let Some((key, check)) = self.media.expire_stun(now) {
+                self.settled_stun(key, check);
+            } else if let Some(conn) = self.transport.expire(now) {
+                let sip = self.on_sip_port(conn.item.client, conn.item.server);
+                out.connection(conn, sip);
+            } else if let Some(group) = self.transport.expire_icmp(now) {
+                let e = group.item.first();
+                let sip = self.on_sip_port(e.src, e.dst);
+                out.icmp(group, sip);
+            } else {
+                break;
+            }
+        }
+    }
+
+    /// Finalizes everything still open (the capture ended).
+    pub fn finish(&mut self, out: &mut dyn Finisher) -> Counts {
+        let now = self.clock;
+        for key in self.dialogs.open_keys() {
+            self.finish_group(key, now, out);
+        }
+        for key in self.media.open_streams() {
+            let stream = self.media.close(key);
+            self.settled_stream(key, stream, out);
+        }
+        for key in self.media.open_stun() {
+            if let Some(check) = self.media.close_stun(key) {
+                self.settled_stun(key, check);
+            }
+        }
+        for conn in self.transport.drain() {
+            let sip = self.on_sip_port(conn.item.client, conn.item.server);
+            out.connection(conn, sip);
+        }
+        for group in self.transport.drain_icmp() {
+            let e = group.item.first();
+            let sip = self.on_sip_port(e.src, e.dst);
+            out.icmp(group, sip);
+        }
+        Counts {
+            sip: self.dialogs.stats.clone(),
+            untracked_rtp_packets: self.media.untracked_packets,
+            untracked_tcp_segments: self.transport.untracked_segments,
+            untracked_icmp: self.transport.untracked_icmp,
+            out_of_order: self.out_of_order,
+        }
+    }
+
+    fn on_sip_port(&self, a: SocketAddr, b: SocketAddr) -> bool {
+        self.sip_ports.contains(&a.port()) || self.sip_ports.contains(&b.port())
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // SIP
+
+    /// A SIP message (from any transport).
+    pub fn sip(&mut self, msg: Message) {
+        if self.sip_ports.len() < MAX_SIP_PORTS {
+            self.sip_ports.insert(msg.src.port());
+            self.sip_ports.insert(msg.dst.port());
+        }
+        let (src, dst, ts) = (msg.src, msg.dst, msg.ts_ns);
+        let initial_invite = msg.method() == Some(&Method::Invite) && msg.to_tag.is_none();
+        let invite_final = msg.is_final_response_to(&Method::Invite);
+        let answer = invite_final && msg.status().is_some_and(|s| s.is_success());
+        let sdp = sdp_endpoints(&msg);
+        let Placed::Group { key, new_call } = self.dialogs.push(msg) else {
+            return;
+        };
+        let Some(index) = self.dialogs.get(key).and_then(|g| g.index) else {
+            return;
+        };
+        if new_call {
+            self.open.insert(
+                key,
+                Open {
+                    index,
+                    start_ts: self
+                        .dialogs
+                        .get(key)
+                        .and_then(|g| g.messages.first())
+                        .map_or(ts, |s| s.msg.ts_ns),
+                    answer_ts: None,
+                    paths: Vec::new(),
+                    next_hops: Vec::new(),
+                    endpoints: Vec::new(),
+                    conns: Vec::new(),
+                    icmp: Vec::new(),
+                    streams: Vec::new(),
+                    settled_streams: Vec::new(),
+                    stun: Vec::new(),
+                    settled_stun: Vec::new(),
+                },
+            );
+            // Messages before the INVITE (rare) still mark the call's paths and media.
+            let earlier: Vec<(SocketAddr, SocketAddr, SdpEndpoints)> = self
+                .dialogs
+                .get(key)
+                .map(|g| {
+                    g.messages
+                        .iter()
+                        .rev()
+                        .skip(1)
+                        .map(|s| (s.msg.src, s.msg.dst, sdp_endpoints(&s.msg)))
+                        .collect()
+                })
+                .unwrap_or_default();
+            for (s, d, eps) in earlier {
+                self.register_path(key, s.ip(), d);
+                self.register_endpoints(key, eps);
+            }
+        }
+        self.register_path(key, src.ip(), dst);
+        if initial_invite {
+            self.register_next_hop(key, dst.ip(), ts);
+        }
+        if invite_final {
+            self.unregister_next_hop(key, src.ip());
+        }
+        if answer {
+            if let Some(open) = self.open.get_mut(&key) {
+                open.answer_ts.get_or_insert(ts);
+            }
+        }
+        self.register_endpoints(key, sdp);
+    }
+
+    fn register_path(&mut self, call: Key, client: IpAddr, server: SocketAddr) {
+        let Some(open) = self.open.get_mut(&call) else {
+            return;
+        };
+        if open.paths.contains(&(client, server)) {
+            return;
+        }
+        open.paths.push((client, server));
+        self.paths.entry((client, server)).or_default().push(call);
+        // Connections already on this path: open ones (a connection the call's SIP uses), and ones
+        // that began shortly before the call (a failed attempt just before the INVITE).
+        let since = open.start_ts.saturating_sub(OWN_SLACK_NS);
+        let found: Vec<Key> = self
+            .transport
+            .on_path(client, server)
+            .iter()
+            .copied()
+            .filter(|&k| {
+                self.transport
+                    .snapshot_times(k)
+                    .is_some_and(|(first, open)| open || first >= since)
+            })
+            .collect();
+        for k in found {
+            self.hold_connection(call, k);
+        }
+    }
+
+    fn register_next_hop(&mut self, call: Key, host: IpAddr, ts: i64) {
+        let Some(open) = self.open.get_mut(&call) else {
+            return;
+        };
+        if open.next_hops.iter().any(|(h, _)| *h == host) {
+            return;
+        }
+        open.next_hops.push((host, ts));
+        self.next_hops.entry(host).or_default().push((call, ts));
+    }
+
+    fn unregister_next_hop(&mut self, call: Key, host: IpAddr) {
+        if let Some(open) = self.open.get_mut(&call) {
+            open.next_hops.retain(|(h, _)| *h != host);
+        }
+        if let Some(list) = self.next_hops.get_mut(&host) {
+            list.retain(|(c, _)| *c != call);
+            if list.is_empty() {
+                self.next_hops.remove(&host);
+            }
+        }
+    }
+
+    fn register_endpoints(&mut self, call: Key, eps: SdpEndpoints) {
+        for (ep, codecs) in eps {
+            let Some(open) = self.open.get_mut(&call) else {
+                return;
+            };
+            let start = open.start_ts;
+            if !open.endpoints.contains(&ep) {
+                open.endpoints.push(ep);
+            }
+            let entry = self.endpoints.entry(ep).or_default();
+            add_unique(&mut entry.calls, call);
+            if !codecs.is_empty() {
+                entry.codecs = codecs;
+            }
+            // Streams that began before this SDP named their endpoint (a re-INVITE moved the media).
+            let streams: Vec<Key> = self.streams_at.get(&ep).cloned().unwrap_or_default();
+            for s in streams {
+                if self
+                    .media
+                    .endpoints(s)
+                    .is_some_and(|(_, _, first)| first >= start)
+                {
+                    self.link_stream(call, s);
+                }
+            }
+        }
+    }
+
+    fn owner_of(&self, call: Key, src: SocketAddr, dst: SocketAddr) -> Option<Owner> {
+        let open = self.open.get(&call)?;
+        Some(Owner {
+            index: open.index,
+            start_ts_ns: open.start_ts,
+            expected_by_sdp: open.endpoints.contains(&src) && open.endpoints.contains(&dst),
+            answer_ts_ns: open.answer_ts,
+        })
+    }
+
+    fn link_stream(&mut self, call: Key, stream: Key) {
+        let Some((src, dst, _)) = self.media.endpoints(stream) else {
+            return;
+        };
+        let Some(owner) = self.owner_of(call, src, dst) else {
+            return;
+        };
+        let Some(open) = self.open.get_mut(&call) else {
+            return;
+        };
+        if add_unique(&mut open.streams, stream) {
+            add_unique(self.stream_calls.entry(stream).or_default(), call);
+            self.media.claim(stream, owner);
+        }
+    }
+
+    /// Open calls whose SDP named `a` or `b`, the most recent first.
+    fn calls_naming(&self, a: SocketAddr, b: SocketAddr) -> Vec<Key> {
+        let mut calls: Vec<Key> = Vec::new();
+        for ep in [b, a] {
+            for &c in self
+                .endpoints
+                .get(&ep)
+                .map_or(&[][..], |e| e.calls.as_slice())
+            {
+                add_unique(&mut calls, c);
+            }
+        }
+        calls.sort_by_key(|c| std::cmp::Reverse(self.open.get(c).map_or(i64::MIN, |o| o.start_ts)));
+        calls
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Transport
+
+    /// One TCP segment.
+    pub fn segment(
+        &mut self,
+        frame: u64,
+        ts: i64,
+        src: SocketAddr,
+        dst: SocketAddr,
+        bits: u8,
+        len: usize,
+    ) {
+        if let Segmented::New(key) = self.transport.segment(frame, ts, src, dst, bits, len) {
+            let Some(conn) = self.transport.snapshot(key) else {
+                return;
+            };
+            let (client, server) = (conn.client, conn.server);
+            let own: Vec<Key> = self
+                .paths
+                .get(&(client.ip(), server))
+                .cloned()
+                .unwrap_or_default();
+            let hops: Vec<Key> = self
+                .next_hops
+                .get(&client.ip())
+                .map(|list| {
+                    list.iter()
+                        .filter(|(_, received)| {
+                            ts >= *received && ts <= received.saturating_add(TIMER_B_NS)
+                        })
+                        .map(|(c, _)| *c)
+                        .collect()
+                })
+                .unwrap_or_default();
+            for call in own.into_iter().chain(hops) {
+                self.hold_connection(call, key);
+            }
+        }
+    }
+
+    fn hold_connection(&mut self, call: Key, conn: Key) {
+        if let Some(open) = self.open.get_mut(&call) {
+            if add_unique(&mut open.conns, conn) {
+                self.transport.hold(conn);
+            }
+        }
+    }
+
+    /// A TLS observation on a TCP segment.
+    pub fn tls(&mut self, frame: u64, ts: i64, src: SocketAddr, dst: SocketAddr, event: TlsEvent) {
+        self.transport.tls(frame, ts, src, dst, event);
+    }
+
+    /// The connection of `a` and `b` carries SIP.
+    pub fn mark_sip(&mut self, a: SocketAddr, b: SocketAddr) {
+        self.transport.mark_sip(a, b);
+    }
+
+    /// An ICMP error quoting a packet.
+    pub fn icmp(&mut self, error: IcmpError) {
+        let (src, dst) = (error.src, error.dst);
+        let Some((key, _)) = self.transport.icmp(error) else {
+            return;
+        };
+        let mut calls: Vec<Key> = self
+            .paths
+            .get(&(src.ip(), dst))
+            .cloned()
+            .unwrap_or_default();
+        // Media: the most recent call whose SDP named either end of the quoted flow.
+        if let Some(&c) = self.calls_naming(src, dst).first() {
+            add_unique(&mut calls, c);
+        }
+        for call in calls {
+            if let Some(open) = self.open.get_mut(&call) {
+                if add_unique(&mut open.icmp, key) {
+                    self.transport.hold_icmp(key);
+                }
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Media
+
+    /// The open stream of an RTP packet, opened (and linked to the calls whose SDP named its
+    /// endpoints) at its first packet; `None` beyond the stream limit.
+    pub fn stream(
+        &mut self,
+        frame: u64,
+        ts: i64,
+        src: SocketAddr,
+        dst: SocketAddr,
+        ssrc: u32,
+        pt: u8,
+    ) -> Option<Key> {
+        if let Some(key) = self.media.find(src, dst, ssrc) {
+            return Some(key);
+        }
+        let calls = self.calls_naming(src, dst);
+        let codecs = self
+            .endpoints
+            .get(&dst)
+            .or_else(|| self.endpoints.get(&src))
+            .map(|e| e.codecs.clone());
+        let owner = calls.first().and_then(|&c| self.owner_of(c, src, dst));
+        let sdp = codecs.as_deref().map(|codecs| Signalled { codecs, owner });
+        let key = self.media.open(frame, ts, src, dst, ssrc, pt, sdp)?;
+        for ep in [src, dst] {
+            add_unique(self.streams_at.entry(ep).or_default(), key);
+        }
+        for call in calls.into_iter().rev() {
+            self.link_stream(call, key);
+        }
+        Some(key)
+    }
+
+    /// One RTP packet of the stream [`Engine::stream`] gave.
+    #[allow(clippy::too_many_arguments)]
+    pub fn rtp(
+        &mut self,
+        stream: Option<Key>,
+        frame: u64,
+        ts: i64,
+        seq: u16,
+        rtp_ts: u32,
+        marker: bool,
+        pt: u8,
+        len: usize,
+    ) {
+        self.media
+            .rtp(stream, frame, ts, seq, rtp_ts, marker, pt, len);
+    }
+
+    /// The report blocks of one RTCP packet.
+    pub fn rtcp(&mut self, frame: u64, ts: i64, blocks: &[ReportBlock]) {
+        self.media.rtcp(frame, ts, blocks);
+    }
+
+    /// One STUN message.
+    pub fn stun(
+        &mut self,
+        frame: u64,
+        ts: i64,
+        src: SocketAddr,
+        dst: SocketAddr,
+        class: StunClass,
+    ) {
+        let calls = self.calls_naming(src, dst);
+        let owner = calls.first().and_then(|&c| self.owner_of(c, src, dst));
+        if let Some((key, true)) = self.media.stun(frame, ts, src, dst, class, |_, _| owner) {
+            for call in calls {
+                if let Some(open) = self.open.get_mut(&call) {
+                    if add_unique(&mut open.stun, key) {
+                        add_unique(self.stun_calls.entry(key).or_default(), call);
+                    }
+                }
+            }
+        }
+    }
+
+    fn settled_stream(&mut self, key: Key, stream: Option<Stream>, out: &mut dyn Finisher) {
+        if let Some((src, dst, _)) = stream.as_ref().map(|s| (s.src, s.dst, 0)) {
+            for ep in [src, dst] {
+                drop_key(&mut self.streams_at, ep, key);
+            }
+        } else {
+            self.streams_at.retain(|_, v| {
+                v.retain(|k| *k != key);
+                !v.is_empty()
+            });
+        }
+        let calls = self.stream_calls.remove(&key).unwrap_or_default();
+        if let Some(stream) = stream {
+            for call in calls {
+                if let Some(open) = self.open.get_mut(&call) {
+                    open.streams.retain(|k| *k != key);
+                    open.settled_streams.push(stream.clone());
+                }
+            }
+            out.stream(stream);
+        }
+    }
+
+    fn settled_stun(&mut self, key: Key, check: StunCheck) {
+        for call in self.stun_calls.remove(&key).unwrap_or_default() {
+            if let Some(open) = self.open.get_mut(&call) {
+                open.stun.retain(|k| *k != key);
+                open.settled_stun.push(check.clone());
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Finalization
+
+    fn finalize(&mut self, key: Key, now: i64, out: &mut dyn Finisher) {
+        // An answered call without BYE is up as long as its media flows.
+        if let Some(End::Up(last_sip)) = self.dialogs.get(key).map(|g| g.progress.end()) {
+            let last_media = self
+                .open
+                .get(&key)
+                .map(|o| {
+                    o.streams
+                        .iter()
+                        .filter_map(|&s| self.media.last_ts(s))
+                        .max()
+                        .unwrap_or(i64::MIN)
+                })
+                .unwrap_or(i64::MIN);
+            let deadline = last_sip
+                .max(last_media)
+                .saturating_add(self.dialogs.idle_ns());
+            if deadline > now {
+                self.dialogs.postpone(key, deadline);
+                return;
+            }
+        }
+        self.finish_group(key, now, out);
+    }
+
+    fn finish_group(&mut self, key: Key, now: i64, out: &mut dyn Finisher) {
+        let Some(finished) = self.dialogs.finish(key, now) else {
+            return;
+        };
+        let (index, call) = match finished {
+            Finished::Other(d) => return out.other(d),
+            Finished::Call { index, call } => (index, call),
+        };
+        let Some(open) = self.open.remove(&key) else {
+            return;
+        };
+        for path in &open.paths {
+            drop_key(&mut self.paths, *path, key);
+        }
+        for (host, _) in &open.next_hops {
+            if let Some(list) = self.next_hops.get_mut(host) {
+                list.retain(|(c, _)| *c != key);
+                if list.is_empty() {
+                    self.next_hops.remove(host);
+                }
+            }
+        }
+        for ep in &open.endpoints {
+            if let Some(e) = self.endpoints.get_mut(ep) {
+                e.calls.retain(|c| *c != key);
+                if e.calls.is_empty() {
+                    self.endpoints.remove(ep);
+                }
+            }
+        }
+        let answer_ts_ns = call.answer_ts_ns();
+        let owner = |src: &SocketAddr, dst: &SocketAddr| Owner {
+            index,
+            start_ts_ns: open.start_ts,
+            expected_by_sdp: open.endpoints.contains(src) && open.endpoints.contains(dst),
+            answer_ts_ns,
+        };
+        let mut streams = open.settled_streams.clone();
+        for s in streams.iter_mut().filter(|s| s.call == Some(index)) {
+            let o = owner(&s.src, &s.dst);
+            s.expected_by_sdp = o.expected_by_sdp;
+            s.since_answer = media::since_answer(s.first_ts_ns, s.last_ts_ns, answer_ts_ns);
+        }
+        for &s in &open.streams {
+            if let Some((src, dst, _)) = self.media.endpoints(s) {
+                self.media.settle_owner(s, owner(&src, &dst));
+            }
+            streams.extend(self.media.snapshot(s));
+            if let Some(calls) = self.stream_calls.get_mut(&s) {
+                calls.retain(|c| *c != key);
+            }
+        }
+        streams.sort_by_key(|s| (s.first_frame, s.src, s.dst, s.ssrc));
+        let mut stun = open.settled_stun;
+        for &k in &open.stun {
+            stun.extend(self.media.stun_snapshot(k));
+            if let Some(calls) = self.stun_calls.get_mut(&k) {
+                calls.retain(|c| *c != key);
+            }
+        }
+        stun.sort_by_key(|c| c.first_frame);
+        let connections: Vec<Connection> = open
+            .conns
+            .iter()
+            .filter_map(|&k| self.transport.snapshot(k))
+            .collect();
+        let icmp: Vec<IcmpGroup> = open
+            .icmp
+            .iter()
+            .filter_map(|&k| self.transport.icmp_snapshot(k))
+            .collect();
+        let capture = CaptureFacts {
+            rtp_seen: self.media.rtp_seen(),
+        };
+        let tied = out.call(FinishedCall {
+            index,
+            call,
+            evidence: Evidence {
+                streams,
+                stun,
+                connections,
+                icmp,
+            },
+            capture,
+        });
+        for (i, &k) in open.conns.iter().enumerate() {
+            let claimed = tied.connections.get(i).copied().unwrap_or(false);
+            self.transport.unhold(k, claimed.then_some(index));
+        }
+        for (i, &k) in open.icmp.iter().enumerate() {
+            let claimed = tied.icmp.get(i).copied().unwrap_or(false);
+            self.transport.unhold_icmp(k, claimed.then_some(index));
+        }
+        // A stream of this call that is over now goes with it (instead of waiting out its idle time).
+        for &s in &open.streams {
+            let quiet = self
+                .media
+                .last_ts(s)
+                .is_some_and(|t| t.saturating_add(GRACE_NS) <= now);
+            let unclaimed = self.stream_calls.get(&s).is_none_or(Vec::is_empty);
+            if quiet && unclaimed {
+                let stream = self.media.close(s);
+                self.settled_stream(s, stream, out);
+            }
+        }
+    }
+}
+
+fn drop_key<K: std::hash::Hash + Eq>(map: &mut FxHashMap<K, Vec<Key>>, at: K, key: Key) {
+    if let Some(v) = map.get_mut(&at) {
+        v.retain(|k| *k != key);
+        if v.is_empty() {
+            map.remove(&at);
+        }
+    }
+}
+
+/// Media endpoints with the payload types of their media line.
+type SdpEndpoints = Vec<(SocketAddr, Vec<Codec>)>;
+
+/// The media endpoints a message's SDP announces (address and port, RTCP port, ICE candidates),
+/// each with the payload types of its media line.
+fn sdp_endpoints(msg: &Message) -> SdpEndpoints {
+    let mut out = Vec::new();
+    for media in msg.sdp.iter().flatten() {
+        if let (Some(addr), true) = (media.addr, media.port != 0) {
+            if !addr.is_unspecified() {
+                out.push((SocketAddr::new(addr, media.port), media.codecs.clone()));
+                if let Some(rtcp) = media.rtcp_port {
+                    out.push((SocketAddr::new(addr, rtcp), Vec::new()));
+                }
+            }
+        }
+        for c in &media.candidates {
+            if let Ok(ip) = c.addr.parse() {
+                out.push((SocketAddr::new(ip, c.port), Vec::new()));
+            }
+        }
+    }
+    out
+}
