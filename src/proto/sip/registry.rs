@@ -76,6 +76,12 @@ impl std::fmt::Display for Method<'_> {
 }
 
 /// A SIP response status code (RFC 3261 §7.2, §21); any value 100..=699 is kept.
+///
+/// Compare codes through the class predicates rather than by hand: [`is_provisional`](Self::is_provisional)
+/// (1xx), [`is_final`](Self::is_final) (200 up), [`is_success`](Self::is_success) (2xx),
+/// [`is_redirect`](Self::is_redirect) (3xx), [`is_failure`](Self::is_failure) (4xx to 6xx) and
+/// [`class`](Self::class). The newtype is `Copy`, ordered by its number and hashable, so a model can hold it as
+/// it holds a `u16`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct StatusCode(pub u16);
 
@@ -102,27 +108,32 @@ impl StatusCode {
     pub const SERVER_TIMEOUT: StatusCode = StatusCode(504);
     pub const DECLINE: StatusCode = StatusCode(603);
 
-    /// 1xx (RFC 3261 §21.1).
+    /// 1xx, 100..=199 (RFC 3261 §21.1): the request is still being processed; no transaction ends here.
     pub fn is_provisional(self) -> bool {
         (100..200).contains(&self.0)
     }
-    /// 2xx.
-    pub fn is_success(self) -> bool {
-        (200..300).contains(&self.0)
-    }
-    /// Anything from 200 up ends a client transaction (RFC 3261 §17.1).
+    /// 200 and above: a final response, which ends a client transaction (RFC 3261 §17.1). For every code
+    /// [`parse`](super::parse) yields this is `!is_provisional()`, and exactly one of [`is_success`](Self::is_success),
+    /// [`is_redirect`](Self::is_redirect) and [`is_failure`](Self::is_failure) holds.
     pub fn is_final(self) -> bool {
         self.0 >= 200
     }
-    /// 4xx, 5xx or 6xx.
-    pub fn is_failure(self) -> bool {
-        self.0 >= 300 && !self.is_redirect()
+    /// 2xx, 200..=299 (RFC 3261 §21.2): the request succeeded (for an INVITE: the call was answered).
+    pub fn is_success(self) -> bool {
+        (200..300).contains(&self.0)
     }
-    /// 3xx.
+    /// 3xx, 300..=399 (RFC 3261 §21.3): redirection, the Contact says where to try instead. Final, and neither a
+    /// success nor a failure: a final response that is not a success is `is_redirect() || is_failure()`.
     pub fn is_redirect(self) -> bool {
         (300..400).contains(&self.0)
     }
-    /// The class digit: 1 for 1xx up to 6 for 6xx.
+    /// 4xx, 5xx or 6xx (RFC 3261 §21.4 to §21.6: client error, server error, global failure), that is every
+    /// code from 400 up. Parsed codes stop at 699; a hand-built `StatusCode(700)` or more counts as a failure
+    /// too, as it counts as final.
+    pub fn is_failure(self) -> bool {
+        self.0 >= 400
+    }
+    /// The class digit, `code / 100`: 1 for 1xx up to 6 for 6xx (0 and 7 to 655 only for hand-built codes).
     pub fn class(self) -> u16 {
         self.0 / 100
     }
