@@ -99,18 +99,20 @@ impl<'a> Reader<'a> {
     /// A byte string after its 1-byte length (`opaque x<0..2^8-1>`, RFC 8446 §3.4).
     #[inline]
     pub(super) fn vec8(&mut self) -> Option<&'a [u8]> {
-        let mut r = *self;
-        let n = usize::from(r.u8()?);
-        let v = r.take(n)?;
-        *self = r;
-        Some(v)
+        self.prefixed(|r| r.u8().map(usize::from))
     }
 
     /// A byte string after its 2-byte length (`opaque x<0..2^16-1>`, RFC 8446 §3.4).
     #[inline]
     pub(super) fn vec16(&mut self) -> Option<&'a [u8]> {
+        self.prefixed(|r| r.be16().map(usize::from))
+    }
+
+    /// The byte string after the length `len` reads; consumes nothing unless both are there.
+    #[inline]
+    fn prefixed(&mut self, len: fn(&mut Self) -> Option<usize>) -> Option<&'a [u8]> {
         let mut r = *self;
-        let n = usize::from(r.be16()?);
+        let n = len(&mut r)?;
         let v = r.take(n)?;
         *self = r;
         Some(v)
