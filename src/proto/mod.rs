@@ -4,7 +4,10 @@
 //! calls, and imports nothing else of the crate, so every stage may use it. nom stays inside each
 //! parser module; public functions return that module's own error type. No parser panics or
 //! allocates without bound on any input.
+//!
+//! `bytes` (private) holds the bounds-checked big-endian reads the binary parsers (RTP, RTCP, STUN, TLS) share.
 
+mod bytes;
 pub mod rtcp;
 pub mod rtp;
 pub mod sdp;

@@ -14,6 +14,8 @@
 
 use thiserror::Error;
 
+use super::bytes::{be16, be32, be64, byte};
+
 /// Why bytes are not valid RTCP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 pub enum Error {
@@ -95,24 +97,6 @@ impl SdesType {
     pub const TOOL: Self = Self(6);
     pub const NOTE: Self = Self(7);
     pub const PRIV: Self = Self(8);
-}
-
-fn be16(buf: &[u8], at: usize) -> u16 {
-    match buf.get(at..at.saturating_add(2)) {
-        Some(&[a, b]) => u16::from_be_bytes([a, b]),
-        _ => 0,
-    }
-}
-
-fn be32(buf: &[u8], at: usize) -> u32 {
-    match buf.get(at..at.saturating_add(4)) {
-        Some(&[a, b, c, d]) => u32::from_be_bytes([a, b, c, d]),
-        _ => 0,
-    }
-}
-
-fn byte(buf: &[u8], at: usize) -> u8 {
-    buf.get(at).copied().unwrap_or(0)
 }
 
 fn truncated(what: &'static str, offset: usize, needed: usize, available: usize) -> Error {
@@ -418,7 +402,7 @@ impl<'a> SenderReport<'a> {
     }
     /// 64-bit NTP wallclock of the report.
     pub fn ntp_timestamp(&self) -> u64 {
-        (u64::from(be32(self.body, 4)) << 32) | u64::from(be32(self.body, 8))
+        be64(self.body, 4)
     }
     pub fn rtp_timestamp(&self) -> u32 {
         be32(self.body, 12)

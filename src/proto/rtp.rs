@@ -13,6 +13,8 @@
 
 use thiserror::Error;
 
+use super::bytes::{be16, be32, byte};
+
 /// Why bytes are not a well-formed RTP packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 pub enum Error {
@@ -154,26 +156,6 @@ pub struct Packet<'a> {
     payload_end: usize,
 }
 
-/// Reads a big-endian u16 at `range` of `buf`, 0 when out of range (never after validation).
-fn be16(buf: &[u8], range: field::Field) -> u16 {
-    match buf.get(range) {
-        Some(&[a, b]) => u16::from_be_bytes([a, b]),
-        _ => 0,
-    }
-}
-
-/// Reads a big-endian u32 at `range` of `buf`, 0 when out of range (never after validation).
-fn be32(buf: &[u8], range: field::Field) -> u32 {
-    match buf.get(range) {
-        Some(&[a, b, c, d]) => u32::from_be_bytes([a, b, c, d]),
-        _ => 0,
-    }
-}
-
-fn byte(buf: &[u8], at: usize) -> u8 {
-    buf.get(at).copied().unwrap_or(0)
-}
-
 /// Computes (payload_start, payload_end) or says why the bytes are no RTP packet; shared by the view and the
 /// heuristic so both apply exactly the same rules.
 fn layout(buf: &[u8]) -> Result<(usize, usize), Error> {
@@ -208,7 +190,7 @@ fn layout(buf: &[u8]) -> Result<(usize, usize), Error> {
                 available: len,
             });
         }
-        let words = usize::from(be16(buf, start + 2..start + 4));
+        let words = usize::from(be16(buf, start + 2));
         start = ext_data + 4 * words;
         if len < start {
             return Err(Error::Truncated {
@@ -273,15 +255,15 @@ impl<'a> Packet<'a> {
     }
 
     pub fn sequence(&self) -> u16 {
-        be16(self.buf, field::SEQUENCE)
+        be16(self.buf, field::SEQUENCE.start)
     }
 
     pub fn timestamp(&self) -> u32 {
-        be32(self.buf, field::TIMESTAMP)
+        be32(self.buf, field::TIMESTAMP.start)
     }
 
     pub fn ssrc(&self) -> u32 {
-        be32(self.buf, field::SSRC)
+        be32(self.buf, field::SSRC.start)
     }
 
     /// The contributing sources (RFC 3550 §5.1), in header order.
@@ -291,7 +273,7 @@ impl<'a> Packet<'a> {
             .get(field::HEADER_LEN..end)
             .unwrap_or(&[])
             .chunks_exact(4)
-            .map(|c| be32(c, 0..4))
+            .map(|c| be32(c, 0))
     }
 
     /// The header extension when the X bit is set.
@@ -304,7 +286,7 @@ impl<'a> Packet<'a> {
             .buf
             .get(at + field::EXT_HEADER_LEN..self.payload_start)?;
         Some(Extension {
-            profile: be16(self.buf, at..at + 2),
+            profile: be16(self.buf, at),
             data,
         })
     }

@@ -56,6 +56,8 @@ impl Error {
 }
 
 /// Media direction attribute (RFC 3264 §5.1, §8.4).
+///
+/// `Copy`, `Eq` and `Hash`, so owned models hold it as is; [`Direction::as_str`] gives the attribute name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Direction {
     SendRecv,
@@ -75,6 +77,7 @@ impl Direction {
         })
     }
 
+    /// The attribute name as written in SDP (`sendrecv`, `sendonly`, `recvonly`, `inactive`).
     pub fn as_str(self) -> &'static str {
         match self {
             Direction::SendRecv => "sendrecv",
@@ -828,6 +831,24 @@ mod tests {
             .is_some_and(|c| c.addr.is_unspecified()));
         assert_eq!(m.effective_direction(&s), Direction::SendOnly);
         assert!(Direction::SendOnly.sends() && !Direction::SendOnly.receives());
+    }
+
+    #[test]
+    fn direction_names_round_trip() {
+        fn model_ready<T: Copy + Eq + std::hash::Hash + std::fmt::Debug>() {}
+        model_ready::<Direction>();
+        for d in [
+            Direction::SendRecv,
+            Direction::SendOnly,
+            Direction::RecvOnly,
+            Direction::Inactive,
+        ] {
+            assert_eq!(Direction::from_attr(d.as_str()), Some(d));
+            let body = format!("v=0\r\nm=audio 4000 RTP/AVP 0\r\na={}\r\n", d.as_str());
+            let s = ok(&body);
+            assert_eq!(s.media[0].direction, Some(d));
+        }
+        assert_eq!(Direction::from_attr("SENDONLY"), None);
     }
 
     #[test]

@@ -14,6 +14,8 @@
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use thiserror::Error;
 
+use super::bytes::{be16, be32, be64};
+
 /// Why bytes are not a STUN message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 pub enum Error {
@@ -173,24 +175,6 @@ pub enum Attribute<'a> {
         kind: AttributeType,
         value: &'a [u8],
     },
-}
-
-fn be16(buf: &[u8], at: usize) -> u16 {
-    match buf.get(at..at.saturating_add(2)) {
-        Some(&[a, b]) => u16::from_be_bytes([a, b]),
-        _ => 0,
-    }
-}
-
-fn be32(buf: &[u8], at: usize) -> u32 {
-    match buf.get(at..at.saturating_add(4)) {
-        Some(&[a, b, c, d]) => u32::from_be_bytes([a, b, c, d]),
-        _ => 0,
-    }
-}
-
-fn be64(buf: &[u8], at: usize) -> u64 {
-    (u64::from(be32(buf, at)) << 32) | u64::from(be32(buf, at.saturating_add(4)))
 }
 
 /// Types classic STUN (RFC 3489) and MS-TURN define: Binding and Shared Secret, and the TURN-like methods

@@ -10,8 +10,10 @@
 //! [`Handshake::Partial`]), validate certificates, or decide whether a handshake completed (transport analysis
 //! does that from the sequence of records).
 //!
-//! No-panic contract: every read goes through a bounds-checked cursor; malformed or truncated structures end the
-//! decoding of that structure and never panic. Nothing allocates.
+//! No-panic contract: every read goes through a bounds-checked reader (`super::bytes::Reader`); malformed or
+//! truncated structures end the decoding of that structure and never panic. Nothing allocates.
+
+use super::bytes::Reader;
 
 /// Largest record fragment allowed on the wire: 2^14 plus the ciphertext expansion of RFC 5246 §6.2.3.
 const MAX_RECORD_LEN: u16 = 16384 + 2048;
@@ -174,52 +176,6 @@ impl HandshakeType {
     }
 }
 
-/// Bounds-checked big-endian reader.
-#[derive(Debug, Clone, Copy)]
-struct Cursor<'a> {
-    buf: &'a [u8],
-}
-
-impl<'a> Cursor<'a> {
-    fn new(buf: &'a [u8]) -> Self {
-        Self { buf }
-    }
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        if self.buf.len() < n {
-            return None;
-        }
-        let (head, rest) = self.buf.split_at(n);
-        self.buf = rest;
-        Some(head)
-    }
-    fn u8(&mut self) -> Option<u8> {
-        self.take(1)?.first().copied()
-    }
-    fn u16(&mut self) -> Option<u16> {
-        match self.take(2)? {
-            &[a, b] => Some(u16::from_be_bytes([a, b])),
-            _ => None,
-        }
-    }
-    fn u24(&mut self) -> Option<usize> {
-        match self.take(3)? {
-            &[a, b, c] => Some((usize::from(a) << 16) | (usize::from(b) << 8) | usize::from(c)),
-            _ => None,
-        }
-    }
-    fn vec8(&mut self) -> Option<&'a [u8]> {
-        let n = usize::from(self.u8()?);
-        self.take(n)
-    }
-    fn vec16(&mut self) -> Option<&'a [u8]> {
-        let n = usize::from(self.u16()?);
-        self.take(n)
-    }
-    fn is_empty(&self) -> bool {
-        self.buf.is_empty()
-    }
-}
-
 /// One TLS record; `fragment` may be shorter than `length` when the segment ends inside the record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Record<'a> {
@@ -276,7 +232,7 @@ impl<'a> Record<'a> {
                 _ => Content::Incomplete,
             },
             ContentType::HANDSHAKE => Content::Handshake(Handshakes {
-                cur: Cursor::new(self.fragment),
+                cur: Reader::new(self.fragment),
                 first: true,
                 record_complete: self.is_complete(),
             }),
@@ -289,10 +245,10 @@ impl<'a> Record<'a> {
 
 /// Recognises a TLS record header at the start of `buf`.
 pub fn sniff(buf: &[u8]) -> Option<Record<'_>> {
-    let mut c = Cursor::new(buf);
+    let mut c = Reader::new(buf);
     let content_type = c.u8()?;
-    let version = c.u16()?;
-    let length = c.u16()?;
+    let version = c.be16()?;
+    let length = c.be16()?;
     if !(20..=24).contains(&content_type)
         || !(0x0300..=0x0304).contains(&version)
         || length > MAX_RECORD_LEN
@@ -300,7 +256,7 @@ pub fn sniff(buf: &[u8]) -> Option<Record<'_>> {
     {
         return None;
     }
-    let fragment = c.buf.get(..usize::from(length)).unwrap_or(c.buf);
+    let fragment = c.rest().get(..usize::from(length)).unwrap_or(c.rest());
     Some(Record {
         content_type: ContentType(content_type),
         version: ProtocolVersion(version),
@@ -383,17 +339,10 @@ pub struct ServerHello {
 /// Iterator over the handshake messages of one record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Handshakes<'a> {
-    cur: Cursor<'a>,
+    cur: Reader<'a>,
     first: bool,
     record_complete: bool,
 }
-
-impl PartialEq for Cursor<'_> {
-    fn eq(&self, other: &Self) -> bool {
-        self.buf == other.buf
-    }
-}
-impl Eq for Cursor<'_> {}
 
 impl<'a> Iterator for Handshakes<'a> {
     type Item = Handshake<'a>;
@@ -405,14 +354,14 @@ impl<'a> Iterator for Handshakes<'a> {
         let first = core::mem::replace(&mut self.first, false);
         let mut c = self.cur;
         let kind = HandshakeType(c.u8()?);
-        let declared_len = c.u24().unwrap_or(usize::MAX);
+        let declared_len = c.be24().unwrap_or(usize::MAX);
         if kind.name().is_none() {
             // Not a plaintext message type: encrypted content; nothing after it can be parsed.
-            self.cur = Cursor::new(&[]);
+            self.cur = Reader::new(&[]);
             return Some(Handshake::Encrypted);
         }
         let Some(body) = c.take(declared_len) else {
-            self.cur = Cursor::new(&[]);
+            self.cur = Reader::new(&[]);
             // In a complete record, a first message claiming more than 64 KiB is ciphertext that happened to start
             // with a known type byte (a random 24-bit length exceeds 2^16 with probability 99.6 %, real handshake
             // messages rarely do); otherwise it continues in the next record or segment.
@@ -441,8 +390,8 @@ mod ext {
 }
 
 fn parse_client_hello(body: &[u8]) -> Option<ClientHello<'_>> {
-    let mut c = Cursor::new(body);
-    let legacy_version = ProtocolVersion(c.u16()?);
+    let mut c = Reader::new(body);
+    let legacy_version = ProtocolVersion(c.be16()?);
     c.take(32)?; // random
     c.vec8()?; // session id
     let suites = c.vec16()?;
@@ -458,13 +407,13 @@ fn parse_client_hello(body: &[u8]) -> Option<ClientHello<'_>> {
     let Some(exts) = c.vec16() else {
         return Some(hello);
     };
-    let mut e = Cursor::new(exts);
-    while let (Some(kind), Some(data)) = (e.u16(), e.vec16()) {
-        let mut d = Cursor::new(data);
+    let mut e = Reader::new(exts);
+    while let (Some(kind), Some(data)) = (e.be16(), e.vec16()) {
+        let mut d = Reader::new(data);
         match kind {
             ext::SERVER_NAME => {
                 // ServerNameList: list length, then (name_type, HostName) entries; type 0 is host_name.
-                let mut list = Cursor::new(d.vec16().unwrap_or(&[]));
+                let mut list = Reader::new(d.vec16().unwrap_or(&[]));
                 while let Some(name_type) = list.u8() {
                     let Some(name) = list.vec16() else { break };
                     if name_type == 0 {
@@ -474,12 +423,12 @@ fn parse_client_hello(body: &[u8]) -> Option<ClientHello<'_>> {
                 }
             }
             ext::ALPN => {
-                let mut list = Cursor::new(d.vec16().unwrap_or(&[]));
+                let mut list = Reader::new(d.vec16().unwrap_or(&[]));
                 hello.alpn_first = list.vec8();
             }
             ext::SUPPORTED_VERSIONS => {
-                let mut list = Cursor::new(d.vec8().unwrap_or(&[]));
-                while let Some(v) = list.u16() {
+                let mut list = Reader::new(d.vec8().unwrap_or(&[]));
+                while let Some(v) = list.be16() {
                     // GREASE values (RFC 8701) end in 0x0a0a and are not versions.
                     if v & 0x0f0f != 0x0a0a && v > hello.max_version.0 {
                         hello.max_version = ProtocolVersion(v);
@@ -493,11 +442,11 @@ fn parse_client_hello(body: &[u8]) -> Option<ClientHello<'_>> {
 }
 
 fn parse_server_hello(body: &[u8]) -> Option<ServerHello> {
-    let mut c = Cursor::new(body);
-    let legacy_version = ProtocolVersion(c.u16()?);
+    let mut c = Reader::new(body);
+    let legacy_version = ProtocolVersion(c.be16()?);
     c.take(32)?;
     c.vec8()?;
-    let cipher_suite = c.u16()?;
+    let cipher_suite = c.be16()?;
     c.u8()?; // compression method
     let mut hello = ServerHello {
         legacy_version,
@@ -507,10 +456,10 @@ fn parse_server_hello(body: &[u8]) -> Option<ServerHello> {
     let Some(exts) = c.vec16() else {
         return Some(hello);
     };
-    let mut e = Cursor::new(exts);
-    while let (Some(kind), Some(data)) = (e.u16(), e.vec16()) {
+    let mut e = Reader::new(exts);
+    while let (Some(kind), Some(data)) = (e.be16(), e.vec16()) {
         if kind == ext::SUPPORTED_VERSIONS {
-            if let Some(v) = Cursor::new(data).u16() {
+            if let Some(v) = Reader::new(data).be16() {
                 hello.version = ProtocolVersion(v);
             }
         }

@@ -1,0 +1,268 @@
+//! Lexical rules and the nom grammar of SIP header values (RFC 3261 §7.3.1, §25.1).
+//!
+//! Takes in: header-block bytes (line splitting, LWS trimming, decimal numbers) or one header value as text.
+//! Produces: byte predicates citing the RFC 3261 ABNF, line and LWS helpers over bytes, nom rules for the pieces
+//! of typed header values (token, sent-protocol, host and port, quoted-string, CSeq), the split of a value at
+//! commas or semicolons outside quotes and angle brackets, and the `generic-param` iterator [`params`].
+//! Does not: expose nom: the rules are `pub(super)` and return [`IResult`] only to the other `sip` modules,
+//! which turn failures into `Option` or [`super::Error`]; nothing here unescapes quoted-pairs or `%HH`.
+
+use nom::bytes::complete::{take_while, take_while1};
+use nom::character::complete::{char as nom_char, digit1};
+use nom::IResult;
+
+/// The only SIP-Version accepted (RFC 3261 §7.1: `SIP-Version = "SIP" "/" 1*DIGIT "." 1*DIGIT`).
+pub(super) const VERSION: &[u8] = b"SIP/2.0";
+
+/// RFC 3261 §25.1: `token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~")`.
+pub fn is_token_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
+        )
+}
+
+/// `WSP = SP / HTAB` (RFC 3261 §25.1, after RFC 2234).
+pub(super) fn is_wsp(b: u8) -> bool {
+    b == b' ' || b == b'\t'
+}
+
+/// A byte of `LWS = [*WSP CRLF] 1*WSP` (RFC 3261 §25.1); CR and LF count, so folded values trim whole.
+pub(super) fn is_lws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+/// Strips [`is_lws`] bytes from both ends.
+pub(super) fn trim_lws(mut s: &[u8]) -> &[u8] {
+    while let [first, rest @ ..] = s {
+        if is_lws(*first) {
+            s = rest;
+        } else {
+            break;
+        }
+    }
+    while let [rest @ .., last] = s {
+        if is_lws(*last) {
+            s = rest;
+        } else {
+            break;
+        }
+    }
+    s
+}
+
+/// Strips LWS characters from both ends of text.
+pub(super) fn trim_lws_str(s: &str) -> &str {
+    s.trim_matches(|c| matches!(c, ' ' | '\t' | '\r' | '\n'))
+}
+
+/// Returns the line starting at `pos` (without CR LF) and the index after its LF (or `buf.len()`).
+pub(super) fn next_line(buf: &[u8], pos: usize) -> (&[u8], usize) {
+    let rest = buf.get(pos..).unwrap_or_default();
+    match rest.iter().position(|&b| b == b'\n') {
+        Some(i) => {
+            let line = rest.get(..i).unwrap_or_default();
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            (line, pos.saturating_add(i).saturating_add(1))
+        }
+        None => {
+            let line = rest.strip_suffix(b"\r").unwrap_or(rest);
+            (line, buf.len())
+        }
+    }
+}
+
+/// How many CR and LF bytes precede the start line (RFC 3261 §7.5 tells implementations to ignore them).
+pub(super) fn leading_line_breaks(buf: &[u8]) -> usize {
+    buf.iter()
+        .take_while(|&&b| b == b'\r' || b == b'\n')
+        .count()
+}
+
+/// `1*DIGIT` as a number: `None` when empty, longer than 20 digits, not all digits, or over `u64::MAX`.
+pub(super) fn parse_decimal(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() || digits.len() > 20 {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |acc, &b| {
+        if b.is_ascii_digit() {
+            acc.checked_mul(10)?.checked_add(u64::from(b - b'0'))
+        } else {
+            None
+        }
+    })
+}
+
+/// [`is_token_char`] for text.
+fn is_token(c: char) -> bool {
+    c.is_ascii() && is_token_char(c as u8)
+}
+
+/// `token` (RFC 3261 §25.1).
+pub(super) fn token(i: &str) -> IResult<&str, &str> {
+    take_while1(is_token)(i)
+}
+
+/// `SWS = [LWS]`: any run of SP, HTAB, CR and LF, possibly empty.
+pub(super) fn lws(i: &str) -> IResult<&str, &str> {
+    take_while(|c| matches!(c, ' ' | '\t' | '\r' | '\n'))(i)
+}
+
+/// `CSeq = 1*DIGIT LWS Method` (RFC 3261 §20.16).
+pub(super) fn cseq(i: &str) -> IResult<&str, (&str, &str)> {
+    let (i, _) = lws(i)?;
+    let (i, seq) = digit1(i)?;
+    let (i, _) = take_while1(|c| matches!(c, ' ' | '\t' | '\r' | '\n'))(i)?;
+    let (i, method) = token(i)?;
+    let (i, _) = lws(i)?;
+    Ok((i, (seq, method)))
+}
+
+/// `sent-protocol = protocol-name SLASH protocol-version SLASH transport` (RFC 3261 §20.42), LWS allowed
+/// around each slash.
+pub(super) fn sent_protocol(i: &str) -> IResult<&str, (&str, &str, &str)> {
+    let (i, _) = lws(i)?;
+    let (i, name) = token(i)?;
+    let (i, _) = slash(i)?;
+    let (i, version) = token(i)?;
+    let (i, _) = slash(i)?;
+    let (i, transport) = token(i)?;
+    Ok((i, (name, version, transport)))
+}
+
+/// `SLASH = SWS "/" SWS` (RFC 3261 §25.1).
+fn slash(i: &str) -> IResult<&str, char> {
+    let (i, _) = lws(i)?;
+    let (i, c) = nom_char('/')(i)?;
+    let (i, _) = lws(i)?;
+    Ok((i, c))
+}
+
+/// `host [":" port]` with IPv6 references in brackets; returns host without brackets and raw port digits.
+pub(super) fn host_port(i: &str) -> IResult<&str, (&str, Option<&str>)> {
+    let (i, host) = if let Some(inner) = i.strip_prefix('[') {
+        let (rest, h) =
+            take_while1(|c: char| c.is_ascii_hexdigit() || c == ':' || c == '.')(inner)?;
+        let (rest, _) = nom_char(']')(rest)?;
+        (rest, h)
+    } else {
+        take_while1(|c: char| !matches!(c, ':' | ';' | ',' | '?' | '>' | ' ' | '\t' | '\r' | '\n'))(
+            i,
+        )?
+    };
+    match i.strip_prefix(':') {
+        Some(after) => {
+            let (i, port) = digit1(after)?;
+            Ok((i, (host, Some(port))))
+        }
+        None => Ok((i, (host, None))),
+    }
+}
+
+/// `quoted-string = SWS DQUOTE *(qdtext / quoted-pair) DQUOTE`; returns the inner text, escapes kept.
+pub(super) fn quoted_string(i: &str) -> IResult<&str, &str> {
+    let (i, _) = lws(i)?;
+    let (body, _) = nom_char('"')(i)?;
+    let mut escaped = false;
+    for (idx, c) in body.char_indices() {
+        if escaped {
+            escaped = false;
+        } else if c == '\\' {
+            escaped = true;
+        } else if c == '"' {
+            let inner = body.get(..idx).unwrap_or_default();
+            let rest = body.get(idx + 1..).unwrap_or_default();
+            return Ok((rest, inner));
+        }
+    }
+    Err(nom::Err::Error(nom::error::Error::new(
+        i,
+        nom::error::ErrorKind::Char,
+    )))
+}
+
+/// Splits a header value at `sep` outside quoted strings and angle brackets; pieces are trimmed, empty ones
+/// skipped.
+#[derive(Debug, Clone)]
+pub(super) struct Split<'s> {
+    rest: Option<&'s str>,
+    sep: char,
+}
+
+pub(super) fn split_outside(s: &str, sep: char) -> Split<'_> {
+    Split { rest: Some(s), sep }
+}
+
+impl<'s> Iterator for Split<'s> {
+    type Item = &'s str;
+
+    fn next(&mut self) -> Option<&'s str> {
+        loop {
+            let s = self.rest?;
+            let mut in_quote = false;
+            let mut escaped = false;
+            let mut angle = false;
+            let mut cut = None;
+            for (i, c) in s.char_indices() {
+                if in_quote {
+                    if escaped {
+                        escaped = false;
+                    } else if c == '\\' {
+                        escaped = true;
+                    } else if c == '"' {
+                        in_quote = false;
+                    }
+                    continue;
+                }
+                match c {
+                    '"' => in_quote = true,
+                    '<' => angle = true,
+                    '>' => angle = false,
+                    c if c == self.sep && !angle => {
+                        cut = Some(i);
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            let piece = match cut {
+                Some(i) => {
+                    self.rest = s.get(i + self.sep.len_utf8()..);
+                    s.get(..i).unwrap_or_default()
+                }
+                None => {
+                    self.rest = None;
+                    s
+                }
+            };
+            let piece = trim_lws_str(piece);
+            if !piece.is_empty() {
+                return Some(piece);
+            }
+        }
+    }
+}
+
+fn unquote(s: &str) -> &str {
+    let s = trim_lws_str(s);
+    s.strip_prefix('"')
+        .and_then(|inner| inner.strip_suffix('"'))
+        .unwrap_or(s)
+}
+
+/// Iterates `;name[=value]` parameters (values unquoted, escapes kept) of a parameter list without the
+/// leading `;`.
+pub fn params(list: &str) -> impl Iterator<Item = (&str, Option<&str>)> {
+    split_outside(list, ';').map(|p| match p.split_once('=') {
+        Some((n, v)) => (trim_lws_str(n), Some(unquote(v))),
+        None => (p, None),
+    })
+}
+
+/// The value of parameter `name` (case-insensitive): `None` absent, `Some(None)` present without value.
+pub fn param<'s>(list: &'s str, name: &str) -> Option<Option<&'s str>> {
+    params(list)
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v)
+}

@@ -1,0 +1,287 @@
+//! Typed values of the header fields callscope reads: CSeq, From/To/Contact, Via, Route, Reason, Warning and
+//! ms-diagnostics (RFC 3261 §20, RFC 3326, RFC 3581, [MS-SIPRE]).
+//!
+//! Takes in: one header value (already unfolded by `super::message`), or a [`Message`] whose headers it reads.
+//! Produces: borrowed views ([`CSeq`], [`NameAddr`], [`Via`], [`Reason`], [`Warning`], [`MsDiagnostic`]) and the
+//! [`Message`] accessors that return them; a malformed value yields `None` (or is skipped in a list), never an
+//! error, so one bad header does not hide the others.
+//! Does not: unescape quoted-pairs or `%HH`, resolve hosts, or parse URIs (see `super::uri`).
+
+use super::grammar::{self, param, params, trim_lws_str};
+use super::message::Message;
+use super::registry::Method;
+
+/// `CSeq` (RFC 3261 §20.16).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CSeq<'s> {
+    pub seq: u32,
+    pub method: Method<'s>,
+}
+
+/// `name-addr / addr-spec` with the header's parameters (From, To, Contact; RFC 3261 §20.10, §20.20, §20.39).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NameAddr<'s> {
+    /// Display name without quotes (quoted-pair escapes kept), `None` if absent or empty.
+    pub display: Option<&'s str>,
+    /// The URI, without angle brackets.
+    pub uri: &'s str,
+    /// The `tag` parameter.
+    pub tag: Option<&'s str>,
+    /// All header parameters after the URI, without the leading `;`.
+    pub params: &'s str,
+}
+
+impl<'s> NameAddr<'s> {
+    /// Parses one name-addr or addr-spec; `None` on an unterminated quote or `<` (RFC 4475 §3.1.2.6).
+    pub fn parse(s: &'s str) -> Option<NameAddr<'s>> {
+        let s = trim_lws_str(s);
+        let (display, after_display) = if s.starts_with('"') {
+            let (rest, d) = grammar::quoted_string(s).ok()?;
+            (Some(d), trim_lws_str(rest))
+        } else {
+            match s.find('<') {
+                Some(lt) => (
+                    Some(trim_lws_str(s.get(..lt).unwrap_or_default())),
+                    s.get(lt..).unwrap_or_default(),
+                ),
+                None => (None, s),
+            }
+        };
+        let (uri, params) = if let Some(inner) = after_display.strip_prefix('<') {
+            let gt = inner.find('>')?;
+            let uri = trim_lws_str(inner.get(..gt).unwrap_or_default());
+            (uri, inner.get(gt + 1..).unwrap_or_default())
+        } else if display.is_some() {
+            // A quoted display name must be followed by `<`.
+            return None;
+        } else {
+            // addr-spec: parameters after `;` belong to the header, not the URI (RFC 3261 §20).
+            match after_display.find(';') {
+                Some(semi) => (
+                    trim_lws_str(after_display.get(..semi).unwrap_or_default()),
+                    after_display.get(semi..).unwrap_or_default(),
+                ),
+                None => (after_display, ""),
+            }
+        };
+        let params = trim_lws_str(params);
+        let params = params.strip_prefix(';').unwrap_or(params);
+        Some(NameAddr {
+            display: display.filter(|d| !d.is_empty()),
+            uri,
+            tag: param(params, "tag").flatten(),
+            params,
+        })
+    }
+}
+
+/// One Via value (RFC 3261 §20.42).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Via<'s> {
+    /// Transport token as sent (`UDP`, `TCP`, `TLS`, `SCTP`, `WS`, ...).
+    pub transport: &'s str,
+    /// Host of sent-by, IPv6 without brackets.
+    pub host: &'s str,
+    pub port: Option<u16>,
+    pub branch: Option<&'s str>,
+    pub received: Option<&'s str>,
+    /// RFC 3581: `None` absent, `Some(None)` bare `rport`, `Some(Some(p))` filled in.
+    pub rport: Option<Option<u16>>,
+    /// All parameters, without the leading `;`.
+    pub params: &'s str,
+}
+
+impl<'s> Via<'s> {
+    /// Parses one comma-separated Via value; `None` if sent-protocol or sent-by is malformed.
+    pub fn parse(s: &'s str) -> Option<Via<'s>> {
+        let (rest, (_name, _version, transport)) = grammar::sent_protocol(s).ok()?;
+        let (rest, _) = grammar::lws(rest).ok()?;
+        let (rest, (host, port)) = grammar::host_port(rest).ok()?;
+        let port = match port {
+            Some(p) => Some(p.parse::<u16>().ok()?),
+            None => None,
+        };
+        let rest = trim_lws_str(rest);
+        let params = rest.strip_prefix(';').unwrap_or(rest);
+        Some(Via {
+            transport,
+            host,
+            port,
+            branch: param(params, "branch").flatten(),
+            received: param(params, "received").flatten(),
+            rport: param(params, "rport").map(|v| v.and_then(|p| p.parse().ok())),
+            params,
+        })
+    }
+}
+
+/// One Reason value (RFC 3326).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reason<'s> {
+    /// `SIP`, `Q.850` or any other protocol token as sent.
+    pub protocol: &'s str,
+    pub cause: Option<u16>,
+    pub text: Option<&'s str>,
+}
+
+/// One Warning value (RFC 3261 §20.43).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Warning<'s> {
+    pub code: u16,
+    pub agent: &'s str,
+    /// The warn-text without quotes.
+    pub text: &'s str,
+}
+
+/// One `ms-diagnostics` / `ms-diagnostics-public` value (Lync / Skype for Business, see metrics.md).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MsDiagnostic<'s> {
+    pub error_id: u32,
+    /// The part after the dot of `1008.5`.
+    pub sub_code: Option<u32>,
+    pub source: Option<&'s str>,
+    pub reason: Option<&'s str>,
+    /// All other `name="value"` attributes in order, values unquoted.
+    pub attrs: Vec<(&'s str, &'s str)>,
+}
+
+impl<'s> MsDiagnostic<'s> {
+    /// Parses `<ErrorId>[.<Sub>];reason="...";source="..."[;attr="..."]*`.
+    pub fn parse(s: &'s str) -> Option<MsDiagnostic<'s>> {
+        let mut parts = params(s);
+        let (id, _) = parts.next()?;
+        let (id, sub) = match id.split_once('.') {
+            Some((a, b)) => (a, Some(b.parse::<u32>().ok()?)),
+            None => (id, None),
+        };
+        let mut diag = MsDiagnostic {
+            error_id: id.parse().ok()?,
+            sub_code: sub,
+            source: None,
+            reason: None,
+            attrs: Vec::new(),
+        };
+        for (name, value) in parts {
+            let value = value.unwrap_or("");
+            if name.eq_ignore_ascii_case("source") {
+                diag.source = Some(value);
+            } else if name.eq_ignore_ascii_case("reason") {
+                diag.reason = Some(value);
+            } else if diag.attrs.len() < 64 {
+                diag.attrs.push((name, value));
+            }
+        }
+        Some(diag)
+    }
+}
+
+impl Message<'_> {
+    /// The first CSeq; `None` if absent or malformed (sequence number over 2^32 - 1, RFC 4475 §3.1.2.4).
+    pub fn cseq(&self) -> Option<CSeq<'_>> {
+        let (rest, (seq, method)) = grammar::cseq(self.header_value("CSeq")?).ok()?;
+        if !rest.is_empty() {
+            return None;
+        }
+        Some(CSeq {
+            seq: seq.parse().ok()?,
+            method: Method::from_token(method),
+        })
+    }
+
+    pub fn from(&self) -> Option<NameAddr<'_>> {
+        NameAddr::parse(self.header_value("From")?)
+    }
+
+    pub fn to(&self) -> Option<NameAddr<'_>> {
+        NameAddr::parse(self.header_value("To")?)
+    }
+
+    /// The first Contact value (`*` is returned as a URI `*`).
+    pub fn contact(&self) -> Option<NameAddr<'_>> {
+        self.contacts().next()
+    }
+
+    /// All Contact values, in order; malformed ones skipped.
+    pub fn contacts(&self) -> impl Iterator<Item = NameAddr<'_>> + '_ {
+        self.header_values("Contact").filter_map(NameAddr::parse)
+    }
+
+    /// Every Via value in order (top first); malformed values are skipped.
+    pub fn vias(&self) -> impl Iterator<Item = Via<'_>> + '_ {
+        self.header_values("Via").filter_map(Via::parse)
+    }
+
+    /// The topmost Via value; `None` if it is absent or malformed (never a lower one).
+    pub fn top_via(&self) -> Option<Via<'_>> {
+        Via::parse(self.header_values("Via").next()?)
+    }
+
+    /// Record-Route URIs in order, across headers.
+    pub fn record_route(&self) -> Vec<&str> {
+        self.route_list("Record-Route")
+    }
+
+    /// Route URIs in order, across headers.
+    pub fn route(&self) -> Vec<&str> {
+        self.route_list("Route")
+    }
+
+    fn route_list<'s>(&'s self, name: &'s str) -> Vec<&'s str> {
+        self.header_values(name)
+            .filter_map(NameAddr::parse)
+            .map(|na| na.uri)
+            .collect()
+    }
+
+    /// All Reason values (RFC 3326), in order; values without a protocol token are skipped.
+    pub fn reasons(&self) -> Vec<Reason<'_>> {
+        self.header_values("Reason")
+            .filter_map(|v| {
+                let (protocol, rest) = v.split_once(';').unwrap_or((v, ""));
+                let protocol = trim_lws_str(protocol);
+                if protocol.is_empty() {
+                    return None;
+                }
+                Some(Reason {
+                    protocol,
+                    cause: param(rest, "cause").flatten().and_then(|c| c.parse().ok()),
+                    text: param(rest, "text").flatten(),
+                })
+            })
+            .collect()
+    }
+
+    /// All Warning values (RFC 3261 §20.43), in order; malformed ones skipped.
+    pub fn warnings(&self) -> Vec<Warning<'_>> {
+        self.header_values("Warning")
+            .filter_map(|v| {
+                let (code, rest) = v.split_once(' ')?;
+                if code.len() != 3 {
+                    return None;
+                }
+                let code = code.parse().ok()?;
+                let rest = trim_lws_str(rest);
+                let (agent, text) = rest.split_once([' ', '\t']).unwrap_or((rest, ""));
+                let text = match grammar::quoted_string(text) {
+                    Ok((_, t)) => t,
+                    Err(_) => trim_lws_str(text),
+                };
+                Some(Warning { code, agent, text })
+            })
+            .collect()
+    }
+
+    /// All `ms-diagnostics` values.
+    pub fn ms_diagnostics(&self) -> Vec<MsDiagnostic<'_>> {
+        self.header_values("ms-diagnostics")
+            .filter_map(MsDiagnostic::parse)
+            .collect()
+    }
+
+    /// All `ms-diagnostics-public` values.
+    pub fn ms_diagnostics_public(&self) -> Vec<MsDiagnostic<'_>> {
+        self.header_values("ms-diagnostics-public")
+            .filter_map(MsDiagnostic::parse)
+            .collect()
+    }
+}

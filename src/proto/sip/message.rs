@@ -1,0 +1,387 @@
+//! The views of one SIP message and its parser with datagram semantics (RFC 3261 §7).
+//!
+//! Takes in: the bytes of one message (a datagram payload, or one frame cut from a stream by `super::frame`).
+//! Produces: [`parse`], which splits the start line ([`StartLine`], Request-Line or Status-Line), the header
+//! fields in wire order ([`Header`], folded lines joined, compact names expanded) and the body by Content-Length
+//! into a borrowed [`Message`]; the accessors for plain header values (Call-ID, Content-Length, Content-Type,
+//! User-Agent, Server, Max-Forwards) and header lookup by name.
+//! Does not: parse structured header values (see `super::headers`) or bodies (see `super::body`), or check that
+//! mandatory headers are present.
+
+use std::borrow::Cow;
+
+use super::grammar::{
+    is_token_char, is_wsp, leading_line_breaks, next_line, parse_decimal, split_outside, trim_lws,
+    VERSION,
+};
+use super::registry::{expand_compact, Method, StatusCode};
+use super::{Error, MAX_HEADERS, MAX_HEADER_BLOCK};
+
+/// The first line of a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartLine<'a> {
+    /// `Method SP Request-URI SP SIP-Version` (RFC 3261 §7.1).
+    Request { method: Method<'a>, uri: &'a str },
+    /// `SIP-Version SP Status-Code SP Reason-Phrase` (RFC 3261 §7.2); the reason is lossy only if not UTF-8.
+    Response {
+        status: StatusCode,
+        reason: Cow<'a, str>,
+    },
+}
+
+/// One header field, in wire order; repeated fields stay separate entries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header<'a> {
+    /// The name as sent, or the canonical long name (a `'static` str) when the compact form was used.
+    pub name: &'a str,
+    /// The value without leading/trailing whitespace; folds replaced by one SP and non-UTF-8 bytes by U+FFFD.
+    pub value: Cow<'a, str>,
+    /// The exact value bytes from the wire (after the colon, trimmed of surrounding whitespace).
+    pub raw_value: &'a [u8],
+}
+
+impl Header<'_> {
+    /// Case-insensitive name comparison; compact forms of `name` are expanded first.
+    pub fn is(&self, name: &str) -> bool {
+        self.name.eq_ignore_ascii_case(expand_compact(name))
+    }
+
+    /// True when `value` differs from `raw_value` in more than surrounding whitespace (folded or not UTF-8).
+    pub fn is_rewritten(&self) -> bool {
+        matches!(self.value, Cow::Owned(_))
+    }
+}
+
+/// How a message was cut short.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Truncation {
+    /// The input ended inside the header block (no empty line); the body is empty.
+    HeaderBlock,
+    /// Content-Length announced more than the input holds; the body is what is there.
+    Body { declared: u64, available: usize },
+}
+
+/// One parsed SIP message borrowing from the input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message<'a> {
+    pub start: StartLine<'a>,
+    pub headers: Vec<Header<'a>>,
+    pub body: &'a [u8],
+    /// `Some` when the input ended before the message did.
+    pub truncated: Option<Truncation>,
+    /// Bytes of the input this message used, including leading CRLFs (RFC 3261 §7.5) and the body.
+    pub len: usize,
+}
+
+/// Parses one message with datagram semantics (see the module doc for Content-Length handling).
+pub fn parse(buf: &[u8]) -> Result<Message<'_>, Error> {
+    let lead = leading_line_breaks(buf);
+    if lead >= buf.len() {
+        return Err(Error::Empty);
+    }
+    let (first, mut pos) = next_line(buf, lead);
+    let start = parse_start_line(first)?;
+    let mut headers = Vec::new();
+    let mut line_no = 1usize;
+    let mut header_end = None;
+    while pos < buf.len() {
+        if pos - lead > MAX_HEADER_BLOCK {
+            return Err(Error::HeaderBlockTooLarge {
+                limit: MAX_HEADER_BLOCK,
+            });
+        }
+        let (line, next) = next_line(buf, pos);
+        line_no += 1;
+        if line.is_empty() {
+            header_end = Some(next);
+            break;
+        }
+        if line.first().is_some_and(|&b| is_wsp(b)) {
+            return Err(Error::FoldBeforeHeader { line: line_no });
+        }
+        let header_line = line_no;
+        // RFC 3261 §7.3.1: a line starting with SP/HTAB continues the previous header field.
+        let mut value_end = pos + line.len();
+        let mut after = next;
+        while buf.get(after).is_some_and(|&b| is_wsp(b)) {
+            let (cont, cont_next) = next_line(buf, after);
+            line_no += 1;
+            value_end = after + cont.len();
+            after = cont_next;
+        }
+        let raw = buf.get(pos..value_end).unwrap_or_default();
+        if headers.len() >= MAX_HEADERS {
+            return Err(Error::TooManyHeaders { limit: MAX_HEADERS });
+        }
+        headers.push(parse_header(raw, header_line)?);
+        pos = after;
+    }
+    if header_end.is_none() && pos - lead > MAX_HEADER_BLOCK {
+        return Err(Error::HeaderBlockTooLarge {
+            limit: MAX_HEADER_BLOCK,
+        });
+    }
+    let mut message = Message {
+        start,
+        headers,
+        body: &[],
+        truncated: None,
+        len: buf.len(),
+    };
+    let Some(header_end) = header_end else {
+        message.truncated = Some(Truncation::HeaderBlock);
+        return Ok(message);
+    };
+    let rest = buf.get(header_end..).unwrap_or_default();
+    match message.content_length() {
+        Some(declared) => match usize::try_from(declared).ok().and_then(|d| rest.get(..d)) {
+            Some(body) => {
+                message.body = body;
+                message.len = header_end + body.len();
+            }
+            None => {
+                message.body = rest;
+                message.truncated = Some(Truncation::Body {
+                    declared,
+                    available: rest.len(),
+                });
+            }
+        },
+        // RFC 3261 §18.3 (datagrams): without Content-Length the body runs to the end of the datagram.
+        None => message.body = rest,
+    }
+    Ok(message)
+}
+
+fn parse_start_line(line: &[u8]) -> Result<StartLine<'_>, Error> {
+    let line = trim_lws(line);
+    if let Some(rest) = strip_prefix_ignore_case(line, b"SIP/") {
+        // Status-Line: SIP-Version SP Status-Code SP Reason-Phrase.
+        let version_len = rest.iter().take_while(|&&b| b != b' ').count();
+        let version = line.get(..4 + version_len).unwrap_or_default();
+        if !version.eq_ignore_ascii_case(VERSION) {
+            return Err(unsupported_version(version));
+        }
+        let rest = rest.get(version_len..).unwrap_or_default();
+        let rest = trim_lws(rest);
+        let code_len = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        if code_len != 3 {
+            return Err(Error::BadStartLine {
+                reason: "status code is not three digits",
+            });
+        }
+        let after = rest.get(3..).unwrap_or_default();
+        if after.first().is_some_and(|&b| !is_wsp(b)) {
+            return Err(Error::BadStartLine {
+                reason: "status code is not three digits",
+            });
+        }
+        let code = parse_decimal(rest.get(..3).unwrap_or_default()).unwrap_or(0);
+        if !(100..=699).contains(&code) {
+            return Err(Error::BadStartLine {
+                reason: "status code outside 100..=699",
+            });
+        }
+        let status = StatusCode(u16::try_from(code).unwrap_or(0));
+        let reason = String::from_utf8_lossy(trim_lws(after));
+        return Ok(StartLine::Response { status, reason });
+    }
+    // Request-Line: Method SP Request-URI SP SIP-Version, split at the first and the last SP.
+    let method_len = line.iter().take_while(|&&b| is_token_char(b)).count();
+    if method_len == 0 {
+        return Err(Error::BadStartLine {
+            reason: "method is not a token",
+        });
+    }
+    if line.get(method_len).is_some_and(|&b| b != b' ') {
+        return Err(Error::BadStartLine {
+            reason: "method is not a token",
+        });
+    }
+    let last_sp = line.iter().rposition(|&b| b == b' ');
+    let Some(last_sp) = last_sp.filter(|&i| i > method_len) else {
+        return Err(Error::BadStartLine {
+            reason: "request-line lacks request-uri or version",
+        });
+    };
+    let version = line.get(last_sp + 1..).unwrap_or_default();
+    if !version.eq_ignore_ascii_case(VERSION) {
+        if strip_prefix_ignore_case(version, b"SIP/").is_some() {
+            return Err(unsupported_version(version));
+        }
+        return Err(Error::BadStartLine {
+            reason: "request-line does not end in SIP/2.0",
+        });
+    }
+    let uri = trim_lws(line.get(method_len..last_sp).unwrap_or_default());
+    if uri.is_empty() {
+        return Err(Error::BadStartLine {
+            reason: "request-line lacks request-uri or version",
+        });
+    }
+    let method = std::str::from_utf8(line.get(..method_len).unwrap_or_default())
+        .map_err(|_| Error::NotUtf8 { field: "method" })?;
+    let uri = std::str::from_utf8(uri).map_err(|_| Error::NotUtf8 {
+        field: "request-uri",
+    })?;
+    Ok(StartLine::Request {
+        method: Method::from_token(method),
+        uri,
+    })
+}
+
+fn unsupported_version(version: &[u8]) -> Error {
+    let shown = version.get(..16).unwrap_or(version);
+    Error::UnsupportedVersion {
+        version: String::from_utf8_lossy(shown).into_owned(),
+    }
+}
+
+fn strip_prefix_ignore_case<'b>(s: &'b [u8], prefix: &[u8]) -> Option<&'b [u8]> {
+    let head = s.get(..prefix.len())?;
+    if head.eq_ignore_ascii_case(prefix) {
+        s.get(prefix.len()..)
+    } else {
+        None
+    }
+}
+
+/// Parses `name HCOLON value` where `raw` may contain folded continuation lines.
+fn parse_header(raw: &[u8], line: usize) -> Result<Header<'_>, Error> {
+    let Some(colon) = raw.iter().position(|&b| b == b':') else {
+        return Err(Error::HeaderWithoutColon { line });
+    };
+    let name = raw.get(..colon).unwrap_or_default();
+    // RFC 3261 §7.3.1: HCOLON = *( SP / HTAB ) ":" SWS.
+    let name_len = name.iter().rposition(|&b| !is_wsp(b)).map_or(0, |i| i + 1);
+    let name = name.get(..name_len).unwrap_or_default();
+    if name.is_empty() || !name.iter().all(|&b| is_token_char(b)) {
+        return Err(Error::BadHeaderName { line });
+    }
+    let name = std::str::from_utf8(name).map_err(|_| Error::BadHeaderName { line })?;
+    let raw_value = trim_lws(raw.get(colon + 1..).unwrap_or_default());
+    Ok(Header {
+        name: expand_compact(name),
+        value: header_value(raw_value),
+        raw_value,
+    })
+}
+
+/// Unfolds (each CR/LF plus following whitespace becomes one SP) and decodes lossily only when needed.
+fn header_value(raw: &[u8]) -> Cow<'_, str> {
+    if raw.iter().any(|&b| b == b'\r' || b == b'\n') {
+        let mut out = Vec::with_capacity(raw.len());
+        let mut in_break = false;
+        for &b in raw {
+            if b == b'\r' || b == b'\n' {
+                if !in_break {
+                    // Whitespace before the fold belongs to the same LWS: collapse it too.
+                    while out.last().is_some_and(|&c| is_wsp(c)) {
+                        out.pop();
+                    }
+                    out.push(b' ');
+                }
+                in_break = true;
+            } else if in_break && is_wsp(b) {
+                continue;
+            } else {
+                in_break = false;
+                out.push(b);
+            }
+        }
+        return Cow::Owned(String::from_utf8_lossy(&out).into_owned());
+    }
+    String::from_utf8_lossy(raw)
+}
+
+impl<'a> Message<'a> {
+    /// True for requests.
+    pub fn is_request(&self) -> bool {
+        matches!(self.start, StartLine::Request { .. })
+    }
+
+    /// The request method, if a request.
+    pub fn method(&self) -> Option<Method<'a>> {
+        match self.start {
+            StartLine::Request { method, .. } => Some(method),
+            StartLine::Response { .. } => None,
+        }
+    }
+
+    /// The status code, if a response.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self.start {
+            StartLine::Response { status, .. } => Some(status),
+            StartLine::Request { .. } => None,
+        }
+    }
+
+    /// Turns a [`Message::truncated`] flag into an error.
+    pub fn check_complete(&self) -> Result<(), Error> {
+        match self.truncated {
+            None => Ok(()),
+            Some(Truncation::HeaderBlock) => Err(Error::UnterminatedHeaders),
+            Some(Truncation::Body {
+                declared,
+                available,
+            }) => Err(Error::ContentLengthExceedsBody {
+                declared,
+                available,
+            }),
+        }
+    }
+
+    /// The first header with this name (case-insensitive, compact forms accepted).
+    pub fn header(&self, name: &str) -> Option<&Header<'a>> {
+        let name = expand_compact(name);
+        self.headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+    }
+
+    /// The value of the first header with this name.
+    pub fn header_value(&self, name: &str) -> Option<&str> {
+        self.header(name).map(|h| h.value.as_ref())
+    }
+
+    /// All headers with this name, in order.
+    pub fn headers_named<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s Header<'a>> + 's {
+        let name = expand_compact(name);
+        self.headers
+            .iter()
+            .filter(move |h| h.name.eq_ignore_ascii_case(name))
+    }
+
+    /// Every comma-separated value of every header with this name, in order.
+    pub fn header_values<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s str> + 's {
+        self.headers_named(name)
+            .flat_map(|h| split_outside(h.value.as_ref(), ','))
+    }
+
+    pub fn call_id(&self) -> Option<&str> {
+        self.header_value("Call-ID").filter(|v| !v.is_empty())
+    }
+
+    /// Content-Length as a number; `None` if absent or not a decimal number (the first header counts).
+    pub fn content_length(&self) -> Option<u64> {
+        parse_decimal(self.header("Content-Length")?.raw_value)
+    }
+
+    /// The full Content-Type value, parameters included.
+    pub fn content_type(&self) -> Option<&str> {
+        self.header_value("Content-Type")
+    }
+
+    pub fn user_agent(&self) -> Option<&str> {
+        self.header_value("User-Agent")
+    }
+
+    pub fn server(&self) -> Option<&str> {
+        self.header_value("Server")
+    }
+
+    pub fn max_forwards(&self) -> Option<u32> {
+        let v = parse_decimal(self.header("Max-Forwards")?.raw_value)?;
+        u32::try_from(v).ok()
+    }
+}
