@@ -1,4 +1,5 @@
-//! Wording shared by the rules: durations, Q.850 cause names, header quotes.
+//! Wording shared by the rules: durations, Q.850 cause names, header quotes (counts and frame
+//! lists are `crate::words`, shared with the renderers).
 //!
 //! Takes model values; produces short strings for finding summaries and causes. Does not decide
 //! anything: the rules choose what to say.
@@ -24,15 +25,6 @@ pub(crate) fn dur_ns(from: i64, to: i64) -> String {
 /// Milliseconds between two timestamps in ns.
 pub(crate) fn ms(from: i64, to: i64) -> f64 {
     to.saturating_sub(from) as f64 / 1e6
-}
-
-/// `1 SYN` / `7 SYNs`.
-pub(crate) fn plural(n: u64, one: &str, many: &str) -> String {
-    if n == 1 {
-        format!("{n} {one}")
-    } else {
-        format!("{n} {many}")
-    }
 }
 
 /// The meaning of common ITU-T Q.850 cause values (as metrics.md lists them).
@@ -138,8 +130,6 @@ mod tests {
         assert_eq!(dur_ms(0.011), "11 µs");
         assert_eq!(dur_ms(9973.8), "10.0 s");
         assert_eq!(dur_ns(0, 7_117_000_000), "7.1 s");
-        assert_eq!(plural(1, "SYN", "SYNs"), "1 SYN");
-        assert_eq!(plural(7, "SYN", "SYNs"), "7 SYNs");
     }
 
     #[test]

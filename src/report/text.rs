@@ -8,10 +8,11 @@ use std::io::{self, Write};
 
 use super::json::{link_type_name, wireshark_filter};
 use super::time::rfc3339;
-use super::words::{clock, frames_list, human_ms, plural, sdp_note, short_uri, truncate, worst};
+use super::words::{clock, human_ms, sdp_note, short_uri, truncate, worst};
 use crate::analysis::{Analysis, CaptureSummary};
 use crate::correlate::calls::Call;
 use crate::diagnose::Severity;
+use crate::words::{frames_list, plural};
 
 /// How the text report is written.
 #[derive(Clone, Copy, Debug, Default)]
@@ -48,10 +49,10 @@ pub fn write(analysis: &Analysis, options: &Options, mut out: impl Write) -> io:
     writeln!(
         out,
         "\nSIP: {}, {} retransmitted, {}, {}",
-        plural(sip.messages as usize, "message"),
+        plural(sip.messages, "message"),
         sip.resent,
-        plural(analysis.calls.len(), "call"),
-        plural(analysis.other_dialogs.len(), "other dialog")
+        plural(analysis.calls.len() as u64, "call"),
+        plural(analysis.other_dialogs.len() as u64, "other dialog")
     )?;
     if sip.untracked > 0 {
         writeln!(

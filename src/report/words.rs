@@ -1,5 +1,6 @@
-//! Wording shared by the human-readable renderers (text and HTML): how times, durations, frame
-//! lists, URIs and counts are written. Formatting only.
+//! Wording shared by the human-readable renderers (text and HTML): how times, durations, URIs and
+//! SDP are written, and which finding of a call leads. Formatting only; counts and frame lists are
+//! `crate::words`, shared with the diagnosis texts.
 
 use std::borrow::Cow;
 
@@ -61,31 +62,6 @@ pub(crate) fn clock(ts_ns: i64) -> String {
     rfc3339(ts_ns).get(11..23).unwrap_or_default().to_string()
 }
 
-/// `frames 7, 8, 9` — at most `max` shown, then how many more.
-pub(crate) fn frames_list(frames: &[u64], max: usize) -> String {
-    let shown: Vec<String> = frames.iter().take(max).map(u64::to_string).collect();
-    let more = frames.len().saturating_sub(max);
-    format!(
-        "frame{} {}{}",
-        if frames.len() == 1 { "" } else { "s" },
-        shown.join(", "),
-        if more > 0 {
-            format!(" (+{more} more)")
-        } else {
-            String::new()
-        }
-    )
-}
-
-/// `1 call`, `3 calls`.
-pub(crate) fn plural(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
-}
-
 /// `SDP audio 192.0.2.1:6000 PCMU/8000` for a message with SDP.
 pub(crate) fn sdp_note(m: &Message) -> String {
     let Some(media) = &m.sdp else {
@@ -140,11 +116,5 @@ mod tests {
         assert_eq!(human_ms(None), "-");
         assert_eq!(human_ms(Some(850.4)), "850 ms");
         assert_eq!(human_ms(Some(3200.0)), "3.2 s");
-    }
-
-    #[test]
-    fn frames_list_is_bounded() {
-        assert_eq!(frames_list(&[7], 3), "frame 7");
-        assert_eq!(frames_list(&[1, 2, 3, 4, 5], 3), "frames 1, 2, 3 (+2 more)");
     }
 }

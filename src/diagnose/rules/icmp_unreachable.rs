@@ -26,6 +26,7 @@ use crate::correlate::transport::IcmpError;
 use crate::diagnose::link::Via;
 use crate::diagnose::text;
 use crate::diagnose::{Severity, TransportEvent};
+use crate::words;
 
 fn cause(e: &IcmpError) -> String {
     let (dst, port) = (e.dst.ip(), e.dst.port());
@@ -117,11 +118,7 @@ pub(crate) fn check(icmp: &[IcmpError]) -> Vec<(TransportEvent, Via)> {
                 summary: format!(
                     "{} answered {} {} → {}{quoted} with ICMP{} {}{over}",
                     first.reporter,
-                    text::plural(
-                        n,
-                        &format!("{} packet", proto.as_str().to_uppercase()),
-                        &format!("{} packets", proto.as_str().to_uppercase())
-                    ),
+                    words::plural(n, &format!("{} packet", proto.as_str().to_uppercase())),
                     first.src,
                     first.dst,
                     if first.v6 { "v6" } else { "" },

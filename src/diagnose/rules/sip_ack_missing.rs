@@ -20,6 +20,7 @@ use crate::diagnose::facts::{sorted, CallFacts};
 use crate::diagnose::text;
 use crate::diagnose::{Finding, Severity};
 use crate::proto::sip::StatusCode;
+use crate::words;
 
 pub(crate) fn check(f: &CallFacts<'_>) -> Option<Finding> {
     let answer = f.answer_msg?;
@@ -83,7 +84,7 @@ pub(crate) fn check(f: &CallFacts<'_>) -> Option<Finding> {
         (
             format!(
                 "the caller sent {} here but none reached {}",
-                text::plural(acks.len() as u64, "ACK", "ACKs"),
+                words::plural(acks.len() as u64, "ACK"),
                 uas.ip()
             ),
             format!(

@@ -18,6 +18,7 @@ use crate::correlate::message::Transport;
 use crate::correlate::transport::{ConnState, Connection};
 use crate::diagnose::text;
 use crate::diagnose::{Severity, TransportEvent};
+use crate::words;
 
 /// The refused connection attempt, if this connection is one.
 pub(crate) fn check(conn: &Connection) -> Option<TransportEvent> {
@@ -33,7 +34,7 @@ pub(crate) fn check(conn: &Connection) -> Option<TransportEvent> {
     let summary = format!(
         "TCP from {} to {server}: {} answered by RST (frame {rst_frame}) after {}: connection refused",
         client.ip(),
-        text::plural(u64::from(conn.syn_count), "SYN", "SYNs"),
+        words::plural(u64::from(conn.syn_count), "SYN"),
         text::dur_ns(first_ts, rst_ts),
     );
     let cause = format!(

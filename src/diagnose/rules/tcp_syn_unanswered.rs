@@ -21,6 +21,7 @@ use crate::correlate::message::Transport;
 use crate::correlate::transport::{ConnState, Connection};
 use crate::diagnose::text;
 use crate::diagnose::{Severity, TransportEvent};
+use crate::words;
 
 /// The unanswered connection attempt, if this connection is one.
 pub(crate) fn check(conn: &Connection) -> Option<TransportEvent> {
@@ -36,7 +37,7 @@ pub(crate) fn check(conn: &Connection) -> Option<TransportEvent> {
     let summary = format!(
         "TCP from {} to {server}: {} over {}, never answered (no SYN-ACK, no RST)",
         client.ip(),
-        text::plural(u64::from(conn.syn_count), "SYN", "SYNs"),
+        words::plural(u64::from(conn.syn_count), "SYN"),
         text::dur_ns(first_ts, last_ts),
     );
     let cause = format!(
@@ -44,7 +45,7 @@ pub(crate) fn check(conn: &Connection) -> Option<TransportEvent> {
         client.ip(),
         server.ip(),
         client.ip(),
-        text::plural(u64::from(conn.syn_count), "SYN", "SYNs"),
+        words::plural(u64::from(conn.syn_count), "SYN"),
         text::dur_ns(first_ts, last_ts),
     );
     Some(TransportEvent {

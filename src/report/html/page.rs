@@ -17,9 +17,8 @@ use crate::correlate::media::Stream;
 use crate::diagnose::{Severity, TransportEvent};
 use crate::report::json::{link_type_name, wireshark_filter};
 use crate::report::time::rfc3339;
-use crate::report::words::{
-    clock, findings, frames_list, human_ms, plural, short_uri, truncate, worst,
-};
+use crate::report::words::{clock, findings, human_ms, short_uri, truncate, worst};
+use crate::words::{frame_range, frames_list, plural};
 
 /// The page's style sheet, inlined in its head.
 const STYLE: &str = include_str!("style.css");
@@ -198,9 +197,9 @@ pub(super) fn overview(analysis: &Analysis, h: &mut String) -> fmt::Result {
         } else {
             states_line.join(", ")
         },
-        plural(analysis.sip.messages as usize, "message"),
+        plural(analysis.sip.messages, "message"),
         analysis.sip.resent,
-        plural(analysis.other_dialogs.len(), "dialog"),
+        plural(analysis.other_dialogs.len() as u64, "dialog"),
         analysis.diagnosis.transport_events.len()
     )?;
     captures_table(&analysis.captures, h)?;
@@ -241,7 +240,7 @@ fn captures_table(captures: &[CaptureSummary], h: &mut String) -> fmt::Result {
             writeln!(
                 h,
                 "<tr><td colspan=\"8\" class=\"note\">{} while reading{}</td></tr>",
-                plural(warnings as usize, "warning"),
+                plural(warnings, "warning"),
                 escape(&first)
             )?;
         }
@@ -457,7 +456,7 @@ fn stream_block(s: &Stream, with_plot: bool, h: &mut String) -> fmt::Result {
     writeln!(
         h,
         "<div class=\"stream\"><div><span class=\"mono\">{} → {}</span> &nbsp; {} · SSRC <span class=\"mono\">0x{:08X}</span> \
-         · frames {}–{}{}</div>\n<table><thead><tr><th>packets</th><th>lost</th><th>jitter mean / max</th>\
+         · {}{}</div>\n<table><thead><tr><th>packets</th><th>lost</th><th>jitter mean / max</th>\
          <th>max delta</th><th>max gap</th><th>MOS</th></tr></thead><tbody><tr>\
          <td class=\"num\">{}</td><td class=\"num{}\">{} ({:.1}%)</td><td class=\"num{}\">{:.2} / {:.2} ms</td>\
          <td class=\"num\">{:.1} ms</td><td class=\"num\">{:.1} ms</td><td class=\"num{}\">{}</td></tr></tbody></table>",
@@ -465,8 +464,7 @@ fn stream_block(s: &Stream, with_plot: bool, h: &mut String) -> fmt::Result {
         s.dst,
         escape(s.codec.as_deref().unwrap_or("unknown codec")),
         s.ssrc,
-        s.first_frame,
-        s.last_frame,
+        frame_range(s.first_frame, s.last_frame),
         if s.expected_by_sdp {
             ""
         } else {
