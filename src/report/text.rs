@@ -8,7 +8,7 @@ use std::io::{self, Write};
 
 use super::json::{link_type_name, wireshark_filter};
 use super::time::rfc3339;
-use super::words::{clock, human_ms, sdp_note, short_uri, truncate, worst};
+use super::words::{clock, duration_or_dash, sdp_note, short_uri, truncate, worst};
 use crate::analysis::{Analysis, CaptureSummary};
 use crate::correlate::calls::Call;
 use crate::diagnose::Severity;
@@ -297,8 +297,8 @@ fn write_call_list(analysis: &Analysis, options: &Options, mut out: impl Write) 
             escape(&truncate(&parties, 44)),
             call.state.as_str(),
             status,
-            human_ms(call.timings.answer_ms.or(call.timings.final_ms)),
-            human_ms(call.timings.duration_ms),
+            duration_or_dash(call.timings.answer_ms.or(call.timings.final_ms)),
+            duration_or_dash(call.timings.duration_ms),
             call.messages.len(),
             call.transport.as_str(),
             primary.map_or_else(|| "-".to_string(), |f| options.tag(f.severity, f.code))

@@ -9,6 +9,7 @@ use crate::analysis::Analysis;
 use crate::correlate::message::Message;
 use crate::diagnose::{Finding, Severity};
 use crate::proto::sdp::Direction;
+use crate::words::duration_ms;
 
 /// The most severe finding of a call, if it has any.
 pub(crate) fn worst(analysis: &Analysis, call: usize) -> Option<Severity> {
@@ -48,13 +49,9 @@ pub(crate) fn truncate(s: &str, max: usize) -> Cow<'_, str> {
     }
 }
 
-/// Milliseconds for people: `850 ms`, `3.2 s`, `-` when unknown.
-pub(crate) fn human_ms(ms: Option<f64>) -> String {
-    match ms {
-        None => "-".to_string(),
-        Some(ms) if ms.abs() < 1000.0 => format!("{ms:.0} ms"),
-        Some(ms) => format!("{:.1} s", ms / 1000.0),
-    }
+/// A duration for people ([`duration_ms`]), `-` when unknown.
+pub(crate) fn duration_or_dash(ms: Option<f64>) -> String {
+    ms.map_or_else(|| "-".to_string(), duration_ms)
 }
 
 /// The time of day of a timestamp, `HH:MM:SS.mmm` (UTC).
@@ -112,9 +109,8 @@ mod tests {
     }
 
     #[test]
-    fn human_ms_picks_a_unit() {
-        assert_eq!(human_ms(None), "-");
-        assert_eq!(human_ms(Some(850.4)), "850 ms");
-        assert_eq!(human_ms(Some(3200.0)), "3.2 s");
+    fn unknown_durations_are_a_dash() {
+        assert_eq!(duration_or_dash(None), "-");
+        assert_eq!(duration_or_dash(Some(850.4)), "850 ms");
     }
 }

@@ -24,7 +24,6 @@ use rustc_hash::FxHashMap;
 use crate::correlate::message::Transport;
 use crate::correlate::transport::IcmpError;
 use crate::diagnose::link::Via;
-use crate::diagnose::text;
 use crate::diagnose::{Severity, TransportEvent};
 use crate::words;
 
@@ -101,7 +100,7 @@ pub(crate) fn check(icmp: &[IcmpError]) -> Vec<(TransportEvent, Via)> {
             frames.sort_unstable();
             frames.dedup();
             let over = if n > 1 {
-                format!(" over {}", text::dur_ns(first.ts_ns, last.ts_ns))
+                format!(" over {}", words::duration_ns(first.ts_ns, last.ts_ns))
             } else {
                 String::new()
             };

@@ -57,7 +57,7 @@ pub(crate) fn check(f: &CallFacts<'_>) -> Option<Finding> {
                 "; {} then ended the call with BYE (frame {}) {} after the first 2xx{}",
                 uas.ip(),
                 b.frame,
-                text::dur_ns(first.ts_ns, b.ts_ns),
+                words::duration_ns(first.ts_ns, b.ts_ns),
                 if quotes.is_empty() {
                     String::new()
                 } else {
@@ -104,7 +104,7 @@ pub(crate) fn check(f: &CallFacts<'_>) -> Option<Finding> {
             "{uas} sent the {} {} times over {} (Timer G retransmissions: no ACK reached it); {seen}{bye_text}",
             answer.label(),
             copies.len(),
-            text::dur_ns(first.ts_ns, last.ts_ns),
+            words::duration_ns(first.ts_ns, last.ts_ns),
         ),
         cause,
         frames: sorted(frames),

@@ -16,7 +16,6 @@
 
 use crate::correlate::message::Transport;
 use crate::correlate::transport::{ConnState, Connection};
-use crate::diagnose::text;
 use crate::diagnose::{Severity, TransportEvent};
 use crate::words;
 
@@ -35,7 +34,7 @@ pub(crate) fn check(conn: &Connection) -> Option<TransportEvent> {
         "TCP from {} to {server}: {} answered by RST (frame {rst_frame}) after {}: connection refused",
         client.ip(),
         words::plural(u64::from(conn.syn_count), "SYN"),
-        text::dur_ns(first_ts, rst_ts),
+        words::duration_ns(first_ts, rst_ts),
     );
     let cause = format!(
         "nothing listens on {server}: check that the SIP service on {} is running and bound to TCP port {port} (and that {} is configured with the right port and transport)",

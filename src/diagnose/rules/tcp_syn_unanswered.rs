@@ -19,7 +19,6 @@
 
 use crate::correlate::message::Transport;
 use crate::correlate::transport::{ConnState, Connection};
-use crate::diagnose::text;
 use crate::diagnose::{Severity, TransportEvent};
 use crate::words;
 
@@ -38,7 +37,7 @@ pub(crate) fn check(conn: &Connection) -> Option<TransportEvent> {
         "TCP from {} to {server}: {} over {}, never answered (no SYN-ACK, no RST)",
         client.ip(),
         words::plural(u64::from(conn.syn_count), "SYN"),
-        text::dur_ns(first_ts, last_ts),
+        words::duration_ns(first_ts, last_ts),
     );
     let cause = format!(
         "the listening port is filtered: allow inbound TCP {port} from {} on {}'s firewall (host firewall and any network firewall in between), and check that the service listens there; {} got no SYN-ACK to {} over {}",
@@ -46,7 +45,7 @@ pub(crate) fn check(conn: &Connection) -> Option<TransportEvent> {
         server.ip(),
         client.ip(),
         words::plural(u64::from(conn.syn_count), "SYN"),
-        text::dur_ns(first_ts, last_ts),
+        words::duration_ns(first_ts, last_ts),
     );
     Some(TransportEvent {
         code: "tcp.syn_unanswered",

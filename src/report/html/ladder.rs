@@ -16,6 +16,7 @@ use crate::correlate::message::{Kind, Message, Method};
 use crate::correlate::transport::{At, Connection, IcmpError, Rst};
 use crate::diagnose::TransportEvent;
 use crate::report::words::{clock, findings, sdp_note, truncate};
+use crate::words::duration_ms;
 
 mod evidence;
 
@@ -337,7 +338,8 @@ pub(super) fn ladder(analysis: &Analysis, i: usize, h: &mut String) -> fmt::Resu
     for (gy, pause) in &gaps {
         write!(
             h,
-            "<text x=\"8\" y=\"{gy:.1}\" fill=\"#94a3b8\" font-size=\"10\" font-style=\"italic\">⋯ {pause:.1} s</text>"
+            "<text x=\"8\" y=\"{gy:.1}\" fill=\"#94a3b8\" font-size=\"10\" font-style=\"italic\">⋯ {}</text>",
+            duration_ms(pause * 1000.0)
         )?;
     }
     for (r, &y) in rows.iter().zip(&ys) {

@@ -17,8 +17,8 @@ use crate::correlate::media::Stream;
 use crate::diagnose::{Severity, TransportEvent};
 use crate::report::json::{link_type_name, wireshark_filter};
 use crate::report::time::rfc3339;
-use crate::report::words::{clock, findings, human_ms, short_uri, truncate, worst};
-use crate::words::{frame_range, frames_list, plural};
+use crate::report::words::{clock, duration_or_dash, findings, short_uri, truncate, worst};
+use crate::words::{duration_ns, frame_range, frames_list, plural};
 
 /// The page's style sheet, inlined in its head.
 const STYLE: &str = include_str!("style.css");
@@ -93,10 +93,10 @@ pub(super) fn head(analysis: &Analysis, h: &mut String) -> fmt::Result {
         "<header class=\"top\"><h1>callscope report</h1><div class=\"sub\">{}{}</div></header>\n<main>",
         escape(&names.join(", ")),
         span.map(|(a, b)| format!(
-            " · {} – {} UTC ({:.1} s)",
+            " · {} – {} UTC ({})",
             rfc3339(a).replace('T', " ").trim_end_matches('Z'),
             clock(b),
-            b.saturating_sub(a) as f64 / 1e9
+            duration_ns(a, b)
         ))
         .unwrap_or_default()
     )
@@ -284,9 +284,9 @@ fn calls_table(analysis: &Analysis, h: &mut String) -> fmt::Result {
                 .map(|r| format!("{} {}", r.status, escape(&r.reason)))
                 .unwrap_or_else(|| "–".to_string()),
             setup.unwrap_or(-1.0),
-            human_ms(setup),
+            duration_or_dash(setup),
             call.timings.duration_ms.unwrap_or(-1.0),
-            human_ms(call.timings.duration_ms),
+            duration_or_dash(call.timings.duration_ms),
             severity_rank(sev),
             primary
                 .map(|f| format!(
@@ -363,19 +363,27 @@ pub(super) fn call_section(
     fact(
         h,
         "first response / post-dial delay",
-        &format!("{} / {}", human_ms(t.first_response_ms), human_ms(t.pdd_ms)),
+        &format!(
+            "{} / {}",
+            duration_or_dash(t.first_response_ms),
+            duration_or_dash(t.pdd_ms)
+        ),
     )?;
     fact(
         h,
         "final response / answer",
-        &format!("{} / {}", human_ms(t.final_ms), human_ms(t.answer_ms)),
+        &format!(
+            "{} / {}",
+            duration_or_dash(t.final_ms),
+            duration_or_dash(t.answer_ms)
+        ),
     )?;
     fact(
         h,
         "duration / ended by",
         &format!(
             "{} / {}",
-            human_ms(t.duration_ms),
+            duration_or_dash(t.duration_ms),
             call.ended_by.map_or("–", |e| e.as_str())
         ),
     )?;
