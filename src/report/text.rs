@@ -8,7 +8,9 @@ use std::io::{self, Write};
 
 use super::json::{link_type_name, wireshark_filter};
 use super::time::rfc3339;
-use super::words::{clock, duration_or_dash, sdp_note, short_uri, truncate, worst};
+use super::words::{
+    call_streams, clock, duration_or_dash, sdp_note, short_uri, truncate, unlinked_events, worst,
+};
 use crate::analysis::{Analysis, CaptureSummary};
 use crate::correlate::calls::Call;
 use crate::diagnose::Severity;
@@ -94,12 +96,7 @@ pub fn write(analysis: &Analysis, options: &Options, mut out: impl Write) -> io:
     for i in order {
         write_verdict(analysis, i, options, &mut out)?;
     }
-    let unlinked: Vec<_> = analysis
-        .diagnosis
-        .transport_events
-        .iter()
-        .filter(|e| e.calls.is_empty())
-        .collect();
+    let unlinked = unlinked_events(analysis);
     if !unlinked.is_empty() {
         writeln!(
             out,
@@ -169,7 +166,7 @@ pub fn write_verdict(
         writeln!(out, "      {}", escape(&f.cause))?;
         writeln!(out, "      evidence: {}", frames_list(&f.frames, 12))?;
     }
-    for s in analysis.streams.iter().filter(|s| s.call == Some(i)) {
+    for s in call_streams(analysis, i) {
         let m = &s.summary;
         writeln!(
             out,

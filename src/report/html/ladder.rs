@@ -87,85 +87,87 @@ fn message_row(m: &Message, resent: bool) -> Row {
     }
 }
 
+impl Row {
+    /// A row of transport evidence at `at`, from the first address to the second: drawn solid, no note.
+    fn transport(at: At, (from, to): (String, String), label: String, kind: RowKind) -> Row {
+        Row {
+            ts_ns: at.ts_ns,
+            frame: at.frame,
+            from,
+            to,
+            label,
+            note: String::new(),
+            kind,
+            resent: false,
+        }
+    }
+}
+
 fn transport_rows(conns: &[&Connection], icmp: &[&IcmpError], rows: &mut Vec<Row>) {
     for c in conns {
         let (client, server) = (c.client.to_string(), c.server.to_string());
-        for (k, &At { frame, ts_ns }) in c.syns.iter().enumerate() {
+        // Sender and receiver of a packet of this connection.
+        let from_to = |from_client: bool| {
+            if from_client {
+                (client.clone(), server.clone())
+            } else {
+                (server.clone(), client.clone())
+            }
+        };
+        for (k, &syn) in c.syns.iter().enumerate() {
+            let label = if k == 0 {
+                "TCP SYN".to_string()
+            } else {
+                format!("TCP SYN (retry {k})")
+            };
             rows.push(Row {
-                ts_ns,
-                frame,
-                from: client.clone(),
-                to: server.clone(),
-                label: if k == 0 {
-                    "TCP SYN".to_string()
-                } else {
-                    format!("TCP SYN (retry {k})")
-                },
                 note: if k + 1 == c.syns.len() && c.syn_count as usize > c.syns.len() {
                     format!("{} SYNs in all", c.syn_count)
                 } else {
                     String::new()
                 },
-                kind: RowKind::Tcp,
                 resent: k > 0,
+                ..Row::transport(syn, from_to(true), label, RowKind::Tcp)
             });
         }
-        if let Some(At { frame, ts_ns }) = c.syn_ack {
+        if let Some(syn_ack) = c.syn_ack {
             rows.push(Row {
-                ts_ns,
-                frame,
-                from: server.clone(),
-                to: client.clone(),
-                label: "TCP SYN, ACK".to_string(),
                 note: c
                     .handshake_ms
                     .map(|ms| format!("handshake {ms:.2} ms"))
                     .unwrap_or_default(),
-                kind: RowKind::Tcp,
-                resent: false,
+                ..Row::transport(
+                    syn_ack,
+                    from_to(false),
+                    "TCP SYN, ACK".to_string(),
+                    RowKind::Tcp,
+                )
             });
         }
-        if let Some(Rst {
-            at: At { frame, ts_ns },
-            by_client,
-        }) = c.rst
-        {
-            let (from, to) = if by_client {
-                (client.clone(), server.clone())
-            } else {
-                (server.clone(), client.clone())
-            };
-            rows.push(Row {
-                ts_ns,
-                frame,
-                from,
-                to,
-                label: "TCP RST".to_string(),
-                note: String::new(),
-                kind: RowKind::Tcp,
-                resent: false,
-            });
+        if let Some(Rst { at, by_client }) = c.rst {
+            rows.push(Row::transport(
+                at,
+                from_to(by_client),
+                "TCP RST".to_string(),
+                RowKind::Tcp,
+            ));
         }
         if let Some(alert) = c.tls.as_ref().and_then(|t| t.alert.as_ref()) {
-            let (from, to) = if alert.from_client {
-                (client.clone(), server.clone())
-            } else {
-                (server.clone(), client.clone())
-            };
-            rows.push(Row {
-                ts_ns: alert.ts_ns,
+            let at = At {
                 frame: alert.frame,
-                from,
-                to,
-                label: format!(
-                    "TLS {} alert {}",
-                    if alert.level == 2 { "fatal" } else { "warning" },
-                    alert.name
-                ),
-                note: String::new(),
-                kind: RowKind::Tcp,
-                resent: false,
-            });
+                ts_ns: alert.ts_ns,
+            };
+            let label = format!(
+                "TLS {} alert {}",
+                if alert.level == 2 { "fatal" } else { "warning" },
+                alert.name
+            );
+            rows.push(Row::transport(
+                at,
+                from_to(alert.from_client),
+                label,
+                RowKind::Tcp,
+            ));
         }
     }
     for e in icmp {
@@ -176,12 +178,11 @@ fn transport_rows(conns: &[&Connection], icmp: &[&IcmpError], rows: &mut Vec<Row
         } else {
             e.reporter.to_string()
         };
-        rows.push(Row {
-            ts_ns: e.ts_ns,
+        let at = At {
             frame: e.frame,
-            from,
-            to: e.src.to_string(),
-            label: format!("ICMP {}", e.kind),
+            ts_ns: e.ts_ns,
+        };
+        rows.push(Row {
             note: format!(
                 "quotes {} {} → {}",
                 if e.quoted_sip {
@@ -194,8 +195,12 @@ fn transport_rows(conns: &[&Connection], icmp: &[&IcmpError], rows: &mut Vec<Row
                 e.src,
                 e.dst
             ),
-            kind: RowKind::Icmp,
-            resent: false,
+            ..Row::transport(
+                at,
+                (from, e.src.to_string()),
+                format!("ICMP {}", e.kind),
+                RowKind::Icmp,
+            )
         });
     }
 }

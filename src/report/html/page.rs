@@ -14,10 +14,13 @@ use super::{escape, LADDER_CALL_LIMIT, LADDER_MAX_ROWS};
 use crate::analysis::{Analysis, CaptureSummary};
 use crate::correlate::calls::State;
 use crate::correlate::media::Stream;
-use crate::diagnose::{Severity, TransportEvent};
+use crate::diagnose::rules::media_poor_quality::{MAX_LOSS_PCT, MAX_MEAN_JITTER_MS, MIN_MOS};
+use crate::diagnose::Severity;
 use crate::report::json::{link_type_name, wireshark_filter};
 use crate::report::time::rfc3339;
-use crate::report::words::{clock, duration_or_dash, findings, short_uri, truncate, worst};
+use crate::report::words::{
+    call_streams, clock, duration_or_dash, findings, short_uri, truncate, unlinked_events, worst,
+};
 use crate::words::{duration_ns, frame_range, frames_list, plural};
 
 /// The page's style sheet, inlined in its head.
@@ -59,6 +62,40 @@ pub(super) fn call_order(analysis: &Analysis) -> Vec<usize> {
     order
 }
 
+/// Appends a table's opening and its column heads (`attrs` go into the `<table>` tag as they are);
+/// the caller writes the rows and closes `</tbody></table>`.
+fn table_head(h: &mut String, attrs: &str, columns: &[&str]) {
+    h.push_str("<table");
+    h.push_str(attrs);
+    h.push_str("><thead><tr>");
+    for c in columns {
+        h.push_str("<th>");
+        h.push_str(c);
+        h.push_str("</th>");
+    }
+    h.push_str("</tr></thead><tbody>");
+}
+
+/// A call state for people: `in progress` for `in_progress`.
+fn state_label(state: &str) -> String {
+    state.replace('_', " ")
+}
+
+/// `2026-11-26 06:58:15.142841`: a timestamp's date and time (UTC) without RFC 3339's `T` and `Z`.
+fn date_time(ts_ns: i64) -> String {
+    rfc3339(ts_ns)
+        .replace('T', " ")
+        .trim_end_matches('Z')
+        .to_string()
+}
+
+/// A stream's MOS with two decimals, `–` when it has none.
+fn mos(s: &Stream) -> String {
+    s.mos
+        .map(|v| format!("{v:.2}"))
+        .unwrap_or_else(|| "–".to_string())
+}
+
 /// The document head and the page header.
 pub(super) fn head(analysis: &Analysis, h: &mut String) -> fmt::Result {
     let names: Vec<String> = analysis
@@ -94,7 +131,7 @@ pub(super) fn head(analysis: &Analysis, h: &mut String) -> fmt::Result {
         escape(&names.join(", ")),
         span.map(|(a, b)| format!(
             " · {} – {} UTC ({})",
-            rfc3339(a).replace('T', " ").trim_end_matches('Z'),
+            date_time(a),
             clock(b),
             duration_ns(a, b)
         ))
@@ -187,7 +224,7 @@ pub(super) fn overview(analysis: &Analysis, h: &mut String) -> fmt::Result {
     }
     let states_line: Vec<String> = states
         .iter()
-        .map(|(s, n)| format!("{n} {}", s.replace('_', " ")))
+        .map(|(s, n)| format!("{n} {}", state_label(s)))
         .collect();
     writeln!(
         h,
@@ -207,11 +244,22 @@ pub(super) fn overview(analysis: &Analysis, h: &mut String) -> fmt::Result {
 }
 
 fn captures_table(captures: &[CaptureSummary], h: &mut String) -> fmt::Result {
-    h.push_str(
-        "<h2 id=\"captures\">Captures</h2>\n<table><thead><tr><th>file</th><th>format</th><th>link</th>\
-         <th>packets</th><th>bytes</th><th>first packet (UTC)</th><th>last packet (UTC)</th><th>span</th>\
-         </tr></thead><tbody>\n",
+    h.push_str("<h2 id=\"captures\">Captures</h2>\n");
+    table_head(
+        h,
+        "",
+        &[
+            "file",
+            "format",
+            "link",
+            "packets",
+            "bytes",
+            "first packet (UTC)",
+            "last packet (UTC)",
+            "span",
+        ],
     );
+    h.push('\n');
     for c in captures {
         let links: Vec<String> = c.link_types.iter().map(|&l| link_type_name(l)).collect();
         writeln!(
@@ -256,11 +304,23 @@ fn calls_table(analysis: &Analysis, h: &mut String) -> fmt::Result {
         return Ok(());
     }
     h.push_str(
-        "<p class=\"note\">Failed calls first. Click a column to sort, a row to open the call.</p>\n\
-         <table class=\"sortable\" id=\"call-table\"><thead><tr><th>#</th><th>start (UTC)</th>\
-         <th>from → to</th><th>state</th><th>status</th><th>setup</th><th>duration</th>\
-         <th>primary finding</th></tr></thead><tbody>\n",
+        "<p class=\"note\">Failed calls first. Click a column to sort, a row to open the call.</p>\n",
     );
+    table_head(
+        h,
+        " class=\"sortable\" id=\"call-table\"",
+        &[
+            "#",
+            "start (UTC)",
+            "from → to",
+            "state",
+            "status",
+            "setup",
+            "duration",
+            "primary finding",
+        ],
+    );
+    h.push('\n');
     for i in call_order(analysis) {
         let call = &analysis.calls[i];
         let sev = worst(analysis, i);
@@ -278,7 +338,7 @@ fn calls_table(analysis: &Analysis, h: &mut String) -> fmt::Result {
             clock(call.start_ts_ns),
             escape(&truncate(short_uri(&call.from), 40)),
             escape(&truncate(short_uri(&call.to), 40)),
-            call.state.as_str().replace('_', " "),
+            state_label(call.state.as_str()),
             call.final_response
                 .as_ref()
                 .map(|r| format!("{} {}", r.status, escape(&r.reason)))
@@ -322,7 +382,7 @@ pub(super) fn call_section(
         escape(short_uri(&call.from)),
         escape(short_uri(&call.to)),
         call.state.as_str(),
-        call.state.as_str().replace('_', " "),
+        state_label(call.state.as_str()),
         call.final_response
             .as_ref()
             .map(|r| format!(
@@ -340,13 +400,7 @@ pub(super) fn call_section(
         "Call-ID",
         &format!("<code>{}</code>", escape(&call.call_id)),
     )?;
-    fact(
-        h,
-        "start (UTC)",
-        rfc3339(call.start_ts_ns)
-            .replace('T', " ")
-            .trim_end_matches('Z'),
-    )?;
+    fact(h, "start (UTC)", &date_time(call.start_ts_ns))?;
     fact(
         h,
         "caller → first hop",
@@ -438,11 +492,7 @@ pub(super) fn call_section(
              has no findings.</p>\n",
         );
     }
-    let streams: Vec<&Stream> = analysis
-        .streams
-        .iter()
-        .filter(|s| s.call == Some(i))
-        .collect();
+    let streams: Vec<&Stream> = call_streams(analysis, i).collect();
     if !streams.is_empty() {
         h.push_str("<h4>Media</h4>\n");
         for s in streams {
@@ -457,17 +507,15 @@ pub(super) fn call_section(
 
 fn stream_block(s: &Stream, with_plot: bool, h: &mut String) -> fmt::Result {
     let m = &s.summary;
-    let poor_loss = m.lost_pct > 3.0;
-    let poor_jitter = m.mean_jitter_ms > 30.0;
-    let poor_mos = s.mos.is_some_and(|v| v < 3.6);
+    // The thresholds of media.poor_quality, so the figures marked are those the finding names.
+    let poor_loss = m.lost_pct > MAX_LOSS_PCT;
+    let poor_jitter = m.mean_jitter_ms > MAX_MEAN_JITTER_MS;
+    let poor_mos = s.mos.is_some_and(|v| v < MIN_MOS);
     let class = |poor: bool| if poor { " poor" } else { "" };
     writeln!(
         h,
         "<div class=\"stream\"><div><span class=\"mono\">{} → {}</span> &nbsp; {} · SSRC <span class=\"mono\">0x{:08X}</span> \
-         · {}{}</div>\n<table><thead><tr><th>packets</th><th>lost</th><th>jitter mean / max</th>\
-         <th>max delta</th><th>max gap</th><th>MOS</th></tr></thead><tbody><tr>\
-         <td class=\"num\">{}</td><td class=\"num{}\">{} ({:.1}%)</td><td class=\"num{}\">{:.2} / {:.2} ms</td>\
-         <td class=\"num\">{:.1} ms</td><td class=\"num\">{:.1} ms</td><td class=\"num{}\">{}</td></tr></tbody></table>",
+         · {}{}</div>",
         s.src,
         s.dst,
         escape(s.codec.as_deref().unwrap_or("unknown codec")),
@@ -478,6 +526,23 @@ fn stream_block(s: &Stream, with_plot: bool, h: &mut String) -> fmt::Result {
         } else {
             " · <span class=\"poor\">not at the SDP's addresses</span>"
         },
+    )?;
+    table_head(
+        h,
+        "",
+        &[
+            "packets",
+            "lost",
+            "jitter mean / max",
+            "max delta",
+            "max gap",
+            "MOS",
+        ],
+    );
+    writeln!(
+        h,
+        "<tr><td class=\"num\">{}</td><td class=\"num{}\">{} ({:.1}%)</td><td class=\"num{}\">{:.2} / {:.2} ms</td>\
+         <td class=\"num\">{:.1} ms</td><td class=\"num\">{:.1} ms</td><td class=\"num{}\">{}</td></tr></tbody></table>",
         m.packets,
         class(poor_loss),
         m.lost,
@@ -488,7 +553,7 @@ fn stream_block(s: &Stream, with_plot: bool, h: &mut String) -> fmt::Result {
         m.max_delta_ms,
         m.max_gap_ms,
         class(poor_mos),
-        s.mos.map(|v| format!("{v:.2}")).unwrap_or_else(|| "–".to_string())
+        mos(s)
     )?;
     if with_plot {
         plot(s, h)?;
@@ -499,20 +564,25 @@ fn stream_block(s: &Stream, with_plot: bool, h: &mut String) -> fmt::Result {
 
 /// Transport failures and RTP streams tied to no call, the footer and the end of the document.
 pub(super) fn tail(analysis: &Analysis, h: &mut String) -> fmt::Result {
-    let unlinked: Vec<&TransportEvent> = analysis
-        .diagnosis
-        .transport_events
-        .iter()
-        .filter(|e| e.calls.is_empty())
-        .collect();
+    let unlinked = unlinked_events(analysis);
     h.push_str("<h2 id=\"transport\">Transport failures not tied to a call</h2>\n");
     if unlinked.is_empty() {
         h.push_str("<p class=\"note\">None.</p>\n");
     } else {
-        h.push_str(
-            "<table class=\"sortable\"><thead><tr><th>severity</th><th>code</th><th>time (UTC)</th><th>proto</th>\
-             <th>from → to</th><th>attempts</th><th>what happened</th></tr></thead><tbody>\n",
+        table_head(
+            h,
+            " class=\"sortable\"",
+            &[
+                "severity",
+                "code",
+                "time (UTC)",
+                "proto",
+                "from → to",
+                "attempts",
+                "what happened",
+            ],
         );
+        h.push('\n');
         for e in unlinked {
             writeln!(
                 h,
@@ -542,11 +612,22 @@ pub(super) fn tail(analysis: &Analysis, h: &mut String) -> fmt::Result {
     if streams.is_empty() {
         h.push_str("<p class=\"note\">None.</p>\n");
     } else {
-        h.push_str(
-            "<table class=\"sortable\"><thead><tr><th>source → destination</th><th>SSRC</th><th>codec</th>\
-             <th>packets</th><th>lost</th><th>jitter mean / max</th><th>max delta</th><th>MOS</th><th>frames</th>\
-             </tr></thead><tbody>\n",
+        table_head(
+            h,
+            " class=\"sortable\"",
+            &[
+                "source → destination",
+                "SSRC",
+                "codec",
+                "packets",
+                "lost",
+                "jitter mean / max",
+                "max delta",
+                "MOS",
+                "frames",
+            ],
         );
+        h.push('\n');
         for s in streams.iter().take(UNLINKED_STREAM_ROWS) {
             let m = &s.summary;
             writeln!(
@@ -567,7 +648,7 @@ pub(super) fn tail(analysis: &Analysis, h: &mut String) -> fmt::Result {
                 m.max_jitter_ms,
                 m.max_delta_ms,
                 m.max_delta_ms,
-                s.mos.map(|v| format!("{v:.2}")).unwrap_or_else(|| "–".to_string()),
+                mos(s),
                 s.first_frame,
                 s.first_frame,
                 s.last_frame

@@ -9,6 +9,7 @@ use crate::analysis::Analysis;
 use crate::correlate::media::Stream;
 use crate::correlate::transport::{Connection, IcmpError};
 use crate::diagnose::TransportEvent;
+use crate::report::words::call_streams;
 
 /// The TCP connections tied to a call: those of transport events that explain it, and those that
 /// carried its SIP and opened while it lasted.
@@ -61,11 +62,7 @@ pub(super) fn call_icmp<'a>(
         .collect();
     let from = call.start_ts_ns.saturating_sub(1_000_000_000);
     let to = call.end_ts_ns.saturating_add(5_000_000_000);
-    let streams: Vec<&Stream> = analysis
-        .streams
-        .iter()
-        .filter(|s| s.call == Some(i))
-        .collect();
+    let streams: Vec<&Stream> = call_streams(analysis, i).collect();
     analysis
         .icmp_errors
         .iter()
