@@ -15,17 +15,21 @@
 //! there are at most [`LADDER_CALL_LIMIT`] calls, otherwise for the calls with findings; a ladder
 //! shows at most [`LADDER_MAX_ROWS`] rows. The page says so where it applies.
 //!
-//! This file writes the document in order and escapes; the parts live beside it: `page` (head,
-//! summary, tables, the per-call sections, with `style.css` and `sort.js` inlined), `ladder` (the SVG
-//! of one call's SIP, TCP and ICMP rows; `ladder::evidence` chooses the transport rows) and `plot`
-//! (a stream's jitter and gaps over time).
+//! This file writes the document in order, and holds the markup helpers the parts share (escaping,
+//! table heads, a few cell formats). The parts live beside it: `page` (head, summary, captures and
+//! calls tables, tail, with `style.css` and `sort.js` inlined), `call` (one call's section), `ladder`
+//! (the SVG of one call's SIP, TCP and ICMP rows; `ladder::evidence` chooses the transport rows) and
+//! `plot` (a stream's jitter and gaps over time).
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use crate::analysis::Analysis;
+use crate::correlate::media::Stream;
+use crate::report::time::rfc3339;
 
+mod call;
 mod ladder;
 mod page;
 mod plot;
@@ -60,7 +64,7 @@ pub fn write(analysis: &Analysis, mut out: impl Write) -> io::Result<()> {
     // Per-call sections go out one by one, so memory stays small for captures with many calls.
     for i in page::call_order(analysis) {
         buf.clear();
-        page::call_section(analysis, i, all_ladders, &mut buf).map_err(failed)?;
+        call::call_section(analysis, i, all_ladders, &mut buf).map_err(failed)?;
         out.write_all(buf.as_bytes())?;
     }
     buf.clear();
@@ -94,6 +98,40 @@ pub fn escape(s: &str) -> Cow<'_, str> {
         }
     }
     Cow::Owned(out)
+}
+
+/// Appends a table's opening and its column heads (`attrs` go into the `<table>` tag as they are);
+/// the caller writes the rows and closes `</tbody></table>`.
+pub(super) fn table_head(h: &mut String, attrs: &str, columns: &[&str]) {
+    h.push_str("<table");
+    h.push_str(attrs);
+    h.push_str("><thead><tr>");
+    for c in columns {
+        h.push_str("<th>");
+        h.push_str(c);
+        h.push_str("</th>");
+    }
+    h.push_str("</tr></thead><tbody>");
+}
+
+/// A call state for people: `in progress` for `in_progress`.
+pub(super) fn state_label(state: &str) -> String {
+    state.replace('_', " ")
+}
+
+/// `2026-11-26 06:58:15.142841`: a timestamp's date and time (UTC) without RFC 3339's `T` and `Z`.
+pub(super) fn date_time(ts_ns: i64) -> String {
+    rfc3339(ts_ns)
+        .replace('T', " ")
+        .trim_end_matches('Z')
+        .to_string()
+}
+
+/// A stream's MOS with two decimals, `–` when it has none.
+pub(super) fn mos(s: &Stream) -> String {
+    s.mos
+        .map(|v| format!("{v:.2}"))
+        .unwrap_or_else(|| "–".to_string())
 }
 
 #[cfg(test)]
