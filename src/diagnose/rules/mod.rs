@@ -5,7 +5,9 @@
 
 use super::facts::CallFacts;
 use super::link::{Failure, Via};
-use super::{Context, Finding, TransportEvent};
+use super::{Context, Finding, Severity, TransportEvent};
+use crate::correlate::message::Transport;
+use crate::correlate::transport::{At, Connection};
 
 pub(crate) mod icmp_unreachable;
 pub(crate) mod media_codec_mismatch;
@@ -54,6 +56,36 @@ pub(crate) fn transport_failures(ctx: &Context<'_>, facts: &[CallFacts<'_>]) -> 
             .map(|(event, via)| Failure { event, via }),
     );
     out
+}
+
+/// The event of a TCP connection attempt that failed (`tcp.syn_unanswered`, `tcp.syn_refused`): an
+/// error from the client to the server, over TLS when the connection showed TLS or went to port 5061,
+/// counting its SYNs as attempts, from its first SYN (`first`) with the connection's evidence frames.
+fn failed_attempt(
+    conn: &Connection,
+    first: At,
+    code: &'static str,
+    summary: String,
+    cause: String,
+) -> TransportEvent {
+    TransportEvent {
+        code,
+        severity: Severity::Error,
+        src: conn.client,
+        dst: conn.server,
+        proto: if conn.tls.is_some() || conn.server.port() == 5061 {
+            Transport::Tls
+        } else {
+            Transport::Tcp
+        },
+        attempts: conn.syn_count,
+        first_frame: first.frame,
+        frames: conn.evidence_frames(),
+        ts_ns: first.ts_ns,
+        summary,
+        cause,
+        calls: Vec::new(),
+    }
 }
 
 /// Runs the call rules on one call; `linked` are the transport events already tied to it.
