@@ -47,6 +47,7 @@ pub mod pipeline;
 pub mod proto;
 pub mod reassembly;
 pub mod report;
+pub(crate) mod words;
 
 pub use analysis::Analysis;
 pub use pipeline::{analyze, Options, Progress};

@@ -11,6 +11,7 @@ use crate::correlate::engine::FinishedCall;
 use crate::correlate::media::{Stream, StunCheck};
 use crate::correlate::message::{Message, Method, SdpMedia};
 use crate::proto::sdp;
+use crate::words::frame_range;
 
 /// A message and the media line of its SDP that the call's audio uses.
 #[derive(Clone, Copy, Debug)]
@@ -292,8 +293,11 @@ pub(crate) fn describe_streams(streams: &[&Stream]) -> String {
         .iter()
         .map(|s| {
             format!(
-                "{} → {} ({} packets, frames {}–{})",
-                s.src, s.dst, s.summary.packets, s.first_frame, s.last_frame
+                "{} → {} ({} packets, {})",
+                s.src,
+                s.dst,
+                s.summary.packets,
+                frame_range(s.first_frame, s.last_frame)
             )
         })
         .collect::<Vec<_>>()

@@ -14,13 +14,13 @@
 use std::net::IpAddr;
 
 use super::facts::CallFacts;
-use super::text;
 use super::{Finding, Severity, TransportEvent};
 use crate::correlate::calls::State;
 use crate::correlate::engine::OWN_SLACK_NS;
 use crate::correlate::media::Stream;
 use crate::correlate::message::{Message, Method};
 use crate::proto::sip::StatusCode;
+use crate::words;
 
 /// What a failure was observed on, as the linker needs it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -209,7 +209,7 @@ pub(crate) fn finding_for_call(failure: &Failure, link: &Link<'_>, f: &CallFacts
                         "{host} then answered {} (frame {}) {} after receiving the INVITE",
                         answer_label(a),
                         a.frame,
-                        text::dur_ns(received.ts_ns, a.ts_ns)
+                        words::duration_ns(received.ts_ns, a.ts_ns)
                     )
                 }
                 Some(a) => {
@@ -217,7 +217,7 @@ pub(crate) fn finding_for_call(failure: &Failure, link: &Link<'_>, f: &CallFacts
                     format!(
                         "the call was answered anyway (frame {}), {} after {host} received the INVITE: it failed over to another target",
                         a.frame,
-                        text::dur_ns(received.ts_ns, a.ts_ns)
+                        words::duration_ns(received.ts_ns, a.ts_ns)
                     )
                 }
                 None => format!("{host} gave no final answer in the capture"),

@@ -1,38 +1,14 @@
-//! Wording shared by the rules: durations, Q.850 cause names, header quotes.
+//! Wording shared by the rules: Q.850 cause names, header quotes, Winsock hints (durations, counts
+//! and frame lists are `crate::words`, shared with the renderers).
 //!
 //! Takes model values; produces short strings for finding summaries and causes. Does not decide
 //! anything: the rules choose what to say.
 
 use crate::correlate::message::Message;
 
-/// A duration for people: `850 ms`, `9.9 s`.
-pub(crate) fn dur_ms(ms: f64) -> String {
-    if ms.abs() < 1.0 {
-        format!("{:.0} µs", ms * 1000.0)
-    } else if ms.abs() < 1000.0 {
-        format!("{ms:.0} ms")
-    } else {
-        format!("{:.1} s", ms / 1000.0)
-    }
-}
-
-/// The duration between two timestamps in ns.
-pub(crate) fn dur_ns(from: i64, to: i64) -> String {
-    dur_ms(to.saturating_sub(from) as f64 / 1e6)
-}
-
 /// Milliseconds between two timestamps in ns.
 pub(crate) fn ms(from: i64, to: i64) -> f64 {
     to.saturating_sub(from) as f64 / 1e6
-}
-
-/// `1 SYN` / `7 SYNs`.
-pub(crate) fn plural(n: u64, one: &str, many: &str) -> String {
-    if n == 1 {
-        format!("{n} {one}")
-    } else {
-        format!("{n} {many}")
-    }
 }
 
 /// The meaning of common ITU-T Q.850 cause values (as metrics.md lists them).
@@ -131,16 +107,6 @@ pub(crate) fn winsock_hint(m: &Message) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_read_naturally() {
-        assert_eq!(dur_ms(850.4), "850 ms");
-        assert_eq!(dur_ms(0.011), "11 µs");
-        assert_eq!(dur_ms(9973.8), "10.0 s");
-        assert_eq!(dur_ns(0, 7_117_000_000), "7.1 s");
-        assert_eq!(plural(1, "SYN", "SYNs"), "1 SYN");
-        assert_eq!(plural(7, "SYN", "SYNs"), "7 SYNs");
-    }
 
     #[test]
     fn q850_names() {

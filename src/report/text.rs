@@ -8,10 +8,13 @@ use std::io::{self, Write};
 
 use super::json::{link_type_name, wireshark_filter};
 use super::time::rfc3339;
-use super::words::{clock, frames_list, human_ms, plural, sdp_note, short_uri, truncate, worst};
+use super::words::{
+    call_streams, clock, duration_or_dash, sdp_note, short_uri, truncate, unlinked_events, worst,
+};
 use crate::analysis::{Analysis, CaptureSummary};
 use crate::correlate::calls::Call;
 use crate::diagnose::Severity;
+use crate::words::{frames_list, plural};
 
 /// How the text report is written.
 #[derive(Clone, Copy, Debug, Default)]
@@ -48,10 +51,10 @@ pub fn write(analysis: &Analysis, options: &Options, mut out: impl Write) -> io:
     writeln!(
         out,
         "\nSIP: {}, {} retransmitted, {}, {}",
-        plural(sip.messages as usize, "message"),
+        plural(sip.messages, "message"),
         sip.resent,
-        plural(analysis.calls.len(), "call"),
-        plural(analysis.other_dialogs.len(), "other dialog")
+        plural(analysis.calls.len() as u64, "call"),
+        plural(analysis.other_dialogs.len() as u64, "other dialog")
     )?;
     if sip.untracked > 0 {
         writeln!(
@@ -93,12 +96,7 @@ pub fn write(analysis: &Analysis, options: &Options, mut out: impl Write) -> io:
     for i in order {
         write_verdict(analysis, i, options, &mut out)?;
     }
-    let unlinked: Vec<_> = analysis
-        .diagnosis
-        .transport_events
-        .iter()
-        .filter(|e| e.calls.is_empty())
-        .collect();
+    let unlinked = unlinked_events(analysis);
     if !unlinked.is_empty() {
         writeln!(
             out,
@@ -168,7 +166,7 @@ pub fn write_verdict(
         writeln!(out, "      {}", escape(&f.cause))?;
         writeln!(out, "      evidence: {}", frames_list(&f.frames, 12))?;
     }
-    for s in analysis.streams.iter().filter(|s| s.call == Some(i)) {
+    for s in call_streams(analysis, i) {
         let m = &s.summary;
         writeln!(
             out,
@@ -296,8 +294,8 @@ fn write_call_list(analysis: &Analysis, options: &Options, mut out: impl Write) 
             escape(&truncate(&parties, 44)),
             call.state.as_str(),
             status,
-            human_ms(call.timings.answer_ms.or(call.timings.final_ms)),
-            human_ms(call.timings.duration_ms),
+            duration_or_dash(call.timings.answer_ms.or(call.timings.final_ms)),
+            duration_or_dash(call.timings.duration_ms),
             call.messages.len(),
             call.transport.as_str(),
             primary.map_or_else(|| "-".to_string(), |f| options.tag(f.severity, f.code))

@@ -1,13 +1,17 @@
-//! Wording shared by the human-readable renderers (text and HTML): how times, durations, frame
-//! lists, URIs and counts are written. Formatting only.
+//! Wording shared by the human-readable renderers (text and HTML): how times, durations, URIs and
+//! SDP are written, and which findings, streams and transport failures of the analysis go with a
+//! call. Formatting and selection only; counts and frame lists are `crate::words`, shared with the
+//! diagnosis texts.
 
 use std::borrow::Cow;
 
 use super::time::rfc3339;
 use crate::analysis::Analysis;
+use crate::correlate::media::Stream;
 use crate::correlate::message::Message;
-use crate::diagnose::{Finding, Severity};
+use crate::diagnose::{Finding, Severity, TransportEvent};
 use crate::proto::sdp::Direction;
+use crate::words::duration_ms;
 
 /// The most severe finding of a call, if it has any.
 pub(crate) fn worst(analysis: &Analysis, call: usize) -> Option<Severity> {
@@ -22,6 +26,24 @@ pub(crate) fn findings(analysis: &Analysis, call: usize) -> &[Finding] {
         .get(call)
         .map(Vec::as_slice)
         .unwrap_or_default()
+}
+
+/// A call's RTP streams, in capture order.
+pub(crate) fn call_streams(analysis: &Analysis, call: usize) -> impl Iterator<Item = &Stream> {
+    analysis
+        .streams
+        .iter()
+        .filter(move |s| s.call == Some(call))
+}
+
+/// The transport failures that explain no call, in capture order.
+pub(crate) fn unlinked_events(analysis: &Analysis) -> Vec<&TransportEvent> {
+    analysis
+        .diagnosis
+        .transport_events
+        .iter()
+        .filter(|e| e.calls.is_empty())
+        .collect()
 }
 
 /// `sip:alice@example.com;transport=udp` → `alice@example.com`.
@@ -47,43 +69,14 @@ pub(crate) fn truncate(s: &str, max: usize) -> Cow<'_, str> {
     }
 }
 
-/// Milliseconds for people: `850 ms`, `3.2 s`, `-` when unknown.
-pub(crate) fn human_ms(ms: Option<f64>) -> String {
-    match ms {
-        None => "-".to_string(),
-        Some(ms) if ms.abs() < 1000.0 => format!("{ms:.0} ms"),
-        Some(ms) => format!("{:.1} s", ms / 1000.0),
-    }
+/// A duration for people ([`duration_ms`]), `-` when unknown.
+pub(crate) fn duration_or_dash(ms: Option<f64>) -> String {
+    ms.map_or_else(|| "-".to_string(), duration_ms)
 }
 
 /// The time of day of a timestamp, `HH:MM:SS.mmm` (UTC).
 pub(crate) fn clock(ts_ns: i64) -> String {
     rfc3339(ts_ns).get(11..23).unwrap_or_default().to_string()
-}
-
-/// `frames 7, 8, 9` — at most `max` shown, then how many more.
-pub(crate) fn frames_list(frames: &[u64], max: usize) -> String {
-    let shown: Vec<String> = frames.iter().take(max).map(u64::to_string).collect();
-    let more = frames.len().saturating_sub(max);
-    format!(
-        "frame{} {}{}",
-        if frames.len() == 1 { "" } else { "s" },
-        shown.join(", "),
-        if more > 0 {
-            format!(" (+{more} more)")
-        } else {
-            String::new()
-        }
-    )
-}
-
-/// `1 call`, `3 calls`.
-pub(crate) fn plural(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
 }
 
 /// `SDP audio 192.0.2.1:6000 PCMU/8000` for a message with SDP.
@@ -136,15 +129,8 @@ mod tests {
     }
 
     #[test]
-    fn human_ms_picks_a_unit() {
-        assert_eq!(human_ms(None), "-");
-        assert_eq!(human_ms(Some(850.4)), "850 ms");
-        assert_eq!(human_ms(Some(3200.0)), "3.2 s");
-    }
-
-    #[test]
-    fn frames_list_is_bounded() {
-        assert_eq!(frames_list(&[7], 3), "frame 7");
-        assert_eq!(frames_list(&[1, 2, 3, 4, 5], 3), "frames 1, 2, 3 (+2 more)");
+    fn unknown_durations_are_a_dash() {
+        assert_eq!(duration_or_dash(None), "-");
+        assert_eq!(duration_or_dash(Some(850.4)), "850 ms");
     }
 }

@@ -20,8 +20,8 @@
 use crate::correlate::message::Transport;
 use crate::correlate::transport::{IcmpError, IcmpGroup};
 use crate::diagnose::link::Via;
-use crate::diagnose::text;
 use crate::diagnose::{Severity, TransportEvent};
+use crate::words;
 
 fn cause(e: &IcmpError) -> String {
     let (dst, port) = (e.dst.ip(), e.dst.port());
@@ -82,7 +82,7 @@ pub(crate) fn check(group: &IcmpGroup) -> (TransportEvent, Via) {
     frames.sort_unstable();
     frames.dedup();
     let over = if n > 1 {
-        format!(" over {}", text::dur_ns(first.ts_ns, last.ts_ns))
+        format!(" over {}", words::duration_ns(first.ts_ns, last.ts_ns))
     } else {
         String::new()
     };
@@ -99,11 +99,7 @@ pub(crate) fn check(group: &IcmpGroup) -> (TransportEvent, Via) {
         summary: format!(
             "{} answered {} {} → {}{quoted} with ICMP{} {}{over}",
             first.reporter,
-            text::plural(
-                n,
-                &format!("{} packet", proto.as_str().to_uppercase()),
-                &format!("{} packets", proto.as_str().to_uppercase())
-            ),
+            words::plural(n, &format!("{} packet", proto.as_str().to_uppercase())),
             first.src,
             first.dst,
             if first.v6 { "v6" } else { "" },

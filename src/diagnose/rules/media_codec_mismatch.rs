@@ -14,6 +14,7 @@
 
 use crate::diagnose::facts::{sorted, CallFacts};
 use crate::diagnose::{Finding, Severity};
+use crate::words::frame_range;
 
 pub(crate) fn check(f: &CallFacts<'_>) -> Option<Finding> {
     let sdp = f.answer.or(f.offer)?;
@@ -44,11 +45,10 @@ pub(crate) fn check(f: &CallFacts<'_>) -> Option<Finding> {
         code: "media.codec_mismatch",
         severity: Severity::Warning,
         summary: format!(
-            "RTP {} → {} (frames {}–{}) carries payload type {pt}{name}, which the {} SDP (frame {}) did not list ({})",
+            "RTP {} → {} ({}) carries payload type {pt}{name}, which the {} SDP (frame {}) did not list ({})",
             s.src,
             s.dst,
-            s.first_frame,
-            s.last_frame,
+            frame_range(s.first_frame, s.last_frame),
             if f.answer.is_some() { "answer" } else { "offer" },
             sdp.msg.frame,
             sdp.codec_list()

@@ -20,6 +20,7 @@ use crate::diagnose::facts::{describe_streams, sorted, CallFacts, MediaSeen};
 use crate::diagnose::rules::media_none::MIN_CALL_MS;
 use crate::diagnose::text;
 use crate::diagnose::{Finding, Severity};
+use crate::words;
 
 /// How soon after the answer a hang-up counts as "immediately".
 pub(crate) const WINDOW_MS: f64 = 10_000.0;
@@ -76,7 +77,7 @@ pub(crate) fn check(f: &CallFacts<'_>) -> Option<Finding> {
         summary: format!(
             "call answered (2xx frame {}) then hung up by {who} {} later (BYE frame {}), with {media}{note}",
             answer.frame,
-            text::dur_ms(after),
+            words::duration_ms(after),
             bye.frame
         ),
         cause,

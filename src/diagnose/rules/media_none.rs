@@ -18,6 +18,7 @@
 use crate::diagnose::facts::{sorted, CallFacts, MediaSeen};
 use crate::diagnose::text;
 use crate::diagnose::{Finding, Severity};
+use crate::words;
 
 /// Added to the summary when the capture holds no RTP of any call.
 pub(crate) const NO_RTP_NOTE: &str =
@@ -54,7 +55,7 @@ pub(crate) fn check(f: &CallFacts<'_>) -> Option<Finding> {
         summary: format!(
             "answered call (2xx frame {}) negotiated media {caller_ep} ↔ {callee_ep} ({codecs}), but no RTP either way in {}{note}",
             answer.frame,
-            text::dur_ms(lasted)
+            words::duration_ms(lasted)
         ),
         cause: format!(
             "{before}the media ports are blocked or media takes a path this capture does not see: allow UDP to {caller_ep} and to {callee_ep} (the RTP port ranges) on both sides' firewalls, and check NAT/SBC media handling"

@@ -16,6 +16,7 @@
 use crate::diagnose::facts::{sorted, CallFacts, Direction};
 use crate::diagnose::text;
 use crate::diagnose::{Finding, Severity};
+use crate::words;
 
 /// How long before the end of the call, and how long the other direction must go on, for a stop to count.
 pub(crate) const GAP_MS: f64 = 5000.0;
@@ -59,7 +60,7 @@ pub(crate) fn check(f: &CallFacts<'_>) -> Option<Finding> {
                 s.dst,
                 s.last_frame,
                 s.summary.packets,
-                text::dur_ns(s.last_ts_ns, end),
+                words::duration_ns(s.last_ts_ns, end),
                 other.src,
                 other.dst,
                 other.last_frame

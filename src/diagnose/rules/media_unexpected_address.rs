@@ -18,6 +18,7 @@ use std::net::SocketAddr;
 
 use crate::diagnose::facts::{sorted, CallFacts, MediaSeen};
 use crate::diagnose::{Finding, Severity};
+use crate::words::frame_range;
 
 pub(crate) fn check(f: &CallFacts<'_>) -> Option<Finding> {
     // Without both sides' SDP the capture cannot tell an unexpected address from an unseen one.
@@ -54,12 +55,11 @@ pub(crate) fn check(f: &CallFacts<'_>) -> Option<Finding> {
         code: "media.unexpected_address",
         severity,
         summary: format!(
-            "RTP {} → {} ({} packets, frames {}–{}) uses {unexpected}, which no SDP of this call announced (announced: {})",
+            "RTP {} → {} ({} packets, {}) uses {unexpected}, which no SDP of this call announced (announced: {})",
             first.src,
             first.dst,
             first.summary.packets,
-            first.first_frame,
-            first.last_frame,
+            frame_range(first.first_frame, first.last_frame),
             listed.join(", ")
         ),
         cause: format!(

@@ -6,8 +6,9 @@
 
 use super::facts::CallFacts;
 use super::link::{Failure, Via};
-use super::{Finding, TransportEvent};
-use crate::correlate::transport::{Connection, IcmpGroup};
+use super::{Finding, Severity, TransportEvent};
+use crate::correlate::message::Transport;
+use crate::correlate::transport::{At, Connection, IcmpGroup};
 
 pub(crate) mod icmp_unreachable;
 pub(crate) mod media_codec_mismatch;
@@ -52,6 +53,36 @@ pub(crate) fn connection_failure(conn: &Connection, facts: &[CallFacts<'_>]) -> 
 pub(crate) fn icmp_failure(group: &IcmpGroup) -> Failure {
     let (event, via) = icmp_unreachable::check(group);
     Failure { event, via }
+}
+
+/// The event of a TCP connection attempt that failed (`tcp.syn_unanswered`, `tcp.syn_refused`): an
+/// error from the client to the server, over TLS when the connection showed TLS or went to port 5061,
+/// counting its SYNs as attempts, from its first SYN (`first`) with the connection's evidence frames.
+fn failed_attempt(
+    conn: &Connection,
+    first: At,
+    code: &'static str,
+    summary: String,
+    cause: String,
+) -> TransportEvent {
+    TransportEvent {
+        code,
+        severity: Severity::Error,
+        src: conn.client,
+        dst: conn.server,
+        proto: if conn.tls.is_some() || conn.server.port() == 5061 {
+            Transport::Tls
+        } else {
+            Transport::Tcp
+        },
+        attempts: conn.syn_count,
+        first_frame: first.frame,
+        frames: conn.evidence_frames(),
+        ts_ns: first.ts_ns,
+        summary,
+        cause,
+        calls: Vec::new(),
+    }
 }
 
 /// Runs the call rules on one call; `linked` are the transport events already tied to it.

@@ -20,6 +20,7 @@ use crate::diagnose::facts::{sorted, CallFacts};
 use crate::diagnose::text;
 use crate::diagnose::{Finding, Severity};
 use crate::proto::sip::StatusCode;
+use crate::words;
 
 pub(crate) fn check(f: &CallFacts<'_>) -> Option<Finding> {
     let answer = f.answer_msg?;
@@ -56,7 +57,7 @@ pub(crate) fn check(f: &CallFacts<'_>) -> Option<Finding> {
                 "; {} then ended the call with BYE (frame {}) {} after the first 2xx{}",
                 uas.ip(),
                 b.frame,
-                text::dur_ns(first.ts_ns, b.ts_ns),
+                words::duration_ns(first.ts_ns, b.ts_ns),
                 if quotes.is_empty() {
                     String::new()
                 } else {
@@ -83,7 +84,7 @@ pub(crate) fn check(f: &CallFacts<'_>) -> Option<Finding> {
         (
             format!(
                 "the caller sent {} here but none reached {}",
-                text::plural(acks.len() as u64, "ACK", "ACKs"),
+                words::plural(acks.len() as u64, "ACK"),
                 uas.ip()
             ),
             format!(
@@ -103,7 +104,7 @@ pub(crate) fn check(f: &CallFacts<'_>) -> Option<Finding> {
             "{uas} sent the {} {} times over {} (Timer G retransmissions: no ACK reached it); {seen}{bye_text}",
             answer.label(),
             copies.len(),
-            text::dur_ns(first.ts_ns, last.ts_ns),
+            words::duration_ns(first.ts_ns, last.ts_ns),
         ),
         cause,
         frames: sorted(frames),

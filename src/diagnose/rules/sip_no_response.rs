@@ -23,6 +23,7 @@ use crate::correlate::message::{Message, Method};
 use crate::diagnose::facts::CallFacts;
 use crate::diagnose::text;
 use crate::diagnose::{Finding, Severity, TransportEvent};
+use crate::words;
 
 /// RFC 3261 §17.1.1.2: INVITE retransmission intervals over UDP with T1 = 500 ms (Timer A doubles).
 const TIMER_A_MS: [f64; 6] = [500.0, 1000.0, 2000.0, 4000.0, 8000.0, 16000.0];
@@ -103,7 +104,7 @@ pub(crate) fn check(f: &CallFacts<'_>, linked: &[&TransportEvent]) -> Option<Fin
         summary: format!(
             "INVITE from {src} to {dst} sent {} times over {} ({}){timer_b}, no response at all from {}; {silence}",
             sent.len(),
-            text::dur_ms(span_ms),
+            words::duration_ms(span_ms),
             schedule(&sent),
             dst.ip()
         ),

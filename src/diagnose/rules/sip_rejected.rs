@@ -22,6 +22,7 @@ use crate::diagnose::facts::{sorted, CallFacts};
 use crate::diagnose::text;
 use crate::diagnose::{Finding, Severity};
 use crate::proto::sip::StatusCode;
+use crate::words;
 
 fn meaning(status: StatusCode, host: &str, f: &CallFacts<'_>, challenges: usize) -> String {
     let offered = f
@@ -115,7 +116,7 @@ pub(crate) fn check(f: &CallFacts<'_>) -> Option<Finding> {
             "{host} rejected the call with {} (frame {}) {} after the INVITE (frame {}){offered}{quotes}",
             fin.label(),
             fin.frame,
-            text::dur_ns(f.invite.ts_ns, fin.ts_ns),
+            words::duration_ns(f.invite.ts_ns, fin.ts_ns),
             f.invite.frame
         ),
         cause: meaning(status, &host, f, n),

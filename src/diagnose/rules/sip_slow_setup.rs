@@ -21,8 +21,8 @@ use std::net::IpAddr;
 use crate::correlate::message::Method;
 use crate::diagnose::facts::{sorted, CallFacts};
 use crate::diagnose::rules::sip_no_response;
-use crate::diagnose::text;
 use crate::diagnose::{Finding, Severity, TransportEvent};
+use crate::words;
 
 /// Post-dial delay above which a setup is slow.
 pub(crate) const THRESHOLD_MS: f64 = 5000.0;
@@ -65,7 +65,7 @@ pub(crate) fn check(f: &CallFacts<'_>, linked: &[&TransportEvent]) -> Option<Fin
         ));
     }
     let mut frames = vec![f.invite.frame, first_progress.frame];
-    let delay = text::dur_ms(pdd);
+    let delay = words::duration_ms(pdd);
     let (summary, cause) = match dead.first() {
         Some((host, target, what, evidence)) => {
             frames.extend(evidence.iter().copied());
@@ -85,7 +85,7 @@ pub(crate) fn check(f: &CallFacts<'_>, linked: &[&TransportEvent]) -> Option<Fin
                         ", then failed over to {} (INVITE frame {}, {} after the first INVITE)",
                         m.dst,
                         m.frame,
-                        text::dur_ns(f.invite.ts_ns, m.ts_ns)
+                        words::duration_ns(f.invite.ts_ns, m.ts_ns)
                     )
                 }
                 None => String::new(),

@@ -19,6 +19,7 @@ use crate::diagnose::facts::{sorted, CallFacts};
 use crate::diagnose::text;
 use crate::diagnose::{Finding, Severity, TransportEvent};
 use crate::proto::sip::StatusCode;
+use crate::words;
 
 pub(crate) fn check(f: &CallFacts<'_>, linked: &[&TransportEvent]) -> Option<Finding> {
     let fin = f.final_msg?;
@@ -67,7 +68,7 @@ pub(crate) fn check(f: &CallFacts<'_>, linked: &[&TransportEvent]) -> Option<Fin
             "{host} answered {} (frame {}) {} after it received the INVITE (frame {}){quotes}",
             fin.label(),
             fin.frame,
-            text::dur_ns(received.ts_ns, fin.ts_ns),
+            words::duration_ns(received.ts_ns, fin.ts_ns),
             received.frame
         ),
         cause,

@@ -14,10 +14,10 @@
 //! **False positives**: a RST from a middlebox or load balancer that has no healthy backend looks the
 //! same (check the RST's TTL/MAC against the server's other packets); a port scanner's probes.
 
-use crate::correlate::message::Transport;
+use super::failed_attempt;
 use crate::correlate::transport::{ConnState, Connection};
-use crate::diagnose::text;
-use crate::diagnose::{Severity, TransportEvent};
+use crate::diagnose::TransportEvent;
+use crate::words;
 
 /// The refused connection attempt, if this connection is one.
 pub(crate) fn check(conn: &Connection) -> Option<TransportEvent> {
@@ -25,40 +25,28 @@ pub(crate) fn check(conn: &Connection) -> Option<TransportEvent> {
         return None;
     }
     let first = *conn.syns.first()?;
-    let (first_frame, first_ts) = (first.frame, first.ts_ns);
     let rst = conn.rst?.at;
-    let (rst_frame, rst_ts) = (rst.frame, rst.ts_ns);
     let (server, client) = (conn.server, conn.client);
     let port = server.port();
     let summary = format!(
-        "TCP from {} to {server}: {} answered by RST (frame {rst_frame}) after {}: connection refused",
+        "TCP from {} to {server}: {} answered by RST (frame {}) after {}: connection refused",
         client.ip(),
-        text::plural(u64::from(conn.syn_count), "SYN", "SYNs"),
-        text::dur_ns(first_ts, rst_ts),
+        words::plural(u64::from(conn.syn_count), "SYN"),
+        rst.frame,
+        words::duration_ns(first.ts_ns, rst.ts_ns),
     );
     let cause = format!(
         "nothing listens on {server}: check that the SIP service on {} is running and bound to TCP port {port} (and that {} is configured with the right port and transport)",
         server.ip(),
         client.ip(),
     );
-    Some(TransportEvent {
-        code: "tcp.syn_refused",
-        severity: Severity::Error,
-        src: client,
-        dst: server,
-        proto: if conn.tls.is_some() || port == 5061 {
-            Transport::Tls
-        } else {
-            Transport::Tcp
-        },
-        attempts: conn.syn_count,
-        first_frame,
-        frames: conn.evidence_frames(),
-        ts_ns: first_ts,
+    Some(failed_attempt(
+        conn,
+        first,
+        "tcp.syn_refused",
         summary,
         cause,
-        calls: Vec::new(),
-    })
+    ))
 }
 
 #[cfg(test)]

@@ -17,10 +17,10 @@
 //! see; a capture filter that only kept one direction; a capture taken on the client before a NAT
 //! that answers elsewhere. Check that other connections in the capture show both directions.
 
-use crate::correlate::message::Transport;
+use super::failed_attempt;
 use crate::correlate::transport::{ConnState, Connection};
-use crate::diagnose::text;
-use crate::diagnose::{Severity, TransportEvent};
+use crate::diagnose::TransportEvent;
+use crate::words;
 
 /// The unanswered connection attempt, if this connection is one.
 pub(crate) fn check(conn: &Connection) -> Option<TransportEvent> {
@@ -28,39 +28,32 @@ pub(crate) fn check(conn: &Connection) -> Option<TransportEvent> {
         return None;
     }
     let first = *conn.syns.first()?;
-    let (first_frame, first_ts) = (first.frame, first.ts_ns);
-    let last_ts = conn.syns.last()?.ts_ns;
+    let last = *conn.syns.last()?;
     let (server, client) = (conn.server, conn.client);
     let port = server.port();
-    let tls = conn.tls.is_some() || port == 5061;
+    // `7 SYNs over 7.1 s`, in the summary and again in the cause.
+    let syns = format!(
+        "{} over {}",
+        words::plural(u64::from(conn.syn_count), "SYN"),
+        words::duration_ns(first.ts_ns, last.ts_ns),
+    );
     let summary = format!(
-        "TCP from {} to {server}: {} over {}, never answered (no SYN-ACK, no RST)",
+        "TCP from {} to {server}: {syns}, never answered (no SYN-ACK, no RST)",
         client.ip(),
-        text::plural(u64::from(conn.syn_count), "SYN", "SYNs"),
-        text::dur_ns(first_ts, last_ts),
     );
     let cause = format!(
-        "the listening port is filtered: allow inbound TCP {port} from {} on {}'s firewall (host firewall and any network firewall in between), and check that the service listens there; {} got no SYN-ACK to {} over {}",
+        "the listening port is filtered: allow inbound TCP {port} from {} on {}'s firewall (host firewall and any network firewall in between), and check that the service listens there; {} got no SYN-ACK to {syns}",
         client.ip(),
         server.ip(),
         client.ip(),
-        text::plural(u64::from(conn.syn_count), "SYN", "SYNs"),
-        text::dur_ns(first_ts, last_ts),
     );
-    Some(TransportEvent {
-        code: "tcp.syn_unanswered",
-        severity: Severity::Error,
-        src: client,
-        dst: server,
-        proto: if tls { Transport::Tls } else { Transport::Tcp },
-        attempts: conn.syn_count,
-        first_frame,
-        frames: conn.evidence_frames(),
-        ts_ns: first_ts,
+    Some(failed_attempt(
+        conn,
+        first,
+        "tcp.syn_unanswered",
         summary,
         cause,
-        calls: Vec::new(),
-    })
+    ))
 }
 
 #[cfg(test)]
