@@ -73,6 +73,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::time::rfc3339;
+use super::words::call_streams;
 use crate::analysis::{Analysis, CaptureSummary};
 use crate::correlate::calls::{Call, OtherDialog};
 use crate::correlate::media::Stream;
@@ -418,12 +419,7 @@ fn call<'a>(index: usize, c: &'a Call, analysis: &'a Analysis) -> CallJson<'a> {
             .get(index - 1)
             .map(|fs| fs.iter().map(finding).collect())
             .unwrap_or_default(),
-        media: analysis
-            .streams
-            .iter()
-            .filter(|s| s.call == Some(index - 1))
-            .map(stream)
-            .collect(),
+        media: call_streams(analysis, index - 1).map(stream).collect(),
         frames: Frames {
             first: frames.iter().copied().min().unwrap_or_default(),
             last: frames.iter().copied().max().unwrap_or_default(),

@@ -31,8 +31,10 @@ pub(crate) fn findings(analysis: &Analysis, call: usize) -> &[Finding] {
 /// A call's RTP streams, in capture order.
 pub(crate) fn call_streams(analysis: &Analysis, call: usize) -> impl Iterator<Item = &Stream> {
     analysis
-        .streams
-        .iter()
+        .evidence
+        .get(call)
+        .into_iter()
+        .flat_map(|e| &e.streams)
         .filter(move |s| s.call == Some(call))
 }
 
