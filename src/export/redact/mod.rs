@@ -2,7 +2,7 @@
 //! and display names, applied consistently to an [`Analysis`] (so every renderer prints redacted text
 //! unchanged) and to captured frames (so an extracted pcap can be shared).
 //!
-//! Takes an analysis or one frame (link type and bytes); produces a redacted copy. One [`Redactor`]
+//! Takes an analysis, or frames (link type and bytes); produces a redacted copy. One [`Redactor`]
 //! keeps its mappings for its whole life, so the same input always gets the same pseudonym within a run;
 //! [`Redactor::for_analysis`] allocates them in the analysis' order first, so a report and an extracted
 //! pcap of the same capture agree even when made by two runs.
@@ -21,22 +21,38 @@
 //!   Call-ID, SDP and TLS SNI → `host-N.invalid` / `hN`; display names → `name-N` / `nN`
 //!   (N zero-padded to the original's length).
 //!
-//! Frames: MAC addresses (Ethernet, SLL, ARP, neighbour discovery), IP header addresses (IPv4 checksum
-//! recomputed), ARP and neighbour discovery targets, addresses in ICMP errors' quoted headers, IP-in-IP
-//! tunnels, the text of SIP/SDP in UDP datagrams, TCP segments and quoted payloads, and, in place,
-//! addresses and names in other text payloads (syslog, SIP continuation fragments) and RTCP. When a
-//! UDP datagram's SIP text changes length (an original that no pseudonym can match, such as `fe80::1`),
-//! Content-Length (only if the body length changed), the UDP length and the IP length are fixed. UDP and
-//! TCP checksums are recomputed when the whole datagram is in the frame; for a cut (snaplen) or
-//! fragmented UDP datagram over IPv4 the checksum is set to 0 ("none", RFC 768); ICMP checksums are
-//! recomputed. TCP payloads, IP fragments and Call-IDs keep their length: a pseudonym that cannot
-//! match the original's length (IPv6 shorter than 11 characters, one-letter user parts) is cropped.
+//! Frames go through [`decode`](crate::decode), the decoder that read them: its [`Layers`](crate::decode::Layers)
+//! say where every header and payload is, so every encapsulation it reads is redacted alike
+//! (Ethernet, 802.1Q/QinQ, MPLS, PPPoE, Linux SLL/SLL2, raw IP, BSD loopback, IPv4/IPv6 with
+//! options and extension headers, IP-in-IP, GRE with bridged Ethernet and ERSPAN, fragments).
+//! Rewritten: MAC addresses (Ethernet, bridged Ethernet, SLL/SLL2, ARP, neighbour discovery), the
+//! addresses of every IP header (tunnel outer and inner), ARP and neighbour discovery targets, the
+//! addresses in an ICMP error's quoted header, the text of SIP/SDP in UDP datagrams, TCP segments and
+//! quoted payloads, RTCP SDES items and BYE reasons (found by `proto::rtcp`; RTP, found by
+//! `proto::rtp`, is media and left alone), and, in place, addresses and names in other text payloads
+//! (syslog, SIP continuation segments).
+//! Lengths: when a whole UDP datagram's SIP text changes length (an original that no pseudonym can
+//! match, such as `fe80::1`), Content-Length (only if the body length changed), the UDP length and the
+//! length of every IP header around it (tunnels too) follow; behind a link header with its own length
+//! (PPPoE, 802.3), in TCP segments, IP fragments, quoted packets, cut (snaplen) frames and Call-IDs
+//! lengths stay, and a pseudonym that cannot match the original's length (IPv6 shorter than 11
+//! characters, one-letter user parts) is cropped.
+//! Checksums: IPv4 header checksums (of every header, and of a quoted one), and UDP, TCP, ICMP and
+//! ICMPv6 checksums with the right pseudo-header (IPv6 too) when the whole datagram is in the frame,
+//! then GRE checksums; a cut UDP datagram over IPv4 gets checksum 0 ("none", RFC 768).
+//! Fragments: [`Redactor::frames`] (what extraction uses) rewrites the addresses of every fragment and
+//! redacts a fragmented datagram's payload whole once reassembled, writing it back into its fragments
+//! (same lengths, a UDP checksum right for the datagram); see [`Frames`]. [`Redactor::packet`] sees one
+//! frame only and rewrites a fragment's data alone.
 //!
 //! Does not rewrite: STUN attributes (XOR-MAPPED-ADDRESS), binary payloads of other protocols (DNS,
-//! DHCP, NetBIOS), GRE/MPLS/PPPoE-encapsulated packets, IPv4 options and IPv6 routing headers, tokens
-//! split across two TCP segments or fragments, product names in User-Agent/Server, tags and branches
+//! DHCP, NetBIOS, a TLS ClientHello's SNI), IPv4 options and IPv6 extension headers (routing headers
+//! and the home address option carry addresses), the tunnelled headers inside an ICMP error's quote,
+//! an RTCP packet cut before its first packet ends, tokens split across two TCP segments or across the
+//! fragments of a datagram that never completed, product names in User-Agent/Server, tags and branches
 //! (random tokens; an address glued into one is found).
 
+mod checksum;
 mod model;
 mod packet;
 mod table;
@@ -46,7 +62,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Mutex, MutexGuard};
 
 use crate::analysis::Analysis;
-use packet::Ctx;
+pub use packet::Frames;
 use table::Pseudonyms;
 use text::Flavour;
 
@@ -114,27 +130,6 @@ impl Redactor {
             Err(_) if text.is_empty() => String::new(),
             Err(_) => self.lock().host(text),
         }
-    }
-    /// A frame with its addresses and SIP/SDP text pseudonymised (see the module doc). Frames that are
-    /// not IP (or of an unknown link type) come back with only their link-layer addresses replaced.
-    pub fn packet(&self, link_type: u32, data: &[u8]) -> Vec<u8> {
-        let mut m = self.lock();
-        let mut out = data.to_vec();
-        let Some(at) = packet::link_ip_offset(&mut m, link_type, &mut out) else {
-            return out;
-        };
-        let Some(ip) = out.get(at..) else {
-            return out;
-        };
-        let ctx = Ctx {
-            fit: false,
-            quoted: false,
-            depth: 0,
-        };
-        let rewritten = m.ip_packet(ip, ctx);
-        out.truncate(at);
-        out.extend(rewritten);
-        out
     }
 }
 

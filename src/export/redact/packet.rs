@@ -1,445 +1,580 @@
-//! Rewriting of captured frames: link-layer and IP addresses, ARP and neighbour discovery, ICMP
-//! quotes, and the text payloads of UDP and TCP, with lengths and checksums kept right.
+//! Rewriting of captured frames through `decode`: the decoder that read a frame says where its
+//! hardware addresses, IP headers (tunnel outer and inner), transport header, payload and ICMP quote
+//! are ([`Layers`]); this file rewrites what lies there and puts lengths and checksums right.
 //!
-//! Takes one frame and its link type; produces the rewritten frame. Does not decide pseudonyms
-//! (`table.rs`) or parse text (`text.rs`).
+//! Takes one frame and its link type, or the payload of an IP datagram reassembled from fragments
+//! ([`Frames`] writes it back into the fragments); produces the rewritten bytes.
+//! Does not decide pseudonyms (`table.rs`), parse text (`text.rs`), or read any header layout that
+//! `decode` did not locate, beyond the fields of a located header (addresses, lengths, checksums).
+//!
+//! What a payload is, is decided by `proto`'s classifiers: SIP (`sip::looks_like_sip`) is rewritten
+//! as SIP; RTCP (`rtcp::looks_like_rtcp`) has its SDES items and BYE reason rewritten in place; RTP
+//! (`rtp::looks_like_rtp`) is left alone (media, not text); other text (syslog, SIP continuation
+//! segments) has addresses, URIs and known names replaced in place; anything else is left alone.
 
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use super::checksum::{self, get16, put16};
 use super::table::Pseudonyms;
 use super::text::{texty, Flavour};
-use crate::proto::sip::looks_like_sip;
+use super::Redactor;
+use crate::decode::defrag::{Defragmenter, Limits, Reassembled};
+use crate::decode::{self, Ip, IpLayer, Layers, LinkType, Packet, Reason, TransportLayer, L4};
+use crate::proto::{rtcp, rtp, sip};
 
-/// An RTCP packet (RFC 3550 §6.4): version 2, packet type 200 to 207.
-fn is_rtcp(b: &[u8]) -> bool {
-    b.len() >= 8 && b[0] >> 6 == 2 && (200..=207).contains(&b[1])
+/// How a buffer may be rewritten.
+#[derive(Clone, Copy, Debug, Default)]
+struct Ctx {
+    /// Lengths must stay: the bytes go back into fragments.
+    fit: bool,
+    /// The pseudonymised addresses of the IP header around a buffer that holds none (a reassembled
+    /// datagram's payload), for the transport checksum's pseudo-header.
+    around: Option<(IpAddr, IpAddr)>,
+    /// Fragment data is left for [`Frames`], which rewrites it once the datagram is complete.
+    defer_fragments: bool,
 }
 
-/// The one's-complement sum of 16-bit words (RFC 1071), not yet folded or inverted.
-fn sum16(b: &[u8], mut acc: u32) -> u32 {
-    let mut chunks = b.chunks_exact(2);
-    for w in &mut chunks {
-        acc = acc.wrapping_add(u32::from(u16::from_be_bytes([w[0], w[1]])));
+/// What a transport payload holds, as far as redaction cares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Content {
+    Sip,
+    Rtcp,
+    Rtp,
+    Text,
+    Binary,
+}
+
+fn classify(b: &[u8]) -> Content {
+    if sip::looks_like_sip(b) {
+        Content::Sip
+    } else if rtcp::looks_like_rtcp(b) {
+        Content::Rtcp
+    } else if rtp::looks_like_rtp(b) {
+        Content::Rtp
+    } else if texty(b) {
+        Content::Text
+    } else {
+        Content::Binary
     }
-    if let [last] = chunks.remainder() {
-        acc = acc.wrapping_add(u32::from(*last) << 8);
-    }
-    acc
 }
 
-fn fold(mut acc: u32) -> u16 {
-    while acc > 0xffff {
-        acc = (acc & 0xffff) + (acc >> 16);
-    }
-    !(acc as u16)
+fn at(offset: u32) -> usize {
+    offset as usize
 }
 
-/// The pseudo-header sum of a transport checksum (RFC 768, RFC 9293 §3.1, RFC 8200 §8.1).
-fn pseudo(src: &[u8], dst: &[u8], proto: u8, len: usize) -> u32 {
-    let mut acc = sum16(src, 0);
-    acc = sum16(dst, acc);
-    acc = acc.wrapping_add(u32::from(proto));
-    acc.wrapping_add(len as u32 & 0xffff)
-        .wrapping_add((len as u32) >> 16)
-}
-
-fn put16(b: &mut [u8], at: usize, v: u16) {
-    if let Some(s) = b.get_mut(at..at + 2) {
-        s.copy_from_slice(&v.to_be_bytes());
-    }
-}
-
-fn get16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
-}
-
-/// How a transport payload may be rewritten.
-#[derive(Clone, Copy)]
-pub(super) struct Ctx {
-    /// Lengths must stay (TCP, fragments, quoted packets, cut frames).
-    pub(super) fit: bool,
-    /// Inside an ICMP error: the quoted packet is partial, no checksums but the IP header's.
-    pub(super) quoted: bool,
-    pub(super) depth: u8,
+/// Where `inner` (a sub-slice of `outer`, as a parser returns it) starts within `outer`.
+fn offset_in(outer: &[u8], inner: &[u8]) -> Option<usize> {
+    let start = (inner.as_ptr() as usize).checked_sub(outer.as_ptr() as usize)?;
+    (start.checked_add(inner.len())? <= outer.len()).then_some(start)
 }
 
 impl Pseudonyms {
-    /// Rewrites an IP packet (`b` from its first header byte to the frame's end); returns the new
-    /// bytes (the IP packet, then whatever followed it in the frame).
-    pub(super) fn ip_packet(&mut self, b: &[u8], ctx: Ctx) -> Vec<u8> {
-        match b.first().map(|v| v >> 4) {
-            Some(4) => self.ipv4(b, ctx),
-            Some(6) => self.ipv6(b, ctx),
-            _ => b.to_vec(),
+    fn mac_at(&mut self, b: &mut [u8], at: usize) {
+        if let Some(s) = at.checked_add(6).and_then(|end| b.get_mut(at..end)) {
+            let mut mac = [0u8; 6];
+            mac.copy_from_slice(s);
+            s.copy_from_slice(&self.mac(mac));
         }
     }
 
-    fn ipv4(&mut self, b: &[u8], ctx: Ctx) -> Vec<u8> {
-        let ihl = usize::from(b[0] & 0x0f) * 4;
-        if ihl < 20 || b.len() < ihl {
-            return b.to_vec();
+    fn v4_at(&mut self, b: &mut [u8], at: usize) {
+        if let Some(s) = at.checked_add(4).and_then(|end| b.get_mut(at..end)) {
+            let a = Ipv4Addr::new(s[0], s[1], s[2], s[3]);
+            s.copy_from_slice(&self.v4(a).octets());
         }
-        let mut head = b[..ihl].to_vec();
-        for at in [12, 16] {
-            let a = Ipv4Addr::new(head[at], head[at + 1], head[at + 2], head[at + 3]);
-            head[at..at + 4].copy_from_slice(&self.v4(a).octets());
-        }
-        let total = usize::from(get16(b, 2).unwrap_or(0));
-        // A zero or too-small total length (segmentation offload) means: up to the frame's end.
-        let end = if total >= ihl {
-            total.min(b.len())
-        } else {
-            b.len()
-        };
-        let cut = total > b.len();
-        let proto = b[9];
-        let frag = get16(b, 6).unwrap_or(0);
-        let offset = frag & 0x1fff;
-        let more = frag & 0x2000 != 0;
-        let payload = &b[ihl..end];
-        let (src, dst) = (head[12..16].to_vec(), head[16..20].to_vec());
-        let new_payload = if offset > 0 {
-            if texty(payload) {
-                self.generic(payload, true, Flavour::Sip)
-            } else {
-                payload.to_vec()
-            }
-        } else {
-            let inner = Ctx {
-                fit: ctx.fit || more || cut,
-                quoted: ctx.quoted,
-                depth: ctx.depth,
-            };
-            self.transport(proto, payload, &src, &dst, inner, more || cut, false)
-        };
-        if !ctx.fit && total >= ihl && new_payload.len() != payload.len() {
-            put16(&mut head, 2, (ihl + new_payload.len()).min(0xffff) as u16);
-        }
-        put16(&mut head, 10, 0);
-        let sum = fold(sum16(&head, 0));
-        put16(&mut head, 10, sum);
-        let mut out = head;
-        out.extend(new_payload);
-        out.extend_from_slice(&b[end..]);
-        out
     }
 
-    fn ipv6(&mut self, b: &[u8], ctx: Ctx) -> Vec<u8> {
-        if b.len() < 40 {
-            return b.to_vec();
-        }
-        let mut out = b[..40].to_vec();
-        for at in [8, 24] {
+    fn v6_at(&mut self, b: &mut [u8], at: usize) {
+        if let Some(s) = at.checked_add(16).and_then(|end| b.get_mut(at..end)) {
             let mut o = [0u8; 16];
-            o.copy_from_slice(&b[at..at + 16]);
-            out[at..at + 16].copy_from_slice(&self.v6(Ipv6Addr::from(o)).octets());
+            o.copy_from_slice(s);
+            s.copy_from_slice(&self.v6(Ipv6Addr::from(o)).octets());
         }
-        let plen = usize::from(get16(b, 4).unwrap_or(0));
-        let end = if plen == 0 {
-            b.len()
+    }
+
+    /// The source and destination addresses of an IP header.
+    fn ip_header(&mut self, b: &mut [u8], ip: &IpLayer) {
+        let s = at(ip.start);
+        if ip.version == 4 {
+            self.v4_at(b, s + 12);
+            self.v4_at(b, s + 16);
         } else {
-            (40 + plen).min(b.len())
-        };
-        let cut = 40 + plen > b.len();
-        // Walk the extension headers (RFC 8200 §4) to the transport header.
-        let mut next = b[6];
-        let mut at = 40;
-        let mut fragment = None;
-        loop {
-            match next {
-                0 | 43 | 60 => {
-                    let (Some(&nh), Some(&l)) = (b.get(at), b.get(at + 1)) else {
-                        break;
-                    };
-                    next = nh;
-                    at += (usize::from(l) + 1) * 8;
-                }
-                51 => {
-                    let (Some(&nh), Some(&l)) = (b.get(at), b.get(at + 1)) else {
-                        break;
-                    };
-                    next = nh;
-                    at += (usize::from(l) + 2) * 4;
-                }
-                44 => {
-                    let (Some(&nh), Some(f)) = (b.get(at), get16(b, at + 2)) else {
-                        break;
-                    };
-                    fragment = Some((f >> 3, f & 1 == 1));
-                    next = nh;
-                    at += 8;
-                }
-                _ => break,
-            }
-            if at > end {
-                break;
-            }
+            self.v6_at(b, s + 8);
+            self.v6_at(b, s + 24);
         }
-        if at > end {
-            out.extend_from_slice(&b[40..]);
-            return out;
-        }
-        out.extend_from_slice(&b[40..at]);
-        let payload = &b[at..end];
-        let (src, dst) = (out[8..24].to_vec(), out[24..40].to_vec());
-        let new_payload = match fragment {
-            Some((off, _)) if off > 0 => {
-                if texty(payload) {
-                    self.generic(payload, true, Flavour::Sip)
-                } else {
-                    payload.to_vec()
-                }
-            }
-            _ => {
-                let partial = fragment.is_some_and(|(_, more)| more) || cut;
-                let inner = Ctx {
-                    fit: ctx.fit || partial,
-                    quoted: ctx.quoted,
-                    depth: ctx.depth,
-                };
-                self.transport(next, payload, &src, &dst, inner, partial, true)
-            }
-        };
-        if !ctx.fit && plen != 0 && new_payload.len() != payload.len() {
-            put16(
-                &mut out,
-                4,
-                (at - 40 + new_payload.len()).min(0xffff) as u16,
-            );
-        }
-        out.extend(new_payload);
-        out.extend_from_slice(&b[end..]);
-        out
     }
 
-    /// The body (after type, code, checksum and the reserved/flags word) of a neighbour solicitation
-    /// (135), advertisement (136) or redirect (137).
-    fn ndp(&mut self, t: u8, body: &[u8]) -> Vec<u8> {
-        let mut out = body.to_vec();
-        let addrs = if t == 137 { 2 } else { 1 };
+    /// ARP for IPv4 over Ethernet (RFC 826) at `at`: sender and target hardware and protocol
+    /// addresses. `decode` stops at ARP (it is not IP) and says where it starts.
+    fn arp(&mut self, b: &mut [u8], at: usize) {
+        if b.get(at..at + 6) != Some(&[0, 1, 8, 0, 6, 4]) {
+            return;
+        }
+        for (mac, ip) in [(at + 8, at + 14), (at + 18, at + 24)] {
+            self.mac_at(b, mac);
+            self.v4_at(b, ip);
+        }
+    }
+
+    /// Neighbour discovery (RFC 4861 §4.1-4.5) from `body` (after the 8-byte ICMPv6 header) to
+    /// `end`: the target (and redirect destination) addresses, then the options: link-layer
+    /// addresses (types 1 and 2) and the prefix of a prefix information option (type 3).
+    fn ndp(&mut self, t: u8, b: &mut [u8], body: usize, end: usize) {
+        let (addrs, options) = match t {
+            133 => (0, body),
+            134 => (0, body + 8),
+            135 | 136 => (1, body + 16),
+            _ => (2, body + 32),
+        };
         for k in 0..addrs {
-            if let Some(s) = out.get_mut(k * 16..k * 16 + 16) {
-                let mut o = [0u8; 16];
-                o.copy_from_slice(s);
-                s.copy_from_slice(&self.v6(Ipv6Addr::from(o)).octets());
+            if body + k * 16 + 16 <= end {
+                self.v6_at(b, body + k * 16);
             }
         }
-        // Options: type, length in units of 8 bytes; 1 and 2 carry a link-layer address.
-        let mut at = addrs * 16;
-        while let (Some(&ty), Some(&len)) = (out.get(at), out.get(at + 1)) {
-            if len == 0 {
+        let mut at = options;
+        while let (true, Some(&ty), Some(&len)) = (at + 2 <= end, b.get(at), b.get(at + 1)) {
+            let next = at + usize::from(len) * 8;
+            if len == 0 || next > end {
                 break;
             }
-            if ty == 1 || ty == 2 {
-                if let Some(s) = out.get_mut(at + 2..at + 8) {
-                    let mut mac = [0u8; 6];
-                    mac.copy_from_slice(s);
-                    s.copy_from_slice(&self.mac(mac));
+            match ty {
+                1 | 2 if len == 1 => self.mac_at(b, at + 2),
+                3 if len == 4 => self.v6_at(b, at + 16),
+                _ => {}
+            }
+            at = next;
+        }
+    }
+
+    /// Rewrites `b[range]` in place as text of its kind; lengths stay.
+    fn text_in_place(&mut self, b: &mut [u8], start: usize, end: usize) {
+        let Some(payload) = b.get(start..end) else {
+            return;
+        };
+        let new = match classify(payload) {
+            Content::Sip => self.sip(payload, true),
+            Content::Rtcp => self.rtcp(payload),
+            Content::Text => self.generic(payload, true, Flavour::Sip),
+            Content::Rtp | Content::Binary => return,
+        };
+        if new.len() == end - start {
+            b[start..end].copy_from_slice(&new);
+        }
+    }
+
+    /// An RTCP compound with its SDES items and BYE reason rewritten (same length). A compound
+    /// that does not parse is treated as text, in place.
+    fn rtcp(&mut self, b: &[u8]) -> Vec<u8> {
+        let Ok(compound) = rtcp::Compound::parse(b) else {
+            return self.generic(b, true, Flavour::Sip);
+        };
+        let mut out = b.to_vec();
+        let put = |out: &mut Vec<u8>, value: &[u8], new: Vec<u8>| {
+            if let Some(s) = offset_in(b, value) {
+                if new.len() == value.len() {
+                    out[s..s + value.len()].copy_from_slice(&new);
                 }
             }
-            at += usize::from(len) * 8;
+        };
+        for p in compound.packets() {
+            match p.body() {
+                Ok(rtcp::Body::SourceDescription(sdes)) => {
+                    for chunk in sdes.chunks() {
+                        for item in chunk.items() {
+                            let new = self.sdes_item(item.kind.0, item.value);
+                            put(&mut out, item.value, new);
+                        }
+                    }
+                }
+                Ok(rtcp::Body::Goodbye(bye)) => {
+                    if let Some(reason) = bye.reason() {
+                        let new = self.generic(reason, true, Flavour::Sip);
+                        put(&mut out, reason, new);
+                    }
+                }
+                _ => {}
+            }
+        }
+        // What follows the last whole packet: an SRTCP index and tag, or a packet cut short by the
+        // snapshot length (whose SDES text may be there).
+        let trailer = compound.trailer();
+        if !trailer.is_empty() {
+            let new = self.generic(trailer, true, Flavour::Sip);
+            put(&mut out, trailer, new);
         }
         out
     }
 
-    /// Rewrites a transport payload; `partial`: the frame does not hold the whole datagram.
-    #[allow(clippy::too_many_arguments)]
-    fn transport(
-        &mut self,
-        proto: u8,
-        b: &[u8],
-        src: &[u8],
-        dst: &[u8],
-        ctx: Ctx,
-        partial: bool,
-        v6: bool,
-    ) -> Vec<u8> {
-        match proto {
-            17 if b.len() >= 8 => {
-                let ulen = usize::from(get16(b, 4).unwrap_or(0));
-                let end = if ulen >= 8 {
-                    ulen.min(b.len())
-                } else {
-                    b.len()
-                };
-                let payload = &b[8..end];
-                let new_payload = if looks_like_sip(payload) {
-                    self.sip(payload, ctx.fit)
-                } else if texty(payload) || is_rtcp(payload) {
-                    // Other text (syslog, continuations of fragmented SIP) and RTCP (SDES CNAMEs are
-                    // often user@host): addresses and names in place, length kept.
-                    self.generic(payload, true, Flavour::Sip)
-                } else {
-                    payload.to_vec()
-                };
-                let mut out = b[..8].to_vec();
-                let new_len = new_payload.len();
-                if ulen >= 8 && new_payload.len() != payload.len() {
-                    put16(&mut out, 4, (8 + new_payload.len()).min(0xffff) as u16);
+    /// Rewrites the bytes `p` was decoded from: every layer `decode` located. A whole UDP datagram
+    /// whose SIP text changes length grows or shrinks, with the lengths around it following.
+    fn rewrite(&mut self, p: &Packet<'_>, b: &mut Vec<u8>, ctx: Ctx) {
+        let l = p.layers;
+        for &mac in l.macs() {
+            self.mac_at(b, at(mac));
+        }
+        if let Some(stop) = p.stop {
+            if stop.reason == Reason::UnsupportedEtherType(0x0806) {
+                self.arp(b, stop.offset);
+            }
+        }
+        for ip in l.ips() {
+            self.ip_header(b, ip);
+        }
+        if let Some(q) = l.quoted_ip {
+            self.ip_header(b, &q);
+        }
+        // Every layer decoded in full: the whole datagram is here, checksums can be computed.
+        let whole = p.stop.is_none();
+        let mut delta = 0isize;
+        match (p.l4, l.transport) {
+            (L4::Udp(_), Some(t)) => {
+                let fit = ctx.fit || !whole || l.link_length;
+                delta = self.udp_payload(b, &l, t, fit);
+            }
+            (L4::Tcp(_), Some(t)) => {
+                // A TCP payload keeps its length: the sequence numbers stay right.
+                let start = at(t.payload);
+                self.text_in_place(b, start, at(t.end));
+            }
+            (L4::Icmp(i), Some(t)) => {
+                if i.v6 && (133..=137).contains(&i.icmp_type) {
+                    self.ndp(i.icmp_type, b, at(t.payload), at(t.end));
                 }
-                out.extend(new_payload);
-                out.extend_from_slice(&b[end..]);
-                let had_sum = get16(b, 6).unwrap_or(0) != 0;
-                if ctx.quoted || partial {
-                    // The datagram is not all here: no checksum can be computed. IPv4 allows "none".
-                    if !v6 {
-                        put16(&mut out, 6, 0);
+                if let Some(q) = l.quoted_transport {
+                    self.text_in_place(b, at(q.payload), at(q.end));
+                }
+            }
+            (L4::Fragment(f), _) if !ctx.defer_fragments => {
+                if let (Some(ip), Some(layer)) = (p.ip, l.ips().last()) {
+                    if let Some(data) = b.get_mut(at(layer.payload)..at(layer.end)) {
+                        let around = self.around(&ip);
+                        self.fragment_alone(data, &ip, f.offset == 0, around);
                     }
-                } else if had_sum || v6 {
-                    put16(&mut out, 6, 0);
-                    let len = 8 + new_len;
-                    let sum = fold(sum16(&out[..len], pseudo(src, dst, 17, len)));
-                    put16(&mut out, 6, if sum == 0 { 0xffff } else { sum });
                 }
-                out
             }
-            6 if b.len() >= 20 => {
-                let hlen = usize::from(b[12] >> 4) * 4;
-                if hlen < 20 || hlen > b.len() {
-                    return b.to_vec();
-                }
-                let payload = &b[hlen..];
-                let mut out = b[..hlen].to_vec();
-                if looks_like_sip(payload) {
-                    out.extend(self.sip(payload, true));
-                } else if texty(payload) {
-                    out.extend(self.generic(payload, true, Flavour::Sip));
+            _ => {}
+        }
+        self.checksums(p, b, ctx, whole, delta);
+    }
+
+    /// A UDP payload; returns by how much it grew. It may change length only when `fit` is false
+    /// and every length field around it can follow.
+    fn udp_payload(&mut self, b: &mut Vec<u8>, l: &Layers, t: TransportLayer, fit: bool) -> isize {
+        let (start, end) = (at(t.payload), at(t.end));
+        let Some(payload) = b.get(start..end).map(<[u8]>::to_vec) else {
+            return 0;
+        };
+        let payload = payload.as_slice();
+        let new = match classify(payload) {
+            Content::Sip => {
+                let grown = self.sip(payload, fit);
+                let delta = grown.len() as isize - payload.len() as isize;
+                if delta == 0 || resize(b, l, t, delta) {
+                    grown
                 } else {
-                    out.extend_from_slice(payload);
+                    self.sip(payload, true)
                 }
-                if !ctx.quoted && !partial {
-                    put16(&mut out, 16, 0);
-                    let sum = fold(sum16(&out, pseudo(src, dst, 6, out.len())));
-                    put16(&mut out, 16, sum);
-                }
-                out
             }
-            1 | 58 if b.len() >= 8 => {
-                let t = b[0];
-                let error = if proto == 1 {
-                    matches!(t, 3 | 4 | 5 | 11 | 12)
-                } else {
-                    (1..=4).contains(&t)
-                };
-                let mut out = b[..8].to_vec();
-                if proto == 58 && (135..=137).contains(&t) {
-                    // Neighbour discovery (RFC 4861 §4.3-4.5): target (and redirect destination)
-                    // addresses, then options with link-layer addresses.
-                    out.extend(self.ndp(t, &b[8..]));
-                } else if error && ctx.depth < 2 {
-                    let inner = Ctx {
-                        fit: true,
-                        quoted: true,
-                        depth: ctx.depth + 1,
-                    };
-                    out.extend(self.ip_packet(&b[8..], inner));
-                } else {
-                    out.extend_from_slice(&b[8..]);
+            Content::Rtcp => self.rtcp(payload),
+            Content::Text => self.generic(payload, true, Flavour::Sip),
+            Content::Rtp | Content::Binary => return 0,
+        };
+        let delta = new.len() as isize - (end - start) as isize;
+        b.splice(start..end, new);
+        delta
+    }
+
+    /// The pseudonymised addresses of an IP header (for a pseudo-header).
+    fn around(&mut self, ip: &Ip) -> (IpAddr, IpAddr) {
+        (self.ip(ip.src), self.ip(ip.dst))
+    }
+
+    /// The data of one fragment whose datagram is not reassembled: the first fragment is decoded
+    /// as the start of a datagram (its transport header and the text after it rewritten in place,
+    /// an IPv4 UDP checksum set to "none"); a later one is rewritten as text in place.
+    fn fragment_alone(&mut self, data: &mut [u8], ip: &Ip, first: bool, around: (IpAddr, IpAddr)) {
+        if !first {
+            if texty(data) {
+                let new = self.generic(data, true, Flavour::Sip);
+                if new.len() == data.len() {
+                    data.copy_from_slice(&new);
                 }
-                if !ctx.quoted && !partial {
-                    put16(&mut out, 2, 0);
-                    let acc = if proto == 58 {
-                        pseudo(src, dst, 58, out.len())
+            }
+            return;
+        }
+        let partial = Reassembled {
+            ip: *ip,
+            payload: data.to_vec(),
+            frames: Vec::new(),
+        };
+        let p = partial.decode();
+        let mut buf = partial.payload.clone();
+        let ctx = Ctx {
+            fit: true,
+            around: Some(around),
+            defer_fragments: true,
+        };
+        self.rewrite(&p, &mut buf, ctx);
+        if let (Some(t), L4::Udp(_), IpAddr::V4(_)) = (p.layers.transport, p.l4, ip.src) {
+            // The rest of the datagram is not here: RFC 768 allows "no checksum" over IPv4.
+            put16(&mut buf, at(t.start) + 6, 0);
+        }
+        if buf.len() == data.len() {
+            data.copy_from_slice(&buf);
+        }
+    }
+
+    /// Puts checksums right after a rewrite, innermost first: IP headers (and the quoted one),
+    /// the transport checksum when the whole datagram is here, then GRE checksums inside out.
+    fn checksums(&mut self, p: &Packet<'_>, b: &mut [u8], ctx: Ctx, whole: bool, delta: isize) {
+        let l = p.layers;
+        let grown = |end: u32| (at(end) as isize + delta).max(0) as usize;
+        for ip in l.ips().iter().chain(l.quoted_ip.as_ref()) {
+            // The header with its options (IHL), not an authentication header after it.
+            let start = at(ip.start);
+            if let (4, Some(&first)) = (ip.version, b.get(start)) {
+                let ihl = usize::from(first & 0x0f) * 4;
+                checksum::set(b, start..start + ihl, start + 10, 0);
+            }
+        }
+        if let (Some(q), Some(qt)) = (l.quoted_ip, l.quoted_transport) {
+            if q.version == 4 && q.proto == 17 {
+                // Only the start of the quoted datagram is here: "no checksum" (RFC 768).
+                put16(b, at(qt.start) + 6, 0);
+            }
+        }
+        let addresses: Option<(Vec<u8>, Vec<u8>)> = match l.ips().last() {
+            Some(ip) => {
+                let s = at(ip.start);
+                let (a, n) = if ip.version == 4 { (12, 4) } else { (8, 16) };
+                match (b.get(s + a..s + a + n), b.get(s + a + n..s + a + 2 * n)) {
+                    (Some(src), Some(dst)) => Some((src.to_vec(), dst.to_vec())),
+                    _ => None,
+                }
+            }
+            None => ctx.around.map(|(src, dst)| (octets(src), octets(dst))),
+        };
+        if let (Some(t), Some((src, dst))) = (l.transport, addresses) {
+            let (start, end) = (at(t.start), grown(t.end));
+            let v6 = src.len() == 16;
+            let len = end.saturating_sub(start);
+            match p.l4 {
+                // Over IPv4 a zero checksum means "none" and stays so; over IPv6 it is mandatory.
+                L4::Udp(_) if whole && (v6 || get16(b, start + 6) != Some(0)) => {
+                    checksum::set(
+                        b,
+                        start..end,
+                        start + 6,
+                        checksum::pseudo(&src, &dst, 17, len),
+                    );
+                    if get16(b, start + 6) == Some(0) {
+                        put16(b, start + 6, 0xffff);
+                    }
+                }
+                L4::Udp(_) if whole => {}
+                L4::Udp(_) if !v6 => put16(b, start + 6, 0),
+                L4::Tcp(_) if whole => {
+                    checksum::set(
+                        b,
+                        start..end,
+                        start + 16,
+                        checksum::pseudo(&src, &dst, 6, len),
+                    );
+                }
+                L4::Icmp(i) if whole => {
+                    let acc = if i.v6 {
+                        checksum::pseudo(&src, &dst, 58, len)
                     } else {
                         0
                     };
-                    let sum = fold(sum16(&out, acc));
-                    put16(&mut out, 2, sum);
+                    checksum::set(b, start..end, start + 2, acc);
                 }
-                out
+                _ => {}
             }
-            4 | 41 if ctx.depth < 4 => self.ip_packet(
-                b,
-                Ctx {
-                    fit: ctx.fit,
-                    quoted: ctx.quoted,
-                    depth: ctx.depth + 1,
-                },
-            ),
-            _ => b.to_vec(),
+        }
+        // GRE (RFC 2784 §2.5): the checksum, when present, covers the GRE header and payload.
+        for ip in l.ips().iter().rev().filter(|ip| ip.proto == 47) {
+            let gre = at(ip.payload);
+            if whole && get16(b, gre).is_some_and(|flags| flags & 0x8000 != 0) {
+                checksum::set(b, gre..grown(ip.end), gre + 4, 0);
+            }
         }
     }
 }
 
-/// ARP for IPv4 over Ethernet (RFC 826) at `at`: sender and target hardware and protocol addresses.
-fn arp(m: &mut Pseudonyms, b: &mut [u8], at: usize) {
-    let Some(h) = b.get(at..at + 8) else {
-        return;
-    };
-    if h[..6] != [0, 1, 8, 0, 6, 4] {
-        return;
-    }
-    for (mac, ip) in [(at + 8, at + 14), (at + 18, at + 24)] {
-        if let Some(s) = b.get_mut(mac..mac + 6) {
-            let mut o = [0u8; 6];
-            o.copy_from_slice(s);
-            s.copy_from_slice(&m.mac(o));
-        }
-        if let Some(s) = b.get_mut(ip..ip + 4) {
-            let a = Ipv4Addr::new(s[0], s[1], s[2], s[3]);
-            s.copy_from_slice(&m.v4(a).octets());
-        }
+fn octets(a: IpAddr) -> Vec<u8> {
+    match a {
+        IpAddr::V4(v4) => v4.octets().to_vec(),
+        IpAddr::V6(v6) => v6.octets().to_vec(),
     }
 }
 
-/// Where the IP header starts in a frame of this link type, rewriting link-layer addresses on the way.
-pub(super) fn link_ip_offset(m: &mut Pseudonyms, link: u32, b: &mut [u8]) -> Option<usize> {
-    let mac_at = |m: &mut Pseudonyms, b: &mut [u8], at: usize| {
-        if let Some(s) = b.get_mut(at..at + 6) {
-            let mut mac = [0u8; 6];
-            mac.copy_from_slice(s);
-            s.copy_from_slice(&m.mac(mac));
+/// Adds `delta` to the UDP length and to the length of every IP header around the datagram;
+/// false (and nothing changed) when one of them cannot hold the new length. A zero length field
+/// ("up to the end", segmentation offload, jumbograms) stays zero.
+fn resize(b: &mut [u8], l: &Layers, t: TransportLayer, delta: isize) -> bool {
+    let mut fields: Vec<(usize, isize)> = Vec::new();
+    let udp = at(t.start) + 4;
+    if let Some(len) = get16(b, udp).filter(|&len| len >= 8) {
+        fields.push((udp, len as isize));
+    }
+    for ip in l.ips() {
+        let field = at(ip.start) + if ip.version == 4 { 2 } else { 4 };
+        if let Some(len) = get16(b, field).filter(|&len| len != 0) {
+            fields.push((field, len as isize));
         }
-    };
-    match link {
-        // Ethernet, with 802.1Q / 802.1ad tags.
-        1 => {
-            mac_at(m, b, 0);
-            mac_at(m, b, 6);
-            let mut at = 12;
-            loop {
-                let ty = get16(b, at)?;
-                match ty {
-                    0x8100 | 0x88a8 | 0x9100 | 0x9200 => at += 4,
-                    0x0800 | 0x86dd => return Some(at + 2),
-                    0x0806 => {
-                        arp(m, b, at + 2);
-                        return None;
-                    }
-                    _ => return None,
-                }
+    }
+    let fits = |&(_, len): &(usize, isize)| (0..=0xffff).contains(&(len + delta));
+    if !fields.iter().all(fits) {
+        return false;
+    }
+    for (field, len) in fields {
+        put16(b, field, (len + delta) as u16);
+    }
+    true
+}
+
+/// One fragment kept for its datagram: which frame, where its data lies there, and at which offset
+/// of the datagram.
+#[derive(Debug)]
+struct Piece {
+    frame: usize,
+    data_at: usize,
+    len: usize,
+    offset: u32,
+    ip: Ip,
+}
+
+/// Frames redacted in capture order, with the IP fragments of one datagram rewritten together.
+///
+/// The addresses of every fragment are rewritten as it is pushed. The payload text of a fragmented
+/// datagram spans its fragments (a SIP INVITE with a large SDP), so fragments are also reassembled
+/// (bounded, as the pipeline does: [`Defragmenter`] with its default limits); when a datagram
+/// completes, its payload is redacted whole, as one datagram — every pseudonym keeping its
+/// original's length, so that each fragment keeps its size and offset — and written back into its
+/// fragments, with a UDP checksum that is right for the whole datagram (over IPv6 too). The data of
+/// fragments whose datagram never completes is rewritten fragment by fragment in [`Frames::finish`]
+/// (text in place; the first fragment's IPv4 UDP checksum set to "none"); a token cut by a fragment
+/// boundary is then not found.
+#[derive(Debug)]
+pub struct Frames<'r> {
+    redactor: &'r Redactor,
+    frames: Vec<Vec<u8>>,
+    defrag: Defragmenter,
+    /// Fragments waiting for their datagram, by the number `Defragmenter` knows them by.
+    pieces: HashMap<u64, Piece>,
+}
+
+impl<'r> Frames<'r> {
+    pub(super) fn new(redactor: &'r Redactor) -> Self {
+        Frames {
+            redactor,
+            frames: Vec::new(),
+            defrag: Defragmenter::new(Limits::default()),
+            pieces: HashMap::new(),
+        }
+    }
+
+    /// Redacts one frame (its capture time in nanoseconds and its link type) and keeps it; its
+    /// fragment data may still change until the datagram completes.
+    pub fn push(&mut self, ts_ns: i64, link_type: u32, data: &[u8]) {
+        let p = decode::decode(LinkType(link_type), data);
+        let mut out = data.to_vec();
+        let index = self.frames.len();
+        let mut m = self.redactor.lock();
+        let ctx = Ctx {
+            defer_fragments: true,
+            ..Ctx::default()
+        };
+        m.rewrite(&p, &mut out, ctx);
+        self.frames.push(out);
+        let (L4::Fragment(f), Some(ip), Some(layer)) = (p.l4, p.ip, p.layers.ips().last()) else {
+            return;
+        };
+        self.pieces.insert(
+            index as u64,
+            Piece {
+                frame: index,
+                data_at: at(layer.payload),
+                len: at(layer.end).saturating_sub(at(layer.payload)),
+                offset: f.offset,
+                ip,
+            },
+        );
+        let Some(datagram) = self.defrag.push(ts_ns, index as u64, &ip, &f) else {
+            return;
+        };
+        let around = m.around(&datagram.ip);
+        let whole = datagram.decode();
+        let mut payload = datagram.payload.clone();
+        let ctx = Ctx {
+            fit: true,
+            around: Some(around),
+            defer_fragments: true,
+        };
+        m.rewrite(&whole, &mut payload, ctx);
+        for n in &datagram.frames {
+            let Some(piece) = self.pieces.remove(n) else {
+                continue;
+            };
+            let from = piece.offset as usize;
+            let (Some(src), Some(frame)) = (
+                payload.get(from..from + piece.len),
+                self.frames.get_mut(piece.frame),
+            ) else {
+                continue;
+            };
+            if let Some(dst) = frame.get_mut(piece.data_at..piece.data_at + piece.len) {
+                dst.copy_from_slice(src);
             }
         }
-        // Linux cooked v1: 16 bytes, link-layer address at 6 (up to 8 bytes), protocol at 14.
-        113 => {
-            if matches!(get16(b, 4), Some(6)) {
-                mac_at(m, b, 6);
-            }
-            if get16(b, 14) == Some(0x0806) {
-                arp(m, b, 16);
-            }
-            matches!(get16(b, 14), Some(0x0800 | 0x86dd)).then_some(16)
+    }
+
+    /// The redacted frames, in the order pushed; fragments of datagrams that never completed are
+    /// rewritten one by one.
+    pub fn finish(mut self) -> Vec<Vec<u8>> {
+        let mut m = self.redactor.lock();
+        let mut left: Vec<Piece> = self.pieces.into_values().collect();
+        left.sort_by_key(|p| p.frame);
+        for piece in left {
+            let around = m.around(&piece.ip);
+            let Some(frame) = self.frames.get_mut(piece.frame) else {
+                continue;
+            };
+            let Some(data) = frame.get_mut(piece.data_at..piece.data_at + piece.len) else {
+                continue;
+            };
+            m.fragment_alone(data, &piece.ip, piece.offset == 0, around);
+            // The fragment's own IP header checksum does not cover its data: it stays right.
         }
-        // Linux cooked v2: 20 bytes, protocol at 0, address length at 11, address at 12.
-        276 => {
-            if b.get(11) == Some(&6) {
-                mac_at(m, b, 12);
-            }
-            if get16(b, 0) == Some(0x0806) {
-                arp(m, b, 20);
-            }
-            matches!(get16(b, 0), Some(0x0800 | 0x86dd)).then_some(20)
-        }
-        0 | 108 => (b.len() > 4).then_some(4),
-        12 | 14 | 101 | 228 | 229 => Some(0),
-        _ => None,
+        drop(m);
+        self.frames
+    }
+}
+
+impl Redactor {
+    /// A frame with its addresses and SIP/SDP text pseudonymised (see the module doc). Frames that
+    /// are not IP (or of an unknown link type) come back with only their link-layer addresses
+    /// replaced. A fragment is rewritten alone; [`Redactor::frames`] rewrites the fragments of a
+    /// datagram together.
+    pub fn packet(&self, link_type: u32, data: &[u8]) -> Vec<u8> {
+        let p = decode::decode(LinkType(link_type), data);
+        let mut out = data.to_vec();
+        self.lock().rewrite(&p, &mut out, Ctx::default());
+        out
+    }
+
+    /// A stream of frames to redact in capture order (see [`Frames`]).
+    pub fn frames(&self) -> Frames<'_> {
+        Frames::new(self)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::checksum::{fold, pseudo, sum16};
     use super::super::table::padded;
-    use super::super::Redactor;
     use super::*;
     use etherparse::{PacketBuilder, SlicedPacket, TransportSlice};
 
@@ -618,12 +753,99 @@ mod tests {
         assert!(!has(&t, "192.168.1.2"), "{}", String::from_utf8_lossy(&t));
         assert!(has(&t, "481b9fc8"));
         // An RTCP SDES CNAME `user@192.168.1.2` in a binary packet.
-        let mut rtcp = vec![0x81, 202, 0, 6, 1, 2, 3, 4, 1, 13];
+        let mut rtcp = vec![0x81, 202, 0, 5, 1, 2, 3, 4, 1, 13];
         rtcp.extend_from_slice(b"x@192.168.1.2");
         rtcp.push(0);
         let out = r.packet(1, &eth_udp(&rtcp));
         assert!(!has(&out, "192.168.1.2"));
         assert_eq!(out.len(), eth_udp(&rtcp).len());
+    }
+
+    #[test]
+    fn a_router_solicitation_loses_its_link_layer_address() {
+        let mac = [0x4e, 0xc1, 0xd9, 0x1c, 0x8a, 0x3b];
+        let b = PacketBuilder::ethernet2(mac, [0x33, 0x33, 0, 0, 0, 2])
+            .ipv6(
+                [
+                    0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0x4c, 0xc1, 0xd9, 0xff, 0xfe, 0x1c, 0x8a, 0x3b,
+                ],
+                [0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2],
+                255,
+            )
+            .icmpv6(etherparse::Icmpv6Type::Unknown {
+                type_u8: 133,
+                code_u8: 0,
+                bytes5to8: [0; 4],
+            });
+        let mut frame = Vec::new();
+        b.write(&mut frame, &[&[1u8, 1][..], &mac].concat())
+            .expect("a Vec");
+        let out = Redactor::new().packet(1, &frame);
+        assert_eq!(out.len(), frame.len());
+        assert!(!out.windows(6).any(|w| w == mac), "{out:02x?}");
+    }
+
+    #[test]
+    fn behind_pppoe_sip_keeps_its_length() {
+        // PPPoE session header (RFC 2516) with its own length, then IPv4/UDP/SIP whose IPv6 address
+        // has no pseudonym of its length.
+        let ip = &eth_udp(SIP.as_bytes())[14..];
+        let mut frame = vec![
+            2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x88, 0x64, 0x11, 0, 0, 1,
+        ];
+        frame.extend_from_slice(&((ip.len() + 2) as u16).to_be_bytes());
+        frame.extend_from_slice(&[0x00, 0x21]);
+        frame.extend_from_slice(ip);
+        let out = Redactor::new().packet(1, &frame);
+        assert_eq!(out.len(), frame.len());
+        assert!(!has(&out, "fe80::1") && !has(&out, "10.0.0.1"));
+        let p = decode::decode(LinkType::ETHERNET, &out);
+        assert_eq!(p.stop, None);
+    }
+
+    #[test]
+    fn fragments_pushed_together_are_redacted_as_one_datagram() {
+        // An INVITE in two IPv4 fragments, an address cut by the boundary.
+        let whole = eth_udp(SIP.as_bytes());
+        let ip = &whole[14..];
+        let at = SIP
+            .match_indices("10.0.0.1")
+            .map(|(k, _)| 8 + k)
+            .find(|k| k % 8 != 0)
+            .expect("an address a boundary can cut");
+        let cut = at / 8 * 8 + 8;
+        let mut frames = Vec::new();
+        for (data, flags) in [
+            (&ip[20..20 + cut], 0x2000u16),
+            (&ip[20 + cut..], (cut / 8) as u16),
+        ] {
+            let mut h = ip[..20].to_vec();
+            h[2..4].copy_from_slice(&((20 + data.len()) as u16).to_be_bytes());
+            h[6..8].copy_from_slice(&flags.to_be_bytes());
+            frames.push([&whole[..14], &h, data].concat());
+        }
+        let r = Redactor::new();
+        let mut stream = r.frames();
+        for f in &frames {
+            stream.push(0, 1, f);
+        }
+        let out = stream.finish();
+        let text: Vec<u8> = out.iter().flat_map(|f| f[34..].to_vec()).collect();
+        assert!(!has(&text, "10.0.0.1") && !has(&text, "alice"));
+        assert_eq!(
+            out.iter().map(Vec::len).collect::<Vec<_>>(),
+            vec![frames[0].len(), frames[1].len()]
+        );
+        // The UDP checksum in the first fragment is right for the whole datagram.
+        let src = &out[0][26..30];
+        let dst = &out[0][30..34];
+        assert_eq!(fold(sum16(&text, pseudo(src, dst, 17, text.len()))), 0);
+        // Alone, the second fragment's half of the address is not recognised.
+        let alone: Vec<u8> = frames
+            .iter()
+            .flat_map(|f| r.packet(1, f)[34..].to_vec())
+            .collect();
+        assert!(has(&alone, "10.0.0.1"));
     }
 
     #[test]

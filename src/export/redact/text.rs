@@ -469,6 +469,51 @@ impl Pseudonyms {
         }
     }
 
+    /// `user@host` (an RTCP CNAME or EMAIL item): the user part as a user (or phone number), the host
+    /// as a Call-ID's; without `@`, a host name or address alone, or else free text.
+    fn user_at_host(&mut self, v: &[u8]) -> Vec<u8> {
+        let Some(at) = v.iter().rposition(|&c| c == b'@') else {
+            let is_host = v.iter().all(|&c| is_host_char(c))
+                && v.contains(&b'.')
+                && v.iter().any(|c| c.is_ascii_alphabetic());
+            if is_host {
+                let mut out = Vec::with_capacity(v.len());
+                self.emit_host(&mut out, v, true);
+                return out;
+            }
+            return self.generic(v, true, Flavour::Sip);
+        };
+        let user = &v[..at];
+        let mut out = Vec::with_capacity(v.len());
+        if phone_like(user) {
+            self.emit_number(&mut out, user);
+        } else if !user.is_empty() {
+            let p = self.user(&String::from_utf8_lossy(user));
+            emit(&mut out, &p, user.len(), true);
+        }
+        out.push(b'@');
+        let host = self.call_id(&v[at..]);
+        out.extend_from_slice(host.get(1..).unwrap_or_default());
+        out
+    }
+
+    /// The text of an RTCP SDES item (RFC 3550 §6.5) of type `kind`, rewritten to the same length:
+    /// NAME as a display name, PHONE as a number, CNAME and EMAIL as `user@host`, the others (LOC,
+    /// TOOL, NOTE, PRIV) as free text.
+    pub(super) fn sdes_item(&mut self, kind: u8, v: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(v.len());
+        match kind {
+            2 if !v.is_empty() => {
+                let p = self.name(&String::from_utf8_lossy(v));
+                emit(&mut out, &p, v.len(), true);
+            }
+            4 if phone_like(v) => self.emit_number(&mut out, v),
+            1 | 3 => out = self.user_at_host(v),
+            _ => out = self.generic(v, true, Flavour::Sip),
+        }
+        out
+    }
+
     /// Display names in a name-addr list (From, To, Contact, ...) and everything else in it.
     pub(super) fn name_addrs(&mut self, v: &[u8], fit: bool) -> Vec<u8> {
         let mut out = Vec::with_capacity(v.len());
