@@ -11,7 +11,7 @@ use std::net::IpAddr;
 
 use etherparse::LaxIpSlice;
 
-use super::packet::{Decoder, IpLayer, Layer, TransportLayer};
+use super::packet::{Decoder, IpLayer, Layer};
 use super::{be16, be32, ip, proto, L4};
 
 /// An ICMP (RFC 792) or ICMPv6 (RFC 4443) message.
@@ -109,13 +109,7 @@ pub(super) fn decode_icmp<'a>(d: &mut Decoder<'a>, msg: &'a [u8], v6: bool) {
     } else {
         kind_v4(icmp_type, code, msg)
     };
-    let (start, end) = d.span(msg);
-    let (payload, _) = d.span(rest);
-    d.pkt.layers.transport = Some(TransportLayer {
-        start,
-        payload,
-        end,
-    });
+    d.pkt.layers.transport = Some(d.transport_layer(msg, rest));
     let quoted = if is_error { quote(d, rest) } else { None };
     d.pkt.l4 = L4::Icmp(Icmp {
         v6,
@@ -228,13 +222,7 @@ fn quote<'a>(d: &mut Decoder<'a>, q: &'a [u8]) -> Option<Quoted<'a>> {
     });
     let quoted = transport_of_quote(src, dst, proto, first_fragment, payload.payload);
     if quoted.src_port.is_some() {
-        let (start, _) = d.span(payload.payload);
-        let (payload, end) = d.span(quoted.payload);
-        d.pkt.layers.quoted_transport = Some(TransportLayer {
-            start,
-            payload: payload.max(start),
-            end: end.max(start),
-        });
+        d.pkt.layers.quoted_transport = Some(d.transport_layer(payload.payload, quoted.payload));
     }
     Some(quoted)
 }

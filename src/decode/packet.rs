@@ -346,6 +346,18 @@ impl<'a> Decoder<'a> {
         (offset32(start), offset32(end))
     }
 
+    /// The [`TransportLayer`] of a header starting at `header` whose payload is `payload` (both
+    /// sub-slices of the frame); the payload never starts before the header.
+    pub(super) fn transport_layer(&self, header: &[u8], payload: &[u8]) -> TransportLayer {
+        let (start, _) = self.span(header);
+        let (payload, end) = self.span(payload);
+        TransportLayer {
+            start,
+            payload: payload.max(start),
+            end: end.max(start),
+        }
+    }
+
     /// Records why decoding stopped; the first reason wins.
     pub(super) fn stop(&mut self, layer: Layer, at: &[u8], reason: Reason) {
         if self.pkt.stop.is_none() {

@@ -3,10 +3,10 @@
 //! Takes in: an IP payload, its protocol number and how many bytes the IP length announced
 //! beyond what was captured.
 //! Produces: [`L4`] (UDP and TCP with their payloads, ICMP through `icmp.rs`, tunnels back
-//! through `ip.rs`) and the [`TransportLayer`] offsets of the header and payload.
+//! through `ip.rs`) and the [`TransportLayer`](super::TransportLayer) offsets of the header and payload.
 //! Does not: verify checksums, or follow TCP streams (see `reassembly`).
 
-use super::packet::{Decoder, Layer, Reason, TransportLayer};
+use super::packet::{Decoder, Layer, Reason};
 use super::{be16, be32, icmp, ip, proto, Fragment, Icmp};
 
 /// The transport layer of a packet.
@@ -151,13 +151,7 @@ impl<'a> Decoder<'a> {
             dst_port,
             payload,
         });
-        let (start, _) = self.span(body);
-        let (payload_start, end) = self.span(payload);
-        self.pkt.layers.transport = Some(TransportLayer {
-            start,
-            payload: payload_start,
-            end,
-        });
+        self.pkt.layers.transport = Some(self.transport_layer(body, payload));
         if missing > 0 && len < 8 {
             self.payload_truncated(Layer::Udp, body, rest.len(), missing);
         }
@@ -195,13 +189,7 @@ impl<'a> Decoder<'a> {
                 body.get(body.len()..).unwrap_or_default()
             }
         };
-        let (start, _) = self.span(body);
-        let (payload_start, end) = self.span(payload);
-        self.pkt.layers.transport = Some(TransportLayer {
-            start,
-            payload: payload_start,
-            end,
-        });
+        self.pkt.layers.transport = Some(self.transport_layer(body, payload));
         self.pkt.l4 = L4::Tcp(Tcp {
             src_port,
             dst_port,

@@ -30,6 +30,7 @@ use crate::analysis::Analysis;
 use crate::capture::write::PcapWriter;
 use crate::capture::{CaptureFile, Start};
 use crate::correlate::message::Transport;
+use crate::correlate::transport::connection_key as key;
 use crate::decode::{self, LinkType, TcpFlags, L4};
 
 /// What an extraction wrote.
@@ -51,14 +52,6 @@ const ICMP_SLACK_NS: i64 = 2_000_000_000;
 
 /// A time span, inclusive.
 type Span = (i64, i64);
-
-fn key(a: SocketAddr, b: SocketAddr) -> (SocketAddr, SocketAddr) {
-    if a <= b {
-        (a, b)
-    } else {
-        (b, a)
-    }
-}
 
 fn plus_one(s: SocketAddr) -> Option<SocketAddr> {
     Some(SocketAddr::new(s.ip(), s.port().checked_add(1)?))

@@ -303,26 +303,43 @@ impl Pseudonyms {
             }
             return;
         }
-        let partial = Reassembled {
+        let (mut buf, udp) = self.datagram(ip, data.to_vec(), around);
+        if let (Some(udp), IpAddr::V4(_)) = (udp, ip.src) {
+            // The rest of the datagram is not here: RFC 768 allows "no checksum" over IPv4.
+            put16(&mut buf, udp + 6, 0);
+        }
+        if buf.len() == data.len() {
+            data.copy_from_slice(&buf);
+        }
+    }
+
+    /// The payload of an IP datagram (header `ip`, whose pseudonymised addresses are `around`)
+    /// decoded and rewritten with every length kept, as it goes back into fragments; also where its
+    /// UDP header is, if it has one.
+    fn datagram(
+        &mut self,
+        ip: &Ip,
+        payload: Vec<u8>,
+        around: (IpAddr, IpAddr),
+    ) -> (Vec<u8>, Option<usize>) {
+        let datagram = Reassembled {
             ip: *ip,
-            payload: data.to_vec(),
+            payload,
             frames: Vec::new(),
         };
-        let p = partial.decode();
-        let mut buf = partial.payload.clone();
+        let p = datagram.decode();
+        let mut buf = datagram.payload.clone();
         let ctx = Ctx {
             fit: true,
             around: Some(around),
             defer_fragments: true,
         };
         self.rewrite(&p, &mut buf, ctx);
-        if let (Some(t), L4::Udp(_), IpAddr::V4(_)) = (p.layers.transport, p.l4, ip.src) {
-            // The rest of the datagram is not here: RFC 768 allows "no checksum" over IPv4.
-            put16(&mut buf, at(t.start) + 6, 0);
-        }
-        if buf.len() == data.len() {
-            data.copy_from_slice(&buf);
-        }
+        let udp = match (p.l4, p.layers.transport) {
+            (L4::Udp(_), Some(t)) => Some(at(t.start)),
+            _ => None,
+        };
+        (buf, udp)
     }
 
     /// Puts checksums right after a rewrite, innermost first: IP headers (and the quoted one),
@@ -506,14 +523,7 @@ impl<'r> Frames<'r> {
             return;
         };
         let around = m.around(&datagram.ip);
-        let whole = datagram.decode();
-        let mut payload = datagram.payload.clone();
-        let ctx = Ctx {
-            fit: true,
-            around: Some(around),
-            defer_fragments: true,
-        };
-        m.rewrite(&whole, &mut payload, ctx);
+        let (payload, _) = m.datagram(&datagram.ip, datagram.payload, around);
         for n in &datagram.frames {
             let Some(piece) = self.pieces.remove(n) else {
                 continue;
