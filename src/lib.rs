@@ -4,8 +4,8 @@
 //! (see ARCHITECTURE.md; `tests/architecture.rs` enforces it):
 //!
 //! ```text
-//! capture ─▶ decode ─▶ reassembly ─▶ proto ─▶ correlate ─▶ diagnose ─▶ report
-//!                                                                     └─▶ export
+//! capture ─▶ decode ─▶ reassembly ─▶ proto ─▶ correlate ─▶ diagnose ─┬▶ report
+//!                                                                    └▶ export
 //! ```
 //!
 //! - [`capture`]: open pcap/pcapng files (mmap, gzip), walk their records by byte range.
