@@ -12,7 +12,8 @@ cd "$(dirname "$0")"
 secs="${1:-20}"
 shift || true
 export RUSTC_BOOTSTRAP=1
-# The pipeline spreads chunks over rayon threads; one thread keeps the run on one core.
+# The pipeline (and extract_redact, which runs it) spreads chunks over rayon threads; one thread keeps
+# the run on one core.
 export RAYON_NUM_THREADS="${RAYON_NUM_THREADS:-1}"
 
 targets=("$@")
@@ -24,7 +25,7 @@ cargo fuzz build
 
 for t in "${targets[@]}"; do
     case "$t" in
-        capture | pipeline) max_len=65536 ;;
+        capture | pipeline | extract_redact) max_len=65536 ;;
         *) max_len=4096 ;;
     esac
     mkdir -p "corpus/$t"

@@ -2,7 +2,8 @@
 //!
 //! Built by `pipeline`; holds no borrowed capture bytes, so it outlives the mapped files.
 //! Times are nanoseconds since the Unix epoch (UTC); counts are exact.
-//! Nothing here parses or computes: the types only carry what the stages found.
+//! Nothing here parses or computes: the types only carry what the stages found ([`link_type_name`]
+//! only looks a name up).
 
 use std::collections::BTreeMap;
 
@@ -179,4 +180,14 @@ impl DecodeCounts {
             *self.undecodable.entry(*reason).or_default() += n;
         }
     }
+}
+
+/// The name of a pcap link type as reports show it: the decoder's short name (`ethernet`,
+/// `linux-sll`, ...), or `linktype-N` for a type it does not read. Renderers take link types from
+/// here, so that `report` needs nothing of `decode`.
+pub fn link_type_name(link: u32) -> String {
+    crate::decode::LinkType(link)
+        .name()
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("linktype-{link}"))
 }

@@ -4,7 +4,8 @@
 //! (see ARCHITECTURE.md; `tests/architecture.rs` enforces it):
 //!
 //! ```text
-//! capture ─▶ decode ─▶ reassembly ─▶ proto ─▶ correlate ─▶ diagnose ─▶ report
+//! capture ─▶ decode ─▶ reassembly ─▶ proto ─▶ correlate ─▶ diagnose ─┬▶ report
+//!                                                                    └▶ export
 //! ```
 //!
 //! - [`capture`]: open pcap/pcapng files (mmap, gzip), walk their records by byte range.
@@ -12,7 +13,8 @@
 //! - [`proto`]: pure parsers of untrusted bytes (SIP, SDP, RTP, ...); imports nothing of the crate.
 //! - [`analysis`]: the result model the renderers read.
 //! - [`pipeline`]: runs it all, in parallel chunks folded in capture order.
-//! - [`report`]: text and JSON renderers.
+//! - [`report`]: text, JSON and HTML renderers.
+//! - [`export`]: packets out: one call's packets to a pcap, redaction of analyses and packets.
 //!
 //! The entry point is [`analyze`]:
 //!
@@ -43,6 +45,7 @@ pub mod capture;
 pub mod correlate;
 pub mod decode;
 pub mod diagnose;
+pub mod export;
 pub mod pipeline;
 pub mod proto;
 pub mod reassembly;

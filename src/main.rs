@@ -15,7 +15,7 @@ use clap::Parser;
 
 use callscope::correlate::calls::Call;
 use callscope::diagnose::Severity;
-use callscope::report::redact::Redactor;
+use callscope::export::redact::Redactor;
 use cli::args::{Args, ColorChoice, Command, FailOn};
 
 /// The call a user named, or an error saying how to find one.
@@ -163,7 +163,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
             let redactor = extract.redact.then(|| Redactor::for_analysis(&analysis));
             let mut written = None;
             cli::write_file(&extract.output, |out| {
-                written = Some(callscope::report::extract::call_packets(
+                written = Some(callscope::export::extract::call_packets(
                     &analysis,
                     index - 1,
                     &files,

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 /// Pipeline order: a module may refer to modules of a lower rank, or to its own.
 /// `proto` is a leaf (rank 0) so every stage may use its parsers; `words` (the wording for people that
-/// `diagnose` and `report` share) is a leaf too; `pipeline` and `report` are both on top and may not
-/// refer to each other.
+/// `diagnose` and `report` share) is a leaf too; `pipeline`, `report` and `export` are on top and may
+/// not refer to each other.
 const RANKS: &[(&str, u8)] = &[
     ("proto", 0),
     ("words", 0),
@@ -20,6 +20,38 @@ const RANKS: &[(&str, u8)] = &[
     ("analysis", 6),
     ("pipeline", 7),
     ("report", 7),
+    ("export", 7),
+];
+
+/// Modules held to a list of the modules they may refer to, tighter than their rank allows.
+/// `export` (packets out) reads the files again and decodes them with the decoder that read them;
+/// `report` renders the model and reads no packet: it refers to neither `decode` nor `capture`.
+/// (`Analysis` is the crate root's re-export of `analysis::Analysis`.)
+const ALLOWED: &[(&str, &[&str])] = &[
+    (
+        "export",
+        &[
+            "proto",
+            "words",
+            "capture",
+            "decode",
+            "correlate",
+            "diagnose",
+            "analysis",
+            "Analysis",
+        ],
+    ),
+    (
+        "report",
+        &[
+            "proto",
+            "words",
+            "correlate",
+            "diagnose",
+            "analysis",
+            "Analysis",
+        ],
+    ),
 ];
 
 fn rank(module: &str) -> Option<u8> {
@@ -140,4 +172,177 @@ fn every_module_has_a_rank() {
             "{file}: add its module to RANKS and ARCHITECTURE.md"
         );
     }
+}
+
+#[test]
+fn export_and_report_refer_only_to_what_they_may() {
+    let mut violations = Vec::new();
+    for (file, text) in sources() {
+        let module = file.split(['/', '.']).next().unwrap_or_default();
+        let Some((_, allowed)) = ALLOWED.iter().find(|(m, _)| *m == module) else {
+            continue;
+        };
+        for target in crate_refs(&text) {
+            if target != module && !allowed.contains(&target.as_str()) {
+                violations.push(format!("{file}: refers to crate::{target}"));
+            }
+        }
+    }
+    assert!(
+        violations.is_empty(),
+        "not allowed:\n{}",
+        violations.join("\n")
+    );
+}
+
+#[test]
+fn nothing_in_the_library_refers_to_export() {
+    for (file, text) in sources() {
+        let module = file.split(['/', '.']).next().unwrap_or_default();
+        if ["export", "main", "cli"].contains(&module) {
+            continue;
+        }
+        assert!(
+            !crate_refs(&text).iter().any(|t| t == "export"),
+            "{file} refers to crate::export: only the binary, tests and fuzz targets use it"
+        );
+    }
+}
+
+/// The paths a text names after `callscope::`, with `use` groups expanded
+/// (`callscope::pipeline::{FrameFilter, NoProgress}` gives `pipeline::FrameFilter` and
+/// `pipeline::NoProgress`).
+fn library_paths(text: &str) -> Vec<String> {
+    fn skip_space(s: &[char], at: &mut usize) {
+        while s.get(*at).is_some_and(|c| c.is_whitespace()) {
+            *at += 1;
+        }
+    }
+    fn tree(s: &[char], at: &mut usize, prefix: &str, out: &mut Vec<String>) {
+        let mut path = prefix.to_string();
+        loop {
+            skip_space(s, at);
+            if s.get(*at) == Some(&'{') {
+                *at += 1;
+                loop {
+                    skip_space(s, at);
+                    if s.get(*at) == Some(&'}') {
+                        *at += 1;
+                        return;
+                    }
+                    tree(s, at, &path, out);
+                    skip_space(s, at);
+                    match s.get(*at) {
+                        Some(',') => *at += 1,
+                        Some('}') => {
+                            *at += 1;
+                            return;
+                        }
+                        _ => return,
+                    }
+                }
+            }
+            let start = *at;
+            while s.get(*at).is_some_and(|c| c.is_alphanumeric() || *c == '_') {
+                *at += 1;
+            }
+            if *at == start {
+                out.push(path);
+                return;
+            }
+            let ident: String = s[start..*at].iter().collect();
+            path = if path.is_empty() {
+                ident
+            } else {
+                format!("{path}::{ident}")
+            };
+            if s.get(*at) == Some(&':') && s.get(*at + 1) == Some(&':') {
+                *at += 2;
+            } else {
+                out.push(path);
+                return;
+            }
+        }
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = Vec::new();
+    for (i, m) in text.match_indices("callscope::") {
+        let mut at = text[..i].chars().count() + m.len();
+        tree(&chars, &mut at, "", &mut out);
+    }
+    out
+}
+
+#[test]
+fn library_paths_expand_use_groups() {
+    assert_eq!(
+        library_paths("use callscope::pipeline::{FrameFilter, NoProgress};\ncallscope::analyze(x)"),
+        ["pipeline::FrameFilter", "pipeline::NoProgress", "analyze"]
+    );
+    assert_eq!(
+        library_paths("use callscope::{report::{json, text}, Options};"),
+        ["report::json", "report::text", "Options"]
+    );
+}
+
+/// The binary (`src/main.rs`, `src/cli/`) uses the library as any user would: `analyze` and its
+/// options, the model, the renderers and `export`. It never decodes or reassembles packets itself,
+/// and reaches nothing of the pipeline beyond its public entry points (the chunk and fold stages are
+/// private, so `pub(crate)` items cannot be reached either way).
+#[test]
+fn the_binary_uses_only_the_public_api() {
+    const TOP: &[&str] = &[
+        "analyze",
+        "Options",
+        "Progress",
+        "Analysis",
+        "analysis",
+        "capture",
+        "correlate",
+        "diagnose",
+        "pipeline",
+        "report",
+        "export",
+    ];
+    const PIPELINE: &[&str] = &[
+        "analyze",
+        "Options",
+        "Progress",
+        "NoProgress",
+        "FrameFilter",
+    ];
+    let mut violations = Vec::new();
+    for (file, text) in sources() {
+        if !(file == "main.rs" || file.starts_with("cli/")) {
+            continue;
+        }
+        if text.contains("#[path") {
+            violations.push(format!("{file}: includes a source file by #[path]"));
+        }
+        for path in library_paths(&text) {
+            let mut parts = path.split("::");
+            let top = parts.next().unwrap_or_default();
+            let ok = TOP.contains(&top)
+                && (top != "pipeline" || parts.next().is_none_or(|p| PIPELINE.contains(&p)));
+            if !ok {
+                violations.push(format!("{file}: callscope::{path}"));
+            }
+        }
+        if file == "main.rs" {
+            let mods: Vec<&str> = text
+                .lines()
+                .filter_map(|l| l.trim().strip_prefix("mod "))
+                .collect();
+            if mods != ["cli;"] {
+                violations.push(format!(
+                    "main.rs declares modules {mods:?}; only `mod cli;`"
+                ));
+            }
+        }
+    }
+    assert!(
+        violations.is_empty(),
+        "the binary reaches past the public API:\n{}",
+        violations.join("\n")
+    );
 }

@@ -9,7 +9,7 @@ use std::process::Command;
 
 use callscope::capture::write::PcapWriter;
 use callscope::capture::{CaptureFile, Start};
-use callscope::report::extract::{call_packets, ExtractStats};
+use callscope::export::extract::{call_packets, ExtractStats};
 use callscope::Analysis;
 
 fn lab(name: &str) -> CaptureFile {

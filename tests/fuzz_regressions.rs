@@ -107,3 +107,32 @@ fn harnesses_run_on_trivial_inputs() {
         run(pcap_header);
     }
 }
+
+#[test]
+fn extract_redact() {
+    replay("extract_redact", harness::extract_redact);
+}
+
+/// The `extract_redact` harness on real calls: every capture of testdata/ under 256 KiB (the fuzzer
+/// starts from such seeds), and the trivial inputs.
+#[test]
+fn extract_redact_runs_on_the_test_captures() {
+    harness::extract_redact(&[]);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut ran = 0;
+    for dir in ["testdata/formats", "testdata/lab"] {
+        let mut paths: Vec<_> = fs::read_dir(root.join(dir))
+            .expect("a testdata directory")
+            .map(|e| e.expect("a directory entry").path())
+            .collect();
+        paths.sort();
+        for path in paths {
+            let data = fs::read(&path).expect("a readable file");
+            if data.len() <= 256 << 10 {
+                harness::extract_redact(&data);
+                ran += 1;
+            }
+        }
+    }
+    assert!(ran >= 20, "only {ran} captures");
+}

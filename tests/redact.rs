@@ -11,8 +11,8 @@ use std::process::Command;
 
 use callscope::capture::write::PcapWriter;
 use callscope::capture::{CaptureFile, Start};
-use callscope::report::extract::call_packets;
-use callscope::report::redact::Redactor;
+use callscope::export::extract::call_packets;
+use callscope::export::redact::Redactor;
 use callscope::Analysis;
 
 const CAPTURES: [&str; 4] = [

@@ -73,10 +73,13 @@ pub struct Reassembled {
 
 impl Reassembled {
     /// Decodes the reassembled payload (transport layer, ICMP quote, tunnels) as if it had
-    /// arrived in one packet with header [`Reassembled::ip`]. Stop offsets count from the
-    /// start of [`Reassembled::payload`].
+    /// arrived in one packet with header [`Reassembled::ip`]. Stop offsets and the
+    /// [`Layers`](super::Layers) count from the start of [`Reassembled::payload`]; the layers
+    /// hold no link layer (their link type is [`LinkType::RAW`](super::LinkType::RAW)) and no IP
+    /// header for [`Reassembled::ip`], only what the payload holds (tunnelled headers, the
+    /// transport header).
     pub fn decode(&self) -> Packet<'_> {
-        let mut d = super::Decoder::new(&self.payload);
+        let mut d = super::packet::Decoder::new(super::LinkType::RAW, &self.payload);
         d.pkt.ip = Some(self.ip);
         d.transport(self.ip.proto, &self.payload, 0);
         d.pkt
@@ -491,7 +494,7 @@ impl Defragmenter {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{ipv4_full, ipv6, udp};
+    use super::super::testkit::{ipv4_full, ipv6, udp};
     use super::super::{decode, LinkType, L4};
     use super::*;
     use proptest::prelude::*;

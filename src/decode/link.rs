@@ -1,21 +1,64 @@
-//! Link-layer framing and GRE: finds where the IP packet starts inside one frame.
+//! Link types and link-layer framing: finds where the IP packet starts inside one frame.
 //!
-//! Takes in: the frame bytes and its pcap link type, or a GRE packet.
-//! Produces: calls into the IP decoder of the parent module with the IP bytes, counting the
-//! VLAN tags passed; records a [`Stop`](super::Stop) for anything that is not IP.
-//! Does not: look at MAC addresses, interface indexes or packet directions.
+//! Takes in: the frame bytes and its pcap link type, or an Ethernet frame bridged in a tunnel.
+//! Produces: calls into the IP decoder (`ip.rs`) with the IP bytes, counting the VLAN tags
+//! passed and recording where the hardware addresses are ([`Layers::macs`](super::Layers::macs));
+//! records a [`Stop`](super::Stop) for anything that is not IP.
+//! Does not: interpret MAC addresses, interface indexes or packet directions.
 //!
 //! Formats: Ethernet II and 802.2 LLC/SNAP (IEEE 802.3), 802.1Q / 802.1ad tags (IEEE 802.1Q),
 //! MPLS (RFC 3032), PPPoE sessions (RFC 2516, PPP protocol numbers of RFC 1332 / RFC 5072),
-//! Linux cooked capture v1 and v2 and BSD loopback (tcpdump.org link-type pages), GRE
-//! (RFC 2784 with the key and sequence fields of RFC 2890; RFC 1701 routing is refused), and
-//! ERSPAN types I-III carried in GRE (draft-foschiano-erspan).
+//! Linux cooked capture v1 and v2 and BSD loopback (tcpdump.org link-type pages).
 
-use super::{be16, Decoder, LinkType, Reason, L4};
-use super::{proto, Layer};
+use super::be16;
+use super::packet::{Decoder, Layer, Reason};
+
+/// A pcap / pcapng link type (`LINKTYPE_*` from tcpdump.org); unknown values are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LinkType(pub u32);
+
+impl LinkType {
+    /// BSD loopback: a 4-byte address family in the byte order of the capturing host.
+    pub const NULL: LinkType = LinkType(0);
+    /// Ethernet II (IEEE 802.3 with an EtherType).
+    pub const ETHERNET: LinkType = LinkType(1);
+    /// Raw IP on some BSDs (`DLT_RAW` was 12 there).
+    pub const RAW_BSD12: LinkType = LinkType(12);
+    /// Raw IP on some BSDs (`DLT_RAW` was 14 there).
+    pub const RAW_BSD14: LinkType = LinkType(14);
+    /// Raw IP, version taken from the first nibble.
+    pub const RAW: LinkType = LinkType(101);
+    /// OpenBSD loopback: a 4-byte address family in network byte order.
+    pub const LOOP: LinkType = LinkType(108);
+    /// Linux cooked capture v1 (16-byte header).
+    pub const LINUX_SLL: LinkType = LinkType(113);
+    /// Raw IPv4.
+    pub const IPV4: LinkType = LinkType(228);
+    /// Raw IPv6.
+    pub const IPV6: LinkType = LinkType(229);
+    /// Linux cooked capture v2 (20-byte header).
+    pub const LINUX_SLL2: LinkType = LinkType(276);
+
+    /// A short name of a supported link type: the tcpdump.org `LINKTYPE_` name, lowercase,
+    /// with `-` for `_` (`ethernet`, `linux-sll`, ...); `None` for link types [`decode`](super::decode) does
+    /// not understand.
+    pub fn name(self) -> Option<&'static str> {
+        Some(match self {
+            LinkType::NULL => "null",
+            LinkType::ETHERNET => "ethernet",
+            LinkType::RAW | LinkType::RAW_BSD12 | LinkType::RAW_BSD14 => "raw",
+            LinkType::LOOP => "loop",
+            LinkType::LINUX_SLL => "linux-sll",
+            LinkType::IPV4 => "ipv4",
+            LinkType::IPV6 => "ipv6",
+            LinkType::LINUX_SLL2 => "linux-sll2",
+            _ => return None,
+        })
+    }
+}
 
 /// EtherTypes (IEEE registry) and GRE protocol types looked at here.
-mod ether_type {
+pub(super) mod ether_type {
     pub const IPV4: u16 = 0x0800;
     pub const IPV6: u16 = 0x86dd;
     pub const VLAN: u16 = 0x8100;
@@ -41,6 +84,7 @@ const AF_INET6: [u32; 3] = [24, 28, 30];
 /// Decodes a frame of link type `link`.
 pub(super) fn decode_link<'a>(d: &mut Decoder<'a>, link: LinkType, frame: &'a [u8]) {
     match link {
+        // The frame is an Ethernet header and its payload, as bridged frames in tunnels are.
         LinkType::ETHERNET => ether(d, ether_type::TEB, frame),
         LinkType::RAW
         | LinkType::RAW_BSD12
@@ -50,6 +94,9 @@ pub(super) fn decode_link<'a>(d: &mut Decoder<'a>, link: LinkType, frame: &'a [u
         LinkType::NULL | LinkType::LOOP => null(d, frame),
         LinkType::LINUX_SLL => {
             // 16 bytes: packet type, ARPHRD type, address length, 8 address bytes, protocol.
+            if be16(frame, 4) == Some(6) && frame.len() >= 12 {
+                d.pkt.layers.push_mac(6);
+            }
             match (be16(frame, 14), frame.get(16..)) {
                 (Some(protocol), Some(rest)) => ether(d, protocol, rest),
                 _ => d.truncated(Layer::Link, frame, 16),
@@ -58,6 +105,9 @@ pub(super) fn decode_link<'a>(d: &mut Decoder<'a>, link: LinkType, frame: &'a [u
         LinkType::LINUX_SLL2 => {
             // 20 bytes: protocol, reserved, interface index, ARPHRD type, packet type,
             // address length, 8 address bytes.
+            if frame.get(11) == Some(&6) && frame.len() >= 18 {
+                d.pkt.layers.push_mac(12);
+            }
             match (be16(frame, 0), frame.get(20..)) {
                 (Some(protocol), Some(rest)) => ether(d, protocol, rest),
                 _ => d.truncated(Layer::Link, frame, 20),
@@ -88,7 +138,7 @@ fn null<'a>(d: &mut Decoder<'a>, frame: &'a [u8]) {
 /// Follows EtherTypes from `et` (whose payload is `bytes`) through tags and shims to IP.
 ///
 /// Every step consumes at least 4 bytes, so the loop ends on any input.
-fn ether<'a>(d: &mut Decoder<'a>, mut et: u16, mut bytes: &'a [u8]) {
+pub(super) fn ether<'a>(d: &mut Decoder<'a>, mut et: u16, mut bytes: &'a [u8]) {
     use ether_type::*;
     loop {
         match et {
@@ -105,7 +155,14 @@ fn ether<'a>(d: &mut Decoder<'a>, mut et: u16, mut bytes: &'a [u8]) {
                 }
             }
             TEB => {
-                // A complete Ethernet II header: destination, source, EtherType.
+                // A complete Ethernet II header: destination, source, EtherType. The addresses
+                // are recorded even when the header is cut short after them.
+                let at = d.offset_of(bytes);
+                for mac in [0, 6] {
+                    if bytes.len() >= mac + 6 {
+                        d.pkt.layers.push_mac(at.saturating_add(mac));
+                    }
+                }
                 match (be16(bytes, 12), bytes.get(14..)) {
                     (Some(next), Some(rest)) => {
                         et = next;
@@ -121,6 +178,7 @@ fn ether<'a>(d: &mut Decoder<'a>, mut et: u16, mut bytes: &'a [u8]) {
                 // can carry IP.
                 match (bytes.get(..3), be16(bytes, 6), bytes.get(8..)) {
                     (Some([0xaa, 0xaa, 0x03]), Some(next), Some(rest)) => {
+                        d.pkt.layers.link_length = true;
                         et = next;
                         bytes = rest;
                     }
@@ -159,63 +217,181 @@ fn pppoe<'a>(d: &mut Decoder<'a>, bytes: &'a [u8]) {
     };
     match ppp {
         // RFC 1332 (IPv4) and RFC 5072 (IPv6).
-        0x0021 | 0x0057 => d.ip(rest),
+        0x0021 | 0x0057 => {
+            d.pkt.layers.link_length = true;
+            d.ip(rest)
+        }
         other => d.stop(Layer::Pppoe, bytes, Reason::UnsupportedPppProtocol(other)),
     }
 }
 
-/// GRE (RFC 2784, RFC 2890): flags and version, protocol type, then the optional checksum,
-/// key and sequence number words announced by the C, K and S bits.
-pub(super) fn decode_gre<'a>(d: &mut Decoder<'a>, gre: &'a [u8]) {
-    const CHECKSUM: u16 = 0x8000;
-    const ROUTING: u16 = 0x4000;
-    const KEY: u16 = 0x2000;
-    const SEQUENCE: u16 = 0x1000;
-    const VERSION: u16 = 0x0007;
-    d.pkt.l4 = L4::Other(proto::GRE);
-    let (Some(flags), Some(ptype)) = (be16(gre, 0), be16(gre, 2)) else {
-        return d.truncated(Layer::Gre, gre, 4);
-    };
-    // Version 1 is PPTP's enhanced GRE (PPP payload); RFC 1701 source routing has variable
-    // routing entries. Neither carries VoIP in practice.
-    if flags & (ROUTING | VERSION) != 0 {
-        return d.stop(Layer::Gre, gre, Reason::UnsupportedGre(flags));
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::*;
+    use super::super::*;
+
+    #[test]
+    fn ethernet_ipv4_udp() {
+        let f = eth_udp();
+        let p = decode(LinkType::ETHERNET, &f);
+        check_sip_udp(&p);
+        let ip = p.ip.expect("ip");
+        assert_eq!((ip.src, ip.dst, ip.proto, ip.ttl), (v4(A), v4(B), 17, 64));
+        assert_eq!((p.vlans, p.tunnels, p.outer), (0, 0, None));
     }
-    let words = 1 + [CHECKSUM, KEY, SEQUENCE]
-        .iter()
-        .filter(|&&bit| flags & bit != 0)
-        .count();
-    let header_len = words * 4;
-    let Some(payload) = gre.get(header_len..) else {
-        return d.truncated(Layer::Gre, gre, header_len);
-    };
-    d.pkt.l4 = L4::None;
-    match ptype {
-        ether_type::IPV4 | ether_type::IPV6 => d.ip(payload),
-        ether_type::TEB => ether(d, ether_type::TEB, payload),
-        ether_type::ERSPAN_1_2 => {
-            // Type I has no sequence number and no ERSPAN header; type II has both and an
-            // 8-byte header.
-            let skip = if flags & SEQUENCE != 0 { 8 } else { 0 };
-            match payload.get(skip..) {
-                Some(frame) => ether(d, ether_type::TEB, frame),
-                None => d.truncated(Layer::Gre, payload, skip),
-            }
-        }
-        ether_type::ERSPAN_3 => {
-            // 12-byte header; its last bit (O) announces an 8-byte platform subheader.
-            let Some(&last) = payload.get(11) else {
-                return d.truncated(Layer::Gre, payload, 12);
+
+    #[test]
+    fn vlan_and_qinq() {
+        let ip = ipv4(17, &udp(5060, 5080, SIP));
+        let one = cat(&[&eth(0x8100, &[]), &[0x00, 0x18, 0x08, 0x00], &ip]);
+        let p = decode(LinkType::ETHERNET, &one);
+        check_sip_udp(&p);
+        assert_eq!(p.vlans, 1);
+        for outer in [0x88a8u16, 0x9100, 0x8100] {
+            let two = cat(&[
+                &eth(outer, &[]),
+                &[0, 100],
+                &vlan(0x8100, 24, 0x0800)[2..],
+                &ip,
+            ]);
+            let two = {
+                // outer TCI, then inner tag (TPID already given as the outer's next type).
+                let mut v = eth(outer, &[0x00, 0x64, 0x81, 0x00, 0x00, 0x18, 0x08, 0x00]);
+                v.extend_from_slice(&ip);
+                let _ = two;
+                v
             };
-            let skip = if last & 1 != 0 { 20 } else { 12 };
-            match payload.get(skip..) {
-                Some(frame) => ether(d, ether_type::TEB, frame),
-                None => d.truncated(Layer::Gre, payload, skip),
-            }
+            let p = decode(LinkType::ETHERNET, &two);
+            check_sip_udp(&p);
+            assert_eq!(p.vlans, 2, "outer tpid {outer:#x}");
         }
-        other => {
-            d.pkt.l4 = L4::Other(proto::GRE);
-            d.stop(Layer::Gre, gre, Reason::UnsupportedGreProtocol(other));
+        // A tag cut in the middle.
+        let cut = eth(0x8100, &[0x00]);
+        let p = decode(LinkType::ETHERNET, &cut);
+        assert_eq!(p.stop.map(|s| (s.layer, s.offset)), Some((Layer::Vlan, 14)));
+    }
+
+    #[test]
+    fn linux_sll_and_sll2() {
+        let ip = ipv4(17, &udp(5060, 5080, SIP));
+        let sll = cat(&[&[0, 0, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0, 0x08, 0x00], &ip]);
+        check_sip_udp(&decode(LinkType::LINUX_SLL, &sll));
+        let sll2 = cat(&[
+            &[
+                0x08, 0x00, 0, 0, 0, 0, 0, 2, 0, 1, 4, 6, 2, 0, 0, 0, 0, 1, 0, 0,
+            ],
+            &ip,
+        ]);
+        check_sip_udp(&decode(LinkType::LINUX_SLL2, &sll2));
+        let p = decode(LinkType::LINUX_SLL2, &sll2[..19]);
+        assert_eq!(
+            p.stop.map(|s| s.reason),
+            Some(Reason::Truncated {
+                needed: 20,
+                available: 19
+            })
+        );
+        let arp = cat(&[
+            &sll2[..2].iter().map(|_| 0).collect::<Vec<u8>>(),
+            &sll2[2..20],
+        ]);
+        let mut arp = arp;
+        arp[..2].copy_from_slice(&[0x08, 0x06]);
+        let p = decode(LinkType::LINUX_SLL2, &arp);
+        assert_eq!(
+            p.stop.map(|s| s.reason),
+            Some(Reason::UnsupportedEtherType(0x0806))
+        );
+    }
+
+    #[test]
+    fn null_and_loop_both_byte_orders() {
+        let ip4 = ipv4(17, &udp(5060, 5080, SIP));
+        let ip6 = ipv6(17, &udp(5060, 5080, SIP));
+        for af in [[2, 0, 0, 0], [0, 0, 0, 2]] {
+            check_sip_udp(&decode(LinkType::NULL, &cat(&[&af, &ip4])));
+            check_sip_udp(&decode(LinkType::LOOP, &cat(&[&af, &ip4])));
         }
+        for af in [24u32, 28, 30] {
+            check_sip_udp(&decode(LinkType::NULL, &cat(&[&af.to_le_bytes(), &ip6])));
+            check_sip_udp(&decode(LinkType::NULL, &cat(&[&af.to_be_bytes(), &ip6])));
+        }
+        let frame = cat(&[&7u32.to_le_bytes(), &ip4]);
+        let p = decode(LinkType::NULL, &frame);
+        assert_eq!(
+            p.stop.map(|s| s.reason),
+            Some(Reason::UnsupportedAddressFamily(7))
+        );
+    }
+
+    #[test]
+    fn raw_ip_link_types() {
+        let ip4 = ipv4(17, &udp(5060, 5080, SIP));
+        let ip6 = ipv6(17, &udp(5060, 5080, SIP));
+        for lt in [
+            LinkType::RAW,
+            LinkType::RAW_BSD12,
+            LinkType::RAW_BSD14,
+            LinkType::IPV4,
+            LinkType::IPV6,
+        ] {
+            check_sip_udp(&decode(lt, &ip4));
+            check_sip_udp(&decode(lt, &ip6));
+            assert!(lt.name().is_some());
+        }
+        let p = decode(LinkType::RAW, &[0x75, 0, 0, 0]);
+        assert_eq!(p.stop.map(|s| s.reason), Some(Reason::BadIpVersion(7)));
+        let p = decode(LinkType::RAW, &[0x44, 0, 0, 0]);
+        assert_eq!(
+            p.stop.map(|s| s.reason),
+            Some(Reason::BadIpv4HeaderLength(4))
+        );
+        let p = decode(LinkType(147), &ip4);
+        assert_eq!(
+            p.stop.map(|s| s.reason),
+            Some(Reason::UnsupportedLinkType(147))
+        );
+        assert_eq!(LinkType(147).name(), None);
+    }
+
+    #[test]
+    fn mpls_and_pppoe() {
+        let ip = ipv4(17, &udp(5060, 5080, SIP));
+        let mpls = cat(&[&[0, 0x10, 0x00, 0x40], &[0, 0x20, 0x01, 0x40], &ip]);
+        check_sip_udp(&decode(LinkType::ETHERNET, &eth(0x8847, &mpls)));
+        let pppoe = cat(&[
+            &[0x11, 0x00, 0x00, 0x01],
+            &((ip.len() + 2) as u16).to_be_bytes(),
+            &[0x00, 0x21],
+            &ip,
+        ]);
+        check_sip_udp(&decode(LinkType::ETHERNET, &eth(0x8864, &pppoe)));
+        let lcp = cat(&[&pppoe[..6], &[0xc0, 0x21]]);
+        let frame = eth(0x8864, &lcp);
+        let p = decode(LinkType::ETHERNET, &frame);
+        assert_eq!(
+            p.stop.map(|s| s.reason),
+            Some(Reason::UnsupportedPppProtocol(0xc021))
+        );
+    }
+
+    #[test]
+    fn arp_is_not_ip() {
+        let frame = eth(0x0806, &[0; 28]);
+        let p = decode(LinkType::ETHERNET, &frame);
+        assert_eq!(p.ip, None);
+        assert_eq!(
+            p.stop,
+            Some(Stop {
+                layer: Layer::Link,
+                offset: 14,
+                reason: Reason::UnsupportedEtherType(0x0806)
+            })
+        );
+        assert_eq!(
+            p.stop.map(|s| s.to_string()).as_deref(),
+            Some("link layer at byte 14: not ip: ether type 0x0806")
+        );
+        assert_eq!(p.stop.map(|s| s.code()), Some("not_ip"));
     }
 }

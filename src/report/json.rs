@@ -78,7 +78,6 @@ use crate::analysis::{Analysis, CaptureSummary};
 use crate::correlate::calls::{Call, OtherDialog};
 use crate::correlate::media::Stream;
 use crate::correlate::transport::{ConnState, Connection, IcmpError};
-use crate::decode::LinkType;
 use crate::diagnose::{Finding, Severity, TransportEvent};
 use serde_json::json;
 
@@ -225,13 +224,8 @@ struct Summary<'a> {
     sip_malformed: &'a BTreeMap<&'static str, u64>,
 }
 
-/// The name of a link type as reports show it.
-pub(crate) fn link_type_name(link: u32) -> String {
-    LinkType(link)
-        .name()
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("linktype-{link}"))
-}
+/// The name of a link type as reports show it (text and HTML take it from here too).
+pub(crate) use crate::analysis::link_type_name;
 
 fn capture(c: &CaptureSummary) -> Capture<'_> {
     let d = &c.decode;

@@ -30,6 +30,7 @@ use crate::analysis::Analysis;
 use crate::capture::write::PcapWriter;
 use crate::capture::{CaptureFile, Start};
 use crate::correlate::message::Transport;
+use crate::correlate::transport::connection_key as key;
 use crate::decode::{self, LinkType, TcpFlags, L4};
 
 /// What an extraction wrote.
@@ -51,14 +52,6 @@ const ICMP_SLACK_NS: i64 = 2_000_000_000;
 
 /// A time span, inclusive.
 type Span = (i64, i64);
-
-fn key(a: SocketAddr, b: SocketAddr) -> (SocketAddr, SocketAddr) {
-    if a <= b {
-        (a, b)
-    } else {
-        (b, a)
-    }
-}
 
 fn plus_one(s: SocketAddr) -> Option<SocketAddr> {
     Some(SocketAddr::new(s.ip(), s.port().checked_add(1)?))
@@ -263,15 +256,18 @@ struct Record {
     number: u64,
     ts_ns: i64,
     link: u32,
+    /// The bytes to write (filled in at the end when redacting).
     data: Vec<u8>,
+    /// The captured length as read.
+    captured: usize,
     orig_len: u32,
 }
 
 /// Writes the packets of call `call` (0-based index into `analysis.calls`) as a pcap to `out`, reading
 /// them again from `files` (the files the analysis was made from, in any order; matched by path).
 ///
-/// With a redactor, every frame goes through [`Redactor::packet`]; the wire length (`orig_len`) follows
-/// a change of the captured length. Errors: no such call, a file of the analysis missing from `files`, a
+/// With a redactor, the frames go through [`Redactor::frames`] in capture order (so the fragments of a
+/// datagram are redacted together); the wire length (`orig_len`) follows a change of the captured length. Errors: no such call, a file of the analysis missing from `files`, a
 /// file whose packet count differs from the analysis' (it changed since), frames of several link types.
 pub fn call_packets(
     analysis: &Analysis,
@@ -282,6 +278,7 @@ pub fn call_packets(
 ) -> io::Result<ExtractStats> {
     let mut sel = Selection::build(analysis, call)?;
     let mut records: Vec<Record> = Vec::new();
+    let mut redacted = redactor.map(Redactor::frames);
     let mut used = vec![false; files.len()];
     for summary in &analysis.captures {
         let index = files
@@ -303,18 +300,20 @@ pub fn call_packets(
         let mut number = summary.first_frame;
         file.read_chunk(at..file.len(), Start::At(at, state), &mut |frame| {
             if sel.wants(number, frame.ts_ns, frame.link_type, frame.data) {
-                let data = match redactor {
-                    Some(r) => r.packet(frame.link_type, frame.data),
+                let data = match redacted.as_mut() {
+                    Some(frames) => {
+                        frames.push(frame.ts_ns, frame.link_type, frame.data);
+                        Vec::new()
+                    }
                     None => frame.data.to_vec(),
                 };
-                let grown = data.len() as i64 - frame.data.len() as i64;
-                let orig_len = (i64::from(frame.orig_len) + grown).clamp(0, i64::from(u32::MAX));
                 records.push(Record {
                     number,
                     ts_ns: frame.ts_ns,
                     link: frame.link_type,
                     data,
-                    orig_len: orig_len as u32,
+                    captured: frame.data.len(),
+                    orig_len: frame.orig_len,
                 });
             }
             number += 1;
@@ -328,6 +327,14 @@ pub fn call_packets(
                     summary.path, summary.packets
                 ),
             ));
+        }
+    }
+    if let Some(frames) = redacted {
+        for (r, data) in records.iter_mut().zip(frames.finish()) {
+            // The wire length follows a change of the captured length.
+            let grown = data.len() as i64 - r.captured as i64;
+            r.orig_len = (i64::from(r.orig_len) + grown).clamp(0, i64::from(u32::MAX)) as u32;
+            r.data = data;
         }
     }
     let mut links: Vec<u32> = records.iter().map(|r| r.link).collect();

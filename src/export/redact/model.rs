@@ -1,0 +1,170 @@
+//! Redaction of an [`Analysis`]: every address, URI, Call-ID, host name, display name and phone
+//! number in the model and in the findings' text, so that every renderer prints redacted text as is.
+//!
+//! Takes an analysis; produces a redacted copy with capture paths, counts and frame numbers kept.
+
+use std::collections::HashSet;
+use std::net::IpAddr;
+
+use super::Redactor;
+use crate::analysis::Analysis;
+use crate::correlate::calls::Call;
+use crate::correlate::media::Stream;
+use crate::correlate::message::{Kind, Message};
+use crate::correlate::transport::{Connection, IcmpError};
+
+/// Every address the analysis names (so that none becomes another's pseudonym).
+pub(super) fn addresses(a: &Analysis) -> HashSet<IpAddr> {
+    let mut out = HashSet::new();
+    for c in &a.calls {
+        for s in &c.messages {
+            out.extend([s.msg.src.ip(), s.msg.dst.ip()]);
+            out.extend(s.msg.sdp.iter().flatten().filter_map(|m| m.addr));
+        }
+    }
+    for o in &a.other_dialogs {
+        out.extend([o.src.ip(), o.dst.ip()]);
+    }
+    for c in &a.connections {
+        out.extend([c.client.ip(), c.server.ip()]);
+    }
+    for e in &a.icmp_errors {
+        out.extend([e.reporter, e.src.ip(), e.dst.ip()]);
+    }
+    for s in &a.streams {
+        out.extend([s.src.ip(), s.dst.ip()]);
+    }
+    for ev in &a.evidence {
+        for s in &ev.stun {
+            out.extend([s.client.ip(), s.server.ip()]);
+        }
+        for g in &ev.icmp {
+            out.insert(g.last.reporter);
+        }
+    }
+    out
+}
+
+impl Redactor {
+    fn message(&self, m: &Message) -> Message {
+        let mut m = m.clone();
+        m.src = self.socket(m.src);
+        m.dst = self.socket(m.dst);
+        // The display name first, so that free text mentioning it afterwards is covered.
+        m.from_display = m.from_display.as_deref().map(|d| self.display(d));
+        m.from_uri = self.text(&m.from_uri);
+        m.to_uri = self.text(&m.to_uri);
+        m.kind = match m.kind {
+            Kind::Request { method, uri } => Kind::Request {
+                method,
+                uri: self.text(&uri),
+            },
+            Kind::Response { status, reason } => Kind::Response {
+                status,
+                reason: self.text(&reason),
+            },
+        };
+        m.call_id = self.call_id(&m.call_id);
+        m.contact = m.contact.as_deref().map(|c| self.text(c));
+        for r in &mut m.reasons {
+            r.text = r.text.as_deref().map(|t| self.text(t));
+        }
+        for w in &mut m.warnings {
+            w.agent = self.host(&w.agent);
+            w.text = self.text(&w.text);
+        }
+        for d in &mut m.ms_diagnostics {
+            d.source = d.source.as_deref().map(|s| self.host(s));
+            d.reason = d.reason.as_deref().map(|r| self.text(r));
+            for (_, v) in &mut d.attrs {
+                *v = self.text(v);
+            }
+        }
+        for media in m.sdp.iter_mut().flatten() {
+            media.addr = media.addr.map(|a| self.ip(a));
+            for c in &mut media.candidates {
+                c.addr = self.host(&c.addr);
+            }
+        }
+        m.user_agent = m.user_agent.as_deref().map(|u| self.text(u));
+        m
+    }
+
+    fn call(&self, c: &Call) -> Call {
+        let mut c = c.clone();
+        for seen in &mut c.messages {
+            seen.msg = self.message(&seen.msg);
+        }
+        c.call_id = self.call_id(&c.call_id);
+        c.caller = self.socket(c.caller);
+        c.callee = self.socket(c.callee);
+        c.from = self.text(&c.from);
+        c.to = self.text(&c.to);
+        if let Some(f) = &mut c.final_response {
+            f.reason = self.text(&f.reason);
+        }
+        for h in &mut c.hops {
+            *h = (self.socket(h.0), self.socket(h.1));
+        }
+        c
+    }
+
+    fn connection(&self, c: &mut Connection) {
+        c.client = self.socket(c.client);
+        c.server = self.socket(c.server);
+        if let Some(tls) = &mut c.tls {
+            tls.sni = tls.sni.as_deref().map(|s| self.host(s));
+        }
+    }
+
+    fn icmp_error(&self, e: &mut IcmpError) {
+        e.reporter = self.ip(e.reporter);
+        e.src = self.socket(e.src);
+        e.dst = self.socket(e.dst);
+    }
+
+    fn stream(&self, s: &mut Stream) {
+        s.src = self.socket(s.src);
+        s.dst = self.socket(s.dst);
+    }
+
+    /// A redacted copy of an analysis: every address, URI, Call-ID, host name, display name and phone
+    /// number in the model and in the findings' text; capture paths, counts and frame numbers kept.
+    pub fn analysis(&self, a: &Analysis) -> Analysis {
+        let mut a = a.clone();
+        a.calls = a.calls.iter().map(|c| self.call(c)).collect();
+        for o in &mut a.other_dialogs {
+            o.call_id = self.call_id(&o.call_id);
+            o.src = self.socket(o.src);
+            o.dst = self.socket(o.dst);
+        }
+        a.connections.iter_mut().for_each(|c| self.connection(c));
+        a.icmp_errors.iter_mut().for_each(|e| self.icmp_error(e));
+        a.streams.iter_mut().for_each(|s| self.stream(s));
+        for ev in &mut a.evidence {
+            ev.streams.iter_mut().for_each(|s| self.stream(s));
+            ev.connections.iter_mut().for_each(|c| self.connection(c));
+            for s in &mut ev.stun {
+                s.client = self.socket(s.client);
+                s.server = self.socket(s.server);
+            }
+            for g in &mut ev.icmp {
+                g.errors.iter_mut().for_each(|e| self.icmp_error(e));
+                self.icmp_error(&mut g.last);
+            }
+        }
+        for findings in &mut a.diagnosis.calls {
+            for f in findings {
+                f.summary = self.text(&f.summary);
+                f.cause = self.text(&f.cause);
+            }
+        }
+        for e in &mut a.diagnosis.transport_events {
+            e.src = self.socket(e.src);
+            e.dst = self.socket(e.dst);
+            e.summary = self.text(&e.summary);
+            e.cause = self.text(&e.cause);
+        }
+        a
+    }
+}
