@@ -1,5 +1,8 @@
-//! Test-only builders: packets and small captures made in memory.
+//! Test-only builders: packets and small captures made in memory; `optional` for what a bare clone
+//! may lack.
 #![allow(dead_code)]
+
+pub mod optional;
 
 use callscope::capture::write::PcapWriter;
 use callscope::capture::CaptureFile;
