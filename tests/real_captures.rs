@@ -50,22 +50,15 @@ impl Row {
 
 /// capinfos.tsv's rows; those of the public captures only when they are beside the repository.
 fn rows(what: &str) -> Vec<Row> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(root.join("testdata/expected/capinfos.tsv"))
-        .expect("expected counts");
-    let rows: Vec<Row> = text
-        .lines()
-        .skip(1)
-        .map(|line| {
-            let f: Vec<&str> = line.split('\t').collect();
-            Row {
-                path: f[0].to_string(),
-                format: f[1].to_string(),
-                link_type_ids: f[3].to_string(),
-                packets: f[4].to_string(),
-                first_ts: f[5].to_string(),
-                last_ts: f[6].to_string(),
-            }
+    let rows: Vec<Row> = support::expected::capinfos()
+        .into_iter()
+        .map(|f| Row {
+            path: f[0].clone(),
+            format: f[1].clone(),
+            link_type_ids: f[3].clone(),
+            packets: f[4].clone(),
+            first_ts: f[5].clone(),
+            last_ts: f[6].clone(),
         })
         .collect();
     let rows = support::optional::available(rows, |r| &r.path, what);

@@ -97,31 +97,26 @@ fn ours(file: &CaptureFile) -> Vec<Row> {
         .collect()
 }
 
-/// (capture, tshark output) pairs: the public captures' expected outputs, named after the capture's
-/// path under the shared folder with `/` replaced by `__` (when those captures are beside the
-/// repository), and every lab capture beside its own.
+/// (capture, tshark output) pairs: the public captures' outputs in testdata/expected/rtp/, named
+/// after the capture's path under the shared folder with `/` replaced by `__` (when those captures
+/// are beside the repository), and every lab capture's beside it.
 fn cases() -> Vec<(PathBuf, PathBuf)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut shared = Vec::new();
-    for entry in
-        std::fs::read_dir(root.join("testdata/expected/rtp")).expect("testdata/expected/rtp")
-    {
-        let expected = entry.expect("an entry").path();
-        let name = expected.file_name().expect("a file name").to_string_lossy();
-        if let Some(capture) = name.strip_suffix(".txt").filter(|_| name != "README.txt") {
-            let capture = format!("{SHARED_CAPTURES}{}", capture.replace("__", "/"));
-            shared.push((capture, expected));
-        }
-    }
-    assert!(shared.len() >= 30, "only {} expected outputs", shared.len());
-    let mut out: Vec<(PathBuf, PathBuf)> = support::optional::available(
-        shared,
-        |(capture, _)| capture,
-        "captures compared with tshark's RTP streams",
-    )
-    .into_iter()
-    .map(|(capture, expected)| (root.join(capture), expected))
-    .collect();
+    let outputs = support::expected::outputs("rtp", |path| {
+        let name = path.trim_start_matches(SHARED_CAPTURES).replace('/', "__");
+        format!("{name}.txt")
+    });
+    assert!(
+        outputs.len() >= 35,
+        "only {} expected outputs",
+        outputs.len()
+    );
+    let what = "captures compared with tshark's RTP streams";
+    let mut out: Vec<(PathBuf, PathBuf)> =
+        support::optional::available(outputs, |(capture, _)| capture, what)
+            .into_iter()
+            .map(|(capture, expected)| (root.join(capture), expected))
+            .collect();
     for entry in std::fs::read_dir(root.join("testdata/lab")).expect("testdata/lab") {
         let path = entry.expect("an entry").path();
         if path.extension().is_some_and(|e| e == "pcap") {
