@@ -243,11 +243,10 @@ fn check_capture(name: &str) -> Vec<ExtractStats> {
 fn tshark_available() -> bool {
     let found = Command::new("tshark").arg("--version").output().is_ok();
     if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "tshark is required in CI (apt-get install tshark)"
+        support::optional::skip(
+            "reading an extract with tshark",
+            "tshark is not installed (apt-get install tshark)",
         );
-        eprintln!("skipped: tshark not installed");
     }
     found
 }
