@@ -1,14 +1,14 @@
 //! The HTML report: complete and self-contained on a recorded capture, safe against markup in a
 //! capture, and rendered by a real headless browser (Chromium) into a picture that is not blank.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use callscope::capture::CaptureFile;
 use callscope::Analysis;
+
+use crate::support;
 
 fn analyze_file(path: &str) -> Analysis {
     let file = CaptureFile::open(Path::new(path)).expect("a testdata capture");

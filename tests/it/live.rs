@@ -4,9 +4,6 @@
 //!
 //! The live test needs root (namespaces, raw sockets), `ip` and `tcpreplay`; without them it is skipped
 //! with a message, except in CI (`CI` set; `.ci/run` runs as root), where it must run.
-#![cfg(feature = "live")]
-
-mod support;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -17,6 +14,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+use crate::support;
 
 const BIN: &str = env!("CARGO_BIN_EXE_callscope");
 

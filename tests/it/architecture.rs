@@ -53,8 +53,8 @@ fn sources() -> Vec<(String, String)> {
         .collect()
 }
 
-/// The names the crate root re-exports (`pub use pipeline::{analyze, Options};` in src/lib.rs), each
-/// with the module it comes from.
+/// The names the crate root re-exports (`pub use pipeline::{analyze, Options};` in src/lib.rs),
+/// each with the module it comes from.
 fn reexports() -> Vec<(String, String)> {
     let lib = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/lib.rs"))
         .expect("src/lib.rs");

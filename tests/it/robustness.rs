@@ -1,12 +1,12 @@
 //! Damaged input: every testdata capture cut at many offsets is analysed and rendered without panic,
 //! and a cut that lands inside a record is reported by a warning that says so.
 
-mod support;
-
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use callscope::capture::CaptureFile;
+
+use crate::support;
 
 fn captures() -> Vec<PathBuf> {
     let mut out = Vec::new();

@@ -4,11 +4,11 @@
 //! that are no captures at all, are refused with a clear error. The public captures are checked when
 //! they are beside the repository (always in CI, see `support::optional`).
 
-mod support;
-
 use std::path::{Path, PathBuf};
 
 use callscope::capture::{CaptureFile, OpenError};
+
+use crate::support;
 
 struct Row {
     path: String,

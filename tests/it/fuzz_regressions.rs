@@ -7,7 +7,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-#[path = "../fuzz/src/lib.rs"]
+#[path = "../../fuzz/src/lib.rs"]
 mod harness;
 
 /// A fuzz harness: any bytes in, a panic on a broken invariant.
@@ -38,9 +38,9 @@ fn files(dir: &Path) -> Vec<PathBuf> {
     paths
 }
 
-/// Every directory under tests/fuzz_regressions/ is named after a target and holds inputs, and every
-/// input goes through that target's harness: a crasher copied there is replayed without more ado,
-/// and a misnamed or empty directory fails rather than being skipped.
+/// Every directory under tests/fuzz_regressions/ is named after a target and holds inputs, and
+/// every input goes through that target's harness: a crasher copied there is replayed without more
+/// ado, and a misnamed or empty directory fails rather than being skipped.
 #[test]
 fn saved_crashers_replay_through_their_harness() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz_regressions");

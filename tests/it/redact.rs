@@ -2,8 +2,6 @@
 //! capture) hold none of the original addresses, user parts, display names or numbers, and analysing
 //! the redacted pcap finds the same calls, states and findings, named as the redacted report names them.
 
-mod support;
-
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::path::Path;
@@ -14,6 +12,8 @@ use callscope::capture::{CaptureFile, OpenError, Start};
 use callscope::report::extract::call_packets;
 use callscope::report::redact::Redactor;
 use callscope::Analysis;
+
+use crate::support;
 
 const CAPTURES: [&str; 4] = [
     "tcp-syn-dropped-proxy.pcap",

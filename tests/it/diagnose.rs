@@ -2,13 +2,13 @@
 //! each call with its host, port and evidence frames (frame numbers as `tshark -r` shows them), the
 //! transport events, and no error or warning finding on the good calls.
 
-mod support;
-
 use std::path::Path;
 
 use callscope::capture::CaptureFile;
 use callscope::diagnose::{Finding, Severity};
 use callscope::Analysis;
+
+use crate::support;
 
 fn lab(name: &str) -> Analysis {
     let file = CaptureFile::open(&Path::new("testdata/lab").join(name)).expect("a lab capture");

@@ -1,7 +1,5 @@
 //! Test-only builders: packets and small captures made in memory; `expected` for the expected data
 //! in testdata/expected/, `optional` for what a bare clone may lack.
-#![allow(dead_code)]
-
 pub mod expected;
 pub mod optional;
 

@@ -1,17 +1,17 @@
 //! Golden tests: the text report (with every call's ladder), the JSON report and the HTML report of
 //! every testdata capture, compared with the snapshots in tests/snapshots/. After an intended change of output, run
-//! `UPDATE_SNAPSHOTS=1 cargo test --test golden` and review the diff of the snapshots.
-
-mod support;
+//! `UPDATE_SNAPSHOTS=1 cargo test --test it golden::` and review the diff of the snapshots.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use callscope::capture::CaptureFile;
 
+use crate::support;
+
 const SNAPSHOTS: &str = "tests/snapshots";
 
-/// The one testdata capture that is refused rather than reported (tests/real_captures.rs checks why).
+/// The one testdata capture that is refused rather than reported (real_captures checks why).
 const REFUSED: &str = "testdata/formats/empty.pcap";
 
 /// The testdata captures that get snapshots.

@@ -1,8 +1,6 @@
 //! Per-call extraction on recorded lab captures: the extract holds exactly the call's frames, shows the
 //! same call (state, findings, stream figures) when analysed again, and tshark reads it.
 
-mod support;
-
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
@@ -11,6 +9,8 @@ use callscope::capture::write::PcapWriter;
 use callscope::capture::{CaptureFile, Start};
 use callscope::report::extract::{call_packets, ExtractStats};
 use callscope::Analysis;
+
+use crate::support;
 
 fn lab(name: &str) -> CaptureFile {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -1,14 +1,14 @@
 //! SIP as tshark sees it, SIP over TCP reassembly, and malformed SIP reported without stopping the
 //! analysis.
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use callscope::capture::{CaptureFile, OpenError};
 use callscope::correlate::calls::State;
-use support::{analyze_with, open, pcap, tcp_v4, udp_v4};
+
+use crate::support;
+use crate::support::{analyze_with, open, pcap, tcp_v4, udp_v4};
 
 /// tshark's `-z sip,stat` figures, parsed from its text output.
 struct SipStat {
@@ -77,8 +77,7 @@ fn sip_counts_equal_tshark_sip_stat() {
     ) {
         let file = match CaptureFile::open(&root.join(&path)) {
             Ok(file) => file,
-            // tshark reads NetMon and Sniffer files; callscope refuses them by name
-            // (tests/real_captures.rs).
+            // tshark reads NetMon and Sniffer files; callscope refuses them by name (real_captures).
             Err(OpenError::Unsupported(_)) => continue,
             Err(err) => panic!("{path}: {err}"),
         };

@@ -3,12 +3,12 @@
 //! (testdata/lab/*.tshark.txt), and no stream that tshark does not list. The public captures are
 //! compared when they are beside the repository (always in CI, see `support::optional`).
 
-mod support;
-
 use std::path::{Path, PathBuf};
 
 use callscope::capture::{CaptureFile, OpenError};
-use support::optional::SHARED_CAPTURES;
+
+use crate::support;
+use crate::support::optional::SHARED_CAPTURES;
 
 /// One row of tshark's table: key and the compared columns as printed.
 #[derive(Debug, PartialEq)]
