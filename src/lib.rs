@@ -1,7 +1,7 @@
 //! callscope: find out why VoIP calls failed, from a packet capture.
 //!
 //! The pipeline runs left to right, and modules import only from their left
-//! (see ARCHITECTURE.md; `tests/architecture.rs` enforces it):
+//! (see ARCHITECTURE.md; `tests/it/architecture.rs` enforces it):
 //!
 //! ```text
 //! capture ─▶ decode ─▶ reassembly ─▶ proto ─▶ correlate ─▶ diagnose ─┬▶ report

@@ -2,9 +2,9 @@
 //! (or the whole pipeline) through the library's public API and checking the invariants that must hold
 //! for any input (no panic, lengths within the input, iterators that advance).
 //!
-//! `fuzz_targets/<name>.rs` calls `<name>(data)`; `tests/fuzz_regressions.rs` includes this file as a
-//! module and replays every saved crasher through the same function, so a regression test is exactly
-//! the fuzz run that found the bug.
+//! `fuzz_targets/<name>.rs` calls `<name>(data)`; `tests/it/fuzz_regressions.rs` includes this file
+//! as a module and replays every saved crasher through the same function, so a regression test is
+//! exactly the fuzz run that found the bug.
 
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};

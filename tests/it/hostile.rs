@@ -1,9 +1,7 @@
 //! Hostile captures, built in memory: each is analysed in bounded memory and time, and the limit that
 //! was hit is reported. The limits and their defaults are listed in the README.
 
-mod support;
-
-use support::{analyze_with, open, pcap, tcp_v4, udp_v4};
+use crate::support::{analyze_with, open, pcap, tcp_v4, udp_v4};
 
 const A: [u8; 4] = [192, 0, 2, 1];
 const B: [u8; 4] = [192, 0, 2, 2];

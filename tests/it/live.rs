@@ -3,8 +3,7 @@
 //! equal the offline analysis of the same capture.
 //!
 //! The live test needs root (namespaces, raw sockets), `ip` and `tcpreplay`; without them it is skipped
-//! with a message, except in CI (`CI` set) as root, where it must run.
-#![cfg(feature = "live")]
+//! with a message, except in CI (`CI` set; `.ci/run` runs as root), where it must run.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -15,6 +14,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+use crate::support;
 
 const BIN: &str = env!("CARGO_BIN_EXE_callscope");
 
@@ -150,11 +151,6 @@ impl Drop for Lab {
     }
 }
 
-/// Whether the live test must run here rather than be skipped.
-fn required() -> bool {
-    std::env::var_os("CI").is_some() && is_root()
-}
-
 fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
@@ -163,8 +159,7 @@ fn is_root() -> bool {
 }
 
 fn skip(why: &str) {
-    assert!(!required(), "the live test must run in CI as root: {why}");
-    eprintln!("SKIPPED watch_reports_what_offline_analysis_finds: {why}");
+    support::optional::skip("watch_reports_what_offline_analysis_finds", why);
 }
 
 /// What a call's verdict says, for comparison.

@@ -1,9 +1,7 @@
 //! Reading capture containers: chunked parallel reading gives exactly the sequential result, and
 //! damaged files are reported and read past.
 
-mod support;
-
-use support::{analyze_with, open, pcap, udp_records};
+use crate::support::{analyze_with, open, pcap, udp_records};
 
 #[test]
 fn chunking_and_threads_do_not_change_the_result() {

@@ -2,13 +2,13 @@
 //! each call with its host, port and evidence frames (frame numbers as `tshark -r` shows them), the
 //! transport events, and no error or warning finding on the good calls.
 
-mod support;
-
 use std::path::Path;
 
 use callscope::capture::CaptureFile;
 use callscope::diagnose::{Finding, Severity};
 use callscope::Analysis;
+
+use crate::support;
 
 fn lab(name: &str) -> Analysis {
     let file = CaptureFile::open(&Path::new("testdata/lab").join(name)).expect("a lab capture");
@@ -276,6 +276,7 @@ fn tls_unknown_ca_is_a_transport_event() {
 
 #[test]
 fn the_diagnosis_does_not_depend_on_chunks_or_threads() {
+    let mut compared = 0;
     for entry in std::fs::read_dir("testdata/lab").expect("testdata/lab") {
         let path = entry.expect("an entry").path();
         if path.extension().is_none_or(|e| e != "pcap") {
@@ -285,5 +286,7 @@ fn the_diagnosis_does_not_depend_on_chunks_or_threads() {
         let one = support::analyze_with(std::slice::from_ref(&file), 4096, 1);
         let many = support::analyze_with(std::slice::from_ref(&file), 1 << 20, 2);
         assert_eq!(one.diagnosis, many.diagnosis, "{}", path.display());
+        compared += 1;
     }
+    assert!(compared >= 14, "only {compared} lab captures compared");
 }

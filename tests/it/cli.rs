@@ -1,9 +1,9 @@
 //! The binary as a user runs it: exit codes, messages, JSON output, thread-count independence.
 
-mod support;
-
 use std::path::PathBuf;
 use std::process::{Command, Output};
+
+use crate::support;
 
 fn callscope(args: &[&str], threads: Option<&str>) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_callscope"));

@@ -12,8 +12,6 @@
 //! decoder, the whole pipeline) must find the same calls and streams under their pseudonyms; and every
 //! checksum must verify (a verifier here, on `decode`'s layers, with IP fragments reassembled).
 
-mod support;
-
 use std::collections::BTreeSet;
 use std::io::ErrorKind;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -26,6 +24,8 @@ use callscope::decode::{self, LinkType, L4};
 use callscope::export::extract::call_packets;
 use callscope::export::redact::Redactor;
 use callscope::Analysis;
+
+use crate::support;
 use etherparse::{
     IpHeaders, IpNumber, Ipv6Extensions, Ipv6Header, Ipv6RawExtHeader, PacketBuilder,
 };

@@ -1,5 +1,7 @@
-//! Test-only builders: packets and small captures made in memory.
-#![allow(dead_code)]
+//! Test-only builders: packets and small captures made in memory; `expected` for the expected data
+//! in testdata/expected/, `optional` for what a bare clone may lack.
+pub mod expected;
+pub mod optional;
 
 use callscope::capture::write::PcapWriter;
 use callscope::capture::CaptureFile;

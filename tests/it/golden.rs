@@ -1,29 +1,43 @@
 //! Golden tests: the text report (with every call's ladder), the JSON report and the HTML report of
 //! every testdata capture, compared with the snapshots in tests/snapshots/. After an intended change of output, run
-//! `UPDATE_SNAPSHOTS=1 cargo test --test golden` and review the diff of the snapshots.
+//! `UPDATE_SNAPSHOTS=1 cargo test --test it golden::` and review the diff of the snapshots.
 
-mod support;
-
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use callscope::capture::CaptureFile;
 
+use crate::support;
+
+const SNAPSHOTS: &str = "tests/snapshots";
+
+/// The one testdata capture that is refused rather than reported (real_captures checks why).
+const REFUSED: &str = "testdata/formats/empty.pcap";
+
+/// The testdata captures that get snapshots.
 fn captures() -> Vec<PathBuf> {
     let mut out = Vec::new();
     for dir in ["testdata/formats", "testdata/lab"] {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            continue;
-        };
-        for entry in entries {
+        for entry in std::fs::read_dir(dir).expect("a testdata directory") {
             let path = entry.expect("a directory entry").path();
             let name = path.to_string_lossy();
-            if name.ends_with(".pcap") || name.ends_with(".pcapng") || name.ends_with(".pcap.gz") {
+            let capture =
+                name.ends_with(".pcap") || name.ends_with(".pcapng") || name.ends_with(".pcap.gz");
+            if capture && path != Path::new(REFUSED) {
                 out.push(path);
             }
         }
     }
     out.sort();
     out
+}
+
+/// The snapshots' file name without extension: the capture's path under testdata/, `/` as `__`.
+fn stem(capture: &Path) -> String {
+    capture
+        .to_string_lossy()
+        .replace("testdata/", "")
+        .replace('/', "__")
 }
 
 fn check(snapshot: &Path, actual: &str, failures: &mut Vec<String>) {
@@ -60,9 +74,8 @@ fn reports_match_snapshots() {
     let captures = captures();
     assert!(captures.len() >= 15, "testdata captures not found");
     for path in captures {
-        let Ok(file) = CaptureFile::open(&path) else {
-            continue;
-        };
+        let file =
+            CaptureFile::open(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
         let analysis = support::analyze_with(std::slice::from_ref(&file), 1 << 20, 2);
         let mut text = Vec::new();
         callscope::report::text::write(&analysis, &Default::default(), &mut text)
@@ -75,11 +88,8 @@ fn reports_match_snapshots() {
         callscope::report::json::write(&analysis, &mut json).expect("write to a Vec");
         let mut html = Vec::new();
         callscope::report::html::write(&analysis, &mut html).expect("write to a Vec");
-        let stem = path
-            .to_string_lossy()
-            .replace("testdata/", "")
-            .replace('/', "__");
-        let dir = Path::new("tests/snapshots");
+        let stem = stem(&path);
+        let dir = Path::new(SNAPSHOTS);
         std::fs::create_dir_all(dir).expect("create tests/snapshots");
         check(
             &dir.join(format!("{stem}.txt")),
@@ -98,4 +108,35 @@ fn reports_match_snapshots() {
         );
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn the_refused_capture_is_refused() {
+    assert!(
+        CaptureFile::open(Path::new(REFUSED)).is_err(),
+        "{REFUSED} opened: give it snapshots"
+    );
+}
+
+/// A snapshot whose capture was renamed or removed would otherwise linger unchecked.
+#[test]
+fn every_snapshot_has_its_capture() {
+    let expected: BTreeSet<String> = captures()
+        .iter()
+        .flat_map(|c| ["txt", "json", "html"].map(|ext| format!("{}.{ext}", stem(c))))
+        .collect();
+    let orphans: Vec<String> = std::fs::read_dir(SNAPSHOTS)
+        .expect("tests/snapshots")
+        .map(|e| {
+            e.expect("a directory entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .filter(|name| !expected.contains(name))
+        .collect();
+    assert!(
+        orphans.is_empty(),
+        "snapshots without a capture in testdata/ (remove them): {orphans:?}"
+    );
 }

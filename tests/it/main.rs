@@ -1,0 +1,26 @@
+//! The integration tests: one test binary with a module per subject, `support` for what they share.
+//! One binary links the library once where a binary per test file linked it sixteen times, which
+//! roughly halves the build after a change to the library. Tests are named `<module>::<test>`:
+//! `cargo test --test it golden::` runs one module.
+
+mod support;
+
+mod architecture;
+mod capture;
+mod cli;
+mod diagnose;
+mod extract;
+mod fuzz_regressions;
+mod golden;
+mod hostile;
+mod html;
+// Needs libpcap: `cargo test --features live`.
+#[cfg(feature = "live")]
+mod live;
+mod real_captures;
+mod redact;
+mod redact_encapsulations;
+mod robustness;
+mod rtp;
+mod schema;
+mod sip;
