@@ -63,6 +63,28 @@ pub struct Evidence {
     pub icmp: Vec<IcmpGroup>,
 }
 
+impl Evidence {
+    /// The frames of the call's signalling and transport evidence that its ladder shows and its
+    /// extract holds (besides the media): every frame of its SIP messages, the connections' SYNs,
+    /// SYN-ACKs, FINs, RSTs and TLS alerts, the ICMP errors kept. Ascending.
+    pub fn frames(&self, call: &Call) -> Vec<u64> {
+        let mut out: Vec<u64> = call
+            .messages
+            .iter()
+            .flat_map(|s| s.msg.frames.iter().copied().chain([s.msg.frame]))
+            .collect();
+        for c in &self.connections {
+            out.extend(c.shown_packets().iter().map(|p| p.frame));
+        }
+        for g in &self.icmp {
+            out.extend(g.kept().map(|e| e.frame));
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+}
+
 /// A call that has ended, with the candidate evidence for its diagnosis.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FinishedCall {

@@ -83,10 +83,10 @@ pub struct TlsAlert {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Tls {
     /// Frame of the ClientHello, and the server name it asked for.
-    pub client_hello: Option<u64>,
+    pub client_hello: Option<At>,
     pub sni: Option<String>,
     /// Frame of the ServerHello.
-    pub server_hello: Option<u64>,
+    pub server_hello: Option<At>,
     /// The first alert, if any.
     pub alert: Option<TlsAlert>,
     /// Application data flowed after the handshake (it completed).
@@ -140,8 +140,8 @@ pub struct Connection {
     pub handshake_ms: Option<f64>,
     pub rst: Option<Rst>,
     /// First FIN of each side.
-    pub client_fin: Option<u64>,
-    pub server_fin: Option<u64>,
+    pub client_fin: Option<At>,
+    pub server_fin: Option<At>,
     pub client_bytes: u64,
     pub server_bytes: u64,
     pub packets: u64,
@@ -191,6 +191,27 @@ impl Connection {
         frames.sort_unstable();
         frames.dedup();
         frames
+    }
+
+    /// The packets that show the connection's life on a call's ladder and go into its extract: the
+    /// SYNs, the SYN-ACK, the FINs, the RST, the TLS hellos and alert, by frame.
+    pub fn shown_packets(&self) -> Vec<At> {
+        let mut out: Vec<At> = self.syns.clone();
+        out.extend(self.syn_ack);
+        out.extend(self.client_fin);
+        out.extend(self.server_fin);
+        out.extend(self.rst.map(|r| r.at));
+        if let Some(tls) = &self.tls {
+            out.extend(tls.client_hello);
+            out.extend(tls.server_hello);
+            out.extend(tls.alert.as_ref().map(|a| At {
+                frame: a.frame,
+                ts_ns: a.ts_ns,
+            }));
+        }
+        out.sort_unstable_by_key(|a| a.frame);
+        out.dedup_by_key(|a| a.frame);
+        out
     }
 
     /// Whether the capture saw anything come back from the server.
@@ -310,6 +331,15 @@ pub struct IcmpGroup {
 impl IcmpGroup {
     pub fn first(&self) -> &IcmpError {
         self.errors.first().unwrap_or(&self.last)
+    }
+
+    /// The errors kept: the first ones and the last.
+    pub fn kept(&self) -> impl Iterator<Item = &IcmpError> {
+        let last_kept = self
+            .errors
+            .last()
+            .is_some_and(|e| e.frame == self.last.frame);
+        self.errors.iter().chain((!last_kept).then_some(&self.last))
     }
 
     /// Some error of the group quoted SIP / RTP.
@@ -469,7 +499,7 @@ impl Tracker {
             } else {
                 &mut c.server_fin
             };
-            fin.get_or_insert(frame);
+            fin.get_or_insert(At { frame, ts_ns });
         }
         let closed = c.rst.is_some() || (c.client_fin.is_some() && c.server_fin.is_some());
         if closed && t.closed_ts.is_none() {
@@ -512,13 +542,13 @@ impl Tracker {
         let tls = c.tls.get_or_insert_with(Tls::default);
         match event {
             TlsEvent::ClientHello { sni } => {
-                tls.client_hello.get_or_insert(frame);
+                tls.client_hello.get_or_insert(At { frame, ts_ns });
                 if tls.sni.is_none() {
                     tls.sni = sni;
                 }
             }
             TlsEvent::ServerHello => {
-                tls.server_hello.get_or_insert(frame);
+                tls.server_hello.get_or_insert(At { frame, ts_ns });
             }
             TlsEvent::Alert {
                 level,

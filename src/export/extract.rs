@@ -7,10 +7,10 @@
 //! - its RTP and RTCP: packets of the flows of the streams linked to the call, both directions, RTCP on
 //!   the ports + 1 or on the same ports (rtcp-mux, RFC 5761), within each stream's time span;
 //! - its STUN checks' packets (STUN messages between the check's addresses within its time span);
-//! - the TCP control segments (SYN, SYN-ACK, the handshake's ACK, FIN, RST) of the connections carrying
-//!   its SIP and of the connections behind transport events linked to the call, plus those events'
-//!   frames;
-//! - ICMP errors quoting its SIP, media or TCP flows around the call's time.
+//! - the TCP segments that show its connections' life (SYNs, SYN-ACK, FINs, RST, TLS hellos and
+//!   alert) and the ICMP errors of its evidence.
+//!
+//! The SIP and transport frames are exactly those the call's ladder shows (`Evidence::frames`).
 //!
 //! Frames are numbered as the analysis numbered them: files in `analysis.captures` order (merged by first
 //! timestamp), each file's records in file order from its `first_frame`. Timestamps and bytes are copied
@@ -18,8 +18,8 @@
 //! frame needs them. A pcap has one link type: when the selected frames mix link types, extraction
 //! fails with [`io::ErrorKind::InvalidInput`] (pcapng output is not written).
 //!
-//! Does not decide what belongs to a call beyond what the analysis says: streams and STUN checks come
-//! from their `call` link, transport failures from the diagnosis' transport events.
+//! Does not decide what belongs to a call: its evidence (gathered by the engine, reduced by its
+//! diagnosis) says.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{self, Write};
@@ -29,9 +29,9 @@ use super::redact::Redactor;
 use crate::analysis::Analysis;
 use crate::capture::write::PcapWriter;
 use crate::capture::{CaptureFile, Start};
-use crate::correlate::message::Transport;
 use crate::correlate::transport::connection_key as key;
-use crate::decode::{self, LinkType, TcpFlags, L4};
+use crate::decode::{self, LinkType, L4};
+use crate::proto::stun;
 
 /// What an extraction wrote.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -46,10 +46,6 @@ pub struct ExtractStats {
     pub bytes: u64,
 }
 
-/// Slack around a call's or stream's time span within which an ICMP error can quote it (ns): routers
-/// answer within milliseconds, the slack only absorbs clock granularity.
-const ICMP_SLACK_NS: i64 = 2_000_000_000;
-
 /// A time span, inclusive.
 type Span = (i64, i64);
 
@@ -61,22 +57,13 @@ fn within(span: Span, ts: i64) -> bool {
     span.0 <= ts && ts <= span.1
 }
 
-/// A TCP connection whose control segments are wanted.
-#[derive(Debug)]
-struct Control {
-    client: SocketAddr,
-    span: Span,
-    /// The SYN-ACK went by; the client's next bare ACK completes the handshake.
-    awaiting_ack: bool,
-}
-
 /// What to take from the capture.
 #[derive(Debug, Default)]
 struct Selection {
+    /// The call's signalling and transport evidence, by frame (`Evidence::frames`).
     frames: HashSet<u64>,
     /// UDP flows (either direction) → spans, and whether only STUN messages are wanted.
     udp: HashMap<(SocketAddr, SocketAddr), Vec<(Span, bool)>>,
-    tcp: HashMap<(SocketAddr, SocketAddr), Vec<Control>>,
 }
 
 fn invalid(msg: String) -> io::Error {
@@ -85,72 +72,18 @@ fn invalid(msg: String) -> io::Error {
 
 impl Selection {
     fn build(a: &Analysis, index: usize) -> io::Result<Selection> {
-        let call = a.calls.get(index).ok_or_else(|| {
-            invalid(format!(
+        let (Some(call), Some(evidence)) = (a.calls.get(index), a.evidence.get(index)) else {
+            return Err(invalid(format!(
                 "no call {} in the analysis ({} calls)",
                 index + 1,
                 a.calls.len()
-            ))
-        })?;
-        let mut sel = Selection::default();
-        let call_span = (call.start_ts_ns, call.end_ts_ns);
-        // Flows an ICMP error may quote, with the span it must fall in.
-        let mut quotable: Vec<((SocketAddr, SocketAddr), Span)> = Vec::new();
-        let mut conns: Vec<usize> = Vec::new();
-        for seen in &call.messages {
-            let m = &seen.msg;
-            sel.frames.extend(m.frames.iter().copied());
-            sel.frames.insert(m.frame);
-            match m.transport {
-                Transport::Udp => quotable.push((key(m.src, m.dst), call_span)),
-                Transport::Tcp | Transport::Tls => {
-                    let k = key(m.src, m.dst);
-                    conns.extend(a.connections.iter().enumerate().filter_map(|(i, c)| {
-                        (key(c.client, c.server) == k
-                            && c.first_ts_ns <= m.ts_ns
-                            && m.ts_ns <= c.last_ts_ns)
-                            .then_some(i)
-                    }));
-                }
-            }
-        }
-        for e in &a.diagnosis.transport_events {
-            if !e.calls.contains(&index) {
-                continue;
-            }
-            sel.frames.extend(e.frames.iter().copied());
-            sel.frames.insert(e.first_frame);
-            if e.proto.is_connection() {
-                let k = key(e.src, e.dst);
-                conns.extend(a.connections.iter().enumerate().filter_map(|(i, c)| {
-                    let evidence = c.evidence_frames();
-                    let tied = (c.first_frame <= e.first_frame && e.first_frame <= c.last_frame)
-                        || e.frames.iter().any(|f| evidence.contains(f));
-                    (key(c.client, c.server) == k && tied).then_some(i)
-                }));
-            } else {
-                quotable.push((key(e.src, e.dst), call_span));
-            }
-        }
-        conns.sort_unstable();
-        conns.dedup();
-        for i in conns {
-            let c = &a.connections[i];
-            sel.frames.extend(c.evidence_frames());
-            sel.frames.extend(c.client_fin);
-            sel.frames.extend(c.server_fin);
-            let span = (c.first_ts_ns, c.last_ts_ns);
-            sel.tcp
-                .entry(key(c.client, c.server))
-                .or_default()
-                .push(Control {
-                    client: c.client,
-                    span,
-                    awaiting_ack: false,
-                });
-            quotable.push((key(c.client, c.server), span));
-        }
-        for s in a.streams.iter().filter(|s| s.call == Some(index)) {
+            )));
+        };
+        let mut sel = Selection {
+            frames: evidence.frames(call).into_iter().collect(),
+            ..Selection::default()
+        };
+        for s in evidence.streams.iter().filter(|s| s.call == Some(index)) {
             let span = (s.first_ts_ns, s.last_ts_ns);
             let mut flows = vec![key(s.src, s.dst)];
             if let (Some(a), Some(b)) = (plus_one(s.src), plus_one(s.dst)) {
@@ -158,97 +91,37 @@ impl Selection {
             }
             for k in flows {
                 sel.udp.entry(k).or_default().push((span, false));
-                quotable.push((k, span));
             }
         }
-        for s in a.evidence.get(index).into_iter().flat_map(|e| &e.stun) {
-            sel.frames.extend(s.frames.iter().copied());
+        for s in &evidence.stun {
             sel.udp
                 .entry(key(s.client, s.server))
                 .or_default()
                 .push(((s.first_ts_ns, s.last_ts_ns), true));
         }
-        for e in &a.icmp_errors {
-            let k = key(e.src, e.dst);
-            let quoted = quotable.iter().any(|&(q, span)| {
-                q == k
-                    && within(
-                        (
-                            span.0.saturating_sub(ICMP_SLACK_NS),
-                            span.1.saturating_add(ICMP_SLACK_NS),
-                        ),
-                        e.ts_ns,
-                    )
-            });
-            if quoted {
-                sel.frames.insert(e.frame);
-            }
-        }
         Ok(sel)
     }
 
-    /// Whether the frame numbered `number` is wanted (flow rules decode it; explicit frames do not).
-    fn wants(&mut self, number: u64, ts: i64, link: u32, data: &[u8]) -> bool {
-        let listed = self.frames.contains(&number);
-        if self.udp.is_empty() && self.tcp.is_empty() {
-            return listed;
+    /// Whether the frame numbered `number` is wanted: listed, or media of the call's flows.
+    fn wants(&self, number: u64, ts: i64, link: u32, data: &[u8]) -> bool {
+        if self.frames.contains(&number) {
+            return true;
         }
-        // Listed frames are decoded too: a listed SYN-ACK starts the wait for the handshake's ACK.
-        let by_flow = self.by_flow(ts, link, data);
-        listed || by_flow
-    }
-
-    fn by_flow(&mut self, ts: i64, link: u32, data: &[u8]) -> bool {
+        if self.udp.is_empty() {
+            return false;
+        }
         let packet = decode::decode(LinkType(link), data);
-        let Some(ip) = packet.ip else {
+        let (Some(ip), L4::Udp(u)) = (packet.ip, packet.l4) else {
             return false;
         };
-        match packet.l4 {
-            L4::Udp(u) => {
-                let src = SocketAddr::new(ip.src, u.src_port);
-                let dst = SocketAddr::new(ip.dst, u.dst_port);
-                self.udp.get(&key(src, dst)).is_some_and(|spans| {
-                    spans
-                        .iter()
-                        .any(|&(span, stun)| within(span, ts) && (!stun || is_stun(u.payload)))
-                })
-            }
-            L4::Tcp(t) => {
-                let src = SocketAddr::new(ip.src, t.src_port);
-                let dst = SocketAddr::new(ip.dst, t.dst_port);
-                let Some(list) = self.tcp.get_mut(&key(src, dst)) else {
-                    return false;
-                };
-                let Some(c) = list.iter_mut().find(|c| within(c.span, ts)) else {
-                    return false;
-                };
-                let f = t.flags;
-                if f.contains(TcpFlags::SYN) && f.contains(TcpFlags::ACK) && src != c.client {
-                    c.awaiting_ack = true;
-                    return true;
-                }
-                if f.contains(TcpFlags::SYN)
-                    || f.contains(TcpFlags::FIN)
-                    || f.contains(TcpFlags::RST)
-                {
-                    return true;
-                }
-                // The client's first segment after the SYN-ACK acknowledges it; only a bare ACK is
-                // taken (data carrying the acknowledgement is SIP, taken as such, or not the call's).
-                if c.awaiting_ack && src == c.client {
-                    c.awaiting_ack = false;
-                    return t.payload.is_empty();
-                }
-                false
-            }
-            _ => false,
-        }
+        let src = SocketAddr::new(ip.src, u.src_port);
+        let dst = SocketAddr::new(ip.dst, u.dst_port);
+        self.udp.get(&key(src, dst)).is_some_and(|spans| {
+            spans.iter().any(|&(span, stun)| {
+                within(span, ts) && (!stun || stun::looks_like_stun(u.payload))
+            })
+        })
     }
-}
-
-/// A STUN message (RFC 8489 §5): top bits zero and the magic cookie.
-fn is_stun(p: &[u8]) -> bool {
-    p.len() >= 20 && p[0] & 0xc0 == 0 && p[4..8] == [0x21, 0x12, 0xa4, 0x42]
 }
 
 /// One packet to write.
@@ -276,7 +149,7 @@ pub fn call_packets(
     redactor: Option<&Redactor>,
     out: impl Write,
 ) -> io::Result<ExtractStats> {
-    let mut sel = Selection::build(analysis, call)?;
+    let sel = Selection::build(analysis, call)?;
     let mut records: Vec<Record> = Vec::new();
     let mut redacted = redactor.map(Redactor::frames);
     let mut used = vec![false; files.len()];
@@ -380,17 +253,6 @@ pub fn call_packets(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn stun_is_recognised_by_its_cookie() {
-        let mut p = vec![0u8; 20];
-        p[1] = 1;
-        p[4..8].copy_from_slice(&[0x21, 0x12, 0xa4, 0x42]);
-        assert!(is_stun(&p));
-        p[0] = 0x80;
-        assert!(!is_stun(&p));
-        assert!(!is_stun(&p[..10]));
-    }
 
     #[test]
     fn a_missing_call_is_an_input_error() {

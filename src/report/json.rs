@@ -335,7 +335,8 @@ fn connection(c: &Connection) -> Option<serde_json::Value> {
             "first_frame": c.first_frame, "last_frame": c.last_frame,
             "start_ts": rfc3339(c.first_ts_ns), "end_ts": rfc3339(c.last_ts_ns), "sip": c.sip,
             "tls": c.tls.as_ref().map(|t| json!({
-                "client_hello_frame": t.client_hello, "sni": t.sni, "server_hello_frame": t.server_hello,
+                "client_hello_frame": t.client_hello.map(|a| a.frame), "sni": t.sni,
+                "server_hello_frame": t.server_hello.map(|a| a.frame),
                 "alert": t.alert.as_ref().map(|a| json!({
                     "frame": a.frame, "level": a.level, "description": a.description, "name": a.name,
                     "from": if a.from_client { "client" } else { "server" },

@@ -64,7 +64,7 @@ fn alert_cause(alert: &TlsAlert, client: &str, server: &str, sni: &str) -> Strin
 /// The failed handshake, if this connection shows one.
 pub(crate) fn check(conn: &Connection) -> Option<TransportEvent> {
     let tls = conn.tls.as_ref()?;
-    let hello = tls.client_hello?;
+    let hello = tls.client_hello?.frame;
     if tls.application_data {
         return None;
     }
@@ -80,7 +80,7 @@ pub(crate) fn check(conn: &Connection) -> Option<TransportEvent> {
         .map(|s| format!(" for the name {s}"))
         .unwrap_or_default();
     let server_hello = tls.server_hello.map_or("no ServerHello".to_string(), |f| {
-        format!("ServerHello in frame {f}")
+        format!("ServerHello in frame {}", f.frame)
     });
     let (what, cause, ts_ns) = match &tls.alert {
         Some(alert) => (
@@ -103,7 +103,7 @@ pub(crate) fn check(conn: &Connection) -> Option<TransportEvent> {
             let by = match (conn.rst, conn.client_fin, conn.server_fin) {
                 (Some(r), _, _) if r.by_client => format!("{client_ip} reset it"),
                 (Some(_), _, _) => format!("{server} reset it"),
-                (None, Some(c), Some(s)) if c <= s => format!("{client_ip} closed it"),
+                (None, Some(c), Some(s)) if c.frame <= s.frame => format!("{client_ip} closed it"),
                 (None, Some(_), None) => format!("{client_ip} closed it"),
                 _ => format!("{server} closed it"),
             };
@@ -118,9 +118,9 @@ pub(crate) fn check(conn: &Connection) -> Option<TransportEvent> {
     };
     let mut frames = conn.evidence_frames();
     frames.push(hello);
-    frames.extend(tls.server_hello);
-    frames.extend(conn.client_fin);
-    frames.extend(conn.server_fin);
+    frames.extend(tls.server_hello.map(|a| a.frame));
+    frames.extend(conn.client_fin.map(|f| f.frame));
+    frames.extend(conn.server_fin.map(|f| f.frame));
     frames.sort_unstable();
     frames.dedup();
     Some(TransportEvent {

@@ -1,10 +1,11 @@
 //! The ladder diagram of one call as an SVG: a lifeline per host (in order of first appearance, so
 //! the caller is on the left), a row per SIP message and per piece of transport evidence (TCP SYN,
-//! SYN-ACK and RST, TLS alerts, ICMP errors) on one time axis, the primary finding's frames
-//! highlighted and pauses of a second or more marked.
+//! SYN-ACK, FIN and RST, TLS hellos and alerts, ICMP errors) on one time axis, the primary finding's
+//! frames highlighted and pauses of a second or more marked.
 //!
-//! Takes the analysis and a call index; writes an SVG `<figure>` with its legend. Which connections
-//! and ICMP errors belong to the call is chosen in [`evidence`].
+//! Takes the analysis and a call index; writes an SVG `<figure>` with its legend. The call's evidence
+//! (the model's) says which connections and ICMP errors belong to it: the rows are exactly the frames
+//! of `Evidence::frames`, the ones its extract holds.
 
 use std::collections::BTreeSet;
 use std::fmt::{self, Write as _};
@@ -14,11 +15,8 @@ use super::{escape, LADDER_MAX_ROWS};
 use crate::analysis::Analysis;
 use crate::correlate::message::{Kind, Message, Method};
 use crate::correlate::transport::{At, Connection, IcmpError, Rst};
-use crate::diagnose::TransportEvent;
 use crate::report::words::{clock, findings, sdp_note, truncate};
 use crate::words::duration_ms;
-
-mod evidence;
 
 /// What a ladder row is, for its colour.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -144,6 +142,39 @@ fn transport_rows(conns: &[&Connection], icmp: &[&IcmpError], rows: &mut Vec<Row
                 )
             });
         }
+        for (fin, from_client) in [(c.client_fin, true), (c.server_fin, false)] {
+            if let Some(at) = fin {
+                rows.push(Row::transport(
+                    at,
+                    from_to(from_client),
+                    "TCP FIN".to_string(),
+                    RowKind::Tcp,
+                ));
+            }
+        }
+        if let Some(tls) = &c.tls {
+            if let Some(at) = tls.client_hello {
+                let sni = tls
+                    .sni
+                    .as_deref()
+                    .map(|s| format!(" ({s})"))
+                    .unwrap_or_default();
+                rows.push(Row::transport(
+                    at,
+                    from_to(true),
+                    format!("TLS ClientHello{sni}"),
+                    RowKind::Tcp,
+                ));
+            }
+            if let Some(at) = tls.server_hello {
+                rows.push(Row::transport(
+                    at,
+                    from_to(false),
+                    "TLS ServerHello".to_string(),
+                    RowKind::Tcp,
+                ));
+            }
+        }
         if let Some(Rst { at, by_client }) = c.rst {
             rows.push(Row::transport(
                 at,
@@ -215,14 +246,13 @@ const GAP_EXTRA: f64 = 16.0;
 /// Writes the ladder of call `i` (0-based).
 pub(super) fn ladder(analysis: &Analysis, i: usize, h: &mut String) -> fmt::Result {
     let call = &analysis.calls[i];
-    let events: Vec<&TransportEvent> = analysis
-        .diagnosis
-        .transport_events
-        .iter()
-        .filter(|e| e.calls.contains(&i))
+    let evidence = analysis.evidence.get(i);
+    let conns: Vec<&Connection> = evidence.into_iter().flat_map(|e| &e.connections).collect();
+    let icmp: Vec<&IcmpError> = evidence
+        .into_iter()
+        .flat_map(|e| &e.icmp)
+        .flat_map(|g| g.kept())
         .collect();
-    let conns = evidence::call_connections(analysis, i, &events);
-    let icmp = evidence::call_icmp(analysis, i, &events);
     let mut rows: Vec<Row> = call
         .messages
         .iter()
