@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Command;
 
 use callscope::capture::write::PcapWriter;
-use callscope::capture::{CaptureFile, Start};
+use callscope::capture::CaptureFile;
 use callscope::export::extract::{call_packets, ExtractStats};
 use callscope::Analysis;
 
