@@ -18,12 +18,17 @@
 # Every sipp/kamailio/tcpdump/openssl run is wrapped in `timeout`; an EXIT trap stops them and deletes the
 # namespaces (a leftover lab from a killed run is deleted before the next scenario is built).
 # Needs: ip + ss (iproute2), sipp (Debian sip-tester), kamailio, tcpdump, tshark, nft, python3, openssl.
+# Runs hold /tmp/callscope-lab.lock: a second run waits for the first (the namespace names are fixed).
 # LAB_KEEP_LOGS=/some/dir keeps the sipp/kamailio/tcpdump logs of the run there.
 # scripts/lab/: sipp scenarios (uac-*.xml, uas-*.xml), kamailio.cfg, nft rulesets, gen_media.py.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LAB=$HERE/lab
+# One lab at a time on this machine: the namespaces have fixed names, so concurrent runs (several
+# work trees, several engineers) wait for each other instead of tearing each other's lab down.
+exec 9>/tmp/callscope-lab.lock
+flock 9
 OUT=$(cd "$HERE/.." && pwd)/testdata/lab
 RUN=$(mktemp -d /tmp/lab-run.XXXXXX)
 chmod 755 "$RUN"
