@@ -53,4 +53,4 @@ pub mod report;
 pub(crate) mod words;
 
 pub use analysis::Analysis;
-pub use pipeline::{analyze, Options, Progress};
+pub use pipeline::{analyze, analyze_into, Options, Progress};

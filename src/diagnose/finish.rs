@@ -28,6 +28,49 @@ pub struct DiagnosedCall {
     pub evidence: Evidence,
 }
 
+/// A diagnosed call reads as its [`Call`] (`c.state`, `c.messages`) with its findings and evidence
+/// beside.
+impl std::ops::Deref for DiagnosedCall {
+    type Target = Call;
+    fn deref(&self) -> &Call {
+        &self.call
+    }
+}
+
+impl DiagnosedCall {
+    /// The severity of its worst finding.
+    pub fn worst(&self) -> Option<super::Severity> {
+        self.findings.iter().map(|f| f.severity).min()
+    }
+
+    /// The RTP streams it owns (its evidence may also hold streams of a later call on the same
+    /// ports), by first frame.
+    pub fn own_streams(&self) -> impl Iterator<Item = &Stream> {
+        self.evidence
+            .streams
+            .iter()
+            .filter(move |s| s.call == Some(self.index))
+    }
+}
+
+impl<T: Sink + ?Sized> Sink for &mut T {
+    fn call(&mut self, call: DiagnosedCall) {
+        (**self).call(call);
+    }
+    fn other(&mut self, dialog: OtherDialog) {
+        (**self).other(dialog);
+    }
+    fn stream(&mut self, stream: Stream) {
+        (**self).stream(stream);
+    }
+    fn connection(&mut self, conn: Connection) {
+        (**self).connection(conn);
+    }
+    fn transport_event(&mut self, event: TransportEvent) {
+        (**self).transport_event(event);
+    }
+}
+
 /// Receives finished, diagnosed things in the order the capture finished them.
 pub trait Sink {
     fn call(&mut self, call: DiagnosedCall);
@@ -57,6 +100,11 @@ impl<S: Sink> Diagnoser<S> {
     /// The sink, to finish it once the engine has finished everything.
     pub fn into_sink(self) -> S {
         self.sink
+    }
+
+    /// The sink, for what reaches it without a diagnosis (ICMP errors as they are seen).
+    pub fn sink_mut(&mut self) -> &mut S {
+        &mut self.sink
     }
 }
 

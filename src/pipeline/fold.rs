@@ -9,8 +9,7 @@ use std::collections::HashSet;
 use std::net::SocketAddr;
 
 use super::chunk::{self, Event, Kind};
-use super::collect::Collector;
-use crate::analysis::{Analysis, CaptureSummary};
+use crate::analysis::{CaptureSummary, Output, Summary};
 use crate::capture::{CaptureFile, State, Warning};
 use crate::correlate::engine::{self, Engine};
 use crate::correlate::message::{Message, Transport};
@@ -23,8 +22,9 @@ use crate::proto::sip;
 use crate::reassembly::{self, Reassembler, Segment};
 
 /// Folds chunk outputs in capture order.
-pub(super) struct Fold {
-    analysis: Analysis,
+pub(super) struct Fold<'o> {
+    /// What the run found besides its items (captures, counts).
+    summary: Summary,
     /// The file being read.
     current: CaptureSummary,
     /// Where the next chunk must start, and in which state.
@@ -36,7 +36,7 @@ pub(super) struct Fold {
     sip_flows: HashSet<(SocketAddr, SocketAddr)>,
     reassembler: Reassembler,
     engine: Engine,
-    out: Diagnoser<Collector>,
+    out: Diagnoser<&'o mut dyn Output>,
     /// Per flow of the chunk being folded: the SSRC and stream key of its last RTP packet.
     stream_cache: Vec<Option<(u32, Key)>>,
 }
@@ -49,11 +49,15 @@ fn pick_some(a: Option<i64>, b: Option<i64>, pick: fn(i64, i64) -> i64) -> Optio
     }
 }
 
-impl Fold {
-    /// A fold whose first frame gets the number `first_frame`.
-    pub(super) fn new(first_frame: u64, limits: engine::Limits) -> Fold {
+impl<'o> Fold<'o> {
+    /// A fold whose first frame gets the number `first_frame`, writing into `out`.
+    pub(super) fn new(
+        first_frame: u64,
+        limits: engine::Limits,
+        out: &'o mut dyn Output,
+    ) -> Fold<'o> {
         Fold {
-            analysis: Analysis::default(),
+            summary: Summary::default(),
             current: CaptureSummary::default(),
             next: (0, State::Pcap),
             frames: first_frame.saturating_sub(1),
@@ -61,7 +65,7 @@ impl Fold {
             sip_flows: HashSet::new(),
             reassembler: Reassembler::new(reassembly::Limits::default()),
             engine: Engine::new(limits),
-            out: Diagnoser::new(Collector::default()),
+            out: Diagnoser::new(out),
             stream_cache: Vec::new(),
         }
     }
@@ -81,6 +85,21 @@ impl Fold {
         self.next = file.first();
     }
 
+    /// Begins a live capture named `label` (frames come in batches, see `live`).
+    pub(super) fn begin_live(&mut self, label: &str) {
+        self.current = CaptureSummary {
+            path: label.to_string(),
+            format: "live",
+            first_frame: self.frames + 1,
+            ..CaptureSummary::default()
+        };
+    }
+
+    /// Moves the capture clock to `now_ns` without a packet (a live capture gone quiet).
+    pub(super) fn tick(&mut self, now_ns: i64) {
+        self.engine.advance(now_ns, &mut self.out);
+    }
+
     /// Where the next chunk must start, and the reading state there.
     pub(super) fn resume_point(&self) -> (usize, State) {
         self.next.clone()
@@ -92,6 +111,9 @@ impl Fold {
         let cur = &mut self.current;
         cur.packets += output.frames;
         cur.captured_bytes += output.captured_bytes;
+        if cur.format == "live" {
+            cur.bytes += output.captured_bytes;
+        }
         cur.first_ts_ns = pick_some(cur.first_ts_ns, output.first_ts_ns, i64::min);
         cur.last_ts_ns = pick_some(cur.last_ts_ns, output.last_ts_ns, i64::max);
         for link in output.link_types {
@@ -104,7 +126,7 @@ impl Fold {
             cur.warn(warning);
         }
         for (reason, n) in output.sip_errors {
-            *self.analysis.sip_malformed.entry(reason).or_default() += n;
+            *self.summary.sip_malformed.entry(reason).or_default() += n;
         }
         if let Some(ts) = output.first_frame_ts_ns {
             self.engine.start(ts);
@@ -185,7 +207,7 @@ impl Fold {
             }
             Kind::Icmp(mut error) => {
                 error.frame = frame;
-                self.analysis.icmp_errors.push((*error).clone());
+                self.out.sink_mut().icmp_error((*error).clone());
                 self.engine.icmp(*error);
             }
             Kind::Fragment(frag) => {
@@ -206,7 +228,7 @@ impl Fold {
                             src,
                             dst,
                             &mut table,
-                            &mut self.analysis.sip_malformed,
+                            &mut self.summary.sip_malformed,
                             &mut |kind| kinds.push(kind),
                         );
                         let flows = table.into_list();
@@ -290,7 +312,7 @@ impl Fold {
             m.src,
             m.dst,
             Transport::Tcp,
-            &mut self.analysis.sip_malformed,
+            &mut self.summary.sip_malformed,
             &mut |msg| parsed.push(msg),
         );
         for msg in parsed {
@@ -300,21 +322,27 @@ impl Fold {
 
     pub(super) fn end_file(&mut self) {
         let done = std::mem::take(&mut self.current);
-        self.analysis.captures.push(done);
+        self.summary.captures.push(done);
     }
 
-    pub(super) fn finish(mut self) -> Analysis {
+    /// Finalizes everything still open and finishes the output with the run's summary.
+    pub(super) fn finish(mut self) -> std::io::Result<()> {
         let mut framed = Vec::new();
         self.reassembler.finish(&mut |m| framed.push(m));
         for m in framed {
             self.tcp_message(m);
         }
         let counts = self.engine.finish(&mut self.out);
-        let mut analysis = self.analysis;
-        analysis.tcp_reassembly = self.reassembler.stats;
-        self.out.into_sink().into_analysis(&mut analysis, counts);
+        let mut summary = self.summary;
+        summary.tcp_reassembly = self.reassembler.stats;
+        summary.sip = counts.sip;
+        let limits = &mut summary.limits;
+        limits.untracked_rtp_packets = counts.untracked_rtp_packets;
+        limits.untracked_tcp_segments = counts.untracked_tcp_segments;
+        limits.untracked_icmp = counts.untracked_icmp;
+        limits.out_of_order = counts.out_of_order;
         let report = self.defrag.finish();
-        if let Some(last) = analysis.captures.last_mut() {
+        if let Some(last) = summary.captures.last_mut() {
             last.decode.incomplete_fragment_sets += report.incomplete_sets;
             if report.incomplete_sets > 0 {
                 last.warn(Warning {
@@ -326,6 +354,6 @@ impl Fold {
                 });
             }
         }
-        analysis
+        self.out.into_sink().finish(summary)
     }
 }

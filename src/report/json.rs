@@ -72,31 +72,17 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
+use super::spool::{Key, Spool};
 use super::time::rfc3339;
-use super::words::call_streams;
-use crate::analysis::{Analysis, CaptureSummary};
-use crate::correlate::calls::{Call, OtherDialog};
+use crate::analysis::{self, Analysis, CaptureSummary, Output};
+use crate::correlate::calls::OtherDialog;
 use crate::correlate::media::Stream;
 use crate::correlate::transport::{ConnState, Connection, IcmpError};
-use crate::diagnose::{Finding, Severity, TransportEvent};
+use crate::diagnose::{DiagnosedCall, Finding, Severity, Sink, TransportEvent};
 use serde_json::json;
 
 /// The schema version written in every report.
 pub const SCHEMA_VERSION: u32 = 1;
-
-#[derive(Serialize)]
-struct Report<'a> {
-    schema_version: u32,
-    tool: Tool,
-    captures: Vec<Capture<'a>>,
-    summary: Summary<'a>,
-    calls: Vec<CallJson<'a>>,
-    other_dialogs: Vec<OtherJson<'a>>,
-    transport_events: Vec<serde_json::Value>,
-    rtp_streams: Vec<serde_json::Value>,
-    tcp_connections: Vec<serde_json::Value>,
-    icmp_errors: Vec<serde_json::Value>,
-}
 
 #[derive(Serialize)]
 struct CallJson<'a> {
@@ -355,7 +341,8 @@ fn icmp(e: &IcmpError) -> serde_json::Value {
     })
 }
 
-fn call<'a>(index: usize, c: &'a Call, analysis: &'a Analysis) -> CallJson<'a> {
+fn call(d: &DiagnosedCall) -> CallJson<'_> {
+    let c = &d.call;
     let frames: Vec<u64> = c.frames().collect();
     let mut reasons = Vec::new();
     let mut warnings = Vec::new();
@@ -381,7 +368,7 @@ fn call<'a>(index: usize, c: &'a Call, analysis: &'a Analysis) -> CallJson<'a> {
         }
     }
     CallJson {
-        index,
+        index: d.index + 1,
         call_id: &c.call_id,
         from: &c.from,
         to: &c.to,
@@ -408,13 +395,8 @@ fn call<'a>(index: usize, c: &'a Call, analysis: &'a Analysis) -> CallJson<'a> {
         reasons,
         warnings,
         ms_diagnostics,
-        findings: analysis
-            .diagnosis
-            .calls
-            .get(index - 1)
-            .map(|fs| fs.iter().map(finding).collect())
-            .unwrap_or_default(),
-        media: call_streams(analysis, index - 1).map(stream).collect(),
+        findings: d.findings.iter().map(finding).collect(),
+        media: d.own_streams().map(stream).collect(),
         frames: Frames {
             first: frames.iter().copied().min().unwrap_or_default(),
             last: frames.iter().copied().max().unwrap_or_default(),
@@ -438,105 +420,282 @@ fn other(o: &OtherDialog) -> OtherJson<'_> {
     }
 }
 
-/// Calls whose worst finding has this severity (a degraded call has warnings but no error).
-fn count_calls(analysis: &Analysis, worst: Severity) -> usize {
-    analysis
-        .diagnosis
-        .calls
-        .iter()
-        .filter(|fs| fs.iter().map(|f| f.severity).min() == Some(worst))
-        .count()
+/// The counts of the summary that come from the calls and streams as they go by.
+#[derive(Default)]
+struct Tally {
+    calls: usize,
+    failed_calls: usize,
+    degraded_calls: usize,
+    by_code: BTreeMap<&'static str, usize>,
+    rtp_streams: usize,
+    other_dialogs: usize,
 }
 
-/// In how many calls each finding code appears.
-fn by_code(analysis: &Analysis) -> BTreeMap<&'static str, usize> {
-    let mut out = BTreeMap::new();
-    for fs in &analysis.diagnosis.calls {
-        let mut codes: Vec<&'static str> = fs.iter().map(|f| f.code).collect();
+impl Tally {
+    fn call(&mut self, d: &DiagnosedCall) {
+        self.calls += 1;
+        match d.worst() {
+            Some(Severity::Error) => self.failed_calls += 1,
+            Some(Severity::Warning) => self.degraded_calls += 1,
+            _ => {}
+        }
+        let mut codes: Vec<&'static str> = d.findings.iter().map(|f| f.code).collect();
         codes.sort_unstable();
         codes.dedup();
         for code in codes {
-            *out.entry(code).or_default() += 1;
+            *self.by_code.entry(code).or_default() += 1;
         }
     }
+}
+
+/// The first 8 bytes of a code as a number: orders events of one frame by code, as text would.
+fn code_key(code: &str) -> u64 {
+    let mut b = [0u8; 8];
+    for (d, s) in b.iter_mut().zip(code.bytes()) {
+        *d = s;
+    }
+    u64::from_be_bytes(b)
+}
+
+/// `value` pretty-printed as it sits inside the report's top-level object: every line after the
+/// first indented by `indent` spaces.
+fn nested(value: &impl Serialize, indent: usize) -> io::Result<Vec<u8>> {
+    let text = serde_json::to_vec_pretty(value)?;
+    let mut out = Vec::with_capacity(text.len() + text.len() / 8);
+    for &b in &text {
+        out.push(b);
+        if b == b'\n' {
+            out.extend(std::iter::repeat_n(b' ', indent));
+        }
+    }
+    Ok(out)
+}
+
+/// The JSON report, written as the run goes: items are kept rendered in spools (in bounded memory)
+/// and the document is written, in the order of the schema, when the run finishes.
+pub struct Writer<W: Write> {
+    out: W,
+    tally: Tally,
+    calls: Spool,
+    others: Spool,
+    events: Spool,
+    streams: Spool,
+    connections: Spool,
+    icmp: Spool,
+    /// The first error rendering an item (reported by `finish`).
+    error: Option<io::Error>,
+}
+
+impl<W: Write> Writer<W> {
+    pub fn new(out: W) -> Writer<W> {
+        Writer {
+            out,
+            tally: Tally::default(),
+            calls: Spool::default(),
+            others: Spool::default(),
+            events: Spool::default(),
+            streams: Spool::default(),
+            connections: Spool::default(),
+            icmp: Spool::default(),
+            error: None,
+        }
+    }
+
+    fn keep(&mut self, which: fn(&mut Self) -> &mut Spool, key: Key, value: &impl Serialize) {
+        match nested(value, 4) {
+            Ok(bytes) => which(self).push(key, bytes),
+            Err(e) => {
+                self.error.get_or_insert(e);
+            }
+        }
+    }
+
+    /// Writes `"name": [items]` from a spool, then `,` unless it is the last field.
+    fn array(&mut self, name: &str, spool: Spool, last: bool) -> io::Result<()> {
+        let out = &mut self.out;
+        write!(out, "  \"{name}\": [")?;
+        let mut first = true;
+        spool.drain(|item| {
+            out.write_all(if first { b"\n    " } else { b",\n    " })?;
+            first = false;
+            out.write_all(item)
+        })?;
+        if !first {
+            out.write_all(b"\n  ")?;
+        }
+        out.write_all(if last { b"]\n" } else { b"],\n" })
+    }
+}
+
+impl<W: Write> Sink for Writer<W> {
+    fn call(&mut self, d: DiagnosedCall) {
+        self.tally.call(&d);
+        self.keep(|w| &mut w.calls, (d.index as u64, 0), &call(&d));
+    }
+    fn other(&mut self, dialog: OtherDialog) {
+        self.tally.other_dialogs += 1;
+        self.keep(|w| &mut w.others, (dialog.first_frame, 0), &other(&dialog));
+    }
+    fn stream(&mut self, s: Stream) {
+        self.tally.rtp_streams += 1;
+        let mut v = stream(&s);
+        v["call"] = json!(s.call.map(|i| i + 1));
+        self.keep(|w| &mut w.streams, (s.first_frame, 0), &v);
+    }
+    fn connection(&mut self, c: Connection) {
+        if let Some(v) = connection(&c) {
+            self.keep(|w| &mut w.connections, (c.first_frame, 0), &v);
+        }
+    }
+    fn transport_event(&mut self, e: TransportEvent) {
+        let key = (e.first_frame, code_key(e.code));
+        self.keep(|w| &mut w.events, key, &transport_event(&e));
+    }
+}
+
+impl<W: Write + Send> Output for Writer<W> {
+    fn icmp_error(&mut self, e: IcmpError) {
+        self.keep(|w| &mut w.icmp, (e.frame, 0), &icmp(&e));
+    }
+
+    fn finish(&mut self, summary: analysis::Summary) -> io::Result<()> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        let t = std::mem::take(&mut self.tally);
+        let head = Head {
+            schema_version: SCHEMA_VERSION,
+            tool: Tool {
+                name: "callscope",
+                version: env!("CARGO_PKG_VERSION"),
+            },
+            captures: summary.captures.iter().map(capture).collect(),
+            summary: Summary {
+                failed_calls: t.failed_calls,
+                degraded_calls: t.degraded_calls,
+                by_code: t.by_code,
+                rtp_streams: t.rtp_streams,
+                files: summary.captures.len(),
+                packets: summary.captures.iter().map(|c| c.packets).sum(),
+                sip_messages: summary.sip.messages,
+                sip_resent: summary.sip.resent,
+                sip_untracked: summary.sip.untracked,
+                limits: Limits {
+                    untracked_tcp_segments: summary.limits.untracked_tcp_segments,
+                    untracked_rtp_packets: summary.limits.untracked_rtp_packets,
+                    tcp_reassembly_bytes_skipped: summary.tcp_reassembly.bytes_skipped,
+                    tcp_reassembly_streams_over_limit: summary.tcp_reassembly.streams_over_limit,
+                },
+                calls: t.calls,
+                other_dialogs: t.other_dialogs,
+                sip_requests: &summary.sip.requests,
+                sip_responses: summary
+                    .sip
+                    .responses
+                    .iter()
+                    .map(|(s, n)| (s.0, *n))
+                    .collect(),
+                sip_malformed: &summary.sip_malformed,
+            },
+        };
+        // The head object without its closing brace, then the arrays.
+        let mut head = serde_json::to_vec_pretty(&head)?;
+        // Pretty output ends with the object's closing "\n}".
+        head.truncate(head.len().saturating_sub(2));
+        self.out.write_all(&head)?;
+        self.out.write_all(b",\n")?;
+        let calls = std::mem::take(&mut self.calls);
+        self.array("calls", calls, false)?;
+        let others = std::mem::take(&mut self.others);
+        self.array("other_dialogs", others, false)?;
+        let events = std::mem::take(&mut self.events);
+        self.array("transport_events", events, false)?;
+        let streams = std::mem::take(&mut self.streams);
+        self.array("rtp_streams", streams, false)?;
+        let connections = std::mem::take(&mut self.connections);
+        self.array("tcp_connections", take(connections, MAX_CONNECTIONS), false)?;
+        let icmp = std::mem::take(&mut self.icmp);
+        self.array("icmp_errors", icmp, true)?;
+        self.out.write_all(b"}\n")?;
+        self.out.flush()
+    }
+}
+
+/// The first `n` items of a spool, as a spool.
+fn take(spool: Spool, n: usize) -> Spool {
+    if spool.len() <= n as u64 {
+        return spool;
+    }
+    let mut out = Spool::default();
+    let mut k = 0u64;
+    // Reading back is the only way to know the first ones by key; a spool this big is rare
+    // (more than MAX_CONNECTIONS failed or SIP connections).
+    let _ = spool.drain(|item| {
+        if k < n as u64 {
+            out.push((k, 0), item.to_vec());
+        }
+        k += 1;
+        Ok(())
+    });
     out
 }
 
-/// Writes one line per call: the call's object (as in `calls`), for log pipelines (NDJSON).
-pub fn write_ndjson(analysis: &Analysis, mut out: impl Write) -> io::Result<()> {
-    for (i, c) in analysis.calls.iter().enumerate() {
-        serde_json::to_writer(&mut out, &call(i + 1, c, analysis))?;
-        out.write_all(b"\n")?;
-    }
-    Ok(())
+/// The head of the report: everything before the arrays of items.
+#[derive(Serialize)]
+struct Head<'a> {
+    schema_version: u32,
+    tool: Tool,
+    captures: Vec<Capture<'a>>,
+    summary: Summary<'a>,
 }
 
-/// Writes the report as pretty-printed JSON followed by a newline.
-pub fn write(analysis: &Analysis, mut out: impl Write) -> io::Result<()> {
-    let report = Report {
-        schema_version: SCHEMA_VERSION,
-        tool: Tool {
-            name: "callscope",
-            version: env!("CARGO_PKG_VERSION"),
-        },
-        captures: analysis.captures.iter().map(capture).collect(),
-        summary: Summary {
-            failed_calls: count_calls(analysis, Severity::Error),
-            degraded_calls: count_calls(analysis, Severity::Warning),
-            by_code: by_code(analysis),
-            rtp_streams: analysis.streams.len(),
-            files: analysis.captures.len(),
-            packets: analysis.packets(),
-            sip_messages: analysis.sip.messages,
-            sip_resent: analysis.sip.resent,
-            sip_untracked: analysis.sip.untracked,
-            limits: Limits {
-                untracked_tcp_segments: analysis.limits.untracked_tcp_segments,
-                untracked_rtp_packets: analysis.limits.untracked_rtp_packets,
-                tcp_reassembly_bytes_skipped: analysis.tcp_reassembly.bytes_skipped,
-                tcp_reassembly_streams_over_limit: analysis.tcp_reassembly.streams_over_limit,
-            },
-            calls: analysis.calls.len(),
-            other_dialogs: analysis.other_dialogs.len(),
-            sip_requests: &analysis.sip.requests,
-            sip_responses: analysis
-                .sip
-                .responses
-                .iter()
-                .map(|(s, n)| (s.0, *n))
-                .collect(),
-            sip_malformed: &analysis.sip_malformed,
-        },
-        calls: analysis
-            .calls
-            .iter()
-            .enumerate()
-            .map(|(i, c)| call(i + 1, c, analysis))
-            .collect(),
-        other_dialogs: analysis.other_dialogs.iter().map(other).collect(),
-        transport_events: analysis
-            .diagnosis
-            .transport_events
-            .iter()
-            .map(transport_event)
-            .collect(),
-        rtp_streams: analysis
-            .streams
-            .iter()
-            .map(|s| {
-                let mut v = stream(s);
-                v["call"] = json!(s.call.map(|i| i + 1));
-                v
-            })
-            .collect(),
-        tcp_connections: analysis
-            .connections
-            .iter()
-            .filter_map(connection)
-            .take(MAX_CONNECTIONS)
-            .collect(),
-        icmp_errors: analysis.icmp_errors.iter().map(icmp).collect(),
-    };
-    serde_json::to_writer_pretty(&mut out, &report)?;
-    out.write_all(b"\n")
+/// One line per call, written as each call is finalized (NDJSON, for log pipelines): the call's
+/// object as in the report's `calls`.
+pub struct NdjsonWriter<W: Write> {
+    out: W,
+    error: Option<io::Error>,
+}
+
+impl<W: Write> NdjsonWriter<W> {
+    pub fn new(out: W) -> NdjsonWriter<W> {
+        NdjsonWriter { out, error: None }
+    }
+}
+
+impl<W: Write> Sink for NdjsonWriter<W> {
+    fn call(&mut self, d: DiagnosedCall) {
+        if self.error.is_some() {
+            return;
+        }
+        let written = serde_json::to_writer(&mut self.out, &call(&d))
+            .map_err(io::Error::from)
+            .and_then(|()| self.out.write_all(b"\n"));
+        if let Err(e) = written {
+            self.error = Some(e);
+        }
+    }
+    fn other(&mut self, _: OtherDialog) {}
+    fn stream(&mut self, _: Stream) {}
+    fn connection(&mut self, _: Connection) {}
+    fn transport_event(&mut self, _: TransportEvent) {}
+}
+
+impl<W: Write + Send> Output for NdjsonWriter<W> {
+    fn icmp_error(&mut self, _: IcmpError) {}
+    fn finish(&mut self, _: analysis::Summary) -> io::Result<()> {
+        match self.error.take() {
+            Some(e) => Err(e),
+            None => self.out.flush(),
+        }
+    }
+}
+
+/// Writes one line per call of a collected analysis (see [`NdjsonWriter`]).
+pub fn write_ndjson(analysis: &Analysis, out: impl Write + Send) -> io::Result<()> {
+    analysis.replay(&mut NdjsonWriter::new(out))
+}
+
+/// Writes the report of a collected analysis as pretty-printed JSON followed by a newline.
+pub fn write(analysis: &Analysis, out: impl Write + Send) -> io::Result<()> {
+    analysis.replay(&mut Writer::new(out))
 }

@@ -6,6 +6,7 @@
 
 pub mod html;
 pub mod json;
+mod spool;
 pub mod text;
 mod time;
 mod words;

@@ -16,17 +16,19 @@ fn lab(name: &str) -> Analysis {
 }
 
 fn primary(a: &Analysis, call: usize) -> &Finding {
-    a.diagnosis.calls[call]
+    a.calls[call]
+        .findings
         .first()
         .unwrap_or_else(|| panic!("call {call} has no finding"))
 }
 
 fn codes(a: &Analysis, call: usize) -> Vec<&'static str> {
-    a.diagnosis.calls[call].iter().map(|f| f.code).collect()
+    a.calls[call].findings.iter().map(|f| f.code).collect()
 }
 
 fn assert_good(a: &Analysis, call: usize) {
-    let bad: Vec<_> = a.diagnosis.calls[call]
+    let bad: Vec<_> = a.calls[call]
+        .findings
         .iter()
         .filter(|f| f.severity != Severity::Info)
         .collect();
@@ -58,13 +60,13 @@ fn tcp_syn_dropped_behind_the_proxy_is_the_cause_of_the_504() {
             "allow inbound TCP 5060 from 192.0.2.20 on 192.0.2.31's firewall",
         ],
     );
-    let timeout = &a.diagnosis.calls[0][1];
+    let timeout = &a.calls[0].findings[1];
     assert_mentions(
         timeout,
         &["No response from next hop sip:192.0.2.31:5060;transport=tcp"],
     );
     assert_good(&a, 1);
-    let ev = &a.diagnosis.transport_events;
+    let ev = &a.transport_events;
     assert_eq!(ev.len(), 1);
     assert_eq!(
         (ev[0].code, ev[0].attempts, ev[0].first_frame),
@@ -77,7 +79,7 @@ fn tcp_syn_dropped_behind_the_proxy_is_the_cause_of_the_504() {
 fn tcp_syn_dropped_seen_at_the_app_is_an_unlinked_transport_event() {
     let a = lab("tcp-syn-dropped-at-app.pcap");
     assert!(a.calls.is_empty());
-    let ev = &a.diagnosis.transport_events;
+    let ev = &a.transport_events;
     assert_eq!(ev.len(), 1);
     assert_eq!(ev[0].code, "tcp.syn_unanswered");
     assert_eq!(ev[0].frames, [4, 5, 6, 7, 8, 9, 10]);
@@ -107,7 +109,7 @@ fn tcp_syn_refused_explains_the_503() {
         ],
     );
     assert_mentions(
-        &a.diagnosis.calls[0][1],
+        &a.calls[0].findings[1],
         &["Cannot connect to sip:192.0.2.31:5060;transport=tcp"],
     );
 }
@@ -125,7 +127,7 @@ fn icmp_port_unreachable_quoting_the_invites() {
             "nothing listens on UDP 5060 at 192.0.2.31",
         ],
     );
-    assert_eq!(a.diagnosis.transport_events[0].calls, [0]);
+    assert_eq!(a.transport_events[0].calls, [0]);
 }
 
 #[test]
@@ -149,18 +151,14 @@ fn udp_invite_dropped_is_no_response_per_timer_a() {
 fn sip_outcomes_busy_is_info_and_the_unanswered_call_no_response() {
     let a = lab("sip-udp-outcomes.pcap");
     assert_eq!(a.calls.len(), 4);
-    assert!(
-        a.diagnosis.calls[0].is_empty(),
-        "{:#?}",
-        a.diagnosis.calls[0]
-    );
+    assert!(a.calls[0].findings.is_empty(), "{:#?}", a.calls[0].findings);
     assert_eq!(codes(&a, 1), ["sip.rejected"]);
     assert_eq!(primary(&a, 1).severity, Severity::Info);
     assert_eq!(primary(&a, 1).frames, [212, 217, 218]);
     assert!(
-        a.diagnosis.calls[2].is_empty(),
+        a.calls[2].findings.is_empty(),
         "cancelled: {:#?}",
-        a.diagnosis.calls[2]
+        a.calls[2].findings
     );
     assert_eq!(codes(&a, 3), ["sip.no_response"]);
     assert_eq!(primary(&a, 3).frames, [226, 227, 228, 229, 230, 231, 232]);
@@ -185,11 +183,12 @@ fn failover_is_a_slow_setup_naming_the_dead_server() {
 
 fn assert_good_or_warning_only(a: &Analysis, call: usize) {
     assert!(
-        a.diagnosis.calls[call]
+        a.calls[call]
+            .findings
             .iter()
             .all(|f| f.severity != Severity::Error),
         "{:#?}",
-        a.diagnosis.calls[call]
+        a.calls[call].findings
     );
 }
 
@@ -254,9 +253,9 @@ fn good_calls_get_no_finding() {
         assert_eq!(a.calls.len(), 1, "{name}");
         assert_good(&a, 0);
         assert!(
-            a.diagnosis.transport_events.is_empty(),
+            a.transport_events.is_empty(),
             "{name}: {:#?}",
-            a.diagnosis.transport_events
+            a.transport_events
         );
     }
 }
@@ -264,7 +263,7 @@ fn good_calls_get_no_finding() {
 #[test]
 fn tls_unknown_ca_is_a_transport_event() {
     let a = lab("tls-handshake-failed.pcap");
-    let ev = &a.diagnosis.transport_events;
+    let ev = &a.transport_events;
     assert_eq!(ev.len(), 1);
     assert_eq!(ev[0].code, "tls.handshake_failed");
     assert_eq!(ev[0].frames, [3, 4, 6, 8, 10, 11, 12]);
@@ -285,7 +284,13 @@ fn the_diagnosis_does_not_depend_on_chunks_or_threads() {
         let file = CaptureFile::open(&path).expect("a lab capture");
         let one = support::analyze_with(std::slice::from_ref(&file), 4096, 1);
         let many = support::analyze_with(std::slice::from_ref(&file), 1 << 20, 2);
-        assert_eq!(one.diagnosis, many.diagnosis, "{}", path.display());
+        assert_eq!(one.calls, many.calls, "{}", path.display());
+        assert_eq!(
+            one.transport_events,
+            many.transport_events,
+            "{}",
+            path.display()
+        );
         compared += 1;
     }
     assert!(compared >= 14, "only {compared} lab captures compared");
