@@ -59,13 +59,13 @@ pub struct Summary {
 /// connection, transport event and other dialog as it is let go (in that order, which is the
 /// capture's, not the report's), each ICMP error as it is seen, then the [`Summary`].
 pub trait Output: Sink + Send {
-    fn icmp_error(&mut self, error: IcmpError);
+    fn icmp_error(&mut self, error: &IcmpError);
     /// The run is over: write what is left.
     fn finish(&mut self, summary: Summary) -> io::Result<()>;
 }
 
 impl<T: Output + ?Sized> Output for &mut T {
-    fn icmp_error(&mut self, error: IcmpError) {
+    fn icmp_error(&mut self, error: &IcmpError) {
         (**self).icmp_error(error);
     }
     fn finish(&mut self, summary: Summary) -> io::Result<()> {
@@ -77,33 +77,26 @@ impl<T: Output + ?Sized> Output for &mut T {
 pub struct Tee<'a>(pub Vec<&'a mut dyn Output>);
 
 impl Sink for Tee<'_> {
-    fn call(&mut self, call: DiagnosedCall) {
-        if let Some((last, rest)) = self.0.split_last_mut() {
-            for o in rest {
-                o.call(call.clone());
-            }
-            last.call(call);
-        }
+    fn call(&mut self, call: &DiagnosedCall) {
+        self.0.iter_mut().for_each(|o| o.call(call));
     }
-    fn other(&mut self, dialog: OtherDialog) {
-        self.0.iter_mut().for_each(|o| o.other(dialog.clone()));
+    fn other(&mut self, dialog: &OtherDialog) {
+        self.0.iter_mut().for_each(|o| o.other(dialog));
     }
-    fn stream(&mut self, stream: Stream) {
-        self.0.iter_mut().for_each(|o| o.stream(stream.clone()));
+    fn stream(&mut self, stream: &Stream) {
+        self.0.iter_mut().for_each(|o| o.stream(stream));
     }
-    fn connection(&mut self, conn: Connection) {
-        self.0.iter_mut().for_each(|o| o.connection(conn.clone()));
+    fn connection(&mut self, conn: &Connection) {
+        self.0.iter_mut().for_each(|o| o.connection(conn));
     }
-    fn transport_event(&mut self, event: TransportEvent) {
-        self.0
-            .iter_mut()
-            .for_each(|o| o.transport_event(event.clone()));
+    fn transport_event(&mut self, event: &TransportEvent) {
+        self.0.iter_mut().for_each(|o| o.transport_event(event));
     }
 }
 
 impl Output for Tee<'_> {
-    fn icmp_error(&mut self, error: IcmpError) {
-        self.0.iter_mut().for_each(|o| o.icmp_error(error.clone()));
+    fn icmp_error(&mut self, error: &IcmpError) {
+        self.0.iter_mut().for_each(|o| o.icmp_error(error));
     }
     fn finish(&mut self, summary: Summary) -> io::Result<()> {
         for o in &mut self.0 {
@@ -114,27 +107,27 @@ impl Output for Tee<'_> {
 }
 
 impl Sink for Analysis {
-    fn call(&mut self, call: DiagnosedCall) {
-        self.calls.push(call);
+    fn call(&mut self, call: &DiagnosedCall) {
+        self.calls.push(call.clone());
     }
-    fn other(&mut self, dialog: OtherDialog) {
-        self.other_dialogs.push(dialog);
+    fn other(&mut self, dialog: &OtherDialog) {
+        self.other_dialogs.push(dialog.clone());
     }
-    fn stream(&mut self, stream: Stream) {
-        self.streams.push(stream);
+    fn stream(&mut self, stream: &Stream) {
+        self.streams.push(stream.clone());
     }
-    fn connection(&mut self, conn: Connection) {
-        self.connections.push(conn);
+    fn connection(&mut self, conn: &Connection) {
+        self.connections.push(conn.clone());
     }
-    fn transport_event(&mut self, event: TransportEvent) {
-        self.transport_events.push(event);
+    fn transport_event(&mut self, event: &TransportEvent) {
+        self.transport_events.push(event.clone());
     }
 }
 
 /// Collecting: everything is kept, then put in report order.
 impl Output for Analysis {
-    fn icmp_error(&mut self, error: IcmpError) {
-        self.icmp_errors.push(error);
+    fn icmp_error(&mut self, error: &IcmpError) {
+        self.icmp_errors.push(error.clone());
     }
     fn finish(&mut self, summary: Summary) -> io::Result<()> {
         self.calls.sort_by_key(|c| c.index);
@@ -179,24 +172,14 @@ impl Analysis {
 
     /// Feeds the collected results, in report order, to an output (a renderer).
     pub fn replay(&self, out: &mut dyn Output) -> io::Result<()> {
-        for c in &self.calls {
-            out.call(c.clone());
-        }
-        for d in &self.other_dialogs {
-            out.other(d.clone());
-        }
-        for s in &self.streams {
-            out.stream(s.clone());
-        }
-        for c in &self.connections {
-            out.connection(c.clone());
-        }
-        for e in &self.transport_events {
-            out.transport_event(e.clone());
-        }
-        for e in &self.icmp_errors {
-            out.icmp_error(e.clone());
-        }
+        self.calls.iter().for_each(|c| out.call(c));
+        self.other_dialogs.iter().for_each(|d| out.other(d));
+        self.streams.iter().for_each(|s| out.stream(s));
+        self.connections.iter().for_each(|c| out.connection(c));
+        self.transport_events
+            .iter()
+            .for_each(|e| out.transport_event(e));
+        self.icmp_errors.iter().for_each(|e| out.icmp_error(e));
         out.finish(self.summary())
     }
 

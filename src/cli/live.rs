@@ -339,7 +339,7 @@ impl Reporter {
 }
 
 impl Sink for Reporter {
-    fn call(&mut self, d: DiagnosedCall) {
+    fn call(&mut self, d: &DiagnosedCall) {
         let t = &mut self.totals;
         t.calls += 1;
         *t.states.entry(d.state.as_str()).or_default() += 1;
@@ -361,10 +361,10 @@ impl Sink for Reporter {
             json.call(d);
         }
     }
-    fn other(&mut self, _: OtherDialog) {}
-    fn stream(&mut self, _: Stream) {}
-    fn connection(&mut self, _: Connection) {}
-    fn transport_event(&mut self, e: TransportEvent) {
+    fn other(&mut self, _: &OtherDialog) {}
+    fn stream(&mut self, _: &Stream) {}
+    fn connection(&mut self, _: &Connection) {}
+    fn transport_event(&mut self, e: &TransportEvent) {
         if !e.calls.is_empty() {
             // It is in the verdicts of the calls it explains.
             return;
@@ -389,7 +389,7 @@ impl Sink for Reporter {
 }
 
 impl Output for Reporter {
-    fn icmp_error(&mut self, _: IcmpError) {}
+    fn icmp_error(&mut self, _: &IcmpError) {}
     fn finish(&mut self, summary: Summary) -> io::Result<()> {
         for c in &summary.captures {
             self.totals.packets += c.packets;

@@ -46,22 +46,22 @@ impl Keep {
 }
 
 impl Sink for Keep {
-    fn call(&mut self, call: DiagnosedCall) {
+    fn call(&mut self, call: &DiagnosedCall) {
         self.calls += 1;
         if self.key.parse::<usize>().ok() == Some(call.index + 1) {
-            self.by_number = Some(call);
+            self.by_number = Some(call.clone());
         } else if self.by_call_id.is_none() && call.call_id == self.key {
-            self.by_call_id = Some(call);
+            self.by_call_id = Some(call.clone());
         }
     }
-    fn other(&mut self, _: OtherDialog) {}
-    fn stream(&mut self, _: Stream) {}
-    fn connection(&mut self, _: Connection) {}
-    fn transport_event(&mut self, _: TransportEvent) {}
+    fn other(&mut self, _: &OtherDialog) {}
+    fn stream(&mut self, _: &Stream) {}
+    fn connection(&mut self, _: &Connection) {}
+    fn transport_event(&mut self, _: &TransportEvent) {}
 }
 
 impl Output for Keep {
-    fn icmp_error(&mut self, _: IcmpError) {}
+    fn icmp_error(&mut self, _: &IcmpError) {}
     fn finish(&mut self, summary: Summary) -> io::Result<()> {
         self.captures = summary.captures;
         Ok(())
@@ -73,19 +73,19 @@ impl Output for Keep {
 pub struct Worst(pub Option<Severity>);
 
 impl Sink for Worst {
-    fn call(&mut self, call: DiagnosedCall) {
+    fn call(&mut self, call: &DiagnosedCall) {
         if let Some(w) = call.worst() {
             self.0 = Some(self.0.map_or(w, |s| s.min(w)));
         }
     }
-    fn other(&mut self, _: OtherDialog) {}
-    fn stream(&mut self, _: Stream) {}
-    fn connection(&mut self, _: Connection) {}
-    fn transport_event(&mut self, _: TransportEvent) {}
+    fn other(&mut self, _: &OtherDialog) {}
+    fn stream(&mut self, _: &Stream) {}
+    fn connection(&mut self, _: &Connection) {}
+    fn transport_event(&mut self, _: &TransportEvent) {}
 }
 
 impl Output for Worst {
-    fn icmp_error(&mut self, _: IcmpError) {}
+    fn icmp_error(&mut self, _: &IcmpError) {}
     fn finish(&mut self, _: Summary) -> io::Result<()> {
         Ok(())
     }
@@ -98,25 +98,25 @@ pub struct Named<O> {
 }
 
 impl<O: Output> Sink for Named<O> {
-    fn call(&mut self, call: DiagnosedCall) {
+    fn call(&mut self, call: &DiagnosedCall) {
         self.inner.call(call);
     }
-    fn other(&mut self, dialog: OtherDialog) {
+    fn other(&mut self, dialog: &OtherDialog) {
         self.inner.other(dialog);
     }
-    fn stream(&mut self, stream: Stream) {
+    fn stream(&mut self, stream: &Stream) {
         self.inner.stream(stream);
     }
-    fn connection(&mut self, conn: Connection) {
+    fn connection(&mut self, conn: &Connection) {
         self.inner.connection(conn);
     }
-    fn transport_event(&mut self, event: TransportEvent) {
+    fn transport_event(&mut self, event: &TransportEvent) {
         self.inner.transport_event(event);
     }
 }
 
 impl<O: Output> Output for Named<O> {
-    fn icmp_error(&mut self, error: IcmpError) {
+    fn icmp_error(&mut self, error: &IcmpError) {
         self.inner.icmp_error(error);
     }
     fn finish(&mut self, summary: Summary) -> io::Result<()> {

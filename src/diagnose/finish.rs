@@ -54,31 +54,31 @@ impl DiagnosedCall {
 }
 
 impl<T: Sink + ?Sized> Sink for &mut T {
-    fn call(&mut self, call: DiagnosedCall) {
+    fn call(&mut self, call: &DiagnosedCall) {
         (**self).call(call);
     }
-    fn other(&mut self, dialog: OtherDialog) {
+    fn other(&mut self, dialog: &OtherDialog) {
         (**self).other(dialog);
     }
-    fn stream(&mut self, stream: Stream) {
+    fn stream(&mut self, stream: &Stream) {
         (**self).stream(stream);
     }
-    fn connection(&mut self, conn: Connection) {
+    fn connection(&mut self, conn: &Connection) {
         (**self).connection(conn);
     }
-    fn transport_event(&mut self, event: TransportEvent) {
+    fn transport_event(&mut self, event: &TransportEvent) {
         (**self).transport_event(event);
     }
 }
 
 /// Receives finished, diagnosed things in the order the capture finished them.
 pub trait Sink {
-    fn call(&mut self, call: DiagnosedCall);
-    fn other(&mut self, dialog: OtherDialog);
-    fn stream(&mut self, stream: Stream);
+    fn call(&mut self, call: &DiagnosedCall);
+    fn other(&mut self, dialog: &OtherDialog);
+    fn stream(&mut self, stream: &Stream);
     /// A connection the engine let go (its state final).
-    fn connection(&mut self, conn: Connection);
-    fn transport_event(&mut self, event: TransportEvent);
+    fn connection(&mut self, conn: &Connection);
+    fn transport_event(&mut self, event: &TransportEvent);
 }
 
 /// Diagnoses what the engine finishes and passes it to a sink.
@@ -129,7 +129,7 @@ impl<S: Sink> Finisher for Diagnoser<S> {
         let mut evidence = fc.evidence;
         evidence.connections = keep(evidence.connections, &d.shown.connections);
         evidence.icmp = keep(evidence.icmp, &d.shown.icmp);
-        self.sink.call(DiagnosedCall {
+        self.sink.call(&DiagnosedCall {
             index: fc.index,
             call: fc.call,
             findings: d.findings,
@@ -139,11 +139,11 @@ impl<S: Sink> Finisher for Diagnoser<S> {
     }
 
     fn other(&mut self, dialog: OtherDialog) {
-        self.sink.other(dialog);
+        self.sink.other(&dialog);
     }
 
     fn stream(&mut self, stream: Stream) {
-        self.sink.stream(stream);
+        self.sink.stream(&stream);
     }
 
     fn connection(&mut self, released: Released<Connection>, sip_port: bool) {
@@ -155,15 +155,15 @@ impl<S: Sink> Finisher for Diagnoser<S> {
             }
             None => super::connection_event(c, &released.calls, sip_port),
         };
-        if let Some(event) = event {
+        if let Some(event) = &event {
             self.sink.transport_event(event);
         }
-        self.sink.connection(released.item);
+        self.sink.connection(&released.item);
     }
 
     fn icmp(&mut self, released: Released<IcmpGroup>, sip_port: bool) {
         if let Some(event) = super::icmp_event(&released.item, &released.calls, sip_port) {
-            self.sink.transport_event(event);
+            self.sink.transport_event(&event);
         }
     }
 }

@@ -207,7 +207,7 @@ impl<'o> Fold<'o> {
             }
             Kind::Icmp(mut error) => {
                 error.frame = frame;
-                self.out.sink_mut().icmp_error((*error).clone());
+                self.out.sink_mut().icmp_error(&error);
                 self.engine.icmp(*error);
             }
             Kind::Fragment(frag) => {

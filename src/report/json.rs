@@ -72,14 +72,13 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
+use super::format::{endpoint, rfc3339};
 use super::spool::{Key, Spool};
-use super::time::rfc3339;
 use crate::analysis::{self, Analysis, CaptureSummary, Output};
 use crate::correlate::calls::OtherDialog;
 use crate::correlate::media::Stream;
 use crate::correlate::transport::{ConnState, Connection, IcmpError};
 use crate::diagnose::{DiagnosedCall, Finding, Severity, Sink, TransportEvent};
-use serde_json::json;
 
 /// The schema version written in every report.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -106,11 +105,11 @@ struct CallJson<'a> {
     hops: Vec<[String; 2]>,
     messages: usize,
     retransmissions: usize,
-    reasons: Vec<serde_json::Value>,
-    warnings: Vec<serde_json::Value>,
-    ms_diagnostics: Vec<serde_json::Value>,
-    findings: Vec<serde_json::Value>,
-    media: Vec<serde_json::Value>,
+    reasons: Vec<ReasonJson<'a>>,
+    warnings: Vec<WarningJson<'a>>,
+    ms_diagnostics: Vec<MsDiagnosticJson<'a>>,
+    findings: Vec<FindingJson<'a>>,
+    media: Vec<StreamJson<'a>>,
     frames: Frames,
     wireshark_filter: String,
 }
@@ -260,47 +259,191 @@ pub(crate) fn wireshark_filter(call_id: &str) -> String {
     format!("sip.Call-ID == \"{quoted}\"")
 }
 
-fn finding(f: &Finding) -> serde_json::Value {
-    json!({
-        "code": f.code, "severity": f.severity.as_str(), "summary": f.summary, "cause": f.cause,
-        "frames": f.frames, "ts": rfc3339(f.ts_ns),
-    })
+// The objects below list their fields in alphabetical order: the order the report has always
+// written them in (it began with `serde_json::Value` maps, which sort their keys).
+
+#[derive(Serialize)]
+struct FindingJson<'a> {
+    cause: &'a str,
+    code: &'static str,
+    frames: &'a [u64],
+    severity: &'static str,
+    summary: &'a str,
+    ts: String,
 }
 
-fn stream(s: &Stream) -> serde_json::Value {
+fn finding(f: &Finding) -> FindingJson<'_> {
+    FindingJson {
+        cause: &f.cause,
+        code: f.code,
+        frames: &f.frames,
+        severity: f.severity.as_str(),
+        summary: &f.summary,
+        ts: rfc3339(f.ts_ns),
+    }
+}
+
+#[derive(Serialize)]
+struct RtcpJson {
+    cumulative_lost: i32,
+    fraction_lost_pct: f64,
+    frame: u64,
+    jitter_ms: Option<f64>,
+    rtt_ms: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct StreamJson<'a> {
+    /// Only in the top-level `rtp_streams` (1-based call index, or null).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    call: Option<Option<usize>>,
+    clock_rate: u32,
+    codec: Option<&'a str>,
+    dst: String,
+    end_ts: String,
+    expected: i64,
+    expected_by_sdp: bool,
+    first_after_answer_ms: Option<f64>,
+    first_frame: u64,
+    last_after_answer_ms: Option<f64>,
+    last_frame: u64,
+    lost: i64,
+    lost_pct: f64,
+    max_delta_ms: f64,
+    max_gap_ms: f64,
+    max_jitter_ms: f64,
+    mean_jitter_ms: f64,
+    mos: Option<f64>,
+    packets: u64,
+    payload_type: u8,
+    rtcp: Option<RtcpJson>,
+    sequence_errors: u64,
+    src: String,
+    ssrc: String,
+    start_ts: String,
+}
+
+fn stream(s: &Stream) -> StreamJson<'_> {
     let m = &s.summary;
-    json!({
-        "src": s.src.to_string(), "dst": s.dst.to_string(), "ssrc": format!("0x{:08X}", s.ssrc),
-        "payload_type": m.first_pt, "codec": s.codec, "clock_rate": s.clock_rate,
-        "packets": m.packets, "expected": m.expected, "lost": m.lost, "lost_pct": m.lost_pct,
-        "sequence_errors": m.sequence_errors, "max_delta_ms": m.max_delta_ms,
-        "max_jitter_ms": m.max_jitter_ms, "mean_jitter_ms": m.mean_jitter_ms, "max_gap_ms": m.max_gap_ms,
-        "mos": s.mos,
-        "rtcp": s.rtcp.map(|r| json!({
-            "frame": r.frame, "fraction_lost_pct": r.fraction_lost_pct, "cumulative_lost": r.cumulative_lost,
-            "jitter_ms": r.jitter_ms, "rtt_ms": r.rtt_ms,
-        })),
-        "expected_by_sdp": s.expected_by_sdp,
-        "first_after_answer_ms": s.since_answer.map(|t| t.first_ms),
-        "last_after_answer_ms": s.since_answer.map(|t| t.last_ms),
-        "first_frame": s.first_frame, "last_frame": s.last_frame,
-        "start_ts": rfc3339(s.first_ts_ns), "end_ts": rfc3339(s.last_ts_ns),
-    })
+    StreamJson {
+        call: None,
+        clock_rate: s.clock_rate,
+        codec: s.codec.as_deref(),
+        dst: endpoint(s.dst),
+        end_ts: rfc3339(s.last_ts_ns),
+        expected: m.expected,
+        expected_by_sdp: s.expected_by_sdp,
+        first_after_answer_ms: s.since_answer.map(|t| t.first_ms),
+        first_frame: s.first_frame,
+        last_after_answer_ms: s.since_answer.map(|t| t.last_ms),
+        last_frame: s.last_frame,
+        lost: m.lost,
+        lost_pct: m.lost_pct,
+        max_delta_ms: m.max_delta_ms,
+        max_gap_ms: m.max_gap_ms,
+        max_jitter_ms: m.max_jitter_ms,
+        mean_jitter_ms: m.mean_jitter_ms,
+        mos: s.mos,
+        packets: m.packets,
+        payload_type: m.first_pt,
+        rtcp: s.rtcp.map(|r| RtcpJson {
+            cumulative_lost: r.cumulative_lost,
+            fraction_lost_pct: r.fraction_lost_pct,
+            frame: r.frame,
+            jitter_ms: r.jitter_ms,
+            rtt_ms: r.rtt_ms,
+        }),
+        sequence_errors: m.sequence_errors,
+        src: endpoint(s.src),
+        ssrc: format!("0x{:08X}", s.ssrc),
+        start_ts: rfc3339(s.first_ts_ns),
+    }
 }
 
-fn transport_event(e: &TransportEvent) -> serde_json::Value {
-    json!({
-        "code": e.code, "severity": e.severity.as_str(), "src": e.src.to_string(), "dst": e.dst.to_string(),
-        "proto": e.proto.as_str(), "attempts": e.attempts, "first_frame": e.first_frame, "frames": e.frames,
-        "ts": rfc3339(e.ts_ns), "summary": e.summary, "cause": e.cause,
-        "call_indexes": e.calls.iter().map(|i| i + 1).collect::<Vec<_>>(),
-    })
+#[derive(Serialize)]
+struct EventJson<'a> {
+    attempts: u32,
+    call_indexes: Vec<usize>,
+    cause: &'a str,
+    code: &'static str,
+    dst: String,
+    first_frame: u64,
+    frames: &'a [u64],
+    proto: &'static str,
+    severity: &'static str,
+    src: String,
+    summary: &'a str,
+    ts: String,
+}
+
+fn transport_event(e: &TransportEvent) -> EventJson<'_> {
+    EventJson {
+        attempts: e.attempts,
+        call_indexes: e.calls.iter().map(|i| i + 1).collect(),
+        cause: &e.cause,
+        code: e.code,
+        dst: endpoint(e.dst),
+        first_frame: e.first_frame,
+        frames: &e.frames,
+        proto: e.proto.as_str(),
+        severity: e.severity.as_str(),
+        src: endpoint(e.src),
+        summary: &e.summary,
+        ts: rfc3339(e.ts_ns),
+    }
 }
 
 /// Connections listed in the report: those that matter to SIP (carried SIP or TLS) or failed.
 const MAX_CONNECTIONS: usize = 10_000;
 
-fn connection(c: &Connection) -> Option<serde_json::Value> {
+#[derive(Serialize)]
+struct AlertJson {
+    description: u8,
+    frame: u64,
+    from: &'static str,
+    level: u8,
+    name: &'static str,
+}
+
+#[derive(Serialize)]
+struct TlsJson<'a> {
+    alert: Option<AlertJson>,
+    application_data: bool,
+    client_hello_frame: Option<u64>,
+    server_hello_frame: Option<u64>,
+    sni: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct ConnectionJson<'a> {
+    client: String,
+    client_bytes: u64,
+    end_ts: String,
+    first_frame: u64,
+    handshake_ms: Option<f64>,
+    last_frame: u64,
+    rst_by: Option<&'static str>,
+    rst_frame: Option<u64>,
+    server: String,
+    server_bytes: u64,
+    sip: bool,
+    start_ts: String,
+    state: &'static str,
+    syn_ack_frame: Option<u64>,
+    syn_count: u32,
+    syn_frames: Vec<u64>,
+    tls: Option<TlsJson<'a>>,
+}
+
+fn side(from_client: bool) -> &'static str {
+    if from_client {
+        "client"
+    } else {
+        "server"
+    }
+}
+
+fn connection(c: &Connection) -> Option<ConnectionJson<'_>> {
     let failed = matches!(
         c.state,
         ConnState::S0
@@ -310,35 +453,96 @@ fn connection(c: &Connection) -> Option<serde_json::Value> {
             | ConnState::Rsto
             | ConnState::Rstr
     );
-    (failed || c.sip || c.tls.is_some()).then(|| {
-        json!({
-            "client": c.client.to_string(), "server": c.server.to_string(), "state": c.state.as_str(),
-            "syn_count": c.syn_count, "syn_frames": c.syns.iter().map(|s| s.frame).collect::<Vec<_>>(),
-            "syn_ack_frame": c.syn_ack.map(|s| s.frame), "handshake_ms": c.handshake_ms,
-            "rst_frame": c.rst.map(|r| r.at.frame),
-            "rst_by": c.rst.map(|r| if r.by_client { "client" } else { "server" }),
-            "client_bytes": c.client_bytes, "server_bytes": c.server_bytes,
-            "first_frame": c.first_frame, "last_frame": c.last_frame,
-            "start_ts": rfc3339(c.first_ts_ns), "end_ts": rfc3339(c.last_ts_ns), "sip": c.sip,
-            "tls": c.tls.as_ref().map(|t| json!({
-                "client_hello_frame": t.client_hello.map(|a| a.frame), "sni": t.sni,
-                "server_hello_frame": t.server_hello.map(|a| a.frame),
-                "alert": t.alert.as_ref().map(|a| json!({
-                    "frame": a.frame, "level": a.level, "description": a.description, "name": a.name,
-                    "from": if a.from_client { "client" } else { "server" },
-                })),
-                "application_data": t.application_data,
-            })),
-        })
+    (failed || c.sip || c.tls.is_some()).then(|| ConnectionJson {
+        client: endpoint(c.client),
+        client_bytes: c.client_bytes,
+        end_ts: rfc3339(c.last_ts_ns),
+        first_frame: c.first_frame,
+        handshake_ms: c.handshake_ms,
+        last_frame: c.last_frame,
+        rst_by: c.rst.map(|r| side(r.by_client)),
+        rst_frame: c.rst.map(|r| r.at.frame),
+        server: endpoint(c.server),
+        server_bytes: c.server_bytes,
+        sip: c.sip,
+        start_ts: rfc3339(c.first_ts_ns),
+        state: c.state.as_str(),
+        syn_ack_frame: c.syn_ack.map(|s| s.frame),
+        syn_count: c.syn_count,
+        syn_frames: c.syns.iter().map(|s| s.frame).collect(),
+        tls: c.tls.as_ref().map(|t| TlsJson {
+            alert: t.alert.as_ref().map(|a| AlertJson {
+                description: a.description,
+                frame: a.frame,
+                from: side(a.from_client),
+                level: a.level,
+                name: a.name,
+            }),
+            application_data: t.application_data,
+            client_hello_frame: t.client_hello.map(|a| a.frame),
+            server_hello_frame: t.server_hello.map(|a| a.frame),
+            sni: t.sni.as_deref(),
+        }),
     })
 }
 
-fn icmp(e: &IcmpError) -> serde_json::Value {
-    json!({
-        "frame": e.frame, "ts": rfc3339(e.ts_ns), "reporter": e.reporter.to_string(), "kind": e.kind,
-        "type": e.icmp_type, "code": e.code, "proto": e.proto, "src": e.src.to_string(),
-        "dst": e.dst.to_string(), "quoted_sip": e.quoted_sip, "quoted_rtp": e.quoted_rtp,
-    })
+#[derive(Serialize)]
+struct IcmpJson {
+    code: u8,
+    dst: String,
+    frame: u64,
+    kind: &'static str,
+    proto: u8,
+    quoted_rtp: bool,
+    quoted_sip: bool,
+    reporter: String,
+    src: String,
+    ts: String,
+    #[serde(rename = "type")]
+    icmp_type: u8,
+}
+
+fn icmp(e: &IcmpError) -> IcmpJson {
+    IcmpJson {
+        code: e.code,
+        dst: endpoint(e.dst),
+        frame: e.frame,
+        kind: e.kind,
+        proto: e.proto,
+        quoted_rtp: e.quoted_rtp,
+        quoted_sip: e.quoted_sip,
+        reporter: e.reporter.to_string(),
+        src: endpoint(e.src),
+        ts: rfc3339(e.ts_ns),
+        icmp_type: e.icmp_type,
+    }
+}
+
+#[derive(Serialize)]
+struct ReasonJson<'a> {
+    cause: Option<u16>,
+    frame: u64,
+    protocol: &'a str,
+    text: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct WarningJson<'a> {
+    agent: &'a str,
+    code: u16,
+    frame: u64,
+    text: &'a str,
+}
+
+#[derive(Serialize)]
+struct MsDiagnosticJson<'a> {
+    attrs: BTreeMap<&'a str, &'a str>,
+    error_id: u32,
+    frame: u64,
+    public: bool,
+    reason: Option<&'a str>,
+    source: Option<&'a str>,
+    sub_code: Option<u32>,
 }
 
 fn call(d: &DiagnosedCall) -> CallJson<'_> {
@@ -349,31 +553,41 @@ fn call(d: &DiagnosedCall) -> CallJson<'_> {
     let mut ms_diagnostics = Vec::new();
     for seen in &c.messages {
         let m = &seen.msg;
-        for r in &m.reasons {
-            reasons.push(
-                json!({"protocol": r.protocol, "cause": r.cause, "text": r.text, "frame": m.frame}),
-            );
-        }
-        for w in &m.warnings {
-            warnings
-                .push(json!({"code": w.code, "agent": w.agent, "text": w.text, "frame": m.frame}));
-        }
-        for d in &m.ms_diagnostics {
-            let attrs: serde_json::Map<String, serde_json::Value> =
-                d.attrs.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
-            ms_diagnostics.push(json!({
-                "error_id": d.error_id, "sub_code": d.sub_code, "source": d.source,
-                "reason": d.reason, "attrs": attrs, "public": d.public, "frame": m.frame
-            }));
-        }
+        reasons.extend(m.reasons.iter().map(|r| ReasonJson {
+            cause: r.cause,
+            frame: m.frame,
+            protocol: &r.protocol,
+            text: r.text.as_deref(),
+        }));
+        warnings.extend(m.warnings.iter().map(|w| WarningJson {
+            agent: &w.agent,
+            code: w.code,
+            frame: m.frame,
+            text: &w.text,
+        }));
+        ms_diagnostics.extend(m.ms_diagnostics.iter().map(|d| {
+            MsDiagnosticJson {
+                attrs: d
+                    .attrs
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect(),
+                error_id: d.error_id,
+                frame: m.frame,
+                public: d.public,
+                reason: d.reason.as_deref(),
+                source: d.source.as_deref(),
+                sub_code: d.sub_code,
+            }
+        }));
     }
     CallJson {
         index: d.index + 1,
         call_id: &c.call_id,
         from: &c.from,
         to: &c.to,
-        caller: c.caller.to_string(),
-        callee: c.callee.to_string(),
+        caller: endpoint(c.caller),
+        callee: endpoint(c.callee),
         state: c.state.as_str(),
         final_status: c.final_response.as_ref().map(|f| f.status.0),
         final_reason: c.final_response.as_ref().map(|f| f.reason.as_str()),
@@ -388,7 +602,7 @@ fn call(d: &DiagnosedCall) -> CallJson<'_> {
         hops: c
             .hops
             .iter()
-            .map(|(a, b)| [a.to_string(), b.to_string()])
+            .map(|&(a, b)| [endpoint(a), endpoint(b)])
             .collect(),
         messages: c.messages.len(),
         retransmissions: c.resent(),
@@ -415,8 +629,8 @@ fn other(o: &OtherDialog) -> OtherJson<'_> {
         final_status: o.final_status.map(|s| s.0),
         first_frame: o.first_frame,
         start_ts: rfc3339(o.start_ts_ns),
-        src: o.src.to_string(),
-        dst: o.dst.to_string(),
+        src: endpoint(o.src),
+        dst: endpoint(o.dst),
     }
 }
 
@@ -528,33 +742,35 @@ impl<W: Write> Writer<W> {
 }
 
 impl<W: Write> Sink for Writer<W> {
-    fn call(&mut self, d: DiagnosedCall) {
+    fn call(&mut self, d: &DiagnosedCall) {
         self.tally.call(&d);
         self.keep(|w| &mut w.calls, (d.index as u64, 0), &call(&d));
     }
-    fn other(&mut self, dialog: OtherDialog) {
+    fn other(&mut self, dialog: &OtherDialog) {
         self.tally.other_dialogs += 1;
         self.keep(|w| &mut w.others, (dialog.first_frame, 0), &other(&dialog));
     }
-    fn stream(&mut self, s: Stream) {
+    fn stream(&mut self, s: &Stream) {
         self.tally.rtp_streams += 1;
-        let mut v = stream(&s);
-        v["call"] = json!(s.call.map(|i| i + 1));
+        let v = StreamJson {
+            call: Some(s.call.map(|i| i + 1)),
+            ..stream(&s)
+        };
         self.keep(|w| &mut w.streams, (s.first_frame, 0), &v);
     }
-    fn connection(&mut self, c: Connection) {
+    fn connection(&mut self, c: &Connection) {
         if let Some(v) = connection(&c) {
             self.keep(|w| &mut w.connections, (c.first_frame, 0), &v);
         }
     }
-    fn transport_event(&mut self, e: TransportEvent) {
+    fn transport_event(&mut self, e: &TransportEvent) {
         let key = (e.first_frame, code_key(e.code));
         self.keep(|w| &mut w.events, key, &transport_event(&e));
     }
 }
 
 impl<W: Write + Send> Output for Writer<W> {
-    fn icmp_error(&mut self, e: IcmpError) {
+    fn icmp_error(&mut self, e: &IcmpError) {
         self.keep(|w| &mut w.icmp, (e.frame, 0), &icmp(&e));
     }
 
@@ -663,7 +879,7 @@ impl<W: Write> NdjsonWriter<W> {
 }
 
 impl<W: Write> Sink for NdjsonWriter<W> {
-    fn call(&mut self, d: DiagnosedCall) {
+    fn call(&mut self, d: &DiagnosedCall) {
         if self.error.is_some() {
             return;
         }
@@ -674,14 +890,14 @@ impl<W: Write> Sink for NdjsonWriter<W> {
             self.error = Some(e);
         }
     }
-    fn other(&mut self, _: OtherDialog) {}
-    fn stream(&mut self, _: Stream) {}
-    fn connection(&mut self, _: Connection) {}
-    fn transport_event(&mut self, _: TransportEvent) {}
+    fn other(&mut self, _: &OtherDialog) {}
+    fn stream(&mut self, _: &Stream) {}
+    fn connection(&mut self, _: &Connection) {}
+    fn transport_event(&mut self, _: &TransportEvent) {}
 }
 
 impl<W: Write + Send> Output for NdjsonWriter<W> {
-    fn icmp_error(&mut self, _: IcmpError) {}
+    fn icmp_error(&mut self, _: &IcmpError) {}
     fn finish(&mut self, _: analysis::Summary) -> io::Result<()> {
         match self.error.take() {
             Some(e) => Err(e),

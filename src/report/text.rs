@@ -6,9 +6,9 @@
 
 use std::io::{self, Write};
 
+use super::format::rfc3339;
 use super::json::{link_type_name, wireshark_filter};
 use super::spool::Spool;
-use super::time::rfc3339;
 use super::words::{clock, duration_or_dash, sdp_note, short_uri, truncate};
 use crate::analysis::{Analysis, CaptureSummary, Output, Summary};
 use crate::correlate::calls::{Call, OtherDialog};
@@ -95,7 +95,7 @@ impl<W: Write> Writer<W> {
 }
 
 impl<W: Write> Sink for Writer<W> {
-    fn call(&mut self, d: DiagnosedCall) {
+    fn call(&mut self, d: &DiagnosedCall) {
         self.calls += 1;
         let options = self.options;
         let worst = d.worst();
@@ -110,12 +110,12 @@ impl<W: Write> Sink for Writer<W> {
             }
         }
     }
-    fn other(&mut self, _: OtherDialog) {
+    fn other(&mut self, _: &OtherDialog) {
         self.others += 1;
     }
-    fn stream(&mut self, _: Stream) {}
-    fn connection(&mut self, _: Connection) {}
-    fn transport_event(&mut self, e: TransportEvent) {
+    fn stream(&mut self, _: &Stream) {}
+    fn connection(&mut self, _: &Connection) {}
+    fn transport_event(&mut self, e: &TransportEvent) {
         if !e.calls.is_empty() || self.list_only {
             return;
         }
@@ -136,7 +136,7 @@ impl<W: Write> Sink for Writer<W> {
 }
 
 impl<W: Write + Send> Output for Writer<W> {
-    fn icmp_error(&mut self, _: IcmpError) {}
+    fn icmp_error(&mut self, _: &IcmpError) {}
 
     fn finish(&mut self, summary: Summary) -> io::Result<()> {
         if let Some(e) = self.error.take() {
@@ -415,9 +415,9 @@ impl<W: Write> StreamsWriter<W> {
 }
 
 impl<W: Write> Sink for StreamsWriter<W> {
-    fn call(&mut self, _: DiagnosedCall) {}
-    fn other(&mut self, _: OtherDialog) {}
-    fn stream(&mut self, s: Stream) {
+    fn call(&mut self, _: &DiagnosedCall) {}
+    fn other(&mut self, _: &OtherDialog) {}
+    fn stream(&mut self, s: &Stream) {
         let m = &s.summary;
         let lost = format!("{} ({:.1}%)", m.lost, m.lost_pct);
         let mut item = Vec::new();
@@ -447,12 +447,12 @@ impl<W: Write> Sink for StreamsWriter<W> {
         );
         self.streams.push((s.first_frame, 0), item);
     }
-    fn connection(&mut self, _: Connection) {}
-    fn transport_event(&mut self, _: TransportEvent) {}
+    fn connection(&mut self, _: &Connection) {}
+    fn transport_event(&mut self, _: &TransportEvent) {}
 }
 
 impl<W: Write + Send> Output for StreamsWriter<W> {
-    fn icmp_error(&mut self, _: IcmpError) {}
+    fn icmp_error(&mut self, _: &IcmpError) {}
 
     fn finish(&mut self, summary: Summary) -> io::Result<()> {
         let t0 = summary

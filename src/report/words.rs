@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use super::time::rfc3339;
+use super::format::rfc3339;
 use crate::correlate::message::Message;
 use crate::proto::sdp::Direction;
 use crate::words::duration_ms;

@@ -55,18 +55,18 @@ pub(crate) struct Built {
 }
 
 impl Sink for Built {
-    fn call(&mut self, call: DiagnosedCall) {
-        self.calls.push(call);
+    fn call(&mut self, call: &DiagnosedCall) {
+        self.calls.push(call.clone());
     }
-    fn other(&mut self, _: OtherDialog) {}
-    fn stream(&mut self, stream: Stream) {
-        self.streams.push(stream);
+    fn other(&mut self, _: &OtherDialog) {}
+    fn stream(&mut self, stream: &Stream) {
+        self.streams.push(stream.clone());
     }
-    fn connection(&mut self, conn: Connection) {
-        self.connections.push(conn);
+    fn connection(&mut self, conn: &Connection) {
+        self.connections.push(conn.clone());
     }
-    fn transport_event(&mut self, event: TransportEvent) {
-        self.events.push(event);
+    fn transport_event(&mut self, event: &TransportEvent) {
+        self.events.push(event.clone());
     }
 }
 

@@ -30,7 +30,7 @@ use crate::correlate::calls::OtherDialog;
 use crate::correlate::media::Stream;
 use crate::correlate::transport::{Connection, IcmpError};
 use crate::diagnose::{DiagnosedCall, Sink, TransportEvent};
-use crate::report::time::rfc3339;
+use crate::report::format::rfc3339;
 
 mod call;
 mod ladder;
@@ -60,23 +60,23 @@ impl<W: Write> Writer<W> {
 }
 
 impl<W: Write> Sink for Writer<W> {
-    fn call(&mut self, call: DiagnosedCall) {
+    fn call(&mut self, call: &DiagnosedCall) {
         self.analysis.call(call);
     }
-    fn other(&mut self, dialog: OtherDialog) {
+    fn other(&mut self, dialog: &OtherDialog) {
         self.analysis.other(dialog);
     }
-    fn stream(&mut self, stream: Stream) {
+    fn stream(&mut self, stream: &Stream) {
         self.analysis.stream(stream);
     }
-    fn connection(&mut self, _: Connection) {}
-    fn transport_event(&mut self, event: TransportEvent) {
+    fn connection(&mut self, _: &Connection) {}
+    fn transport_event(&mut self, event: &TransportEvent) {
         self.analysis.transport_event(event);
     }
 }
 
 impl<W: Write + Send> Output for Writer<W> {
-    fn icmp_error(&mut self, _: IcmpError) {}
+    fn icmp_error(&mut self, _: &IcmpError) {}
     fn finish(&mut self, summary: Summary) -> io::Result<()> {
         self.analysis.finish(summary)?;
         write(&self.analysis, &mut self.out)?;

@@ -12,8 +12,8 @@ use crate::analysis::{Analysis, CaptureSummary};
 use crate::correlate::calls::State;
 use crate::correlate::media::Stream;
 use crate::diagnose::{Severity, TransportEvent};
+use crate::report::format::rfc3339;
 use crate::report::json::link_type_name;
-use crate::report::time::rfc3339;
 use crate::report::words::{clock, duration_or_dash, short_uri, truncate};
 use crate::words::{duration_ns, frames_list, plural};
 
