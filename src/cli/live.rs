@@ -354,7 +354,7 @@ impl Sink for Reporter {
             only_failed: false,
         };
         if let Some(out) = self.text.as_mut() {
-            let written = text::write_verdict(&d, &options, &mut *out).and_then(|()| out.flush());
+            let written = text::write_verdict(d, &options, &mut *out).and_then(|()| out.flush());
             self.note(written);
         }
         if let Some(json) = self.json.as_mut() {

@@ -743,35 +743,35 @@ impl<W: Write> Writer<W> {
 
 impl<W: Write> Sink for Writer<W> {
     fn call(&mut self, d: &DiagnosedCall) {
-        self.tally.call(&d);
-        self.keep(|w| &mut w.calls, (d.index as u64, 0), &call(&d));
+        self.tally.call(d);
+        self.keep(|w| &mut w.calls, (d.index as u64, 0), &call(d));
     }
     fn other(&mut self, dialog: &OtherDialog) {
         self.tally.other_dialogs += 1;
-        self.keep(|w| &mut w.others, (dialog.first_frame, 0), &other(&dialog));
+        self.keep(|w| &mut w.others, (dialog.first_frame, 0), &other(dialog));
     }
     fn stream(&mut self, s: &Stream) {
         self.tally.rtp_streams += 1;
         let v = StreamJson {
             call: Some(s.call.map(|i| i + 1)),
-            ..stream(&s)
+            ..stream(s)
         };
         self.keep(|w| &mut w.streams, (s.first_frame, 0), &v);
     }
     fn connection(&mut self, c: &Connection) {
-        if let Some(v) = connection(&c) {
+        if let Some(v) = connection(c) {
             self.keep(|w| &mut w.connections, (c.first_frame, 0), &v);
         }
     }
     fn transport_event(&mut self, e: &TransportEvent) {
         let key = (e.first_frame, code_key(e.code));
-        self.keep(|w| &mut w.events, key, &transport_event(&e));
+        self.keep(|w| &mut w.events, key, &transport_event(e));
     }
 }
 
 impl<W: Write + Send> Output for Writer<W> {
     fn icmp_error(&mut self, e: &IcmpError) {
-        self.keep(|w| &mut w.icmp, (e.frame, 0), &icmp(&e));
+        self.keep(|w| &mut w.icmp, (e.frame, 0), &icmp(e));
     }
 
     fn finish(&mut self, summary: analysis::Summary) -> io::Result<()> {
@@ -883,7 +883,7 @@ impl<W: Write> Sink for NdjsonWriter<W> {
         if self.error.is_some() {
             return;
         }
-        let written = serde_json::to_writer(&mut self.out, &call(&d))
+        let written = serde_json::to_writer(&mut self.out, &call(d))
             .map_err(io::Error::from)
             .and_then(|()| self.out.write_all(b"\n"));
         if let Err(e) = written {

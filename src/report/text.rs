@@ -100,12 +100,12 @@ impl<W: Write> Sink for Writer<W> {
         let options = self.options;
         let worst = d.worst();
         if !(options.only_failed && worst.is_none_or(|w| w > Severity::Warning)) {
-            if let Some(row) = self.render(|b| write_row(&d, &options, b)) {
+            if let Some(row) = self.render(|b| write_row(d, &options, b)) {
                 self.rows.push((d.index as u64, 0), row);
             }
         }
         if let (Some(worst), false) = (worst, self.list_only) {
-            if let Some(v) = self.render(|b| write_verdict(&d, &options, b)) {
+            if let Some(v) = self.render(|b| write_verdict(d, &options, b)) {
                 self.verdicts.push((worst as u64, d.index as u64), v);
             }
         }
