@@ -158,6 +158,10 @@ pub struct LimitHits {
     /// Packets whose timestamp was more than a second before the latest seen (unsorted or merged
     /// captures): analysed in the order they came.
     pub out_of_order: u64,
+    /// The most Call-IDs, RTP streams and TCP connections open at once (memory follows these).
+    pub peak_open_call_ids: usize,
+    pub peak_open_streams: usize,
+    pub peak_open_connections: usize,
 }
 
 impl Analysis {

@@ -153,15 +153,25 @@ pub struct Engine {
     /// Open streams by endpoint, for calls whose SDP names it after the stream began.
     streams_at: FxHashMap<SocketAddr, Vec<Key>>,
     sip_ports: FxHashSet<u16>,
+    peaks: Peaks,
     clock: i64,
     /// Events whose time was earlier than the clock by more than a second.
     pub out_of_order: u64,
+}
+
+/// The most state the engine held open at once: what memory follows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Peaks {
+    pub call_ids: usize,
+    pub streams: usize,
+    pub connections: usize,
 }
 
 /// Limits hit and other counts the summary reports.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Counts {
     pub sip: SipStats,
+    pub peaks: Peaks,
     pub untracked_rtp_packets: u64,
     pub untracked_tcp_segments: u64,
     pub untracked_icmp: u64,
@@ -191,6 +201,7 @@ impl Engine {
             stun_calls: FxHashMap::default(),
             streams_at: FxHashMap::default(),
             sip_ports: [5060, 5061].into_iter().collect(),
+            peaks: Peaks::default(),
             clock: i64::MIN,
             out_of_order: 0,
         }
@@ -261,6 +272,7 @@ impl Engine {
             untracked_tcp_segments: self.transport.untracked_segments,
             untracked_icmp: self.transport.untracked_icmp,
             out_of_order: self.out_of_order,
+            peaks: self.peaks,
         }
     }
 
@@ -285,6 +297,7 @@ impl Engine {
         let Placed::Group { key, new_call } = self.dialogs.push(msg) else {
             return;
         };
+        self.peaks.call_ids = self.peaks.call_ids.max(self.dialogs.open());
         let Some(index) = self.dialogs.get(key).and_then(|g| g.index) else {
             return;
         };
@@ -478,6 +491,7 @@ impl Engine {
         len: usize,
     ) {
         if let Segmented::New(key) = self.transport.segment(frame, ts, src, dst, bits, len) {
+            self.peaks.connections = self.peaks.connections.max(self.transport.held().0);
             let Some(conn) = self.transport.snapshot(key) else {
                 return;
             };
@@ -573,6 +587,7 @@ impl Engine {
         let owner = calls.first().and_then(|&c| self.owner_of(c, src, dst));
         let sdp = codecs.as_deref().map(|codecs| Signalled { codecs, owner });
         let key = self.media.open(frame, ts, src, dst, ssrc, pt, sdp)?;
+        self.peaks.streams = self.peaks.streams.max(self.media.open_count());
         for ep in [src, dst] {
             add_unique(self.streams_at.entry(ep).or_default(), key);
         }

@@ -5,8 +5,9 @@
 //! SIP-carrying connections, the TCP connection table, call building, and media streams. At the end it
 //! links streams to calls and runs the diagnosis.
 
-use std::collections::HashSet;
 use std::net::SocketAddr;
+
+use rustc_hash::FxHashMap;
 
 use super::chunk::{self, Event, Kind};
 use crate::analysis::{CaptureSummary, Output, Summary};
@@ -14,12 +15,15 @@ use crate::capture::{CaptureFile, State, Warning};
 use crate::correlate::engine::{self, Engine};
 use crate::correlate::message::{Message, Transport};
 use crate::correlate::slab::Key;
-use crate::correlate::transport::connection_key;
+use crate::correlate::transport::{self, connection_key};
 use crate::decode::defrag::{Defragmenter, Limits};
 use crate::decode::{TcpFlags, L4};
 use crate::diagnose::Diagnoser;
 use crate::proto::sip;
 use crate::reassembly::{self, Reassembler, Segment};
+
+/// How often idle SIP connections are swept out, in capture time.
+const SWEEP_NS: i64 = 30_000_000_000;
 
 /// Folds chunk outputs in capture order.
 pub(super) struct Fold<'o> {
@@ -32,8 +36,10 @@ pub(super) struct Fold<'o> {
     /// Frames numbered so far, across files.
     frames: u64,
     defrag: Defragmenter,
-    /// TCP connections (either direction) seen carrying SIP.
-    sip_flows: HashSet<(SocketAddr, SocketAddr)>,
+    /// TCP connections (either direction) seen carrying SIP, with the time of their last segment.
+    sip_flows: FxHashMap<(SocketAddr, SocketAddr), i64>,
+    /// When idle SIP connections were last swept out.
+    swept_ns: i64,
     reassembler: Reassembler,
     engine: Engine,
     out: Diagnoser<&'o mut dyn Output>,
@@ -62,7 +68,8 @@ impl<'o> Fold<'o> {
             next: (0, State::Pcap),
             frames: first_frame.saturating_sub(1),
             defrag: Defragmenter::new(Limits::default()),
-            sip_flows: HashSet::new(),
+            sip_flows: FxHashMap::default(),
+            swept_ns: i64::MIN,
             reassembler: Reassembler::new(reassembly::Limits::default()),
             engine: Engine::new(limits),
             out: Diagnoser::new(out),
@@ -271,14 +278,20 @@ impl<'o> Fold<'o> {
         payload: &[u8],
     ) {
         let key = connection_key(src, dst);
-        if sip::looks_like_sip(payload) && self.sip_flows.insert(key) {
+        if sip::looks_like_sip(payload) && !self.sip_flows.contains_key(&key) {
+            self.sip_flows.insert(key, ts_ns);
             self.engine.mark_sip(src, dst);
-        }
-        if !self.sip_flows.contains(&key) {
-            return;
         }
         let mut framed = Vec::new();
         let mut deliver = |m: reassembly::Message| framed.push(m);
+        self.sweep(ts_ns, &mut deliver);
+        let Some(last) = self.sip_flows.get_mut(&key) else {
+            for m in framed {
+                self.tcp_message(m);
+            }
+            return;
+        };
+        *last = (*last).max(ts_ns);
         self.reassembler.segment(
             Segment {
                 src,
@@ -294,12 +307,26 @@ impl<'o> Fold<'o> {
         if flags.contains(TcpFlags::RST) {
             self.reassembler.close(src, dst, &mut deliver);
             self.reassembler.close(dst, src, &mut deliver);
+            self.sip_flows.remove(&key);
         } else if flags.contains(TcpFlags::FIN) {
             self.reassembler.close(src, dst, &mut deliver);
         }
         for m in framed {
             self.tcp_message(m);
         }
+    }
+
+    /// Every [`SWEEP_NS`] of capture time: forgets the SIP connections silent for longer than
+    /// [`transport::CONN_IDLE_NS`] and closes their reassembly, so both follow the connections open
+    /// at a time.
+    fn sweep(&mut self, now_ns: i64, deliver: &mut dyn FnMut(reassembly::Message)) {
+        if now_ns < self.swept_ns.saturating_add(SWEEP_NS) {
+            return;
+        }
+        self.swept_ns = now_ns;
+        let before = now_ns.saturating_sub(transport::CONN_IDLE_NS);
+        self.sip_flows.retain(|_, last| *last >= before);
+        self.reassembler.expire(before, deliver);
     }
 
     /// Parses a SIP message framed out of a TCP stream.
@@ -341,6 +368,9 @@ impl<'o> Fold<'o> {
         limits.untracked_tcp_segments = counts.untracked_tcp_segments;
         limits.untracked_icmp = counts.untracked_icmp;
         limits.out_of_order = counts.out_of_order;
+        limits.peak_open_call_ids = counts.peaks.call_ids;
+        limits.peak_open_streams = counts.peaks.streams;
+        limits.peak_open_connections = counts.peaks.connections;
         let report = self.defrag.finish();
         if let Some(last) = summary.captures.last_mut() {
             last.decode.incomplete_fragment_sets += report.incomplete_sets;

@@ -22,7 +22,9 @@
 //! - `summary`: across all files: `files`, `packets`, `sip_messages`, `sip_resent`, `sip_untracked`
 //!   (SIP messages counted but not correlated because of the memory limits), `limits` (what the memory
 //!   limits left out: `untracked_tcp_segments`, `untracked_rtp_packets`, `tcp_reassembly_bytes_skipped`,
-//!   `tcp_reassembly_streams_over_limit`), `calls`,
+//!   `tcp_reassembly_streams_over_limit`, `untracked_icmp_errors`; `out_of_order_packets`, packets more
+//!   than a second older than one before them; and what memory followed: `peak_open_call_ids`,
+//!   `peak_open_streams`, `peak_open_connections`, the most open at once), `calls`,
 //!   `failed_calls` (calls with an `error` finding), `degraded_calls` (a `warning` but no error),
 //!   `by_code` (object: finding code → calls it was found in), `rtp_streams`, `other_dialogs`,
 //!   `sip_requests` (object: method → count), `sip_responses` (object: status → count),
@@ -188,6 +190,11 @@ struct Limits {
     untracked_rtp_packets: u64,
     tcp_reassembly_bytes_skipped: u64,
     tcp_reassembly_streams_over_limit: u64,
+    untracked_icmp_errors: u64,
+    out_of_order_packets: u64,
+    peak_open_call_ids: usize,
+    peak_open_streams: usize,
+    peak_open_connections: usize,
 }
 
 #[derive(Serialize)]
@@ -801,6 +808,11 @@ impl<W: Write + Send> Output for Writer<W> {
                     untracked_rtp_packets: summary.limits.untracked_rtp_packets,
                     tcp_reassembly_bytes_skipped: summary.tcp_reassembly.bytes_skipped,
                     tcp_reassembly_streams_over_limit: summary.tcp_reassembly.streams_over_limit,
+                    untracked_icmp_errors: summary.limits.untracked_icmp,
+                    out_of_order_packets: summary.limits.out_of_order,
+                    peak_open_call_ids: summary.limits.peak_open_call_ids,
+                    peak_open_streams: summary.limits.peak_open_streams,
+                    peak_open_connections: summary.limits.peak_open_connections,
                 },
                 calls: t.calls,
                 other_dialogs: t.other_dialogs,

@@ -200,6 +200,13 @@ fn write_sip_summary(
         )?;
     }
     let l = &summary.limits;
+    if l.out_of_order > 0 {
+        writeln!(
+            out,
+            "  {} packets more than a second older than one before them (an unsorted or merged capture): analysed in the order they came",
+            l.out_of_order
+        )?;
+    }
     if l.untracked_tcp_segments + l.untracked_rtp_packets > 0 {
         writeln!(
             out,
