@@ -4,8 +4,10 @@
 //! parallel with rayon, a window of them at a time so that memory stays bounded whatever the capture's
 //! length (`chunk`). Their outputs are then folded one after the other, in capture order, by a single
 //! `Fold`: it numbers frames, checks that each chunk started where the previous one really ended
-//! (re-reading the chunk when resynchronisation guessed wrong), and feeds the order-dependent stages
-//! (IP defragmentation now; calls and streams later).
+//! (re-reading the chunk when resynchronisation guessed wrong), and feeds the order-dependent stages:
+//! IP defragmentation, TCP reassembly and the engine, which finalizes each call as capture time
+//! passes; what is finished goes to the run's [`Output`] (collected into an [`Analysis`] by
+//! [`analyze`]).
 //! Because the fold sees chunk outputs in the same order whatever the thread count, the result is
 //! identical with 1 or N threads.
 //!
