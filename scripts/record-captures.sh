@@ -334,9 +334,147 @@ sc_tls_handshake_failed() {
     sleep 0.5
 }
 
+# ---------------------------------------------------------------------------------------------------------
+# SIP over TLS with key logs. Debian's sipp has no TLS and kamailio's tls module writes no key log, so
+# scripts/lab/tls_sip.py (Python's ssl, i.e. OpenSSL 3) plays the UAC and UAS and writes NSS key logs;
+# the keys are throw-away, made per run. TLS 1.3 suites are chosen through OPENSSL_CONF (Python cannot).
+TLS_PY=(python3 "$LAB/tls_sip.py")
+# tls_ca DIR — a lab root CA (DIR/ca.crt, DIR/ca.key) and an `openssl ca` config able to set any dates
+tls_ca() {
+    local d=$1
+    mkdir -p "$d/db"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/O=Lab/CN=Lab Root CA" \
+        -keyout "$d/ca.key" -out "$d/ca.crt" 2>/dev/null
+    : >"$d/db/index.txt"
+    printf '[ca]\ndefault_ca=lab\n[lab]\ndatabase=%s\nnew_certs_dir=%s\nserial=%s\ndefault_md=sha256\npolicy=any\nunique_subject=no\ncopy_extensions=copy\n[any]\ncommonName=supplied\n' \
+        "$d/db/index.txt" "$d/db" "$d/db/serial" >"$d/ca.cnf"
+    echo 1000 >"$d/db/serial"
+}
+# tls_leaf DIR NAME CN SAN EKU [START END]  — DIR/NAME.{crt,key} signed by the lab CA (dates as YYYYMMDDhhmmssZ)
+tls_leaf() {
+    local d=$1 n=$2 cn=$3 san=$4 eku=$5 start=${6:-} end=${7:-}
+    openssl req -new -newkey rsa:2048 -nodes -subj "/CN=$cn" -keyout "$d/$n.key" -out "$d/$n.csr" \
+        -addext "subjectAltName=$san" -addext "extendedKeyUsage=$eku" \
+        -addext "keyUsage=critical,digitalSignature,keyEncipherment" 2>/dev/null
+    local dates=(-days 825)
+    [[ -n $start ]] && dates=(-startdate "$start" -enddate "$end")
+    openssl ca -batch -config "$d/ca.cnf" -cert "$d/ca.crt" -keyfile "$d/ca.key" -notext \
+        "${dates[@]}" -in "$d/$n.csr" -out "$d/$n.crt" 2>/dev/null
+}
+# tls_conf FILE SUITES — an OpenSSL config limiting TLS 1.3 cipher suites
+tls_conf() {
+    printf 'openssl_conf=init\n[init]\nssl_conf=ssl\n[ssl]\nsystem_default=sys\n[sys]\nCiphersuites=%s\n' "$2" >"$1"
+}
+# tls_listen PORT — wait until app1 listens on PORT
+tls_listen() {
+    local i
+    for i in $(seq 50); do nsx lab-app1 ss -ltn | grep -q ":$1 " && break; sleep 0.1; done
+}
+# tls_call NAME PORT [tls_sip.py call args] — one call (or OPTIONS) from the caller to app1:PORT
+tls_call() {
+    local name=$1 port=$2; shift 2
+    fgrun lab-caller "$name" 20 "${TLS_PY[@]}" call --connect "$APP1:$port" --local "$CALLER" "$@"
+    sleep 0.3
+}
+
+# 15. Seven whole calls over TLS (INVITE..BYE, 1 s RTP each way), one connection each, one per version
+#     and cipher: TLS 1.3 AES-256-GCM, AES-128-GCM, ChaCha20-Poly1305; TLS 1.2 ECDHE-RSA with AES-128-GCM,
+#     ChaCha20-Poly1305, AES-256-CBC-SHA384 (encrypt-then-MAC) and AES-128-CBC-SHA (MAC-then-encrypt).
+#     The client's key log is kept as sip-tls-calls.keylog; sip-tls-calls-dsb.pcapng is the same capture
+#     with the key log injected as a pcapng Decryption Secrets Block (editcap --inject-secrets).
+sc_sip_tls_calls() {
+    local d="$RUN/tlsca"
+    tls_ca "$d"
+    tls_leaf "$d" app app1.lab.example "DNS:app1.lab.example,IP:$APP1" serverAuth,clientAuth
+    tls_conf "$d/aes128.cnf" TLS_AES_128_GCM_SHA256
+    tls_conf "$d/chacha.cnf" TLS_CHACHA20_POLY1305_SHA256
+    local keys="$RUN/keys.keylog" common=(--sni app1.lab.example --ca "$d/ca.crt")
+    cap_start lab-sw lab-br0
+    bgrun lab-app1 tls-server 60 "${TLS_PY[@]}" serve --listen "$APP1:5061" --cert "$d/app.crt" \
+        --key "$d/app.key" --accept 7 --ciphers "ECDHE+AESGCM:ECDHE+CHACHA20:ECDHE+AES"
+    tls_listen 5061
+    tls_call tls13-aes256 5061 "${common[@]}" --keylog "$keys" --max 1.3
+    OPENSSL_CONF="$d/aes128.cnf" tls_call tls13-aes128 5061 "${common[@]}" --keylog "$keys" --max 1.3
+    OPENSSL_CONF="$d/chacha.cnf" tls_call tls13-chacha 5061 "${common[@]}" --keylog "$keys" --max 1.3
+    tls_call tls12-gcm 5061 "${common[@]}" --keylog "$keys" --max 1.2 --ciphers ECDHE-RSA-AES128-GCM-SHA256
+    tls_call tls12-chacha 5061 "${common[@]}" --keylog "$keys" --max 1.2 --ciphers ECDHE-RSA-CHACHA20-POLY1305
+    tls_call tls12-cbc384 5061 "${common[@]}" --keylog "$keys" --max 1.2 --ciphers ECDHE-RSA-AES256-SHA384
+    tls_call tls12-cbc-mte 5061 "${common[@]}" --keylog "$keys" --max 1.2 --ciphers ECDHE-RSA-AES128-SHA --no-etm
+    waitpid "$PID_tls_server"
+    cp "$keys" "$OUT/sip-tls-calls.keylog"
+    sleep 0.3
+}
+# The DSB capture is derived from the committed capture and key log.
+post_sip_tls_calls() {
+    editcap --inject-secrets "tls,$OUT/sip-tls-calls.keylog" "$OUT/sip-tls-calls.pcap" "$OUT/sip-tls-calls-dsb.pcapng"
+    chmod 644 "$OUT/sip-tls-calls-dsb.pcapng"
+}
+
+# 16. Two calls over TLS 1.2 with RSA key exchange (no forward secrecy), decryptable with the server's
+#     private key alone: AES128-SHA256 (CBC) and AES256-GCM-SHA384. The throw-away key is kept as
+#     sip-tls-rsa.key; no key log.
+sc_sip_tls_rsa() {
+    local d="$RUN/tlsca"
+    tls_ca "$d"
+    tls_leaf "$d" app app1.lab.example "DNS:app1.lab.example,IP:$APP1" serverAuth,clientAuth
+    cap_start lab-sw lab-br0
+    bgrun lab-app1 tls-server 60 "${TLS_PY[@]}" serve --listen "$APP1:5061" --cert "$d/app.crt" \
+        --key "$d/app.key" --accept 2 --ciphers AES128-SHA256:AES256-GCM-SHA384
+    tls_listen 5061
+    tls_call rsa-cbc 5061 --sni app1.lab.example --ca "$d/ca.crt" --max 1.2 --ciphers AES128-SHA256
+    tls_call rsa-gcm 5061 --sni app1.lab.example --ca "$d/ca.crt" --max 1.2 --ciphers AES256-GCM-SHA384
+    waitpid "$PID_tls_server"
+    cp "$d/app.key" "$OUT/sip-tls-rsa.key"
+    chmod 644 "$OUT/sip-tls-rsa.key"
+}
+
+# 17. One TLS connection per certificate failure, each on its own port of app1, TLS 1.2 unless noted:
+#     5061 expired server certificate (2020-2021) -> client alert certificate_expired;
+#     5062 certificate for other.lab.example, client asks for app1.lab.example -> client alert;
+#     5063 self-signed server certificate -> client alert unknown_ca;
+#     5064 MTLS: the client presents a certificate valid for serverAuth only -> server alert;
+#     5064 again: the client presents no certificate -> server alert;
+#     5065 MTLS over TLS 1.3 with the serverAuth-only client certificate (the key log lets the encrypted
+#          certificates be read: tls-certificates.keylog);
+#     5066 server allows TLS 1.3 only, client TLS 1.2 only -> protocol_version;
+#     5067 plain SIP OPTIONS sent to a TLS port.
+sc_tls_certificates() {
+    local d="$RUN/tlsca"
+    tls_ca "$d"
+    tls_leaf "$d" good app1.lab.example "DNS:app1.lab.example,IP:$APP1" serverAuth,clientAuth
+    tls_leaf "$d" expired app1.lab.example "DNS:app1.lab.example" serverAuth 20200101000000Z 20210101000000Z
+    tls_leaf "$d" other other.lab.example "DNS:other.lab.example" serverAuth
+    tls_leaf "$d" srvonly caller.lab.example "DNS:caller.lab.example" serverAuth
+    openssl req -x509 -newkey rsa:2048 -nodes -days 825 -subj "/CN=app1.lab.example" \
+        -addext "subjectAltName=DNS:app1.lab.example" -keyout "$d/self.key" -out "$d/self.crt" 2>/dev/null
+    local keys="$RUN/keys.keylog" ca=(--ca "$d/ca.crt") srv=(serve --accept 1)
+    cap_start lab-sw lab-br0
+    bgrun lab-app1 s-expired 30 "${TLS_PY[@]}" "${srv[@]}" --listen "$APP1:5061" --cert "$d/expired.crt" --key "$d/expired.key"
+    bgrun lab-app1 s-other 30 "${TLS_PY[@]}" "${srv[@]}" --listen "$APP1:5062" --cert "$d/other.crt" --key "$d/other.key"
+    bgrun lab-app1 s-self 30 "${TLS_PY[@]}" "${srv[@]}" --listen "$APP1:5063" --cert "$d/self.crt" --key "$d/self.key"
+    bgrun lab-app1 s-mtls 30 "${TLS_PY[@]}" serve --accept 2 --listen "$APP1:5064" --cert "$d/good.crt" \
+        --key "$d/good.key" --ca "$d/ca.crt" --verify-client --max 1.2
+    bgrun lab-app1 s-mtls13 30 "${TLS_PY[@]}" "${srv[@]}" --listen "$APP1:5065" --cert "$d/good.crt" \
+        --key "$d/good.key" --ca "$d/ca.crt" --verify-client --keylog "$RUN/server13.keylog"
+    bgrun lab-app1 s-only13 30 "${TLS_PY[@]}" "${srv[@]}" --listen "$APP1:5066" --cert "$d/good.crt" --key "$d/good.key"
+    bgrun lab-app1 s-plain 30 "${TLS_PY[@]}" "${srv[@]}" --listen "$APP1:5067" --cert "$d/good.crt" --key "$d/good.key"
+    tls_listen 5067; sleep 0.3
+    tls_call c-expired 5061 --sni app1.lab.example "${ca[@]}" --max 1.2 --options
+    tls_call c-other 5062 --sni app1.lab.example "${ca[@]}" --max 1.2 --options
+    tls_call c-self 5063 --sni app1.lab.example "${ca[@]}" --max 1.2 --options
+    tls_call c-mtls-srvonly 5064 --sni app1.lab.example "${ca[@]}" --max 1.2 --cert "$d/srvonly.crt" --key "$d/srvonly.key" --options
+    tls_call c-mtls-nocert 5064 --sni app1.lab.example "${ca[@]}" --max 1.2 --options
+    tls_call c-mtls13 5065 --sni app1.lab.example "${ca[@]}" --max 1.3 --cert "$d/srvonly.crt" --key "$d/srvonly.key" \
+        --keylog "$keys" --options
+    tls_call c-only12 5066 --sni app1.lab.example "${ca[@]}" --max 1.2 --options
+    tls_call c-plain 5067 --plain --options
+    sleep 0.5
+    cp "$keys" "$OUT/tls-certificates.keylog"
+}
+
 ALL=(sip-udp-basic-call sip-udp-outcomes tcp-syn-dropped-proxy tcp-syn-dropped-at-app tcp-syn-refused
      udp-icmp-unreachable udp-invite-dropped failover-slow media-blocked-both media-one-way ack-dropped
-     media-impaired sip-tcp-call tls-handshake-failed)
+     media-impaired sip-tcp-call tls-handshake-failed sip-tls-calls sip-tls-rsa tls-certificates)
 
 run_scenario() {
     local name=$1 fn="sc_${1//-/_}"
@@ -346,6 +484,7 @@ run_scenario() {
     "$fn"
     cap_stop "$name.pcap"
     stop_all
+    if declare -F "post_${1//-/_}" >/dev/null; then "post_${1//-/_}"; fi
     mkdir -p "$RUN/logs-$name" && mv "$RUN"/*.log "$RUN/logs-$name/" 2>/dev/null || true
 }
 

@@ -1,0 +1,246 @@
+#!/usr/bin/env python3
+"""SIP over TLS for the lab: a UAS and a UAC on Python's ssl module (OpenSSL), writing NSS key logs.
+
+Debian's sipp is built without TLS and kamailio's tls module cannot write key logs, so this plays a
+whole call (INVITE/100/180/200/ACK, 1 s of PCMU RTP both ways over UDP, BYE/200) or an OPTIONS ping
+over a real TLS stack whose session secrets Python writes with SSLContext.keylog_filename.
+
+  tls_sip.py serve --listen IP:PORT --cert C --key K [--ca CA --verify-client] [--max 1.2|1.3]
+                   [--ciphers LIST] [--keylog F] [--accept N]
+  tls_sip.py call  --connect IP:PORT --local IP [--sni NAME] [--ca CA] [--cert C --key K]
+                   [--max 1.2|1.3] [--ciphers LIST] [--no-etm] [--keylog F] [--options] [--plain]
+
+TLS 1.3 suites cannot be chosen from Python: the caller sets OPENSSL_CONF to a file with Ciphersuites.
+Every socket has a timeout; the server stops after --accept connections.
+"""
+import argparse
+import socket
+import ssl
+import sys
+import threading
+import time
+
+SSL_OP_NO_ENCRYPT_THEN_MAC = 1 << 19  # OpenSSL 3 option bit, not exported by Python's ssl module
+VERSIONS = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
+
+
+def addr(s):
+    host, port = s.rsplit(":", 1)
+    return host, int(port)
+
+
+def context(args, server):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER if server else ssl.PROTOCOL_TLS_CLIENT)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    if args.max:
+        ctx.maximum_version = VERSIONS[args.max]
+    if args.ciphers:
+        ctx.set_ciphers(args.ciphers)
+    if getattr(args, "no_etm", False):
+        ctx.options |= SSL_OP_NO_ENCRYPT_THEN_MAC
+    if args.keylog:
+        ctx.keylog_filename = args.keylog
+    if args.cert:
+        ctx.load_cert_chain(args.cert, args.key)
+    if server:
+        if args.verify_client:
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            ctx.load_verify_locations(args.ca)
+    elif args.ca:
+        ctx.load_verify_locations(args.ca)
+        ctx.check_hostname = bool(args.sni)
+    else:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+class Stream:
+    """SIP messages framed by Content-Length (RFC 3261 §18.3) over a stream socket."""
+
+    def __init__(self, sock):
+        self.sock, self.buf = sock, b""
+
+    def read(self):
+        while True:
+            head_end = self.buf.find(b"\r\n\r\n")
+            if head_end >= 0:
+                head = self.buf[:head_end].decode()
+                length = 0
+                for line in head.split("\r\n")[1:]:
+                    name, _, value = line.partition(":")
+                    if name.strip().lower() in ("content-length", "l"):
+                        length = int(value)
+                total = head_end + 4 + length
+                if len(self.buf) >= total:
+                    msg, self.buf = self.buf[:total], self.buf[total:]
+                    return msg.decode()
+            data = self.sock.recv(65536)
+            if not data:
+                return None
+            self.buf += data
+
+    def send(self, text):
+        self.sock.sendall(text.encode())
+
+
+def headers(msg):
+    out = {}
+    for line in msg.split("\r\n\r\n", 1)[0].split("\r\n")[1:]:
+        name, _, value = line.partition(":")
+        out.setdefault(name.strip().lower(), value.strip())
+    return out
+
+
+def build(start, hdrs, body=""):
+    lines = [start] + [f"{k}: {v}" for k, v in hdrs] + [f"Content-Length: {len(body)}", "", body]
+    return "\r\n".join(lines)
+
+
+def sdp(ip, port, user):
+    return (f"v=0\r\no={user} 1 1 IN IP4 {ip}\r\ns=-\r\nc=IN IP4 {ip}\r\nt=0 0\r\n"
+            f"m=audio {port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=ptime:20\r\na=sendrecv\r\n")
+
+
+def rtp(local, remote, ssrc, packets=50):
+    """G.711 silence, 20 ms apart."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(local)
+    for i in range(packets):
+        header = bytes([0x80, 0x00]) + i.to_bytes(2, "big") + (i * 160).to_bytes(4, "big")
+        s.sendto(header + ssrc.to_bytes(4, "big") + b"\xff" * 160, remote)
+        time.sleep(0.02)
+    s.close()
+
+
+def answer(req, status, extra=(), body=""):
+    h = headers(req)
+    to = h["to"] if "tag=" in h["to"] else h["to"] + ";tag=uas1"
+    hdrs = [("Via", h["via"]), ("From", h["from"]), ("To", to), ("Call-ID", h["call-id"]),
+            ("CSeq", h["cseq"])] + list(extra)
+    return build(f"SIP/2.0 {status}", hdrs, body)
+
+
+def serve_one(conn, me):
+    s = Stream(conn)
+    media = None
+    while True:
+        req = s.read()
+        if req is None:
+            return
+        method = req.split(" ", 1)[0]
+        contact = [("Contact", f"<sip:app@{me[0]}:{me[1]};transport=tls>")]
+        if method == "OPTIONS":
+            s.send(answer(req, "200 OK", contact))
+        elif method == "INVITE":
+            s.send(answer(req, "100 Trying"))
+            time.sleep(0.05)
+            s.send(answer(req, "180 Ringing", contact))
+            time.sleep(0.2)
+            body = sdp(me[0], 20000, "app")
+            s.send(answer(req, "200 OK", contact + [("Content-Type", "application/sdp")], body))
+            offer = req.split("\r\n\r\n", 1)[1]
+            ip = offer.split("c=IN IP4 ", 1)[1].split("\r\n", 1)[0]
+            port = int(offer.split("m=audio ", 1)[1].split(" ", 1)[0])
+            media = (ip, port)
+        elif method == "ACK" and media:
+            threading.Thread(target=rtp, args=((me[0], 20000), media, 0x5EED0002)).start()
+        elif method == "BYE":
+            s.send(answer(req, "200 OK"))
+
+
+def serve(args):
+    ctx = context(args, server=True)
+    me = addr(args.listen)
+    lsock = socket.create_server(me)
+    lsock.settimeout(30)
+    for _ in range(args.accept):
+        try:
+            raw, _peer = lsock.accept()
+        except socket.timeout:
+            return
+        raw.settimeout(10)
+        try:
+            with ctx.wrap_socket(raw, server_side=True) as conn:
+                serve_one(conn, me)
+        except (ssl.SSLError, OSError) as e:
+            print(f"connection failed: {e}", file=sys.stderr)
+
+
+def call(args):
+    peer = addr(args.connect)
+    raw = socket.create_connection(peer, timeout=10, source_address=(args.local, 0))
+    if args.plain:
+        conn = raw
+    else:
+        try:
+            conn = context(args, server=False).wrap_socket(raw, server_hostname=args.sni)
+        except (ssl.SSLError, OSError) as e:
+            print(f"handshake failed: {e}", file=sys.stderr)
+            raw.close()
+            return
+    s = Stream(conn)
+    me = (args.local, conn.getsockname()[1])
+    target = args.sni or peer[0]
+    base = [("Via", f"SIP/2.0/TLS {me[0]}:{me[1]};branch=z9hG4bK{int(time.time() * 1e6)};rport"),
+            ("Max-Forwards", "70"), ("From", f'"Alice" <sip:alice@{me[0]}>;tag=uac1'),
+            ("To", f"<sip:app@{target}>"), ("Call-ID", f"tls-{me[1]}-{int(time.time())}@{me[0]}")]
+    contact = ("Contact", f"<sip:alice@{me[0]}:{me[1]};transport=tls>")
+    try:
+        if args.options:
+            s.send(build(f"OPTIONS sip:app@{target};transport=tls SIP/2.0", base + [("CSeq", "1 OPTIONS")]))
+            s.read()
+            return
+        body = sdp(me[0], 6000, "alice")
+        s.send(build(f"INVITE sip:app@{target};transport=tls SIP/2.0",
+                     base + [("CSeq", "1 INVITE"), contact, ("Content-Type", "application/sdp")], body))
+        while True:
+            resp = s.read()
+            if resp is None:
+                return
+            if resp.startswith("SIP/2.0 200"):
+                break
+        to = headers(resp)["to"]
+        dialog = [h if h[0] != "To" else ("To", to) for h in base]
+        ack_via = [("Via", base[0][1].replace("branch=z9hG4bK", "branch=z9hG4bKa"))]
+        s.send(build(f"ACK sip:app@{peer[0]}:{peer[1]};transport=tls SIP/2.0",
+                     ack_via + dialog[1:] + [("CSeq", "1 ACK")]))
+        rtp((me[0], 6000), (peer[0], 20000), 0x5EED0001)
+        bye_via = [("Via", base[0][1].replace("branch=z9hG4bK", "branch=z9hG4bKb"))]
+        s.send(build(f"BYE sip:app@{peer[0]}:{peer[1]};transport=tls SIP/2.0",
+                     bye_via + dialog[1:] + [("CSeq", "2 BYE")]))
+        s.read()
+    except (ssl.SSLError, OSError) as e:
+        # TLS 1.3 reports a rejected client certificate only after the handshake, on the first read.
+        print(f"connection failed: {e}", file=sys.stderr)
+    finally:
+        conn.close()
+
+
+def main():
+    p = argparse.ArgumentParser()
+    sub = p.add_subparsers(dest="mode", required=True)
+    for name in ("serve", "call"):
+        q = sub.add_parser(name)
+        q.add_argument("--cert")
+        q.add_argument("--key")
+        q.add_argument("--ca")
+        q.add_argument("--max", choices=VERSIONS)
+        q.add_argument("--ciphers")
+        q.add_argument("--keylog")
+    s, c = sub.choices["serve"], sub.choices["call"]
+    s.add_argument("--listen", required=True)
+    s.add_argument("--verify-client", action="store_true")
+    s.add_argument("--accept", type=int, default=1)
+    c.add_argument("--connect", required=True)
+    c.add_argument("--local", required=True)
+    c.add_argument("--sni")
+    c.add_argument("--no-etm", action="store_true")
+    c.add_argument("--options", action="store_true")
+    c.add_argument("--plain", action="store_true")
+    args = p.parse_args()
+    serve(args) if args.mode == "serve" else call(args)
+
+
+if __name__ == "__main__":
+    main()
