@@ -15,12 +15,13 @@ const RANKS: &[(&str, u8)] = &[
     ("capture", 1),
     ("decode", 2),
     ("reassembly", 3),
-    ("correlate", 4),
-    ("diagnose", 5),
-    ("analysis", 6),
-    ("pipeline", 7),
-    ("report", 7),
-    ("export", 7),
+    ("decrypt", 4),
+    ("correlate", 5),
+    ("diagnose", 6),
+    ("analysis", 7),
+    ("pipeline", 8),
+    ("report", 8),
+    ("export", 8),
 ];
 
 /// Modules held to a list of the modules they may refer to, tighter than their rank allows.
