@@ -133,6 +133,9 @@ pub struct CaptureFile {
     pub gzip: bool,
     /// Problems found while opening (e.g. a gzip stream cut short).
     pub open_warnings: Vec<Warning>,
+    /// TLS key logs (NSS format) of the pcapng Decryption Secrets Blocks before the first packet.
+    /// Secrets: never printed (not in `Debug`).
+    pub tls_key_logs: Vec<Vec<u8>>,
     bytes: Bytes,
     /// Where the first record may start, and the reading state there.
     first: (usize, State),
@@ -237,12 +240,13 @@ impl CaptureFile {
             (bytes, false, Vec::new())
         };
         let data = bytes.as_slice();
-        let (format, first, resync_state) = detect(data)?;
+        let (format, first, resync_state, tls_key_logs) = detect(data)?;
         Ok(CaptureFile {
             path,
             format,
             gzip,
             open_warnings,
+            tls_key_logs,
             bytes,
             first,
             resync_state,
@@ -316,20 +320,25 @@ impl CaptureFile {
 }
 
 /// Recognises the container from the first bytes and prepares reading.
-fn detect(data: &[u8]) -> Result<(Format, (usize, State), State), OpenError> {
+/// The format, where and how reading starts, the resynchronisation state, and the TLS key logs of
+/// the header blocks.
+type Detected = (Format, (usize, State), State, Vec<Vec<u8>>);
+
+fn detect(data: &[u8]) -> Result<Detected, OpenError> {
     if data.len() >= 4 && data[..4] == [0x0a, 0x0d, 0x0d, 0x0a] {
-        let (at_start, after_header) = pcapng::first_section(data).map_err(OpenError::BadHeader)?;
+        let header = pcapng::first_section(data).map_err(OpenError::BadHeader)?;
         return Ok((
             Format::PcapNg,
-            (0, State::PcapNg(at_start)),
-            State::PcapNg(after_header),
+            (0, State::PcapNg(header.at_start)),
+            State::PcapNg(header.after),
+            header.tls_key_logs,
         ));
     }
     if data.len() >= 4 {
         let magic = u32::from_le_bytes([data[0], data[1], data[2], data[3]]);
         if matches!(magic, 0xa1b2_c3d4 | 0xa1b2_3c4d | 0xd4c3_b2a1 | 0x4d3c_b2a1) {
             let format = pcap::header(data).map_err(OpenError::BadHeader)?;
-            return Ok((format, (pcap::HEADER_LEN, State::Pcap), State::Pcap));
+            return Ok((format, (pcap::HEADER_LEN, State::Pcap), State::Pcap, Vec::new()));
         }
         if magic == 0xa1b2_cd34 || magic == 0x34cd_b2a1 {
             return Err(OpenError::Unsupported("modified (Kuznetzov) pcap"));
