@@ -377,7 +377,7 @@ tls_call() {
     sleep 0.3
 }
 
-# 15. Seven whole calls over TLS (INVITE..BYE, 1 s RTP each way), one connection each, one per version
+# 15. Seven whole calls over TLS (INVITE..BYE, 2 s RTP each way), one connection each, one per version
 #     and cipher: TLS 1.3 AES-256-GCM, AES-128-GCM, ChaCha20-Poly1305; TLS 1.2 ECDHE-RSA with AES-128-GCM,
 #     ChaCha20-Poly1305, AES-256-CBC-SHA384 (encrypt-then-MAC) and AES-128-CBC-SHA (MAC-then-encrypt).
 #     The client's key log is kept as sip-tls-calls.keylog; sip-tls-calls-dsb.pcapng is the same capture

@@ -2,7 +2,7 @@
 """SIP over TLS for the lab: a UAS and a UAC on Python's ssl module (OpenSSL), writing NSS key logs.
 
 Debian's sipp is built without TLS and kamailio's tls module cannot write key logs, so this plays a
-whole call (INVITE/100/180/200/ACK, 1 s of PCMU RTP both ways over UDP, BYE/200) or an OPTIONS ping
+whole call (INVITE/100/180/200/ACK, 2 s of PCMU RTP both ways over UDP, own ports and SSRC per call, BYE/200) or an OPTIONS ping
 over a real TLS stack whose session secrets Python writes with SSLContext.keylog_filename.
 
   tls_sip.py serve --listen IP:PORT --cert C --key K [--ca CA --verify-client] [--max 1.2|1.3]
@@ -14,6 +14,7 @@ TLS 1.3 suites cannot be chosen from Python: the caller sets OPENSSL_CONF to a f
 Every socket has a timeout; the server stops after --accept connections.
 """
 import argparse
+import random
 import socket
 import ssl
 import sys
@@ -102,15 +103,27 @@ def sdp(ip, port, user):
             f"m=audio {port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=ptime:20\r\na=sendrecv\r\n")
 
 
-def rtp(local, remote, ssrc, packets=50):
-    """G.711 silence, 20 ms apart."""
+def media_socket(local):
+    """Bound when the SDP is sent, so the peer's first packets find it open."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(local)
+    return s
+
+
+def rtp(s, remote, packets=100, linger=1.0):
+    """2 s of G.711 silence, 20 ms apart, from a random SSRC; the socket stays bound a while after,
+    so the peer's last packets find it open (no ICMP port unreachable)."""
+    ssrc = random.getrandbits(32)
     for i in range(packets):
         header = bytes([0x80, 0x00]) + i.to_bytes(2, "big") + (i * 160).to_bytes(4, "big")
         s.sendto(header + ssrc.to_bytes(4, "big") + b"\xff" * 160, remote)
         time.sleep(0.02)
-    s.close()
+    threading.Timer(linger, s.close).start()
+
+
+def media_port(base, tcp_port):
+    """A media port per call (calls follow each other within seconds; each gets its own)."""
+    return base + (tcp_port % 1000) * 2
 
 
 def answer(req, status, extra=(), body=""):
@@ -124,6 +137,7 @@ def answer(req, status, extra=(), body=""):
 def serve_one(conn, me):
     s = Stream(conn)
     media = None
+    port = media_port(20000, conn.getpeername()[1])
     while True:
         req = s.read()
         if req is None:
@@ -137,14 +151,14 @@ def serve_one(conn, me):
             time.sleep(0.05)
             s.send(answer(req, "180 Ringing", contact))
             time.sleep(0.2)
-            body = sdp(me[0], 20000, "app")
+            body = sdp(me[0], port, "app")
+            sock = media_socket((me[0], port))
             s.send(answer(req, "200 OK", contact + [("Content-Type", "application/sdp")], body))
             offer = req.split("\r\n\r\n", 1)[1]
             ip = offer.split("c=IN IP4 ", 1)[1].split("\r\n", 1)[0]
-            port = int(offer.split("m=audio ", 1)[1].split(" ", 1)[0])
-            media = (ip, port)
+            media = (ip, int(offer.split("m=audio ", 1)[1].split(" ", 1)[0]))
         elif method == "ACK" and media:
-            threading.Thread(target=rtp, args=((me[0], 20000), media, 0x5EED0002)).start()
+            threading.Thread(target=rtp, args=(sock, media)).start()
         elif method == "BYE":
             s.send(answer(req, "200 OK"))
 
@@ -191,7 +205,9 @@ def call(args):
             s.send(build(f"OPTIONS sip:app@{target};transport=tls SIP/2.0", base + [("CSeq", "1 OPTIONS")]))
             s.read()
             return
-        body = sdp(me[0], 6000, "alice")
+        port = media_port(6000, me[1])
+        body = sdp(me[0], port, "alice")
+        sock = media_socket((me[0], port))
         s.send(build(f"INVITE sip:app@{target};transport=tls SIP/2.0",
                      base + [("CSeq", "1 INVITE"), contact, ("Content-Type", "application/sdp")], body))
         while True:
@@ -205,7 +221,10 @@ def call(args):
         ack_via = [("Via", base[0][1].replace("branch=z9hG4bK", "branch=z9hG4bKa"))]
         s.send(build(f"ACK sip:app@{peer[0]}:{peer[1]};transport=tls SIP/2.0",
                      ack_via + dialog[1:] + [("CSeq", "1 ACK")]))
-        rtp((me[0], 6000), (peer[0], 20000), 0x5EED0001)
+        answer_sdp = resp.split("\r\n\r\n", 1)[1]
+        remote_port = int(answer_sdp.split("m=audio ", 1)[1].split(" ", 1)[0])
+        rtp(sock, (peer[0], remote_port))
+        time.sleep(0.1)
         bye_via = [("Via", base[0][1].replace("branch=z9hG4bK", "branch=z9hG4bKb"))]
         s.send(build(f"BYE sip:app@{peer[0]}:{peer[1]};transport=tls SIP/2.0",
                      bye_via + dialog[1:] + [("CSeq", "2 BYE")]))

@@ -338,7 +338,12 @@ fn detect(data: &[u8]) -> Result<Detected, OpenError> {
         let magic = u32::from_le_bytes([data[0], data[1], data[2], data[3]]);
         if matches!(magic, 0xa1b2_c3d4 | 0xa1b2_3c4d | 0xd4c3_b2a1 | 0x4d3c_b2a1) {
             let format = pcap::header(data).map_err(OpenError::BadHeader)?;
-            return Ok((format, (pcap::HEADER_LEN, State::Pcap), State::Pcap, Vec::new()));
+            return Ok((
+                format,
+                (pcap::HEADER_LEN, State::Pcap),
+                State::Pcap,
+                Vec::new(),
+            ));
         }
         if magic == 0xa1b2_cd34 || magic == 0x34cd_b2a1 {
             return Err(OpenError::Unsupported("modified (Kuznetzov) pcap"));

@@ -60,6 +60,14 @@ pub struct Inputs {
     /// numbers (needs the feature `live`).
     #[arg(long, value_name = "BPF")]
     pub filter: Option<String>,
+    /// A TLS key log (NSS format, as SSLKEYLOGFILE writes) to decrypt SIP over TLS; repeatable.
+    /// Secrets in pcapng Decryption Secrets Blocks are used without it.
+    #[arg(long, value_name = "FILE")]
+    pub keylog: Vec<PathBuf>,
+    /// A TLS server's RSA private key (PEM), to decrypt TLS 1.2 sessions with RSA key exchange;
+    /// `KEY.pem@IP:PORT` uses it only for that server. Repeatable.
+    #[arg(long, value_name = "KEY.pem[@IP:PORT]")]
+    pub tls_key: Vec<String>,
 }
 
 /// `callscope watch`.

@@ -17,6 +17,8 @@ use std::net::{IpAddr, SocketAddr};
 use rustc_hash::FxHashMap;
 
 use super::slab::{Key, Slab};
+use crate::decrypt::Decryption;
+use crate::proto::tls::cert::Summary;
 
 /// SYN attempts remembered per connection (more are counted).
 const MAX_SYNS: usize = 16;
@@ -77,36 +79,75 @@ pub struct TlsAlert {
     pub description: u8,
     /// The alert's name (RFC 8446 §6), e.g. `unknown_ca`.
     pub name: &'static str,
+    /// Read from an encrypted record (with the keys given).
+    pub decrypted: bool,
 }
 
-/// What the TLS records of a connection showed (the contents stay encrypted).
+/// What the client offered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TlsOffer {
+    pub max_version: u16,
+    pub min_version: u16,
+    pub cipher_suites: u16,
+}
+
+/// What the ServerHello settled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TlsNegotiated {
+    pub version: u16,
+    pub cipher_suite: u16,
+    pub extended_master_secret: bool,
+    pub encrypt_then_mac: bool,
+}
+
+/// A certificate chain sent by one side (leaf first; empty: the side sent no certificate).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsChain {
+    pub at: At,
+    pub chain: Vec<Summary>,
+    /// Read from encrypted records (TLS 1.3, with the keys given).
+    pub decrypted: bool,
+}
+
+/// What the TLS records of a connection showed (in clear, or decrypted with the keys given).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Tls {
     /// Frame of the ClientHello, and the server name it asked for.
     pub client_hello: Option<At>,
     pub sni: Option<String>,
-    /// Frame of the ServerHello.
+    pub offer: Option<TlsOffer>,
+    /// Frame of the ServerHello (the one after a HelloRetryRequest).
     pub server_hello: Option<At>,
+    pub negotiated: Option<TlsNegotiated>,
+    pub server_certificates: Option<TlsChain>,
+    pub client_certificates: Option<TlsChain>,
+    /// The server asked for a client certificate (mutual TLS).
+    pub certificate_request: Option<At>,
     /// The first alert, if any.
     pub alert: Option<TlsAlert>,
     /// Application data flowed after the handshake (it completed).
     pub application_data: bool,
+    /// How decryption went, when keys were given.
+    pub decryption: Option<Decryption>,
 }
 
-/// One TLS observation of a segment, made by the parallel stage.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TlsEvent {
-    ClientHello {
-        sni: Option<String>,
-    },
-    ServerHello,
-    Alert {
-        level: u8,
-        description: u8,
-        name: &'static str,
-    },
-    ApplicationData,
+impl Tls {
+    /// The version in use: the negotiated one, else the highest offered.
+    pub fn version(&self) -> Option<u16> {
+        self.negotiated
+            .map(|n| n.version)
+            .or(self.offer.map(|o| o.max_version))
+    }
+
+    /// TLS 1.3 hides the certificates: whether they were unreadable here (no keys for the session).
+    pub fn certificates_hidden(&self) -> bool {
+        self.negotiated.is_some_and(|n| n.version == 0x0304)
+            && self.decryption != Some(Decryption::Decrypted)
+    }
 }
+
+/// One TLS observation of a record, made by the decryption stage.
+pub use crate::decrypt::Event as TlsEvent;
 
 /// A packet the evidence points at: its frame and time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -204,6 +245,8 @@ impl Connection {
         if let Some(tls) = &self.tls {
             out.extend(tls.client_hello);
             out.extend(tls.server_hello);
+            out.extend(tls.server_certificates.as_ref().map(|c| c.at));
+            out.extend(tls.client_certificates.as_ref().map(|c| c.at));
             out.extend(tls.alert.as_ref().map(|a| At {
                 frame: a.frame,
                 ts_ns: a.ts_ns,
@@ -540,31 +583,87 @@ impl Tracker {
         let c = &mut t.conn;
         let from_client = src == c.client;
         let tls = c.tls.get_or_insert_with(Tls::default);
+        let at = At { frame, ts_ns };
         match event {
-            TlsEvent::ClientHello { sni } => {
-                tls.client_hello.get_or_insert(At { frame, ts_ns });
+            TlsEvent::ClientHello {
+                sni,
+                max_version,
+                min_version,
+                cipher_suites,
+            } => {
+                tls.client_hello.get_or_insert(at);
                 if tls.sni.is_none() {
                     tls.sni = sni;
                 }
+                tls.offer.get_or_insert(TlsOffer {
+                    max_version,
+                    min_version,
+                    cipher_suites,
+                });
             }
-            TlsEvent::ServerHello => {
-                tls.server_hello.get_or_insert(At { frame, ts_ns });
+            TlsEvent::ServerHello {
+                version,
+                cipher_suite,
+                extended_master_secret,
+                encrypt_then_mac,
+                retry,
+            } => {
+                if !retry {
+                    tls.server_hello = Some(at);
+                    tls.negotiated = Some(TlsNegotiated {
+                        version,
+                        cipher_suite,
+                        extended_master_secret,
+                        encrypt_then_mac,
+                    });
+                }
+            }
+            TlsEvent::Certificate {
+                from_client: by_client,
+                chain,
+                decrypted,
+            } => {
+                let slot = if by_client {
+                    &mut tls.client_certificates
+                } else {
+                    &mut tls.server_certificates
+                };
+                slot.get_or_insert(TlsChain {
+                    at,
+                    chain,
+                    decrypted,
+                });
+            }
+            TlsEvent::CertificateRequest => {
+                tls.certificate_request.get_or_insert(at);
             }
             TlsEvent::Alert {
                 level,
                 description,
                 name,
+                decrypted,
             } => {
-                tls.alert.get_or_insert(TlsAlert {
-                    frame,
-                    ts_ns,
-                    from_client,
-                    level,
-                    description,
-                    name,
-                });
+                // close_notify ends a session that worked; the first other alert is the evidence.
+                let replace = tls.alert.as_ref().is_none_or(|a| a.description == 0);
+                if replace && (description != 0 || tls.alert.is_none()) {
+                    tls.alert = Some(TlsAlert {
+                        frame,
+                        ts_ns,
+                        from_client,
+                        level,
+                        description,
+                        name,
+                        decrypted,
+                    });
+                }
             }
             TlsEvent::ApplicationData => tls.application_data = true,
+            TlsEvent::Decryption(d) => {
+                // Once a record decrypted, the connection counts as decrypted.
+                if tls.decryption != Some(Decryption::Decrypted) {
+                    tls.decryption = Some(d);
+                }
+            }
         }
     }
 

@@ -105,8 +105,14 @@ fn expand_label(hash: Hash, secret: &[u8], label: &[u8], len: usize) -> Option<V
     info.push(0);
     let mut out = vec![0; len];
     match hash {
-        Hash::Sha256 => Hkdf::<Sha256>::from_prk(secret).ok()?.expand(&info, &mut out).ok()?,
-        Hash::Sha384 => Hkdf::<Sha384>::from_prk(secret).ok()?.expand(&info, &mut out).ok()?,
+        Hash::Sha256 => Hkdf::<Sha256>::from_prk(secret)
+            .ok()?
+            .expand(&info, &mut out)
+            .ok()?,
+        Hash::Sha384 => Hkdf::<Sha384>::from_prk(secret)
+            .ok()?
+            .expand(&info, &mut out)
+            .ok()?,
     }
     Some(out)
 }
@@ -431,7 +437,10 @@ mod tests {
     fn damaged_records_are_errors_not_panics() {
         let secret = [7u8; 32];
         let mut keys = Keys::tls13(Cipher::Aes128Gcm, Hash::Sha256, &secret).expect("keys");
-        assert_eq!(keys.decrypt(23, 0x0303, &[1, 2, 3]).err(), Some(Error::Short));
+        assert_eq!(
+            keys.decrypt(23, 0x0303, &[1, 2, 3]).err(),
+            Some(Error::Short)
+        );
         assert_eq!(
             keys.decrypt(23, 0x0303, &[0; 40]).err(),
             Some(Error::Authentication)

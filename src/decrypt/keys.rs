@@ -11,10 +11,10 @@
 
 use std::net::SocketAddr;
 
-use rustc_hash::FxHashMap;
 use rsa::pkcs1::DecodeRsaPrivateKey;
 use rsa::pkcs8::DecodePrivateKey;
 use rsa::PrivateKey;
+use rustc_hash::FxHashMap;
 
 /// The secrets of one session, by its client random.
 #[derive(Default, Clone)]
@@ -27,13 +27,14 @@ pub struct Secrets {
 }
 
 /// An RSA server key, for the server address it belongs to (any server when `None`).
+#[derive(Clone)]
 pub struct RsaKey {
     pub server: Option<SocketAddr>,
     pub key: PrivateKey,
 }
 
 /// All the secrets of a run.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct KeyStore {
     sessions: FxHashMap<[u8; 32], Secrets>,
     rsa: Vec<RsaKey>,

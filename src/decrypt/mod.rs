@@ -242,10 +242,13 @@ impl Decryptor {
         let mut records = Vec::new();
         self.records.segment(seg, &mut |m| records.push(m));
         if rst {
-            self.records.close(seg.src, seg.dst, &mut |m| records.push(m));
-            self.records.close(seg.dst, seg.src, &mut |m| records.push(m));
+            self.records
+                .close(seg.src, seg.dst, &mut |m| records.push(m));
+            self.records
+                .close(seg.dst, seg.src, &mut |m| records.push(m));
         } else if fin {
-            self.records.close(seg.src, seg.dst, &mut |m| records.push(m));
+            self.records
+                .close(seg.src, seg.dst, &mut |m| records.push(m));
         }
         for r in records {
             self.record(key, r, out);
@@ -257,7 +260,12 @@ impl Decryptor {
     }
 
     /// One whole record of the session `key`.
-    fn record(&mut self, key: (SocketAddr, SocketAddr), r: reassembly::Message, out: &mut dyn FnMut(Output)) {
+    fn record(
+        &mut self,
+        key: (SocketAddr, SocketAddr),
+        r: reassembly::Message,
+        out: &mut dyn FnMut(Output),
+    ) {
         let Some(session) = self.sessions.get_mut(&key) else {
             return;
         };
@@ -294,7 +302,13 @@ impl Decryptor {
 
     /// A FIN or RST: the plaintext of the closed directions is framed to the end; a reset (or both
     /// FINs' directions gone) ends the session.
-    fn close_plain(&mut self, src: SocketAddr, dst: SocketAddr, rst: bool, out: &mut dyn FnMut(Output)) {
+    fn close_plain(
+        &mut self,
+        src: SocketAddr,
+        dst: SocketAddr,
+        rst: bool,
+        out: &mut dyn FnMut(Output),
+    ) {
         self.sip.close(src, dst, &mut |m| out(Output::Sip(m)));
         if rst {
             self.sip.close(dst, src, &mut |m| out(Output::Sip(m)));
@@ -319,7 +333,12 @@ impl Decryptor {
         }
     }
 
-    fn finish_session(&mut self, client: SocketAddr, server: SocketAddr, out: &mut dyn FnMut(Output)) {
+    fn finish_session(
+        &mut self,
+        client: SocketAddr,
+        server: SocketAddr,
+        out: &mut dyn FnMut(Output),
+    ) {
         let key = (client, server);
         let mut records = Vec::new();
         self.records.close(client, server, &mut |m| records.push(m));

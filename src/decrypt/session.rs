@@ -153,7 +153,13 @@ impl Session {
         }
         self.dirs[side].encrypted_records += 1;
         let Some(k) = self.dirs[side].keys.as_mut() else {
-            self.undecrypted(from_client, ct, r.fragment.len(), !keys.is_empty(), &mut out.events);
+            self.undecrypted(
+                from_client,
+                ct,
+                r.fragment.len(),
+                !keys.is_empty(),
+                &mut out.events,
+            );
             return out;
         };
         let plain = match k.decrypt(ct.0, r.version.0, r.fragment) {
@@ -221,7 +227,9 @@ impl Session {
     fn why_no_key(&self) -> Decryption {
         match (self.client_random, self.suite, self.version) {
             (None, _, _) | (_, None, _) => Decryption::HandshakeMissing,
-            (_, Some(s), _) if s.key_exchange == KeyExchange::Ephemeral => Decryption::NoKeyEphemeral,
+            (_, Some(s), _) if s.key_exchange == KeyExchange::Ephemeral => {
+                Decryption::NoKeyEphemeral
+            }
             _ => Decryption::NoKey,
         }
     }
@@ -392,13 +400,19 @@ impl Session {
     }
 
     fn tls12_keys(&mut self, master: &[u8]) {
-        let (Some(suite), Some(cr), Some(sr)) = (self.suite, self.client_random, self.server_random)
+        let (Some(suite), Some(cr), Some(sr)) =
+            (self.suite, self.client_random, self.server_random)
         else {
             return;
         };
-        if let Some((c, s)) =
-            Keys::tls12(suite.cipher, suite.hash, master, &cr, &sr, self.encrypt_then_mac)
-        {
+        if let Some((c, s)) = Keys::tls12(
+            suite.cipher,
+            suite.hash,
+            master,
+            &cr,
+            &sr,
+            self.encrypt_then_mac,
+        ) {
             self.pending = (Some(c), Some(s));
         }
     }
@@ -407,7 +421,8 @@ impl Session {
     /// master secret (RFC 5246 §7.4.7.1, §8.1; RFC 7627 §4 with the session hash).
     fn rsa_key_exchange(&mut self, body: &[u8], keys: &KeyStore, events: &mut Vec<Event>) {
         let transcript = self.transcript.take();
-        let (Some(suite), Some(cr), Some(sr)) = (self.suite, self.client_random, self.server_random)
+        let (Some(suite), Some(cr), Some(sr)) =
+            (self.suite, self.client_random, self.server_random)
         else {
             return;
         };
@@ -417,9 +432,11 @@ impl Session {
         let Some(ct) = tls::rsa_encrypted_premaster(body) else {
             return;
         };
-        let premaster = keys
-            .rsa_for(self.server)
-            .find_map(|k| k.decrypt(Pkcs1v15Encrypt, ct).ok().filter(|p| p.len() == 48));
+        let premaster = keys.rsa_for(self.server).find_map(|k| {
+            k.decrypt(Pkcs1v15Encrypt, ct)
+                .ok()
+                .filter(|p| p.len() == 48)
+        });
         let Some(premaster) = premaster else {
             if keys.rsa_for(self.server).next().is_some() {
                 self.set_status(Decryption::RsaKeyMismatch, events);
@@ -431,7 +448,8 @@ impl Session {
             (true, None) => return,
             (false, _) => None,
         };
-        let master = crypto::master_secret(suite.hash, &premaster, &cr, &sr, session_hash.as_deref());
+        let master =
+            crypto::master_secret(suite.hash, &premaster, &cr, &sr, session_hash.as_deref());
         self.tls12_keys(&master);
     }
 }

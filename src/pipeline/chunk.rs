@@ -3,7 +3,7 @@
 //!
 //! Produces an [`Output`]: counts, plus the events the order-dependent stages need, in frame order —
 //! SIP messages over UDP (parsed here, in parallel), every TCP segment (payload copied only where it
-//! may carry SIP), TLS records, RTP/RTCP/STUN packet summaries, ICMP errors and IP fragments. Events
+//! may carry SIP or TLS records: all TLS payload when keys were given, else the handshakes and alerts), RTP/RTCP/STUN packet summaries, ICMP errors and IP fragments. Events
 //! name their flow by an index into the chunk's flow table, and their frame by its index in the chunk
 //! (0-based); the fold makes them global. Nothing here depends on other chunks.
 
@@ -17,13 +17,17 @@ use crate::analysis::DecodeCounts;
 use crate::capture::{CaptureFile, ChunkRead, Start};
 use crate::correlate::media::StunClass;
 use crate::correlate::message::{Message, Transport};
-use crate::correlate::transport::{connection_key, IcmpError, TlsEvent};
+use crate::correlate::transport::{connection_key, IcmpError};
 use crate::decode::{self, Fragment, Icmp, IcmpKind, Ip, LinkType, TcpFlags, Unreachable, L4};
 use crate::proto::{rtcp, rtp, sip, stun, tls};
 
 /// Segments of a connection copied per chunk before it is known to carry SIP: enough to catch the
 /// rest of a message that began in the previous chunk.
 const UNKNOWN_FLOW_SEGMENTS: u8 = 8;
+/// Segments of a TLS connection copied per chunk when no key was given: its handshake (certificate
+/// chains span several) and the first records after it; later, only segments starting with a record
+/// other than application data (alerts).
+const TLS_SEGMENTS_WITHOUT_KEYS: u8 = 32;
 
 /// What a chunk found.
 pub(super) struct Output {
@@ -65,11 +69,6 @@ pub(super) enum Kind {
         flags: TcpFlags,
         len: u32,
         payload: Vec<u8>,
-    },
-    /// What a TLS record of a TCP segment showed.
-    Tls {
-        flow: u32,
-        event: Box<TlsEvent>,
     },
     Rtp {
         flow: u32,
@@ -162,11 +161,20 @@ struct TcpFlows {
     sip: FxHashMap<(SocketAddr, SocketAddr), ()>,
     /// Segments copied so far of connections not (yet) known to carry SIP.
     unknown: FxHashMap<(SocketAddr, SocketAddr), u8>,
+    /// Segments seen so far of connections carrying TLS records.
+    tls: FxHashMap<(SocketAddr, SocketAddr), u8>,
 }
 
 impl TcpFlows {
-    /// Whether to copy a segment's payload for the fold.
-    fn wants(&mut self, src: SocketAddr, dst: SocketAddr, payload: &[u8]) -> bool {
+    /// Whether to copy a segment's payload for the fold: SIP, or TLS records (all of them when keys
+    /// were given, else the handshake and alerts).
+    fn wants(
+        &mut self,
+        src: SocketAddr,
+        dst: SocketAddr,
+        payload: &[u8],
+        decrypting: bool,
+    ) -> bool {
         if payload.is_empty() {
             return false;
         }
@@ -177,6 +185,14 @@ impl TcpFlows {
         }
         if self.sip.contains_key(&key) {
             return true;
+        }
+        let record = tls::sniff(payload);
+        if record.is_some() || self.tls.contains_key(&key) {
+            let seen = self.tls.entry(key).or_default();
+            *seen = seen.saturating_add(1);
+            let not_data =
+                record.is_some_and(|r| r.content_type != tls::ContentType::APPLICATION_DATA);
+            return decrypting || not_data || *seen <= TLS_SEGMENTS_WITHOUT_KEYS;
         }
         if !looks_textual(payload) {
             return false;
@@ -193,6 +209,7 @@ pub(super) fn run(
     range: Range<usize>,
     start: Start,
     filter: Option<&super::FrameFilter>,
+    decrypting: bool,
     mut events: Vec<Event>,
 ) -> Output {
     let mut frames = 0u64;
@@ -255,15 +272,7 @@ pub(super) fn run(
                 let src = SocketAddr::new(ip.src, seg.src_port);
                 let dst = SocketAddr::new(ip.dst, seg.dst_port);
                 let flow = flows.id(src, dst);
-                let copy = tcp.wants(src, dst, seg.payload);
-                if !copy {
-                    if let Some(event) = tls_event(seg.payload) {
-                        push(Kind::Tls {
-                            flow,
-                            event: Box::new(event),
-                        });
-                    }
-                }
+                let copy = tcp.wants(src, dst, seg.payload, decrypting);
                 push(Kind::Tcp {
                     flow,
                     seq: seg.seq,
@@ -374,41 +383,6 @@ pub(super) fn udp_payload(
             });
         }
     }
-}
-
-/// What the first TLS record of a segment shows, if it is a handshake message, an alert or the
-/// first application data.
-fn tls_event(payload: &[u8]) -> Option<TlsEvent> {
-    if !matches!(payload.first(), Some(20..=23)) {
-        return None;
-    }
-    for record in tls::records(payload) {
-        match record.content() {
-            tls::Content::Alert(alert) => {
-                return Some(TlsEvent::Alert {
-                    level: alert.level.0,
-                    description: alert.description.0,
-                    name: alert.description.name().unwrap_or("unknown_alert"),
-                })
-            }
-            tls::Content::Handshake(messages) => {
-                for message in messages {
-                    match message {
-                        tls::Handshake::ClientHello(hello) => {
-                            return Some(TlsEvent::ClientHello {
-                                sni: hello.sni.map(str::to_string),
-                            })
-                        }
-                        tls::Handshake::ServerHello(_) => return Some(TlsEvent::ServerHello),
-                        _ => {}
-                    }
-                }
-            }
-            tls::Content::ApplicationData(_) => return Some(TlsEvent::ApplicationData),
-            _ => {}
-        }
-    }
-    None
 }
 
 /// An ICMP error with the flow it quotes (`frame` is chunk-local).

@@ -23,6 +23,8 @@ pub struct Live<'o> {
     link_type: u32,
     batch: Option<PcapWriter<Vec<u8>>>,
     frames: usize,
+    /// TLS keys were given: TLS payloads are copied for decryption.
+    decrypting: bool,
 }
 
 impl<'o> Live<'o> {
@@ -33,13 +35,14 @@ impl<'o> Live<'o> {
         options: &Options,
         out: &'o mut dyn Output,
     ) -> Live<'o> {
-        let mut fold = Fold::new(options.first_frame, options.limits, out);
+        let mut fold = Fold::new(options, out);
         fold.begin_live(label);
         Live {
             fold,
             link_type,
             batch: None,
             frames: 0,
+            decrypting: !options.tls_keys.is_empty(),
         }
     }
 
@@ -79,6 +82,7 @@ impl<'o> Live<'o> {
             at..file.len(),
             Start::At(at, state),
             None,
+            self.decrypting,
             Vec::new(),
         );
         self.fold.absorb(output);

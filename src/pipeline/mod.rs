@@ -28,6 +28,7 @@ use rayon::prelude::*;
 use crate::analysis::{Analysis, Output};
 use crate::capture::{CaptureFile, Start};
 use crate::correlate::engine;
+use crate::decrypt::keys::KeyStore;
 use fold::Fold;
 
 /// Decides whether a frame (link type, captured bytes) is analysed, e.g. a compiled BPF filter.
@@ -48,6 +49,8 @@ pub struct Options {
     pub frame_filter: Option<Arc<FrameFilter>>,
     /// Bounds on the state open at once (calls, streams, connections) and the idle bound.
     pub limits: engine::Limits,
+    /// Secrets for decrypting TLS (`--keylog`, `--tls-key`); never printed.
+    pub tls_keys: Arc<KeyStore>,
 }
 
 impl Default for Options {
@@ -58,6 +61,7 @@ impl Default for Options {
             first_frame: 1,
             frame_filter: None,
             limits: engine::Limits::default(),
+            tls_keys: Arc::default(),
         }
     }
 }
@@ -70,6 +74,7 @@ impl std::fmt::Debug for Options {
             .field("first_frame", &self.first_frame)
             .field("frame_filter", &self.frame_filter.is_some())
             .field("limits", &self.limits)
+            .field("tls_sessions_keyed", &self.tls_keys.sessions())
             .finish()
     }
 }
@@ -128,7 +133,7 @@ pub fn analyze_into(
         .collect();
     let window = rayon::current_num_threads().max(1) * options.window_per_thread.max(1);
     let mut fold = Folding {
-        fold: Fold::new(options.first_frame, options.limits, out),
+        fold: Fold::new(options, out),
         file: None,
     };
     let buffers = Buffers::default();
@@ -202,6 +207,7 @@ impl Item {
             self.range.clone(),
             start,
             options.frame_filter.as_deref(),
+            decrypting(files, options),
             buffers.take(),
         )
     }
@@ -244,6 +250,7 @@ impl Folding<'_> {
                     item.range.clone(),
                     Start::At(next, state),
                     options.frame_filter.as_deref(),
+                    decrypting(files, options),
                     buffers.take(),
                 );
                 buffers.give(self.fold.absorb(again));
@@ -251,6 +258,11 @@ impl Folding<'_> {
             progress.advance(item.range.len() as u64);
         }
     }
+}
+
+/// Whether TLS records are to be decrypted: keys were given, or a file carries some.
+fn decrypting(files: &[CaptureFile], options: &Options) -> bool {
+    !options.tls_keys.is_empty() || files.iter().any(|f| !f.tls_key_logs.is_empty())
 }
 
 /// The timestamp of a file's first packet (reads at most its first MiB).

@@ -203,11 +203,8 @@ impl Direction {
             if self.resyncing {
                 let found = (0..self.buf.len().saturating_sub(tls::RECORD_HEADER_LEN - 1))
                     .find(|&at| tls::sniff(&self.buf[at..]).is_some());
-                let skip = found.unwrap_or(
-                    self.buf
-                        .len()
-                        .saturating_sub(tls::RECORD_HEADER_LEN - 1),
-                );
+                let skip =
+                    found.unwrap_or(self.buf.len().saturating_sub(tls::RECORD_HEADER_LEN - 1));
                 self.skip(skip, stats);
                 if found.is_none() {
                     return;

@@ -136,8 +136,9 @@ impl Summary {
         let matches = |pattern: &str| {
             let pattern = pattern.trim_end_matches('.');
             if let Some(suffix) = pattern.strip_prefix("*.") {
-                host.split_once('.')
-                    .is_some_and(|(label, rest)| !label.is_empty() && rest.eq_ignore_ascii_case(suffix))
+                host.split_once('.').is_some_and(|(label, rest)| {
+                    !label.is_empty() && rest.eq_ignore_ascii_case(suffix)
+                })
             } else {
                 pattern.eq_ignore_ascii_case(host)
             }
@@ -182,7 +183,10 @@ mod tests {
 
     #[test]
     fn name_matching_follows_rfc_6125() {
-        let s = summary(&["app1.lab.example", "*.pool.example"], Some("ignored.example"));
+        let s = summary(
+            &["app1.lab.example", "*.pool.example"],
+            Some("ignored.example"),
+        );
         assert!(s.names("APP1.lab.example"));
         assert!(s.names("a.pool.example"));
         assert!(!s.names("a.b.pool.example"));

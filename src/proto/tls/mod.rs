@@ -20,8 +20,8 @@ mod handshake;
 pub mod suite;
 
 pub use handshake::{
-    certificates, messages, rsa_encrypted_premaster, Certificates, ClientHello, Handshake, Handshakes,
-    Messages, ServerHello,
+    certificates, messages, rsa_encrypted_premaster, Certificates, ClientHello, Handshake,
+    Handshakes, Messages, ServerHello,
 };
 
 use super::bytes::Reader;

@@ -27,7 +27,10 @@ pub enum Cipher {
     Aes256Gcm,
     ChaCha20Poly1305,
     /// AES-CBC with HMAC: key length (16 or 32) and the MAC hash.
-    AesCbc { key_len: usize, mac: Mac },
+    AesCbc {
+        key_len: usize,
+        mac: Mac,
+    },
 }
 
 /// The HMAC of a CBC suite.
@@ -143,9 +146,19 @@ mod tests {
     fn table_is_consistent() {
         for s in SUITES {
             let suite = lookup(s.0).expect("listed");
-            assert_eq!(suite.name.ends_with("SHA384"), suite.hash == Hash::Sha384, "{}", suite.name);
+            assert_eq!(
+                suite.name.ends_with("SHA384"),
+                suite.hash == Hash::Sha384,
+                "{}",
+                suite.name
+            );
             assert_eq!(suite.key_exchange == Tls13, suite.id >> 8 == 0x13);
-            assert_eq!(suite.name.starts_with("TLS_RSA_WITH"), suite.key_exchange == Rsa, "{}", suite.name);
+            assert_eq!(
+                suite.name.starts_with("TLS_RSA_WITH"),
+                suite.key_exchange == Rsa,
+                "{}",
+                suite.name
+            );
             assert_eq!(SUITES.iter().filter(|t| t.0 == s.0).count(), 1);
         }
         assert_eq!(lookup(0x0005), None);
