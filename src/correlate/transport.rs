@@ -657,7 +657,13 @@ impl Tracker {
                     });
                 }
             }
-            TlsEvent::ApplicationData => tls.application_data = true,
+            // A TLS 1.3 client sends application data right after its Finished, before the server
+            // has judged its certificate: only the server's shows that the handshake completed.
+            TlsEvent::ApplicationData => {
+                if !from_client || tls.version() != Some(0x0304) {
+                    tls.application_data = true;
+                }
+            }
             TlsEvent::Decryption(d) => {
                 // Once a record decrypted, the connection counts as decrypted.
                 if tls.decryption != Some(Decryption::Decrypted) {

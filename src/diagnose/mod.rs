@@ -251,6 +251,7 @@ pub const RULES: &[(&str, u8)] = &[
     ("sip.slow_setup", 0),
     ("tcp.syn_unanswered", 1),
     ("tcp.syn_refused", 1),
+    ("tls.certificate", 1),
     ("tls.handshake_failed", 1),
     ("icmp.unreachable", 1),
     ("tcp.reset", 1),

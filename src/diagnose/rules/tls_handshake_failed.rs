@@ -16,9 +16,16 @@
 //! versions or cipher suites; a close without an alert at a peer that gave up (often the same causes,
 //! logged only on that side).
 //!
-//! **False positives**: TLS 1.3 encrypts the later handshake, so a client-certificate rejection after
-//! the ServerHello looks like application data and is missed (false negative); a health-check probe
-//! that connects and closes looks like an aborted handshake.
+//! The summary adds what the hellos settled: the versions the client offered and the one the server
+//! chose (a `protocol_version` or `handshake_failure` alert right after the ClientHello means no
+//! common version or suite), whether the server asked for a client certificate and what the client
+//! sent; a certificate problem visible in the certificates is `tls.certificate`'s, which runs first.
+//! TLS 1.3 encrypts the certificates: without its key log the finding says so and judges from the
+//! alert (decrypted with the key log), the timing and who closed.
+//!
+//! **False positives**: in TLS 1.3 without keys the handshake counts as completed once the server
+//! sends more than an alert after the client's encrypted flight, so a rejection sent in a larger
+//! record is missed; a health-check probe that connects and closes looks like an aborted handshake.
 
 use crate::correlate::message::Transport;
 use crate::correlate::transport::{Connection, TlsAlert};
@@ -79,9 +86,66 @@ pub(crate) fn check(conn: &Connection) -> Option<TransportEvent> {
         .as_deref()
         .map(|s| format!(" for the name {s}"))
         .unwrap_or_default();
-    let server_hello = tls.server_hello.map_or("no ServerHello".to_string(), |f| {
-        format!("ServerHello in frame {}", f.frame)
+    let name = |v: u16| {
+        crate::proto::tls::ProtocolVersion(v)
+            .name()
+            .unwrap_or("unknown version")
+    };
+    let offered = tls.offer.map_or(String::new(), |o| {
+        if o.min_version == o.max_version {
+            format!(" offering {} only", name(o.max_version))
+        } else {
+            format!(
+                " offering {} to {}",
+                name(o.min_version),
+                name(o.max_version)
+            )
+        }
     });
+    let server_hello = match (tls.server_hello, tls.negotiated) {
+        (Some(f), Some(n)) => format!(
+            "ServerHello in frame {} ({}, {})",
+            f.frame,
+            name(n.version),
+            crate::proto::tls::suite::lookup(n.cipher_suite)
+                .map_or(format!("cipher suite 0x{:04x}", n.cipher_suite), |s| s
+                    .name
+                    .to_string())
+        ),
+        (Some(f), None) => format!("ServerHello in frame {}", f.frame),
+        (None, _) => "no ServerHello".to_string(),
+    };
+    let mut notes = String::new();
+    if let Some(at) = tls.certificate_request {
+        notes.push_str(&format!(
+            "; the server asked for a client certificate (frame {})",
+            at.frame
+        ));
+        if let Some(c) = &tls.client_certificates {
+            match c.chain.first() {
+                Some(leaf) => notes.push_str(&format!(
+                    " and the client sent {} (issued by {})",
+                    leaf.subject, leaf.issuer
+                )),
+                None => notes.push_str(" and the client sent none"),
+            }
+        }
+    }
+    if let Some(leaf) = tls
+        .server_certificates
+        .as_ref()
+        .and_then(|c| c.chain.first())
+    {
+        notes.push_str(&format!(
+            "; the server presented {} issued by {}",
+            leaf.subject, leaf.issuer
+        ));
+    }
+    if tls.certificates_hidden() {
+        notes.push_str(
+            "; TLS 1.3 encrypts the certificates: give its key log (--keylog) to see them",
+        );
+    }
     let (what, cause, ts_ns) = match &tls.alert {
         Some(alert) => (
             format!(
@@ -109,9 +173,7 @@ pub(crate) fn check(conn: &Connection) -> Option<TransportEvent> {
             };
             (
                 format!("no alert was seen, {by} before the handshake completed"),
-                format!(
-                    "the side that closed gave up on the handshake: check the certificate chain / trusted root (MTLS) and the TLS versions and ciphers on {client_ip} and {server}, and their TLS logs"
-                ),
+                "the side that closed gave up on the handshake: check the certificate chain / trusted root (MTLS) and the TLS versions and ciphers on {client_ip} and {server}, and their TLS logs".replace("{client_ip}", &client_ip).replace("{server}", &server),
                 conn.last_ts_ns,
             )
         }
@@ -134,7 +196,7 @@ pub(crate) fn check(conn: &Connection) -> Option<TransportEvent> {
         frames,
         ts_ns: conn.syns.first().map_or(ts_ns, |s| s.ts_ns),
         summary: format!(
-            "TLS handshake from {client_ip} to {server}{sni} failed: ClientHello in frame {hello}, {server_hello}, {what}; no SIP could flow (SIP over TLS is encrypted, only the handshake is visible)"
+            "TLS handshake from {client_ip} to {server}{sni} failed: ClientHello in frame {hello}{offered}, {server_hello}, {what}{notes}; no SIP could flow over it"
         ),
         cause,
         calls: Vec::new(),
@@ -163,9 +225,24 @@ mod tests {
                 S,
                 TlsEvent::ClientHello {
                     sni: Some("app1.lab.example".into()),
+                    max_version: 0x0303,
+                    min_version: 0x0303,
+                    cipher_suites: 10,
                 },
             )
-            .tls(8, 0.7, S, C, TlsEvent::ServerHello);
+            .tls(
+                8,
+                0.7,
+                S,
+                C,
+                TlsEvent::ServerHello {
+                    version: 0x0303,
+                    cipher_suite: 0xc02f,
+                    extended_master_secret: true,
+                    encrypt_then_mac: false,
+                    retry: false,
+                },
+            );
         if let Some((from_client, description, name)) = alert {
             let (a, b) = if from_client { (C, S) } else { (S, C) };
             w.tls(
@@ -177,6 +254,7 @@ mod tests {
                     level: 2,
                     description,
                     name,
+                    decrypted: false,
                 },
             );
         }

@@ -1,0 +1,385 @@
+//! Rule: tls.certificate
+//!
+//! **Trigger**: a TLS connection whose certificates, as sent (in clear up to TLS 1.2; in TLS 1.3
+//! when its key log let them be decrypted), show a problem: the server's leaf expired or not yet
+//! valid at the time of the capture, not naming the SNI (or, without SNI, the server's address),
+//! self-signed, or with an extended key usage lacking serverAuth; a CertificateRequest answered with
+//! an empty Certificate (no client certificate); a client certificate expired or lacking clientAuth
+//! (a certificate valid for server authentication only breaks mutual TLS, as Lync/Skype for Business
+//! and Teams Direct Routing require).
+//!
+//! **Evidence**: the certificate's subject, issuer, serial, validity, SAN and EKU — the fields that
+//! prove the problem — the Certificate and CertificateRequest frames, and the alert that followed.
+//! An error when the handshake then failed (alert or close before application data), a warning when
+//! it completed anyway (the peer did not check).
+//!
+//! **Cause**: renew or reissue the certificate named, with the right names and usages, or send the
+//! client certificate; where no problem is visible in the certificates, `tls.handshake_failed` names
+//! the alert instead (a CA the peer does not trust cannot be seen from the capture: callscope has no
+//! trust store, it judges the chain sent).
+//!
+//! **False positives**: a capture whose clock is wrong misjudges validity; a peer configured not to
+//! check names (many SIP trunks connect by IP) completes the handshake despite a name mismatch — the
+//! finding is then a warning.
+
+use crate::correlate::message::Transport;
+use crate::correlate::transport::{Connection, Tls, TlsChain};
+use crate::diagnose::{Severity, TransportEvent};
+use crate::proto::tls::cert::Summary;
+use crate::words;
+
+/// One problem found, and the side whose certificate has it.
+struct Problem {
+    client_side: bool,
+    what: String,
+    fix: String,
+}
+
+fn describe(c: &Summary) -> String {
+    let names = c.name_list();
+    let eku = c.eku.map_or("no EKU extension".to_string(), |e| {
+        let mut u = Vec::new();
+        if e.server_auth {
+            u.push("serverAuth");
+        }
+        if e.client_auth {
+            u.push("clientAuth");
+        }
+        if e.any {
+            u.push("anyExtendedKeyUsage");
+        }
+        if u.is_empty() {
+            "EKU without TLS usages".to_string()
+        } else {
+            format!("EKU {}", u.join(", "))
+        }
+    });
+    format!(
+        "[{}, serial {}, issued by {}, valid {} to {}, SAN {}, {eku}]",
+        c.subject,
+        c.serial,
+        c.issuer,
+        words::utc_minute(c.not_before),
+        words::utc_minute(c.not_after),
+        if names.is_empty() { "none" } else { &names },
+    )
+}
+
+/// The problems of one side's leaf certificate.
+fn leaf_problems(
+    chain: &TlsChain,
+    client_side: bool,
+    now_s: i64,
+    name: Option<&str>,
+    out: &mut Vec<Problem>,
+) {
+    let Some(leaf) = chain.chain.first() else {
+        return;
+    };
+    let whose = if client_side { "client" } else { "server" };
+    let d = describe(leaf);
+    if leaf.not_after < now_s {
+        out.push(Problem {
+            client_side,
+            what: format!(
+                "the {whose} certificate expired {} (before this capture, {}) {d}",
+                words::utc_minute(leaf.not_after),
+                words::utc_minute(now_s)
+            ),
+            fix: format!("renew the {whose} certificate"),
+        });
+    } else if leaf.not_before > now_s {
+        out.push(Problem {
+            client_side,
+            what: format!(
+                "the {whose} certificate is not valid before {} (after this capture, {}) {d}",
+                words::utc_minute(leaf.not_before),
+                words::utc_minute(now_s)
+            ),
+            fix: format!(
+                "check the clock of the issuing CA and of the {whose}, or reissue the certificate"
+            ),
+        });
+    }
+    if let Some(name) = name {
+        if !leaf.names(name) {
+            out.push(Problem {
+                client_side,
+                what: format!("the {whose} certificate does not name {name} {d}"),
+                fix: format!(
+                    "reissue the {whose} certificate with {name} in its subjectAltName, or make the peer connect with a name the certificate holds"
+                ),
+            });
+        }
+    }
+    if leaf.self_issued && chain.chain.len() == 1 {
+        out.push(Problem {
+            client_side,
+            what: format!("the {whose} certificate is self-signed {d}"),
+            fix: format!("give the {whose} a certificate from a CA its peer trusts (or install this certificate as trusted on the peer)"),
+        });
+    }
+    let usage = if client_side {
+        leaf.eku.is_some_and(|e| !e.client_auth && !e.any)
+    } else {
+        leaf.eku.is_some_and(|e| !e.server_auth && !e.any)
+    };
+    if usage {
+        let (needed, role) = if client_side {
+            ("clientAuth", "a client certificate (mutual TLS)")
+        } else {
+            ("serverAuth", "a server certificate")
+        };
+        out.push(Problem {
+            client_side,
+            what: format!("the {whose} certificate's extended key usage lacks {needed}, so it cannot serve as {role} {d}"),
+            fix: format!("issue the {whose} a certificate whose EKU includes {needed} (for mutual TLS, as Lync/Skype for Business and Teams Direct Routing require, both serverAuth and clientAuth)"),
+        });
+    }
+}
+
+fn problems(conn: &Connection, tls: &Tls) -> Vec<Problem> {
+    let now_s = conn.first_ts_ns.div_euclid(1_000_000_000);
+    let mut out = Vec::new();
+    let server_name = tls
+        .sni
+        .clone()
+        .unwrap_or_else(|| conn.server.ip().to_string());
+    if let Some(chain) = &tls.server_certificates {
+        leaf_problems(chain, false, now_s, Some(&server_name), &mut out);
+    }
+    if let (Some(request), Some(chain)) = (tls.certificate_request, &tls.client_certificates) {
+        if chain.chain.is_empty() {
+            out.push(Problem {
+                client_side: true,
+                what: format!(
+                    "the server asked for a client certificate (CertificateRequest, frame {}) and the client sent none (empty Certificate, frame {})",
+                    request.frame, chain.at.frame
+                ),
+                fix: "configure the client's certificate for this connection (mutual TLS)".to_string(),
+            });
+        } else {
+            leaf_problems(chain, true, now_s, None, &mut out);
+        }
+    }
+    out
+}
+
+/// The certificate problems of this connection, if any.
+pub(crate) fn check(conn: &Connection) -> Option<TransportEvent> {
+    let tls = conn.tls.as_ref()?;
+    let mut found = problems(conn, tls);
+    if found.is_empty() {
+        return None;
+    }
+    let closed = conn.client_fin.is_some() || conn.server_fin.is_some() || conn.rst.is_some();
+    let failed = !tls.application_data && (tls.alert.is_some() || closed);
+    // The side the alert complains about first: a client's alert judges the server's certificate.
+    if let Some(alert) = &tls.alert {
+        found.sort_by_key(|p| p.client_side == alert.from_client);
+    }
+    let client_ip = conn.client.ip().to_string();
+    let server = conn.server.to_string();
+    let alert = tls.alert.as_ref().map_or(String::new(), |a| {
+        format!(
+            "; {} sent a {} alert {} ({}) in frame {}",
+            if a.from_client { &client_ip } else { &server },
+            if a.level == 2 { "fatal" } else { "warning" },
+            a.name,
+            a.description,
+            a.frame
+        )
+    });
+    let outcome = if failed {
+        "the handshake failed"
+    } else {
+        "the handshake completed anyway: the peer did not check"
+    };
+    let what: Vec<&str> = found.iter().map(|p| p.what.as_str()).collect();
+    let mut fixes: Vec<&str> = found.iter().map(|p| p.fix.as_str()).collect();
+    fixes.dedup();
+    let mut frames = conn.evidence_frames();
+    frames.extend(tls.client_hello.map(|a| a.frame));
+    frames.extend(tls.server_certificates.as_ref().map(|c| c.at.frame));
+    frames.extend(tls.certificate_request.map(|a| a.frame));
+    frames.extend(tls.client_certificates.as_ref().map(|c| c.at.frame));
+    frames.sort_unstable();
+    frames.dedup();
+    Some(TransportEvent {
+        code: "tls.certificate",
+        severity: if failed {
+            Severity::Error
+        } else {
+            Severity::Warning
+        },
+        src: conn.client,
+        dst: conn.server,
+        proto: Transport::Tls,
+        attempts: 1,
+        first_frame: frames.first().copied().unwrap_or(conn.first_frame),
+        frames,
+        ts_ns: conn.first_ts_ns,
+        summary: format!(
+            "TLS certificate problem between {client_ip} and {server}: {}{alert}; {outcome}",
+            what.join("; ")
+        ),
+        cause: fixes.join("; "),
+        calls: Vec::new(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::correlate::transport::{flags, TlsEvent};
+    use crate::diagnose::rules::testkit::*;
+    use crate::proto::tls::cert::Eku;
+
+    const C: &str = "192.0.2.10:39292";
+    const S: &str = "192.0.2.31:5061";
+
+    fn cert(cn: &str, not_after: i64, eku: Option<Eku>) -> Summary {
+        Summary {
+            subject: format!("CN={cn}"),
+            common_name: Some(cn.to_string()),
+            issuer: "CN=Lab Root CA".to_string(),
+            serial: "10:00".to_string(),
+            not_before: 0,
+            not_after,
+            dns_names: vec![cn.to_string()],
+            ip_addresses: vec![],
+            eku,
+            key_usage: None,
+            self_issued: false,
+            is_ca: false,
+        }
+    }
+
+    fn world(
+        server: Summary,
+        client: Option<Vec<Summary>>,
+        alert: Option<(bool, u8)>,
+    ) -> Option<TransportEvent> {
+        let mut w = World::new(vec![]);
+        w.handshake(3, 0.0, C, S).tls(
+            6,
+            0.2,
+            C,
+            S,
+            TlsEvent::ClientHello {
+                sni: Some("app1.lab.example".into()),
+                max_version: 0x0303,
+                min_version: 0x0303,
+                cipher_suites: 10,
+            },
+        );
+        w.tls(
+            8,
+            0.3,
+            S,
+            C,
+            TlsEvent::Certificate {
+                from_client: false,
+                chain: vec![server],
+                decrypted: false,
+            },
+        );
+        if let Some(chain) = client {
+            w.tls(8, 0.3, S, C, TlsEvent::CertificateRequest).tls(
+                9,
+                0.4,
+                C,
+                S,
+                TlsEvent::Certificate {
+                    from_client: true,
+                    chain,
+                    decrypted: false,
+                },
+            );
+        }
+        if let Some((from_client, description)) = alert {
+            let (a, b) = if from_client { (C, S) } else { (S, C) };
+            w.tls(
+                10,
+                0.5,
+                a,
+                b,
+                TlsEvent::Alert {
+                    level: 2,
+                    description,
+                    name: "x",
+                    decrypted: false,
+                },
+            );
+        } else {
+            w.tls(10, 0.5, C, S, TlsEvent::ApplicationData);
+        }
+        w.seg(11, 1.0, C, S, flags::FIN | flags::ACK, 0);
+        check(&w.build().connections[0])
+    }
+
+    const SERVER_AUTH: Option<Eku> = Some(Eku {
+        server_auth: true,
+        client_auth: false,
+        any: false,
+    });
+
+    #[test]
+    fn expired_server_certificate() {
+        let ev = world(
+            cert("app1.lab.example", 1_000, None),
+            None,
+            Some((true, 45)),
+        )
+        .expect("finding");
+        assert_eq!(ev.severity, Severity::Error);
+        assert!(
+            ev.summary
+                .contains("the server certificate expired 1970-01-01 00:16 UTC"),
+            "{}",
+            ev.summary
+        );
+        assert!(ev
+            .summary
+            .contains("CN=app1.lab.example, serial 10:00, issued by CN=Lab Root CA"));
+        assert_eq!(ev.frames, vec![3, 4, 6, 8, 10]);
+    }
+
+    #[test]
+    fn wrong_name_completed_is_a_warning() {
+        let far = 4_000_000_000;
+        let ev = world(cert("other.lab.example", far, None), None, None).expect("finding");
+        assert_eq!(ev.severity, Severity::Warning);
+        assert!(
+            ev.summary.contains("does not name app1.lab.example"),
+            "{}",
+            ev.summary
+        );
+    }
+
+    #[test]
+    fn server_auth_only_client_certificate_and_missing_one() {
+        let far = 4_000_000_000;
+        let good = cert("app1.lab.example", far, None);
+        let ev = world(
+            good.clone(),
+            Some(vec![cert("caller", far, SERVER_AUTH)]),
+            Some((false, 43)),
+        )
+        .expect("finding");
+        assert!(
+            ev.summary
+                .contains("client certificate's extended key usage lacks clientAuth"),
+            "{}",
+            ev.summary
+        );
+        let ev = world(good.clone(), Some(vec![]), Some((false, 40))).expect("finding");
+        assert!(
+            ev.summary
+                .contains("the client sent none (empty Certificate, frame 9)"),
+            "{}",
+            ev.summary
+        );
+        assert_eq!(world(good, None, None), None);
+    }
+}
