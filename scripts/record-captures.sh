@@ -437,7 +437,7 @@ sc_sip_tls_rsa() {
 #     5065 MTLS over TLS 1.3 with the serverAuth-only client certificate (the key log lets the encrypted
 #          certificates be read: tls-certificates.keylog);
 #     5066 server allows TLS 1.3 only, client TLS 1.2 only -> protocol_version;
-#     5067 plain SIP OPTIONS sent to a TLS port.
+#     5061 again: plain SIP OPTIONS sent to the TLS port.
 sc_tls_certificates() {
     local d="$RUN/tlsca"
     tls_ca "$d"
@@ -449,16 +449,15 @@ sc_tls_certificates() {
         -addext "subjectAltName=DNS:app1.lab.example" -keyout "$d/self.key" -out "$d/self.crt" 2>/dev/null
     local keys="$RUN/keys.keylog" ca=(--ca "$d/ca.crt") srv=(serve --accept 1)
     cap_start lab-sw lab-br0
-    bgrun lab-app1 s-expired 30 "${TLS_PY[@]}" "${srv[@]}" --listen "$APP1:5061" --cert "$d/expired.crt" --key "$d/expired.key"
+    bgrun lab-app1 s-expired 30 "${TLS_PY[@]}" serve --accept 2 --listen "$APP1:5061" --cert "$d/expired.crt" --key "$d/expired.key"
     bgrun lab-app1 s-other 30 "${TLS_PY[@]}" "${srv[@]}" --listen "$APP1:5062" --cert "$d/other.crt" --key "$d/other.key"
     bgrun lab-app1 s-self 30 "${TLS_PY[@]}" "${srv[@]}" --listen "$APP1:5063" --cert "$d/self.crt" --key "$d/self.key"
     bgrun lab-app1 s-mtls 30 "${TLS_PY[@]}" serve --accept 2 --listen "$APP1:5064" --cert "$d/good.crt" \
         --key "$d/good.key" --ca "$d/ca.crt" --verify-client --max 1.2
     bgrun lab-app1 s-mtls13 30 "${TLS_PY[@]}" "${srv[@]}" --listen "$APP1:5065" --cert "$d/good.crt" \
         --key "$d/good.key" --ca "$d/ca.crt" --verify-client --keylog "$RUN/server13.keylog"
-    bgrun lab-app1 s-only13 30 "${TLS_PY[@]}" "${srv[@]}" --listen "$APP1:5066" --cert "$d/good.crt" --key "$d/good.key"
-    bgrun lab-app1 s-plain 30 "${TLS_PY[@]}" "${srv[@]}" --listen "$APP1:5067" --cert "$d/good.crt" --key "$d/good.key"
-    tls_listen 5067; sleep 0.3
+    bgrun lab-app1 s-only13 30 "${TLS_PY[@]}" "${srv[@]}" --listen "$APP1:5066" --cert "$d/good.crt" --key "$d/good.key" --min 1.3
+    tls_listen 5066; sleep 0.3
     tls_call c-expired 5061 --sni app1.lab.example "${ca[@]}" --max 1.2 --options
     tls_call c-other 5062 --sni app1.lab.example "${ca[@]}" --max 1.2 --options
     tls_call c-self 5063 --sni app1.lab.example "${ca[@]}" --max 1.2 --options
@@ -467,7 +466,7 @@ sc_tls_certificates() {
     tls_call c-mtls13 5065 --sni app1.lab.example "${ca[@]}" --max 1.3 --cert "$d/srvonly.crt" --key "$d/srvonly.key" \
         --keylog "$keys" --options
     tls_call c-only12 5066 --sni app1.lab.example "${ca[@]}" --max 1.2 --options
-    tls_call c-plain 5067 --plain --options
+    tls_call c-plain 5061 --plain --options
     sleep 0.5
     cp "$keys" "$OUT/tls-certificates.keylog"
 }

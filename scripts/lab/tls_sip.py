@@ -5,7 +5,7 @@ Debian's sipp is built without TLS and kamailio's tls module cannot write key lo
 whole call (INVITE/100/180/200/ACK, 2 s of PCMU RTP both ways over UDP, own ports and SSRC per call, BYE/200) or an OPTIONS ping
 over a real TLS stack whose session secrets Python writes with SSLContext.keylog_filename.
 
-  tls_sip.py serve --listen IP:PORT --cert C --key K [--ca CA --verify-client] [--max 1.2|1.3]
+  tls_sip.py serve --listen IP:PORT --cert C --key K [--ca CA --verify-client] [--min/--max 1.2|1.3]
                    [--ciphers LIST] [--keylog F] [--accept N]
   tls_sip.py call  --connect IP:PORT --local IP [--sni NAME] [--ca CA] [--cert C --key K]
                    [--max 1.2|1.3] [--ciphers LIST] [--no-etm] [--keylog F] [--options] [--plain]
@@ -32,7 +32,7 @@ def addr(s):
 
 def context(args, server):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER if server else ssl.PROTOCOL_TLS_CLIENT)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.minimum_version = VERSIONS[getattr(args, "min", None) or "1.2"]
     if args.max:
         ctx.maximum_version = VERSIONS[args.max]
     if args.ciphers:
@@ -251,6 +251,7 @@ def main():
     s.add_argument("--listen", required=True)
     s.add_argument("--verify-client", action="store_true")
     s.add_argument("--accept", type=int, default=1)
+    s.add_argument("--min", choices=VERSIONS)
     c.add_argument("--connect", required=True)
     c.add_argument("--local", required=True)
     c.add_argument("--sni")

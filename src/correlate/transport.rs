@@ -125,6 +125,8 @@ pub struct Tls {
     pub certificate_request: Option<At>,
     /// The first alert, if any.
     pub alert: Option<TlsAlert>,
+    /// The first encrypted record holding an alert that could not be read (no keys), and its sender.
+    pub encrypted_alert: Option<(At, bool)>,
     /// Application data flowed after the handshake (it completed).
     pub application_data: bool,
     /// How decryption went, when keys were given.
@@ -633,6 +635,9 @@ impl Tracker {
                     chain,
                     decrypted,
                 });
+            }
+            TlsEvent::EncryptedAlert => {
+                tls.encrypted_alert.get_or_insert((at, from_client));
             }
             TlsEvent::CertificateRequest => {
                 tls.certificate_request.get_or_insert(at);

@@ -115,6 +115,9 @@ pub enum Event {
         /// Read from an encrypted record.
         decrypted: bool,
     },
+    /// An encrypted record that holds an alert (TLS 1.2: its type says so; TLS 1.3: its size, 19
+    /// bytes) that could not be decrypted.
+    EncryptedAlert,
     /// Application data flowed (the handshake completed).
     ApplicationData,
     Decryption(Decryption),

@@ -203,6 +203,10 @@ impl Session {
         keys_given: bool,
         events: &mut Vec<Event>,
     ) {
+        let alert_sized = ct == ContentType::ALERT || (self.tls13() && len == TLS13_ALERT_RECORD);
+        if alert_sized {
+            events.push(Event::EncryptedAlert);
+        }
         if self.tls13() {
             // TLS 1.3 hides the handshake in application data records: the handshake completed only
             // when the server sends more than an alert after the client's encrypted flight (tickets,

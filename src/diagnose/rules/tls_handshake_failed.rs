@@ -16,6 +16,9 @@
 //! versions or cipher suites; a close without an alert at a peer that gave up (often the same causes,
 //! logged only on that side).
 //!
+//! Also: plain SIP sent to port 5061 (no ClientHello) that the server resets or closes without a
+//! byte of answer — a TCP transport configured where TLS is expected.
+//!
 //! The summary adds what the hellos settled: the versions the client offered and the one the server
 //! chose (a `protocol_version` or `handshake_failure` alert right after the ClientHello means no
 //! common version or suite), whether the server asked for a client certificate and what the client
@@ -68,8 +71,51 @@ fn alert_cause(alert: &TlsAlert, client: &str, server: &str, sni: &str) -> Strin
     }
 }
 
+/// The SIP over TLS port (RFC 3261 §26.2, `sips`).
+const SIPS_PORT: u16 = 5061;
+
+/// Plain SIP sent to the TLS port, which the server ended (RST or FIN) without a byte of answer.
+fn plain_sip_to_tls_port(conn: &Connection) -> Option<TransportEvent> {
+    if !conn.sip || conn.tls.is_some() || conn.server.port() != SIPS_PORT || conn.server_bytes > 0 {
+        return None;
+    }
+    let (end, how) = match (conn.rst, conn.server_fin) {
+        (Some(r), _) if !r.by_client => (r.at, "reset"),
+        (_, Some(f)) => (f, "closed"),
+        _ => return None,
+    };
+    let mut frames = conn.evidence_frames();
+    frames.push(end.frame);
+    frames.sort_unstable();
+    frames.dedup();
+    let client_ip = conn.client.ip().to_string();
+    let server = conn.server.to_string();
+    Some(TransportEvent {
+        code: "tls.handshake_failed",
+        severity: Severity::Error,
+        src: conn.client,
+        dst: conn.server,
+        proto: Transport::Tcp,
+        attempts: 1,
+        first_frame: frames.first().copied().unwrap_or(end.frame),
+        frames,
+        ts_ns: conn.syns.first().map_or(end.ts_ns, |s| s.ts_ns),
+        summary: format!(
+            "{client_ip} sent plain SIP (no TLS ClientHello) to the TLS port {server}, which {how} the connection in frame {} without answering",
+            end.frame
+        ),
+        cause: format!(
+            "{client_ip} uses transport TCP where {server} expects TLS: set the transport to TLS (sips: or ;transport=tls, port 5061) on {client_ip}, or send plain SIP to {server}'s TCP port (5060)"
+        ),
+        calls: Vec::new(),
+    })
+}
+
 /// The failed handshake, if this connection shows one.
 pub(crate) fn check(conn: &Connection) -> Option<TransportEvent> {
+    if let Some(event) = plain_sip_to_tls_port(conn) {
+        return Some(event);
+    }
     let tls = conn.tls.as_ref()?;
     let hello = tls.client_hello?.frame;
     if tls.application_data {
@@ -171,9 +217,27 @@ pub(crate) fn check(conn: &Connection) -> Option<TransportEvent> {
                 (None, Some(_), None) => format!("{client_ip} closed it"),
                 _ => format!("{server} closed it"),
             };
+            let hidden = tls
+                .encrypted_alert
+                .map_or(String::new(), |(at, by_client)| {
+                    format!(
+                        "an encrypted record the size of an alert from {} in frame {}, then ",
+                        if by_client { &client_ip } else { &server },
+                        at.frame
+                    )
+                });
             (
-                format!("no alert was seen, {by} before the handshake completed"),
-                "the side that closed gave up on the handshake: check the certificate chain / trusted root (MTLS) and the TLS versions and ciphers on {client_ip} and {server}, and their TLS logs".replace("{client_ip}", &client_ip).replace("{server}", &server),
+                format!("no readable alert: {hidden}{by} before the handshake completed"),
+                match tls.encrypted_alert {
+                    // In TLS 1.3 the server speaks after the client's encrypted flight only to judge
+                    // the client's certificate.
+                    Some((_, false)) if tls.version() == Some(0x0304) => format!(
+                        "{server} rejected the handshake after {client_ip}'s encrypted certificate and Finished: most often {client_ip}'s client certificate (mutual TLS: issuer not trusted by {server}, expired, or without clientAuth) — check it, or give the key log (--keylog) to read the alert and the certificates"
+                    ),
+                    _ => format!(
+                        "the side that closed gave up on the handshake: check the certificate chain / trusted root (MTLS) and the TLS versions and ciphers on {client_ip} and {server}, and their TLS logs"
+                    ),
+                },
                 conn.last_ts_ns,
             )
         }
