@@ -13,6 +13,7 @@ use crate::capture::Warning;
 use crate::correlate::calls::{OtherDialog, SipStats};
 use crate::correlate::media::Stream;
 use crate::correlate::transport::{Connection, IcmpError};
+use crate::decrypt;
 use crate::diagnose::{DiagnosedCall, Sink, TransportEvent};
 use crate::reassembly;
 
@@ -33,6 +34,8 @@ pub struct Analysis {
     pub sip_malformed: BTreeMap<&'static str, u64>,
     /// What TCP reassembly of SIP connections had to repair or drop.
     pub tcp_reassembly: reassembly::Stats,
+    /// TLS connections and how their decryption went.
+    pub tls: decrypt::Stats,
     /// Every TCP connection, by first frame.
     pub connections: Vec<Connection>,
     /// ICMP errors quoting a packet, in capture order.
@@ -52,6 +55,7 @@ pub struct Summary {
     pub sip: SipStats,
     pub sip_malformed: BTreeMap<&'static str, u64>,
     pub tcp_reassembly: reassembly::Stats,
+    pub tls: decrypt::Stats,
     pub limits: LimitHits,
 }
 
@@ -141,6 +145,7 @@ impl Output for Analysis {
         self.sip = summary.sip;
         self.sip_malformed = summary.sip_malformed;
         self.tcp_reassembly = summary.tcp_reassembly;
+        self.tls = summary.tls;
         self.limits = summary.limits;
         Ok(())
     }
@@ -194,6 +199,7 @@ impl Analysis {
             sip: self.sip.clone(),
             sip_malformed: self.sip_malformed.clone(),
             tcp_reassembly: self.tcp_reassembly.clone(),
+            tls: self.tls.clone(),
             limits: self.limits.clone(),
         }
     }

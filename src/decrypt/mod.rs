@@ -157,6 +157,11 @@ impl Default for Limits {
 /// What the stage did, counted.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
+    /// TLS connections followed.
+    pub connections: u64,
+    /// How they ended, by [`Decryption::code`]; `"no_keys_given"` when no key was given,
+    /// `"no_encrypted_records"` when none needed decrypting (the handshake stopped before).
+    pub outcomes: std::collections::BTreeMap<&'static str, u64>,
     /// TLS records read (whole).
     pub records: u64,
     /// Bytes of records decrypted.
@@ -238,10 +243,31 @@ impl Decryptor {
                 }
                 let s = Session::new(seg.src, seg.dst, &self.keys);
                 self.sessions.insert((seg.src, seg.dst), s);
+                self.stats.connections += 1;
                 (seg.src, seg.dst)
             }
         };
         self.last_ts.insert(key, seg.ts_ns);
+        if let Some(session) = self.sessions.get(&key).filter(|s| s.settled()) {
+            // Without keys, reassembling the rest of a completed session teaches nothing.
+            if let Some(event) = session.settled_segment(seg.payload) {
+                out(Output::Tls {
+                    frame: seg.frame,
+                    ts_ns: seg.ts_ns,
+                    src: seg.src,
+                    dst: seg.dst,
+                    event,
+                });
+            }
+            if rst || fin {
+                self.records.close(seg.src, seg.dst, &mut |_| {});
+                if rst {
+                    self.records.close(seg.dst, seg.src, &mut |_| {});
+                }
+                self.close_plain(seg.src, seg.dst, rst, out);
+            }
+            return true;
+        }
         let mut records = Vec::new();
         self.records.segment(seg, &mut |m| records.push(m));
         if rst {
@@ -316,8 +342,7 @@ impl Decryptor {
         if rst {
             self.sip.close(dst, src, &mut |m| out(Output::Sip(m)));
             if let Some(key) = self.key_of(src, dst) {
-                self.sessions.remove(&key);
-                self.last_ts.remove(&key);
+                self.forget(key);
             }
         }
     }
@@ -351,8 +376,20 @@ impl Decryptor {
         }
         self.sip.close(client, server, &mut |m| out(Output::Sip(m)));
         self.sip.close(server, client, &mut |m| out(Output::Sip(m)));
-        self.sessions.remove(&key);
+        self.forget(key);
+    }
+
+    /// Drops a session, counting how its decryption went.
+    fn forget(&mut self, key: (SocketAddr, SocketAddr)) {
         self.last_ts.remove(&key);
+        if let Some(s) = self.sessions.remove(&key) {
+            let outcome = match s.status() {
+                Some(d) => d.code(),
+                None if self.keys.is_empty() => "no_keys_given",
+                None => "no_encrypted_records",
+            };
+            *self.stats.outcomes.entry(outcome).or_default() += 1;
+        }
     }
 
     /// Sessions followed now.

@@ -68,6 +68,8 @@ pub(super) struct Session {
     status: Option<Decryption>,
     /// The server sent something other than an alert after the client's encrypted flight (TLS 1.3).
     tls13_server_after_client: bool,
+    /// An application data record went by, encrypted (TLS ≤ 1.2).
+    application_data: bool,
 }
 
 impl Session {
@@ -87,7 +89,33 @@ impl Session {
             dirs: [Direction::default(), Direction::default()],
             status: None,
             tls13_server_after_client: false,
+            application_data: false,
         }
+    }
+
+    /// Nothing more to learn from reassembling its records: both directions are encrypted without
+    /// keys and the handshake completed. Later segments are only looked at for alerts.
+    pub fn settled(&self) -> bool {
+        let done = if self.tls13() {
+            self.tls13_server_after_client
+        } else {
+            // Both Finished messages are encrypted records too: wait for application data.
+            self.application_data
+        };
+        done && self.dirs.iter().all(|d| d.encrypted && d.keys.is_none())
+    }
+
+    /// A segment of a settled session that starts with a record header: an alert in it, if any.
+    pub fn settled_segment(&self, payload: &[u8]) -> Option<Event> {
+        let r = tls::sniff(payload)?;
+        let alert_sized = r.content_type == ContentType::ALERT
+            || (self.tls13() && usize::from(r.length) == TLS13_ALERT_RECORD);
+        alert_sized.then_some(Event::EncryptedAlert)
+    }
+
+    /// How decryption went, once it was tried.
+    pub fn status(&self) -> Option<Decryption> {
+        self.status
     }
 
     fn tls13(&self) -> bool {
@@ -220,6 +248,7 @@ impl Session {
                 events.push(Event::ApplicationData);
             }
         } else if ct == ContentType::APPLICATION_DATA {
+            self.application_data = true;
             events.push(Event::ApplicationData);
         }
         if keys_given {

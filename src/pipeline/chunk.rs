@@ -2,8 +2,8 @@
 //! interesting ones into owned events for the fold.
 //!
 //! Produces an [`Output`]: counts, plus the events the order-dependent stages need, in frame order —
-//! SIP messages over UDP (parsed here, in parallel), every TCP segment (payload copied only where it
-//! may carry SIP or TLS records: all TLS payload when keys were given, else the handshakes and alerts), RTP/RTCP/STUN packet summaries, ICMP errors and IP fragments. Events
+//! SIP messages over UDP (parsed here, in parallel), every TCP segment with its payload (the fold tells which
+//! connections carry SIP or TLS), RTP/RTCP/STUN packet summaries, ICMP errors and IP fragments. Events
 //! name their flow by an index into the chunk's flow table, and their frame by its index in the chunk
 //! (0-based); the fold makes them global. Nothing here depends on other chunks.
 
@@ -17,17 +17,9 @@ use crate::analysis::DecodeCounts;
 use crate::capture::{CaptureFile, ChunkRead, Start};
 use crate::correlate::media::StunClass;
 use crate::correlate::message::{Message, Transport};
-use crate::correlate::transport::{connection_key, IcmpError};
+use crate::correlate::transport::IcmpError;
 use crate::decode::{self, Fragment, Icmp, IcmpKind, Ip, LinkType, TcpFlags, Unreachable, L4};
-use crate::proto::{rtcp, rtp, sip, stun, tls};
-
-/// Segments of a connection copied per chunk before it is known to carry SIP: enough to catch the
-/// rest of a message that began in the previous chunk.
-const UNKNOWN_FLOW_SEGMENTS: u8 = 8;
-/// Segments of a TLS connection copied per chunk when no key was given: its handshake (certificate
-/// chains span several) and the first records after it; later, only segments starting with a record
-/// other than application data (alerts).
-const TLS_SEGMENTS_WITHOUT_KEYS: u8 = 32;
+use crate::proto::{rtcp, rtp, sip, stun};
 
 /// What a chunk found.
 pub(super) struct Output {
@@ -62,7 +54,9 @@ pub(super) struct Event {
 pub(super) enum Kind {
     /// A SIP message that came in one UDP datagram (its frames are chunk-local).
     Sip(Box<Message>),
-    /// A TCP segment; its payload is copied only when the connection may carry SIP.
+    /// A TCP segment with its payload: which connections carry SIP or TLS only the fold can tell
+    /// (a chunk sees part of a connection), so that the result does not depend on where chunks
+    /// begin.
     Tcp {
         flow: u32,
         seq: u32,
@@ -113,13 +107,6 @@ impl OwnedFragment {
     }
 }
 
-/// Whether a payload's first byte could continue a SIP message (text).
-fn looks_textual(payload: &[u8]) -> bool {
-    payload
-        .first()
-        .is_some_and(|&b| b.is_ascii_graphic() || matches!(b, b' ' | b'\r' | b'\n' | b'\t'))
-}
-
 /// The chunk's flow table. IPv4 flows, nearly all of them, are looked up by a packed 96-bit key:
 /// hashing two `SocketAddr`s per packet showed in profiles.
 #[derive(Default)]
@@ -154,62 +141,12 @@ impl Flows {
     }
 }
 
-/// Chunk-local knowledge about TCP connections.
-#[derive(Default)]
-struct TcpFlows {
-    /// Connections seen carrying a SIP start line in this chunk.
-    sip: FxHashMap<(SocketAddr, SocketAddr), ()>,
-    /// Segments copied so far of connections not (yet) known to carry SIP.
-    unknown: FxHashMap<(SocketAddr, SocketAddr), u8>,
-    /// Segments seen so far of connections carrying TLS records.
-    tls: FxHashMap<(SocketAddr, SocketAddr), u8>,
-}
-
-impl TcpFlows {
-    /// Whether to copy a segment's payload for the fold: SIP, or TLS records (all of them when keys
-    /// were given, else the handshake and alerts).
-    fn wants(
-        &mut self,
-        src: SocketAddr,
-        dst: SocketAddr,
-        payload: &[u8],
-        decrypting: bool,
-    ) -> bool {
-        if payload.is_empty() {
-            return false;
-        }
-        let key = connection_key(src, dst);
-        if sip::looks_like_sip(payload) {
-            self.sip.insert(key, ());
-            return true;
-        }
-        if self.sip.contains_key(&key) {
-            return true;
-        }
-        let record = tls::sniff(payload);
-        if record.is_some() || self.tls.contains_key(&key) {
-            let seen = self.tls.entry(key).or_default();
-            *seen = seen.saturating_add(1);
-            let not_data =
-                record.is_some_and(|r| r.content_type != tls::ContentType::APPLICATION_DATA);
-            return decrypting || not_data || *seen <= TLS_SEGMENTS_WITHOUT_KEYS;
-        }
-        if !looks_textual(payload) {
-            return false;
-        }
-        let copied = self.unknown.entry(key).or_default();
-        *copied = copied.saturating_add(1);
-        *copied <= UNKNOWN_FLOW_SEGMENTS
-    }
-}
-
 /// Reads and decodes the records that start in `range`.
 pub(super) fn run(
     file: &CaptureFile,
     range: Range<usize>,
     start: Start,
     filter: Option<&super::FrameFilter>,
-    decrypting: bool,
     mut events: Vec<Event>,
 ) -> Output {
     let mut frames = 0u64;
@@ -224,7 +161,6 @@ pub(super) fn run(
     events.clear();
     events.reserve(range.len() / 200);
     let mut flows = Flows::default();
-    let mut tcp = TcpFlows::default();
     let read = file.read_chunk(range, start, &mut |frame| {
         let local = frames;
         frames += 1;
@@ -272,17 +208,12 @@ pub(super) fn run(
                 let src = SocketAddr::new(ip.src, seg.src_port);
                 let dst = SocketAddr::new(ip.dst, seg.dst_port);
                 let flow = flows.id(src, dst);
-                let copy = tcp.wants(src, dst, seg.payload, decrypting);
                 push(Kind::Tcp {
                     flow,
                     seq: seg.seq,
                     flags: seg.flags,
                     len: u32::try_from(seg.payload.len()).unwrap_or(u32::MAX),
-                    payload: if copy {
-                        seg.payload.to_vec()
-                    } else {
-                        Vec::new()
-                    },
+                    payload: seg.payload.to_vec(),
                 });
             }
             L4::Icmp(icmp) => {

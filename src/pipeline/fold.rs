@@ -395,6 +395,7 @@ impl<'o> Fold<'o> {
         let counts = self.engine.finish(&mut self.out);
         let mut summary = self.summary;
         summary.tcp_reassembly = self.reassembler.stats;
+        summary.tls = self.tls.stats.clone();
         summary.sip = counts.sip;
         let limits = &mut summary.limits;
         limits.untracked_rtp_packets = counts.untracked_rtp_packets;

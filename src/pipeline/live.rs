@@ -23,8 +23,6 @@ pub struct Live<'o> {
     link_type: u32,
     batch: Option<PcapWriter<Vec<u8>>>,
     frames: usize,
-    /// TLS keys were given: TLS payloads are copied for decryption.
-    decrypting: bool,
 }
 
 impl<'o> Live<'o> {
@@ -42,7 +40,6 @@ impl<'o> Live<'o> {
             link_type,
             batch: None,
             frames: 0,
-            decrypting: !options.tls_keys.is_empty(),
         }
     }
 
@@ -82,7 +79,6 @@ impl<'o> Live<'o> {
             at..file.len(),
             Start::At(at, state),
             None,
-            self.decrypting,
             Vec::new(),
         );
         self.fold.absorb(output);

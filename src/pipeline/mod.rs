@@ -207,7 +207,6 @@ impl Item {
             self.range.clone(),
             start,
             options.frame_filter.as_deref(),
-            decrypting(files, options),
             buffers.take(),
         )
     }
@@ -250,7 +249,6 @@ impl Folding<'_> {
                     item.range.clone(),
                     Start::At(next, state),
                     options.frame_filter.as_deref(),
-                    decrypting(files, options),
                     buffers.take(),
                 );
                 buffers.give(self.fold.absorb(again));
@@ -258,11 +256,6 @@ impl Folding<'_> {
             progress.advance(item.range.len() as u64);
         }
     }
-}
-
-/// Whether TLS records are to be decrypted: keys were given, or a file carries some.
-fn decrypting(files: &[CaptureFile], options: &Options) -> bool {
-    !options.tls_keys.is_empty() || files.iter().any(|f| !f.tls_key_logs.is_empty())
 }
 
 /// The timestamp of a file's first packet (reads at most its first MiB).

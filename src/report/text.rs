@@ -177,6 +177,36 @@ pub fn write(analysis: &Analysis, options: &Options, out: impl Write + Send) -> 
 }
 
 /// The SIP counts and what the limits left out.
+/// One line on the TLS connections: how many were decrypted, and why the others were not.
+fn write_tls_summary(tls: &crate::decrypt::Stats, out: &mut impl Write) -> io::Result<()> {
+    if tls.connections == 0 {
+        return Ok(());
+    }
+    let why = |code: &str| match code {
+        "decrypted" => "decrypted",
+        "no_keys_given" => "encrypted, no keys given (--keylog, --tls-key)",
+        "no_encrypted_records" => "handshake only",
+        "no_key" => "no key for the session in the key logs",
+        "no_key_ephemeral" => "(EC)DHE: needs a key log",
+        "rsa_key_mismatch" => "RSA key not the server's",
+        "handshake_missing" => "handshake not captured",
+        "unsupported_suite" => "unsupported cipher suite",
+        "unsupported_version" => "unsupported TLS version",
+        _ => "did not authenticate with the key given",
+    };
+    let parts: Vec<String> = tls
+        .outcomes
+        .iter()
+        .map(|(code, n)| format!("{n} {}", why(code)))
+        .collect();
+    writeln!(
+        out,
+        "TLS: {}: {}",
+        plural(tls.connections, "connection"),
+        parts.join(", ")
+    )
+}
+
 fn write_sip_summary(
     summary: &Summary,
     calls: u64,
@@ -192,6 +222,7 @@ fn write_sip_summary(
         plural(calls, "call"),
         plural(others, "other dialog")
     )?;
+    write_tls_summary(&summary.tls, out)?;
     if sip.untracked > 0 {
         writeln!(
             out,

@@ -369,6 +369,7 @@ fn the_binary_uses_only_the_public_api() {
         "analysis",
         "capture",
         "correlate",
+        "decrypt",
         "diagnose",
         "pipeline",
         "report",

@@ -203,6 +203,8 @@ pub(crate) fn check(conn: &Connection) -> Option<TransportEvent> {
     frames.extend(tls.server_certificates.as_ref().map(|c| c.at.frame));
     frames.extend(tls.certificate_request.map(|a| a.frame));
     frames.extend(tls.client_certificates.as_ref().map(|c| c.at.frame));
+    frames.extend(conn.client_fin.map(|f| f.frame));
+    frames.extend(conn.server_fin.map(|f| f.frame));
     frames.sort_unstable();
     frames.dedup();
     Some(TransportEvent {
@@ -342,7 +344,7 @@ mod tests {
         assert!(ev
             .summary
             .contains("CN=app1.lab.example, serial 10:00, issued by CN=Lab Root CA"));
-        assert_eq!(ev.frames, vec![3, 4, 6, 8, 10]);
+        assert_eq!(ev.frames, vec![3, 4, 6, 8, 10, 11]);
     }
 
     #[test]
