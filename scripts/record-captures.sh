@@ -404,10 +404,23 @@ sc_sip_tls_calls() {
     cp "$keys" "$OUT/sip-tls-calls.keylog"
     sleep 0.3
 }
+# tshark_sip NAME TLS-OPTION [tshark args] — the SIP tshark reads with the key: frame, method, status,
+# Call-ID per line
+tshark_sip() {
+    local name=$1 opt=$2; shift 2
+    tshark -r "$OUT/$name.pcap" -o "$opt" "$@" -Y sip -T fields -e frame.number -e sip.Method -e sip.Status-Code \
+        -e sip.Call-ID >"$OUT/$name.tshark-sip.tsv" 2>/dev/null
+}
 # The DSB capture is derived from the committed capture and key log.
 post_sip_tls_calls() {
     editcap --inject-secrets "tls,$OUT/sip-tls-calls.keylog" "$OUT/sip-tls-calls.pcap" "$OUT/sip-tls-calls-dsb.pcapng"
     chmod 644 "$OUT/sip-tls-calls-dsb.pcapng"
+    tshark_sip sip-tls-calls "tls.keylog_file:$OUT/sip-tls-calls.keylog"
+}
+post_sip_tls_rsa() { tshark_sip sip-tls-rsa "tls.keys_list:$APP1,5061,sip,$OUT/sip-tls-rsa.key"; }
+# tshark decodes SIP inside TLS only on a SIP port: 5065 is named.
+post_tls_certificates() {
+    tshark_sip tls-certificates "tls.keylog_file:$OUT/tls-certificates.keylog" -d tls.port==5065,sip
 }
 
 # 16. Two calls over TLS 1.2 with RSA key exchange (no forward secrecy), decryptable with the server's

@@ -669,9 +669,9 @@ impl Tracker {
                     tls.application_data = true;
                 }
             }
+            // The decryption stage reports each change; a failure is final.
             TlsEvent::Decryption(d) => {
-                // Once a record decrypted, the connection counts as decrypted.
-                if tls.decryption != Some(Decryption::Decrypted) {
+                if tls.decryption != Some(Decryption::Failed) {
                     tls.decryption = Some(d);
                 }
             }

@@ -130,8 +130,10 @@ impl Session {
         at
     }
 
+    /// A record that did not authenticate marks the session for good: what was read of it may miss
+    /// a direction.
     fn set_status(&mut self, status: Decryption, events: &mut Vec<Event>) {
-        if self.status != Some(status) {
+        if self.status != Some(status) && self.status != Some(Decryption::Failed) {
             self.status = Some(status);
             events.push(Event::Decryption(status));
         }

@@ -24,3 +24,4 @@ mod robustness;
 mod rtp;
 mod schema;
 mod sip;
+mod tls;
