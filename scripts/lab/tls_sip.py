@@ -9,6 +9,7 @@ over a real TLS stack whose session secrets Python writes with SSLContext.keylog
                    [--ciphers LIST] [--keylog F] [--accept N]
   tls_sip.py call  --connect IP:PORT --local IP [--sni NAME] [--ca CA] [--cert C --key K]
                    [--max 1.2|1.3] [--ciphers LIST] [--no-etm] [--keylog F] [--options] [--plain]
+                   [--flood MB]
 
 TLS 1.3 suites cannot be chosen from Python: the caller sets OPENSSL_CONF to a file with Ciphersuites.
 Every socket has a timeout; the server stops after --accept connections.
@@ -159,6 +160,8 @@ def serve_one(conn, me):
             media = (ip, int(offer.split("m=audio ", 1)[1].split(" ", 1)[0]))
         elif method == "ACK" and media:
             threading.Thread(target=rtp, args=(sock, media)).start()
+        elif method == "MESSAGE":
+            pass  # the bench load (--flood) is not answered
         elif method == "BYE":
             s.send(answer(req, "200 OK"))
 
@@ -201,6 +204,17 @@ def call(args):
             ("To", f"<sip:app@{target}>"), ("Call-ID", f"tls-{me[1]}-{int(time.time())}@{me[0]}")]
     contact = ("Contact", f"<sip:alice@{me[0]}:{me[1]};transport=tls>")
     try:
+        if args.flood:
+            # A bench load: N MB of MESSAGE requests in one dialog, not answered.
+            text = "x" * 1000
+            sent, cseq = 0, 1
+            while sent < args.flood * 1_000_000:
+                msg = build(f"MESSAGE sip:app@{target} SIP/2.0",
+                            base + [("CSeq", f"{cseq} MESSAGE"), ("Content-Type", "text/plain")], text)
+                s.send(msg)
+                sent += len(msg)
+                cseq += 1
+            return
         if args.options:
             s.send(build(f"OPTIONS sip:app@{target};transport=tls SIP/2.0", base + [("CSeq", "1 OPTIONS")]))
             s.read()
@@ -258,6 +272,7 @@ def main():
     c.add_argument("--no-etm", action="store_true")
     c.add_argument("--options", action="store_true")
     c.add_argument("--plain", action="store_true")
+    c.add_argument("--flood", type=int, metavar="MB")
     args = p.parse_args()
     serve(args) if args.mode == "serve" else call(args)
 

@@ -144,6 +144,14 @@ enum Nonce {
     Xor,
 }
 
+/// Records a capture may have lost before one that does not authenticate at its expected sequence
+/// number: the next ones are tried, since a segment the capture missed takes its records' sequence
+/// numbers with it. The tag (or MAC) proves the right one.
+pub const LOCK_ON: u64 = 64;
+/// Failed lock-ons in a row after which a direction's records are no longer tried beyond their
+/// sequence number (a wrong key would cost [`LOCK_ON`] tries per record).
+const LOCK_ON_BUDGET: u32 = 4;
+
 /// The keys of one direction of a connection, with its record sequence number.
 pub struct Keys {
     protection: Protection,
@@ -152,6 +160,8 @@ pub struct Keys {
     tls13: bool,
     /// The next record's sequence number.
     pub seq: u64,
+    /// Lock-ons that failed in a row.
+    lock_on_failures: u32,
 }
 
 /// One decrypted record.
@@ -222,6 +232,7 @@ impl Keys {
                 nonce,
                 tls13: false,
                 seq: 0,
+                lock_on_failures: 0,
             })
         };
         Some((
@@ -240,7 +251,38 @@ impl Keys {
             nonce: Nonce::Xor,
             tls13: true,
             seq: 0,
+            lock_on_failures: 0,
         })
+    }
+
+    /// As [`Keys::decrypt`]; a record that does not authenticate is tried with the next [`LOCK_ON`]
+    /// sequence numbers (records lost in a gap of the capture). Gives the plaintext and how many
+    /// records were skipped.
+    pub fn decrypt_locking_on(
+        &mut self,
+        content_type: u8,
+        version: u16,
+        fragment: &[u8],
+    ) -> Result<(Plain, u64), Error> {
+        let start = self.seq;
+        match self.decrypt(content_type, version, fragment) {
+            Ok(p) => {
+                self.lock_on_failures = 0;
+                return Ok((p, 0));
+            }
+            Err(Error::Authentication) if self.lock_on_failures < LOCK_ON_BUDGET => {}
+            Err(e) => return Err(e),
+        }
+        for skip in 1..=LOCK_ON {
+            self.seq = start.wrapping_add(skip);
+            if let Ok(p) = self.decrypt(content_type, version, fragment) {
+                self.lock_on_failures = 0;
+                return Ok((p, skip));
+            }
+        }
+        self.seq = start.wrapping_add(1);
+        self.lock_on_failures += 1;
+        Err(Error::Authentication)
     }
 
     /// Decrypts the record (header fields and fragment) with the next sequence number.
@@ -431,6 +473,50 @@ mod tests {
         let iv = expand_label(Hash::Sha256, &secret, b"iv", 12).expect("iv");
         assert_eq!(key, hex("3fce516009c21727d0f2e4e86ee403bc"));
         assert_eq!(iv, hex("5d313eb2671276ee13000b30"));
+    }
+
+    /// A record sealed at sequence number 5 opens after 0..4 were lost; one sealed with another key
+    /// does not, and after the budget of failed lock-ons no more are tried.
+    #[test]
+    fn lock_on_finds_the_sequence_number_after_lost_records() {
+        let secret = [9u8; 32];
+        let seal = |seq: u64, key: &[u8; 32]| {
+            let k = Keys::tls13(Cipher::Aes128Gcm, Hash::Sha256, key).expect("keys");
+            let mut nonce = k.iv.clone();
+            for (b, s) in nonce[4..].iter_mut().zip(seq.to_be_bytes()) {
+                *b ^= s;
+            }
+            let mut buf = b"INVITE\x17".to_vec();
+            let aad = [23, 3, 3, 0, (buf.len() + 16) as u8];
+            let Protection::Aes128Gcm(c) = &k.protection else {
+                panic!("GCM")
+            };
+            let n = aes_gcm::aead::Nonce::<Aes128Gcm>::try_from(&nonce[..]).expect("nonce");
+            let tag = c
+                .encrypt_inout_detached(&n, &aad, buf.as_mut_slice().into())
+                .expect("seal");
+            buf.extend_from_slice(&tag);
+            buf
+        };
+        let mut keys = Keys::tls13(Cipher::Aes128Gcm, Hash::Sha256, &secret).expect("keys");
+        let (plain, skipped) = keys
+            .decrypt_locking_on(23, 0x0303, &seal(5, &secret))
+            .expect("locked on");
+        assert_eq!(
+            (plain.content_type, &plain.data[..], skipped),
+            (0x17, &b"INVITE"[..], 5)
+        );
+        assert_eq!(keys.seq, 6);
+        for _ in 0..LOCK_ON_BUDGET {
+            assert!(keys
+                .decrypt_locking_on(23, 0x0303, &seal(7, &[1; 32]))
+                .is_err());
+        }
+        assert_eq!(keys.seq, 6 + u64::from(LOCK_ON_BUDGET));
+        // Out of budget: record 20 is not searched for.
+        assert!(keys
+            .decrypt_locking_on(23, 0x0303, &seal(20, &secret))
+            .is_err());
     }
 
     #[test]

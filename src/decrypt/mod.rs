@@ -12,6 +12,8 @@
 //! [`crypto`] on RustCrypto crates.
 //! Memory: sessions are bounded by [`Limits::sessions`] and idle ones expire with their connection;
 //! record and SIP reassembly have the bounds of `reassembly::Limits`.
+//! Records lost in a gap of the capture are skipped by locking on to the next record's sequence
+//! number ([`crypto::LOCK_ON`]).
 //! Does not: lock on to a connection whose handshake was not captured (reported as
 //! [`Decryption::HandshakeMissing`]), decrypt TLS 1.0/1.1, SSL or 0-RTT early data, or keep any
 //! secret in its output.
@@ -166,6 +168,12 @@ pub struct Stats {
     pub records: u64,
     /// Bytes of records decrypted.
     pub decrypted_bytes: u64,
+    /// Records the capture lost inside decrypted connections (skipped by locking on to the next
+    /// record's sequence number).
+    pub records_lost: u64,
+    /// Records that did not decrypt in connections whose other records did (damage, or bytes after
+    /// a gap that looked like a record).
+    pub records_damaged: u64,
     /// Connections not followed because [`Limits::sessions`] were.
     pub sessions_over_limit: u64,
 }
@@ -302,6 +310,8 @@ impl Decryptor {
         let from_client = r.src == session.client;
         let frame = r.frames.last().copied().unwrap_or_default();
         let result = session.record(from_client, &r.bytes, &self.keys);
+        self.stats.records_lost += result.lost;
+        self.stats.records_damaged += u64::from(result.damaged);
         for event in result.events {
             out(Output::Tls {
                 frame,

@@ -37,8 +37,9 @@ struct Direction {
     keys: Option<Keys>,
     /// TLS 1.3: the current application traffic secret (for KeyUpdate).
     traffic_secret: Option<Vec<u8>>,
-    /// Encrypted records sent so far.
+    /// Encrypted records sent so far, and those decrypted.
     encrypted_records: u64,
+    decrypted_records: u64,
     /// Offset of the next plaintext byte (the SIP reassembly's sequence number).
     pub plain_offset: u32,
 }
@@ -48,6 +49,10 @@ pub(super) struct RecordOut {
     pub events: Vec<Event>,
     /// Decrypted application data.
     pub plaintext: Option<Vec<u8>>,
+    /// Records lost before this one (found by locking on to its sequence number).
+    pub lost: u64,
+    /// A record of a direction that decrypted before did not.
+    pub damaged: bool,
 }
 
 /// A TLS connection.
@@ -144,6 +149,8 @@ impl Session {
         let mut out = RecordOut {
             events: Vec::new(),
             plaintext: None,
+            lost: 0,
+            damaged: false,
         };
         let Some(r) = tls::sniff(record) else {
             return out;
@@ -192,13 +199,23 @@ impl Session {
             );
             return out;
         };
-        let plain = match k.decrypt(ct.0, r.version.0, r.fragment) {
-            Ok(p) => p,
+        let plain = match k.decrypt_locking_on(ct.0, r.version.0, r.fragment) {
+            Ok((p, skipped)) => {
+                out.lost = skipped;
+                p
+            }
             Err(_) => {
-                self.set_status(Decryption::Failed, &mut out.events);
+                // Keys that never opened a record of this direction are wrong; after some did, a
+                // record that does not open is damage (or bytes after a gap taken for a record).
+                if self.dirs[side].decrypted_records == 0 {
+                    self.set_status(Decryption::Failed, &mut out.events);
+                } else {
+                    out.damaged = true;
+                }
                 return out;
             }
         };
+        self.dirs[side].decrypted_records += 1;
         self.set_status(Decryption::Decrypted, &mut out.events);
         match ContentType(plain.content_type) {
             ContentType::HANDSHAKE => {

@@ -204,7 +204,16 @@ fn write_tls_summary(tls: &crate::decrypt::Stats, out: &mut impl Write) -> io::R
         "TLS: {}: {}",
         plural(tls.connections, "connection"),
         parts.join(", ")
-    )
+    )?;
+    if tls.records_lost > 0 || tls.records_damaged > 0 {
+        writeln!(
+            out,
+            "  {} lost in gaps of the capture (skipped), {} damaged, in decrypted connections",
+            plural(tls.records_lost, "TLS record"),
+            tls.records_damaged
+        )?;
+    }
+    Ok(())
 }
 
 fn write_sip_summary(
