@@ -2,7 +2,8 @@
 //!
 //! Numbers frames, checks chunk boundaries (see `super::analyze`), and hands each event to its stage:
 //! IP defragmentation (reassembled datagrams are classified like any other), TCP reassembly of
-//! SIP-carrying connections, the TCP connection table, call building, and media streams. At the end it
+//! SIP-carrying connections, the TLS stage (`decrypt`: handshakes, and with keys the SIP inside, parsed
+//! as transport TLS), the TCP connection table, call building, and media streams. At the end it
 //! links streams to calls and runs the diagnosis.
 
 use std::net::SocketAddr;
@@ -59,7 +60,8 @@ fn pick_some(a: Option<i64>, b: Option<i64>, pick: fn(i64, i64) -> i64) -> Optio
 }
 
 impl<'o> Fold<'o> {
-    /// A fold whose first frame gets the number `first_frame`, writing into `out`.
+    /// A fold numbering frames from `options.first_frame`, with its limits and TLS keys, writing into
+    /// `out`.
     pub(super) fn new(options: &super::Options, out: &'o mut dyn Output) -> Fold<'o> {
         let (first_frame, limits) = (options.first_frame, options.limits);
         Fold {
