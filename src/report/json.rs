@@ -39,8 +39,8 @@
 //!   - `start_ts`, `end_ts` (first and last message), `setup_ms` (INVITE → 2xx, null unless answered),
 //!     `pdd_ms` (INVITE → first 18x, else 2xx), `final_ms` (INVITE → final response), `duration_ms`
 //!     (2xx → BYE), each a number or null;
-//!   - `transport` (`udp` or `tcp`, of the first INVITE), `hops` (array of `[src, dst]` pairs in order of
-//!     first appearance), `messages`, `retransmissions` (numbers);
+//!   - `transport` (`udp`, `tcp` or `tls`, of the first INVITE), `hops` (array of `[src, dst]` pairs
+//!     in order of first appearance), `messages`, `retransmissions` (numbers);
 //!   - `reasons` (array of `{ "protocol", "cause", "text", "frame" }`: Reason headers),
 //!     `warnings` (`{ "code", "agent", "text", "frame" }`), `ms_diagnostics`
 //!     (`{ "error_id", "sub_code", "source", "reason", "attrs": {..}, "public", "frame" }`);

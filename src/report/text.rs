@@ -176,9 +176,9 @@ pub fn write(analysis: &Analysis, options: &Options, out: impl Write + Send) -> 
     analysis.replay(&mut Writer::new(out, *options))
 }
 
-/// The SIP counts and what the limits left out.
 /// One line on the TLS connections: how many were decrypted, and why the others were not.
-fn write_tls_summary(tls: &crate::decrypt::Stats, out: &mut impl Write) -> io::Result<()> {
+fn write_tls_summary(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
+    let tls = &summary.tls;
     if tls.connections == 0 {
         return Ok(());
     }
@@ -216,6 +216,7 @@ fn write_tls_summary(tls: &crate::decrypt::Stats, out: &mut impl Write) -> io::R
     Ok(())
 }
 
+/// The SIP counts and what the limits left out.
 fn write_sip_summary(
     summary: &Summary,
     calls: u64,
@@ -231,7 +232,7 @@ fn write_sip_summary(
         plural(calls, "call"),
         plural(others, "other dialog")
     )?;
-    write_tls_summary(&summary.tls, out)?;
+    write_tls_summary(summary, out)?;
     if sip.untracked > 0 {
         writeln!(
             out,
