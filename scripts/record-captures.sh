@@ -484,9 +484,43 @@ sc_tls_certificates() {
     cp "$keys" "$OUT/tls-certificates.keylog"
 }
 
+# tls_intermediate DIR — DIR/int.{crt,key}: "Lab Intermediate CA" signed by the lab root, and DIR/leaf.crt
+# (with DIR/leaf.key) for app1.lab.example signed by the intermediate; DIR/chain.crt is the leaf and the
+# intermediate, as a server configured with its whole chain sends them.
+tls_intermediate() {
+    local d=$1
+    openssl req -new -newkey rsa:2048 -nodes -subj "/O=Lab/CN=Lab Intermediate CA" -keyout "$d/int.key" \
+        -out "$d/int.csr" -addext "basicConstraints=critical,CA:TRUE" \
+        -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+    openssl ca -batch -config "$d/ca.cnf" -cert "$d/ca.crt" -keyfile "$d/ca.key" -notext -days 825 \
+        -in "$d/int.csr" -out "$d/int.crt" 2>/dev/null
+    openssl req -new -newkey rsa:2048 -nodes -subj "/CN=app1.lab.example" -keyout "$d/leaf.key" -out "$d/leaf.csr" \
+        -addext "subjectAltName=DNS:app1.lab.example" -addext "extendedKeyUsage=serverAuth,clientAuth" \
+        -addext "keyUsage=critical,digitalSignature,keyEncipherment" 2>/dev/null
+    openssl x509 -req -in "$d/leaf.csr" -CA "$d/int.crt" -CAkey "$d/int.key" -set_serial 0x2001 -days 825 \
+        -copy_extensions copy -out "$d/leaf.crt" 2>/dev/null
+    cat "$d/leaf.crt" "$d/int.crt" >"$d/chain.crt"
+}
+
+# 18. A server certificate issued by an intermediate CA, the client trusting only the lab root (TLS 1.2,
+#     OPTIONS): on 5061 the server sends the leaf alone (incomplete chain) → the client's alert
+#     unknown_ca; on 5062 the same leaf with its intermediate → the OPTIONS is answered 200.
+sc_tls_chain() {
+    local d="$RUN/tlsca"
+    tls_ca "$d"
+    tls_intermediate "$d"
+    cap_start lab-sw lab-br0
+    bgrun lab-app1 s-leaf 30 "${TLS_PY[@]}" serve --accept 1 --listen "$APP1:5061" --cert "$d/leaf.crt" --key "$d/leaf.key"
+    bgrun lab-app1 s-chain 30 "${TLS_PY[@]}" serve --accept 1 --listen "$APP1:5062" --cert "$d/chain.crt" --key "$d/leaf.key"
+    tls_listen 5062; sleep 0.3
+    tls_call c-leaf 5061 --sni app1.lab.example --ca "$d/ca.crt" --max 1.2 --options
+    tls_call c-chain 5062 --sni app1.lab.example --ca "$d/ca.crt" --max 1.2 --options
+    sleep 0.5
+}
+
 ALL=(sip-udp-basic-call sip-udp-outcomes tcp-syn-dropped-proxy tcp-syn-dropped-at-app tcp-syn-refused
      udp-icmp-unreachable udp-invite-dropped failover-slow media-blocked-both media-one-way ack-dropped
-     media-impaired sip-tcp-call tls-handshake-failed sip-tls-calls sip-tls-rsa tls-certificates)
+     media-impaired sip-tcp-call tls-handshake-failed sip-tls-calls sip-tls-rsa tls-certificates tls-chain)
 
 run_scenario() {
     local name=$1 fn="sc_${1//-/_}"

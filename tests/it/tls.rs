@@ -335,6 +335,44 @@ fn each_certificate_failure_is_named_with_its_fields() {
     assert_eq!(sip_of(&a), tshark_sip("tls-certificates.tshark-sip.tsv"));
 }
 
+#[test]
+fn unknown_ca_after_a_chain_without_its_intermediate_is_an_incomplete_chain() {
+    let a = analyze("tls-chain.pcap", KeyStore::default(), 4 << 20);
+    let ev = certificate_events(&a);
+    assert_eq!(ev.len(), 1, "{ev:#?}");
+    let (code, severity, port, summary) = &ev[0];
+    assert_eq!(
+        (*code, *severity, *port),
+        ("tls.certificate", Severity::Error, 5061)
+    );
+    for p in [
+        "the server sent 1 certificate (CN=app1.lab.example); the last is issued by CN=Lab Intermediate CA, which was not sent",
+        "an incomplete chain (intermediate CA missing)",
+        "serial 20:01",
+        "alert unknown_ca (48) in frame 10",
+    ] {
+        assert!(summary.contains(p), "{p:?} not in {summary}");
+    }
+    // The same leaf sent with its intermediate is accepted: the handshake completes, no finding.
+    let fixed: Vec<_> = a
+        .connections
+        .iter()
+        .filter(|c| c.server.port() == 5062)
+        .collect();
+    assert_eq!(fixed.len(), 1);
+    let tls = fixed[0].tls.as_ref().expect("TLS seen");
+    assert!(tls.application_data);
+    let sent: Vec<&str> = tls
+        .server_certificates
+        .as_ref()
+        .expect("chain")
+        .chain
+        .iter()
+        .map(|c| c.subject.as_str())
+        .collect();
+    assert_eq!(sent, ["CN=app1.lab.example", "CN=Lab Intermediate CA"]);
+}
+
 fn callscope(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_callscope"))
         .args(args)

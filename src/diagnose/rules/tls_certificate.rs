@@ -3,7 +3,9 @@
 //! **Trigger**: a TLS connection whose certificates, as sent (in clear up to TLS 1.2; in TLS 1.3
 //! when its key log let them be decrypted), show a problem: the server's leaf expired or not yet
 //! valid at the time of the capture, not naming the SNI (or, without SNI, the server's address),
-//! self-signed, or with an extended key usage lacking serverAuth; a CertificateRequest answered with
+//! self-signed, or with an extended key usage lacking serverAuth; a chain its peer refused with
+//! `unknown_ca` that ends at an issuer it did not send (an incomplete chain: intermediate missing) or
+//! at a root the peer does not trust; a CertificateRequest answered with
 //! an empty Certificate (no client certificate); a client certificate expired or lacking clientAuth
 //! (a certificate valid for server authentication only breaks mutual TLS, as Lync/Skype for Business
 //! and Teams Direct Routing require).
@@ -14,19 +16,23 @@
 //! it completed anyway (the peer did not check).
 //!
 //! **Cause**: renew or reissue the certificate named, with the right names and usages, or send the
-//! client certificate; where no problem is visible in the certificates, `tls.handshake_failed` names
-//! the alert instead (a CA the peer does not trust cannot be seen from the capture: callscope has no
-//! trust store, it judges the chain sent).
+//! client certificate, or send the whole chain; where no problem is visible in the certificates,
+//! `tls.handshake_failed` names the alert instead (whether the peer trusts a CA cannot be seen from
+//! the capture: callscope has no trust store, it judges the chain sent, and only the peer's
+//! `unknown_ca` says it did not know the issuer).
 //!
 //! **False positives**: a capture whose clock is wrong misjudges validity; a peer configured not to
 //! check names (many SIP trunks connect by IP) completes the handshake despite a name mismatch — the
 //! finding is then a warning.
 
 use crate::correlate::message::Transport;
-use crate::correlate::transport::{Connection, Tls, TlsChain};
+use crate::correlate::transport::{Connection, Tls, TlsAlert, TlsChain};
 use crate::diagnose::{Severity, TransportEvent};
 use crate::proto::tls::cert::Summary;
 use crate::words;
+
+/// The alert a peer sends about a chain whose issuer it does not know (RFC 8446 §6.2).
+const UNKNOWN_CA: u8 = 48;
 
 /// One problem found, and the side whose certificate has it.
 struct Problem {
@@ -138,6 +144,60 @@ fn leaf_problems(
     }
 }
 
+/// The issuer the peer did not know, when it said so (`unknown_ca`) about this side's chain: the
+/// chain ends at a certificate whose issuer was not sent (an intermediate missing, or a root the peer
+/// lacks), or at a root the peer does not trust. A self-signed leaf alone is `leaf_problems`'.
+fn unknown_issuer(
+    chain: &TlsChain,
+    client_side: bool,
+    alert: Option<&TlsAlert>,
+    out: &mut Vec<Problem>,
+) {
+    let peer_said_unknown_ca =
+        alert.is_some_and(|a| a.description == UNKNOWN_CA && a.from_client != client_side);
+    let (Some(leaf), Some(last)) = (chain.chain.first(), chain.chain.last()) else {
+        return;
+    };
+    if !peer_said_unknown_ca || (leaf.self_issued && chain.chain.len() == 1) {
+        return;
+    }
+    let whose = if client_side { "client" } else { "server" };
+    let sent: Vec<&str> = chain.chain.iter().map(|c| c.subject.as_str()).collect();
+    let sent = format!(
+        "the {whose} sent {} certificate{} ({})",
+        sent.len(),
+        if sent.len() == 1 { "" } else { "s" },
+        sent.join(" ← ")
+    );
+    out.push(if last.self_issued {
+        Problem {
+            client_side,
+            what: format!(
+                "{sent} ending at the root CA {}, which its peer does not trust (unknown_ca) {}",
+                last.subject,
+                describe(leaf)
+            ),
+            fix: format!(
+                "install the root CA {} as trusted on the {whose}'s peer, or give the {whose} a certificate from a CA its peer trusts",
+                last.subject
+            ),
+        }
+    } else {
+        Problem {
+            client_side,
+            what: format!(
+                "{sent}; the last is issued by {}, which was not sent and which its peer does not know (unknown_ca): an incomplete chain (intermediate CA missing) or a CA the peer does not trust {}",
+                last.issuer,
+                describe(leaf)
+            ),
+            fix: format!(
+                "configure the {whose} to send its whole chain (the intermediates up to {}'s root), and check that the peer trusts that root",
+                last.issuer
+            ),
+        }
+    });
+}
+
 fn problems(conn: &Connection, tls: &Tls) -> Vec<Problem> {
     let now_s = conn.first_ts_ns.div_euclid(1_000_000_000);
     let mut out = Vec::new();
@@ -147,6 +207,7 @@ fn problems(conn: &Connection, tls: &Tls) -> Vec<Problem> {
         .unwrap_or_else(|| conn.server.ip().to_string());
     if let Some(chain) = &tls.server_certificates {
         leaf_problems(chain, false, now_s, Some(&server_name), &mut out);
+        unknown_issuer(chain, false, tls.alert.as_ref(), &mut out);
     }
     if let (Some(request), Some(chain)) = (tls.certificate_request, &tls.client_certificates) {
         if chain.chain.is_empty() {
@@ -160,6 +221,7 @@ fn problems(conn: &Connection, tls: &Tls) -> Vec<Problem> {
             });
         } else {
             leaf_problems(chain, true, now_s, None, &mut out);
+            unknown_issuer(chain, true, tls.alert.as_ref(), &mut out);
         }
     }
     out
@@ -262,6 +324,14 @@ mod tests {
         client: Option<Vec<Summary>>,
         alert: Option<(bool, u8)>,
     ) -> Option<TransportEvent> {
+        world_chain(vec![server], client, alert)
+    }
+
+    fn world_chain(
+        server: Vec<Summary>,
+        client: Option<Vec<Summary>>,
+        alert: Option<(bool, u8)>,
+    ) -> Option<TransportEvent> {
         let mut w = World::new(vec![]);
         w.handshake(3, 0.0, C, S).tls(
             6,
@@ -282,7 +352,7 @@ mod tests {
             C,
             TlsEvent::Certificate {
                 from_client: false,
-                chain: vec![server],
+                chain: server,
                 decrypted: false,
             },
         );
@@ -383,5 +453,79 @@ mod tests {
             ev.summary
         );
         assert_eq!(world(good, None, None), None);
+    }
+
+    /// A leaf issued by an intermediate CA, alone or with the root it chains to.
+    fn issued_by_intermediate() -> Summary {
+        Summary {
+            issuer: "CN=Lab Intermediate CA".to_string(),
+            ..cert("app1.lab.example", 4_000_000_000, None)
+        }
+    }
+
+    #[test]
+    fn unknown_ca_about_a_chain_without_its_issuer_names_the_missing_intermediate() {
+        let ev =
+            world_chain(vec![issued_by_intermediate()], None, Some((true, 48))).expect("finding");
+        assert_eq!(ev.severity, Severity::Error);
+        assert!(
+            ev.summary.contains(
+                "the server sent 1 certificate (CN=app1.lab.example); the last is issued by CN=Lab Intermediate CA, which was not sent and which its peer does not know (unknown_ca): an incomplete chain"
+            ),
+            "{}",
+            ev.summary
+        );
+        assert!(
+            ev.cause
+                .contains("the intermediates up to CN=Lab Intermediate CA's root"),
+            "{}",
+            ev.cause
+        );
+        // The same chain accepted, or refused for another reason, is no certificate problem.
+        assert_eq!(
+            world_chain(vec![issued_by_intermediate()], None, None),
+            None
+        );
+        assert_eq!(
+            world_chain(vec![issued_by_intermediate()], None, Some((true, 40))),
+            None
+        );
+        // The server's own unknown_ca judges the client's chain, not the server's.
+        assert_eq!(
+            world_chain(vec![issued_by_intermediate()], None, Some((false, 48))),
+            None
+        );
+    }
+
+    #[test]
+    fn unknown_ca_about_a_chain_sent_up_to_its_root_names_the_untrusted_root() {
+        let intermediate = Summary {
+            subject: "CN=Lab Intermediate CA".to_string(),
+            issuer: "CN=Other Root CA".to_string(),
+            is_ca: true,
+            ..cert("Lab Intermediate CA", 4_000_000_000, None)
+        };
+        let root = Summary {
+            subject: "CN=Other Root CA".to_string(),
+            issuer: "CN=Other Root CA".to_string(),
+            self_issued: true,
+            is_ca: true,
+            ..cert("Other Root CA", 4_000_000_000, None)
+        };
+        let chain = vec![issued_by_intermediate(), intermediate, root];
+        let ev = world_chain(chain, None, Some((true, 48))).expect("finding");
+        assert!(
+            ev.summary.contains(
+                "the server sent 3 certificates (CN=app1.lab.example ← CN=Lab Intermediate CA ← CN=Other Root CA) ending at the root CA CN=Other Root CA, which its peer does not trust (unknown_ca)"
+            ),
+            "{}",
+            ev.summary
+        );
+        assert!(
+            ev.cause
+                .contains("install the root CA CN=Other Root CA as trusted"),
+            "{}",
+            ev.cause
+        );
     }
 }
