@@ -57,7 +57,8 @@
 //!   - `wireshark_filter`: a display filter selecting the call's SIP in Wireshark.
 //! - `transport_events` (array, by first frame): TCP, TLS and ICMP failures: `{ "code", "severity",
 //!   "src", "dst", "proto", "attempts", "first_frame", "frames", "ts", "summary", "cause",
-//!   "call_indexes": [1-based indexes of the calls it explains] }`.
+//!   "call_indexes": [1-based indexes of the calls it explains] }`; an `info` event with calls is one
+//!   that only their normal start or end produced (ICMP for early media or for RTP after the BYE).
 //! - `rtp_streams` (array, by first frame): every RTP stream, as in `media`, plus `"call"` (1-based index
 //!   or null).
 //! - `tcp_connections` (array): the TCP connections that carried SIP or TLS or failed (states S0, REJ,
