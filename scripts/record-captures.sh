@@ -334,6 +334,28 @@ sc_tls_handshake_failed() {
     sleep 0.5
 }
 
+# 15. A normal call whose media outlives its signalling: the caller's BYE is answered at once; the caller's
+#     sipp exits 200 ms after that 200 OK, which closes its RTP socket (a phone that closes its media socket
+#     on BYE), while app1 keeps streaming for 600 ms after answering: the caller's host answers the late RTP
+#     with ICMP port unreachable (the kernel's own, within its rate limit: a burst of 6, then 1/s).
+sc_teardown_rtp_after_bye() {
+    cap_start lab-sw lab-br0
+    uas app1 lab-app1 "$APP1" uas-media-after-bye.xml -d 600
+    uac caller "$APP1:5060" uac-call.xml app -d 3000
+    waitpid "$PID_app1"
+}
+
+# 16. Early media to a port not open yet: app1 sends 183 with SDP and starts its RTP at once, 200 OK 1 s
+#     later; the caller's RTP port answers ICMP port unreachable until the 200 arrives (fw-caller-rtp-closed.nft,
+#     deleted by the caller's scenario on the 200: a phone that opens its media port on the answer).
+sc_early_media_port_closed() {
+    firewall lab-caller fw-caller-rtp-closed.nft
+    cap_start lab-sw lab-br0
+    uas app1 lab-app1 "$APP1" uas-early-media.xml
+    uac caller "$APP1:5060" uac-rtp-opened-on-answer.xml app -d 3000
+    waitpid "$PID_app1"
+}
+
 # ---------------------------------------------------------------------------------------------------------
 # SIP over TLS with key logs. Debian's sipp has no TLS and kamailio's tls module writes no key log, so
 # scripts/lab/tls_sip.py (Python's ssl, i.e. OpenSSL 3) plays the UAC and UAS and writes NSS key logs;
@@ -377,7 +399,7 @@ tls_call() {
     sleep 0.3
 }
 
-# 15. Seven whole calls over TLS (INVITE..BYE, 2 s RTP each way), one connection each, one per version
+# 17. Seven whole calls over TLS (INVITE..BYE, 2 s RTP each way), one connection each, one per version
 #     and cipher: TLS 1.3 AES-256-GCM, AES-128-GCM, ChaCha20-Poly1305; TLS 1.2 ECDHE-RSA with AES-128-GCM,
 #     ChaCha20-Poly1305, AES-256-CBC-SHA384 (encrypt-then-MAC) and AES-128-CBC-SHA (MAC-then-encrypt).
 #     The client's key log is kept as sip-tls-calls.keylog; sip-tls-calls-dsb.pcapng is the same capture
@@ -423,7 +445,7 @@ post_tls_certificates() {
     tshark_sip tls-certificates "tls.keylog_file:$OUT/tls-certificates.keylog" -d tls.port==5065,sip
 }
 
-# 16. Two calls over TLS 1.2 with RSA key exchange (no forward secrecy), decryptable with the server's
+# 18. Two calls over TLS 1.2 with RSA key exchange (no forward secrecy), decryptable with the server's
 #     private key alone: AES128-SHA256 (CBC) and AES256-GCM-SHA384. The throw-away key is kept as
 #     sip-tls-rsa.key; no key log.
 sc_sip_tls_rsa() {
@@ -441,7 +463,7 @@ sc_sip_tls_rsa() {
     chmod 644 "$OUT/sip-tls-rsa.key"
 }
 
-# 17. One TLS connection per certificate failure, each on its own port of app1, TLS 1.2 unless noted:
+# 19. One TLS connection per certificate failure, each on its own port of app1, TLS 1.2 unless noted:
 #     5061 expired server certificate (2020-2021) -> client alert certificate_expired;
 #     5062 certificate for other.lab.example, client asks for app1.lab.example -> client alert;
 #     5063 self-signed server certificate -> client alert unknown_ca;
@@ -502,7 +524,7 @@ tls_intermediate() {
     cat "$d/leaf.crt" "$d/int.crt" >"$d/chain.crt"
 }
 
-# 18. A server certificate issued by an intermediate CA, the client trusting only the lab root (TLS 1.2,
+# 20. A server certificate issued by an intermediate CA, the client trusting only the lab root (TLS 1.2,
 #     OPTIONS): on 5061 the server sends the leaf alone (incomplete chain) → the client's alert
 #     unknown_ca; on 5062 the same leaf with its intermediate → the OPTIONS is answered 200.
 sc_tls_chain() {
@@ -520,7 +542,8 @@ sc_tls_chain() {
 
 ALL=(sip-udp-basic-call sip-udp-outcomes tcp-syn-dropped-proxy tcp-syn-dropped-at-app tcp-syn-refused
      udp-icmp-unreachable udp-invite-dropped failover-slow media-blocked-both media-one-way ack-dropped
-     media-impaired sip-tcp-call tls-handshake-failed sip-tls-calls sip-tls-rsa tls-certificates tls-chain)
+     media-impaired sip-tcp-call tls-handshake-failed teardown-rtp-after-bye early-media-port-closed
+     sip-tls-calls sip-tls-rsa tls-certificates tls-chain)
 
 run_scenario() {
     local name=$1 fn="sc_${1//-/_}"

@@ -87,6 +87,9 @@ pub struct Diagnoser<S> {
     /// The events of claimed connections, as the first call that claimed each worded it, until the
     /// engine lets the connection go (by client, server, first frame).
     claimed: FxHashMap<(SocketAddr, SocketAddr, u64), TransportEvent>,
+    /// The claimed ICMP groups (by first frame): whether every call that claimed one so far took it
+    /// only for the normal consequence of its start or end.
+    ending_icmp: FxHashMap<u64, bool>,
 }
 
 impl<S: Sink> Diagnoser<S> {
@@ -94,6 +97,7 @@ impl<S: Sink> Diagnoser<S> {
         Diagnoser {
             sink,
             claimed: FxHashMap::default(),
+            ending_icmp: FxHashMap::default(),
         }
     }
 
@@ -124,6 +128,20 @@ impl<S: Sink> Finisher for Diagnoser<S> {
                 self.claimed
                     .entry((c.client, c.server, c.first_frame))
                     .or_insert_with(|| event.clone());
+            }
+        }
+        for ((g, &claimed), &ending) in fc
+            .evidence
+            .icmp
+            .iter()
+            .zip(&d.claimed.icmp)
+            .zip(&d.ending_icmp)
+        {
+            if claimed {
+                self.ending_icmp
+                    .entry(g.first().frame)
+                    .and_modify(|only| *only &= ending)
+                    .or_insert(ending);
             }
         }
         let mut evidence = fc.evidence;
@@ -162,7 +180,8 @@ impl<S: Sink> Finisher for Diagnoser<S> {
     }
 
     fn icmp(&mut self, released: Released<IcmpGroup>, sip_port: bool) {
-        if let Some(event) = super::icmp_event(&released.item, &released.calls, sip_port) {
+        let ending = self.ending_icmp.remove(&released.item.first().frame) == Some(true);
+        if let Some(event) = super::icmp_event(&released.item, &released.calls, ending, sip_port) {
             self.sink.transport_event(&event);
         }
     }

@@ -108,6 +108,9 @@ pub struct CallDiagnosis {
     /// The transport events of the claimed connections, by candidate position (`None` when not
     /// claimed), with this call among their calls.
     pub connection_events: Vec<Option<TransportEvent>>,
+    /// By ICMP candidate: claimed only as the normal consequence of the call's start or end (its
+    /// finding and its event are info).
+    pub ending_icmp: Vec<bool>,
 }
 
 /// How far before a call a connection on its hops still belongs on its ladder.
@@ -142,12 +145,23 @@ pub fn call(fc: &FinishedCall) -> CallDiagnosis {
                 .enumerate()
                 .map(|(i, g)| (Slot::Icmp(i), rules::icmp_failure(g))),
         );
+    let mut ending_icmp = vec![false; ev.icmp.len()];
     for (slot, mut failure) in failures {
         let Some(how) = link::link(&failure, &facts, &ev.streams) else {
             continue;
         };
-        findings.push(link::finding_for_call(&failure, &how, &facts));
         failure.event.calls = vec![fc.index];
+        if let Slot::Icmp(i) = slot {
+            // The normal consequence of the call's start or end: tied to it, but no fault of it.
+            let ending = rules::icmp_unreachable::ending(&ev.icmp[i], &how, &failure.event, &facts);
+            if let Some(finding) = ending {
+                findings.push(finding);
+                claimed.icmp[i] = true;
+                ending_icmp[i] = true;
+                continue;
+            }
+        }
+        findings.push(link::finding_for_call(&failure, &how, &facts));
         match slot {
             Slot::Connection(i) => {
                 claimed.connections[i] = true;
@@ -200,6 +214,7 @@ pub fn call(fc: &FinishedCall) -> CallDiagnosis {
         claimed,
         shown,
         connection_events,
+        ending_icmp,
     }
 }
 
@@ -218,13 +233,22 @@ pub fn connection_event(
     Some(failure.event)
 }
 
-/// The transport event of a complete group of ICMP errors: with the calls it explained. ICMP
-/// quoting neither SIP nor RTP and tied to no call is not VoIP evidence (none).
-pub fn icmp_event(group: &IcmpGroup, calls: &[usize], sip_port: bool) -> Option<TransportEvent> {
+/// The transport event of a complete group of ICMP errors: with the calls it explained (`ending`: it
+/// was only the normal consequence of their start or end, an info event). ICMP quoting neither SIP nor
+/// RTP and tied to no call is not VoIP evidence (none).
+pub fn icmp_event(
+    group: &IcmpGroup,
+    calls: &[usize],
+    ending: bool,
+    sip_port: bool,
+) -> Option<TransportEvent> {
     let failure = rules::icmp_failure(group);
     let via = failure.via;
     let mut event = failure.event;
     event.calls = calls.to_vec();
+    if ending {
+        event.severity = Severity::Info;
+    }
     if calls.is_empty() {
         if via
             == (link::Via::Icmp {

@@ -57,7 +57,8 @@
 //!   - `wireshark_filter`: a display filter selecting the call's SIP in Wireshark.
 //! - `transport_events` (array, by first frame): TCP, TLS and ICMP failures: `{ "code", "severity",
 //!   "src", "dst", "proto", "attempts", "first_frame", "frames", "ts", "summary", "cause",
-//!   "call_indexes": [1-based indexes of the calls it explains] }`.
+//!   "call_indexes": [1-based indexes of the calls it explains] }`; an `info` event with calls is one
+//!   that only their normal start or end produced (ICMP for early media or for RTP after the BYE).
 //! - `rtp_streams` (array, by first frame): every RTP stream, as in `media`, plus `"call"` (1-based index
 //!   or null).
 //! - `tcp_connections` (array): the TCP connections that carried SIP or TLS or failed (states S0, REJ,
@@ -760,18 +761,95 @@ fn code_key(code: &str) -> u64 {
     u64::from_be_bytes(b)
 }
 
-/// `value` pretty-printed as it sits inside the report's top-level object: every line after the
-/// first indented by `indent` spaces.
-fn nested(value: &impl Serialize, indent: usize) -> io::Result<Vec<u8>> {
-    let text = serde_json::to_vec_pretty(value)?;
-    let mut out = Vec::with_capacity(text.len() + text.len() / 8);
-    for &b in &text {
-        out.push(b);
-        if b == b'\n' {
-            out.extend(std::iter::repeat_n(b' ', indent));
-        }
-    }
+/// `value` pretty-printed (two spaces a level, as `serde_json::to_vec_pretty`) as it sits at `depth`
+/// levels inside the report: every line after the first indented to that depth.
+fn nested(value: &impl Serialize, depth: usize) -> io::Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(2048);
+    let mut ser = serde_json::Serializer::with_formatter(
+        &mut out,
+        Nested {
+            depth,
+            has_value: false,
+        },
+    );
+    value.serialize(&mut ser)?;
     Ok(out)
+}
+
+/// serde_json's pretty layout, starting `depth` levels in (so an item of a top-level array is written
+/// in place, not re-indented afterwards).
+struct Nested {
+    depth: usize,
+    has_value: bool,
+}
+
+/// Spaces enough for any depth the report reaches (deeper lines are written in pieces).
+const SPACES: &[u8; 64] = b"                                                                ";
+
+impl Nested {
+    fn newline<W: ?Sized + Write>(&self, w: &mut W) -> io::Result<()> {
+        w.write_all(b"\n")?;
+        let mut n = self.depth * 2;
+        while n > 0 {
+            let k = n.min(SPACES.len());
+            w.write_all(&SPACES[..k])?;
+            n -= k;
+        }
+        Ok(())
+    }
+
+    fn open<W: ?Sized + Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        w.write_all(bracket)
+    }
+
+    fn close<W: ?Sized + Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.depth -= 1;
+        if self.has_value {
+            self.newline(w)?;
+        }
+        w.write_all(bracket)
+    }
+
+    fn next<W: ?Sized + Write>(&self, w: &mut W, first: bool) -> io::Result<()> {
+        if !first {
+            w.write_all(b",")?;
+        }
+        self.newline(w)
+    }
+}
+
+impl serde_json::ser::Formatter for Nested {
+    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.open(w, b"[")
+    }
+    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.close(w, b"]")
+    }
+    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.next(w, first)
+    }
+    fn end_array_value<W: ?Sized + Write>(&mut self, _: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.open(w, b"{")
+    }
+    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.close(w, b"}")
+    }
+    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.next(w, first)
+    }
+    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        w.write_all(b": ")
+    }
+    fn end_object_value<W: ?Sized + Write>(&mut self, _: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
 }
 
 /// The JSON report, written as the run goes: items are kept rendered in spools (in bounded memory)
@@ -805,7 +883,7 @@ impl<W: Write> Writer<W> {
     }
 
     fn keep(&mut self, which: fn(&mut Self) -> &mut Spool, key: Key, value: &impl Serialize) {
-        match nested(value, 4) {
+        match nested(value, 2) {
             Ok(bytes) => which(self).push(key, bytes),
             Err(e) => {
                 self.error.get_or_insert(e);
@@ -1008,4 +1086,26 @@ pub fn write_ndjson(analysis: &Analysis, out: impl Write + Send) -> io::Result<(
 /// Writes the report of a collected analysis as pretty-printed JSON followed by a newline.
 pub fn write(analysis: &Analysis, out: impl Write + Send) -> io::Result<()> {
     analysis.replay(&mut Writer::new(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nested;
+
+    #[test]
+    fn nested_layout_is_serde_jsons_pretty_one_moved_in() {
+        let v = serde_json::json!({
+            "a": [], "b": {}, "c": [1, {"d": [null, "x"], "e": {}}], "f": {"g": [[]], "h": 1.5},
+        });
+        let pretty = serde_json::to_string_pretty(&v).expect("serialises");
+        assert_eq!(
+            String::from_utf8(nested(&v, 0).expect("serialises")).expect("UTF-8"),
+            pretty
+        );
+        let moved = pretty.replace('\n', "\n    ");
+        assert_eq!(
+            String::from_utf8(nested(&v, 2).expect("serialises")).expect("UTF-8"),
+            moved
+        );
+    }
 }

@@ -260,6 +260,68 @@ fn good_calls_get_no_finding() {
     }
 }
 
+/// The one ICMP group of a lab capture's only call: an info finding, an info event tied to the call,
+/// and the errors on the call's ladder (its evidence).
+fn assert_icmp_is_only_info(a: &Analysis, frames: &[u64], parts: &[&str]) {
+    assert_eq!(a.calls.len(), 1);
+    assert_good(a, 0);
+    assert_eq!(codes(a, 0), ["icmp.unreachable"]);
+    let f = primary(a, 0);
+    assert_eq!(f.severity, Severity::Info);
+    assert_eq!(f.frames, frames);
+    assert_mentions(f, parts);
+    let ev = &a.transport_events;
+    assert_eq!(ev.len(), 1, "{ev:#?}");
+    assert_eq!(
+        (ev[0].severity, &ev[0].calls[..]),
+        (Severity::Info, &[0][..])
+    );
+    let on_ladder: Vec<u64> = a.calls[0]
+        .evidence
+        .icmp
+        .iter()
+        .flat_map(|g| g.kept())
+        .map(|e| e.frame)
+        .collect();
+    assert_eq!(on_ladder, frames);
+}
+
+#[test]
+fn rtp_after_the_bye_refused_by_the_closed_port_is_no_fault() {
+    // The caller's BYE (frame 309) is answered at once (310); its sipp exits 275 ms later, closing its
+    // RTP port, while app1 streams on for 600 ms: the caller's kernel answers 6 packets (its burst).
+    let a = lab("teardown-rtp-after-bye.pcap");
+    assert_icmp_is_only_info(
+        &a,
+        &[325, 327, 329, 331, 333, 335],
+        &[
+            "192.0.2.10 answered 6 UDP packets 192.0.2.31:20000 → 192.0.2.10:6000 (RTP) with ICMP port unreachable",
+            "after the BYE (frame 309, completed by the 200 OK in frame 310)",
+            "not a fault",
+            "nothing to fix",
+        ],
+    );
+    // The late RTP is on the stream (tshark counts it too): 181 packets app1 → caller, 150 back.
+    let packets: Vec<u64> = a.streams.iter().map(|s| s.summary.packets).collect();
+    assert_eq!(packets, [181, 150]);
+}
+
+#[test]
+fn early_media_refused_before_the_answer_is_no_fault() {
+    // 183 with SDP (frame 5) and app1's RTP at once; the caller's port refuses it until the 200 OK
+    // (frame 62): 6 ICMP errors (the kernel's burst) in the first 120 ms.
+    let a = lab("early-media-port-closed.pcap");
+    assert_icmp_is_only_info(
+        &a,
+        &[7, 9, 11, 13, 15, 17],
+        &[
+            "while the call was being set up, up to the 200 OK (frame 62)",
+            "early media to a port 192.0.2.10 had not opened yet",
+            "should hear early media",
+        ],
+    );
+}
+
 /// The client rejected (unknown_ca) a self-signed server certificate: the certificate, seen in the
 /// clear TLS 1.2 handshake, is named with its fields.
 #[test]
