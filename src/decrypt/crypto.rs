@@ -57,7 +57,7 @@ fn prf_mac(hash: Hash) -> Mac {
 /// The TLS 1.2 PRF: P_hash(secret, label + seed) cut to `len` bytes (RFC 5246 §5).
 pub fn prf(hash: Hash, secret: &[u8], label: &[u8], seed: &[u8], len: usize) -> Vec<u8> {
     let mac = prf_mac(hash);
-    let mut out = Vec::with_capacity(len + hash.len());
+    let mut out = Vec::with_capacity(len + hash.output_len());
     let mut a = hmac(mac, secret, &[label, seed]);
     while out.len() < len {
         out.extend(hmac(mac, secret, &[&a, label, seed]));
@@ -119,7 +119,7 @@ fn expand_label(hash: Hash, secret: &[u8], label: &[u8], len: usize) -> Option<V
 
 /// The next TLS 1.3 application traffic secret after a KeyUpdate (RFC 8446 §7.2).
 pub fn next_traffic_secret(hash: Hash, secret: &[u8]) -> Option<Vec<u8>> {
-    expand_label(hash, secret, b"traffic upd", hash.len())
+    expand_label(hash, secret, b"traffic upd", hash.output_len())
 }
 
 /// The key material of one direction.
@@ -194,7 +194,7 @@ impl Keys {
         encrypt_then_mac: bool,
     ) -> Option<(Keys, Keys)> {
         let (mac, mac_len) = match cipher {
-            Cipher::AesCbc { mac, .. } => (Some(mac), mac.len()),
+            Cipher::AesCbc { mac, .. } => (Some(mac), mac.output_len()),
             _ => (None, 0),
         };
         let key_len = cipher.key_len();
@@ -389,14 +389,17 @@ fn cbc_decrypt(
 ) -> Result<Vec<u8>, Error> {
     let mut body = fragment;
     if encrypt_then_mac {
-        let split = body.len().checked_sub(mac.len()).ok_or(Error::Short)?;
+        let split = body
+            .len()
+            .checked_sub(mac.output_len())
+            .ok_or(Error::Short)?;
         let (ct, tag) = body.split_at(split);
         if !constant_eq(&hmac(mac, mac_key, &[&header(ct.len()), ct]), tag) {
             return Err(Error::Authentication);
         }
         body = ct;
     }
-    if body.len() < 32 || body.len() % 16 != 0 {
+    if body.len() < 32 || !body.len().is_multiple_of(16) {
         return Err(Error::Short);
     }
     let (iv, ct) = body.split_at(16);
@@ -415,7 +418,10 @@ fn cbc_decrypt(
     }
     buf.truncate(unpadded);
     if !encrypt_then_mac {
-        let split = buf.len().checked_sub(mac.len()).ok_or(Error::Padding)?;
+        let split = buf
+            .len()
+            .checked_sub(mac.output_len())
+            .ok_or(Error::Padding)?;
         let tag = buf.split_off(split);
         if !constant_eq(&hmac(mac, mac_key, &[&header(buf.len()), &buf]), &tag) {
             return Err(Error::Authentication);

@@ -3,7 +3,7 @@
 //!
 //! Takes TCP segments of connections that carry TLS records (the fold recognises them), with their
 //! frame numbers, in capture order. Reassembles each direction into whole records
-//! (`reassembly::Framer::TlsRecords`), follows the handshake ([`session`]) and gives back, per record,
+//! (`reassembly::Framer::TlsRecords`), follows the handshake (`session`) and gives back, per record,
 //! what it showed ([`Event`]: hellos, certificate chains, the certificate request, alerts, application
 //! data, and how decryption went) and the decrypted application data cut into SIP messages by the same
 //! framing as plain TCP (`reassembly::Reassembler`), each with the frames of the records that carried

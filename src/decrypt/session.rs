@@ -356,7 +356,7 @@ impl Session {
                 HandshakeType::CERTIFICATE => {
                     let chain: Vec<Summary> = tls::certificates(body, self.tls13())
                         .take(MAX_CHAIN)
-                        .map(|der| Summary::parse(der))
+                        .map(Summary::parse)
                         .collect::<Option<_>>()
                         .unwrap_or_default();
                     let empty = tls::certificates(body, self.tls13()).next().is_none();

@@ -12,7 +12,8 @@ pub enum Hash {
 }
 
 impl Hash {
-    pub fn len(self) -> usize {
+    /// Bytes of a digest.
+    pub fn output_len(self) -> usize {
         match self {
             Hash::Sha256 => 32,
             Hash::Sha384 => 48,
@@ -42,7 +43,8 @@ pub enum Mac {
 }
 
 impl Mac {
-    pub fn len(self) -> usize {
+    /// Bytes of a tag.
+    pub fn output_len(self) -> usize {
         match self {
             Mac::Sha1 => 20,
             Mac::Sha256 => 32,
