@@ -540,10 +540,28 @@ sc_tls_chain() {
     sleep 0.5
 }
 
+# 21. caller -UDP-> proxy -TLS-> app1, whose certificate expired: the proxy (tls_sip.py relay: kamailio
+#     here has no tls module) answers 100, fails its TLS handshake to app1 (its alert certificate_expired)
+#     and answers the caller 503. Switch capture.
+sc_tls_next_hop_expired() {
+    local d="$RUN/tlsca"
+    tls_ca "$d"
+    tls_leaf "$d" expired app1.lab.example "DNS:app1.lab.example" serverAuth 20200101000000Z 20210101000000Z
+    cap_start lab-sw lab-br0
+    bgrun lab-app1 s-expired 30 "${TLS_PY[@]}" serve --listen "$APP1:5061" --cert "$d/expired.crt" --key "$d/expired.key"
+    bgrun lab-proxy relay 30 "${TLS_PY[@]}" relay --listen "$PROXY:5060" --connect "$APP1:5061" \
+        --sni app1.lab.example --ca "$d/ca.crt" --max 1.2
+    tls_listen 5061
+    for i in $(seq 50); do nsx lab-proxy ss -lun | grep -q "$PROXY:5060" && break; sleep 0.1; done
+    uac caller "$PROXY:5060" uac-call.xml app1 -d 1000
+    waitpid "$PID_relay"
+    sleep 0.5
+}
+
 ALL=(sip-udp-basic-call sip-udp-outcomes tcp-syn-dropped-proxy tcp-syn-dropped-at-app tcp-syn-refused
      udp-icmp-unreachable udp-invite-dropped failover-slow media-blocked-both media-one-way ack-dropped
      media-impaired sip-tcp-call tls-handshake-failed teardown-rtp-after-bye early-media-port-closed
-     sip-tls-calls sip-tls-rsa tls-certificates tls-chain)
+     sip-tls-calls sip-tls-rsa tls-certificates tls-chain tls-next-hop-expired)
 
 run_scenario() {
     local name=$1 fn="sc_${1//-/_}"

@@ -10,6 +10,7 @@ over a real TLS stack whose session secrets Python writes with SSLContext.keylog
   tls_sip.py call  --connect IP:PORT --local IP [--sni NAME] [--ca CA] [--cert C --key K]
                    [--max 1.2|1.3] [--ciphers LIST] [--no-etm] [--keylog F] [--options] [--plain]
                    [--flood MB]
+  tls_sip.py relay --listen IP:PORT --connect IP:PORT [--sni NAME] [--ca CA] [--max 1.2|1.3]
 
 TLS 1.3 suites cannot be chosen from Python: the caller sets OPENSSL_CONF to a file with Ciphersuites.
 Every socket has a timeout; the server stops after --accept connections.
@@ -250,10 +251,34 @@ def call(args):
         conn.close()
 
 
+def relay(args):
+    """A proxy whose next hop is over TLS and fails: the INVITE received over UDP on --listen is answered
+    100 Trying, a TLS connection is opened to --connect from the same address, and when its handshake
+    fails the INVITE is answered 503 (what a proxy answers when its next hop cannot be reached) and its
+    ACK awaited. A handshake that succeeds is closed at once: only the failing hop is played."""
+    me = addr(args.listen)
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(me)
+    udp.settimeout(30)
+    data, peer = udp.recvfrom(65536)
+    req = data.decode()
+    udp.sendto(answer(req, "100 Trying").encode(), peer)
+    raw = socket.create_connection(addr(args.connect), timeout=10, source_address=(me[0], 0))
+    try:
+        context(args, server=False).wrap_socket(raw, server_hostname=args.sni).close()
+        return
+    except (ssl.SSLError, OSError) as e:
+        print(f"next hop failed: {e}", file=sys.stderr)
+        raw.close()
+    reason = ("Reason", 'SIP;cause=503;text="TLS to the next hop failed"')
+    udp.sendto(answer(req, "503 Service Unavailable", [reason]).encode(), peer)
+    udp.recvfrom(65536)
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="mode", required=True)
-    for name in ("serve", "call"):
+    for name in ("serve", "call", "relay"):
         q = sub.add_parser(name)
         q.add_argument("--cert")
         q.add_argument("--key")
@@ -261,7 +286,10 @@ def main():
         q.add_argument("--max", choices=VERSIONS)
         q.add_argument("--ciphers")
         q.add_argument("--keylog")
-    s, c = sub.choices["serve"], sub.choices["call"]
+    s, c, r = sub.choices["serve"], sub.choices["call"], sub.choices["relay"]
+    r.add_argument("--listen", required=True)
+    r.add_argument("--connect", required=True)
+    r.add_argument("--sni")
     s.add_argument("--listen", required=True)
     s.add_argument("--verify-client", action="store_true")
     s.add_argument("--accept", type=int, default=1)
@@ -274,7 +302,7 @@ def main():
     c.add_argument("--plain", action="store_true")
     c.add_argument("--flood", type=int, metavar="MB")
     args = p.parse_args()
-    serve(args) if args.mode == "serve" else call(args)
+    {"serve": serve, "call": call, "relay": relay}[args.mode](args)
 
 
 if __name__ == "__main__":

@@ -340,6 +340,35 @@ fn tls_unknown_ca_of_a_self_signed_certificate_is_a_certificate_event() {
     assert!(ev[0].cause.contains("a CA its peer trusts"));
 }
 
+/// The proxy held the INVITE, failed its TLS handshake to the next hop (an expired certificate, its
+/// own alert) and answered 503: the certificate is the call's cause, named with its fields.
+#[test]
+fn an_expired_certificate_on_the_tls_next_hop_is_the_cause_of_the_503() {
+    let a = lab("tls-next-hop-expired.pcap");
+    assert_eq!(a.calls.len(), 1);
+    assert_eq!(codes(&a, 0), ["tls.certificate", "sip.rejected"]);
+    let f = primary(&a, 0);
+    assert_eq!(f.severity, Severity::Error);
+    assert_eq!(f.frames, [3, 7, 8, 10, 12, 14, 15, 16, 17]);
+    assert_mentions(
+        f,
+        &[
+            "TLS certificate problem between 192.0.2.20 and 192.0.2.31:5061: the server certificate expired 2021-01-01 00:00 UTC",
+            "valid 2020-01-01 00:00 UTC to 2021-01-01 00:00 UTC, SAN app1.lab.example, EKU serverAuth]",
+            "192.0.2.20 sent a fatal alert certificate_expired (45) in frame 14",
+            "while 192.0.2.20 held this call's INVITE (frame 3) and was trying its next hop 192.0.2.31:5061",
+            "answered 503 Service Unavailable (frame 17)",
+            "renew the server certificate",
+        ],
+    );
+    let ev = &a.transport_events;
+    assert_eq!(ev.len(), 1);
+    assert_eq!(
+        (ev[0].code, &ev[0].calls[..]),
+        ("tls.certificate", &[0][..])
+    );
+}
+
 #[test]
 fn the_diagnosis_does_not_depend_on_chunks_or_threads() {
     let mut compared = 0;
