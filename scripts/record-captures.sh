@@ -440,6 +440,7 @@ post_sip_tls_calls() {
     tshark_sip sip-tls-calls "tls.keylog_file:$OUT/sip-tls-calls.keylog"
 }
 post_sip_tls_rsa() { tshark_sip sip-tls-rsa "tls.keys_list:$APP1,5061,sip,$OUT/sip-tls-rsa.key"; }
+post_tls_no_sni() { tshark_sip tls-no-sni "tls.keylog_file:$OUT/tls-no-sni.keylog"; }
 # tshark decodes SIP inside TLS only on a SIP port: 5065 is named.
 post_tls_certificates() {
     tshark_sip tls-certificates "tls.keylog_file:$OUT/tls-certificates.keylog" -d tls.port==5065,sip
@@ -558,10 +559,26 @@ sc_tls_next_hop_expired() {
     sleep 0.5
 }
 
+# 22. A client that sends no SNI (it checks the chain, not the name) and addresses its OPTIONS to
+#     sip:app@app1.lab.example over TLS 1.2; app1's certificate names only other.lab.example. The
+#     handshake completes and the OPTIONS is answered. The client's key log is tls-no-sni.keylog.
+sc_tls_no_sni() {
+    local d="$RUN/tlsca" keys="$RUN/keys.keylog"
+    tls_ca "$d"
+    tls_leaf "$d" other other.lab.example "DNS:other.lab.example" serverAuth
+    cap_start lab-sw lab-br0
+    bgrun lab-app1 s-other 30 "${TLS_PY[@]}" serve --listen "$APP1:5061" --cert "$d/other.crt" --key "$d/other.key"
+    tls_listen 5061
+    tls_call c-no-sni 5061 --uri-host app1.lab.example --ca "$d/ca.crt" --max 1.2 --keylog "$keys" --options
+    sleep 0.5
+    cp "$keys" "$OUT/tls-no-sni.keylog"
+}
+
 ALL=(sip-udp-basic-call sip-udp-outcomes tcp-syn-dropped-proxy tcp-syn-dropped-at-app tcp-syn-refused
      udp-icmp-unreachable udp-invite-dropped failover-slow media-blocked-both media-one-way ack-dropped
      media-impaired sip-tcp-call tls-handshake-failed teardown-rtp-after-bye early-media-port-closed
-     sip-tls-calls sip-tls-rsa tls-certificates tls-chain tls-next-hop-expired)
+     sip-tls-calls sip-tls-rsa tls-certificates tls-chain tls-next-hop-expired
+     tls-no-sni)
 
 run_scenario() {
     local name=$1 fn="sc_${1//-/_}"

@@ -7,7 +7,7 @@ over a real TLS stack whose session secrets Python writes with SSLContext.keylog
 
   tls_sip.py serve --listen IP:PORT --cert C --key K [--ca CA --verify-client] [--min/--max 1.2|1.3]
                    [--ciphers LIST] [--keylog F] [--accept N]
-  tls_sip.py call  --connect IP:PORT --local IP [--sni NAME] [--ca CA] [--cert C --key K]
+  tls_sip.py call  --connect IP:PORT --local IP [--sni NAME] [--uri-host NAME] [--ca CA] [--cert C --key K]
                    [--max 1.2|1.3] [--ciphers LIST] [--no-etm] [--keylog F] [--options] [--plain]
                    [--flood MB]
   tls_sip.py relay --listen IP:PORT --connect IP:PORT [--sni NAME] [--ca CA] [--max 1.2|1.3]
@@ -199,7 +199,7 @@ def call(args):
             return
     s = Stream(conn)
     me = (args.local, conn.getsockname()[1])
-    target = args.sni or peer[0]
+    target = args.uri_host or args.sni or peer[0]
     base = [("Via", f"SIP/2.0/TLS {me[0]}:{me[1]};branch=z9hG4bK{int(time.time() * 1e6)};rport"),
             ("Max-Forwards", "70"), ("From", f'"Alice" <sip:alice@{me[0]}>;tag=uac1'),
             ("To", f"<sip:app@{target}>"), ("Call-ID", f"tls-{me[1]}-{int(time.time())}@{me[0]}")]
@@ -297,6 +297,7 @@ def main():
     c.add_argument("--connect", required=True)
     c.add_argument("--local", required=True)
     c.add_argument("--sni")
+    c.add_argument("--uri-host", help="the Request-URI's host (default: the SNI, else the peer's address)")
     c.add_argument("--no-etm", action="store_true")
     c.add_argument("--options", action="store_true")
     c.add_argument("--plain", action="store_true")

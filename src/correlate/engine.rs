@@ -532,6 +532,11 @@ impl Engine {
         self.transport.tls(frame, ts, src, dst, event);
     }
 
+    /// A SIP request decrypted from the TLS connection of `src` → `dst`, sent to `uri`.
+    pub fn tls_request(&mut self, src: SocketAddr, dst: SocketAddr, uri: &str) {
+        self.transport.tls_request(src, dst, uri);
+    }
+
     /// The connection of `a` and `b` carries SIP.
     pub fn mark_sip(&mut self, a: SocketAddr, b: SocketAddr) {
         self.transport.mark_sip(a, b);

@@ -18,6 +18,7 @@ use rustc_hash::FxHashMap;
 
 use super::slab::{Key, Slab};
 use crate::decrypt::Decryption;
+use crate::proto::sip;
 use crate::proto::tls::cert::Summary;
 
 /// SYN attempts remembered per connection (more are counted).
@@ -131,6 +132,9 @@ pub struct Tls {
     pub application_data: bool,
     /// How decryption went, when keys were given.
     pub decryption: Option<Decryption>,
+    /// The host of the first request's Request-URI the client sent over it (decrypted): the SIP
+    /// target its certificate must name when the client sent no SNI (RFC 5922 §7.2).
+    pub sip_target: Option<String>,
 }
 
 impl Tls {
@@ -577,6 +581,26 @@ impl Tracker {
         }
     }
 
+    /// The open connection between `a` and `b`.
+    fn open_mut(&mut self, a: SocketAddr, b: SocketAddr) -> Option<&mut Connection> {
+        let key = *self.open.get(&connection_key(a, b))?;
+        self.conns.get_mut(key).map(|t| &mut t.conn)
+    }
+
+    /// A SIP request decrypted from the connection of `src` → `dst`, sent to `uri`: the first the
+    /// client sent names the connection's SIP target.
+    pub fn tls_request(&mut self, src: SocketAddr, dst: SocketAddr, uri: &str) {
+        let Some(c) = self.open_mut(src, dst) else {
+            return;
+        };
+        let Some(tls) = c.tls.as_mut().filter(|t| t.sip_target.is_none()) else {
+            return;
+        };
+        if src == c.client {
+            tls.sip_target = sip::Uri::parse(uri).ok().map(|u| u.host.to_string());
+        }
+    }
+
     /// A TLS observation on the connection of `src` → `dst`.
     pub fn tls(
         &mut self,
@@ -586,14 +610,9 @@ impl Tracker {
         dst: SocketAddr,
         event: TlsEvent,
     ) {
-        let Some(t) = self
-            .open
-            .get(&connection_key(src, dst))
-            .and_then(|&k| self.conns.get_mut(k))
-        else {
+        let Some(c) = self.open_mut(src, dst) else {
             return;
         };
-        let c = &mut t.conn;
         let from_client = src == c.client;
         let tls = c.tls.get_or_insert_with(Tls::default);
         let at = At { frame, ts_ns };

@@ -14,7 +14,7 @@ use super::chunk::{self, Event, Kind};
 use crate::analysis::{CaptureSummary, Output, Summary};
 use crate::capture::{CaptureFile, State, Warning};
 use crate::correlate::engine::Engine;
-use crate::correlate::message::{Message, Transport};
+use crate::correlate::message::{self, Message, Transport};
 use crate::correlate::slab::Key;
 use crate::correlate::transport::{self, connection_key};
 use crate::decode::defrag::{Defragmenter, Limits};
@@ -378,6 +378,9 @@ impl<'o> Fold<'o> {
             &mut |msg| parsed.push(msg),
         );
         for msg in parsed {
+            if let (Transport::Tls, message::Kind::Request { uri, .. }) = (transport, &msg.kind) {
+                self.engine.tls_request(msg.src, msg.dst, uri);
+            }
             self.sip_message(msg);
         }
     }

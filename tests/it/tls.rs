@@ -373,6 +373,42 @@ fn unknown_ca_after_a_chain_without_its_intermediate_is_an_incomplete_chain() {
     assert_eq!(sent, ["CN=app1.lab.example", "CN=Lab Intermediate CA"]);
 }
 
+/// Without SNI the certificate must name the SIP target: the host of the request decrypted from the
+/// connection (RFC 5922 §7.2); without keys only the address connected to is known.
+#[test]
+fn without_sni_the_certificate_is_checked_against_the_sip_target() {
+    let expect = [
+        (
+            KeyStore::default(),
+            "192.0.2.31, the address connected to (no SNI)",
+        ),
+        (
+            keylog("tls-no-sni.keylog"),
+            "app1.lab.example, the host of the SIP request sent over it (no SNI)",
+        ),
+    ];
+    for (keys, name) in expect {
+        let a = analyze("tls-no-sni.pcap", keys, 4 << 20);
+        let ev = certificate_events(&a);
+        assert_eq!(ev.len(), 1, "{ev:#?}");
+        let (code, severity, _, summary) = &ev[0];
+        assert_eq!((*code, *severity), ("tls.certificate", Severity::Warning));
+        for p in [
+            &format!("the server certificate does not name {name} [CN=other.lab.example"),
+            "SAN other.lab.example",
+            "the handshake completed anyway",
+        ] {
+            assert!(summary.contains(p), "{p:?} not in {summary}");
+        }
+    }
+    // The OPTIONS and its 200, as tshark decrypts them.
+    let a = analyze("tls-no-sni.pcap", keylog("tls-no-sni.keylog"), 4 << 20);
+    let tshark = tshark_sip("tls-no-sni.tshark-sip.tsv");
+    assert_eq!(tshark.len(), 2);
+    assert_eq!(sip_of(&a), tshark[..1]);
+    assert_eq!(a.other_dialogs[0].messages, 2);
+}
+
 fn callscope(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_callscope"))
         .args(args)

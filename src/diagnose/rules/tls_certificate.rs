@@ -2,7 +2,8 @@
 //!
 //! **Trigger**: a TLS connection whose certificates, as sent (in clear up to TLS 1.2; in TLS 1.3
 //! when its key log let them be decrypted), show a problem: the server's leaf expired or not yet
-//! valid at the time of the capture, not naming the SNI (or, without SNI, the server's address),
+//! valid at the time of the capture, not naming the SNI (without SNI: the host of the first SIP
+//! request decrypted from the connection, else the server's address),
 //! self-signed, or with an extended key usage lacking serverAuth; a chain its peer refused with
 //! `unknown_ca` that ends at an issuer it did not send (an incomplete chain: intermediate missing) or
 //! at a root the peer does not trust; a CertificateRequest answered with
@@ -71,12 +72,12 @@ fn describe(c: &Summary) -> String {
     )
 }
 
-/// The problems of one side's leaf certificate.
+/// The problems of one side's leaf certificate; `name` is the name it must hold and how to say it.
 fn leaf_problems(
     chain: &TlsChain,
     client_side: bool,
     now_s: i64,
-    name: Option<&str>,
+    name: Option<(&str, &str)>,
     out: &mut Vec<Problem>,
 ) {
     let Some(leaf) = chain.chain.first() else {
@@ -107,11 +108,11 @@ fn leaf_problems(
             ),
         });
     }
-    if let Some(name) = name {
+    if let Some((name, said)) = name {
         if !leaf.names(name) {
             out.push(Problem {
                 client_side,
-                what: format!("the {whose} certificate does not name {name} {d}"),
+                what: format!("the {whose} certificate does not name {said} {d}"),
                 fix: format!(
                     "reissue the {whose} certificate with {name} in its subjectAltName, or make the peer connect with a name the certificate holds"
                 ),
@@ -201,12 +202,20 @@ fn unknown_issuer(
 fn problems(conn: &Connection, tls: &Tls) -> Vec<Problem> {
     let now_s = conn.first_ts_ns.div_euclid(1_000_000_000);
     let mut out = Vec::new();
-    let server_name = tls
+    // The name the client had to check: the one it asked for, else the SIP target (RFC 5922 §7.2),
+    // else the address it connected to.
+    let server_name = match (&tls.sni, &tls.sip_target) {
+        (Some(sni), _) => sni.clone(),
+        (None, Some(host)) => format!("{host}, the host of the SIP request sent over it (no SNI)"),
+        (None, None) => format!("{}, the address connected to (no SNI)", conn.server.ip()),
+    };
+    let name = tls
         .sni
         .clone()
+        .or_else(|| tls.sip_target.clone())
         .unwrap_or_else(|| conn.server.ip().to_string());
     if let Some(chain) = &tls.server_certificates {
-        leaf_problems(chain, false, now_s, Some(&server_name), &mut out);
+        leaf_problems(chain, false, now_s, Some((&name, &server_name)), &mut out);
         unknown_issuer(chain, false, tls.alert.as_ref(), &mut out);
     }
     if let (Some(request), Some(chain)) = (tls.certificate_request, &tls.client_certificates) {
