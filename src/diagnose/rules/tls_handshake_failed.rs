@@ -5,9 +5,9 @@
 //! (FIN/RST) before it completed.
 //!
 //! **Evidence**: the ClientHello, the ServerHello (if any), the alert (level, description, who sent it)
-//! and the FIN/RST frames; the SNI the client asked for. SIP inside TLS cannot be read, so this is
-//! often the only evidence of a failed call over TLS; it is linked to a call only when the call's SIP
-//! on the same path was visible (see `diagnose::link`).
+//! and the FIN/RST frames; the SNI the client asked for. A failed handshake carried no SIP, so this
+//! is often the only evidence of a failed call over TLS; it is linked to a call when the call's SIP
+//! on the same path, or the proxy holding its INVITE, was visible (see `diagnose::link`).
 //!
 //! **Cause**: certificate alerts (`bad_certificate`, `unsupported_certificate`, `certificate_revoked`,
 //! `certificate_expired`, `certificate_unknown`, `unknown_ca`, `certificate_required`) point at the
