@@ -183,11 +183,14 @@ impl DecodeCounts {
 }
 
 /// The name of a pcap link type as reports show it: the decoder's short name (`ethernet`,
-/// `linux-sll`, ...), or `linktype-N` for a type it does not read. Renderers take link types from
-/// here, so that `report` needs nothing of `decode`.
+/// `linux-sll`, ...), `netmon-media-N` for a NetMon media type without a LINKTYPE, or `linktype-N`
+/// for a type it does not read. Renderers take link types from here, so that `report` needs
+/// nothing of `decode`.
 pub fn link_type_name(link: u32) -> String {
-    crate::decode::LinkType(link)
-        .name()
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("linktype-{link}"))
+    let netmon = crate::capture::NETMON_LINK;
+    match crate::decode::LinkType(link).name() {
+        Some(name) => name.to_string(),
+        None if link >= netmon => format!("netmon-media-{}", link - netmon),
+        None => format!("linktype-{link}"),
+    }
 }

@@ -7,8 +7,9 @@
 //! - `tool`: `{ "name": "callscope", "version": "<crate version>" }`.
 //! - `captures` (array, in merge order): per input file
 //!   - `path` (string): as given on the command line;
-//!   - `format` (string): `pcap`, `pcap-ns` or `pcapng`; `gzip` (bool): whether it was compressed;
-//!   - `link_types` (array of strings): link type names (`ethernet`, `linux-sll`, ...) or `linktype-<n>`;
+//!   - `format` (string): `pcap`, `pcap-ns`, `pcapng` or `netmon2`; `gzip` (bool): whether it was compressed;
+//!   - `link_types` (array of strings): link type names (`ethernet`, `linux-sll`, `ieee802-11`,
+//!     `netmon-event`, ...), `netmon-media-<n>` or `linktype-<n>`;
 //!   - `packets` (number), `bytes` (number: file size, decompressed), `captured_bytes` (number);
 //!   - `first_ts`, `last_ts`: the earliest and latest packet times (RFC 3339 UTC strings with
 //!     microseconds, or null without packets),

@@ -53,7 +53,7 @@ fn not_a_capture_exits_2() {
 
 #[test]
 fn other_capture_formats_are_named_as_unsupported() {
-    let path = temp_file("netmon", "x.cap", b"GMBU\x00\x02\x01\x00 and more bytes");
+    let path = temp_file("netmon", "x.cap", b"RTSS\x00\x01\x01\x00 and more bytes");
     let out = callscope(&["analyze", path.to_str().expect("utf-8 path")], None);
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
