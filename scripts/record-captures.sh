@@ -11,6 +11,7 @@
 #   lab-proxy  192.0.2.20 (kamailio) ─┤  bridge lab-br0 in namespace lab-sw   <- tcpdump here = switch mirror port
 #   lab-app1   192.0.2.31 (sipp UAS) ─┤      (bridge is promiscuous, so it sees every forwarded frame)
 #   lab-app2   192.0.2.32 (sipp UAS) ─┘
+#   lab-coll   192.0.2.40 (HEP collector: a UDP sink; only in the hep-* scenarios)
 #
 # The "firewall" is an nft ruleset (scripts/lab/*.nft) inside lab-app1, like a host firewall on the
 # application server; impairments "on the wire" are nft netdev ingress rules on the switch ports.
@@ -34,7 +35,9 @@ RUN=$(mktemp -d /tmp/lab-run.XXXXXX)
 chmod 755 "$RUN"
 
 NSS=(lab-sw lab-caller lab-proxy lab-app1 lab-app2)
-CALLER=192.0.2.10 PROXY=192.0.2.20 APP1=192.0.2.31 APP2=192.0.2.32
+CALLER=192.0.2.10 PROXY=192.0.2.20 APP1=192.0.2.31 APP2=192.0.2.32 COLL=192.0.2.40
+# Namespaces some scenarios add (deleted with the others).
+EXTRA_NSS=(lab-coll)
 PIDS=()          # background processes started by this script (each wrapped in `timeout`)
 CAP_PID=""
 
@@ -67,7 +70,7 @@ stop_all() {
 
 teardown() {
     local ns p
-    for ns in "${NSS[@]}"; do
+    for ns in "${NSS[@]}" "${EXTRA_NSS[@]}"; do
         if ip netns pids "$ns" >/dev/null 2>&1; then
             # processes we started inside our own namespaces only
             for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null || true; done
@@ -111,26 +114,57 @@ setup() {
     sleep 0.5
 }
 
-# cap_start NS IFACE   — tcpdump writing $RUN/cap.pcap
+# cap_start NS IFACE [FILTER]   — tcpdump writing $RUN/cap.pcap (default filter: not ip6)
 cap_start() {
-    local ns=$1 ifn=$2
+    local ns=$1 ifn=$2 filter=${3:-not ip6}
     rm -f "$RUN/cap.pcap"
-    bgrun "$ns" tcpdump 300 tcpdump -i "$ifn" -s 0 -U -Z root -w "$RUN/cap.pcap" 'not ip6'
+    bgrun "$ns" tcpdump 300 tcpdump -i "$ifn" -s 0 -U -Z root -w "$RUN/cap.pcap" "$filter"
     CAP_PID=$PID_tcpdump
     local i
     for i in $(seq 50); do grep -q "listening on" "$RUN/tcpdump.log" 2>/dev/null && break; sleep 0.1; done
     sleep 0.3
+}
+# save_capture FILE NAME   — copy a finished capture to testdata/lab/NAME with its .tshark.txt
+save_capture() {
+    local file=$1 name=$2
+    cp "$file" "$OUT/$name"
+    chmod 644 "$OUT/$name"
+    tshark -r "$OUT/$name" -q -z sip,stat -z rtp,streams -o rtp.heuristic_rtp:TRUE -z conv,tcp \
+        >"$OUT/${name%.pcap}.tshark.txt" 2>/dev/null || true
+    log "$name: $(stat -c %s "$OUT/$name") bytes, $(tshark -r "$OUT/$name" 2>/dev/null | wc -l) frames"
 }
 cap_stop() {
     local name=$1
     sleep 0.5
     kill -INT "$CAP_PID" 2>/dev/null || true
     waitpid "$CAP_PID"
-    cp "$RUN/cap.pcap" "$OUT/$name"
-    chmod 644 "$OUT/$name"
-    tshark -r "$OUT/$name" -q -z sip,stat -z rtp,streams -o rtp.heuristic_rtp:TRUE -z conv,tcp \
-        >"$OUT/${name%.pcap}.tshark.txt" 2>/dev/null || true
-    log "$name: $(stat -c %s "$OUT/$name") bytes, $(tshark -r "$OUT/$name" 2>/dev/null | wc -l) frames"
+    save_capture "$RUN/cap.pcap" "$name"
+}
+# collector PORT   — the HEP collector namespace lab-coll ($COLL) with a UDP sink on PORT (so the
+# proxy's HEP gets no ICMP port unreachable back) and tcpdump of what reaches it in $RUN/hep.pcap
+collector() {
+    local port=$1
+    ip netns add lab-coll
+    nsx lab-coll ip link set lo up
+    attach lab-coll lab-h0 "$COLL" 02:00:c0:00:02:40
+    bgrun lab-coll hep-sink 120 python3 -c "
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(('$COLL', $port))
+while True:
+    s.recv(65535)"
+    bgrun lab-coll hep-tcpdump 300 tcpdump -i lab-h0 -s 0 -U -Z root -w "$RUN/hep.pcap" "udp dst port $port"
+    HEP_CAP_PID=$PID_hep_tcpdump
+    local i
+    for i in $(seq 50); do grep -q "listening on" "$RUN/hep-tcpdump.log" 2>/dev/null && break; sleep 0.1; done
+    sleep 0.3
+}
+collector_stop() {
+    local name=$1
+    sleep 0.5
+    kill -INT "$HEP_CAP_PID" 2>/dev/null || true
+    waitpid "$HEP_CAP_PID"
+    save_capture "$RUN/hep.pcap" "$name"
 }
 
 # ---------------------------------------------------------------------------------------------------------
@@ -334,17 +368,51 @@ sc_tls_handshake_failed() {
     sleep 0.5
 }
 
+# 15. The failing and the good call of scenario 3, with the proxy mirroring its SIP to a HEP collector
+#     (kamailio siptrace, HEP3, trace_mode 1: every message received or sent; hlog() in the failure
+#     route). Two captures of the same traffic: what reaches the collector (hep-feed.pcap: HEP only),
+#     and the switch without the HEP packets (hep-feed-switch.pcap, captured directly).
+sc_hep_feed() {
+    firewall lab-app1 fw-drop-tcp-syn.nft
+    collector 9060
+    cap_start lab-sw lab-br0 'not ip6 and not udp port 9060'
+    CAP_NAME=hep-feed-switch.pcap
+    uas app1 lab-app1 "$APP1" uas-call.xml -t t1
+    uas app2 lab-app2 "$APP2" uas-call.xml -t t1
+    proxy FR_MS=10000 "HEP_URI=\"sip:$COLL:9060\""
+    uac caller1 "$PROXY:5060" uac-call.xml app1 -d 3000
+    uac caller2 "$PROXY:5060" uac-call.xml app2 -d 3000
+    waitpid "$PID_app2"
+    kill -INT "$PID_app1" 2>/dev/null || true
+    collector_stop hep-feed.pcap
+}
+
+# 16. A good call through the proxy mirrored as HEPv2 to a collector on a non-standard port (9999),
+#     captured at the collector (HEP1/2 has no magic: callscope reads it with --hep-port 9999).
+sc_hep2_feed() {
+    collector 9999
+    cap_start lab-sw lab-br0 'not ip6 and not udp port 9999'
+    CAP_NAME=hep2-feed-switch.pcap
+    uas app2 lab-app2 "$APP2" uas-call.xml -t t1
+    proxy FR_MS=10000 "HEP_URI=\"sip:$COLL:9999\"" HEP_VERSION=2
+    uac caller2 "$PROXY:5060" uac-call.xml app2 -d 1000
+    waitpid "$PID_app2"
+    collector_stop hep2-feed.pcap
+}
+
 ALL=(sip-udp-basic-call sip-udp-outcomes tcp-syn-dropped-proxy tcp-syn-dropped-at-app tcp-syn-refused
      udp-icmp-unreachable udp-invite-dropped failover-slow media-blocked-both media-one-way ack-dropped
-     media-impaired sip-tcp-call tls-handshake-failed)
+     media-impaired sip-tcp-call tls-handshake-failed hep-feed hep2-feed)
 
 run_scenario() {
     local name=$1 fn="sc_${1//-/_}"
     declare -F "$fn" >/dev/null || die "unknown scenario: $name (try --list)"
     log "=== $name"
     setup
+    # A scenario recording at two points names its main capture otherwise (CAP_NAME).
+    CAP_NAME="$name.pcap"
     "$fn"
-    cap_stop "$name.pcap"
+    cap_stop "$CAP_NAME"
     stop_all
     mkdir -p "$RUN/logs-$name" && mv "$RUN"/*.log "$RUN/logs-$name/" 2>/dev/null || true
 }

@@ -159,6 +159,11 @@ pub struct DecodeCounts {
     pub filtered_out: u64,
     /// Packets whose decoding stopped early, by reason.
     pub undecodable: BTreeMap<&'static str, u64>,
+    /// HEP packets unwrapped (a proxy's or SBC's mirror of its traffic).
+    pub hep: u64,
+    /// What the HEP packets carried: `sip`, `rtp`, `rtcp`, `log`, `other`, `compressed` (not read),
+    /// `malformed`, `split` (a HEP3 packet cut by a TCP segment's end, not read).
+    pub hep_payloads: BTreeMap<&'static str, u64>,
 }
 
 impl DecodeCounts {
@@ -178,6 +183,10 @@ impl DecodeCounts {
         self.filtered_out += other.filtered_out;
         for (reason, n) in &other.undecodable {
             *self.undecodable.entry(*reason).or_default() += n;
+        }
+        self.hep += other.hep;
+        for (kind, n) in &other.hep_payloads {
+            *self.hep_payloads.entry(*kind).or_default() += n;
         }
     }
 }

@@ -14,7 +14,7 @@ use callscope::decode::defrag::{self, Defragmenter};
 use callscope::decode::{self, Fragment, Ip, LinkType, L4};
 use callscope::export::{extract, redact::Redactor};
 use callscope::pipeline::NoProgress;
-use callscope::proto::{rtcp, rtp, sdp, sip, stun, tls};
+use callscope::proto::{hep, rtcp, rtp, sdp, sip, stun, tls};
 use callscope::reassembly::{self, Reassembler, Segment};
 use callscope::{analyze, report, Options};
 
@@ -495,6 +495,45 @@ pub fn stun(data: &[u8]) {
         stun_message(&m);
     }
     black_box(tcp.remainder());
+}
+
+/// HEP: one packet (HEP3 or HEP1/2) and back-to-back HEP3 packets; every field, offset and payload
+/// lies within the input.
+pub fn hep(data: &[u8]) {
+    black_box(hep::looks_like_hep3(data));
+    let check = |p: &hep::Packet<'_>, input: &[u8]| {
+        for (addr, at) in [(p.src, p.src_at), (p.dst, p.dst_at)] {
+            if let (Some(addr), Some(at)) = (addr, at) {
+                let len = if addr.is_ipv4() { 4 } else { 16 };
+                assert!(at + len <= input.len(), "address at {at} past the packet");
+            }
+        }
+        for text in [p.payload, p.correlation_id].into_iter().flatten() {
+            assert!(text.len() <= input.len());
+        }
+        black_box((p.ts_ns(), p.kind().name(), p.capture_id, p.ip_proto));
+    };
+    match hep::parse(data) {
+        Ok((p, used)) => {
+            assert!(
+                used <= data.len(),
+                "parse used {used} of {} bytes",
+                data.len()
+            );
+            check(&p, data);
+        }
+        Err(e) => {
+            black_box(e.to_string());
+        }
+    }
+    let mut packets = hep::packets(data);
+    let mut n = 0usize;
+    for p in packets.by_ref() {
+        n += 1;
+        assert!(n <= data.len(), "packets do not advance");
+        check(&p, data);
+    }
+    black_box(packets.rest());
 }
 
 /// TLS record sniffing: records, their content, handshake messages.

@@ -27,10 +27,15 @@ pub fn analyze_files(
     files: &[CaptureFile],
     inputs: &args::Inputs,
 ) -> anyhow::Result<callscope::Analysis> {
-    let options = callscope::Options {
+    let mut options = callscope::Options {
         frame_filter: inputs.filter.as_deref().map(frame_filter).transpose()?,
         ..callscope::Options::default()
     };
+    for &port in &inputs.hep_ports {
+        if !options.hep_ports.contains(&port) {
+            options.hep_ports.push(port);
+        }
+    }
     let progress = progress::Bar::new(inputs.quiet);
     let analysis = callscope::analyze(files, &options, &progress);
     progress.finish();

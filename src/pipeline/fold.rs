@@ -39,6 +39,8 @@ pub(super) struct Fold {
     out: Diagnoser<Collector>,
     /// Per flow of the chunk being folded: the SSRC and stream key of its last RTP packet.
     stream_cache: Vec<Option<(u32, Key)>>,
+    /// Where HEP1/2 is recognised in reassembled datagrams (as in the chunks).
+    hep_ports: Vec<u16>,
 }
 
 /// Combines two optional values with `pick` (min or max), keeping whichever is present.
@@ -51,7 +53,7 @@ fn pick_some(a: Option<i64>, b: Option<i64>, pick: fn(i64, i64) -> i64) -> Optio
 
 impl Fold {
     /// A fold whose first frame gets the number `first_frame`.
-    pub(super) fn new(first_frame: u64, limits: engine::Limits) -> Fold {
+    pub(super) fn new(first_frame: u64, limits: engine::Limits, hep_ports: Vec<u16>) -> Fold {
         Fold {
             analysis: Analysis::default(),
             current: CaptureSummary::default(),
@@ -63,6 +65,7 @@ impl Fold {
             engine: Engine::new(limits),
             out: Diagnoser::new(Collector::default()),
             stream_cache: Vec::new(),
+            hep_ports,
         }
     }
 
@@ -195,20 +198,23 @@ impl Fold {
                     chunk::count_l4(&mut self.current.decode, &packet.l4);
                     if let L4::Udp(udp) = packet.l4 {
                         // Classified like any datagram; its events already carry frame numbers.
-                        let src = SocketAddr::new(datagram.ip.src, udp.src_port);
-                        let dst = SocketAddr::new(datagram.ip.dst, udp.dst_port);
                         let mut kinds = Vec::new();
                         let mut table = chunk::Flows::default();
-                        chunk::udp_payload(
-                            udp.payload,
-                            &datagram.frames,
-                            ts,
-                            src,
-                            dst,
-                            &mut table,
-                            &mut self.analysis.sip_malformed,
-                            &mut |kind| kinds.push(kind),
-                        );
+                        let whole = chunk::Datagram {
+                            payload: udp.payload,
+                            frames: &datagram.frames,
+                            ts_ns: ts,
+                            src: SocketAddr::new(datagram.ip.src, udp.src_port),
+                            dst: SocketAddr::new(datagram.ip.dst, udp.dst_port),
+                        };
+                        let mut sinks = chunk::Sinks {
+                            flows: &mut table,
+                            sip_errors: &mut self.analysis.sip_malformed,
+                            counts: &mut self.current.decode,
+                        };
+                        chunk::udp_payload(&whole, &self.hep_ports, &mut sinks, &mut |kind| {
+                            kinds.push(kind)
+                        });
                         let flows = table.into_list();
                         // The datagram's events index its own small flow table, not the chunk's.
                         let chunk_cache = std::mem::take(&mut self.stream_cache);

@@ -17,8 +17,9 @@
 //!   - `first_frame` (number): the 1-based number of the file's first frame in the merged numbering;
 //!   - `decode`: packet counts `ipv4`, `ipv6`, `udp`, `tcp`, `icmp`, `other_ip`, `non_ip`, `fragments`,
 //!     `reassembled`, `incomplete_fragment_sets`, `snaplen_truncated`, `filtered_out` (left out by a
-//!     `--filter`), and `undecodable` (object: reason →
-//!     count);
+//!     `--filter`), `undecodable` (object: reason → count), `hep` (HEP packets unwrapped) and
+//!     `hep_payloads` (object: what they carried — `sip`, `rtp`, `rtcp`, `log`, `other`,
+//!     `compressed`, `malformed`, `split` — → count);
 //!   - `warnings` (array of `{ "offset": number, "message": string }`) and `warnings_dropped` (number).
 //! - `summary`: across all files: `files`, `packets`, `sip_messages`, `sip_resent`, `sip_untracked`
 //!   (SIP messages counted but not correlated because of the memory limits), `limits` (what the memory
@@ -189,6 +190,8 @@ struct Decode<'a> {
     snaplen_truncated: u64,
     filtered_out: u64,
     undecodable: &'a BTreeMap<&'static str, u64>,
+    hep: u64,
+    hep_payloads: &'a BTreeMap<&'static str, u64>,
 }
 
 #[derive(Serialize)]
@@ -256,6 +259,8 @@ fn capture(c: &CaptureSummary) -> Capture<'_> {
             snaplen_truncated: d.snaplen_truncated,
             filtered_out: d.filtered_out,
             undecodable: &d.undecodable,
+            hep: d.hep,
+            hep_payloads: &d.hep_payloads,
         },
         warnings: c
             .warnings

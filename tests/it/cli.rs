@@ -313,3 +313,17 @@ From: \"\x1b]0;pwned\x07\x1b[2J\" <sip:\x1b[31mevil@192.0.2.1>;tag=1\r\nTo: <sip
         );
     }
 }
+
+#[test]
+fn hep_port_adds_a_port_for_hep2_feeds() {
+    let path = "testdata/lab/hep2-feed.pcap";
+    let without = callscope(&["calls", "-q", path], None);
+    let with = callscope(&["calls", "-q", path, "--hep-port", "9999"], None);
+    assert_eq!(without.status.code(), Some(0));
+    assert_eq!(with.status.code(), Some(0));
+    let lines = |o: &Output| String::from_utf8_lossy(&o.stdout).lines().count();
+    // The header line only, then the header and the one call the feed carries.
+    assert_eq!((lines(&without), lines(&with)), (1, 2));
+    let bad = callscope(&["calls", "-q", path, "--hep-port", "99999"], None);
+    assert_eq!(bad.status.code(), Some(2));
+}

@@ -12,6 +12,7 @@ mod diagnose;
 mod extract;
 mod fuzz_regressions;
 mod golden;
+mod hep;
 mod hostile;
 mod html;
 // Needs libpcap: `cargo test --features live`.
