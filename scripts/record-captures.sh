@@ -400,9 +400,67 @@ sc_hep2_feed() {
     collector_stop hep2-feed.pcap
 }
 
+# 17. A Lync / Skype for Business Front End that cannot reach its trusted application: the proxy (as the
+#     Front End) forwards the caller's INVITE over TCP to app1, whose firewall drops the SYNs, and answers
+#     504 with ms-diagnostics 1046 (WinsockFailureCode 10060) and ms-diagnostics-public (MS_DIAG).
+sc_lync_fe_504() {
+    firewall lab-app1 fw-drop-tcp-syn.nft
+    cap_start lab-sw lab-br0
+    uas app1 lab-app1 "$APP1" uas-call.xml -t t1
+    proxy FR_MS=10000 MS_DIAG=1
+    uac caller1 "$PROXY:5060" uac-call.xml app1 -d 3000
+    kill -INT "$PID_app1" 2>/dev/null || true
+}
+
+# 18. A Lync / Skype for Business callee whose media cannot get through (app1's firewall drops all
+#     non-SIP UDP): it answers with ICE candidates, no media flows, and it hangs up after 5 s with
+#     ms-client-diagnostics 24 and its CalleeMediaDebug (ICEWarn 0x320).
+sc_lync_ice_failed() {
+    firewall lab-app1 fw-drop-media.nft
+    cap_start lab-sw lab-br0
+    uas app1 lab-app1 "$APP1" uas-ms-ice-failed.xml
+    uac caller "$APP1:5060" uac-ack-lost.xml app
+    waitpid "$PID_app1"
+}
+
+# 19. An SBC (the caller) and Teams Direct Routing's SIP proxy (app2 standing in, with Microsoft's
+#     Server header and pstnhub Contact): the SBC's OPTIONS health check is answered 200, then its
+#     INVITE is rejected 403 Forbidden.
+sc_teams_dr_rejected() {
+    cap_start lab-sw lab-br0
+    uas teams-options lab-app2 "$APP2" uas-teams-options.xml
+    uac sbc-options "$APP2:5060" uac-sbc-options.xml teams
+    waitpid "$PID_teams_options"
+    uas teams-reject lab-app2 "$APP2" uas-teams-reject.xml
+    uac sbc-invite "$APP2:5060" uac-sbc-invite.xml teams
+    waitpid "$PID_teams_reject"
+}
+
+# 20. The SBC's TLS connection to Teams Direct Routing (SNI sip.pstnhub.microsoft.com, port 5061) that
+#     Microsoft's side ends: the server (openssl s_server on app2, with a certificate for that name the
+#     SBC trusts) requires a client certificate and the SBC has none, so the server aborts the
+#     handshake. TLS 1.2 so that the alert is visible.
+sc_teams_dr_tls() {
+    local d="$RUN/tls"
+    mkdir -p "$d"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
+        -subj "/CN=sip.pstnhub.microsoft.com" -addext "subjectAltName=DNS:sip.pstnhub.microsoft.com" \
+        -keyout "$d/ms.key" -out "$d/ms.crt" 2>/dev/null
+    cap_start lab-sw lab-br0
+    bgrun lab-app2 tls-server 20 openssl s_server -accept "$APP2:5061" -tls1_2 -cert "$d/ms.crt" \
+        -key "$d/ms.key" -Verify 1 -naccept 1 -quiet
+    local i
+    for i in $(seq 50); do nsx lab-app2 ss -ltn | grep -q ":5061" && break; sleep 0.1; done
+    printf 'OPTIONS sip:sip.pstnhub.microsoft.com:5061 SIP/2.0\r\n\r\n' |
+        fgrun lab-caller tls-client 10 openssl s_client -connect "$APP2:5061" -tls1_2 \
+            -servername sip.pstnhub.microsoft.com -CAfile "$d/ms.crt" -verify_return_error
+    sleep 0.5
+}
+
 ALL=(sip-udp-basic-call sip-udp-outcomes tcp-syn-dropped-proxy tcp-syn-dropped-at-app tcp-syn-refused
      udp-icmp-unreachable udp-invite-dropped failover-slow media-blocked-both media-one-way ack-dropped
-     media-impaired sip-tcp-call tls-handshake-failed hep-feed hep2-feed)
+     media-impaired sip-tcp-call tls-handshake-failed hep-feed hep2-feed lync-fe-504 lync-ice-failed
+     teams-dr-rejected teams-dr-tls)
 
 run_scenario() {
     local name=$1 fn="sc_${1//-/_}"

@@ -122,15 +122,123 @@ pub struct Warning {
     pub text: String,
 }
 
-/// An `ms-diagnostics` or `ms-diagnostics-public` value.
+/// Which of Microsoft's diagnostics headers a value came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MsHeader {
+    /// `ms-diagnostics` (servers, inside the deployment).
+    Diagnostics,
+    /// `ms-diagnostics-public` (what a server lets out of the deployment).
+    Public,
+    /// `ms-client-diagnostics` (a Lync / Skype for Business client's own report).
+    Client,
+}
+
+impl MsHeader {
+    /// The header's name as it is written.
+    pub fn name(self) -> &'static str {
+        match self {
+            MsHeader::Diagnostics => "ms-diagnostics",
+            MsHeader::Public => "ms-diagnostics-public",
+            MsHeader::Client => "ms-client-diagnostics",
+        }
+    }
+}
+
+/// An `ms-diagnostics`, `ms-diagnostics-public` or `ms-client-diagnostics` value.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MsDiagnostic {
-    pub public: bool,
+    pub header: MsHeader,
     pub error_id: u32,
     pub sub_code: Option<u32>,
     pub source: Option<String>,
     pub reason: Option<String>,
     pub attrs: Vec<(String, String)>,
+    /// A client's reports of its media connectivity checks: each `CallerMediaDebug` /
+    /// `CalleeMediaDebug` section, or the same fields given as attributes (`UserType`, `MediaType`,
+    /// `ICEWarn`, ...).
+    pub media: Vec<MediaReport>,
+}
+
+/// One media connectivity report of a Microsoft client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MediaReport {
+    /// `Caller` or `Callee`: whose report it is.
+    pub party: Option<String>,
+    /// `audio`, `video`, `application-sharing`, ...
+    pub media: Option<String>,
+    /// The `ICEWarn` bit mask.
+    pub ice_warn: Option<u32>,
+    /// Every `key=value` field as sent (ICEWarn included).
+    pub fields: Vec<(String, String)>,
+}
+
+impl MediaReport {
+    /// The value of field `key` (case-insensitive).
+    pub fn field(&self, key: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A hexadecimal (`0x320`) or decimal number.
+fn number(v: &str) -> Option<u32> {
+    match v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
+        Some(hex) => u32::from_str_radix(hex, 16).ok(),
+        None => v.parse().ok(),
+    }
+}
+
+/// The media reports of a client diagnostic: its `*MediaDebug` attributes, or its own attributes
+/// when they carry `ICEWarn` directly.
+fn media_reports(d: &sip::MsDiagnostic<'_>) -> Vec<MediaReport> {
+    let owned = |fields: &[(&str, &str)]| -> Vec<(String, String)> {
+        fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let ice = |fields: &[(&str, &str)]| {
+        fields
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("ICEWarn"))
+            .and_then(|(_, v)| number(v))
+    };
+    let mut out = Vec::new();
+    for (name, value) in &d.attrs {
+        let Some(party) = name
+            .len()
+            .checked_sub("MediaDebug".len())
+            .filter(|&cut| name[cut..].eq_ignore_ascii_case("MediaDebug"))
+            .map(|cut| &name[..cut])
+        else {
+            continue;
+        };
+        for section in sip::MediaDebug::parse_all(value) {
+            out.push(MediaReport {
+                party: (!party.is_empty()).then(|| party.to_string()),
+                media: section.media.map(str::to_string),
+                ice_warn: ice(&section.fields),
+                fields: owned(&section.fields),
+            });
+        }
+    }
+    if out.is_empty() && ice(&d.attrs).is_some() {
+        let attr = |key: &str| {
+            d.attrs
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                .map(|(_, v)| v.to_string())
+        };
+        out.push(MediaReport {
+            party: attr("UserType"),
+            media: attr("MediaType"),
+            ice_warn: ice(&d.attrs),
+            fields: owned(&d.attrs),
+        });
+    }
+    out
 }
 
 /// One media line of an SDP body.
@@ -207,13 +315,14 @@ impl Message {
         let from = m.from();
         let to = m.to();
         let mut ms_diagnostics: Vec<MsDiagnostic> = Vec::new();
-        for (public, list) in [
-            (false, m.ms_diagnostics()),
-            (true, m.ms_diagnostics_public()),
+        for (header, list) in [
+            (MsHeader::Diagnostics, m.ms_diagnostics()),
+            (MsHeader::Public, m.ms_diagnostics_public()),
+            (MsHeader::Client, m.ms_client_diagnostics()),
         ] {
             ms_diagnostics.extend(list.into_iter().map(|d| {
                 MsDiagnostic {
-                    public,
+                    header,
                     error_id: d.error_id,
                     sub_code: d.sub_code,
                     source: d.source.map(str::to_string),
@@ -223,6 +332,11 @@ impl Message {
                         .iter()
                         .map(|(k, v)| (k.to_string(), v.to_string()))
                         .collect(),
+                    media: if header == MsHeader::Client {
+                        media_reports(&d)
+                    } else {
+                        Vec::new()
+                    },
                 }
             }));
         }

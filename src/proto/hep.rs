@@ -20,7 +20,7 @@
 //! pad to 12 bytes in all (the padding is recognised as two zero bytes before the payload).
 //!
 //! No-panic contract: every read is bounds-checked; a chunk or header that runs past the packet is
-//! an [`Error`]. Nothing allocates.
+//! an [`enum@Error`]. Nothing allocates.
 
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use thiserror::Error;
@@ -341,12 +341,11 @@ impl<'a> Iterator for Packets<'a> {
     }
 }
 
+/// HEP3 packet builders for tests (here and in the rewriters of `export`).
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    fn chunk(kind: u16, data: &[u8]) -> Vec<u8> {
+pub(crate) mod testkit {
+    /// A generic chunk (vendor 0) of type `kind`.
+    pub(crate) fn chunk(kind: u16, data: &[u8]) -> Vec<u8> {
         let mut c = vec![0, 0];
         c.extend_from_slice(&kind.to_be_bytes());
         c.extend_from_slice(&(6 + data.len() as u16).to_be_bytes());
@@ -354,13 +353,21 @@ mod tests {
         c
     }
 
-    fn hep3(chunks: &[Vec<u8>]) -> Vec<u8> {
+    /// A HEP3 packet of these chunks.
+    pub(crate) fn hep3(chunks: &[Vec<u8>]) -> Vec<u8> {
         let body: Vec<u8> = chunks.concat();
         let mut p = b"HEP3".to_vec();
         p.extend_from_slice(&(6 + body.len() as u16).to_be_bytes());
         p.extend(body);
         p
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testkit::{chunk, hep3};
+    use super::*;
+    use proptest::prelude::*;
 
     const SIP: &[u8] = b"OPTIONS sip:a SIP/2.0\r\nCall-ID: x\r\n\r\n";
 

@@ -43,7 +43,8 @@
 //!     first appearance), `messages`, `retransmissions` (numbers);
 //!   - `reasons` (array of `{ "protocol", "cause", "text", "frame" }`: Reason headers),
 //!     `warnings` (`{ "code", "agent", "text", "frame" }`), `ms_diagnostics`
-//!     (`{ "error_id", "sub_code", "source", "reason", "attrs": {..}, "public", "frame" }`);
+//!     (`{ "error_id", "sub_code", "source", "reason", "attrs": {..}, "header" (`ms-diagnostics`,
+//!     `ms-diagnostics-public` or `ms-client-diagnostics`), "public", "frame" }`);
 //!   - `findings` (array, primary — most causal — first): `{ "code", "severity" (`error`, `warning`,
 //!     `info`), "summary", "cause", "frames": [evidence frame numbers], "ts" }`;
 //!   - `media` (array): the call's RTP streams, each `{ "src", "dst", "ssrc" (hex string), "payload_type",
@@ -79,6 +80,7 @@ use super::words::call_streams;
 use crate::analysis::{Analysis, CaptureSummary};
 use crate::correlate::calls::{Call, OtherDialog};
 use crate::correlate::media::Stream;
+use crate::correlate::message::MsHeader;
 use crate::correlate::transport::{ConnState, Connection, IcmpError};
 use crate::diagnose::{Finding, Severity, TransportEvent};
 use serde_json::json;
@@ -382,7 +384,8 @@ fn call<'a>(index: usize, c: &'a Call, analysis: &'a Analysis) -> CallJson<'a> {
                 d.attrs.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
             ms_diagnostics.push(json!({
                 "error_id": d.error_id, "sub_code": d.sub_code, "source": d.source,
-                "reason": d.reason, "attrs": attrs, "public": d.public, "frame": m.frame
+                "reason": d.reason, "attrs": attrs, "header": d.header.name(),
+                "public": d.header == MsHeader::Public, "frame": m.frame
             }));
         }
     }

@@ -90,7 +90,7 @@ pub(crate) fn call_findings(f: &CallFacts<'_>, linked: &[&TransportEvent]) -> Ve
     let mut out: Vec<Finding> = Vec::new();
     out.extend(sip_no_response::check(f, linked));
     out.extend(sip_timeout::check(f, linked));
-    out.extend(sip_rejected::check(f));
+    out.extend(sip_rejected::check(f, linked));
     out.extend(sip_ack_missing::check(f));
     out.extend(sip_slow_setup::check(f, linked));
     let dropped = media_dropped_after_answer::check(f);

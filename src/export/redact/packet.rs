@@ -742,14 +742,8 @@ mod tests {
 
     /// A HEP3 packet (as kamailio sends it) from 10.0.0.1:5060 to 192.0.2.20:5060 carrying `sip`.
     fn hep3(sip: &[u8]) -> Vec<u8> {
-        let chunk = |kind: u16, data: &[u8]| {
-            let mut c = vec![0, 0];
-            c.extend_from_slice(&kind.to_be_bytes());
-            c.extend_from_slice(&(6 + data.len() as u16).to_be_bytes());
-            c.extend_from_slice(data);
-            c
-        };
-        let body = [
+        use crate::proto::hep::testkit::{chunk, hep3};
+        hep3(&[
             chunk(3, &[10, 0, 0, 1]),
             chunk(4, &[192, 0, 2, 20]),
             chunk(7, &5060u16.to_be_bytes()),
@@ -757,12 +751,7 @@ mod tests {
             chunk(11, &[1]),
             chunk(17, b"abc123@10.0.0.1"),
             chunk(15, sip),
-        ]
-        .concat();
-        let mut p = b"HEP3".to_vec();
-        p.extend_from_slice(&(6 + body.len() as u16).to_be_bytes());
-        p.extend(body);
-        p
+        ])
     }
 
     #[test]
