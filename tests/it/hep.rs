@@ -101,8 +101,16 @@ fn a_hep_feed_gives_the_calls_captured_on_the_switch() {
         call(&hep, &wire.calls[1].call_id).messages.len(),
         wire.calls[1].messages.len()
     );
-    // The 504 is diagnosed from the feed; the SYNs behind it are only on the wire.
-    assert_eq!(hep.diagnosis.calls[0][0].code, "sip.timeout");
+    // The 504 is diagnosed from the feed, which shows the INVITE the proxy tried to send on; the
+    // SYNs behind it are only on the wire.
+    let timeout = &hep.diagnosis.calls[0][0];
+    assert_eq!(timeout.code, "sip.timeout");
+    assert!(
+        timeout.cause.starts_with("192.0.2.20 sent the INVITE on to 192.0.2.31:5060 (frame 3, TCP) and got no response from it"),
+        "{}",
+        timeout.cause
+    );
+    assert_eq!(timeout.frames, [1, 3, 5, 6]);
     assert_eq!(wire.diagnosis.calls[0][0].code, "tcp.syn_unanswered");
     let d = &hep.captures[0].decode;
     assert_eq!(d.hep, 20);

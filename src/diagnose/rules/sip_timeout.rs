@@ -9,7 +9,9 @@
 //! answer, a refused connection, ICMP), that finding is the primary one and this is its symptom.
 //!
 //! **Cause**: the answering hop could not reach the next one: it is named here, and the transport
-//! finding says why. Without transport evidence in the capture, capture at the answering hop. A
+//! finding says why. Without transport evidence in the capture, the INVITE the hop sent on that
+//! nothing answered names the next hop (a capture at the hop or its HEP feed shows it); else capture
+//! at the answering hop. A
 //! Lync / Skype for Business `WinsockFailureCode` is set against the transport failures of that hop
 //! (they corroborate or contradict each other, or the capture lacks the attempt), and what
 //! Microsoft's codes advise and Teams Direct Routing's response code say are added.
@@ -42,14 +44,37 @@ pub(crate) fn check(f: &CallFacts<'_>, linked: &[&TransportEvent]) -> Option<Fin
         format!("; {quotes}")
     };
     let transport: Vec<&&TransportEvent> = linked.iter().filter(|e| e.src.ip() == host).collect();
+    // The INVITE the hop sent on (a capture at the hop, or its HEP feed, shows it) that nothing
+    // answered: the next hop it waited for.
+    let forwarded = msgs()
+        .filter(|m| {
+            m.method() == Some(&Method::Invite)
+                && m.to_tag.is_none()
+                && m.src.ip() == host
+                && m.ts_ns >= received.ts_ns
+                && m.dst.ip() != received.src.ip()
+        })
+        .find(|fwd| {
+            !msgs()
+                .any(|m| m.status().is_some() && m.src.ip() == fwd.dst.ip() && m.dst.ip() == host)
+        });
     let mut cause = match transport.first() {
         Some(ev) => format!(
             "{host} could not reach its next hop {}: {} (see {}); the {status} is the symptom",
             ev.dst, ev.summary, ev.code
         ),
-        None => format!(
-            "{host} timed out waiting for its next hop, which this capture does not show: find where {host} routes this call (the Warning/ms-diagnostics text above may name it), check that hop is up and reachable from {host} (firewall, listening port, DNS), or capture at {host}"
-        ),
+        None => match forwarded {
+            Some(fwd) => format!(
+                "{host} sent the INVITE on to {} (frame {}, {}) and got no response from it: check that {} is up and reachable from {host} (firewall, listening port); this capture shows no transport evidence of that leg (SYNs, ICMP): capture at {host} to see it",
+                fwd.dst,
+                fwd.frame,
+                fwd.transport.as_str().to_uppercase(),
+                fwd.dst.ip()
+            ),
+            None => format!(
+                "{host} timed out waiting for its next hop, which this capture does not show: find where {host} routes this call (the Warning/ms-diagnostics text above may name it), check that hop is up and reachable from {host} (firewall, listening port, DNS), or capture at {host}"
+            ),
+        },
     };
     for extra in [
         microsoft::cross_check(fin, linked),
@@ -62,6 +87,7 @@ pub(crate) fn check(f: &CallFacts<'_>, linked: &[&TransportEvent]) -> Option<Fin
         cause.push_str(&format!("; {extra}"));
     }
     let mut frames = vec![received.frame, fin.frame];
+    frames.extend(forwarded.filter(|_| transport.is_empty()).map(|m| m.frame));
     frames.extend(f.ack.map(|a| a.frame));
     frames.extend(
         msgs()
