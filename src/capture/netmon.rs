@@ -152,6 +152,18 @@ pub(super) fn header(data: &[u8]) -> Result<(Header, Vec<Warning>), String> {
         }
         let offset = |i: usize| le32(data, table_at + 4 * i).unwrap_or(0);
         let in_order = (1..entries).all(|i| offset(i) >= offset(i - 1));
+        // Read in order, frames past the end are never reached: say so once.
+        let past_end = (0..entries)
+            .filter(|&i| offset(i) as usize >= data.len())
+            .count();
+        if in_order && past_end > 0 {
+            warnings.push(Warning {
+                offset: table_at as u64,
+                message: format!(
+                    "{past_end} of the {entries} frames in the NetMon frame table start past the end of the file (truncated capture): they are not read"
+                ),
+            });
+        }
         Frames::Table {
             at: table_at,
             entries,
@@ -720,6 +732,16 @@ mod tests {
         assert!(
             warnings[0].contains("ends inside a frame header"),
             "{warnings:?}"
+        );
+        // An entry past the end of an in-order table: reported once, the others read.
+        let mut past = good.clone();
+        let table = past.len() - 12;
+        past[table + 8..table + 12].copy_from_slice(&(u32::MAX / 2).to_le_bytes());
+        let (frames, warnings) = read_all(past);
+        assert_eq!(frames.len(), 2, "{warnings:?}");
+        assert_eq!(
+            warnings,
+            ["1 of the 3 frames in the NetMon frame table start past the end of the file (truncated capture): they are not read"]
         );
         // The table cut short: the entries present are read.
         let (frames, warnings) = read_all(good[..good.len() - 2].to_vec());

@@ -236,3 +236,29 @@ fn hep3_over_tcp_and_in_fragmented_datagrams_is_unwrapped() {
     assert_eq!(m.src.to_string(), "192.0.2.10:5060");
     assert_eq!(c.messages[2].msg.frame, 4);
 }
+
+#[test]
+fn damaged_hep_is_counted_not_read() {
+    const T0: i64 = 1_700_000_000;
+    let good = hep3(&sip("INVITE", "1 INVITE", 0), T0 as u32);
+    let mut bad_chunk = good.clone();
+    // The first chunk claims more bytes than the packet holds.
+    bad_chunk[6 + 4..6 + 6].copy_from_slice(&4000u16.to_be_bytes());
+    let (a, b) = ([192, 0, 2, 20], [192, 0, 2, 40]);
+    let records = vec![
+        (
+            T0 * 1_000_000_000,
+            support::udp_v4(a, 5060, b, 9060, &bad_chunk),
+        ),
+        // A HEP1/2-looking first byte on the HEP port that is not HEP: classified as usual.
+        (
+            T0 * 1_000_000_000 + 1,
+            support::udp_v4(a, 5060, b, 9060, &[2, 0, 0, 0, 1, 2]),
+        ),
+    ];
+    let analysis = support::analyze_with(&[support::open(support::pcap(&records))], 1 << 20, 1);
+    let d = &analysis.captures[0].decode;
+    assert_eq!((d.hep, d.hep_payloads.get("malformed")), (1, Some(&1)));
+    assert!(analysis.calls.is_empty());
+    assert_eq!(d.udp, 2);
+}
