@@ -128,6 +128,9 @@ impl Bytes {
     }
 }
 
+/// The latest frame time callscope keeps: the end of pcap's 32-bit seconds (2106-02-07).
+pub const MAX_TS_NS: i64 = u32::MAX as i64 * 1_000_000_000 + 999_999_999;
+
 /// Largest decompressed size of a gzip-compressed capture; beyond it the rest is not read (a warning says so).
 pub const GZIP_LIMIT: u64 = 8 << 30;
 
@@ -318,6 +321,39 @@ impl CaptureFile {
             Start::At(at, state) => (Some(at), state),
             Start::Resync => (None, self.resync_state.clone()),
         };
+        // Times outside what a pcap file can hold (NetMon's 64-bit deltas and FILETIMEs, pcapng's
+        // 64-bit stamps and offsets) are clamped into it, so that time arithmetic downstream never
+        // overflows; a warning counts them.
+        let mut clamped = 0u64;
+        let mut first_clamped = None;
+        let visit = &mut |mut frame: Frame<'_>| {
+            if !(0..=MAX_TS_NS).contains(&frame.ts_ns) {
+                frame.ts_ns = frame.ts_ns.clamp(0, MAX_TS_NS);
+                clamped += 1;
+                first_clamped.get_or_insert(frame.ts_ns);
+            }
+            visit(frame)
+        };
+        let mut read = self.read_records(data, range, at, state, visit);
+        if clamped > 0 {
+            read.warnings.push(Warning {
+                offset: read.began.as_ref().map_or(0, |b| b.0 as u64),
+                message: format!(
+                    "{clamped} frame times outside 1970–2106 (what pcap can hold) were clamped into it"
+                ),
+            });
+        }
+        read
+    }
+
+    fn read_records(
+        &self,
+        data: &[u8],
+        range: Range<usize>,
+        at: Option<usize>,
+        state: State,
+        visit: &mut dyn FnMut(Frame<'_>),
+    ) -> ChunkRead {
         match (self.format, state) {
             (Format::Pcap { .. }, _) => pcap::read(data, self.format, range, at, visit),
             (Format::PcapNg, State::PcapNg(section)) => {

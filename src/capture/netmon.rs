@@ -654,6 +654,24 @@ mod tests {
     }
 
     #[test]
+    fn times_pcap_cannot_hold_are_clamped_with_a_warning() {
+        // A FILETIME of 0 is 1601; a delta of 2^58 µs is far past 2106.
+        let frames = [spec(0, 1, b"1601"), spec(1 << 58, 1, b"future")];
+        let (got, warnings) = read_all(file(3, &frames, &in_order(2)));
+        assert_eq!((got[0].0, got[1].0), (0, 0));
+        let (got, warnings2) = read_all(file(2, &frames, &in_order(2)));
+        assert_eq!((got[0].0, got[1].0), (START_NS, super::super::MAX_TS_NS));
+        assert_eq!(
+            warnings,
+            ["2 frame times outside 1970–2106 (what pcap can hold) were clamped into it"]
+        );
+        assert_eq!(
+            warnings2,
+            ["1 frame times outside 1970–2106 (what pcap can hold) were clamped into it"]
+        );
+    }
+
+    #[test]
     fn a_delta_may_precede_the_start() {
         // Read as Wireshark does: the delta times 10 is a signed count of 100 ns, here -20006.
         let delta = (((1u128 << 64) - 20_006) / 10) as u64;
