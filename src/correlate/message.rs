@@ -210,8 +210,11 @@ fn media_reports(d: &sip::MsDiagnostic<'_>) -> Vec<MediaReport> {
         let Some(party) = name
             .len()
             .checked_sub("MediaDebug".len())
-            .filter(|&cut| name[cut..].eq_ignore_ascii_case("MediaDebug"))
-            .map(|cut| &name[..cut])
+            .filter(|&cut| {
+                name.get(cut..)
+                    .is_some_and(|s| s.eq_ignore_ascii_case("MediaDebug"))
+            })
+            .and_then(|cut| name.get(..cut))
         else {
             continue;
         };
@@ -495,4 +498,52 @@ fn sdp_media(session: &sdp::Session<'_>) -> Vec<SdpMedia> {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(raw: &str) -> Message {
+        let m = sip::parse(raw.as_bytes()).expect("a SIP message");
+        let a: SocketAddr = "192.0.2.10:5060".parse().expect("an address");
+        Message::from_sip(&m, vec![1], 0, a, a, Transport::Udp)
+    }
+
+    #[test]
+    fn client_media_reports_from_media_debug_or_flat_attributes() {
+        let m = parse("BYE sip:a SIP/2.0\r\nCall-ID: x\r\nms-client-diagnostics: 24; reason=\"r\"; CalleeMediaDebug=\"audio:ICEWarn=0x320,LocalMR=\"; ÉtéMediaDebug=\"x\"; é123456789=\"v\"\r\nms-diagnostics: 1046;reason=\"y\";ICEWarn=\"0x1\"\r\n\r\n");
+        let client = m
+            .ms_diagnostics
+            .iter()
+            .find(|d| d.header == MsHeader::Client)
+            .expect("the client diagnostic");
+        assert_eq!(client.media.len(), 2);
+        assert_eq!(
+            (client.media[0].party.as_deref(), client.media[0].ice_warn),
+            (Some("Callee"), Some(0x320))
+        );
+        assert_eq!(client.media[0].field("localmr"), Some(""));
+        // Multibyte attribute names are read, never sliced inside a character (`é123456789`: ten
+        // bytes from its end fall inside the `é`).
+        assert_eq!(client.media[1].party.as_deref(), Some("Été"));
+        // Servers' headers carry no media reports.
+        let server = m
+            .ms_diagnostics
+            .iter()
+            .find(|d| d.header == MsHeader::Diagnostics)
+            .expect("ms-diagnostics");
+        assert!(server.media.is_empty());
+        let flat = parse("SIP/2.0 488 Not Acceptable Here\r\nCall-ID: x\r\nms-client-diagnostics: 25;reason=\"r\";UserType=\"Callee\";MediaType=\"audio\";ICEWarn=\"0x40003a0\";LocalMR=\"203.0.113.5:54594\"\r\n\r\n");
+        let report = &flat.ms_diagnostics[0].media[0];
+        assert_eq!(
+            (
+                report.party.as_deref(),
+                report.media.as_deref(),
+                report.ice_warn
+            ),
+            (Some("Callee"), Some("audio"), Some(0x40003a0))
+        );
+        assert_eq!(report.field("LocalMR"), Some("203.0.113.5:54594"));
+    }
 }
