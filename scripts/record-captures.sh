@@ -111,26 +111,49 @@ setup() {
     sleep 0.5
 }
 
-# cap_start NS IFACE   — tcpdump writing $RUN/cap.pcap
-cap_start() {
-    local ns=$1 ifn=$2
-    rm -f "$RUN/cap.pcap"
-    bgrun "$ns" tcpdump 300 tcpdump -i "$ifn" -s 0 -U -Z root -w "$RUN/cap.pcap" 'not ip6'
-    CAP_PID=$PID_tcpdump
+# tcpdump_at NS IFACE FILE LOG   — a tcpdump writing $RUN/FILE, returning once it listens (its pid in TCPDUMP_PID)
+tcpdump_at() {
+    local ns=$1 ifn=$2 file=$3 logname=$4
+    rm -f "$RUN/$file"
+    bgrun "$ns" "$logname" 300 tcpdump -i "$ifn" -s 0 -U -Z root -w "$RUN/$file" 'not ip6'
+    TCPDUMP_PID=${PIDS[-1]}
     local i
-    for i in $(seq 50); do grep -q "listening on" "$RUN/tcpdump.log" 2>/dev/null && break; sleep 0.1; done
+    for i in $(seq 50); do grep -q "listening on" "$RUN/$logname.log" 2>/dev/null && break; sleep 0.1; done
     sleep 0.3
 }
-cap_stop() {
-    local name=$1
-    sleep 0.5
-    kill -INT "$CAP_PID" 2>/dev/null || true
-    waitpid "$CAP_PID"
-    cp "$RUN/cap.pcap" "$OUT/$name"
+# cap_start NS IFACE   — tcpdump writing $RUN/cap.pcap (the scenario's own file)
+cap_start() {
+    tcpdump_at "$1" "$2" cap.pcap tcpdump
+    CAP_PID=$TCPDUMP_PID
+}
+# cap_also NS IFACE NAME.pcap   — a second capture point of the same run, saved as testdata/lab/NAME.pcap
+EXTRA_CAPS=()
+cap_also() {
+    local name=$3
+    tcpdump_at "$1" "$2" "$name" "tcpdump-${name%.pcap}"
+    EXTRA_CAPS+=("$TCPDUMP_PID:$name")
+}
+# save_capture FILE NAME.pcap   — copy a finished capture to testdata/lab with what tshark sees in it
+save_capture() {
+    local file=$1 name=$2
+    cp "$RUN/$file" "$OUT/$name"
     chmod 644 "$OUT/$name"
     tshark -r "$OUT/$name" -q -z sip,stat -z rtp,streams -o rtp.heuristic_rtp:TRUE -z conv,tcp \
         >"$OUT/${name%.pcap}.tshark.txt" 2>/dev/null || true
     log "$name: $(stat -c %s "$OUT/$name") bytes, $(tshark -r "$OUT/$name" 2>/dev/null | wc -l) frames"
+}
+cap_stop() {
+    local name=$1 extra
+    sleep 0.5
+    kill -INT "$CAP_PID" 2>/dev/null || true
+    waitpid "$CAP_PID"
+    save_capture cap.pcap "$name"
+    for extra in "${EXTRA_CAPS[@]}"; do
+        kill -INT "${extra%%:*}" 2>/dev/null || true
+        waitpid "${extra%%:*}"
+        save_capture "${extra#*:}" "${extra#*:}"
+    done
+    EXTRA_CAPS=()
 }
 
 # ---------------------------------------------------------------------------------------------------------
@@ -334,9 +357,60 @@ sc_tls_handshake_failed() {
     sleep 0.5
 }
 
+# 15. Dead air: RTP flows both ways, then about 3 s into the media a firewall/NAT pinhole for it closes:
+#     drop-media-uplinks.nft (loaded on the switch mid-call) drops every non-SIP UDP packet both hosts send,
+#     before the mirror. SIP still passes: the dialog stays up until the caller hangs up ~6 s later.
+sc_media_dead_air() {
+    cap_start lab-sw lab-br0
+    uas app1 lab-app1 "$APP1" uas-call.xml
+    bgrun lab-sw pinhole 30 sh -c "sleep 4 && nft -f '$LAB/drop-media-uplinks.nft'"
+    uac caller "$APP1:5060" uac-call.xml app -d 9000
+    waitpid "$PID_app1"
+}
+
+# 16. One direction stops mid-call: about 3 s into the media the app's RTP starts being dropped on its
+#     uplink (drop-app-rtp-uplink.nft loaded mid-call); the caller's RTP goes on until its BYE 9 s later.
+sc_media_stopped() {
+    cap_start lab-sw lab-br0
+    uas app1 lab-app1 "$APP1" uas-call.xml
+    bgrun lab-sw uplink 30 sh -c "sleep 4 && nft -f '$LAB/drop-app-rtp-uplink.nft'"
+    uac caller "$APP1:5060" uac-call.xml app -d 12000
+    waitpid "$PID_app1"
+}
+
+# 17. Failover over UDP: three calls, each INVITE relayed by the proxy to app1 over UDP, where the firewall
+#     drops it: retransmitted per Timer A for 5 s (the branch's fr_timer), then sent to app2, which
+#     answers. The media goes directly between the caller and app2. Recorded on the switch (everything)
+#     and inside the proxy's namespace (the proxy's own interface: signalling only, no RTP).
+sc_failover_udp() {
+    firewall lab-app1 fw-drop-udp-sip.nft
+    cap_start lab-sw lab-br0
+    cap_also lab-proxy lab-p0 failover-udp-at-proxy.pcap
+    uas app1 lab-app1 "$APP1" uas-call.xml -m 3
+    uas app2 lab-app2 "$APP2" uas-call.xml -m 3
+    proxy FAILOVER_MS=5000
+    uac caller "$PROXY:5060" uac-call.xml hunt-udp -d 3000 -m 3
+    waitpid "$PID_app2"
+    kill -INT "$PID_app1" 2>/dev/null || true
+}
+
+# 18. NAT: the app announces a private address, 10.0.0.31, in its 200 OK (uas-private-sdp.xml) while it
+#     signals and sends RTP from 192.0.2.31. The caller's default route points at the proxy (which does not
+#     forward), so its RTP to 10.0.0.31 leaves the caller and is lost: recorded at the caller (its RTP
+#     leaves, toward the private address) and at the app (the caller's RTP never arrives).
+sc_nat_private_sdp() {
+    nsx lab-caller ip route add default via "$PROXY"
+    cap_start lab-caller lab-c0
+    cap_also lab-app1 lab-a1 nat-private-sdp-at-app.pcap
+    uas app1 lab-app1 "$APP1" uas-private-sdp.xml
+    uac caller "$APP1:5060" uac-call.xml app -d 4000
+    waitpid "$PID_app1"
+}
+
 ALL=(sip-udp-basic-call sip-udp-outcomes tcp-syn-dropped-proxy tcp-syn-dropped-at-app tcp-syn-refused
      udp-icmp-unreachable udp-invite-dropped failover-slow media-blocked-both media-one-way ack-dropped
-     media-impaired sip-tcp-call tls-handshake-failed)
+     media-impaired sip-tcp-call tls-handshake-failed media-dead-air media-stopped failover-udp
+     nat-private-sdp)
 
 run_scenario() {
     local name=$1 fn="sc_${1//-/_}"

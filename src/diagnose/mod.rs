@@ -243,10 +243,8 @@ pub fn icmp_event(group: &IcmpGroup, calls: &[usize], sip_port: bool) -> Option<
 }
 
 /// Every rule code with its rank: lower ranks are more causal and come first among findings of the
-/// same severity. `sip.slow_setup` ranks first because its text already names the dead target and the
-/// transport evidence behind the failover; transport failures come before the SIP symptoms they cause;
-/// `sip.ack_missing` and `media.ice_failed` explain media and teardown symptoms;
-/// `media.dropped_after_answer` beats `media.none`/`media.one_way`, which it contains.
+/// same severity. docs/rules.md ("Ranking") says why each stands where it does; a test keeps the two
+/// the same.
 pub const RULES: &[(&str, u8)] = &[
     ("sip.slow_setup", 0),
     ("tcp.syn_unanswered", 1),
@@ -255,17 +253,17 @@ pub const RULES: &[(&str, u8)] = &[
     ("icmp.unreachable", 1),
     ("tcp.reset", 1),
     ("sip.ack_missing", 2),
+    ("media.unexpected_address", 3),
     ("media.ice_failed", 3),
     ("media.dropped_after_answer", 4),
     ("media.none", 5),
     ("media.one_way", 5),
-    ("media.unexpected_address", 6),
-    ("media.stopped", 7),
-    ("sip.no_response", 8),
-    ("sip.timeout", 8),
-    ("sip.rejected", 8),
-    ("media.codec_mismatch", 9),
-    ("media.poor_quality", 10),
+    ("media.stopped", 6),
+    ("sip.no_response", 7),
+    ("sip.timeout", 7),
+    ("sip.rejected", 7),
+    ("media.codec_mismatch", 8),
+    ("media.poor_quality", 9),
 ];
 
 fn rank(code: &str) -> u8 {
@@ -303,6 +301,31 @@ mod tests {
                 "docs/rules.md lacks a section `## `{code}``"
             );
         }
+    }
+
+    #[test]
+    fn the_ranking_in_the_docs_is_the_ranking_in_the_code() {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let docs = std::fs::read_to_string(format!("{root}/docs/rules.md")).expect("docs/rules.md");
+        let table = docs
+            .split("\n## Ranking\n")
+            .nth(1)
+            .expect("docs/rules.md has a `## Ranking` section");
+        let mut documented: Vec<(String, u8)> = Vec::new();
+        for row in table.lines().take_while(|l| !l.starts_with("## ")) {
+            let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+            let Some(rank) = cells.get(1).and_then(|c| c.parse::<u8>().ok()) else {
+                continue;
+            };
+            for code in cells[2].split('`').skip(1).step_by(2) {
+                documented.push((code.to_string(), rank));
+            }
+        }
+        let mut coded: Vec<(String, u8)> =
+            RULES.iter().map(|(c, r)| ((*c).to_string(), *r)).collect();
+        documented.sort();
+        coded.sort();
+        assert_eq!(documented, coded);
     }
 
     #[test]

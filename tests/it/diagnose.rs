@@ -219,6 +219,44 @@ fn media_blocked_after_answer_connects_then_drops() {
 }
 
 #[test]
+fn a_private_sdp_address_behind_nat_is_the_cause_at_the_caller_and_at_the_callee() {
+    // At the caller its RTP leaves toward the private address: both directions are on the wire, and
+    // the NAT finding alone says that the callee hears nothing.
+    let a = lab("nat-private-sdp.pcap");
+    assert_eq!(codes(&a, 0), ["media.unexpected_address"]);
+    let f = primary(&a, 0);
+    assert_eq!(f.severity, Severity::Error);
+    assert_eq!(f.frames, [6, 10, 11, 408, 409]);
+    assert_mentions(
+        f,
+        &[
+            "announces 10.0.0.31:20000, an RFC 1918 private address",
+            "the 200 OK came from 192.0.2.31 and the callee's RTP comes from 192.0.2.31:20000",
+            "192.0.2.10:6000 → 10.0.0.31:20000 (200 packets, frames 10–408)",
+            "the callee hears nothing",
+            "external/NAT address setting",
+        ],
+    );
+    // At the callee the caller's RTP never arrives: the NAT is the cause, the symptoms follow.
+    let a = lab("nat-private-sdp-at-app.pcap");
+    assert_eq!(
+        codes(&a, 0),
+        [
+            "media.unexpected_address",
+            "media.dropped_after_answer",
+            "media.one_way"
+        ]
+    );
+    let f = primary(&a, 0);
+    assert_eq!(f.severity, Severity::Error);
+    assert_eq!(f.frames, [6, 9, 208]);
+    assert_mentions(
+        f,
+        &["no RTP from the caller to the callee reached this capture point: sent to 10.0.0.31:20000"],
+    );
+}
+
+#[test]
 fn ack_dropped_is_ack_missing() {
     let a = lab("ack-dropped.pcap");
     assert_eq!(codes(&a, 0)[0], "sip.ack_missing");
