@@ -124,7 +124,6 @@ impl<'a> CallFacts<'a> {
         let invite = call.invite();
         let initial_invite =
             |m: &Message| m.method() == Some(&Method::Invite) && m.to_tag.is_none();
-        let invite_cseq = invite.cseq_seq();
         let answers_invite = |m: &Message| {
             m.status()
                 .is_some_and(|s| s.is_success() || (180..200).contains(&s.0))
@@ -146,24 +145,12 @@ impl<'a> CallFacts<'a> {
         let ack = answer_msg
             .and_then(|a| msgs().find(|m| m.method() == Some(&Method::Ack) && m.ts_ns >= a.ts_ns));
         let bye = msgs().find(|m| m.method() == Some(&Method::Bye));
-        let hold_ts_ns = answer_msg.and_then(|a| {
-            msgs()
-                .filter(|m| m.ts_ns >= a.ts_ns && m.frame != a.frame)
-                .filter(|m| {
-                    m.method().is_some_and(|x| {
-                        *x == Method::Invite || matches!(x, Method::Other(name) if name == "UPDATE")
-                    })
-                })
-                .filter(|m| m.cseq_seq() != invite_cseq || m.to_tag.is_some())
-                .find(|m| m.sdp.as_deref().and_then(audio).is_some_and(is_hold))
-                .map(|m| m.ts_ns)
-        });
         let ice = msgs()
             .filter_map(|m| m.sdp.as_deref())
             .flatten()
             .any(|m| !m.candidates.is_empty());
         streams.sort_by_key(|s| s.first_frame);
-        CallFacts {
+        let mut facts = CallFacts {
             index,
             call,
             invite,
@@ -175,7 +162,7 @@ impl<'a> CallFacts<'a> {
             bye,
             streams,
             stun,
-            hold_ts_ns,
+            hold_ts_ns: None,
             ice,
             media: Vec::new(),
             // T.38: an SDP whose only active media is not RTP (the audio line gone or at port 0).
@@ -185,7 +172,13 @@ impl<'a> CallFacts<'a> {
                     && active().next().is_some()
             }),
             capture_without_rtp: false,
-        }
+        };
+        let hold = facts
+            .session_requests()
+            .find(|m| m.sdp.as_deref().and_then(audio).is_some_and(is_hold))
+            .map(|m| m.ts_ns);
+        facts.hold_ts_ns = hold;
+        facts
     }
 
     /// Which way a stream went, judged by the SDP endpoints (then by source address).
@@ -229,7 +222,60 @@ impl<'a> CallFacts<'a> {
     pub fn end_ts_ns(&self) -> i64 {
         self.bye.map_or(self.call.end_ts_ns, |b| b.ts_ns)
     }
+
+    /// The requests that change or end the session once it is up: re-INVITEs, UPDATEs and BYEs
+    /// after the answer (not the initial INVITE's retransmissions), in capture order.
+    fn session_requests(&self) -> impl Iterator<Item = &'a Message> + '_ {
+        let answered = self.answer_msg.map(|a| a.ts_ns);
+        let invite_cseq = self.invite.cseq_seq();
+        self.call
+            .messages
+            .iter()
+            .map(|s| &s.msg)
+            .filter(move |m| answered.is_some_and(|a| m.ts_ns >= a))
+            .filter(move |m| match m.method() {
+                Some(Method::Bye) => true,
+                Some(Method::Invite) => m.cseq_seq() != invite_cseq || m.to_tag.is_some(),
+                Some(Method::Other(name)) => name.eq_ignore_ascii_case("UPDATE"),
+                _ => false,
+            })
+    }
+
+    /// The first re-INVITE, UPDATE or BYE at or after `ts_ns` less [`SIGNALLED_SLACK_NS`] (media may
+    /// stop just before the request that stopped it reaches the capture point).
+    pub fn next_session_request(&self, ts_ns: i64) -> Option<&'a Message> {
+        let from = ts_ns.saturating_sub(SIGNALLED_SLACK_NS);
+        self.session_requests().find(|m| m.ts_ns >= from)
+    }
+
+    /// The session was on hold at `ts_ns`: the latest re-INVITE or UPDATE with SDP before it (within
+    /// [`SIGNALLED_SLACK_NS`] after it) put the media on hold.
+    pub fn held_at(&self, ts_ns: i64) -> bool {
+        let until = ts_ns.saturating_add(SIGNALLED_SLACK_NS);
+        self.session_requests()
+            .filter(|m| m.ts_ns <= until)
+            .filter_map(|m| m.sdp.as_deref().and_then(audio))
+            .last()
+            .is_some_and(is_hold)
+    }
+
+    /// The stream of direction `d` whose last packet came last, with the packets of all the
+    /// direction's streams (a re-INVITE may have moved the media to a new stream).
+    pub fn last_stream(&self, d: Direction) -> Option<(&'a Stream, u64)> {
+        let streams = || {
+            self.media
+                .iter()
+                .copied()
+                .filter(|s| self.direction(s) == d)
+        };
+        let last = streams().max_by_key(|s| (s.last_ts_ns, s.last_frame))?;
+        Some((last, streams().map(|s| s.summary.packets).sum()))
+    }
 }
+
+/// How far around a media change the signalling that explains it may be: a stop up to this long
+/// before a re-INVITE/UPDATE/BYE reached the capture point, or a hold this long after the stop.
+pub(crate) const SIGNALLED_SLACK_NS: i64 = 2_000_000_000;
 
 impl<'a> CallFacts<'a> {
     /// The facts of a finished call, from the evidence the engine gathered for it.

@@ -259,6 +259,7 @@ pub const RULES: &[(&str, u8)] = &[
     ("media.none", 5),
     ("media.one_way", 5),
     ("media.stopped", 6),
+    ("media.dead_air", 6),
     ("sip.no_response", 7),
     ("sip.timeout", 7),
     ("sip.rejected", 7),

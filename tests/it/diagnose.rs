@@ -257,6 +257,34 @@ fn a_private_sdp_address_behind_nat_is_the_cause_at_the_caller_and_at_the_callee
 }
 
 #[test]
+fn media_lost_mid_call_both_ways_is_dead_air_one_way_is_stopped() {
+    let a = lab("media-dead-air.pcap");
+    assert_eq!(codes(&a, 0), ["media.dead_air"]);
+    let f = primary(&a, 0);
+    assert_eq!(f.severity, Severity::Error);
+    assert_eq!(f.frames, [309, 310, 313]);
+    assert_mentions(
+        f,
+        &[
+            "RTP stopped in both directions 3.1 s after the answer",
+            "nothing flowed for 5.9 s until the BYE (frame 313)",
+            "confident: both stopped within 22 µs of each other",
+            "UDP session (pinhole) timeouts",
+        ],
+    );
+    let a = lab("media-stopped.pcap");
+    assert_eq!(codes(&a, 0), ["media.stopped"]);
+    let f = primary(&a, 0);
+    assert_eq!(f.frames, [8, 316, 764, 765]);
+    assert_mentions(
+        f,
+        &[
+            "RTP 192.0.2.31:20000 → 192.0.2.10:6000 stopped at frame 316 (155 packets), 8.9 s before the BYE (frame 765)",
+        ],
+    );
+}
+
+#[test]
 fn ack_dropped_is_ack_missing() {
     let a = lab("ack-dropped.pcap");
     assert_eq!(codes(&a, 0)[0], "sip.ack_missing");

@@ -3,9 +3,9 @@
 //! **Trigger**: judged only when both the offer's and the answer's SDP were seen; the first of:
 //! - *a private address behind a NAT*: one side's SDP announces an address in private space
 //!   (RFC 1918 10/8, 172.16/12, 192.168/16; RFC 6598 shared space 100.64/10; link-local 169.254/16;
-//!   IPv6 unique local fc00::/7 and link-local fe80::/10) that is neither where the message carrying
-//!   that SDP came from nor the source of that side's RTP, while the other side's SDP address is not
-//!   in private space (it is outside that network). The side is behind a NAT its SDP does not
+//!   IPv6 unique local fc00::/7 and link-local fe80::/10) while that side's packets come from a
+//!   public address (its RTP's source, else where the message carrying that SDP came from), and
+//!   the other side's SDP address is not in private space (it is outside that network). The side is behind a NAT its SDP does not
 //!   account for, and RTP sent to the announced address cannot arrive: this is the cause of the
 //!   one-way or missing audio, so it ranks before the media symptoms (`media.dropped_after_answer`,
 //!   `media.one_way`, `media.none`), which follow it.
@@ -26,7 +26,8 @@
 //! rewrote it wrongly); or an SBC/ALG rewrote one address but not the other.
 //!
 //! **False positives**: a capture taken inside the private network, where the private address is
-//! reachable (the side's packets then come from it: no finding); a media relay (TURN, SBC media
+//! reachable (the side's packets then come from it or another private address: no finding); an SDP
+//! relayed by a proxy with a public address while the side's RTP is not seen; a media relay (TURN, SBC media
 //! anchoring) that the SDP names on one leg only; RTCP on a port other than RTP+1 without `a=rtcp`;
 //! two private networks joined by a VPN when the peer's SDP address is public.
 
@@ -100,8 +101,15 @@ fn behind_nat(
         .copied()
         .filter(|s| f.direction(s) != Direction::Unknown)
         .partition(|s| f.direction(s) != toward);
-    // Its RTP comes from the private address: the capture is inside its network, where it is reachable.
-    if sent.iter().any(|s| s.src.ip() == announced.ip()) {
+    // The NAT shows in where its packets come from: a public address (its RTP's source, else its
+    // signalling's). Packets from the private address itself, or from another private one, were
+    // captured inside its network, where the address may well be reachable.
+    let seen_from = sent.first().map_or(signalled_from, |s| s.src.ip());
+    if sent.iter().any(|s| s.src.ip() == announced.ip())
+        || private_space(seen_from).is_some()
+        || seen_from.is_loopback()
+        || seen_from.is_unspecified()
+    {
         return None;
     }
     let (to_private, latched): (Vec<&Stream>, Vec<&Stream>) = received

@@ -12,6 +12,7 @@ use crate::correlate::transport::{At, Connection, IcmpGroup};
 
 pub(crate) mod icmp_unreachable;
 pub(crate) mod media_codec_mismatch;
+pub(crate) mod media_dead_air;
 pub(crate) mod media_dropped_after_answer;
 pub(crate) mod media_ice_failed;
 pub(crate) mod media_none;
@@ -98,6 +99,7 @@ pub(crate) fn call_findings(f: &CallFacts<'_>, linked: &[&TransportEvent]) -> Ve
     out.extend(media_one_way::check(f));
     out.extend(dropped);
     out.extend(media_stopped::check(f));
+    out.extend(media_dead_air::check(f));
     out.extend(media_unexpected_address::check(f));
     out.extend(media_ice_failed::check(f));
     out.extend(media_codec_mismatch::check(f));

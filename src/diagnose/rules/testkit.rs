@@ -13,6 +13,7 @@ use crate::correlate::message::Message;
 use crate::correlate::transport::{flags, Connection, IcmpError, IcmpGroup, Released, TlsEvent};
 use crate::diagnose::facts::CallFacts;
 use crate::diagnose::{DiagnosedCall, Diagnoser, Diagnosis, Sink, TransportEvent};
+use crate::proto::rtcp::ReportBlock;
 
 /// One thing that happened, for the engine.
 enum Event {
@@ -29,7 +30,9 @@ enum Event {
         seq: u16,
         rtp_ts: u32,
         pt: u8,
+        marker: bool,
     },
+    Rtcp(u64, ReportBlock),
     Stun(u64, SocketAddr, SocketAddr, StunClass),
 }
 
@@ -199,7 +202,34 @@ impl World {
         pt: u8,
         lose: &[u16],
     ) -> &mut Self {
-        let ssrc = if src == CALLER_RTP { 0x1111 } else { 0x2222 };
+        self.rtp_packets(first_frame, start_ms, src, dst, count, pt, lose, &[])
+    }
+
+    /// As [`World::rtp`], with the marker bit on the packets listed in `marked` (0-based).
+    pub fn rtp_marked(
+        &mut self,
+        first_frame: u64,
+        start_ms: f64,
+        src: &str,
+        dst: &str,
+        count: u16,
+        marked: &[u16],
+    ) -> &mut Self {
+        self.rtp_packets(first_frame, start_ms, src, dst, count, 0, &[], marked)
+    }
+
+    #[allow(clippy::too_many_arguments)] // a test builder: one argument per field reads best
+    fn rtp_packets(
+        &mut self,
+        first_frame: u64,
+        start_ms: f64,
+        src: &str,
+        dst: &str,
+        count: u16,
+        pt: u8,
+        lose: &[u16],
+        marked: &[u16],
+    ) -> &mut Self {
         for i in 0..count {
             if lose.contains(&i) {
                 continue;
@@ -210,14 +240,29 @@ impl World {
                     frame: first_frame + u64::from(i),
                     src: addr(src),
                     dst: addr(dst),
-                    ssrc,
+                    ssrc: ssrc_of(src),
                     seq: 1000 + i,
                     rtp_ts: u32::from(i) * 160,
                     pt,
+                    marker: marked.contains(&i),
                 },
             );
         }
         self
+    }
+
+    /// An RTCP receiver report about the stream `src` sends (its SSRC, as [`World::rtp`] gives it).
+    pub fn rtcp_about(&mut self, frame: u64, ms: f64, src: &str) -> &mut Self {
+        let block = ReportBlock {
+            ssrc: ssrc_of(src),
+            fraction_lost: 0,
+            cumulative_lost: 0,
+            extended_highest_seq: 0,
+            jitter: 0,
+            last_sr: 0,
+            delay_since_last_sr: 0,
+        };
+        self.push(ns(ms), Event::Rtcp(frame, block))
     }
 
     pub fn rtp(
@@ -271,10 +316,12 @@ impl World {
                     seq,
                     rtp_ts,
                     pt,
+                    marker,
                 } => {
                     let stream = engine.stream(frame, ts, src, dst, ssrc, pt);
-                    engine.rtp(stream, frame, ts, seq, rtp_ts, false, pt, 160);
+                    engine.rtp(stream, frame, ts, seq, rtp_ts, marker, pt, 160);
                 }
+                Event::Rtcp(frame, block) => engine.rtcp(frame, ts, &[block]),
                 Event::Stun(frame, src, dst, class) => engine.stun(frame, ts, src, dst, class),
             }
         }
@@ -299,6 +346,15 @@ impl Built {
             calls: self.calls.iter().map(|c| c.findings.clone()).collect(),
             transport_events: self.events.clone(),
         }
+    }
+}
+
+/// The SSRC the test streams from `src` get: one per sender.
+fn ssrc_of(src: &str) -> u32 {
+    if src == CALLER_RTP {
+        0x1111
+    } else {
+        0x2222
     }
 }
 
