@@ -223,6 +223,21 @@ impl<'a> CallFacts<'a> {
         self.bye.map_or(self.call.end_ts_ns, |b| b.ts_ns)
     }
 
+    /// What the caller heard first: the first 18x or 2xx to the INVITE sent to the caller (what the
+    /// call's post-dial delay measures), else the first one any hop sent.
+    pub fn first_progress(&self) -> Option<&'a Message> {
+        let progress = |m: &&Message| {
+            m.cseq_method() == Some(&Method::Invite)
+                && m.status()
+                    .is_some_and(|s| s.is_success() || (180..200).contains(&s.0))
+        };
+        let msgs = || self.call.messages.iter().map(|s| &s.msg);
+        msgs()
+            .filter(progress)
+            .find(|m| m.dst == self.call.caller)
+            .or_else(|| msgs().find(progress))
+    }
+
     /// The requests that change or end the session once it is up: re-INVITEs, UPDATEs and BYEs
     /// after the answer (not the initial INVITE's retransmissions), in capture order.
     fn session_requests(&self) -> impl Iterator<Item = &'a Message> + '_ {

@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 
 use rustc_hash::FxHashMap;
 
-use super::{Finding, TransportEvent};
+use super::{Failover, Finding, TransportEvent};
 use crate::correlate::calls::{Call, OtherDialog};
 use crate::correlate::engine::{Evidence, FinishedCall, Finisher, Tied};
 use crate::correlate::media::Stream;
@@ -26,6 +26,8 @@ pub struct DiagnosedCall {
     pub findings: Vec<Finding>,
     /// What its diagnosis rests on and its ladder shows.
     pub evidence: Evidence,
+    /// The failover it went through, if any (for the patterns across calls).
+    pub failover: Option<Failover>,
 }
 
 /// Receives finished, diagnosed things in the order the capture finished them.
@@ -86,6 +88,7 @@ impl<S: Sink> Finisher for Diagnoser<S> {
             call: fc.call,
             findings: d.findings,
             evidence,
+            failover: d.failover,
         });
         d.claimed
     }

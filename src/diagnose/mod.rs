@@ -15,9 +15,10 @@
 //! call rules run on its `facts::CallFacts`. Findings are ordered by severity, then by [`RULES`]'
 //! rank (the cause before the symptom it produced), then by time.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 pub use finish::{DiagnosedCall, Diagnoser, Sink};
+pub use rules::sip_failover::Failover;
 
 use crate::correlate::engine::{FinishedCall, Tied};
 use crate::correlate::message::Transport;
@@ -93,6 +94,8 @@ pub struct Diagnosis {
     pub calls: Vec<Vec<Finding>>,
     /// Transport failures, by first frame.
     pub transport_events: Vec<TransportEvent>,
+    /// Causes several calls share (see [`patterns`]).
+    pub patterns: Vec<Pattern>,
 }
 
 /// The diagnosis of one finished call.
@@ -108,6 +111,63 @@ pub struct CallDiagnosis {
     /// The transport events of the claimed connections, by candidate position (`None` when not
     /// claimed), with this call among their calls.
     pub connection_events: Vec<Option<TransportEvent>>,
+    /// The failover the call went through (`sip.failover`), for [`patterns`].
+    pub failover: Option<Failover>,
+}
+
+/// Calls with one cause in common: calls that failed over from the same dead target through the
+/// same host.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pattern {
+    /// The code of the findings it groups (`sip.failover`).
+    pub code: &'static str,
+    /// The host that kept trying the dead target.
+    pub host: IpAddr,
+    pub target: SocketAddr,
+    /// 0-based indexes of the calls it hit, ascending.
+    pub calls: Vec<usize>,
+    /// The longest any of them waited for the failover, in ms.
+    pub max_waited_ms: f64,
+    pub summary: String,
+}
+
+/// The patterns among calls' failovers (call index, failover): one per host and dead target that
+/// at least two calls failed over from.
+pub fn patterns(failovers: &[(usize, Failover)]) -> Vec<Pattern> {
+    let mut out: Vec<Pattern> = Vec::new();
+    for (call, f) in failovers {
+        match out
+            .iter_mut()
+            .find(|p| p.host == f.host && p.target == f.target)
+        {
+            Some(p) => {
+                p.calls.push(*call);
+                p.max_waited_ms = p.max_waited_ms.max(f.waited_ms);
+            }
+            None => out.push(Pattern {
+                code: "sip.failover",
+                host: f.host,
+                target: f.target,
+                calls: vec![*call],
+                max_waited_ms: f.waited_ms,
+                summary: String::new(),
+            }),
+        }
+    }
+    out.retain(|p| p.calls.len() >= 2);
+    for p in &mut out {
+        p.calls.sort_unstable();
+        let list: Vec<String> = p.calls.iter().map(|i| format!("#{}", i + 1)).collect();
+        p.summary = format!(
+            "{} calls ({}) failed over from the same dead target: {} tried {} first in each and waited up to {} before trying another",
+            p.calls.len(),
+            list.join(", "),
+            p.host,
+            p.target,
+            crate::words::duration_ms(p.max_waited_ms)
+        );
+    }
+    out
 }
 
 /// How far before a call a connection on its hops still belongs on its ladder.
@@ -158,7 +218,8 @@ pub fn call(fc: &FinishedCall) -> CallDiagnosis {
         linked.push(failure.event);
     }
     let linked_refs: Vec<&TransportEvent> = linked.iter().collect();
-    findings.extend(rules::call_findings(&facts, &linked_refs));
+    let found = rules::call_findings(&facts, &linked_refs);
+    findings.extend(found.findings);
     order(&mut findings);
     let call = &fc.call;
     let on_hop = |a: std::net::SocketAddr, b: std::net::SocketAddr| {
@@ -200,6 +261,7 @@ pub fn call(fc: &FinishedCall) -> CallDiagnosis {
         claimed,
         shown,
         connection_events,
+        failover: found.failover,
     }
 }
 
@@ -246,7 +308,7 @@ pub fn icmp_event(group: &IcmpGroup, calls: &[usize], sip_port: bool) -> Option<
 /// same severity. docs/rules.md ("Ranking") says why each stands where it does; a test keeps the two
 /// the same.
 pub const RULES: &[(&str, u8)] = &[
-    ("sip.slow_setup", 0),
+    ("sip.failover", 0),
     ("tcp.syn_unanswered", 1),
     ("tcp.syn_refused", 1),
     ("tls.handshake_failed", 1),
@@ -260,6 +322,7 @@ pub const RULES: &[(&str, u8)] = &[
     ("media.one_way", 5),
     ("media.stopped", 6),
     ("media.dead_air", 6),
+    ("sip.slow_setup", 7),
     ("sip.no_response", 7),
     ("sip.timeout", 7),
     ("sip.rejected", 7),

@@ -6,7 +6,7 @@ use crate::correlate::calls::OtherDialog;
 use crate::correlate::engine::Counts;
 use crate::correlate::media::Stream;
 use crate::correlate::transport::Connection;
-use crate::diagnose::{DiagnosedCall, Sink, TransportEvent};
+use crate::diagnose::{self, DiagnosedCall, Sink, TransportEvent};
 
 /// Collects everything the engine finishes.
 #[derive(Default)]
@@ -45,6 +45,12 @@ impl Collector {
             .sort_by_key(|s| (s.first_frame, s.src, s.dst, s.ssrc));
         self.connections.sort_by_key(|c| c.first_frame);
         self.events.sort_by_key(|e| (e.first_frame, e.code));
+        let failovers: Vec<_> = self
+            .calls
+            .iter()
+            .filter_map(|d| d.failover.clone().map(|f| (d.index, f)))
+            .collect();
+        analysis.diagnosis.patterns = diagnose::patterns(&failovers);
         for d in self.calls {
             analysis.calls.push(d.call);
             analysis.diagnosis.calls.push(d.findings);

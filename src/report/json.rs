@@ -56,6 +56,10 @@
 //! - `transport_events` (array, by first frame): TCP, TLS and ICMP failures: `{ "code", "severity",
 //!   "src", "dst", "proto", "attempts", "first_frame", "frames", "ts", "summary", "cause",
 //!   "call_indexes": [1-based indexes of the calls it explains] }`.
+//! - `patterns` (array): causes several calls share — calls that failed over from the same dead
+//!   target through the same host (`sip.failover` in each): `{ "code", "host" (the host that kept
+//!   trying it), "target" (`"ip:port"`), "call_indexes" (1-based), "max_waited_ms" (the longest
+//!   failover wait), "summary" }`.
 //! - `rtp_streams` (array, by first frame): every RTP stream, as in `media`, plus `"call"` (1-based index
 //!   or null).
 //! - `tcp_connections` (array): the TCP connections that carried SIP or TLS or failed (states S0, REJ,
@@ -93,6 +97,7 @@ struct Report<'a> {
     calls: Vec<CallJson<'a>>,
     other_dialogs: Vec<OtherJson<'a>>,
     transport_events: Vec<serde_json::Value>,
+    patterns: Vec<serde_json::Value>,
     rtp_streams: Vec<serde_json::Value>,
     tcp_connections: Vec<serde_json::Value>,
     icmp_errors: Vec<serde_json::Value>,
@@ -519,6 +524,21 @@ pub fn write(analysis: &Analysis, mut out: impl Write) -> io::Result<()> {
             .transport_events
             .iter()
             .map(transport_event)
+            .collect(),
+        patterns: analysis
+            .diagnosis
+            .patterns
+            .iter()
+            .map(|p| {
+                json!({
+                    "code": p.code,
+                    "host": p.host.to_string(),
+                    "target": p.target.to_string(),
+                    "call_indexes": p.calls.iter().map(|i| i + 1).collect::<Vec<_>>(),
+                    "max_waited_ms": p.max_waited_ms,
+                    "summary": p.summary,
+                })
+            })
             .collect(),
         rtp_streams: analysis
             .streams

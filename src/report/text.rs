@@ -89,6 +89,17 @@ pub fn write(analysis: &Analysis, options: &Options, mut out: impl Write) -> io:
         writeln!(out)?;
         write_call_list(analysis, options, &mut out)?;
     }
+    if !analysis.diagnosis.patterns.is_empty() {
+        writeln!(out, "\nPatterns (one cause behind several calls):")?;
+        for p in &analysis.diagnosis.patterns {
+            writeln!(
+                out,
+                "  {}: {}",
+                options.tag(Severity::Warning, p.code),
+                escape(&p.summary)
+            )?;
+        }
+    }
     let mut order: Vec<usize> = (0..analysis.calls.len())
         .filter(|&i| worst(analysis, i).is_some())
         .collect();

@@ -167,20 +167,70 @@ fn sip_outcomes_busy_is_info_and_the_unanswered_call_no_response() {
 }
 
 #[test]
-fn failover_is_a_slow_setup_naming_the_dead_server() {
+fn failover_over_tcp_names_the_dead_server_and_the_delay() {
     let a = lab("failover-slow.pcap");
-    assert_eq!(codes(&a, 0), ["sip.slow_setup", "tcp.syn_unanswered"]);
+    assert_eq!(codes(&a, 0), ["sip.failover", "tcp.syn_unanswered"]);
     assert_good_or_warning_only(&a, 0);
     let f = primary(&a, 0);
-    assert_eq!(f.frames, [3, 7, 8, 9, 10, 11, 12, 19, 24, 68]);
+    assert_eq!(f.frames, [3, 7, 8, 9, 10, 11, 12, 19, 22, 24, 68]);
     assert_mentions(
         f,
         &[
-            "post-dial delay 6.0 s",
-            "first tried 192.0.2.31:5060",
-            "failed over to 192.0.2.32:5060",
+            "192.0.2.20 first tried 192.0.2.31:5060 (TCP from 192.0.2.20 to 192.0.2.31:5060: 7 SYNs",
+            "6.0 s after its first attempt it sent the INVITE to 192.0.2.32:5060 (frame 19)",
+            "the caller waited 6.0 s for ringing",
+            "take it out of rotation",
+            "allow inbound TCP 5060 from 192.0.2.20 on 192.0.2.31's firewall",
         ],
     );
+    assert!(a.diagnosis.patterns.is_empty(), "one call is no pattern");
+}
+
+#[test]
+fn failover_over_udp_is_one_pattern_of_three_calls_at_the_switch_and_at_the_proxy() {
+    for (name, frames) in [
+        (
+            "failover-udp.pcap",
+            [
+                [3, 7, 8, 9, 10, 13, 15, 16],
+                [329, 331, 332, 335, 338, 339, 341, 342],
+                [644, 646, 647, 648, 649, 650, 652, 653],
+            ],
+        ),
+        (
+            "failover-udp-at-proxy.pcap",
+            [
+                [3, 7, 8, 9, 10, 13, 15, 16],
+                [28, 30, 31, 34, 35, 36, 38, 39],
+                [48, 50, 51, 52, 53, 54, 56, 57],
+            ],
+        ),
+    ] {
+        let a = lab(name);
+        assert_eq!(a.calls.len(), 3, "{name}");
+        for (call, frames) in frames.iter().enumerate() {
+            assert_good_or_warning_only(&a, call);
+            let f = primary(&a, call);
+            assert_eq!(f.code, "sip.failover", "{name} call {call}: {f:#?}");
+            assert_eq!(f.frames, frames, "{name} call {call}");
+            assert_mentions(
+                f,
+                &[
+                    "192.0.2.20 first tried 192.0.2.31:5060 (INVITE sent 4 times over 3.5 s (UDP), no response)",
+                    "to 192.0.2.32:5060",
+                    "allow inbound UDP 5060 from 192.0.2.20 on 192.0.2.31's firewall",
+                    "shorten 192.0.2.20's failover timer",
+                ],
+            );
+        }
+        let p = &a.diagnosis.patterns;
+        assert_eq!(p.len(), 1, "{name}");
+        assert_eq!(p[0].calls, [0, 1, 2], "{name}");
+        assert_eq!(p[0].target.to_string(), "192.0.2.31:5060");
+        assert!(p[0]
+            .summary
+            .starts_with("3 calls (#1, #2, #3) failed over from the same dead target"));
+    }
 }
 
 fn assert_good_or_warning_only(a: &Analysis, call: usize) {

@@ -342,9 +342,15 @@ impl Built {
     }
 
     pub fn diagnose(&self) -> Diagnosis {
+        let failovers: Vec<_> = self
+            .calls
+            .iter()
+            .filter_map(|c| c.failover.clone().map(|f| (c.index, f)))
+            .collect();
         Diagnosis {
             calls: self.calls.iter().map(|c| c.findings.clone()).collect(),
             transport_events: self.events.clone(),
+            patterns: crate::diagnose::patterns(&failovers),
         }
     }
 }

@@ -184,6 +184,14 @@ pub(super) fn overview(analysis: &Analysis, h: &mut String) -> fmt::Result {
         }
         h.push_str("</div>\n");
     }
+    for p in &analysis.diagnosis.patterns {
+        writeln!(
+            h,
+            "<p class=\"pattern\"><span class=\"sev warning\">pattern</span> <code>{}</code> {}</p>",
+            escape(p.code),
+            escape(&p.summary)
+        )?;
+    }
     let states_line: Vec<String> = states
         .iter()
         .map(|(s, n)| format!("{n} {}", state_label(s)))
