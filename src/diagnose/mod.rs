@@ -18,6 +18,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 pub use finish::{DiagnosedCall, Diagnoser, Sink};
+pub(crate) use rules::media_unexpected_address::{private_space, PrivateSpace};
 pub use rules::sip_failover::Failover;
 
 use crate::correlate::engine::{FinishedCall, Tied};

@@ -31,40 +31,82 @@
 //! anchoring) that the SDP names on one leg only; RTCP on a port other than RTP+1 without `a=rtcp`;
 //! two private networks joined by a VPN when the peer's SDP address is public.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use crate::correlate::media::Stream;
 use crate::diagnose::facts::{describe_streams, sorted, CallFacts, Direction, MediaSeen, Sdp};
 use crate::diagnose::{Finding, Severity};
 use crate::words::frame_range;
 
-/// The kind of address space an address is in, when it cannot be reached from outside its own
-/// network; `None` for global addresses.
-pub(crate) fn private_space(ip: IpAddr) -> Option<&'static str> {
-    match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, _, _] = v4.octets();
-            if v4.is_private() {
-                Some("an RFC 1918 private address")
-            } else if a == 100 && (b & 0xc0) == 64 {
-                Some("an RFC 6598 shared (carrier-grade NAT) address")
-            } else if v4.is_link_local() {
-                Some("a link-local address")
-            } else {
-                None
+/// A block of address space that cannot be reached from outside its own network.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PrivateSpace {
+    /// In words: `an RFC 1918 private address`.
+    pub name: &'static str,
+    /// The block: its first address and prefix length.
+    pub network: IpAddr,
+    pub prefix: u8,
+}
+
+/// The private blocks: RFC 1918, RFC 6598 shared address space, IPv4 link-local (RFC 3927), IPv6
+/// unique local (RFC 4193) and link-local addresses.
+const PRIVATE: [(&str, IpAddr, u8); 7] = [
+    (
+        "an RFC 1918 private address",
+        IpAddr::V4(Ipv4Addr::new(10, 0, 0, 0)),
+        8,
+    ),
+    (
+        "an RFC 1918 private address",
+        IpAddr::V4(Ipv4Addr::new(172, 16, 0, 0)),
+        12,
+    ),
+    (
+        "an RFC 1918 private address",
+        IpAddr::V4(Ipv4Addr::new(192, 168, 0, 0)),
+        16,
+    ),
+    (
+        "an RFC 6598 shared (carrier-grade NAT) address",
+        IpAddr::V4(Ipv4Addr::new(100, 64, 0, 0)),
+        10,
+    ),
+    (
+        "a link-local address",
+        IpAddr::V4(Ipv4Addr::new(169, 254, 0, 0)),
+        16,
+    ),
+    (
+        "an IPv6 unique local address",
+        IpAddr::V6(Ipv6Addr::new(0xfc00, 0, 0, 0, 0, 0, 0, 0)),
+        7,
+    ),
+    (
+        "an IPv6 link-local address",
+        IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0)),
+        10,
+    ),
+];
+
+/// The private block an address is in; `None` for addresses reachable from anywhere.
+pub(crate) fn private_space(ip: IpAddr) -> Option<PrivateSpace> {
+    let bits = |a: IpAddr| match a {
+        IpAddr::V4(v4) => u128::from(v4.to_bits()) << 96,
+        IpAddr::V6(v6) => v6.to_bits(),
+    };
+    PRIVATE
+        .iter()
+        .find(|(_, network, prefix)| {
+            network.is_ipv4() == ip.is_ipv4() && {
+                let mask = u128::MAX << (128 - u32::from(*prefix));
+                bits(ip) & mask == bits(*network)
             }
-        }
-        IpAddr::V6(v6) => {
-            let first = v6.segments()[0];
-            if first & 0xfe00 == 0xfc00 {
-                Some("an IPv6 unique local address")
-            } else if first & 0xffc0 == 0xfe80 {
-                Some("an IPv6 link-local address")
-            } else {
-                None
-            }
-        }
-    }
+        })
+        .map(|&(name, network, prefix)| PrivateSpace {
+            name,
+            network,
+            prefix,
+        })
 }
 
 pub(crate) fn check(f: &CallFacts<'_>) -> Option<Finding> {
@@ -86,7 +128,7 @@ fn behind_nat(
     toward: Direction,
 ) -> Option<Finding> {
     let announced = sdp.endpoint()?;
-    let space = private_space(announced.ip())?;
+    let space = private_space(announced.ip())?.name;
     let signalled_from = sdp.msg.src.ip();
     if signalled_from == announced.ip()
         || peer_sdp
