@@ -140,6 +140,13 @@ save_capture() {
     chmod 644 "$OUT/$name"
     tshark -r "$OUT/$name" -q -z sip,stat -z rtp,streams -o rtp.heuristic_rtp:TRUE -z conv,tcp \
         >"$OUT/${name%.pcap}.tshark.txt" 2>/dev/null || true
+    # T.38 (UDPTL, decoded where the SDP set it up): packets per direction, for the fax stream tests.
+    local t38
+    t38=$(tshark -r "$OUT/$name" -Y t38 -T fields -e ip.src -e udp.srcport -e ip.dst -e udp.dstport \
+        2>/dev/null | sort | uniq -c)
+    if [[ -n $t38 ]]; then
+        printf '%s\n' "$t38" | awk '{print $2":"$3" > "$4":"$5" "$1}' >"$OUT/${name%.pcap}.t38.txt"
+    fi
     log "$name: $(stat -c %s "$OUT/$name") bytes, $(tshark -r "$OUT/$name" 2>/dev/null | wc -l) frames"
 }
 cap_stop() {
@@ -407,10 +414,38 @@ sc_nat_private_sdp() {
     waitpid "$PID_app1"
 }
 
+# 19. Fax: an audio call switched to T.38 by the caller's re-INVITE (m=audio 0, m=image udptl t38), the
+#     app accepts; both sides play their half of a one-page fax over UDPTL (t38-caller.pcap /
+#     t38-app.pcap from gen_media.py, on one timeline: ~18 s, the caller's ~340 packets, the app's 11),
+#     then a re-INVITE back to audio, 2 s of tone, BYE.
+sc_fax_t38() {
+    cap_start lab-sw lab-br0
+    uas app1 lab-app1 "$APP1" uas-fax.xml
+    uac caller "$APP1:5060" uac-fax.xml fax
+    waitpid "$PID_app1"
+}
+
+# 20. The re-INVITE to T.38 refused: the app answers 488 Not Acceptable Here; the call stays in audio.
+sc_fax_t38_refused() {
+    cap_start lab-sw lab-br0
+    uas app1 lab-app1 "$APP1" uas-fax-refused.xml
+    uac caller "$APP1:5060" uac-fax.xml fax
+    waitpid "$PID_app1"
+}
+
+# 21. T.38 accepted, but the app's UDPTL is dropped on its uplink (drop-app-udptl-uplink.nft): fax one way.
+sc_fax_t38_one_way() {
+    nsx lab-sw nft -f "$LAB/drop-app-udptl-uplink.nft"
+    cap_start lab-sw lab-br0
+    uas app1 lab-app1 "$APP1" uas-fax.xml
+    uac caller "$APP1:5060" uac-fax.xml fax
+    waitpid "$PID_app1"
+}
+
 ALL=(sip-udp-basic-call sip-udp-outcomes tcp-syn-dropped-proxy tcp-syn-dropped-at-app tcp-syn-refused
      udp-icmp-unreachable udp-invite-dropped failover-slow media-blocked-both media-one-way ack-dropped
      media-impaired sip-tcp-call tls-handshake-failed media-dead-air media-stopped failover-udp
-     nat-private-sdp)
+     nat-private-sdp fax-t38 fax-t38-refused fax-t38-one-way)
 
 run_scenario() {
     local name=$1 fn="sc_${1//-/_}"

@@ -52,6 +52,8 @@ pub struct LimitHits {
     pub untracked_tcp_segments: u64,
     /// RTP packets of streams beyond the stream limit.
     pub untracked_rtp_packets: u64,
+    /// UDPTL (T.38 fax) packets of fax streams beyond the engine's limit.
+    pub untracked_udptl_packets: u64,
     /// ICMP errors beyond the ICMP group limit.
     pub untracked_icmp: u64,
     /// Packets whose timestamp was more than a second before the latest seen (unsorted or merged

@@ -22,6 +22,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::calls::{Call, OtherDialog, SipStats};
 use super::dialogs::{self, Dialogs, End, Finished, Placed, GRACE_NS, TIMER_B_NS};
+use super::fax::{self, Fax, UdptlPacket};
 use super::media::{self, Owner, Signalled, Stream, StunCheck, StunClass};
 use super::message::{Codec, Message, Method};
 use super::slab::Key;
@@ -33,6 +34,8 @@ use crate::proto::rtcp::ReportBlock;
 pub const OWN_SLACK_NS: i64 = 2_000_000_000;
 /// Distinct SIP ports remembered (to tell a failure on a SIP port from web traffic).
 const MAX_SIP_PORTS: usize = 1024;
+/// Fax (UDPTL) streams open at once; packets of further ones are counted.
+const MAX_FAX_STREAMS: usize = 10_000;
 
 /// Bounds on open state, each counted when hit.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -61,6 +64,9 @@ pub struct Evidence {
     pub connections: Vec<Connection>,
     /// ICMP errors quoting its SIP or its media.
     pub icmp: Vec<IcmpGroup>,
+    /// Its fax streams (UDPTL on the endpoints its SDP announced as `m=image ... udptl`), by first
+    /// frame.
+    pub fax: Vec<Fax>,
 }
 
 impl Evidence {
@@ -128,6 +134,8 @@ struct Open {
     settled_streams: Vec<Stream>,
     stun: Vec<Key>,
     settled_stun: Vec<StunCheck>,
+    /// Its fax streams, by (source, destination).
+    fax: Vec<(SocketAddr, SocketAddr)>,
 }
 
 /// Media endpoints named by open calls' SDP.
@@ -136,6 +144,8 @@ struct Endpoint {
     calls: Vec<Key>,
     /// The payload types the latest SDP naming it listed.
     codecs: Vec<Codec>,
+    /// The latest SDP naming it announced UDPTL (T.38 fax) there, not RTP.
+    udptl: bool,
 }
 
 /// The engine's state; see the module doc.
@@ -152,6 +162,10 @@ pub struct Engine {
     stun_calls: FxHashMap<Key, Vec<Key>>,
     /// Open streams by endpoint, for calls whose SDP names it after the stream began.
     streams_at: FxHashMap<SocketAddr, Vec<Key>>,
+    /// Open fax streams by (source, destination), with the open call they belong to.
+    fax: FxHashMap<(SocketAddr, SocketAddr), (Key, fax::Building)>,
+    /// UDPTL packets of fax streams beyond [`MAX_FAX_STREAMS`].
+    untracked_udptl: u64,
     sip_ports: FxHashSet<u16>,
     clock: i64,
     /// Events whose time was earlier than the clock by more than a second.
@@ -163,6 +177,7 @@ pub struct Engine {
 pub struct Counts {
     pub sip: SipStats,
     pub untracked_rtp_packets: u64,
+    pub untracked_udptl_packets: u64,
     pub untracked_tcp_segments: u64,
     pub untracked_icmp: u64,
     pub out_of_order: u64,
@@ -190,6 +205,8 @@ impl Engine {
             stream_calls: FxHashMap::default(),
             stun_calls: FxHashMap::default(),
             streams_at: FxHashMap::default(),
+            fax: FxHashMap::default(),
+            untracked_udptl: 0,
             sip_ports: [5060, 5061].into_iter().collect(),
             clock: i64::MIN,
             out_of_order: 0,
@@ -258,6 +275,7 @@ impl Engine {
         Counts {
             sip: self.dialogs.stats.clone(),
             untracked_rtp_packets: self.media.untracked_packets,
+            untracked_udptl_packets: self.untracked_udptl,
             untracked_tcp_segments: self.transport.untracked_segments,
             untracked_icmp: self.transport.untracked_icmp,
             out_of_order: self.out_of_order,
@@ -308,6 +326,7 @@ impl Engine {
                     settled_streams: Vec::new(),
                     stun: Vec::new(),
                     settled_stun: Vec::new(),
+                    fax: Vec::new(),
                 },
             );
             // Messages before the INVITE (rare) still mark the call's paths and media.
@@ -395,7 +414,7 @@ impl Engine {
     }
 
     fn register_endpoints(&mut self, call: Key, eps: SdpEndpoints) {
-        for (ep, codecs) in eps {
+        for (ep, codecs, udptl) in eps {
             let Some(open) = self.open.get_mut(&call) else {
                 return;
             };
@@ -407,6 +426,9 @@ impl Engine {
             add_unique(&mut entry.calls, call);
             if !codecs.is_empty() {
                 entry.codecs = codecs;
+            }
+            if let Some(udptl) = udptl {
+                entry.udptl = udptl;
             }
             // Streams that began before this SDP named their endpoint (a re-INVITE moved the media).
             let streams: Vec<Key> = self.streams_at.get(&ep).cloned().unwrap_or_default();
@@ -626,6 +648,40 @@ impl Engine {
         }
     }
 
+    /// A UDP packet that parsed as UDPTL: counted in a fax stream, and `true`, when an SDP of an open
+    /// call announced UDPTL at one of its endpoints (then it is not RTP, whatever it looks like).
+    pub fn udptl(
+        &mut self,
+        frame: u64,
+        ts: i64,
+        src: SocketAddr,
+        dst: SocketAddr,
+        packet: UdptlPacket,
+    ) -> bool {
+        let announced = |ep: &SocketAddr| self.endpoints.get(ep).is_some_and(|e| e.udptl);
+        if !announced(&dst) && !announced(&src) {
+            return false;
+        }
+        if let Some((_, stream)) = self.fax.get_mut(&(src, dst)) {
+            stream.push(frame, ts, packet);
+            return true;
+        }
+        let Some(&call) = self.calls_naming(src, dst).first() else {
+            return false;
+        };
+        if self.fax.len() >= MAX_FAX_STREAMS {
+            self.untracked_udptl += 1;
+            return true;
+        }
+        let Some(open) = self.open.get_mut(&call) else {
+            return false;
+        };
+        open.fax.push((src, dst));
+        let stream = fax::Building::new(frame, ts, src, dst, packet, Some(open.index));
+        self.fax.insert((src, dst), (call, stream));
+        true
+    }
+
     fn settled_stream(&mut self, key: Key, stream: Option<Stream>, out: &mut dyn Finisher) {
         if let Some((src, dst, _)) = stream.as_ref().map(|s| (s.src, s.dst, 0)) {
             for ep in [src, dst] {
@@ -757,6 +813,13 @@ impl Engine {
             .iter()
             .filter_map(|&k| self.transport.icmp_snapshot(k))
             .collect();
+        let mut fax: Vec<Fax> = open
+            .fax
+            .iter()
+            .filter_map(|flow| self.fax.remove(flow))
+            .map(|(_, stream)| stream.report())
+            .collect();
+        fax.sort_by_key(|f| f.first_frame);
         let capture = CaptureFacts {
             rtp_seen: self.media.rtp_seen(),
         };
@@ -768,6 +831,7 @@ impl Engine {
                 stun,
                 connections,
                 icmp,
+                fax,
             },
             capture,
         });
@@ -803,8 +867,9 @@ fn drop_key<K: std::hash::Hash + Eq>(map: &mut FxHashMap<K, Vec<Key>>, at: K, ke
     }
 }
 
-/// Media endpoints with the payload types of their media line.
-type SdpEndpoints = Vec<(SocketAddr, Vec<Codec>)>;
+/// Media endpoints with the payload types of their media line, and for a media line's own port
+/// whether it is UDPTL (T.38 fax) rather than RTP.
+type SdpEndpoints = Vec<(SocketAddr, Vec<Codec>, Option<bool>)>;
 
 /// The media endpoints a message's SDP announces (address and port, RTCP port, ICE candidates),
 /// each with the payload types of its media line.
@@ -813,15 +878,20 @@ fn sdp_endpoints(msg: &Message) -> SdpEndpoints {
     for media in msg.sdp.iter().flatten() {
         if let (Some(addr), true) = (media.addr, media.port != 0) {
             if !addr.is_unspecified() {
-                out.push((SocketAddr::new(addr, media.port), media.codecs.clone()));
+                let udptl = media.proto.eq_ignore_ascii_case("udptl");
+                out.push((
+                    SocketAddr::new(addr, media.port),
+                    media.codecs.clone(),
+                    Some(udptl),
+                ));
                 if let Some(rtcp) = media.rtcp_port {
-                    out.push((SocketAddr::new(addr, rtcp), Vec::new()));
+                    out.push((SocketAddr::new(addr, rtcp), Vec::new(), None));
                 }
             }
         }
         for c in &media.candidates {
             if let Ok(ip) = c.addr.parse() {
-                out.push((SocketAddr::new(ip, c.port), Vec::new()));
+                out.push((SocketAddr::new(ip, c.port), Vec::new(), None));
             }
         }
     }

@@ -9,6 +9,7 @@
 pub mod calls;
 pub mod dialogs;
 pub mod engine;
+pub mod fax;
 pub mod media;
 pub mod message;
 pub mod mos;

@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 
 use crate::correlate::calls::{Call, State};
 use crate::correlate::engine::FinishedCall;
+use crate::correlate::fax::Fax;
 use crate::correlate::media::{Stream, StunCheck};
 use crate::correlate::message::{Message, Method, SdpMedia};
 use crate::proto::sdp;
@@ -95,6 +96,8 @@ pub(crate) struct CallFacts<'a> {
     /// No RTP of any call had reached this capture point by the time the call ended (maybe it is
     /// filtered to signalling only).
     pub capture_without_rtp: bool,
+    /// The call's fax streams (UDPTL), by first frame.
+    pub fax: Vec<&'a Fax>,
 }
 
 /// The media line the call's audio uses: the first audio line, else the first line with a port.
@@ -172,6 +175,7 @@ impl<'a> CallFacts<'a> {
                     && active().next().is_some()
             }),
             capture_without_rtp: false,
+            fax: Vec::new(),
         };
         let hold = facts
             .session_requests()
@@ -259,8 +263,12 @@ impl<'a> CallFacts<'a> {
     /// The first re-INVITE, UPDATE or BYE at or after `ts_ns` less [`SIGNALLED_SLACK_NS`] (media may
     /// stop just before the request that stopped it reaches the capture point).
     pub fn next_session_request(&self, ts_ns: i64) -> Option<&'a Message> {
-        let from = ts_ns.saturating_sub(SIGNALLED_SLACK_NS);
-        self.session_requests().find(|m| m.ts_ns >= from)
+        self.session_request_from(ts_ns.saturating_sub(SIGNALLED_SLACK_NS))
+    }
+
+    /// The first re-INVITE, UPDATE or BYE at or after `ts_ns`.
+    pub fn session_request_from(&self, ts_ns: i64) -> Option<&'a Message> {
+        self.session_requests().find(|m| m.ts_ns >= ts_ns)
     }
 
     /// The session was on hold at `ts_ns`: the latest re-INVITE or UPDATE with SDP before it (within
@@ -323,6 +331,7 @@ impl<'a> CallFacts<'a> {
         media.dedup_by_key(|s| (s.first_frame, s.src, s.dst, s.ssrc));
         f.media = media;
         f.capture_without_rtp = !fc.capture.rtp_seen;
+        f.fax = fc.evidence.fax.iter().collect();
         f
     }
 }

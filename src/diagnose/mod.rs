@@ -318,6 +318,7 @@ pub const RULES: &[(&str, u8)] = &[
     ("sip.ack_missing", 2),
     ("media.unexpected_address", 3),
     ("media.ice_failed", 3),
+    ("media.fax_failed", 3),
     ("media.dropped_after_answer", 4),
     ("media.none", 5),
     ("media.one_way", 5),

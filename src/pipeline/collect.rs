@@ -62,6 +62,7 @@ impl Collector {
         analysis.diagnosis.transport_events = self.events;
         analysis.sip = counts.sip;
         analysis.limits.untracked_rtp_packets = counts.untracked_rtp_packets;
+        analysis.limits.untracked_udptl_packets = counts.untracked_udptl_packets;
         analysis.limits.untracked_tcp_segments = counts.untracked_tcp_segments;
         analysis.limits.untracked_icmp = counts.untracked_icmp;
         analysis.limits.out_of_order = counts.out_of_order;

@@ -152,6 +152,11 @@ impl Fold {
                     self.engine.tls(frame, ts, src, dst, *event);
                 }
             }
+            Kind::Udptl { flow: i, packet } => {
+                if let Some((src, dst)) = flow(i) {
+                    self.engine.udptl(frame, ts, src, dst, packet);
+                }
+            }
             Kind::Rtp {
                 flow: i,
                 ssrc,
@@ -160,7 +165,14 @@ impl Fold {
                 pt,
                 marker,
                 len,
+                udptl,
             } => {
+                // Bytes that read as both are UDPTL where an SDP announced it (T.38 fax).
+                if let (Some(packet), Some((src, dst))) = (udptl, flow(i)) {
+                    if self.engine.udptl(frame, ts, src, dst, packet) {
+                        return;
+                    }
+                }
                 // Most flows carry one SSRC: remember its stream per chunk flow, so a packet costs
                 // an array index instead of hashing two socket addresses.
                 let cached = self.stream_cache.get(i as usize).copied().flatten();

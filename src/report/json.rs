@@ -21,7 +21,8 @@
 //!   - `warnings` (array of `{ "offset": number, "message": string }`) and `warnings_dropped` (number).
 //! - `summary`: across all files: `files`, `packets`, `sip_messages`, `sip_resent`, `sip_untracked`
 //!   (SIP messages counted but not correlated because of the memory limits), `limits` (what the memory
-//!   limits left out: `untracked_tcp_segments`, `untracked_rtp_packets`, `tcp_reassembly_bytes_skipped`,
+//!   limits left out: `untracked_tcp_segments`, `untracked_rtp_packets`, `untracked_udptl_packets`
+//!   (fax), `tcp_reassembly_bytes_skipped`,
 //!   `tcp_reassembly_streams_over_limit`), `calls`,
 //!   `failed_calls` (calls with an `error` finding), `degraded_calls` (a `warning` but no error),
 //!   `by_code` (object: finding code → calls it was found in), `rtp_streams`, `other_dialogs`,
@@ -51,6 +52,12 @@
 //!     "expected_by_sdp", "first_after_answer_ms", "last_after_answer_ms" (first and last packet
 //!     relative to the call's 2xx, or null), "first_frame", "last_frame", "start_ts", "end_ts" }` — the figures are
 //!     Wireshark's (`tshark -z rtp,streams`);
+//!   - `fax` (array): the call's T.38 fax streams (UDPTL, never counted as RTP), one per direction:
+//!     `{ "src", "dst", "packets", "first_seq", "last_seq", "expected", "lost" (sequence numbers
+//!     never received), "recovered" (of those, carried again by the next packet's redundancy),
+//!     "resent", "gaps", "max_redundancy" (secondary IFPs per packet at most), "fec_packets",
+//!     "signals" (T.30 indicators and data modulations seen, by their T.38 ASN.1 names),
+//!     "first_frame", "last_frame", "start_ts", "end_ts" }`;
 //!   - `frames`: `{ "first", "last", "sip": [frame numbers of the call's SIP messages] }`;
 //!   - `wireshark_filter`: a display filter selecting the call's SIP in Wireshark.
 //! - `transport_events` (array, by first frame): TCP, TLS and ICMP failures: `{ "code", "severity",
@@ -80,6 +87,7 @@ use super::time::rfc3339;
 use super::words::call_streams;
 use crate::analysis::{Analysis, CaptureSummary};
 use crate::correlate::calls::{Call, OtherDialog};
+use crate::correlate::fax::Fax;
 use crate::correlate::media::Stream;
 use crate::correlate::transport::{ConnState, Connection, IcmpError};
 use crate::diagnose::{Finding, Severity, TransportEvent};
@@ -130,6 +138,7 @@ struct CallJson<'a> {
     ms_diagnostics: Vec<serde_json::Value>,
     findings: Vec<serde_json::Value>,
     media: Vec<serde_json::Value>,
+    fax: Vec<serde_json::Value>,
     frames: Frames,
     wireshark_filter: String,
 }
@@ -206,6 +215,7 @@ struct Warning<'a> {
 struct Limits {
     untracked_tcp_segments: u64,
     untracked_rtp_packets: u64,
+    untracked_udptl_packets: u64,
     tcp_reassembly_bytes_skipped: u64,
     tcp_reassembly_streams_over_limit: u64,
 }
@@ -304,6 +314,28 @@ fn stream(s: &Stream) -> serde_json::Value {
         "last_after_answer_ms": s.since_answer.map(|t| t.last_ms),
         "first_frame": s.first_frame, "last_frame": s.last_frame,
         "start_ts": rfc3339(s.first_ts_ns), "end_ts": rfc3339(s.last_ts_ns),
+    })
+}
+
+fn fax(f: &Fax) -> serde_json::Value {
+    json!({
+        "src": f.src.to_string(),
+        "dst": f.dst.to_string(),
+        "packets": f.packets,
+        "first_seq": f.first_seq,
+        "last_seq": f.last_seq,
+        "expected": f.expected,
+        "lost": f.lost,
+        "recovered": f.recovered,
+        "resent": f.resent,
+        "gaps": f.gaps,
+        "max_redundancy": f.max_redundancy,
+        "fec_packets": f.fec_packets,
+        "signals": f.signals(),
+        "first_frame": f.first_frame,
+        "last_frame": f.last_frame,
+        "start_ts": rfc3339(f.first_ts_ns),
+        "end_ts": rfc3339(f.last_ts_ns),
     })
 }
 
@@ -420,6 +452,13 @@ fn call<'a>(index: usize, c: &'a Call, analysis: &'a Analysis) -> CallJson<'a> {
             .map(|fs| fs.iter().map(finding).collect())
             .unwrap_or_default(),
         media: call_streams(analysis, index - 1).map(stream).collect(),
+        fax: analysis
+            .evidence
+            .get(index - 1)
+            .map_or(&[][..], |e| &e.fax)
+            .iter()
+            .map(fax)
+            .collect(),
         frames: Frames {
             first: frames.iter().copied().min().unwrap_or_default(),
             last: frames.iter().copied().max().unwrap_or_default(),
@@ -498,6 +537,7 @@ pub fn write(analysis: &Analysis, mut out: impl Write) -> io::Result<()> {
             limits: Limits {
                 untracked_tcp_segments: analysis.limits.untracked_tcp_segments,
                 untracked_rtp_packets: analysis.limits.untracked_rtp_packets,
+                untracked_udptl_packets: analysis.limits.untracked_udptl_packets,
                 tcp_reassembly_bytes_skipped: analysis.tcp_reassembly.bytes_skipped,
                 tcp_reassembly_streams_over_limit: analysis.tcp_reassembly.streams_over_limit,
             },

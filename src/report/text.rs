@@ -9,7 +9,8 @@ use std::io::{self, Write};
 use super::json::{link_type_name, wireshark_filter};
 use super::time::rfc3339;
 use super::words::{
-    call_streams, clock, duration_or_dash, sdp_note, short_uri, truncate, unlinked_events, worst,
+    call_streams, clock, duration_or_dash, fax_line, sdp_note, short_uri, truncate,
+    unlinked_events, worst,
 };
 use crate::analysis::{Analysis, CaptureSummary};
 use crate::correlate::calls::Call;
@@ -64,11 +65,11 @@ pub fn write(analysis: &Analysis, options: &Options, mut out: impl Write) -> io:
         )?;
     }
     let l = &analysis.limits;
-    if l.untracked_tcp_segments + l.untracked_rtp_packets > 0 {
+    if l.untracked_tcp_segments + l.untracked_rtp_packets + l.untracked_udptl_packets > 0 {
         writeln!(
             out,
-            "  memory limits: {} TCP segments and {} RTP packets beyond the connection/stream limits not analysed",
-            l.untracked_tcp_segments, l.untracked_rtp_packets
+            "  memory limits: {} TCP segments, {} RTP and {} UDPTL packets beyond the connection/stream limits not analysed",
+            l.untracked_tcp_segments, l.untracked_rtp_packets, l.untracked_udptl_packets
         )?;
     }
     for (reason, n) in &analysis.sip_malformed {
@@ -192,6 +193,9 @@ pub fn write_verdict(
             m.max_jitter_ms,
             s.mos.map(|v| format!(", MOS {v:.2}")).unwrap_or_default()
         )?;
+    }
+    for f in analysis.evidence.get(i).map_or(&[][..], |e| &e.fax) {
+        writeln!(out, "  fax {}", fax_line(f))?;
     }
     writeln!(
         out,

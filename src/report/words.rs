@@ -7,11 +7,40 @@ use std::borrow::Cow;
 
 use super::time::rfc3339;
 use crate::analysis::Analysis;
+use crate::correlate::fax::Fax;
 use crate::correlate::media::Stream;
 use crate::correlate::message::Message;
 use crate::diagnose::{Finding, Severity, TransportEvent};
 use crate::proto::sdp::Direction;
 use crate::words::duration_ms;
+
+/// One fax stream in words: `192.0.2.10:6002 → 192.0.2.31:20002 T.38 over UDPTL: 340 packets, seq
+/// 32768–33107, lost 0 (0 recovered by redundancy), 0 resent, redundancy up to 2 IFPs; signals cng,
+/// v21-preamble, ...`.
+pub(crate) fn fax_line(f: &Fax) -> String {
+    let recovery = if f.fec_packets > 0 {
+        format!("FEC in {} packets", f.fec_packets)
+    } else {
+        format!("redundancy up to {} IFPs", f.max_redundancy)
+    };
+    let signals = f.signals();
+    format!(
+        "{} → {} T.38 over UDPTL: {} packets, seq {}–{}, lost {} ({} recovered by redundancy), {} resent, {recovery}{}",
+        f.src,
+        f.dst,
+        f.packets,
+        f.first_seq,
+        f.last_seq,
+        f.lost,
+        f.recovered,
+        f.resent,
+        if signals.is_empty() {
+            String::new()
+        } else {
+            format!("; signals {}", signals.join(", "))
+        }
+    )
+}
 
 /// The most severe finding of a call, if it has any.
 pub(crate) fn worst(analysis: &Analysis, call: usize) -> Option<Severity> {

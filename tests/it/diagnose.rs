@@ -335,6 +335,52 @@ fn media_lost_mid_call_both_ways_is_dead_air_one_way_is_stopped() {
 }
 
 #[test]
+fn fax_refused_or_one_way_fails_and_a_fax_that_went_both_ways_is_clean() {
+    let a = lab("fax-t38.pcap");
+    assert_good(&a, 0);
+    assert!(
+        a.diagnosis.calls[0].is_empty(),
+        "{:#?}",
+        a.diagnosis.calls[0]
+    );
+    let fax: Vec<_> = a.evidence[0]
+        .fax
+        .iter()
+        .map(|f| (f.src.to_string(), f.packets, f.lost, f.max_redundancy))
+        .collect();
+    assert_eq!(
+        fax,
+        [
+            ("192.0.2.31:20002".to_string(), 11, 0, 2),
+            ("192.0.2.10:6002".to_string(), 340, 0, 2)
+        ]
+    );
+    // The audio before and after the fax: two streams, each way one, as tshark lists them.
+    assert_eq!(a.streams.len(), 2);
+    let a = lab("fax-t38-refused.pcap");
+    assert_eq!(codes(&a, 0), ["media.fax_failed"]);
+    let f = primary(&a, 0);
+    assert_eq!(f.frames, [208, 209]);
+    assert_mentions(
+        f,
+        &[
+            "the re-INVITE to T.38 (frame 208) from 192.0.2.10 was refused: 488 Not Acceptable Here (frame 209)",
+            "Warning: 304 app \"Media type not available\"",
+            "enable T.38 on 192.0.2.31's side",
+        ],
+    );
+    let a = lab("fax-t38-one-way.pcap");
+    assert_eq!(codes(&a, 0), ["media.fax_failed"]);
+    let f = primary(&a, 0);
+    assert_eq!(f.severity, Severity::Error);
+    assert_eq!(f.frames, [210, 211, 213, 554]);
+    assert_mentions(
+        f,
+        &["UDPTL went one way only: 192.0.2.10:6002 → 192.0.2.31:20002 (340 packets, frames 213–554); nothing from 192.0.2.31:20002 to 192.0.2.10:6002"],
+    );
+}
+
+#[test]
 fn ack_dropped_is_ack_missing() {
     let a = lab("ack-dropped.pcap");
     assert_eq!(codes(&a, 0)[0], "sip.ack_missing");

@@ -14,6 +14,7 @@ pub(crate) mod icmp_unreachable;
 pub(crate) mod media_codec_mismatch;
 pub(crate) mod media_dead_air;
 pub(crate) mod media_dropped_after_answer;
+pub(crate) mod media_fax_failed;
 pub(crate) mod media_ice_failed;
 pub(crate) mod media_none;
 pub(crate) mod media_one_way;
@@ -120,6 +121,7 @@ pub(crate) fn call_findings(f: &CallFacts<'_>, linked: &[&TransportEvent]) -> Ca
     out.extend(media_dead_air::check(f));
     out.extend(media_unexpected_address::check(f));
     out.extend(media_ice_failed::check(f));
+    out.extend(media_fax_failed::check(f));
     out.extend(media_codec_mismatch::check(f));
     out.extend(media_poor_quality::check(f));
     CallFindings {

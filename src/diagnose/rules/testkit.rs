@@ -8,6 +8,7 @@ pub(crate) use crate::correlate::testkit::*;
 
 use crate::correlate::calls::OtherDialog;
 use crate::correlate::engine::{Engine, FinishedCall, Finisher, Limits, Tied};
+use crate::correlate::fax::UdptlPacket;
 use crate::correlate::media::{Stream, StunClass};
 use crate::correlate::message::Message;
 use crate::correlate::transport::{flags, Connection, IcmpError, IcmpGroup, Released, TlsEvent};
@@ -33,6 +34,7 @@ enum Event {
         marker: bool,
     },
     Rtcp(u64, ReportBlock),
+    Udptl(u64, SocketAddr, SocketAddr, UdptlPacket),
     Stun(u64, SocketAddr, SocketAddr, StunClass),
 }
 
@@ -251,6 +253,31 @@ impl World {
         self
     }
 
+    /// `count` UDPTL packets (V.17 image data, one secondary each) 20 ms apart from `start_ms`,
+    /// sequence numbers from 0, frames `first_frame`, `first_frame + 1`, ...
+    pub fn udptl(
+        &mut self,
+        first_frame: u64,
+        start_ms: f64,
+        src: &str,
+        dst: &str,
+        count: u16,
+    ) -> &mut Self {
+        for i in 0..count {
+            let packet = UdptlPacket {
+                seq: i,
+                message: crate::proto::udptl::Message::Data(crate::proto::udptl::Modulation(8)),
+                secondaries: 1,
+                fec: false,
+            };
+            self.push(
+                ns(start_ms + f64::from(i) * 20.0),
+                Event::Udptl(first_frame + u64::from(i), addr(src), addr(dst), packet),
+            );
+        }
+        self
+    }
+
     /// An RTCP receiver report about the stream `src` sends (its SSRC, as [`World::rtp`] gives it).
     pub fn rtcp_about(&mut self, frame: u64, ms: f64, src: &str) -> &mut Self {
         let block = ReportBlock {
@@ -322,6 +349,9 @@ impl World {
                     engine.rtp(stream, frame, ts, seq, rtp_ts, marker, pt, 160);
                 }
                 Event::Rtcp(frame, block) => engine.rtcp(frame, ts, &[block]),
+                Event::Udptl(frame, src, dst, packet) => {
+                    engine.udptl(frame, ts, src, dst, packet);
+                }
                 Event::Stun(frame, src, dst, class) => engine.stun(frame, ts, src, dst, class),
             }
         }
