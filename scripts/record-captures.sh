@@ -442,10 +442,62 @@ sc_fax_t38_one_way() {
     waitpid "$PID_app1"
 }
 
+# 22, 23. The one-way and the blocked media of scenarios 10 and 9, recorded at both ends at once: at the
+#     caller (its RTP leaves, nothing comes back) and at the app (one-way: its own RTP leaves and the caller's
+#     arrives, the loss is beyond the capture point; blocked: the caller's arrives, its own never leaves).
+sc_media_one_way_at_caller() {
+    nsx lab-sw nft -f "$LAB/drop-app-rtp-uplink.nft"
+    cap_start lab-caller lab-c0
+    cap_also lab-app1 lab-a1 media-one-way-at-app.pcap
+    uas app1 lab-app1 "$APP1" uas-call.xml
+    uac caller "$APP1:5060" uac-call.xml app -d 4000
+    waitpid "$PID_app1"
+}
+sc_media_blocked_both_at_caller() {
+    firewall lab-app1 fw-drop-media.nft
+    cap_start lab-caller lab-c0
+    cap_also lab-app1 lab-a1 media-blocked-both-at-app.pcap
+    uas app1 lab-app1 "$APP1" uas-call.xml
+    uac caller "$APP1:5060" uac-call.xml app -d 4000
+    waitpid "$PID_app1"
+}
+
+# 24, 25. ICE: both SDPs carry a host candidate (caller 192.0.2.10:7000, app 192.0.2.31:27000); on those
+#     ports ice_peer.py does the connectivity checks (STUN Binding requests every 50 ms, answered by the
+#     other peer) and, once one of its checks is answered, sends PCMU for the rest of the call. ice-call:
+#     checks succeed, 3 s of RTP both ways. ice-failed: the app's firewall drops all non-SIP UDP both
+#     ways (fw-drop-media.nft): the caller's checks go unanswered, no media at all.
+ice_call() {
+    uas app1 lab-app1 "$APP1" uas-ice.xml
+    bgrun lab-app1 ice-app 20 python3 "$LAB/ice_peer.py" "$APP1:27000" "$CALLER:7000" 1.2 3.5 tone.ulaw
+    bgrun lab-caller ice-caller 20 python3 "$LAB/ice_peer.py" "$CALLER:7000" "$APP1:27000" 1.2 3.5 tone.ulaw \
+        --controlling
+    uac caller "$APP1:5060" uac-ice.xml app -d 4500
+    waitpid "$PID_app1"
+}
+sc_ice_call() {
+    cap_start lab-sw lab-br0
+    ice_call
+}
+sc_ice_failed() {
+    firewall lab-app1 fw-drop-media.nft
+    cap_start lab-sw lab-br0
+    ice_call
+}
+
+# 26. Codec mismatch: the app's 200 OK lists PCMU only, but it sends its RTP with payload type 8 (PCMA).
+sc_codec_mismatch() {
+    cap_start lab-sw lab-br0
+    uas app1 lab-app1 "$APP1" uas-codec-mismatch.xml
+    uac caller "$APP1:5060" uac-call.xml app -d 3000
+    waitpid "$PID_app1"
+}
+
 ALL=(sip-udp-basic-call sip-udp-outcomes tcp-syn-dropped-proxy tcp-syn-dropped-at-app tcp-syn-refused
      udp-icmp-unreachable udp-invite-dropped failover-slow media-blocked-both media-one-way ack-dropped
      media-impaired sip-tcp-call tls-handshake-failed media-dead-air media-stopped failover-udp
-     nat-private-sdp fax-t38 fax-t38-refused fax-t38-one-way)
+     nat-private-sdp fax-t38 fax-t38-refused fax-t38-one-way media-one-way-at-caller
+     media-blocked-both-at-caller ice-call ice-failed codec-mismatch)
 
 run_scenario() {
     local name=$1 fn="sc_${1//-/_}"

@@ -381,6 +381,68 @@ fn fax_refused_or_one_way_fails_and_a_fax_that_went_both_ways_is_clean() {
 }
 
 #[test]
+fn one_way_and_blocked_media_seen_at_the_caller_and_at_the_app() {
+    // At the caller, both failures look the same: its RTP leaves, nothing comes back.
+    for (name, frames) in [
+        ("media-one-way-at-caller.pcap", [6, 7, 8, 207, 208]),
+        ("media-blocked-both-at-caller.pcap", [6, 7, 8, 208, 209]),
+        ("media-blocked-both-at-app.pcap", [6, 7, 8, 208, 209]),
+    ] {
+        let a = lab(name);
+        assert_eq!(
+            codes(&a, 0),
+            ["media.dropped_after_answer", "media.one_way"],
+            "{name}"
+        );
+        let f = primary(&a, 0);
+        assert_eq!(f.frames, frames, "{name}");
+        assert_mentions(
+            f,
+            &[
+                "with RTP only 192.0.2.10:6000 → 192.0.2.31:20000",
+                "the callee's RTP (from 192.0.2.31:20000) never reached this capture point",
+            ],
+        );
+    }
+    // At the app the one-way loss is beyond the capture point: its RTP leaves, the caller's arrives.
+    let a = lab("media-one-way-at-app.pcap");
+    assert_eq!(a.streams.len(), 2);
+    assert!(a.diagnosis.calls[0].is_empty(), "{:#?}", a.diagnosis.calls[0]);
+}
+
+#[test]
+fn ice_checks_unanswered_fail_and_answered_ones_carry_the_media() {
+    let a = lab("ice-failed.pcap");
+    assert_eq!(codes(&a, 0)[0], "media.ice_failed");
+    let f = primary(&a, 0);
+    assert_eq!(f.severity, Severity::Error);
+    assert_eq!(f.frames[..3], [8, 9, 10]);
+    assert_mentions(
+        f,
+        &[
+            "192.0.2.10:7000 → 192.0.2.31:27000: 69 requests, no success",
+            "allow the media port range between the endpoints",
+        ],
+    );
+    let a = lab("ice-call.pcap");
+    assert_eq!(a.streams.len(), 2);
+    assert!(a.diagnosis.calls[0].is_empty(), "{:#?}", a.diagnosis.calls[0]);
+}
+
+#[test]
+fn a_payload_type_the_answer_did_not_list_is_a_codec_mismatch() {
+    let a = lab("codec-mismatch.pcap");
+    assert_eq!(codes(&a, 0), ["media.codec_mismatch"]);
+    let f = primary(&a, 0);
+    assert_eq!(f.severity, Severity::Warning);
+    assert_eq!(f.frames, [6, 9, 307]);
+    assert_mentions(
+        f,
+        &["RTP 192.0.2.31:20000 → 192.0.2.10:6000 (frames 9–307) carries payload type 8 (PCMA), which the answer SDP (frame 6) did not list (PCMU/8000)"],
+    );
+}
+
+#[test]
 fn ack_dropped_is_ack_missing() {
     let a = lab("ack-dropped.pcap");
     assert_eq!(codes(&a, 0)[0], "sip.ack_missing");
