@@ -12,6 +12,7 @@ use crate::correlate::calls::{Call, OtherDialog, SipStats};
 use crate::correlate::engine::Evidence;
 use crate::correlate::media::Stream;
 use crate::correlate::transport::{Connection, IcmpError};
+use crate::correlate::vantage::Vantage;
 use crate::diagnose::Diagnosis;
 use crate::reassembly;
 
@@ -43,6 +44,8 @@ pub struct Analysis {
     pub diagnosis: Diagnosis,
     /// What the memory limits left out.
     pub limits: LimitHits,
+    /// What the capture point could see (hosts on its path, RTP or not), over the whole capture.
+    pub vantage: Vantage,
 }
 
 /// Counts of what a memory limit left out (zero unless a capture is enormous or hostile).

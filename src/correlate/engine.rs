@@ -27,6 +27,7 @@ use super::media::{self, Owner, Signalled, Stream, StunCheck, StunClass};
 use super::message::{Codec, Message, Method};
 use super::slab::Key;
 use super::transport::{self, Connection, IcmpError, IcmpGroup, Released, Segmented, TlsEvent};
+use super::vantage::{self, Vantage};
 use crate::proto::rtcp::ReportBlock;
 
 /// How long before a call's first message a failure on its own path still counts as its evidence
@@ -45,11 +46,13 @@ pub struct Limits {
     pub transport: transport::Limits,
 }
 
-/// What the capture showed so far, beyond one call.
+/// What the capture showed so far, beyond one call (see `vantage`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CaptureFacts {
     /// Some RTP stream (of any call) reached this capture point so far.
     pub rtp_seen: bool,
+    /// Every packet so far was from or to this host: the capture was taken at it.
+    pub capture_host: Option<IpAddr>,
 }
 
 /// The evidence of one call: what a diagnosis looks at, and (once diagnosed) what the reports show.
@@ -166,6 +169,7 @@ pub struct Engine {
     fax: FxHashMap<(SocketAddr, SocketAddr), (Key, fax::Building)>,
     /// UDPTL packets of fax streams beyond [`MAX_FAX_STREAMS`].
     untracked_udptl: u64,
+    vantage: vantage::Tracker,
     sip_ports: FxHashSet<u16>,
     clock: i64,
     /// Events whose time was earlier than the clock by more than a second.
@@ -181,6 +185,8 @@ pub struct Counts {
     pub untracked_tcp_segments: u64,
     pub untracked_icmp: u64,
     pub out_of_order: u64,
+    /// What the capture point could see, over the whole capture.
+    pub vantage: Vantage,
 }
 
 fn add_unique(v: &mut Vec<Key>, k: Key) -> bool {
@@ -207,6 +213,7 @@ impl Engine {
             streams_at: FxHashMap::default(),
             fax: FxHashMap::default(),
             untracked_udptl: 0,
+            vantage: vantage::Tracker::default(),
             sip_ports: [5060, 5061].into_iter().collect(),
             clock: i64::MIN,
             out_of_order: 0,
@@ -279,6 +286,7 @@ impl Engine {
             untracked_tcp_segments: self.transport.untracked_segments,
             untracked_icmp: self.transport.untracked_icmp,
             out_of_order: self.out_of_order,
+            vantage: self.vantage.vantage(self.media.rtp_seen()),
         }
     }
 
@@ -289,8 +297,15 @@ impl Engine {
     // ---------------------------------------------------------------------------------------------
     // SIP
 
+    /// What the IP and link layers said about the sender of a SIP message: the TTL it arrived with
+    /// and its source MAC (for the capture vantage).
+    pub fn sender(&mut self, src: IpAddr, ttl: u8, mac: Option<[u8; 6]>) {
+        self.vantage.sender(src, ttl, mac);
+    }
+
     /// A SIP message (from any transport).
     pub fn sip(&mut self, msg: Message) {
+        self.vantage.packet(msg.src.ip(), msg.dst.ip());
         if self.sip_ports.len() < MAX_SIP_PORTS {
             self.sip_ports.insert(msg.src.port());
             self.sip_ports.insert(msg.dst.port());
@@ -499,6 +514,7 @@ impl Engine {
         bits: u8,
         len: usize,
     ) {
+        self.vantage.packet(src.ip(), dst.ip());
         if let Segmented::New(key) = self.transport.segment(frame, ts, src, dst, bits, len) {
             let Some(conn) = self.transport.snapshot(key) else {
                 return;
@@ -548,6 +564,8 @@ impl Engine {
     /// An ICMP error quoting a packet.
     pub fn icmp(&mut self, error: IcmpError) {
         let (src, dst) = (error.src, error.dst);
+        // The error itself went from the reporter back to the quoted packet's source.
+        self.vantage.packet(error.reporter, src.ip());
         let Some((key, _)) = self.transport.icmp(error) else {
             return;
         };
@@ -583,6 +601,8 @@ impl Engine {
         ssrc: u32,
         pt: u8,
     ) -> Option<Key> {
+        // Once per flow and chunk (the fold caches the stream), enough for who talks to whom.
+        self.vantage.packet(src.ip(), dst.ip());
         if let Some(key) = self.media.find(src, dst, ssrc) {
             return Some(key);
         }
@@ -635,6 +655,7 @@ impl Engine {
         dst: SocketAddr,
         class: StunClass,
     ) {
+        self.vantage.packet(src.ip(), dst.ip());
         let calls = self.calls_naming(src, dst);
         let owner = calls.first().and_then(|&c| self.owner_of(c, src, dst));
         if let Some((key, true)) = self.media.stun(frame, ts, src, dst, class, |_, _| owner) {
@@ -658,6 +679,7 @@ impl Engine {
         dst: SocketAddr,
         packet: UdptlPacket,
     ) -> bool {
+        self.vantage.packet(src.ip(), dst.ip());
         let announced = |ep: &SocketAddr| self.endpoints.get(ep).is_some_and(|e| e.udptl);
         if !announced(&dst) && !announced(&src) {
             return false;
@@ -822,6 +844,7 @@ impl Engine {
         fax.sort_by_key(|f| f.first_frame);
         let capture = CaptureFacts {
             rtp_seen: self.media.rtp_seen(),
+            capture_host: self.vantage.capture_host(),
         };
         let tied = out.call(FinishedCall {
             index,

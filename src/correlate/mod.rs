@@ -19,3 +19,4 @@ pub mod slab;
 pub(crate) mod testkit;
 pub mod timeline;
 pub mod transport;
+pub mod vantage;

@@ -4,7 +4,7 @@
 //! Takes a finished call with its evidence; produces a [`CallFacts`] view that borrows them. Does not
 //! judge anything; the rules do.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use crate::correlate::calls::{Call, State};
 use crate::correlate::engine::FinishedCall;
@@ -13,6 +13,19 @@ use crate::correlate::media::{Stream, StunCheck};
 use crate::correlate::message::{Message, Method, SdpMedia};
 use crate::proto::sdp;
 use crate::words::frame_range;
+
+/// What a capture point can see of a call's media.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum MediaView {
+    /// Some of its media (RTP, STUN, UDPTL) was seen, or RTP of other calls reached a capture point
+    /// its media would pass.
+    Visible,
+    /// No RTP of any call had reached this capture point (filtered to signalling only?).
+    NoRtp,
+    /// Every packet so far was from or to `at`, which is none of the call's media endpoints: its
+    /// media cannot pass there (a proxy's own interface while the media goes between the ends).
+    OffPath { at: IpAddr },
+}
 
 /// A message and the media line of its SDP that the call's audio uses.
 #[derive(Clone, Copy, Debug)]
@@ -93,9 +106,8 @@ pub(crate) struct CallFacts<'a> {
     /// An SDP of the call negotiated media that is not RTP (T.38 over UDPTL, MSRP, ...): the RTP
     /// verdicts do not apply.
     pub non_rtp_media: bool,
-    /// No RTP of any call had reached this capture point by the time the call ended (maybe it is
-    /// filtered to signalling only).
-    pub capture_without_rtp: bool,
+    /// Whether this capture point can see the call's media (see [`MediaView`]).
+    pub media_view: MediaView,
     /// The call's fax streams (UDPTL), by first frame.
     pub fax: Vec<&'a Fax>,
 }
@@ -174,7 +186,7 @@ impl<'a> CallFacts<'a> {
                 active().all(|m| !m.proto.to_ascii_uppercase().contains("RTP"))
                     && active().next().is_some()
             }),
-            capture_without_rtp: false,
+            media_view: MediaView::Visible,
             fax: Vec::new(),
         };
         let hold = facts
@@ -330,9 +342,55 @@ impl<'a> CallFacts<'a> {
         media.sort_by_key(|s| (s.first_frame, s.src, s.dst, s.ssrc));
         media.dedup_by_key(|s| (s.first_frame, s.src, s.dst, s.ssrc));
         f.media = media;
-        f.capture_without_rtp = !fc.capture.rtp_seen;
         f.fax = fc.evidence.fax.iter().collect();
+        f.media_view = f.view(fc);
         f
+    }
+
+    /// What the capture point could see of the call's media, from what had been seen so far when
+    /// the call was finalized.
+    fn view(&self, fc: &FinishedCall) -> MediaView {
+        let ev = &fc.evidence;
+        if !self.media.is_empty() || !ev.stun.is_empty() || !ev.fax.is_empty() {
+            return MediaView::Visible;
+        }
+        let endpoints: Vec<IpAddr> = [self.offer, self.answer]
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s.endpoint())
+            .map(|e| e.ip())
+            .collect();
+        match fc.capture.capture_host {
+            Some(at) if !endpoints.is_empty() && !endpoints.contains(&at) => {
+                MediaView::OffPath { at }
+            }
+            _ if !fc.capture.rtp_seen => MediaView::NoRtp,
+            _ => MediaView::Visible,
+        }
+    }
+
+    /// When the capture point cannot see the call's media: a note for the summary of a media
+    /// finding (it says what could not be judged) and the advice on where to capture instead.
+    pub fn media_unseen(&self) -> Option<(String, String)> {
+        let (caller_ep, callee_ep) = self.media_endpoints();
+        let ip = |ep: &str| {
+            ep.rsplit_once(':')
+                .map_or(ep, |(ip, _)| ip)
+                .trim_matches(|c| c == '[' || c == ']')
+                .to_string()
+        };
+        let (a, b) = (ip(&caller_ep), ip(&callee_ep));
+        match self.media_view {
+            MediaView::Visible => None,
+            MediaView::NoRtp => Some((
+                "; but this capture holds no RTP of any call (filtered to signalling only, or taken off every media path), so it cannot tell".to_string(),
+                format!("capture again with the media (no `port 5060` filter), next to {a} or {b}, to judge the audio"),
+            )),
+            MediaView::OffPath { at } => Some((
+                format!("; but every packet of this capture is from or to {at} (it was taken there), and the media between {caller_ep} and {callee_ep} does not pass {at}, so it cannot tell"),
+                format!("capture at {a} or {b} (or on a mirror of their link) to see the media; {at} only relays the signalling"),
+            )),
+        }
     }
 }
 

@@ -57,8 +57,9 @@ pub(super) struct Event {
 
 /// What happened in a frame. `flow` indexes [`Output::flows`].
 pub(super) enum Kind {
-    /// A SIP message that came in one UDP datagram (its frames are chunk-local).
-    Sip(Box<Message>),
+    /// A SIP message that came in one UDP datagram (its frames are chunk-local), with what the IP and
+    /// link layers said about its sender.
+    Sip(Box<Message>, Sender),
     /// A TCP segment; its payload is copied only when the connection may carry SIP.
     Tcp {
         flow: u32,
@@ -99,6 +100,15 @@ pub(super) enum Kind {
     Icmp(Box<IcmpError>),
     /// An IP fragment, for reassembly.
     Fragment(Box<OwnedFragment>),
+}
+
+/// What the IP and link layers say about the sender of a datagram (for the capture vantage).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Sender {
+    /// The TTL (hop limit) the packet arrived with.
+    pub ttl: u8,
+    /// Its source MAC, when the link layer has one.
+    pub mac: Option<[u8; 6]>,
 }
 
 /// An IP fragment copied out of the capture.
@@ -249,12 +259,17 @@ pub(super) fn run(
             L4::Udp(udp) => {
                 let src = SocketAddr::new(ip.src, udp.src_port);
                 let dst = SocketAddr::new(ip.dst, udp.dst_port);
+                let sender = Sender {
+                    ttl: ip.ttl,
+                    mac: packet.layers.source_mac(frame.data),
+                };
                 udp_payload(
                     udp.payload,
                     &[local],
                     ts_ns,
                     src,
                     dst,
+                    sender,
                     &mut flows,
                     &mut sip_errors,
                     &mut push,
@@ -327,6 +342,7 @@ pub(super) fn udp_payload(
     ts_ns: i64,
     src: SocketAddr,
     dst: SocketAddr,
+    sender: Sender,
     flows: &mut Flows,
     sip_errors: &mut BTreeMap<&'static str, u64>,
     push: &mut dyn FnMut(Kind),
@@ -340,7 +356,7 @@ pub(super) fn udp_payload(
             dst,
             Transport::Udp,
             sip_errors,
-            &mut |m| push(Kind::Sip(Box::new(m))),
+            &mut |m| push(Kind::Sip(Box::new(m), sender)),
         );
     } else if stun::looks_like_stun(payload) {
         if let Ok(msg) = stun::Message::new_checked(payload) {

@@ -66,5 +66,6 @@ impl Collector {
         analysis.limits.untracked_tcp_segments = counts.untracked_tcp_segments;
         analysis.limits.untracked_icmp = counts.untracked_icmp;
         analysis.limits.out_of_order = counts.out_of_order;
+        analysis.vantage = counts.vantage;
     }
 }

@@ -127,11 +127,12 @@ impl Fold {
         self.engine.advance(ts, &mut self.out);
         let flow = |i: u32| flows.get(i as usize).copied();
         match event.kind {
-            Kind::Sip(mut msg) => {
+            Kind::Sip(mut msg, sender) => {
                 for f in &mut msg.frames {
                     *f += offset;
                 }
                 msg.frame += offset;
+                self.engine.sender(msg.src.ip(), sender.ttl, sender.mac);
                 self.sip_message(*msg);
             }
             Kind::Tcp {
@@ -217,6 +218,10 @@ impl Fold {
                             ts,
                             src,
                             dst,
+                            chunk::Sender {
+                                ttl: datagram.ip.ttl,
+                                mac: None,
+                            },
                             &mut table,
                             &mut self.analysis.sip_malformed,
                             &mut |kind| kinds.push(kind),

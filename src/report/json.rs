@@ -27,7 +27,14 @@
 //!   `failed_calls` (calls with an `error` finding), `degraded_calls` (a `warning` but no error),
 //!   `by_code` (object: finding code → calls it was found in), `rtp_streams`, `other_dialogs`,
 //!   `sip_requests` (object: method → count), `sip_responses` (object: status → count),
-//!   `sip_malformed` (object: reason → count).
+//!   `sip_malformed` (object: reason → count), `vantage`: what the capture point could see — `{
+//!   "capture_host" (the address every packet was from or to: the capture was taken there; null when
+//!   there is none), "common" (the addresses every packet was from or to: one, two when only those
+//!   two talked, none for a mirror port or a router's interface), "rtp_seen", "hosts": [{ "ip",
+//!   "sends", "receives" (packets from it / to it were seen), "ttl_min", "ttl_max" (of its SIP over
+//!   UDP), "hops" (routers between it and the capture point, from the TTL; null if unknown), "mac"
+//!   (the source MAC of its SIP over UDP: the last router's when it is not on this link) }],
+//!   "more_hosts" (beyond the host limit) }`.
 //! - `calls` (array, by first frame): per call
 //!   - `index` (1-based, as the call list shows it), `call_id`, `from`, `to` (URIs of the first INVITE),
 //!     `caller`, `callee` (`"ip:port"`, IPv6 as `"[ip]:port"`: where the first INVITE came from and went);
@@ -90,6 +97,7 @@ use crate::correlate::calls::{Call, OtherDialog};
 use crate::correlate::fax::Fax;
 use crate::correlate::media::Stream;
 use crate::correlate::transport::{ConnState, Connection, IcmpError};
+use crate::correlate::vantage::Vantage;
 use crate::diagnose::{Finding, Severity, TransportEvent};
 use serde_json::json;
 
@@ -237,6 +245,7 @@ struct Summary<'a> {
     sip_requests: &'a BTreeMap<String, u64>,
     sip_responses: BTreeMap<u16, u64>,
     sip_malformed: &'a BTreeMap<&'static str, u64>,
+    vantage: serde_json::Value,
 }
 
 /// The name of a link type as reports show it (text and HTML take it from here too).
@@ -314,6 +323,31 @@ fn stream(s: &Stream) -> serde_json::Value {
         "last_after_answer_ms": s.since_answer.map(|t| t.last_ms),
         "first_frame": s.first_frame, "last_frame": s.last_frame,
         "start_ts": rfc3339(s.first_ts_ns), "end_ts": rfc3339(s.last_ts_ns),
+    })
+}
+
+fn vantage(v: &Vantage) -> serde_json::Value {
+    let hosts: Vec<serde_json::Value> = v
+        .hosts
+        .iter()
+        .map(|h| {
+            json!({
+                "ip": h.ip.to_string(),
+                "sends": h.sends,
+                "receives": h.receives,
+                "ttl_min": h.ttl.map(|t| t.0),
+                "ttl_max": h.ttl.map(|t| t.1),
+                "hops": h.hops(),
+                "mac": h.mac.map(|m| m.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")),
+            })
+        })
+        .collect();
+    json!({
+        "capture_host": v.capture_host().map(|a| a.to_string()),
+        "common": v.common.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+        "rtp_seen": v.rtp_seen,
+        "hosts": hosts,
+        "more_hosts": v.more_hosts,
     })
 }
 
@@ -551,6 +585,7 @@ pub fn write(analysis: &Analysis, mut out: impl Write) -> io::Result<()> {
                 .map(|(s, n)| (s.0, *n))
                 .collect(),
             sip_malformed: &analysis.sip_malformed,
+            vantage: vantage(&analysis.vantage),
         },
         calls: analysis
             .calls

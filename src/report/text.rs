@@ -10,7 +10,7 @@ use super::json::{link_type_name, wireshark_filter};
 use super::time::rfc3339;
 use super::words::{
     call_streams, clock, duration_or_dash, fax_line, sdp_note, short_uri, truncate,
-    unlinked_events, worst,
+    unlinked_events, vantage_line, worst,
 };
 use crate::analysis::{Analysis, CaptureSummary};
 use crate::correlate::calls::Call;
@@ -57,6 +57,7 @@ pub fn write(analysis: &Analysis, options: &Options, mut out: impl Write) -> io:
         plural(analysis.calls.len() as u64, "call"),
         plural(analysis.other_dialogs.len() as u64, "other dialog")
     )?;
+    writeln!(out, "Vantage: {}", escape(&vantage_line(&analysis.vantage)))?;
     if sip.untracked > 0 {
         writeln!(
             out,

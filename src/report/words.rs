@@ -10,6 +10,7 @@ use crate::analysis::Analysis;
 use crate::correlate::fax::Fax;
 use crate::correlate::media::Stream;
 use crate::correlate::message::Message;
+use crate::correlate::vantage::{Host, Vantage};
 use crate::diagnose::{Finding, Severity, TransportEvent};
 use crate::proto::sdp::Direction;
 use crate::words::duration_ms;
@@ -40,6 +41,47 @@ pub(crate) fn fax_line(f: &Fax) -> String {
             format!("; signals {}", signals.join(", "))
         }
     )
+}
+
+/// How many hosts [`vantage_line`] lists before it only counts.
+const HOSTS_LISTED: usize = 12;
+
+/// One host of the vantage in words: `192.0.2.10 (both ways, TTL 64: on this link)`,
+/// `192.0.2.31 (received only)`.
+fn host_words(h: &Host) -> String {
+    let ways = match (h.sends, h.receives) {
+        (true, true) => "both ways",
+        (true, false) => "sent only",
+        _ => "received only",
+    };
+    let ttl = match (h.ttl, h.hops()) {
+        (Some((_, max)), Some(0)) => format!(", TTL {max}: on this link"),
+        (Some((_, max)), Some(n)) => format!(", TTL {max}: {n} routers away"),
+        _ => String::new(),
+    };
+    format!("{} ({ways}{ttl})", h.ip)
+}
+
+/// What the capture point could see, in one line: where it was taken, whether RTP is in it, and
+/// the hosts (who sent, who only received: a target that never answered).
+pub(crate) fn vantage_line(v: &Vantage) -> String {
+    let at = match v.common.as_slice() {
+        [one] => format!("taken at {one} (every packet is from or to it)"),
+        [a, b] => format!("between {a} and {b} only (at one of them, or on their link)"),
+        [] if v.hosts.is_empty() => "no VoIP traffic".to_string(),
+        _ => "traffic between several hosts (a mirror port, a shared link or a router)".to_string(),
+    };
+    let rtp = if v.rtp_seen { "RTP seen" } else { "no RTP" };
+    let mut hosts: Vec<String> = v.hosts.iter().take(HOSTS_LISTED).map(host_words).collect();
+    let more = (v.hosts.len().saturating_sub(HOSTS_LISTED) as u64).saturating_add(v.more_hosts);
+    if more > 0 {
+        hosts.push(format!("{more} more"));
+    }
+    if hosts.is_empty() {
+        format!("{at}; {rtp}")
+    } else {
+        format!("{at}; {rtp}; hosts: {}", hosts.join(", "))
+    }
 }
 
 /// The most severe finding of a call, if it has any.

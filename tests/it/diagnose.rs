@@ -225,6 +225,13 @@ fn failover_over_udp_is_one_pattern_of_three_calls_at_the_switch_and_at_the_prox
         }
         let p = &a.diagnosis.patterns;
         assert_eq!(p.len(), 1, "{name}");
+        let dead = a
+            .vantage
+            .hosts
+            .iter()
+            .find(|h| h.ip.to_string() == "192.0.2.31")
+            .expect("the dead target is a host seen");
+        assert!(dead.receives && !dead.sends, "{name}: {dead:?}");
         assert_eq!(p[0].calls, [0, 1, 2], "{name}");
         assert_eq!(p[0].target.to_string(), "192.0.2.31:5060");
         assert!(p[0]
@@ -335,6 +342,51 @@ fn media_lost_mid_call_both_ways_is_dead_air_one_way_is_stopped() {
 }
 
 #[test]
+fn the_capture_vantage_decides_what_missing_media_means() {
+    // On the proxy's own interface: every packet is from or to it, no RTP; the media between the
+    // caller and app2 cannot pass there, so its absence is only info, after the failover, with
+    // where to capture instead.
+    let a = lab("failover-udp-at-proxy.pcap");
+    assert_eq!(
+        a.vantage.capture_host().map(|h| h.to_string()),
+        Some("192.0.2.20".to_string())
+    );
+    assert!(!a.vantage.rtp_seen);
+    for call in 0..3 {
+        assert_eq!(
+            codes(&a, call),
+            [
+                "sip.failover",
+                "sip.no_response",
+                "media.dropped_after_answer",
+                "media.none"
+            ]
+        );
+        for f in &a.diagnosis.calls[call][2..] {
+            assert_eq!(f.severity, Severity::Info, "{f:#?}");
+            assert_mentions(
+                f,
+                &[
+                    "every packet of this capture is from or to 192.0.2.20",
+                    "capture at 192.0.2.10 or 192.0.2.32",
+                ],
+            );
+        }
+    }
+    // On the switch the same calls' media is seen: no media finding at all.
+    let a = lab("failover-udp.pcap");
+    assert!(a.vantage.common.is_empty() && a.vantage.rtp_seen);
+    for call in 0..3 {
+        assert!(codes(&a, call).iter().all(|c| !c.starts_with("media.")));
+    }
+    // STUN on the media ports shows the media path is seen: the missing RTP is an error there.
+    let a = lab("ice-failed.pcap");
+    assert!(a.diagnosis.calls[0]
+        .iter()
+        .all(|f| f.severity == Severity::Error));
+}
+
+#[test]
 fn fax_refused_or_one_way_fails_and_a_fax_that_went_both_ways_is_clean() {
     let a = lab("fax-t38.pcap");
     assert_good(&a, 0);
@@ -407,7 +459,11 @@ fn one_way_and_blocked_media_seen_at_the_caller_and_at_the_app() {
     // At the app the one-way loss is beyond the capture point: its RTP leaves, the caller's arrives.
     let a = lab("media-one-way-at-app.pcap");
     assert_eq!(a.streams.len(), 2);
-    assert!(a.diagnosis.calls[0].is_empty(), "{:#?}", a.diagnosis.calls[0]);
+    assert!(
+        a.diagnosis.calls[0].is_empty(),
+        "{:#?}",
+        a.diagnosis.calls[0]
+    );
 }
 
 #[test]
@@ -426,7 +482,11 @@ fn ice_checks_unanswered_fail_and_answered_ones_carry_the_media() {
     );
     let a = lab("ice-call.pcap");
     assert_eq!(a.streams.len(), 2);
-    assert!(a.diagnosis.calls[0].is_empty(), "{:#?}", a.diagnosis.calls[0]);
+    assert!(
+        a.diagnosis.calls[0].is_empty(),
+        "{:#?}",
+        a.diagnosis.calls[0]
+    );
 }
 
 #[test]

@@ -62,14 +62,10 @@ pub(crate) fn check(f: &CallFacts<'_>) -> Option<Finding> {
         frames.push(s.first_frame);
         frames.push(s.last_frame);
     }
-    let (severity, note, cause) = if f.capture_without_rtp {
-        (
-            Severity::Warning,
-            super::media_none::NO_RTP_NOTE,
-            format!("{}{cause}", super::media_none::NO_RTP_CAUSE),
-        )
-    } else {
-        (Severity::Error, "", cause)
+    // Where the capture cannot see the media, its absence is no evidence: say where to look.
+    let (severity, note, cause) = match f.media_unseen() {
+        Some((note, advice)) => (Severity::Info, note, advice),
+        None => (Severity::Error, String::new(), cause),
     };
     Some(Finding {
         code: "media.dropped_after_answer",

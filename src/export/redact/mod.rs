@@ -99,6 +99,11 @@ impl Redactor {
         self.lock().ip(a)
     }
 
+    /// The pseudonym of a MAC address.
+    pub fn mac(&self, m: [u8; 6]) -> [u8; 6] {
+        self.lock().mac(m)
+    }
+
     /// The pseudonym of an address and port (the port is kept).
     pub fn socket(&self, s: SocketAddr) -> SocketAddr {
         SocketAddr::new(self.ip(s.ip()), s.port())

@@ -41,7 +41,11 @@ pub(super) fn addresses(a: &Analysis) -> HashSet<IpAddr> {
         for g in &ev.icmp {
             out.insert(g.last.reporter);
         }
+        for f in &ev.fax {
+            out.extend([f.src.ip(), f.dst.ip()]);
+        }
     }
+    out.extend(a.vantage.hosts.iter().map(|h| h.ip));
     out
 }
 
@@ -152,6 +156,23 @@ impl Redactor {
                 g.errors.iter_mut().for_each(|e| self.icmp_error(e));
                 self.icmp_error(&mut g.last);
             }
+            for f in &mut ev.fax {
+                f.src = self.socket(f.src);
+                f.dst = self.socket(f.dst);
+            }
+        }
+        for p in &mut a.diagnosis.patterns {
+            p.host = self.ip(p.host);
+            p.target = self.socket(p.target);
+            p.summary = self.text(&p.summary);
+        }
+        for h in &mut a.vantage.hosts {
+            h.ip = self.ip(h.ip);
+            h.mac = h.mac.map(|m| self.mac(m));
+        }
+        a.vantage.hosts.sort_by_key(|h| h.ip);
+        for ip in &mut a.vantage.common {
+            *ip = self.ip(*ip);
         }
         for findings in &mut a.diagnosis.calls {
             for f in findings {

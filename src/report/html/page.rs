@@ -15,7 +15,7 @@ use crate::diagnose::Severity;
 use crate::report::json::link_type_name;
 use crate::report::time::rfc3339;
 use crate::report::words::{
-    clock, duration_or_dash, findings, short_uri, truncate, unlinked_events, worst,
+    clock, duration_or_dash, findings, short_uri, truncate, unlinked_events, vantage_line, worst,
 };
 use crate::words::{duration_ns, frames_list, plural};
 
@@ -208,6 +208,11 @@ pub(super) fn overview(analysis: &Analysis, h: &mut String) -> fmt::Result {
         analysis.sip.resent,
         plural(analysis.other_dialogs.len() as u64, "dialog"),
         analysis.diagnosis.transport_events.len()
+    )?;
+    writeln!(
+        h,
+        "<p class=\"note\">Vantage: {}.</p>",
+        escape(&vantage_line(&analysis.vantage))
     )?;
     captures_table(&analysis.captures, h)?;
     calls_table(analysis, h)
