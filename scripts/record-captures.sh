@@ -493,11 +493,32 @@ sc_codec_mismatch() {
     waitpid "$PID_app1"
 }
 
+# 27. Media changed mid-call by signalling: hold by re-INVITE (a=sendonly / recvonly, 6 s without media),
+#     off hold by UPDATE, codec changed to PCMA by re-INVITE: no media finding may come of it.
+sc_media_changes() {
+    cap_start lab-sw lab-br0
+    uas app1 lab-app1 "$APP1" uas-media-changes.xml
+    uac caller "$APP1:5060" uac-media-changes.xml app
+    waitpid "$PID_app1"
+}
+
+# 28. A capture that starts mid-call: the one-way call of scenario 10 (the app's RTP dropped on its
+#     uplink), 10 s long, with tcpdump started 3 s after the INVITE: no INVITE, no SDP, only the one-way
+#     RTP and the BYE in the capture.
+sc_midcall_one_way() {
+    nsx lab-sw nft -f "$LAB/drop-app-rtp-uplink.nft"
+    uas app1 lab-app1 "$APP1" uas-call.xml
+    bgrun lab-sw late-capture 30 sh -c "sleep 3 && exec tcpdump -i lab-br0 -s 0 -U -Z root -w '$RUN/cap.pcap' 'not ip6'"
+    CAP_PID=$PID_late_capture
+    uac caller "$APP1:5060" uac-call.xml app -d 10000
+    waitpid "$PID_app1"
+}
+
 ALL=(sip-udp-basic-call sip-udp-outcomes tcp-syn-dropped-proxy tcp-syn-dropped-at-app tcp-syn-refused
      udp-icmp-unreachable udp-invite-dropped failover-slow media-blocked-both media-one-way ack-dropped
      media-impaired sip-tcp-call tls-handshake-failed media-dead-air media-stopped failover-udp
      nat-private-sdp fax-t38 fax-t38-refused fax-t38-one-way media-one-way-at-caller
-     media-blocked-both-at-caller ice-call ice-failed codec-mismatch)
+     media-blocked-both-at-caller ice-call ice-failed codec-mismatch media-changes midcall-one-way)
 
 run_scenario() {
     local name=$1 fn="sc_${1//-/_}"

@@ -472,7 +472,7 @@ impl Tracker {
         let final_frame = call.final_response.as_ref().map(|f| f.frame);
         let signalled = match call.state {
             // RFC 3261 §15.1.1: the dialog ends when the BYE is answered.
-            State::Answered => has(&|m| m.is_final_response_to(&Method::Bye)),
+            State::Answered | State::MidCall => has(&|m| m.is_final_response_to(&Method::Bye)),
             // §17.1.1.3: the ACK of a final non-2xx ends the transaction; a 401/407 challenge is
             // usually followed by a new INVITE with credentials, so it waits for silence.
             State::Rejected => {

@@ -139,6 +139,9 @@ struct Open {
     settled_stun: Vec<StunCheck>,
     /// Its fax streams, by (source, destination).
     fax: Vec<(SocketAddr, SocketAddr)>,
+    /// A call the capture caught mid-call (no SDP): the two hosts of its first message, whose RTP
+    /// is its media.
+    hosts: Option<(IpAddr, IpAddr)>,
 }
 
 /// Media endpoints named by open calls' SDP.
@@ -165,6 +168,9 @@ pub struct Engine {
     stun_calls: FxHashMap<Key, Vec<Key>>,
     /// Open streams by endpoint, for calls whose SDP names it after the stream began.
     streams_at: FxHashMap<SocketAddr, Vec<Key>>,
+    /// Open streams and open mid-call calls by the (unordered) pair of hosts they are between.
+    streams_between: FxHashMap<(IpAddr, IpAddr), Vec<Key>>,
+    calls_between: FxHashMap<(IpAddr, IpAddr), Vec<Key>>,
     /// Open fax streams by (source, destination), with the open call they belong to.
     fax: FxHashMap<(SocketAddr, SocketAddr), (Key, fax::Building)>,
     /// UDPTL packets of fax streams beyond [`MAX_FAX_STREAMS`].
@@ -211,6 +217,8 @@ impl Engine {
             stream_calls: FxHashMap::default(),
             stun_calls: FxHashMap::default(),
             streams_at: FxHashMap::default(),
+            streams_between: FxHashMap::default(),
+            calls_between: FxHashMap::default(),
             fax: FxHashMap::default(),
             untracked_udptl: 0,
             vantage: vantage::Tracker::default(),
@@ -342,6 +350,7 @@ impl Engine {
                     stun: Vec::new(),
                     settled_stun: Vec::new(),
                     fax: Vec::new(),
+                    hosts: None,
                 },
             );
             // Messages before the INVITE (rare) still mark the call's paths and media.
@@ -360,6 +369,9 @@ impl Engine {
             for (s, d, eps) in earlier {
                 self.register_path(key, s.ip(), d);
                 self.register_endpoints(key, eps);
+            }
+            if self.dialogs.get(key).is_some_and(|g| g.progress.mid_call) {
+                self.register_hosts(key, src.ip(), dst.ip());
             }
         }
         self.register_path(key, src.ip(), dst);
@@ -402,6 +414,24 @@ impl Engine {
             .collect();
         for k in found {
             self.hold_connection(call, k);
+        }
+    }
+
+    /// A call caught mid-call has no SDP: the RTP between the hosts of its first message is its
+    /// media, the streams already open between them and those to come.
+    fn register_hosts(&mut self, call: Key, a: IpAddr, b: IpAddr) {
+        let Some(open) = self.open.get_mut(&call) else {
+            return;
+        };
+        open.hosts = Some((a, b));
+        add_unique(self.calls_between.entry(host_pair(a, b)).or_default(), call);
+        let streams = self
+            .streams_between
+            .get(&host_pair(a, b))
+            .cloned()
+            .unwrap_or_default();
+        for s in streams {
+            self.link_stream(call, s);
         }
     }
 
@@ -618,7 +648,10 @@ impl Engine {
         for ep in [src, dst] {
             add_unique(self.streams_at.entry(ep).or_default(), key);
         }
-        for call in calls.into_iter().rev() {
+        let pair = host_pair(src.ip(), dst.ip());
+        add_unique(self.streams_between.entry(pair).or_default(), key);
+        let mid_calls = self.calls_between.get(&pair).cloned().unwrap_or_default();
+        for call in calls.into_iter().rev().chain(mid_calls) {
             self.link_stream(call, key);
         }
         Some(key)
@@ -709,8 +742,17 @@ impl Engine {
             for ep in [src, dst] {
                 drop_key(&mut self.streams_at, ep, key);
             }
+            drop_key(
+                &mut self.streams_between,
+                host_pair(src.ip(), dst.ip()),
+                key,
+            );
         } else {
             self.streams_at.retain(|_, v| {
+                v.retain(|k| *k != key);
+                !v.is_empty()
+            });
+            self.streams_between.retain(|_, v| {
                 v.retain(|k| *k != key);
                 !v.is_empty()
             });
@@ -785,6 +827,9 @@ impl Engine {
                     self.next_hops.remove(host);
                 }
             }
+        }
+        if let Some((a, b)) = open.hosts {
+            drop_key(&mut self.calls_between, host_pair(a, b), key);
         }
         for ep in &open.endpoints {
             if let Some(e) = self.endpoints.get_mut(ep) {
@@ -878,6 +923,15 @@ impl Engine {
                 self.settled_stream(s, stream, out);
             }
         }
+    }
+}
+
+/// Two hosts in a fixed order, for an index of what is between them.
+fn host_pair(a: IpAddr, b: IpAddr) -> (IpAddr, IpAddr) {
+    if a <= b {
+        (a, b)
+    } else {
+        (b, a)
     }
 }
 

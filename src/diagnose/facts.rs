@@ -197,8 +197,54 @@ impl<'a> CallFacts<'a> {
         facts
     }
 
-    /// Which way a stream went, judged by the SDP endpoints (then by source address).
+    /// The capture started after the call was set up (no INVITE, no SDP: see [`State::MidCall`]).
+    pub fn mid_call(&self) -> bool {
+        self.call.state == State::MidCall
+    }
+
+    /// Since when the call was up: its answer, or for a call caught mid-call what the capture saw
+    /// of it first (its first message or its first RTP).
+    pub fn up_since(&self) -> Option<i64> {
+        match self.answer_msg {
+            Some(a) => Some(a.ts_ns),
+            None if self.mid_call() => Some(
+                self.media
+                    .iter()
+                    .map(|s| s.first_ts_ns)
+                    .chain([self.call.start_ts_ns])
+                    .min()
+                    .unwrap_or(self.call.start_ts_ns),
+            ),
+            None => None,
+        }
+    }
+
+    /// Added to a media finding of a call caught mid-call: how its media was judged.
+    pub fn mid_call_note(&self) -> String {
+        if !self.mid_call() {
+            return String::new();
+        }
+        format!(
+            " (the capture started mid-call, without its INVITE and SDP: its media is the RTP between {} and {}, the hosts of its first message, a {} from {} — \"caller\" and \"callee\" name them in that order)",
+            self.call.caller.ip(),
+            self.call.callee.ip(),
+            self.invite.label(),
+            self.call.caller.ip()
+        )
+    }
+
+    /// Which way a stream went, judged by the SDP endpoints (then by source address); for a call
+    /// caught mid-call, by the hosts of its first message.
     pub fn direction(&self, s: &Stream) -> Direction {
+        if self.mid_call() && self.offer.is_none() && self.answer.is_none() {
+            return if s.src.ip() == self.call.caller.ip() {
+                Direction::ToCallee
+            } else if s.src.ip() == self.call.callee.ip() {
+                Direction::ToCaller
+            } else {
+                Direction::Unknown
+            };
+        }
         let offer = self.offer.and_then(|o| o.endpoint());
         let answer = self.answer.and_then(|a| a.endpoint());
         if offer == Some(s.dst) || answer == Some(s.src) {
@@ -465,13 +511,26 @@ impl<'a> CallFacts<'a> {
         }
     }
 
-    /// The caller's and the callee's media endpoints as the SDP announced them (`?` if unknown).
+    /// The caller's and the callee's media endpoints as the SDP announced them (`?` if unknown; for
+    /// a call caught mid-call without SDP, the sources of its streams or its hosts).
     pub fn media_endpoints(&self) -> (String, String) {
-        let show = |s: Option<Sdp<'_>>| {
+        let show = |s: Option<Sdp<'_>>, d: Direction, host: SocketAddr| {
             s.and_then(|s| s.endpoint())
-                .map_or_else(|| "?".to_string(), |e| e.to_string())
+                .map(|e| e.to_string())
+                .or_else(|| {
+                    self.mid_call().then(|| {
+                        self.media
+                            .iter()
+                            .find(|m| self.direction(m) == d)
+                            .map_or_else(|| host.ip().to_string(), |m| m.src.to_string())
+                    })
+                })
+                .unwrap_or_else(|| "?".to_string())
         };
-        (show(self.offer), show(self.answer))
+        (
+            show(self.offer, Direction::ToCallee, self.call.caller),
+            show(self.answer, Direction::ToCaller, self.call.callee),
+        )
     }
 
     /// Which side is silent when `missing` has no RTP, in words, and what to check.

@@ -38,7 +38,8 @@
 //! - `calls` (array, by first frame): per call
 //!   - `index` (1-based, as the call list shows it), `call_id`, `from`, `to` (URIs of the first INVITE),
 //!     `caller`, `callee` (`"ip:port"`, IPv6 as `"[ip]:port"`: where the first INVITE came from and went);
-//!   - `state`: `answered`, `rejected`, `cancelled`, `unanswered` (no response at all) or `in_progress`
+//!   - `state`: `answered`, `rejected`, `cancelled`, `unanswered` (no response at all), `mid_call` (the
+//!     capture started after the call was set up: no INVITE, only requests inside its dialog) or `in_progress`
 //!     (only provisional responses); `final_status` (number or null) and `final_reason` (string or null):
 //!     the response that decided the outcome, as the caller received it where the capture shows that;
 //!   - `ended_by`: `caller`, `callee` or null;

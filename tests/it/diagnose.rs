@@ -503,6 +503,43 @@ fn a_payload_type_the_answer_did_not_list_is_a_codec_mismatch() {
 }
 
 #[test]
+fn hold_update_and_a_codec_change_mid_call_are_no_media_fault() {
+    // Hold by re-INVITE (6 s without media both ways), off hold by UPDATE, PCMU → PCMA by re-INVITE.
+    let a = lab("media-changes.pcap");
+    assert_eq!(a.calls[0].messages.len(), 15);
+    assert!(
+        a.diagnosis.calls[0].is_empty(),
+        "{:#?}",
+        a.diagnosis.calls[0]
+    );
+    assert_eq!(a.streams.len(), 2);
+    assert!(a
+        .streams
+        .iter()
+        .all(|s| s.summary.payload_type_changes == 1));
+}
+
+#[test]
+fn a_capture_that_starts_mid_call_still_gets_its_media_judged() {
+    // tcpdump started 3 s into the one-way call: no INVITE, no SDP, only RTP one way and the BYE.
+    let a = lab("midcall-one-way.pcap");
+    assert_eq!(a.calls.len(), 1);
+    assert_eq!(a.calls[0].state.as_str(), "mid_call");
+    assert_eq!(codes(&a, 0), ["media.one_way"]);
+    let f = primary(&a, 0);
+    assert_eq!(f.severity, Severity::Error);
+    assert_eq!(f.frames, [1, 399]);
+    assert_mentions(
+        f,
+        &[
+            "RTP only 192.0.2.10:6000 → 192.0.2.31:20000 (397 packets, frames 1–399); nothing from the callee (192.0.2.31)",
+            "the capture started mid-call, without its INVITE and SDP",
+            "192.0.2.31's outbound UDP is blocked",
+        ],
+    );
+}
+
+#[test]
 fn ack_dropped_is_ack_missing() {
     let a = lab("ack-dropped.pcap");
     assert_eq!(codes(&a, 0)[0], "sip.ack_missing");

@@ -38,7 +38,7 @@ fn ended_in_comfort_noise(s: &Stream) -> bool {
 }
 
 pub(crate) fn check(f: &CallFacts<'_>) -> Option<Finding> {
-    f.answer_msg?;
+    let since = f.up_since()?;
     let (to_callee, up) = f.last_stream(Direction::ToCallee)?;
     let (to_caller, down) = f.last_stream(Direction::ToCaller)?;
     if up < MIN_PACKETS
@@ -106,7 +106,11 @@ pub(crate) fn check(f: &CallFacts<'_>) -> Option<Finding> {
             format!("confident: both stopped within {apart} of each other, with no comfort noise, no silence suppression and no RTCP after"),
         )
     };
-    let answer_ts = f.answer_msg.map_or(f.call.start_ts_ns, |a| a.ts_ns);
+    let after = if f.answer_msg.is_some() {
+        "after the answer"
+    } else {
+        "into what the capture saw of the call"
+    };
     let mut frames = vec![to_callee.last_frame, to_caller.last_frame];
     frames.extend(next.map(|m| m.frame));
     frames.extend(rtcp_after.map(|r| r.frame));
@@ -114,8 +118,8 @@ pub(crate) fn check(f: &CallFacts<'_>) -> Option<Finding> {
         code: "media.dead_air",
         severity,
         summary: format!(
-            "dead air: RTP stopped in both directions {} after the answer — {} → {} at frame {}, {} → {} at frame {} — and nothing flowed for {} until {}; no hold or re-INVITE was signalled ({sure})",
-            words::duration_ns(answer_ts, first.last_ts_ns),
+            "dead air: RTP stopped in both directions {} {after} — {} → {} at frame {}, {} → {} at frame {} — and nothing flowed for {} until {}; no hold or re-INVITE was signalled ({sure}){}",
+            words::duration_ns(since, first.last_ts_ns),
             to_callee.src,
             to_callee.dst,
             to_callee.last_frame,
@@ -123,7 +127,8 @@ pub(crate) fn check(f: &CallFacts<'_>) -> Option<Finding> {
             to_caller.dst,
             to_caller.last_frame,
             words::duration_ms(silence_ms),
-            what_followed(next)
+            what_followed(next),
+            f.mid_call_note()
         ),
         cause: format!(
             "the media path was lost both ways while the call stayed up: check the UDP session (pinhole) timeouts of the firewalls and NATs between {} and {} and what flushed them at that moment, a media relay or SBC that dropped the session, or a route change; both sides heard nothing until one of them hung up",

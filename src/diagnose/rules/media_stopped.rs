@@ -42,7 +42,7 @@ pub(crate) fn what_followed(next: Option<&Message>) -> String {
 }
 
 pub(crate) fn check(f: &CallFacts<'_>) -> Option<Finding> {
-    f.answer_msg?;
+    f.up_since()?;
     for (d, o) in [
         (Direction::ToCaller, Direction::ToCallee),
         (Direction::ToCallee, Direction::ToCaller),
@@ -69,7 +69,7 @@ pub(crate) fn check(f: &CallFacts<'_>) -> Option<Finding> {
             code: "media.stopped",
             severity: Severity::Warning,
             summary: format!(
-                "RTP {} → {} stopped at frame {} ({packets} packets), {} before {}, while {} → {} went on until frame {}; no hold or re-INVITE was signalled",
+                "RTP {} → {} stopped at frame {} ({packets} packets), {} before {}, while {} → {} went on until frame {}; no hold or re-INVITE was signalled{}",
                 s.src,
                 s.dst,
                 s.last_frame,
@@ -77,7 +77,8 @@ pub(crate) fn check(f: &CallFacts<'_>) -> Option<Finding> {
                 what_followed(next),
                 other.src,
                 other.dst,
-                other.last_frame
+                other.last_frame,
+                f.mid_call_note()
             ),
             cause: format!(
                 "the media path from {} was lost mid-call: check NAT/firewall session timeouts for UDP {} → {} (a flushed or expired binding), route changes at that time, and {}'s media engine",

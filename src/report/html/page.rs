@@ -41,7 +41,7 @@ fn state_rank(s: State) -> u8 {
     match s {
         State::Unanswered | State::Rejected | State::InProgress => 0,
         State::Cancelled => 1,
-        State::Answered => 2,
+        State::Answered | State::MidCall => 2,
     }
 }
 
