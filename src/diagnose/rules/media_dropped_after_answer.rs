@@ -11,9 +11,10 @@
 //! **Cause**: the side that hung up heard nothing: the missing direction's media is blocked (see
 //! `media.one_way` for which side to check) — or both directions are.
 //!
-//! **False positives**: a capture filtered to signalling only (when the capture holds no RTP of any
-//! call, the finding is a warning and says so); a caller that hangs up quickly for other reasons (wrong number) on a call
-//! whose media was also broken; a short automated call with one-way media by design.
+//! **False positives**: a capture that cannot see the media (no RTP of any call in it, or taken at a
+//! host that is none of the call's media endpoints: then the finding is info and says where to
+//! capture); a caller that hangs up quickly for other reasons (wrong number) on a call whose media
+//! was also broken; a short automated call with one-way media by design.
 
 use crate::correlate::calls::EndedBy;
 use crate::diagnose::facts::{describe_streams, sorted, CallFacts, MediaSeen};

@@ -9,11 +9,12 @@
 //! **Cause**: the media ports are blocked on both paths (firewall rules that allow SIP but not the
 //! RTP port range), or media goes through a path the capture does not see.
 //!
-//! **False positives**: a capture filtered to signalling only (when the capture holds no RTP of any
-//! call, the finding is a warning and says so); RTP that another call's SDP claimed (B2BUA legs,
-//! re-INVITEs moving media) counts for this call too; a capture point on the signalling path only (a proxy's interface while media
-//! flows directly between the endpoints); SRTP over a port the SDP did not name; media on a video line
-//! only.
+//! **False positives**: a capture that cannot see the media — filtered to signalling only (no RTP of
+//! any call in it), or taken at a host that is none of the call's media endpoints (a proxy's own
+//! interface while the media flows between the ends): then the finding is info and says where to
+//! capture (see "Capture vantage" in docs/rules.md); RTP that another call's SDP claimed (B2BUA
+//! legs, re-INVITEs moving media) counts for this call too; SRTP over a port the SDP did not name;
+//! media on a video line only.
 
 use crate::diagnose::facts::{sorted, CallFacts, MediaSeen};
 use crate::diagnose::text;
