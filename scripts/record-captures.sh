@@ -514,11 +514,34 @@ sc_midcall_one_way() {
     waitpid "$PID_app1"
 }
 
+# 29. A normal call whose media outlives its signalling: the caller's BYE is answered at once; the caller's
+#     sipp exits 200 ms after that 200 OK, which closes its RTP socket (a phone that closes its media socket
+#     on BYE), while app1 keeps streaming for 600 ms after answering: the caller's host answers the late RTP
+#     with ICMP port unreachable (the kernel's own, within its rate limit: a burst of 6, then 1/s).
+sc_teardown_rtp_after_bye() {
+    cap_start lab-sw lab-br0
+    uas app1 lab-app1 "$APP1" uas-media-after-bye.xml -d 600
+    uac caller "$APP1:5060" uac-call.xml app -d 3000
+    waitpid "$PID_app1"
+}
+
+# 30. Early media to a port not open yet: app1 sends 183 with SDP and starts its RTP at once, 200 OK 1 s
+#     later; the caller's RTP port answers ICMP port unreachable until the 200 arrives (fw-caller-rtp-closed.nft,
+#     deleted by the caller's scenario on the 200: a phone that opens its media port on the answer).
+sc_early_media_port_closed() {
+    firewall lab-caller fw-caller-rtp-closed.nft
+    cap_start lab-sw lab-br0
+    uas app1 lab-app1 "$APP1" uas-early-media.xml
+    uac caller "$APP1:5060" uac-rtp-opened-on-answer.xml app -d 3000
+    waitpid "$PID_app1"
+}
+
 ALL=(sip-udp-basic-call sip-udp-outcomes tcp-syn-dropped-proxy tcp-syn-dropped-at-app tcp-syn-refused
      udp-icmp-unreachable udp-invite-dropped failover-slow media-blocked-both media-one-way ack-dropped
      media-impaired sip-tcp-call tls-handshake-failed media-dead-air media-stopped failover-udp
      nat-private-sdp fax-t38 fax-t38-refused fax-t38-one-way media-one-way-at-caller
-     media-blocked-both-at-caller ice-call ice-failed codec-mismatch media-changes midcall-one-way)
+     media-blocked-both-at-caller ice-call ice-failed codec-mismatch media-changes midcall-one-way
+     teardown-rtp-after-bye early-media-port-closed)
 
 run_scenario() {
     local name=$1 fn="sc_${1//-/_}"

@@ -177,15 +177,25 @@ pub struct Engine {
     untracked_udptl: u64,
     vantage: vantage::Tracker,
     sip_ports: FxHashSet<u16>,
+    peaks: Peaks,
     clock: i64,
     /// Events whose time was earlier than the clock by more than a second.
     pub out_of_order: u64,
+}
+
+/// The most state the engine held open at once: what memory follows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Peaks {
+    pub call_ids: usize,
+    pub streams: usize,
+    pub connections: usize,
 }
 
 /// Limits hit and other counts the summary reports.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Counts {
     pub sip: SipStats,
+    pub peaks: Peaks,
     pub untracked_rtp_packets: u64,
     pub untracked_udptl_packets: u64,
     pub untracked_tcp_segments: u64,
@@ -223,6 +233,7 @@ impl Engine {
             untracked_udptl: 0,
             vantage: vantage::Tracker::default(),
             sip_ports: [5060, 5061].into_iter().collect(),
+            peaks: Peaks::default(),
             clock: i64::MIN,
             out_of_order: 0,
         }
@@ -294,6 +305,7 @@ impl Engine {
             untracked_tcp_segments: self.transport.untracked_segments,
             untracked_icmp: self.transport.untracked_icmp,
             out_of_order: self.out_of_order,
+            peaks: self.peaks,
             vantage: self.vantage.vantage(self.media.rtp_seen()),
         }
     }
@@ -326,6 +338,7 @@ impl Engine {
         let Placed::Group { key, new_call } = self.dialogs.push(msg) else {
             return;
         };
+        self.peaks.call_ids = self.peaks.call_ids.max(self.dialogs.open());
         let Some(index) = self.dialogs.get(key).and_then(|g| g.index) else {
             return;
         };
@@ -546,6 +559,7 @@ impl Engine {
     ) {
         self.vantage.packet(src.ip(), dst.ip());
         if let Segmented::New(key) = self.transport.segment(frame, ts, src, dst, bits, len) {
+            self.peaks.connections = self.peaks.connections.max(self.transport.held().0);
             let Some(conn) = self.transport.snapshot(key) else {
                 return;
             };
@@ -645,6 +659,7 @@ impl Engine {
         let owner = calls.first().and_then(|&c| self.owner_of(c, src, dst));
         let sdp = codecs.as_deref().map(|codecs| Signalled { codecs, owner });
         let key = self.media.open(frame, ts, src, dst, ssrc, pt, sdp)?;
+        self.peaks.streams = self.peaks.streams.max(self.media.open_count());
         for ep in [src, dst] {
             add_unique(self.streams_at.entry(ep).or_default(), key);
         }

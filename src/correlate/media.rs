@@ -338,6 +338,11 @@ impl Tracker {
         self.streams.get(key).map(report)
     }
 
+    /// Streams open now.
+    pub fn open_count(&self) -> usize {
+        self.streams.len()
+    }
+
     /// Whether RTP reached this capture point so far: a stream an SDP named, or one that behaved
     /// like RTP for [`MIN_UNSIGNALLED_PACKETS`] packets.
     pub fn rtp_seen(&self) -> bool {

@@ -10,8 +10,8 @@
 //! MPLS (RFC 3032), PPPoE sessions (RFC 2516, PPP protocol numbers of RFC 1332 / RFC 5072),
 //! Linux cooked capture v1 and v2 and BSD loopback (tcpdump.org link-type pages).
 
-use super::be16;
 use super::packet::{Decoder, Layer, Reason};
+use super::{be16, tail};
 
 /// A pcap / pcapng link type (`LINKTYPE_*` from tcpdump.org); unknown values are kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -128,7 +128,7 @@ fn null<'a>(d: &mut Decoder<'a>, frame: &'a [u8]) {
     let be = u32::from_be_bytes(af_bytes);
     let is_ip = |af: u32| af == AF_INET || AF_INET6.contains(&af);
     if is_ip(le) || is_ip(be) {
-        d.ip(frame.get(4..).unwrap_or_default());
+        d.ip(tail(frame, 4));
     } else {
         let af = if le < 0x100 { le } else { be };
         d.stop(Layer::Link, frame, Reason::UnsupportedAddressFamily(af));

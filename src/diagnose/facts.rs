@@ -1,5 +1,7 @@
 //! What the rules need to know about one call, derived once from the model: the offer and answer SDP,
-//! the 2xx and the BYE, the call's RTP streams split by direction, holds.
+//! the 2xx and the BYE, the call's RTP streams split by direction, holds, and the windows around its
+//! start and end in which what happens is the normal consequence of a call starting or ending
+//! ([`Teardown`], [`CallFacts::setup`]).
 //!
 //! Takes a finished call with its evidence; produces a [`CallFacts`] view that borrows them. Does not
 //! judge anything; the rules do.
@@ -12,6 +14,7 @@ use crate::correlate::fax::Fax;
 use crate::correlate::media::{Stream, StunCheck};
 use crate::correlate::message::{Message, Method, SdpMedia};
 use crate::proto::sdp;
+use crate::proto::sip::StatusCode;
 use crate::words::frame_range;
 
 /// What a capture point can see of a call's media.
@@ -59,6 +62,80 @@ impl Sdp<'_> {
             })
             .collect::<Vec<_>>()
             .join(", ")
+    }
+}
+
+/// How long after the response that completes a call's start or end its normal after-effects still
+/// arrive: RTP already in flight or sent by a media relay that stops behind the signalling, ICMP for a
+/// media port the other side has closed, retransmissions crossing the final response.
+pub(crate) const ENDING_GRACE_NS: i64 = 2_000_000_000;
+
+/// How long after the final response to the INVITE a media port may still be closed: the time for
+/// the response to reach its side and for that side to open the port, plus the ICMP's way back. Short,
+/// so that media refused throughout a call is not taken for early media.
+pub(crate) const ANSWER_GRACE_NS: i64 = 500_000_000;
+
+/// A stretch of capture time, both ends included.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Span {
+    pub from: i64,
+    pub to: i64,
+}
+
+impl Span {
+    /// Whether `from..=to` lies within this span.
+    pub fn holds(&self, from: i64, to: i64) -> bool {
+        from >= self.from && to <= self.to
+    }
+}
+
+/// A call's teardown: from the message that ended it to [`ENDING_GRACE_NS`] after the final response
+/// that completed the ending. An answered call ends with its first BYE, completed by a 2xx to a BYE; a
+/// cancelled one with its CANCEL, completed by the INVITE's final response (the 487); a rejected one
+/// with its final error response, which completes it at once. Without that final response the end was
+/// not normal and there is no teardown.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Teardown<'a> {
+    /// The BYE, CANCEL or final error response.
+    pub start: &'a Message,
+    /// The final response that completed the ending.
+    pub done: &'a Message,
+    pub span: Span,
+}
+
+impl<'a> Teardown<'a> {
+    fn of(
+        call: &'a Call,
+        final_msg: Option<&'a Message>,
+        bye: Option<&'a Message>,
+    ) -> Option<Self> {
+        let msgs = || call.messages.iter().map(|s| &s.msg);
+        let (start, done) = match call.state {
+            // A call caught mid-call was up when the capture started: its BYE ends it too.
+            State::Answered | State::MidCall => {
+                let bye = bye?;
+                let done = msgs().find(|m| {
+                    m.ts_ns >= bye.ts_ns
+                        && m.is_final_response_to(&Method::Bye)
+                        && m.status().is_some_and(StatusCode::is_success)
+                })?;
+                (bye, done)
+            }
+            State::Cancelled => {
+                let cancel = msgs().find(|m| m.method() == Some(&Method::Cancel))?;
+                (cancel, final_msg.filter(|f| f.ts_ns >= cancel.ts_ns)?)
+            }
+            State::Rejected => (final_msg?, final_msg?),
+            State::Unanswered | State::InProgress => return None,
+        };
+        Some(Teardown {
+            start,
+            done,
+            span: Span {
+                from: start.ts_ns,
+                to: done.ts_ns.saturating_add(ENDING_GRACE_NS),
+            },
+        })
     }
 }
 
@@ -110,6 +187,10 @@ pub(crate) struct CallFacts<'a> {
     pub media_view: MediaView,
     /// The call's fax streams (UDPTL), by first frame.
     pub fax: Vec<&'a Fax>,
+    /// From the first INVITE to [`ANSWER_GRACE_NS`] after its final response (none without one): a
+    /// media port may not be open before the answer reaches its side, so early media can be refused.
+    pub setup: Option<Span>,
+    pub teardown: Option<Teardown<'a>>,
 }
 
 /// The media line the call's audio uses: the first audio line, else the first line with a port.
@@ -128,7 +209,8 @@ fn is_hold(m: &SdpMedia) -> bool {
 }
 
 impl<'a> CallFacts<'a> {
-    /// The facts of call `index`; `streams` and `stun` are the ones linked to it.
+    /// The facts of call `index`; `streams` and `stun` are the ones linked to it (those that started
+    /// during its teardown are left out: RTP still arriving as a call ends is not its media).
     pub fn new(
         index: usize,
         call: &'a Call,
@@ -164,7 +246,13 @@ impl<'a> CallFacts<'a> {
             .filter_map(|m| m.sdp.as_deref())
             .flatten()
             .any(|m| !m.candidates.is_empty());
+        let teardown = Teardown::of(call, final_msg, bye);
+        streams.retain(|s| teardown.is_none_or(|t| s.first_ts_ns < t.span.from));
         streams.sort_by_key(|s| s.first_frame);
+        let setup = final_msg.map(|f| Span {
+            from: invite.ts_ns,
+            to: f.ts_ns.saturating_add(ANSWER_GRACE_NS),
+        });
         let mut facts = CallFacts {
             index,
             call,
@@ -188,6 +276,8 @@ impl<'a> CallFacts<'a> {
             }),
             media_view: MediaView::Visible,
             fax: Vec::new(),
+            setup,
+            teardown,
         };
         let hold = facts
             .session_requests()
@@ -552,5 +642,84 @@ impl<'a> CallFacts<'a> {
             "the {silent}'s RTP (from {silent_ep}) never reached this capture point: most likely {silent_ip}'s outbound UDP is blocked (host firewall on {silent_ip} or a firewall in front of it) or the {silent} sends to an address other than {listener_ep} (NAT: is the address in the {listener}'s SDP reachable from {silent_ip}?); if this capture was taken next to {listener_ip}, check {listener_ip}'s inbound UDP {} instead",
             listener_ep.rsplit_once(':').map_or("", |(_, p)| p)
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::rules::testkit::*;
+
+    fn teardown(msgs: Vec<Message>) -> Option<(u64, u64, i64, i64)> {
+        let b = World::new(msgs).build();
+        let f = b.facts(0);
+        f.teardown
+            .map(|t| (t.start.frame, t.done.frame, t.span.from, t.span.to))
+    }
+
+    #[test]
+    fn the_teardown_runs_from_what_ended_the_call_to_the_grace_after_its_completion() {
+        let grace = ENDING_GRACE_NS / 1_000_000;
+        assert_eq!(
+            teardown(answered(Some(4000.0))),
+            Some((9000, 9001, ns(4000.0), ns(4001.0 + grace as f64)))
+        );
+        // A BYE with no 2xx: the end was not normal.
+        let mut m = answered(None);
+        m.push(req(9000, 4000.0, CALLER, APP, Method::Bye, 2));
+        assert_eq!(teardown(m), None);
+        let rejected = vec![
+            req(1, 0.0, CALLER, APP, Method::Invite, 1).sdp(CALLER_RTP),
+            resp(2, 5.0, APP, CALLER, 486, Method::Invite, 1),
+            req(3, 6.0, CALLER, APP, Method::Ack, 1),
+        ];
+        assert_eq!(teardown(rejected).map(|t| (t.0, t.1)), Some((2, 2)));
+        let cancelled = vec![
+            req(1, 0.0, CALLER, APP, Method::Invite, 1).sdp(CALLER_RTP),
+            resp(2, 5.0, APP, CALLER, 180, Method::Invite, 1),
+            req(3, 900.0, CALLER, APP, Method::Cancel, 1),
+            resp(4, 901.0, APP, CALLER, 200, Method::Cancel, 1),
+            resp(5, 902.0, APP, CALLER, 487, Method::Invite, 1),
+            req(6, 903.0, CALLER, APP, Method::Ack, 1),
+        ];
+        assert_eq!(teardown(cancelled).map(|t| (t.0, t.1)), Some((3, 5)));
+        let unanswered = vec![req(1, 0.0, CALLER, APP, Method::Invite, 1).sdp(CALLER_RTP)];
+        assert_eq!(teardown(unanswered), None);
+    }
+
+    #[test]
+    fn rtp_that_starts_in_the_teardown_is_not_the_calls_media() {
+        // A relay's stream from another port, in a codec the SDP never listed, starting after the
+        // BYE: no unexpected address, no codec mismatch.
+        let b = World::new(answered(Some(4000.0)))
+            .rtp(100, 810.0, CALLER_RTP, APP_RTP, 150)
+            .rtp(300, 815.0, APP_RTP, CALLER_RTP, 150)
+            .rtp_lossy(600, 4010.0, "192.0.2.31:20002", CALLER_RTP, 60, 8, &[])
+            .build();
+        assert_eq!(b.facts(0).streams.len(), 2);
+        assert!(
+            b.diagnose().calls[0].is_empty(),
+            "{:#?}",
+            b.diagnose().calls[0]
+        );
+    }
+
+    #[test]
+    fn a_bye_retransmitted_and_answered_late_is_no_fault() {
+        let mut m = answered(None);
+        m.push(req(9000, 4000.0, CALLER, APP, Method::Bye, 2));
+        m.push(req(9002, 4500.0, CALLER, APP, Method::Bye, 2));
+        m.push(req(9003, 5500.0, CALLER, APP, Method::Bye, 2));
+        m.push(resp(9004, 5600.0, APP, CALLER, 200, Method::Bye, 2));
+        let b = World::new(m)
+            .rtp(100, 810.0, CALLER_RTP, APP_RTP, 150)
+            .rtp(300, 815.0, APP_RTP, CALLER_RTP, 150)
+            .build();
+        assert_eq!(b.facts(0).teardown.map(|t| t.done.frame), Some(9004));
+        assert!(
+            b.diagnose().calls[0].is_empty(),
+            "{:#?}",
+            b.diagnose().calls[0]
+        );
     }
 }

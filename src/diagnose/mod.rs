@@ -15,9 +15,10 @@
 //! call rules run on its `facts::CallFacts`. Findings are ordered by severity, then by [`RULES`]'
 //! rank (the cause before the symptom it produced), then by time.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 pub use finish::{DiagnosedCall, Diagnoser, Sink};
+pub use patterns::{Pattern, Patterns};
 pub(crate) use rules::media_unexpected_address::{private_space, PrivateSpace};
 pub use rules::sip_failover::Failover;
 
@@ -28,6 +29,7 @@ use crate::correlate::transport::{Connection, IcmpGroup};
 pub(crate) mod facts;
 mod finish;
 pub(crate) mod link;
+mod patterns;
 pub(crate) mod rules;
 pub(crate) mod text;
 
@@ -88,14 +90,14 @@ pub struct TransportEvent {
     pub calls: Vec<usize>,
 }
 
-/// The diagnosis of a capture's calls and transport failures, as the collected analysis holds it.
+/// The diagnosis of a capture's calls, transport failures and patterns, as the rule tests read it.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Diagnosis {
     /// Per call (same order as the call list): findings, primary first.
     pub calls: Vec<Vec<Finding>>,
     /// Transport failures, by first frame.
     pub transport_events: Vec<TransportEvent>,
-    /// Causes several calls share (see [`patterns`]).
+    /// Causes several calls share.
     pub patterns: Vec<Pattern>,
 }
 
@@ -112,63 +114,11 @@ pub struct CallDiagnosis {
     /// The transport events of the claimed connections, by candidate position (`None` when not
     /// claimed), with this call among their calls.
     pub connection_events: Vec<Option<TransportEvent>>,
-    /// The failover the call went through (`sip.failover`), for [`patterns`].
+    /// By ICMP candidate: claimed only as the normal consequence of the call's start or end (its
+    /// finding and its event are info).
+    pub ending_icmp: Vec<bool>,
+    /// The failover the call went through (`sip.failover`), for the [`Pattern`]s across calls.
     pub failover: Option<Failover>,
-}
-
-/// Calls with one cause in common: calls that failed over from the same dead target through the
-/// same host.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Pattern {
-    /// The code of the findings it groups (`sip.failover`).
-    pub code: &'static str,
-    /// The host that kept trying the dead target.
-    pub host: IpAddr,
-    pub target: SocketAddr,
-    /// 0-based indexes of the calls it hit, ascending.
-    pub calls: Vec<usize>,
-    /// The longest any of them waited for the failover, in ms.
-    pub max_waited_ms: f64,
-    pub summary: String,
-}
-
-/// The patterns among calls' failovers (call index, failover): one per host and dead target that
-/// at least two calls failed over from.
-pub fn patterns(failovers: &[(usize, Failover)]) -> Vec<Pattern> {
-    let mut out: Vec<Pattern> = Vec::new();
-    for (call, f) in failovers {
-        match out
-            .iter_mut()
-            .find(|p| p.host == f.host && p.target == f.target)
-        {
-            Some(p) => {
-                p.calls.push(*call);
-                p.max_waited_ms = p.max_waited_ms.max(f.waited_ms);
-            }
-            None => out.push(Pattern {
-                code: "sip.failover",
-                host: f.host,
-                target: f.target,
-                calls: vec![*call],
-                max_waited_ms: f.waited_ms,
-                summary: String::new(),
-            }),
-        }
-    }
-    out.retain(|p| p.calls.len() >= 2);
-    for p in &mut out {
-        p.calls.sort_unstable();
-        let list: Vec<String> = p.calls.iter().map(|i| format!("#{}", i + 1)).collect();
-        p.summary = format!(
-            "{} calls ({}) failed over from the same dead target: {} tried {} first in each and waited up to {} before trying another",
-            p.calls.len(),
-            list.join(", "),
-            p.host,
-            p.target,
-            crate::words::duration_ms(p.max_waited_ms)
-        );
-    }
-    out
 }
 
 /// How far before a call a connection on its hops still belongs on its ladder.
@@ -203,12 +153,23 @@ pub fn call(fc: &FinishedCall) -> CallDiagnosis {
                 .enumerate()
                 .map(|(i, g)| (Slot::Icmp(i), rules::icmp_failure(g))),
         );
+    let mut ending_icmp = vec![false; ev.icmp.len()];
     for (slot, mut failure) in failures {
         let Some(how) = link::link(&failure, &facts, &ev.streams) else {
             continue;
         };
-        findings.push(link::finding_for_call(&failure, &how, &facts));
         failure.event.calls = vec![fc.index];
+        if let Slot::Icmp(i) = slot {
+            // The normal consequence of the call's start or end: tied to it, but no fault of it.
+            let ending = rules::icmp_unreachable::ending(&ev.icmp[i], &how, &failure.event, &facts);
+            if let Some(finding) = ending {
+                findings.push(finding);
+                claimed.icmp[i] = true;
+                ending_icmp[i] = true;
+                continue;
+            }
+        }
+        findings.push(link::finding_for_call(&failure, &how, &facts));
         match slot {
             Slot::Connection(i) => {
                 claimed.connections[i] = true;
@@ -262,6 +223,7 @@ pub fn call(fc: &FinishedCall) -> CallDiagnosis {
         claimed,
         shown,
         connection_events,
+        ending_icmp,
         failover: found.failover,
     }
 }
@@ -281,13 +243,22 @@ pub fn connection_event(
     Some(failure.event)
 }
 
-/// The transport event of a complete group of ICMP errors: with the calls it explained. ICMP
-/// quoting neither SIP nor RTP and tied to no call is not VoIP evidence (none).
-pub fn icmp_event(group: &IcmpGroup, calls: &[usize], sip_port: bool) -> Option<TransportEvent> {
+/// The transport event of a complete group of ICMP errors: with the calls it explained (`ending`: it
+/// was only the normal consequence of their start or end, an info event). ICMP quoting neither SIP nor
+/// RTP and tied to no call is not VoIP evidence (none).
+pub fn icmp_event(
+    group: &IcmpGroup,
+    calls: &[usize],
+    ending: bool,
+    sip_port: bool,
+) -> Option<TransportEvent> {
     let failure = rules::icmp_failure(group);
     let via = failure.via;
     let mut event = failure.event;
     event.calls = calls.to_vec();
+    if ending {
+        event.severity = Severity::Info;
+    }
     if calls.is_empty() {
         if via
             == (link::Via::Icmp {

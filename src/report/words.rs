@@ -1,17 +1,13 @@
 //! Wording shared by the human-readable renderers (text and HTML): how times, durations, URIs and
-//! SDP are written, and which findings, streams and transport failures of the analysis go with a
-//! call. Formatting and selection only; counts and frame lists are `crate::words`, shared with the
+//! SDP are written. Formatting only; counts and frame lists are `crate::words`, shared with the
 //! diagnosis texts.
 
 use std::borrow::Cow;
 
-use super::time::rfc3339;
-use crate::analysis::Analysis;
+use super::format::rfc3339;
 use crate::correlate::fax::Fax;
-use crate::correlate::media::Stream;
 use crate::correlate::message::Message;
 use crate::correlate::vantage::{Host, Vantage};
-use crate::diagnose::{Finding, Severity, TransportEvent};
 use crate::proto::sdp::Direction;
 use crate::words::duration_ms;
 
@@ -82,41 +78,6 @@ pub(crate) fn vantage_line(v: &Vantage) -> String {
     } else {
         format!("{at}; {rtp}; hosts: {}", hosts.join(", "))
     }
-}
-
-/// The most severe finding of a call, if it has any.
-pub(crate) fn worst(analysis: &Analysis, call: usize) -> Option<Severity> {
-    findings(analysis, call).iter().map(|f| f.severity).min()
-}
-
-/// A call's findings, primary first (empty when it has none).
-pub(crate) fn findings(analysis: &Analysis, call: usize) -> &[Finding] {
-    analysis
-        .diagnosis
-        .calls
-        .get(call)
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-}
-
-/// A call's RTP streams, in capture order.
-pub(crate) fn call_streams(analysis: &Analysis, call: usize) -> impl Iterator<Item = &Stream> {
-    analysis
-        .evidence
-        .get(call)
-        .into_iter()
-        .flat_map(|e| &e.streams)
-        .filter(move |s| s.call == Some(call))
-}
-
-/// The transport failures that explain no call, in capture order.
-pub(crate) fn unlinked_events(analysis: &Analysis) -> Vec<&TransportEvent> {
-    analysis
-        .diagnosis
-        .transport_events
-        .iter()
-        .filter(|e| e.calls.is_empty())
-        .collect()
 }
 
 /// `sip:alice@example.com;transport=udp` → `alice@example.com`.

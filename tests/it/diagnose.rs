@@ -16,17 +16,19 @@ fn lab(name: &str) -> Analysis {
 }
 
 fn primary(a: &Analysis, call: usize) -> &Finding {
-    a.diagnosis.calls[call]
+    a.calls[call]
+        .findings
         .first()
         .unwrap_or_else(|| panic!("call {call} has no finding"))
 }
 
 fn codes(a: &Analysis, call: usize) -> Vec<&'static str> {
-    a.diagnosis.calls[call].iter().map(|f| f.code).collect()
+    a.calls[call].findings.iter().map(|f| f.code).collect()
 }
 
 fn assert_good(a: &Analysis, call: usize) {
-    let bad: Vec<_> = a.diagnosis.calls[call]
+    let bad: Vec<_> = a.calls[call]
+        .findings
         .iter()
         .filter(|f| f.severity != Severity::Info)
         .collect();
@@ -58,13 +60,13 @@ fn tcp_syn_dropped_behind_the_proxy_is_the_cause_of_the_504() {
             "allow inbound TCP 5060 from 192.0.2.20 on 192.0.2.31's firewall",
         ],
     );
-    let timeout = &a.diagnosis.calls[0][1];
+    let timeout = &a.calls[0].findings[1];
     assert_mentions(
         timeout,
         &["No response from next hop sip:192.0.2.31:5060;transport=tcp"],
     );
     assert_good(&a, 1);
-    let ev = &a.diagnosis.transport_events;
+    let ev = &a.transport_events;
     assert_eq!(ev.len(), 1);
     assert_eq!(
         (ev[0].code, ev[0].attempts, ev[0].first_frame),
@@ -77,7 +79,7 @@ fn tcp_syn_dropped_behind_the_proxy_is_the_cause_of_the_504() {
 fn tcp_syn_dropped_seen_at_the_app_is_an_unlinked_transport_event() {
     let a = lab("tcp-syn-dropped-at-app.pcap");
     assert!(a.calls.is_empty());
-    let ev = &a.diagnosis.transport_events;
+    let ev = &a.transport_events;
     assert_eq!(ev.len(), 1);
     assert_eq!(ev[0].code, "tcp.syn_unanswered");
     assert_eq!(ev[0].frames, [4, 5, 6, 7, 8, 9, 10]);
@@ -107,7 +109,7 @@ fn tcp_syn_refused_explains_the_503() {
         ],
     );
     assert_mentions(
-        &a.diagnosis.calls[0][1],
+        &a.calls[0].findings[1],
         &["Cannot connect to sip:192.0.2.31:5060;transport=tcp"],
     );
 }
@@ -125,7 +127,7 @@ fn icmp_port_unreachable_quoting_the_invites() {
             "nothing listens on UDP 5060 at 192.0.2.31",
         ],
     );
-    assert_eq!(a.diagnosis.transport_events[0].calls, [0]);
+    assert_eq!(a.transport_events[0].calls, [0]);
 }
 
 #[test]
@@ -149,18 +151,14 @@ fn udp_invite_dropped_is_no_response_per_timer_a() {
 fn sip_outcomes_busy_is_info_and_the_unanswered_call_no_response() {
     let a = lab("sip-udp-outcomes.pcap");
     assert_eq!(a.calls.len(), 4);
-    assert!(
-        a.diagnosis.calls[0].is_empty(),
-        "{:#?}",
-        a.diagnosis.calls[0]
-    );
+    assert!(a.calls[0].findings.is_empty(), "{:#?}", a.calls[0].findings);
     assert_eq!(codes(&a, 1), ["sip.rejected"]);
     assert_eq!(primary(&a, 1).severity, Severity::Info);
     assert_eq!(primary(&a, 1).frames, [212, 217, 218]);
     assert!(
-        a.diagnosis.calls[2].is_empty(),
+        a.calls[2].findings.is_empty(),
         "cancelled: {:#?}",
-        a.diagnosis.calls[2]
+        a.calls[2].findings
     );
     assert_eq!(codes(&a, 3), ["sip.no_response"]);
     assert_eq!(primary(&a, 3).frames, [226, 227, 228, 229, 230, 231, 232]);
@@ -183,7 +181,7 @@ fn failover_over_tcp_names_the_dead_server_and_the_delay() {
             "allow inbound TCP 5060 from 192.0.2.20 on 192.0.2.31's firewall",
         ],
     );
-    assert!(a.diagnosis.patterns.is_empty(), "one call is no pattern");
+    assert!(a.patterns.is_empty(), "one call is no pattern");
 }
 
 #[test]
@@ -223,7 +221,7 @@ fn failover_over_udp_is_one_pattern_of_three_calls_at_the_switch_and_at_the_prox
                 ],
             );
         }
-        let p = &a.diagnosis.patterns;
+        let p = &a.patterns;
         assert_eq!(p.len(), 1, "{name}");
         let dead = a
             .vantage
@@ -242,11 +240,12 @@ fn failover_over_udp_is_one_pattern_of_three_calls_at_the_switch_and_at_the_prox
 
 fn assert_good_or_warning_only(a: &Analysis, call: usize) {
     assert!(
-        a.diagnosis.calls[call]
+        a.calls[call]
+            .findings
             .iter()
             .all(|f| f.severity != Severity::Error),
         "{:#?}",
-        a.diagnosis.calls[call]
+        a.calls[call].findings
     );
 }
 
@@ -362,7 +361,7 @@ fn the_capture_vantage_decides_what_missing_media_means() {
                 "media.none"
             ]
         );
-        for f in &a.diagnosis.calls[call][2..] {
+        for f in &a.calls[call].findings[2..] {
             assert_eq!(f.severity, Severity::Info, "{f:#?}");
             assert_mentions(
                 f,
@@ -381,7 +380,8 @@ fn the_capture_vantage_decides_what_missing_media_means() {
     }
     // STUN on the media ports shows the media path is seen: the missing RTP is an error there.
     let a = lab("ice-failed.pcap");
-    assert!(a.diagnosis.calls[0]
+    assert!(a.calls[0]
+        .findings
         .iter()
         .all(|f| f.severity == Severity::Error));
 }
@@ -390,12 +390,9 @@ fn the_capture_vantage_decides_what_missing_media_means() {
 fn fax_refused_or_one_way_fails_and_a_fax_that_went_both_ways_is_clean() {
     let a = lab("fax-t38.pcap");
     assert_good(&a, 0);
-    assert!(
-        a.diagnosis.calls[0].is_empty(),
-        "{:#?}",
-        a.diagnosis.calls[0]
-    );
-    let fax: Vec<_> = a.evidence[0]
+    assert!(a.calls[0].findings.is_empty(), "{:#?}", a.calls[0].findings);
+    let fax: Vec<_> = a.calls[0]
+        .evidence
         .fax
         .iter()
         .map(|f| (f.src.to_string(), f.packets, f.lost, f.max_redundancy))
@@ -459,11 +456,7 @@ fn one_way_and_blocked_media_seen_at_the_caller_and_at_the_app() {
     // At the app the one-way loss is beyond the capture point: its RTP leaves, the caller's arrives.
     let a = lab("media-one-way-at-app.pcap");
     assert_eq!(a.streams.len(), 2);
-    assert!(
-        a.diagnosis.calls[0].is_empty(),
-        "{:#?}",
-        a.diagnosis.calls[0]
-    );
+    assert!(a.calls[0].findings.is_empty(), "{:#?}", a.calls[0].findings);
 }
 
 #[test]
@@ -482,11 +475,7 @@ fn ice_checks_unanswered_fail_and_answered_ones_carry_the_media() {
     );
     let a = lab("ice-call.pcap");
     assert_eq!(a.streams.len(), 2);
-    assert!(
-        a.diagnosis.calls[0].is_empty(),
-        "{:#?}",
-        a.diagnosis.calls[0]
-    );
+    assert!(a.calls[0].findings.is_empty(), "{:#?}", a.calls[0].findings);
 }
 
 #[test]
@@ -507,11 +496,7 @@ fn hold_update_and_a_codec_change_mid_call_are_no_media_fault() {
     // Hold by re-INVITE (6 s without media both ways), off hold by UPDATE, PCMU → PCMA by re-INVITE.
     let a = lab("media-changes.pcap");
     assert_eq!(a.calls[0].messages.len(), 15);
-    assert!(
-        a.diagnosis.calls[0].is_empty(),
-        "{:#?}",
-        a.diagnosis.calls[0]
-    );
+    assert!(a.calls[0].findings.is_empty(), "{:#?}", a.calls[0].findings);
     assert_eq!(a.streams.len(), 2);
     assert!(a
         .streams
@@ -575,17 +560,79 @@ fn good_calls_get_no_finding() {
         assert_eq!(a.calls.len(), 1, "{name}");
         assert_good(&a, 0);
         assert!(
-            a.diagnosis.transport_events.is_empty(),
+            a.transport_events.is_empty(),
             "{name}: {:#?}",
-            a.diagnosis.transport_events
+            a.transport_events
         );
     }
+}
+
+/// The one ICMP group of a lab capture's only call: an info finding, an info event tied to the call,
+/// and the errors on the call's ladder (its evidence).
+fn assert_icmp_is_only_info(a: &Analysis, frames: &[u64], parts: &[&str]) {
+    assert_eq!(a.calls.len(), 1);
+    assert_good(a, 0);
+    assert_eq!(codes(a, 0), ["icmp.unreachable"]);
+    let f = primary(a, 0);
+    assert_eq!(f.severity, Severity::Info);
+    assert_eq!(f.frames, frames);
+    assert_mentions(f, parts);
+    let ev = &a.transport_events;
+    assert_eq!(ev.len(), 1, "{ev:#?}");
+    assert_eq!(
+        (ev[0].severity, &ev[0].calls[..]),
+        (Severity::Info, &[0][..])
+    );
+    let on_ladder: Vec<u64> = a.calls[0]
+        .evidence
+        .icmp
+        .iter()
+        .flat_map(|g| g.kept())
+        .map(|e| e.frame)
+        .collect();
+    assert_eq!(on_ladder, frames);
+}
+
+#[test]
+fn rtp_after_the_bye_refused_by_the_closed_port_is_no_fault() {
+    // The caller's BYE (frame 309) is answered at once (310); its sipp exits 275 ms later, closing its
+    // RTP port, while app1 streams on for 600 ms: the caller's kernel answers 6 packets (its burst).
+    let a = lab("teardown-rtp-after-bye.pcap");
+    assert_icmp_is_only_info(
+        &a,
+        &[325, 327, 329, 331, 333, 335],
+        &[
+            "192.0.2.10 answered 6 UDP packets 192.0.2.31:20000 → 192.0.2.10:6000 (RTP) with ICMP port unreachable",
+            "after the BYE (frame 309, completed by the 200 OK in frame 310)",
+            "not a fault",
+            "nothing to fix",
+        ],
+    );
+    // The late RTP is on the stream (tshark counts it too): 181 packets app1 → caller, 150 back.
+    let packets: Vec<u64> = a.streams.iter().map(|s| s.summary.packets).collect();
+    assert_eq!(packets, [181, 150]);
+}
+
+#[test]
+fn early_media_refused_before_the_answer_is_no_fault() {
+    // 183 with SDP (frame 5) and app1's RTP at once; the caller's port refuses it until the 200 OK
+    // (frame 62): 6 ICMP errors (the kernel's burst) in the first 120 ms.
+    let a = lab("early-media-port-closed.pcap");
+    assert_icmp_is_only_info(
+        &a,
+        &[7, 9, 11, 13, 15, 17],
+        &[
+            "while the call was being set up, up to the 200 OK (frame 62)",
+            "early media to a port 192.0.2.10 had not opened yet",
+            "should hear early media",
+        ],
+    );
 }
 
 #[test]
 fn tls_unknown_ca_is_a_transport_event() {
     let a = lab("tls-handshake-failed.pcap");
-    let ev = &a.diagnosis.transport_events;
+    let ev = &a.transport_events;
     assert_eq!(ev.len(), 1);
     assert_eq!(ev[0].code, "tls.handshake_failed");
     assert_eq!(ev[0].frames, [3, 4, 6, 8, 10, 11, 12]);
@@ -606,7 +653,13 @@ fn the_diagnosis_does_not_depend_on_chunks_or_threads() {
         let file = CaptureFile::open(&path).expect("a lab capture");
         let one = support::analyze_with(std::slice::from_ref(&file), 4096, 1);
         let many = support::analyze_with(std::slice::from_ref(&file), 1 << 20, 2);
-        assert_eq!(one.diagnosis, many.diagnosis, "{}", path.display());
+        assert_eq!(one.calls, many.calls, "{}", path.display());
+        assert_eq!(
+            one.transport_events,
+            many.transport_events,
+            "{}",
+            path.display()
+        );
         compared += 1;
     }
     assert!(compared >= 14, "only {compared} lab captures compared");

@@ -214,9 +214,9 @@ fn fax_streams_equal_the_t38_tshark_decodes() {
         let file = CaptureFile::open(Path::new(&format!("{stem}.pcap"))).expect("the capture");
         let a = support::analyze_with(std::slice::from_ref(&file), 1 << 16, 2);
         let mut mine: Vec<String> = a
-            .evidence
+            .calls
             .iter()
-            .flat_map(|e| &e.fax)
+            .flat_map(|c| &c.evidence.fax)
             .map(|f| format!("{} > {} {}", f.src, f.dst, f.packets))
             .collect();
         theirs.sort();

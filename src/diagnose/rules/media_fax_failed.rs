@@ -16,7 +16,9 @@
 //! see them; one way — the silent side's UDPTL is blocked on its way, or that side's gateway
 //! never started; losses — the network drops more than the redundancy depth covers.
 //!
-//! **False positives**: a re-INVITE to T.38 that the sender itself gives up (it sends a new
+//! **False positives**: a capture that cannot see the media (no RTP of any call in it, or taken at a
+//! host the media does not pass): accepted T.38 with no UDPTL is then `info` and says where to
+//! capture; a re-INVITE to T.38 that the sender itself gives up (it sends a new
 //! re-INVITE back to audio at once); a fax that goes on after the capture ended (UDPTL judged only
 //! when the call lasted [`MIN_FAX_MS`] after the answer).
 
@@ -177,11 +179,19 @@ pub(crate) fn check(f: &CallFacts<'_>) -> Option<Finding> {
             answer.frame
         );
         let (severity, summary, cause) = match (forth.is_empty(), back.is_empty()) {
-            (true, true) => (
-                Severity::Error,
-                format!("{accepted_by}, but no UDPTL went either way in the {lasted} after it ({offer_ep} ↔ {answer_ep})"),
-                format!("the fax ports are blocked both ways (firewall rules that allow RTP but not UDPTL, an SBC or NAT that does not relay `udptl`) or the fax goes by a path this capture does not see: allow UDP to {offer_ep} and {answer_ep}"),
-            ),
+            // Where the capture cannot see the media, its absence is no evidence: say where to look.
+            (true, true) => match f.media_unseen() {
+                Some((note, advice)) => (
+                    Severity::Info,
+                    format!("{accepted_by}, and no UDPTL went either way in the {lasted} after it ({offer_ep} ↔ {answer_ep}){note}"),
+                    advice.replace("the audio", "the fax"),
+                ),
+                None => (
+                    Severity::Error,
+                    format!("{accepted_by}, but no UDPTL went either way in the {lasted} after it ({offer_ep} ↔ {answer_ep})"),
+                    format!("the fax ports are blocked both ways (firewall rules that allow RTP but not UDPTL, an SBC or NAT that does not relay `udptl`) or the fax goes by a path this capture does not see: allow UDP to {offer_ep} and {answer_ep}"),
+                ),
+            },
             (false, true) | (true, false) => {
                 let (flowing, silent_from, silent_to) = if back.is_empty() {
                     (&forth, answer_ep.as_str(), offer_ep.as_str())
@@ -273,9 +283,20 @@ mod tests {
 
     #[test]
     fn accepted_without_any_udptl_or_one_way_only_fails() {
+        // The audio before the re-INVITE flowed, so the capture sees this call's media.
+        let b = World::new(fax_call(200))
+            .rtp(10, 810.0, CALLER_RTP, APP_RTP, 100)
+            .rtp(120, 815.0, APP_RTP, CALLER_RTP, 100)
+            .build();
+        let f = check(&b.facts(0)).expect("a finding");
+        assert_eq!(f.severity, Severity::Error);
+        assert!(f.summary.ends_with("was accepted (200 OK frame 201), but no UDPTL went either way in the 22.0 s after it (192.0.2.10:6002 ↔ 192.0.2.31:20002)"), "{}", f.summary);
+        // A capture with no media of any call cannot tell (T38.pcap of the Wireshark wiki).
         let b = World::new(fax_call(200)).build();
         let f = check(&b.facts(0)).expect("a finding");
-        assert!(f.summary.ends_with("was accepted (200 OK frame 201), but no UDPTL went either way in the 22.0 s after it (192.0.2.10:6002 ↔ 192.0.2.31:20002)"), "{}", f.summary);
+        assert_eq!(f.severity, Severity::Info);
+        assert!(f.summary.ends_with("this capture holds no RTP of any call (filtered to signalling only, or taken off every media path), so it cannot tell"), "{}", f.summary);
+        assert!(f.cause.ends_with("to judge the fax"), "{}", f.cause);
         let b = World::new(fax_call(200))
             .udptl(300, 3100.0, "192.0.2.10:6002", "192.0.2.31:20002", 200)
             .build();

@@ -13,7 +13,7 @@ use crate::correlate::media::{Stream, StunClass};
 use crate::correlate::message::Message;
 use crate::correlate::transport::{flags, Connection, IcmpError, IcmpGroup, Released, TlsEvent};
 use crate::diagnose::facts::CallFacts;
-use crate::diagnose::{DiagnosedCall, Diagnoser, Diagnosis, Sink, TransportEvent};
+use crate::diagnose::{DiagnosedCall, Diagnoser, Diagnosis, Pattern, Sink, TransportEvent};
 use crate::proto::rtcp::ReportBlock;
 
 /// One thing that happened, for the engine.
@@ -57,21 +57,23 @@ pub(crate) struct Built {
     /// The ICMP groups the engine let go.
     pub icmp: Vec<IcmpGroup>,
     pub events: Vec<TransportEvent>,
+    /// The causes several calls share, as the diagnoser grouped them.
+    pub patterns: Vec<Pattern>,
 }
 
 impl Sink for Built {
-    fn call(&mut self, call: DiagnosedCall) {
-        self.calls.push(call);
+    fn call(&mut self, call: &DiagnosedCall) {
+        self.calls.push(call.clone());
     }
-    fn other(&mut self, _: OtherDialog) {}
-    fn stream(&mut self, stream: Stream) {
-        self.streams.push(stream);
+    fn other(&mut self, _: &OtherDialog) {}
+    fn stream(&mut self, stream: &Stream) {
+        self.streams.push(stream.clone());
     }
-    fn connection(&mut self, conn: Connection) {
-        self.connections.push(conn);
+    fn connection(&mut self, conn: &Connection) {
+        self.connections.push(conn.clone());
     }
-    fn transport_event(&mut self, event: TransportEvent) {
-        self.events.push(event);
+    fn transport_event(&mut self, event: &TransportEvent) {
+        self.events.push(event.clone());
     }
 }
 
@@ -356,7 +358,9 @@ impl World {
             }
         }
         engine.finish(&mut out);
+        let patterns = out.diagnoser.patterns();
         let mut built = out.diagnoser.into_sink();
+        built.patterns = patterns;
         built.finished = out.finished;
         built.icmp = out.icmp;
         built.finished.sort_by_key(|f| f.index);
@@ -372,15 +376,10 @@ impl Built {
     }
 
     pub fn diagnose(&self) -> Diagnosis {
-        let failovers: Vec<_> = self
-            .calls
-            .iter()
-            .filter_map(|c| c.failover.clone().map(|f| (c.index, f)))
-            .collect();
         Diagnosis {
             calls: self.calls.iter().map(|c| c.findings.clone()).collect(),
             transport_events: self.events.clone(),
-            patterns: crate::diagnose::patterns(&failovers),
+            patterns: self.patterns.clone(),
         }
     }
 }
