@@ -12,7 +12,7 @@ use callscope::capture::{CaptureFile, Start};
 fn capture() -> CaptureFile {
     let spec = synth::Spec {
         calls: 100,
-        seconds: 20,
+        media_ms: 20_000,
         ..synth::Spec::default()
     };
     let mut bytes = Vec::new();

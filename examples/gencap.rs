@@ -1,5 +1,10 @@
 //! Writes a synthetic VoIP capture for benchmarks: `cargo run --release --example gencap -- OUT.pcap
-//! [--calls N] [--seconds S] [--loss PCT] [--jitter-ms MS] [--failed PCT] [--seed N]`.
+//! [--calls N] [--seconds S] [--spacing-ms MS] [--loss PCT] [--jitter-ms MS] [--failed PCT] [--seed N]
+//! [--noise N] [--append CAPTURE]`.
+//!
+//! `--seconds` may be fractional (0.2 = 10 RTP packets each way); `--noise N` writes N closed web
+//! connections before the calls; `--append CAPTURE` copies a capture's packets after them (times
+//! shifted to begin one second after the last generated packet).
 
 mod synth;
 
@@ -17,7 +22,9 @@ fn main() -> anyhow::Result<()> {
         };
         match arg.as_str() {
             "--calls" => spec.calls = value()?.parse()?,
-            "--seconds" => spec.seconds = value()?.parse()?,
+            "--seconds" => spec.media_ms = (value()?.parse::<f64>()? * 1000.0).round() as u32,
+            "--noise" => spec.noise_connections = value()?.parse()?,
+            "--append" => spec.tail = records(&value()?)?,
             "--spacing-ms" => spec.spacing_ms = value()?.parse()?,
             "--loss" => spec.loss_pct = value()?.parse()?,
             "--jitter-ms" => spec.jitter_ms = value()?.parse()?,
@@ -38,4 +45,16 @@ fn main() -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The packets of the capture at `path`: (time, bytes, length on the wire).
+fn records(path: &str) -> anyhow::Result<Vec<synth::Record>> {
+    use callscope::capture::{CaptureFile, Start};
+    let file = CaptureFile::open(std::path::Path::new(path))?;
+    let (at, state) = file.first();
+    let mut records = Vec::new();
+    file.read_chunk(at..file.len(), Start::At(at, state), &mut |f| {
+        records.push((f.ts_ns, f.data.to_vec(), f.orig_len));
+    });
+    Ok(records)
 }

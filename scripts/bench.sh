@@ -5,6 +5,7 @@
 # Run it on a quiet machine: with 2 cores, any other busy process (a build, a fuzzer) inflates wall times.
 #
 # Usage: scripts/bench.sh [--data DIR] [--runs N] [--long] [--no-tshark] [--regen] [--calls N] [--seconds S]
+#        scripts/bench.sh --sweep [--points N,N,...] [--seconds S] [--seconds-last S] [--tshark-max N] [--noise N]
 #   --data DIR    where captures and the walk helper live (default: $BENCH_DATA or <repo>/bench-data, git-ignored)
 #   --runs N      timed runs per command; medians are reported (default: $BENCH_RUNS or 5; tshark runs once)
 #   --long        also generate a capture of the same calls with 4x longer RTP (~4 GiB) and compare callscope's
@@ -12,6 +13,14 @@
 #   --no-tshark   skip tshark (the slowest line)
 #   --regen       regenerate the captures even if present
 #   --calls/--seconds  generator parameters (default 940 calls x 50 s = 4.73 M packets, 1.09 GB)
+#   --sweep       instead: the calls sweep of issue 13 — short calls (--seconds of RTP each, default 1; the last
+#                 point may use --seconds-last to fit the disk), 2 ms apart, 10 % rejected, at each of --points
+#                 (default 10000,30000,100000,300000,1000000): callscope 2 threads (median of 3 runs, 1 run
+#                 above 100 k), its peak anonymous memory, whether every call and RTP packet was correlated,
+#                 and tshark on the same file side by side up to --tshark-max calls (default 100000; it is
+#                 skipped above, or reported as failed when it runs out of time or memory). With --noise N,
+#                 also the noise case: N closed web connections before the lab's proxy-504 call, whose
+#                 findings must equal the call's alone.
 # Environment: CARGO_TARGET_DIR is honoured (default <repo>/target). Needs cargo, hyperfine, tshark, jq,
 # GNU time (/usr/bin/time); the missing ones of hyperfine/tshark/jq/time are installed with apt-get.
 #
@@ -46,6 +55,11 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DATA=${BENCH_DATA:-$REPO/bench-data}
 RUNS=${BENCH_RUNS:-5}
 LONG=0
+SWEEP=0
+POINTS=10000,30000,100000,300000,1000000
+SECONDS_LAST=
+TSHARK_MAX=100000
+NOISE=0
 TSHARK=1
 REGEN=0
 CALLS=940
@@ -55,6 +69,11 @@ while [[ $# -gt 0 ]]; do
         --data) DATA=$2; shift 2 ;;
         --runs) RUNS=$2; shift 2 ;;
         --long) LONG=1; shift ;;
+        --sweep) SWEEP=1; SECONDS_RTP=1; shift ;;
+        --points) POINTS=$2; shift 2 ;;
+        --seconds-last) SECONDS_LAST=$2; shift 2 ;;
+        --tshark-max) TSHARK_MAX=$2; shift 2 ;;
+        --noise) NOISE=$2; shift 2 ;;
         --no-tshark) TSHARK=0; shift ;;
         --regen) REGEN=1; shift ;;
         --calls) CALLS=$2; shift 2 ;;
@@ -310,6 +329,7 @@ timeout 600 cargo build --release --quiet --manifest-path "$WALKDIR/Cargo.toml" 
 WALK=$HTARGET/release/cs-walk
 RSSPEAK=$HTARGET/release/cs-rsspeak
 
+
 # --- 2. captures -------------------------------------------------------------------------------------
 capture() { # capture SECONDS -> path (generated unless present)
     local f=$DATA/synth-c$CALLS-s$1.pcap
@@ -319,7 +339,6 @@ capture() { # capture SECONDS -> path (generated unless present)
     fi
     echo "$f"
 }
-FILE=$(capture "$SECONDS_RTP")
 
 # --- helpers -----------------------------------------------------------------------------------------
 declare -A WALL LO HI CPU MAXRSS ANON
@@ -354,6 +373,84 @@ measure() { # measure FILE TAG : cat, walk, callscope 1 and 2 threads
     peak "cs-2t$t" env RAYON_NUM_THREADS=2 "$CS" analyze "$f" --json /dev/null --quiet
     # env execs callscope in place, so cs-rsspeak samples callscope itself.
 }
+
+# --- sweep (issue 13): calls at scale, against tshark -----------------------------------------------
+if [[ $SWEEP == 1 ]]; then
+    declare -A ROW
+    IFS=, read -r -a PTS <<<"$POINTS"
+    last=${PTS[-1]}
+    for n in "${PTS[@]}"; do
+        secs=$SECONDS_RTP
+        [[ $n == "$last" && -n $SECONDS_LAST ]] && secs=$SECONDS_LAST
+        f=$DATA/sweep-c$n-s$secs.pcap
+        if [[ $REGEN == 1 || ! -s $f ]]; then
+            say "generating $f ($n calls, $secs s of RTP, 2 ms apart, 10 % rejected)"
+            timeout 3600 "$GENCAP" "$f.tmp" --calls "$n" --seconds "$secs" --spacing-ms 2 --failed 10 >&2 \
+                && mv "$f.tmp" "$f"
+        fi
+        bytes=$(stat -c %s "$f")
+        records=$("$WALK" "$f" | cut -d' ' -f1)
+        cat "$f" >/dev/null
+        runs=3
+        (( n > 100000 )) && runs=1
+        hf "sweep-$n" "$runs" env RAYON_NUM_THREADS=2 "$CS" analyze "$f" --json /dev/null --quiet
+        peak "sweep-$n" env RAYON_NUM_THREADS=2 "$CS" analyze "$f" --json /dev/null --quiet
+        # Every call correlated, every RTP packet analysed: the text report says otherwise when not.
+        head=$(timeout 3600 "$CS" analyze "$f" --quiet | head -12 || true)
+        calls=$(grep -oE '[0-9]+ calls?,' <<<"$head" | head -1 | grep -oE '[0-9]+')
+        if [[ $calls == "$n" ]] && ! grep -qE 'not correlated|beyond the connection/stream limits' <<<"$head"; then
+            ok=yes
+        else
+            ok="NO ($calls calls)"
+        fi
+        ts=-
+        if [[ $TSHARK == 1 ]] && (( n <= TSHARK_MAX )); then
+            say "tshark on $n calls (one run)"
+            if timeout 3600 /usr/bin/time -v -o "$RES/tshark-$n.time" tshark -n -q -r "$f" -o rtp.heuristic_rtp:TRUE \
+                -z rtp,streams -z sip,stat >"$RES/tshark-$n.out" 2>&1; then
+                ts=$(awk '/Elapsed \(wall clock\)/ {n=split($NF,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$RES/tshark-$n.time")
+            else
+                ts=failed
+            fi
+        fi
+        ROW[$n]="$bytes $records ${WALL[sweep-$n]} ${ANON[sweep-$n]} $ts $ok $secs"
+    done
+    noise_line=
+    if (( NOISE > 0 )); then
+        nf=$DATA/noise-$NOISE.pcap
+        [[ -s $nf ]] || timeout 3600 "$GENCAP" "$nf" --calls 0 --noise "$NOISE" --append "$REPO/testdata/lab/tcp-syn-dropped-proxy.pcap" >&2
+        hf "noise" 1 env RAYON_NUM_THREADS=2 "$CS" analyze "$nf" --json /dev/null --quiet
+        peak "noise" env RAYON_NUM_THREADS=2 "$CS" analyze "$nf" --json /dev/null --quiet
+        codes() { timeout 3600 "$CS" analyze "$1" --ndjson - --quiet | jq -c '[.findings[] | [.code, .severity]]'; }
+        if [[ "$(codes "$nf")" == "$(codes "$REPO/testdata/lab/tcp-syn-dropped-proxy.pcap")" ]]; then same=same; else same=DIFFERENT; fi
+        noise_line="noise: $NOISE closed connections then the proxy-504 call: ${WALL[noise]} s, anon ${ANON[noise]} MiB, findings $same as the call alone"
+    fi
+    {
+        echo
+        echo "callscope calls sweep — $(date -u +%FT%TZ), $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
+        echo
+        echo "| calls | RTP s | size MB | packets M | callscope 2t s | Mpkt/s | anon MiB | tshark s | tshark / callscope | all correlated |"
+        echo "|---|---|---|---|---|---|---|---|---|---|"
+        for n in "${PTS[@]}"; do
+            read -r bytes records wall anon ts ok secs <<<"${ROW[$n]}"
+            awk -v n="$n" -v b="$bytes" -v r="$records" -v w="$wall" -v a="$anon" -v t="$ts" -v ok="$ok" -v s="$secs" \
+                'BEGIN { ratio = (t ~ /^[0-9.]+$/) ? sprintf("%.1f", t / w) : "-";
+                         printf "| %d | %s | %.0f | %.2f | %.2f | %.2f | %s | %s | %s | %s |\n", n, s, b/1e6, r/1e6, w, r/w/1e6, a, t, ratio, ok }'
+        done
+        first=${PTS[0]}
+        read -r _ r0 w0 a0 _ <<<"${ROW[$first]}"
+        read -r _ r1 w1 a1 _ <<<"${ROW[$last]}"
+        awk -v r0="$r0" -v w0="$w0" -v a0="$a0" -v r1="$r1" -v w1="$w1" -v a1="$a1" -v f="$first" -v l="$last" \
+            'BEGIN { printf "\nMpkt/s at %d / at %d = %.2f (target >= 0.8); anon at %d / at %d = %.2f (target <= 1.2, and < 256 MiB)\n",
+                     l, f, (r1/w1)/(r0/w0), l, f, a1/a0 }'
+        [[ -n $noise_line ]] && echo "$noise_line"
+        echo "callscope: analyze FILE --json /dev/null --quiet (text report to stdout, JSON written and discarded);" \
+            "tshark: -n -q -o rtp.heuristic_rtp:TRUE -z rtp,streams -z sip,stat; warm page cache"
+    } | tee "$RES/sweep.md"
+    exit 0
+fi
+
+FILE=$(capture "$SECONDS_RTP")
 
 # --- 3-5. measurements -------------------------------------------------------------------------------
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)

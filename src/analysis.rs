@@ -1,4 +1,5 @@
-//! The result of analysing a capture: plain data that the renderers in `report` format.
+//! The result of analysing a capture: plain data that the renderers in `report` format, collected
+//! ([`Analysis`]) or handed to an [`Output`] as the capture is read.
 //!
 //! Built by `pipeline`; holds no borrowed capture bytes, so it outlives the mapped files.
 //! Times are nanoseconds since the Unix epoch (UTC); counts are exact.
@@ -6,25 +7,25 @@
 //! only looks a name up).
 
 use std::collections::BTreeMap;
+use std::io;
 
 use crate::capture::Warning;
-use crate::correlate::calls::{Call, OtherDialog, SipStats};
-use crate::correlate::engine::Evidence;
+use crate::correlate::calls::{OtherDialog, SipStats};
 use crate::correlate::media::Stream;
 use crate::correlate::transport::{Connection, IcmpError};
-use crate::diagnose::Diagnosis;
+use crate::correlate::vantage::Vantage;
+use crate::diagnose::{DiagnosedCall, Pattern, Sink, TransportEvent};
 use crate::reassembly;
 
-/// Everything callscope found in one run over one or more capture files.
+/// Everything callscope found in one run over one or more capture files, collected (see
+/// [`Output`] for a run written out as it goes instead).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Analysis {
     /// One entry per input file, in the order their packets were merged (by first timestamp).
     pub captures: Vec<CaptureSummary>,
-    /// SIP calls (INVITE dialogs), in the order of their first INVITE.
-    pub calls: Vec<Call>,
-    /// Per call (same order): the evidence tied to it — its streams, STUN checks, the TCP
-    /// connections and ICMP errors its diagnosis rests on or its ladder shows.
-    pub evidence: Vec<Evidence>,
+    /// SIP calls (INVITE dialogs) with their findings and evidence, in the order of their first
+    /// INVITE.
+    pub calls: Vec<DiagnosedCall>,
     /// Call-IDs without an INVITE (REGISTER, OPTIONS, SUBSCRIBE, ...), by first frame.
     pub other_dialogs: Vec<OtherDialog>,
     /// SIP message counts as `tshark -z sip,stat` gives them.
@@ -39,10 +40,121 @@ pub struct Analysis {
     pub icmp_errors: Vec<IcmpError>,
     /// RTP streams (signalled by SDP, or steady enough to be RTP), by first frame.
     pub streams: Vec<Stream>,
-    /// Why calls failed: findings per call, transport events.
-    pub diagnosis: Diagnosis,
+    /// Transport failures (TCP, TLS, ICMP) with the calls they explain, by first frame.
+    pub transport_events: Vec<TransportEvent>,
+    /// Causes several calls share, in the order of their first call.
+    pub patterns: Vec<Pattern>,
     /// What the memory limits left out.
     pub limits: LimitHits,
+    /// What the capture point could see (hosts on its path, RTP or not), over the whole capture.
+    pub vantage: Vantage,
+}
+
+/// What a run found besides its calls, streams and events: known once the capture has been read.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Summary {
+    pub captures: Vec<CaptureSummary>,
+    pub sip: SipStats,
+    pub sip_malformed: BTreeMap<&'static str, u64>,
+    pub tcp_reassembly: reassembly::Stats,
+    pub limits: LimitHits,
+    /// Causes several calls share (failovers from one dead target), in the order of their first
+    /// call.
+    pub patterns: Vec<Pattern>,
+    pub vantage: Vantage,
+}
+
+/// Where a run's results go as the capture is read: each call as it is finalized, each stream,
+/// connection, transport event and other dialog as it is let go (in that order, which is the
+/// capture's, not the report's), each ICMP error as it is seen, then the [`Summary`].
+pub trait Output: Sink + Send {
+    fn icmp_error(&mut self, error: &IcmpError);
+    /// The run is over: write what is left.
+    fn finish(&mut self, summary: Summary) -> io::Result<()>;
+}
+
+impl<T: Output + ?Sized> Output for &mut T {
+    fn icmp_error(&mut self, error: &IcmpError) {
+        (**self).icmp_error(error);
+    }
+    fn finish(&mut self, summary: Summary) -> io::Result<()> {
+        (**self).finish(summary)
+    }
+}
+
+/// Several outputs fed the same run (text, JSON and HTML at once).
+pub struct Tee<'a>(pub Vec<&'a mut dyn Output>);
+
+impl Sink for Tee<'_> {
+    fn call(&mut self, call: &DiagnosedCall) {
+        self.0.iter_mut().for_each(|o| o.call(call));
+    }
+    fn other(&mut self, dialog: &OtherDialog) {
+        self.0.iter_mut().for_each(|o| o.other(dialog));
+    }
+    fn stream(&mut self, stream: &Stream) {
+        self.0.iter_mut().for_each(|o| o.stream(stream));
+    }
+    fn connection(&mut self, conn: &Connection) {
+        self.0.iter_mut().for_each(|o| o.connection(conn));
+    }
+    fn transport_event(&mut self, event: &TransportEvent) {
+        self.0.iter_mut().for_each(|o| o.transport_event(event));
+    }
+}
+
+impl Output for Tee<'_> {
+    fn icmp_error(&mut self, error: &IcmpError) {
+        self.0.iter_mut().for_each(|o| o.icmp_error(error));
+    }
+    fn finish(&mut self, summary: Summary) -> io::Result<()> {
+        for o in &mut self.0 {
+            o.finish(summary.clone())?;
+        }
+        Ok(())
+    }
+}
+
+impl Sink for Analysis {
+    fn call(&mut self, call: &DiagnosedCall) {
+        self.calls.push(call.clone());
+    }
+    fn other(&mut self, dialog: &OtherDialog) {
+        self.other_dialogs.push(dialog.clone());
+    }
+    fn stream(&mut self, stream: &Stream) {
+        self.streams.push(stream.clone());
+    }
+    fn connection(&mut self, conn: &Connection) {
+        self.connections.push(conn.clone());
+    }
+    fn transport_event(&mut self, event: &TransportEvent) {
+        self.transport_events.push(event.clone());
+    }
+}
+
+/// Collecting: everything is kept, then put in report order.
+impl Output for Analysis {
+    fn icmp_error(&mut self, error: &IcmpError) {
+        self.icmp_errors.push(error.clone());
+    }
+    fn finish(&mut self, summary: Summary) -> io::Result<()> {
+        self.calls.sort_by_key(|c| c.index);
+        self.other_dialogs.sort_by_key(|o| o.first_frame);
+        self.streams
+            .sort_by_key(|s| (s.first_frame, s.src, s.dst, s.ssrc));
+        self.connections.sort_by_key(|c| c.first_frame);
+        self.transport_events
+            .sort_by_key(|e| (e.first_frame, e.code));
+        self.captures = summary.captures;
+        self.sip = summary.sip;
+        self.sip_malformed = summary.sip_malformed;
+        self.tcp_reassembly = summary.tcp_reassembly;
+        self.limits = summary.limits;
+        self.patterns = summary.patterns;
+        self.vantage = summary.vantage;
+        Ok(())
+    }
 }
 
 /// Counts of what a memory limit left out (zero unless a capture is enormous or hostile).
@@ -52,26 +164,53 @@ pub struct LimitHits {
     pub untracked_tcp_segments: u64,
     /// RTP packets of streams beyond the stream limit.
     pub untracked_rtp_packets: u64,
+    /// UDPTL (T.38 fax) packets of fax streams beyond the engine's limit.
+    pub untracked_udptl_packets: u64,
     /// ICMP errors beyond the ICMP group limit.
     pub untracked_icmp: u64,
     /// Packets whose timestamp was more than a second before the latest seen (unsorted or merged
     /// captures): analysed in the order they came.
     pub out_of_order: u64,
+    /// The most Call-IDs, RTP streams and TCP connections open at once (memory follows these).
+    pub peak_open_call_ids: usize,
+    pub peak_open_streams: usize,
+    pub peak_open_connections: usize,
 }
 
 impl Analysis {
     /// The call a user named by its 1-based index in the call list or by its Call-ID.
-    pub fn find_call(&self, key: &str) -> Option<(usize, &Call)> {
-        if let Ok(index) = key.parse::<usize>() {
-            if let Some(call) = index.checked_sub(1).and_then(|i| self.calls.get(i)) {
-                return Some((index, call));
-            }
-        }
+    pub fn find_call(&self, key: &str) -> Option<&DiagnosedCall> {
+        let by_index = key.parse::<usize>().ok().and_then(|n| n.checked_sub(1));
         self.calls
             .iter()
-            .enumerate()
-            .find(|(_, c)| c.call_id == key)
-            .map(|(i, c)| (i + 1, c))
+            .find(|c| Some(c.index) == by_index)
+            .or_else(|| self.calls.iter().find(|c| c.call_id == key))
+    }
+
+    /// Feeds the collected results, in report order, to an output (a renderer).
+    pub fn replay(&self, out: &mut dyn Output) -> io::Result<()> {
+        self.calls.iter().for_each(|c| out.call(c));
+        self.other_dialogs.iter().for_each(|d| out.other(d));
+        self.streams.iter().for_each(|s| out.stream(s));
+        self.connections.iter().for_each(|c| out.connection(c));
+        self.transport_events
+            .iter()
+            .for_each(|e| out.transport_event(e));
+        self.icmp_errors.iter().for_each(|e| out.icmp_error(e));
+        out.finish(self.summary())
+    }
+
+    /// The run's summary (captures, counts, limits, patterns, vantage).
+    pub fn summary(&self) -> Summary {
+        Summary {
+            captures: self.captures.clone(),
+            sip: self.sip.clone(),
+            sip_malformed: self.sip_malformed.clone(),
+            tcp_reassembly: self.tcp_reassembly.clone(),
+            limits: self.limits.clone(),
+            patterns: self.patterns.clone(),
+            vantage: self.vantage.clone(),
+        }
     }
 
     /// Packets in all files.

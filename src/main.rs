@@ -8,28 +8,20 @@
 
 mod cli;
 
-use std::io;
+use std::io::{self, Write};
+use std::path::Path;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::Parser;
 
-use callscope::correlate::calls::Call;
+use callscope::analysis::{Output, Tee};
 use callscope::diagnose::Severity;
+use callscope::export::extract::packets_of;
 use callscope::export::redact::Redactor;
+use callscope::report::{html, json, text};
 use cli::args::{Args, ColorChoice, Command, FailOn};
-
-/// The call a user named, or an error saying how to find one.
-fn find_call<'a>(
-    analysis: &'a callscope::Analysis,
-    key: &str,
-) -> anyhow::Result<(usize, &'a Call)> {
-    analysis.find_call(key).ok_or_else(|| {
-        anyhow::anyhow!(
-            "no call {key:?} in the capture ({} calls; see `callscope calls`)",
-            analysis.calls.len()
-        )
-    })
-}
+use cli::output::{Keep, Named, Worst};
 
 /// Keeps glibc from holding on to freed memory as a long capture goes by.
 ///
@@ -73,117 +65,139 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
+/// A renderer writing to a file or standard output, its errors naming the place.
+fn named<O: Output>(path: &Path, inner: O) -> Named<O> {
+    Named {
+        name: path.display().to_string(),
+        inner,
+    }
+}
+
+fn analyze(analyze: &cli::args::Analyze) -> anyhow::Result<ExitCode> {
+    let stdout = Path::new("-");
+    let mut outputs: Vec<Box<dyn Output>> = Vec::new();
+    if let Some(path) = &analyze.json {
+        outputs.push(Box::new(named(path, json::Writer::new(cli::sink(path)?))));
+    }
+    if let Some(path) = &analyze.ndjson {
+        outputs.push(Box::new(named(
+            path,
+            json::NdjsonWriter::new(cli::sink(path)?),
+        )));
+    }
+    if let Some(path) = &analyze.html {
+        outputs.push(Box::new(named(path, html::Writer::new(cli::sink(path)?))));
+    }
+    let machine_on_stdout = [&analyze.json, &analyze.ndjson]
+        .iter()
+        .any(|p| p.as_deref() == Some(stdout));
+    let options = text::Options {
+        color: match analyze.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => io::IsTerminal::is_terminal(&io::stdout()),
+        },
+        only_failed: analyze.only_failed,
+    };
+    let mut keep = analyze.call.as_deref().map(Keep::new);
+    if !machine_on_stdout && keep.is_none() {
+        outputs.push(Box::new(named(
+            stdout,
+            text::Writer::new(cli::sink(stdout)?, options),
+        )));
+    }
+    let mut worst = Worst::default();
+    let mut all: Vec<&mut dyn Output> = outputs
+        .iter_mut()
+        .map(|o| &mut **o as &mut dyn Output)
+        .collect();
+    all.push(&mut worst);
+    if let Some(k) = keep.as_mut() {
+        all.push(k);
+    }
+    let mut tee = Tee(all);
+    if analyze.redact {
+        // Pseudonyms must not collide with any address of the capture: all of it is needed first.
+        let analysis = cli::analyze(&analyze.inputs)?;
+        Redactor::for_analysis(&analysis)
+            .analysis(&analysis)
+            .replay(&mut tee)?;
+    } else {
+        cli::analyze_into(&analyze.inputs, &mut tee)?;
+    }
+    drop(tee);
+    if let Some(keep) = &keep {
+        let call = keep.call()?;
+        if !machine_on_stdout {
+            let mut out = cli::sink(stdout)?;
+            text::write_verdict(call, &options, &mut out)?;
+            writeln!(out)?;
+            text::write_flow(call, call.index + 1, &mut out)?;
+            out.flush()?;
+        }
+    }
+    let threshold = analyze.fail_on.map(|f| match f {
+        FailOn::Error => Severity::Error,
+        FailOn::Warning => Severity::Warning,
+    });
+    let failed = threshold.is_some_and(|t| worst.0.is_some_and(|w| w <= t));
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
 fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
-        Command::Analyze(analyze) => {
-            let analysis = cli::analyze(&analyze.inputs)?;
-            let analysis = if analyze.redact {
-                Redactor::for_analysis(&analysis).analysis(&analysis)
-            } else {
-                analysis
-            };
-            let stdout = std::path::Path::new("-");
-            for (path, ndjson) in [(&analyze.json, false), (&analyze.ndjson, true)] {
-                let Some(path) = path else { continue };
-                let write = |out: &mut dyn io::Write| {
-                    if ndjson {
-                        callscope::report::json::write_ndjson(&analysis, out)
-                    } else {
-                        callscope::report::json::write(&analysis, out)
-                    }
-                };
-                if path == stdout {
-                    cli::to_stdout(write)?;
-                } else {
-                    cli::write_file(path, write)?;
-                }
-            }
-            if let Some(path) = &analyze.html {
-                cli::write_file(path, |out| callscope::report::html::write(&analysis, out))?;
-            }
-            let machine_on_stdout = [&analyze.json, &analyze.ndjson]
-                .iter()
-                .any(|p| p.as_deref() == Some(stdout));
-            if !machine_on_stdout {
-                let options = callscope::report::text::Options {
-                    color: match analyze.color {
-                        ColorChoice::Always => true,
-                        ColorChoice::Never => false,
-                        ColorChoice::Auto => io::IsTerminal::is_terminal(&io::stdout()),
-                    },
-                    only_failed: analyze.only_failed,
-                };
-                match &analyze.call {
-                    Some(key) => {
-                        let (index, call) = find_call(&analysis, key)?;
-                        cli::to_stdout(|out| {
-                            callscope::report::text::write_verdict(
-                                &analysis,
-                                index - 1,
-                                &options,
-                                &mut *out,
-                            )?;
-                            writeln!(out)?;
-                            callscope::report::text::write_flow(call, index, out)
-                        })?;
-                    }
-                    None => cli::to_stdout(|out| {
-                        callscope::report::text::write(&analysis, &options, out)
-                    })?,
-                }
-            }
-            let threshold = analyze.fail_on.map(|f| match f {
-                FailOn::Error => Severity::Error,
-                FailOn::Warning => Severity::Warning,
-            });
-            let failed = threshold.is_some_and(|t| {
-                analysis
-                    .diagnosis
-                    .calls
-                    .iter()
-                    .flatten()
-                    .any(|f| f.severity <= t)
-            });
-            if failed {
-                return Ok(ExitCode::from(1));
-            }
-        }
+        Command::Analyze(a) => return analyze(&a),
         Command::Calls(inputs) => {
-            let analysis = cli::analyze(&inputs)?;
-            cli::to_stdout(|out| callscope::report::text::write_calls(&analysis, out))?;
+            let stdout = Path::new("-");
+            let mut out = named(stdout, text::Writer::call_list(cli::sink(stdout)?));
+            cli::analyze_into(&inputs, &mut out)?;
         }
         Command::Streams(inputs) => {
-            let analysis = cli::analyze(&inputs)?;
-            cli::to_stdout(|out| callscope::report::text::write_streams(&analysis, out))?;
+            let stdout = Path::new("-");
+            let mut out = named(stdout, text::StreamsWriter::new(cli::sink(stdout)?));
+            cli::analyze_into(&inputs, &mut out)?;
         }
         Command::Extract(extract) => {
             let files = cli::open_all(&extract.inputs.files)?;
-            let analysis = cli::analyze_files(&files, &extract.inputs)?;
-            let (index, _) = find_call(&analysis, &extract.call)?;
-            let redactor = extract.redact.then(|| Redactor::for_analysis(&analysis));
-            let mut written = None;
-            cli::write_file(&extract.output, |out| {
-                written = Some(callscope::export::extract::call_packets(
-                    &analysis,
-                    index - 1,
-                    &files,
-                    redactor.as_ref(),
-                    out,
-                )?);
-                Ok(())
-            })?;
-            if let Some(stats) = written {
-                eprintln!(
-                    "callscope: wrote {} packets of call {index} to {}",
-                    stats.frames.len(),
-                    extract.output.display()
-                );
-            }
+            let (captures, call, redactor) = if extract.redact {
+                let mut analysis = callscope::Analysis::default();
+                cli::analyze_files_into(&files, &extract.inputs, &mut analysis)?;
+                let mut keep = Keep::new(&extract.call);
+                analysis.replay(&mut keep)?;
+                let call = keep.call()?.clone();
+                (
+                    analysis.captures.clone(),
+                    call,
+                    Some(Redactor::for_analysis(&analysis)),
+                )
+            } else {
+                let mut keep = Keep::new(&extract.call);
+                cli::analyze_files_into(&files, &extract.inputs, &mut keep)?;
+                let call = keep.call()?.clone();
+                (keep.captures, call, None)
+            };
+            let mut out = cli::sink(&extract.output)?;
+            let stats = packets_of(&captures, &call, &files, redactor.as_ref(), &mut out)
+                .and_then(|s| out.flush().map(|()| s))
+                .with_context(|| format!("cannot write {}", extract.output.display()))?;
+            eprintln!(
+                "callscope: wrote {} packets of call {} to {}",
+                stats.frames.len(),
+                call.index + 1,
+                extract.output.display()
+            );
         }
         Command::Flow(flow) => {
-            let analysis = cli::analyze(&flow.inputs)?;
-            let (index, call) = find_call(&analysis, &flow.call)?;
-            cli::to_stdout(|out| callscope::report::text::write_flow(call, index, out))?;
+            let mut keep = Keep::new(&flow.call);
+            cli::analyze_into(&flow.inputs, &mut keep)?;
+            let call = keep.call()?;
+            let mut out = cli::sink(Path::new("-"))?;
+            text::write_flow(call, call.index + 1, &mut out)?;
+            out.flush()?;
         }
         #[cfg(feature = "live")]
         Command::Watch(watch) => cli::live::watch(&watch)?,

@@ -17,8 +17,8 @@ use callscope::capture::write::PcapWriter;
 pub struct Spec {
     /// Number of calls.
     pub calls: u32,
-    /// Seconds of RTP per answered call.
-    pub seconds: u32,
+    /// Milliseconds of RTP per answered call.
+    pub media_ms: u32,
     /// Seconds between the starts of consecutive calls.
     pub spacing_ms: u32,
     /// RTP packets dropped, in percent.
@@ -29,18 +29,28 @@ pub struct Spec {
     pub failed_pct: f64,
     /// Seed of the pseudo-random generator.
     pub seed: u64,
+    /// Unrelated TCP connections (SYN, SYN-ACK, ACK, FIN both ways, to port 443) before the first
+    /// call: the mirror-port noise a connection table must not drown in.
+    pub noise_connections: u32,
+    /// Packets of another capture to write after the calls, shifted to start a second after them.
+    pub tail: Vec<Record>,
 }
+
+/// A packet of another capture: time, bytes, length on the wire.
+pub type Record = (i64, Vec<u8>, u32);
 
 impl Default for Spec {
     fn default() -> Self {
         Spec {
             calls: 940,
-            seconds: 50,
+            media_ms: 50_000,
             spacing_ms: 50,
             loss_pct: 0.0,
             jitter_ms: 0.0,
             failed_pct: 0.0,
             seed: 1,
+            noise_connections: 0,
+            tail: Vec::new(),
         }
     }
 }
@@ -207,7 +217,7 @@ fn rtcp_sr(ssrc: u32, packets: u32) -> Vec<u8> {
 /// Writes the capture; returns the number of packets written.
 pub fn generate(spec: &Spec, out: impl Write) -> io::Result<u64> {
     let mut rng = Rng(spec.seed.max(1));
-    let ticks_per_call = i64::from(spec.seconds) * 50;
+    let ticks_per_call = i64::from(spec.media_ms) / 20;
     let spacing_ticks = (i64::from(spec.spacing_ms) / 20).max(1);
     let mut calls: Vec<Call> = (0..spec.calls)
         .map(|i| {
@@ -231,7 +241,7 @@ pub fn generate(spec: &Spec, out: impl Write) -> io::Result<u64> {
         .collect();
     let last_tick = calls.iter().map(|c| c.end_tick).max().unwrap_or(0) + 1;
     let mut writer = PcapWriter::new(io::BufWriter::with_capacity(1 << 20, out), 1, false)?;
-    let mut written = 0u64;
+    let mut written = noise(spec.noise_connections, &mut writer)?;
     let mut batch: Vec<Packet> = Vec::new();
     let mut first_active = 0usize;
     for tick in 0..=last_tick {
@@ -251,8 +261,71 @@ pub fn generate(spec: &Spec, out: impl Write) -> io::Result<u64> {
             written += 1;
         }
     }
+    // The tail begins a second after the last tick, whatever its own clock said.
+    let after = START_NS + (last_tick + 50) * TICK_NS;
+    let first = spec.tail.iter().map(|r| r.0).min().unwrap_or(0);
+    for (ts, data, len) in &spec.tail {
+        writer.write(after + (ts - first), data, *len)?;
+        written += 1;
+    }
     writer.finish()?.flush()?;
     Ok(written)
+}
+
+/// `n` closed web connections, 10 µs apart, ending before the first call.
+fn noise(n: u32, writer: &mut PcapWriter<impl Write>) -> io::Result<u64> {
+    let step = 10_000i64;
+    let t0 = START_NS - i64::from(n) * step - 1_000_000_000;
+    let mut written = 0;
+    for i in 0..n {
+        let client = [198, 18, 255, (i % 250) as u8 + 1];
+        let port = 1024 + (i / 250 % 60_000) as u16;
+        let server = [198, 19, 255, 1];
+        let t = t0 + i64::from(i) * step;
+        // SYN, SYN-ACK, ACK, FIN, FIN-ACK: flags, direction, sequence and acknowledgement numbers.
+        let segments = [
+            (0x02, true, 0, 0),
+            (0x12, false, 0, 1),
+            (0x10, true, 1, 1),
+            (0x11, true, 1, 1),
+            (0x11, false, 1, 2),
+        ];
+        for (k, (flags, from_client, seq, ack)) in segments.into_iter().enumerate() {
+            let (src, sport, dst, dport) = if from_client {
+                (client, port, server, 443)
+            } else {
+                (server, 443, client, port)
+            };
+            let p = tcp((src, sport), (dst, dport), seq, ack, flags);
+            writer.write(t + k as i64 * 1000, &p, p.len() as u32)?;
+            written += 1;
+        }
+    }
+    Ok(written)
+}
+
+/// An Ethernet/IPv4/TCP segment without payload.
+fn tcp(
+    (src, sport): ([u8; 4], u16),
+    (dst, dport): ([u8; 4], u16),
+    seq: u32,
+    ack: u32,
+    flags: u8,
+) -> Vec<u8> {
+    let mut p = Vec::with_capacity(54);
+    p.extend_from_slice(&[2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00]);
+    let mut ip = vec![0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, 6, 0, 0];
+    ip.extend_from_slice(&src);
+    ip.extend_from_slice(&dst);
+    let sum = checksum16(&ip);
+    ip[10..12].copy_from_slice(&sum.to_be_bytes());
+    p.extend_from_slice(&ip);
+    p.extend_from_slice(&sport.to_be_bytes());
+    p.extend_from_slice(&dport.to_be_bytes());
+    p.extend_from_slice(&seq.to_be_bytes());
+    p.extend_from_slice(&ack.to_be_bytes());
+    p.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+    p
 }
 
 /// The packets of one call in one tick.

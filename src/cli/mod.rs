@@ -3,6 +3,7 @@
 pub mod args;
 #[cfg(feature = "live")]
 pub mod live;
+pub mod output;
 pub mod progress;
 
 use std::fs::File;
@@ -10,23 +11,35 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use callscope::analysis::Output;
 use callscope::capture::CaptureFile;
 
-/// Opens the inputs and analyses them, with a progress bar where wanted.
-pub fn analyze(inputs: &args::Inputs) -> anyhow::Result<callscope::Analysis> {
+/// Opens the inputs and analyses them into `out` (calls written as they finish), with a progress bar
+/// where wanted.
+pub fn analyze_into(inputs: &args::Inputs, out: &mut dyn Output) -> anyhow::Result<()> {
     let files = open_all(&inputs.files)?;
-    let analysis = analyze_files(&files, inputs)?;
+    analyze_files_into(&files, inputs, out)?;
     // The process ends soon after: unmapping a large capture page by page costs more than leaving
     // it to the exit (measured: ~4 % of a 1 GiB run).
     std::mem::forget(files);
+    Ok(())
+}
+
+/// Opens the inputs and collects their analysis in memory (for what needs all of it at once:
+/// redaction).
+pub fn analyze(inputs: &args::Inputs) -> anyhow::Result<callscope::Analysis> {
+    let mut analysis = callscope::Analysis::default();
+    analyze_into(inputs, &mut analysis)?;
     Ok(analysis)
 }
 
-/// Analyses opened files, keeping the frames `--filter` accepts, with a progress bar unless `--quiet`.
-pub fn analyze_files(
+/// Analyses opened files into `out`, keeping the frames `--filter` accepts, with a progress bar
+/// unless `--quiet`.
+pub fn analyze_files_into(
     files: &[CaptureFile],
     inputs: &args::Inputs,
-) -> anyhow::Result<callscope::Analysis> {
+    out: &mut dyn Output,
+) -> anyhow::Result<()> {
     let mut options = callscope::Options {
         frame_filter: inputs.filter.as_deref().map(frame_filter).transpose()?,
         ..callscope::Options::default()
@@ -37,9 +50,18 @@ pub fn analyze_files(
         }
     }
     let progress = progress::Bar::new(inputs.quiet);
-    let analysis = callscope::analyze(files, &options, &progress);
+    let done = callscope::analyze_into(files, &options, &progress, out);
     progress.finish();
-    Ok(analysis)
+    Ok(done?)
+}
+
+/// Where a report goes: a file, or standard output for `-`.
+pub fn sink(path: &Path) -> anyhow::Result<Box<dyn Write + Send>> {
+    if path == Path::new("-") {
+        return Ok(Box::new(BufWriter::new(io::stdout())));
+    }
+    let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    Ok(Box::new(BufWriter::new(file)))
 }
 
 /// `--filter`: a BPF filter compiled by libpcap.
@@ -59,30 +81,10 @@ fn frame_filter(expr: &str) -> anyhow::Result<std::sync::Arc<callscope::pipeline
 pub const NO_LIVE: &str = "this callscope was built without live capture and BPF filters: \
     rebuild it with `cargo build --release --features live` (needs `apt-get install libpcap-dev`)";
 
-/// Writes to standard output through a buffer.
-pub fn to_stdout(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> anyhow::Result<()> {
-    let mut out = BufWriter::new(io::stdout().lock());
-    write(&mut out)?;
-    out.flush()?;
-    Ok(())
-}
-
 /// Opens every input, failing on the first that cannot be read as a capture.
 pub fn open_all(paths: &[PathBuf]) -> anyhow::Result<Vec<CaptureFile>> {
     paths
         .iter()
         .map(|path| CaptureFile::open(path).with_context(|| format!("{}", path.display())))
         .collect()
-}
-
-/// Creates `path` and lets `write` fill it through a buffer.
-pub fn write_file(
-    path: &Path,
-    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
-) -> anyhow::Result<()> {
-    let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-    let mut out = BufWriter::new(file);
-    write(&mut out).with_context(|| format!("cannot write {}", path.display()))?;
-    out.flush()
-        .with_context(|| format!("cannot write {}", path.display()))
 }

@@ -12,8 +12,8 @@
 //! data frames with LLC/SNAP (IEEE 802.11-2016 §9.2.4, §9.3.2.1; unencrypted only), and NetMon's
 //! own records (`capture::NETMON_LINK`), which are recognised and not analysed.
 
-use super::be16;
 use super::packet::{Decoder, Layer, Reason};
+use super::{be16, tail};
 use crate::capture::NETMON_LINK;
 
 /// A pcap / pcapng link type (`LINKTYPE_*` from tcpdump.org); unknown values are kept.
@@ -188,7 +188,7 @@ fn null<'a>(d: &mut Decoder<'a>, frame: &'a [u8]) {
     let be = u32::from_be_bytes(af_bytes);
     let is_ip = |af: u32| af == AF_INET || AF_INET6.contains(&af);
     if is_ip(le) || is_ip(be) {
-        d.ip(frame.get(4..).unwrap_or_default());
+        d.ip(tail(frame, 4));
     } else {
         let af = if le < 0x100 { le } else { be };
         d.stop(Layer::Link, frame, Reason::UnsupportedAddressFamily(af));

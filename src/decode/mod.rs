@@ -71,6 +71,13 @@ fn be16(b: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_be_bytes(s))
 }
 
+/// `b` from `at` on: the empty slice at `b`'s end when `at` is past it, never a detached one,
+/// so that offsets recorded from it stay inside the enclosing layer.
+#[inline]
+fn tail(b: &[u8], at: usize) -> &[u8] {
+    &b[at.min(b.len())..]
+}
+
 /// Big-endian u32 at `at`, if present.
 #[inline]
 fn be32(b: &[u8], at: usize) -> Option<u32> {

@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 
 use rustc_hash::FxHashMap;
 
-use super::{Finding, TransportEvent};
+use super::{Finding, Pattern, Patterns, TransportEvent};
 use crate::correlate::calls::{Call, OtherDialog};
 use crate::correlate::engine::{Evidence, FinishedCall, Finisher, Tied};
 use crate::correlate::media::Stream;
@@ -28,14 +28,57 @@ pub struct DiagnosedCall {
     pub evidence: Evidence,
 }
 
+/// A diagnosed call reads as its [`Call`] (`c.state`, `c.messages`) with its findings and evidence
+/// beside.
+impl std::ops::Deref for DiagnosedCall {
+    type Target = Call;
+    fn deref(&self) -> &Call {
+        &self.call
+    }
+}
+
+impl DiagnosedCall {
+    /// The severity of its worst finding.
+    pub fn worst(&self) -> Option<super::Severity> {
+        self.findings.iter().map(|f| f.severity).min()
+    }
+
+    /// The RTP streams it owns (its evidence may also hold streams of a later call on the same
+    /// ports), by first frame.
+    pub fn own_streams(&self) -> impl Iterator<Item = &Stream> {
+        self.evidence
+            .streams
+            .iter()
+            .filter(move |s| s.call == Some(self.index))
+    }
+}
+
+impl<T: Sink + ?Sized> Sink for &mut T {
+    fn call(&mut self, call: &DiagnosedCall) {
+        (**self).call(call);
+    }
+    fn other(&mut self, dialog: &OtherDialog) {
+        (**self).other(dialog);
+    }
+    fn stream(&mut self, stream: &Stream) {
+        (**self).stream(stream);
+    }
+    fn connection(&mut self, conn: &Connection) {
+        (**self).connection(conn);
+    }
+    fn transport_event(&mut self, event: &TransportEvent) {
+        (**self).transport_event(event);
+    }
+}
+
 /// Receives finished, diagnosed things in the order the capture finished them.
 pub trait Sink {
-    fn call(&mut self, call: DiagnosedCall);
-    fn other(&mut self, dialog: OtherDialog);
-    fn stream(&mut self, stream: Stream);
+    fn call(&mut self, call: &DiagnosedCall);
+    fn other(&mut self, dialog: &OtherDialog);
+    fn stream(&mut self, stream: &Stream);
     /// A connection the engine let go (its state final).
-    fn connection(&mut self, conn: Connection);
-    fn transport_event(&mut self, event: TransportEvent);
+    fn connection(&mut self, conn: &Connection);
+    fn transport_event(&mut self, event: &TransportEvent);
 }
 
 /// Diagnoses what the engine finishes and passes it to a sink.
@@ -44,6 +87,11 @@ pub struct Diagnoser<S> {
     /// The events of claimed connections, as the first call that claimed each worded it, until the
     /// engine lets the connection go (by client, server, first frame).
     claimed: FxHashMap<(SocketAddr, SocketAddr, u64), TransportEvent>,
+    /// The claimed ICMP groups (by first frame): whether every call that claimed one so far took it
+    /// only for the normal consequence of its start or end.
+    ending_icmp: FxHashMap<u64, bool>,
+    /// The failovers of the calls so far, grouped for the patterns across calls.
+    patterns: Patterns,
 }
 
 impl<S: Sink> Diagnoser<S> {
@@ -51,12 +99,25 @@ impl<S: Sink> Diagnoser<S> {
         Diagnoser {
             sink,
             claimed: FxHashMap::default(),
+            ending_icmp: FxHashMap::default(),
+            patterns: Patterns::default(),
         }
+    }
+
+    /// The causes several of the calls so far share (worded once the engine has finished
+    /// everything, for the run's summary).
+    pub fn patterns(&self) -> Vec<Pattern> {
+        self.patterns.finish()
     }
 
     /// The sink, to finish it once the engine has finished everything.
     pub fn into_sink(self) -> S {
         self.sink
+    }
+
+    /// The sink, for what reaches it without a diagnosis (ICMP errors as they are seen).
+    pub fn sink_mut(&mut self) -> &mut S {
+        &mut self.sink
     }
 }
 
@@ -78,10 +139,27 @@ impl<S: Sink> Finisher for Diagnoser<S> {
                     .or_insert_with(|| event.clone());
             }
         }
+        for ((g, &claimed), &ending) in fc
+            .evidence
+            .icmp
+            .iter()
+            .zip(&d.claimed.icmp)
+            .zip(&d.ending_icmp)
+        {
+            if claimed {
+                self.ending_icmp
+                    .entry(g.first().frame)
+                    .and_modify(|only| *only &= ending)
+                    .or_insert(ending);
+            }
+        }
+        if let Some(f) = &d.failover {
+            self.patterns.add(fc.index, f);
+        }
         let mut evidence = fc.evidence;
         evidence.connections = keep(evidence.connections, &d.shown.connections);
         evidence.icmp = keep(evidence.icmp, &d.shown.icmp);
-        self.sink.call(DiagnosedCall {
+        self.sink.call(&DiagnosedCall {
             index: fc.index,
             call: fc.call,
             findings: d.findings,
@@ -91,11 +169,11 @@ impl<S: Sink> Finisher for Diagnoser<S> {
     }
 
     fn other(&mut self, dialog: OtherDialog) {
-        self.sink.other(dialog);
+        self.sink.other(&dialog);
     }
 
     fn stream(&mut self, stream: Stream) {
-        self.sink.stream(stream);
+        self.sink.stream(&stream);
     }
 
     fn connection(&mut self, released: Released<Connection>, sip_port: bool) {
@@ -107,15 +185,16 @@ impl<S: Sink> Finisher for Diagnoser<S> {
             }
             None => super::connection_event(c, &released.calls, sip_port),
         };
-        if let Some(event) = event {
+        if let Some(event) = &event {
             self.sink.transport_event(event);
         }
-        self.sink.connection(released.item);
+        self.sink.connection(&released.item);
     }
 
     fn icmp(&mut self, released: Released<IcmpGroup>, sip_port: bool) {
-        if let Some(event) = super::icmp_event(&released.item, &released.calls, sip_port) {
-            self.sink.transport_event(event);
+        let ending = self.ending_icmp.remove(&released.item.first().frame) == Some(true);
+        if let Some(event) = super::icmp_event(&released.item, &released.calls, ending, sip_port) {
+            self.sink.transport_event(&event);
         }
     }
 }

@@ -6,6 +6,7 @@
 //!   IP fragments);
 //! - its RTP and RTCP: packets of the flows of the streams linked to the call, both directions, RTCP on
 //!   the ports + 1 or on the same ports (rtcp-mux, RFC 5761), within each stream's time span;
+//! - its fax: the UDPTL packets of its fax streams, within each stream's time span;
 //! - its STUN checks' packets (STUN messages between the check's addresses within its time span);
 //! - the TCP segments that show its connections' life (SYNs, SYN-ACK, FINs, RST, TLS hellos and
 //!   alert) and the ICMP errors of its evidence.
@@ -26,11 +27,12 @@ use std::io::{self, Write};
 use std::net::SocketAddr;
 
 use super::redact::Redactor;
-use crate::analysis::Analysis;
+use crate::analysis::{Analysis, CaptureSummary};
 use crate::capture::write::PcapWriter;
 use crate::capture::{CaptureFile, Start};
 use crate::correlate::transport::connection_key as key;
 use crate::decode::{self, LinkType, L4};
+use crate::diagnose::DiagnosedCall;
 use crate::proto::stun;
 
 /// What an extraction wrote.
@@ -71,14 +73,8 @@ fn invalid(msg: String) -> io::Error {
 }
 
 impl Selection {
-    fn build(a: &Analysis, index: usize) -> io::Result<Selection> {
-        let (Some(call), Some(evidence)) = (a.calls.get(index), a.evidence.get(index)) else {
-            return Err(invalid(format!(
-                "no call {} in the analysis ({} calls)",
-                index + 1,
-                a.calls.len()
-            )));
-        };
+    fn build(call: &DiagnosedCall) -> Selection {
+        let (index, evidence) = (call.index, &call.evidence);
         let mut sel = Selection {
             frames: evidence.frames(call).into_iter().collect(),
             ..Selection::default()
@@ -93,13 +89,19 @@ impl Selection {
                 sel.udp.entry(k).or_default().push((span, false));
             }
         }
+        for f in &evidence.fax {
+            sel.udp
+                .entry(key(f.src, f.dst))
+                .or_default()
+                .push(((f.first_ts_ns, f.last_ts_ns), false));
+        }
         for s in &evidence.stun {
             sel.udp
                 .entry(key(s.client, s.server))
                 .or_default()
                 .push(((s.first_ts_ns, s.last_ts_ns), true));
         }
-        Ok(sel)
+        sel
     }
 
     /// Whether the frame numbered `number` is wanted: listed, or media of the call's flows.
@@ -149,11 +151,30 @@ pub fn call_packets(
     redactor: Option<&Redactor>,
     out: impl Write,
 ) -> io::Result<ExtractStats> {
-    let sel = Selection::build(analysis, call)?;
+    let Some(found) = analysis.calls.iter().find(|c| c.index == call) else {
+        return Err(invalid(format!(
+            "no call {} in the analysis ({} calls)",
+            call + 1,
+            analysis.calls.len()
+        )));
+    };
+    packets_of(&analysis.captures, found, files, redactor, out)
+}
+
+/// Writes the packets of one diagnosed call as a pcap (see [`call_packets`]); `captures` are the
+/// run's capture summaries (which file holds which frame numbers).
+pub fn packets_of(
+    captures: &[CaptureSummary],
+    call: &DiagnosedCall,
+    files: &[CaptureFile],
+    redactor: Option<&Redactor>,
+    out: impl Write,
+) -> io::Result<ExtractStats> {
+    let sel = Selection::build(call);
     let mut records: Vec<Record> = Vec::new();
     let mut redacted = redactor.map(Redactor::frames);
     let mut used = vec![false; files.len()];
-    for summary in &analysis.captures {
+    for summary in captures {
         let index = files
             .iter()
             .enumerate()
@@ -227,12 +248,7 @@ pub fn call_packets(
     let link_type = links
         .first()
         .copied()
-        .or_else(|| {
-            analysis
-                .captures
-                .iter()
-                .find_map(|c| c.link_types.first().copied())
-        })
+        .or_else(|| captures.iter().find_map(|c| c.link_types.first().copied()))
         .unwrap_or(1);
     let nanos = records.iter().any(|r| r.ts_ns.rem_euclid(1000) != 0);
     let mut w = PcapWriter::new(out, link_type, nanos)?;

@@ -21,11 +21,12 @@ use rustc_hash::FxHashMap;
 
 use crate::analysis::DecodeCounts;
 use crate::capture::{CaptureFile, ChunkRead, Start};
+use crate::correlate::fax::UdptlPacket;
 use crate::correlate::media::StunClass;
 use crate::correlate::message::{Message, Transport};
 use crate::correlate::transport::{connection_key, IcmpError, TlsEvent};
 use crate::decode::{self, Fragment, Icmp, IcmpKind, Ip, LinkType, TcpFlags, Unreachable, L4};
-use crate::proto::{hep, rtcp, rtp, sip, stun, tls};
+use crate::proto::{hep, rtcp, rtp, sip, stun, tls, udptl};
 
 /// What classification takes from the run's options.
 #[derive(Clone, Copy)]
@@ -43,6 +44,7 @@ pub(super) struct Datagram<'a> {
     pub ts_ns: i64,
     pub src: SocketAddr,
     pub dst: SocketAddr,
+    pub sender: Sender,
 }
 
 /// Where classification puts what it finds besides events.
@@ -87,8 +89,10 @@ pub(super) struct Event {
 
 /// What happened in a frame. `flow` indexes [`Output::flows`].
 pub(super) enum Kind {
-    /// A SIP message that came in one UDP datagram (its frames are chunk-local).
-    Sip(Box<Message>),
+    /// A SIP message that came in one UDP datagram (its frames are chunk-local), with what the IP and
+    /// link layers said about its sender (none for SIP a HEP feed carried: those layers are the
+    /// collector's, not the sender's).
+    Sip(Box<Message>, Option<Sender>),
     /// A TCP segment; its payload is copied only when the connection may carry SIP.
     Tcp {
         flow: u32,
@@ -102,6 +106,8 @@ pub(super) enum Kind {
         flow: u32,
         event: Box<TlsEvent>,
     },
+    /// An RTP packet; `udptl` when its bytes are also a well-formed UDPTL packet (the engine knows
+    /// from the SDP which one it is).
     Rtp {
         flow: u32,
         ssrc: u32,
@@ -110,6 +116,12 @@ pub(super) enum Kind {
         pt: u8,
         marker: bool,
         len: u16,
+        udptl: Option<UdptlPacket>,
+    },
+    /// A UDPTL packet (T.38 fax) that does not look like RTP.
+    Udptl {
+        flow: u32,
+        packet: UdptlPacket,
     },
     /// The report blocks of an RTCP compound packet.
     Rtcp(Box<[rtcp::ReportBlock]>),
@@ -121,6 +133,15 @@ pub(super) enum Kind {
     Icmp(Box<IcmpError>),
     /// An IP fragment, for reassembly.
     Fragment(Box<OwnedFragment>),
+}
+
+/// What the IP and link layers say about the sender of a datagram (for the capture vantage).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Sender {
+    /// The TTL (hop limit) the packet arrived with.
+    pub ttl: u8,
+    /// Its source MAC, when the link layer has one.
+    pub mac: Option<[u8; 6]>,
 }
 
 /// An IP fragment copied out of the capture.
@@ -278,6 +299,10 @@ pub(super) fn run(
                     ts_ns,
                     src: SocketAddr::new(ip.src, udp.src_port),
                     dst: SocketAddr::new(ip.dst, udp.dst_port),
+                    sender: Sender {
+                        ttl: ip.ttl,
+                        mac: packet.layers.source_mac(frame.data),
+                    },
                 };
                 let mut sinks = Sinks {
                     flows: &mut flows,
@@ -298,6 +323,10 @@ pub(super) fn run(
                         ts_ns,
                         src,
                         dst,
+                        sender: Sender {
+                            ttl: ip.ttl,
+                            mac: packet.layers.source_mac(frame.data),
+                        },
                     };
                     hep_stream(&datagram, &mut sip_errors, &mut counts, &mut push);
                 }
@@ -354,8 +383,10 @@ pub(super) fn run(
 }
 
 /// Classifies a UDP payload: HEP (HEP3 by content on any port, HEP1/2 on `hep_ports`), SIP, STUN,
-/// RTCP or RTP (in that order, each recognised by content on any port). The datagram's frames are
-/// the frame references SIP messages get.
+/// RTCP or RTP (in that order, each recognised by content on any port), and UDPTL, which has no
+/// magic number: a payload that parses as UDPTL is handed on as such (alongside its RTP reading
+/// when it also looks like RTP) for the engine to decide by the SDP. The datagram's frames are the
+/// frame references SIP messages get.
 pub(super) fn udp_payload(
     d: &Datagram<'_>,
     hep_ports: &[u16],
@@ -363,7 +394,7 @@ pub(super) fn udp_payload(
     push: &mut dyn FnMut(Kind),
 ) {
     let payload = d.payload;
-    let (src, dst) = (d.src, d.dst);
+    let (src, dst, sender) = (d.src, d.dst, d.sender);
     let on_hep_port = || hep_ports.contains(&src.port()) || hep_ports.contains(&dst.port());
     if hep::looks_like_hep3(payload) || (matches!(payload.first(), Some(1 | 2)) && on_hep_port()) {
         match hep::parse(payload) {
@@ -390,7 +421,7 @@ pub(super) fn udp_payload(
             dst,
             Transport::Udp,
             sip_errors,
-            &mut |m| push(Kind::Sip(Box::new(m))),
+            &mut |m| push(Kind::Sip(Box::new(m), Some(sender))),
         );
     } else if stun::looks_like_stun(payload) {
         if let Ok(msg) = stun::Message::new_checked(payload) {
@@ -422,9 +453,15 @@ pub(super) fn udp_payload(
                 push(Kind::Rtcp(blocks.into_boxed_slice()));
             }
         }
-    } else if rtp::looks_like_rtp(payload) {
-        if let Ok(packet) = rtp::Packet::new_checked(payload) {
-            push(Kind::Rtp {
+    } else {
+        let udptl = udptl::Packet::parse(payload)
+            .ok()
+            .map(|p| UdptlPacket::of(&p));
+        let rtp = rtp::looks_like_rtp(payload)
+            .then(|| rtp::Packet::new_checked(payload).ok())
+            .flatten();
+        match (rtp, udptl) {
+            (Some(packet), udptl) => push(Kind::Rtp {
                 flow: flows.id(src, dst),
                 ssrc: packet.ssrc(),
                 seq: packet.sequence(),
@@ -432,7 +469,13 @@ pub(super) fn udp_payload(
                 pt: packet.payload_type().0,
                 marker: packet.marker(),
                 len: u16::try_from(packet.payload().len()).unwrap_or(u16::MAX),
-            });
+                udptl,
+            }),
+            (None, Some(packet)) => push(Kind::Udptl {
+                flow: flows.id(src, dst),
+                packet,
+            }),
+            (None, None) => {}
         }
     }
 }
@@ -502,7 +545,7 @@ fn hep_packet(
         dst,
         transport,
         sip_errors,
-        &mut |m| push(Kind::Sip(Box::new(m))),
+        &mut |m| push(Kind::Sip(Box::new(m), None)),
     );
 }
 

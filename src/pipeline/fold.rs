@@ -5,26 +5,30 @@
 //! SIP-carrying connections, the TCP connection table, call building, and media streams. At the end it
 //! links streams to calls and runs the diagnosis.
 
-use std::collections::HashSet;
 use std::net::SocketAddr;
 
+use rustc_hash::FxHashMap;
+
 use super::chunk::{self, Event, Kind};
-use super::collect::Collector;
-use crate::analysis::{Analysis, CaptureSummary};
+use crate::analysis::{CaptureSummary, Output, Summary};
 use crate::capture::{CaptureFile, State, Warning};
 use crate::correlate::engine::{self, Engine};
 use crate::correlate::message::{Message, Transport};
 use crate::correlate::slab::Key;
-use crate::correlate::transport::connection_key;
+use crate::correlate::transport::{self, connection_key};
 use crate::decode::defrag::{Defragmenter, Limits};
 use crate::decode::{TcpFlags, L4};
 use crate::diagnose::Diagnoser;
 use crate::proto::sip;
 use crate::reassembly::{self, Reassembler, Segment};
 
+/// How often idle SIP connections are swept out, in capture time.
+const SWEEP_NS: i64 = 30_000_000_000;
+
 /// Folds chunk outputs in capture order.
-pub(super) struct Fold {
-    analysis: Analysis,
+pub(super) struct Fold<'o> {
+    /// What the run found besides its items (captures, counts).
+    summary: Summary,
     /// The file being read.
     current: CaptureSummary,
     /// Where the next chunk must start, and in which state.
@@ -32,11 +36,13 @@ pub(super) struct Fold {
     /// Frames numbered so far, across files.
     frames: u64,
     defrag: Defragmenter,
-    /// TCP connections (either direction) seen carrying SIP.
-    sip_flows: HashSet<(SocketAddr, SocketAddr)>,
+    /// TCP connections (either direction) seen carrying SIP, with the time of their last segment.
+    sip_flows: FxHashMap<(SocketAddr, SocketAddr), i64>,
+    /// When idle SIP connections were last swept out.
+    swept_ns: i64,
     reassembler: Reassembler,
     engine: Engine,
-    out: Diagnoser<Collector>,
+    out: Diagnoser<&'o mut dyn Output>,
     /// Per flow of the chunk being folded: the SSRC and stream key of its last RTP packet.
     stream_cache: Vec<Option<(u32, Key)>>,
     /// Where HEP1/2 is recognised in reassembled datagrams (as in the chunks).
@@ -51,19 +57,25 @@ fn pick_some(a: Option<i64>, b: Option<i64>, pick: fn(i64, i64) -> i64) -> Optio
     }
 }
 
-impl Fold {
-    /// A fold whose first frame gets the number `first_frame`.
-    pub(super) fn new(first_frame: u64, limits: engine::Limits, hep_ports: Vec<u16>) -> Fold {
+impl<'o> Fold<'o> {
+    /// A fold whose first frame gets the number `first_frame`, writing into `out`.
+    pub(super) fn new(
+        first_frame: u64,
+        limits: engine::Limits,
+        hep_ports: Vec<u16>,
+        out: &'o mut dyn Output,
+    ) -> Fold<'o> {
         Fold {
-            analysis: Analysis::default(),
+            summary: Summary::default(),
             current: CaptureSummary::default(),
             next: (0, State::Pcap),
             frames: first_frame.saturating_sub(1),
             defrag: Defragmenter::new(Limits::default()),
-            sip_flows: HashSet::new(),
+            sip_flows: FxHashMap::default(),
+            swept_ns: i64::MIN,
             reassembler: Reassembler::new(reassembly::Limits::default()),
             engine: Engine::new(limits),
-            out: Diagnoser::new(Collector::default()),
+            out: Diagnoser::new(out),
             stream_cache: Vec::new(),
             hep_ports,
         }
@@ -84,6 +96,21 @@ impl Fold {
         self.next = file.first();
     }
 
+    /// Begins a live capture named `label` (frames come in batches, see `live`).
+    pub(super) fn begin_live(&mut self, label: &str) {
+        self.current = CaptureSummary {
+            path: label.to_string(),
+            format: "live",
+            first_frame: self.frames + 1,
+            ..CaptureSummary::default()
+        };
+    }
+
+    /// Moves the capture clock to `now_ns` without a packet (a live capture gone quiet).
+    pub(super) fn tick(&mut self, now_ns: i64) {
+        self.engine.advance(now_ns, &mut self.out);
+    }
+
     /// Where the next chunk must start, and the reading state there.
     pub(super) fn resume_point(&self) -> (usize, State) {
         self.next.clone()
@@ -95,6 +122,9 @@ impl Fold {
         let cur = &mut self.current;
         cur.packets += output.frames;
         cur.captured_bytes += output.captured_bytes;
+        if cur.format == "live" {
+            cur.bytes += output.captured_bytes;
+        }
         cur.first_ts_ns = pick_some(cur.first_ts_ns, output.first_ts_ns, i64::min);
         cur.last_ts_ns = pick_some(cur.last_ts_ns, output.last_ts_ns, i64::max);
         for link in output.link_types {
@@ -107,7 +137,7 @@ impl Fold {
             cur.warn(warning);
         }
         for (reason, n) in output.sip_errors {
-            *self.analysis.sip_malformed.entry(reason).or_default() += n;
+            *self.summary.sip_malformed.entry(reason).or_default() += n;
         }
         if let Some(ts) = output.first_frame_ts_ns {
             self.engine.start(ts);
@@ -130,11 +160,14 @@ impl Fold {
         self.engine.advance(ts, &mut self.out);
         let flow = |i: u32| flows.get(i as usize).copied();
         match event.kind {
-            Kind::Sip(mut msg) => {
+            Kind::Sip(mut msg, sender) => {
                 for f in &mut msg.frames {
                     *f += offset;
                 }
                 msg.frame += offset;
+                if let Some(sender) = sender {
+                    self.engine.sender(msg.src.ip(), sender.ttl, sender.mac);
+                }
                 self.sip_message(*msg);
             }
             Kind::Tcp {
@@ -155,6 +188,11 @@ impl Fold {
                     self.engine.tls(frame, ts, src, dst, *event);
                 }
             }
+            Kind::Udptl { flow: i, packet } => {
+                if let Some((src, dst)) = flow(i) {
+                    self.engine.udptl(frame, ts, src, dst, packet);
+                }
+            }
             Kind::Rtp {
                 flow: i,
                 ssrc,
@@ -163,7 +201,14 @@ impl Fold {
                 pt,
                 marker,
                 len,
+                udptl,
             } => {
+                // Bytes that read as both are UDPTL where an SDP announced it (T.38 fax).
+                if let (Some(packet), Some((src, dst))) = (udptl, flow(i)) {
+                    if self.engine.udptl(frame, ts, src, dst, packet) {
+                        return;
+                    }
+                }
                 // Most flows carry one SSRC: remember its stream per chunk flow, so a packet costs
                 // an array index instead of hashing two socket addresses.
                 let cached = self.stream_cache.get(i as usize).copied().flatten();
@@ -188,7 +233,7 @@ impl Fold {
             }
             Kind::Icmp(mut error) => {
                 error.frame = frame;
-                self.analysis.icmp_errors.push((*error).clone());
+                self.out.sink_mut().icmp_error(&error);
                 self.engine.icmp(*error);
             }
             Kind::Fragment(frag) => {
@@ -206,10 +251,14 @@ impl Fold {
                             ts_ns: ts,
                             src: SocketAddr::new(datagram.ip.src, udp.src_port),
                             dst: SocketAddr::new(datagram.ip.dst, udp.dst_port),
+                            sender: chunk::Sender {
+                                ttl: datagram.ip.ttl,
+                                mac: None,
+                            },
                         };
                         let mut sinks = chunk::Sinks {
                             flows: &mut table,
-                            sip_errors: &mut self.analysis.sip_malformed,
+                            sip_errors: &mut self.summary.sip_malformed,
                             counts: &mut self.current.decode,
                         };
                         chunk::udp_payload(&whole, &self.hep_ports, &mut sinks, &mut |kind| {
@@ -255,14 +304,20 @@ impl Fold {
         payload: &[u8],
     ) {
         let key = connection_key(src, dst);
-        if sip::looks_like_sip(payload) && self.sip_flows.insert(key) {
+        if sip::looks_like_sip(payload) && !self.sip_flows.contains_key(&key) {
+            self.sip_flows.insert(key, ts_ns);
             self.engine.mark_sip(src, dst);
-        }
-        if !self.sip_flows.contains(&key) {
-            return;
         }
         let mut framed = Vec::new();
         let mut deliver = |m: reassembly::Message| framed.push(m);
+        self.sweep(ts_ns, &mut deliver);
+        let Some(last) = self.sip_flows.get_mut(&key) else {
+            for m in framed {
+                self.tcp_message(m);
+            }
+            return;
+        };
+        *last = (*last).max(ts_ns);
         self.reassembler.segment(
             Segment {
                 src,
@@ -278,12 +333,26 @@ impl Fold {
         if flags.contains(TcpFlags::RST) {
             self.reassembler.close(src, dst, &mut deliver);
             self.reassembler.close(dst, src, &mut deliver);
+            self.sip_flows.remove(&key);
         } else if flags.contains(TcpFlags::FIN) {
             self.reassembler.close(src, dst, &mut deliver);
         }
         for m in framed {
             self.tcp_message(m);
         }
+    }
+
+    /// Every [`SWEEP_NS`] of capture time: forgets the SIP connections silent for longer than
+    /// [`transport::CONN_IDLE_NS`] and closes their reassembly, so both follow the connections open
+    /// at a time.
+    fn sweep(&mut self, now_ns: i64, deliver: &mut dyn FnMut(reassembly::Message)) {
+        if now_ns < self.swept_ns.saturating_add(SWEEP_NS) {
+            return;
+        }
+        self.swept_ns = now_ns;
+        let before = now_ns.saturating_sub(transport::CONN_IDLE_NS);
+        self.sip_flows.retain(|_, last| *last >= before);
+        self.reassembler.expire(before, deliver);
     }
 
     /// Parses a SIP message framed out of a TCP stream.
@@ -296,7 +365,7 @@ impl Fold {
             m.src,
             m.dst,
             Transport::Tcp,
-            &mut self.analysis.sip_malformed,
+            &mut self.summary.sip_malformed,
             &mut |msg| parsed.push(msg),
         );
         for msg in parsed {
@@ -306,21 +375,33 @@ impl Fold {
 
     pub(super) fn end_file(&mut self) {
         let done = std::mem::take(&mut self.current);
-        self.analysis.captures.push(done);
+        self.summary.captures.push(done);
     }
 
-    pub(super) fn finish(mut self) -> Analysis {
+    /// Finalizes everything still open and finishes the output with the run's summary.
+    pub(super) fn finish(mut self) -> std::io::Result<()> {
         let mut framed = Vec::new();
         self.reassembler.finish(&mut |m| framed.push(m));
         for m in framed {
             self.tcp_message(m);
         }
         let counts = self.engine.finish(&mut self.out);
-        let mut analysis = self.analysis;
-        analysis.tcp_reassembly = self.reassembler.stats;
-        self.out.into_sink().into_analysis(&mut analysis, counts);
+        let mut summary = self.summary;
+        summary.tcp_reassembly = self.reassembler.stats;
+        summary.sip = counts.sip;
+        let limits = &mut summary.limits;
+        limits.untracked_rtp_packets = counts.untracked_rtp_packets;
+        limits.untracked_udptl_packets = counts.untracked_udptl_packets;
+        limits.untracked_tcp_segments = counts.untracked_tcp_segments;
+        limits.untracked_icmp = counts.untracked_icmp;
+        limits.out_of_order = counts.out_of_order;
+        limits.peak_open_call_ids = counts.peaks.call_ids;
+        limits.peak_open_streams = counts.peaks.streams;
+        limits.peak_open_connections = counts.peaks.connections;
+        summary.vantage = counts.vantage;
+        summary.patterns = self.out.patterns();
         let report = self.defrag.finish();
-        if let Some(last) = analysis.captures.last_mut() {
+        if let Some(last) = summary.captures.last_mut() {
             last.decode.incomplete_fragment_sets += report.incomplete_sets;
             if report.incomplete_sets > 0 {
                 last.warn(Warning {
@@ -332,6 +413,6 @@ impl Fold {
                 });
             }
         }
-        analysis
+        self.out.into_sink().finish(summary)
     }
 }

@@ -4,8 +4,10 @@
 //! parallel with rayon, a window of them at a time so that memory stays bounded whatever the capture's
 //! length (`chunk`). Their outputs are then folded one after the other, in capture order, by a single
 //! `Fold`: it numbers frames, checks that each chunk started where the previous one really ended
-//! (re-reading the chunk when resynchronisation guessed wrong), and feeds the order-dependent stages
-//! (IP defragmentation now; calls and streams later).
+//! (re-reading the chunk when resynchronisation guessed wrong), and feeds the order-dependent stages:
+//! IP defragmentation, TCP reassembly and the engine, which finalizes each call as capture time
+//! passes; what is finished goes to the run's [`Output`] (collected into an [`Analysis`] by
+//! [`analyze`]).
 //! Because the fold sees chunk outputs in the same order whatever the thread count, the result is
 //! identical with 1 or N threads.
 //!
@@ -13,15 +15,17 @@
 //! one after the other; frames are numbered across files in that order.
 
 mod chunk;
-pub(crate) mod collect;
 mod fold;
+mod live;
+
+pub use live::Live;
 
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
-use crate::analysis::Analysis;
+use crate::analysis::{Analysis, Output};
 use crate::capture::{CaptureFile, Start};
 use crate::correlate::engine;
 use fold::Fold;
@@ -96,6 +100,21 @@ impl Progress for NoProgress {}
 /// Windows of chunks are decoded in parallel while the previous window is folded (`rayon::join`),
 /// so the sequential fold overlaps the parallel work instead of adding to it.
 pub fn analyze(files: &[CaptureFile], options: &Options, progress: &dyn Progress) -> Analysis {
+    let mut analysis = Analysis::default();
+    // Collecting into memory cannot fail.
+    let _ = analyze_into(files, options, progress, &mut analysis);
+    analysis
+}
+
+/// Analyses the given capture files as one capture, handing each call to `out` as it is finalized
+/// and everything else as it is let go: memory stays bounded by what is open at once, whatever
+/// the capture's length. Errors are `out`'s (writing a report).
+pub fn analyze_into(
+    files: &[CaptureFile],
+    options: &Options,
+    progress: &dyn Progress,
+    out: &mut dyn Output,
+) -> std::io::Result<()> {
     let mut order: Vec<(i64, usize)> = files
         .iter()
         .enumerate()
@@ -121,6 +140,7 @@ pub fn analyze(files: &[CaptureFile], options: &Options, progress: &dyn Progress
             options.first_frame,
             options.limits,
             options.hep_ports.clone(),
+            out,
         ),
         file: None,
     };
@@ -201,12 +221,12 @@ impl Item {
 }
 
 /// The fold and the file it is in.
-struct Folding {
-    fold: Fold,
+struct Folding<'o> {
+    fold: Fold<'o>,
     file: Option<usize>,
 }
 
-impl Folding {
+impl Folding<'_> {
     /// Folds a window's outputs in order, re-reading a chunk whose guessed start was wrong.
     fn window(
         &mut self,

@@ -1,5 +1,5 @@
-//! Pure parsers of untrusted bytes: SIP, SDP, RTP, RTCP, STUN, TLS record sniffing and HEP (Homer's
-//! encapsulation of captured packets).
+//! Pure parsers of untrusted bytes: SIP, SDP, RTP, RTCP, STUN, TLS record sniffing, UDPTL (T.38 fax)
+//! and HEP (Homer's encapsulation of captured packets).
 //!
 //! Takes byte slices, returns borrowed views or owned summaries; knows nothing of flows, time or
 //! calls, and imports nothing else of the crate, so every stage may use it. nom stays inside each
@@ -17,3 +17,4 @@ pub mod sdp;
 pub mod sip;
 pub mod stun;
 pub mod tls;
+pub mod udptl;

@@ -93,6 +93,8 @@ struct Direction {
     runs: Vec<(usize, u64, i64)>,
     /// Framing failed: bytes are skipped until a SIP start line begins a line.
     resyncing: bool,
+    /// Time of the last segment.
+    last_ts_ns: i64,
 }
 
 impl Direction {
@@ -270,6 +272,7 @@ impl Reassembler {
         }
         let stats = &mut self.stats;
         let dir = self.directions.entry(key).or_default();
+        dir.last_ts_ns = dir.last_ts_ns.max(seg.ts_ns);
         if seg.syn {
             // The SYN occupies one sequence number; data starts after it.
             dir.next_seq = Some(seg.seq.wrapping_add(1));
@@ -325,6 +328,26 @@ impl Reassembler {
                 dir.frame(src, dst, &mut self.stats, out);
             }
         }
+    }
+
+    /// Closes the directions silent since before `before_ts_ns` (a connection that ended without a
+    /// FIN or RST the capture saw), so that their number follows the connections open at a time.
+    pub fn expire(&mut self, before_ts_ns: i64, out: &mut dyn FnMut(Message)) {
+        let mut keys: Vec<_> = self
+            .directions
+            .iter()
+            .filter(|(_, d)| d.last_ts_ns < before_ts_ns)
+            .map(|(k, _)| *k)
+            .collect();
+        keys.sort();
+        for (src, dst) in keys {
+            self.close(src, dst, out);
+        }
+    }
+
+    /// Directions held now.
+    pub fn directions(&self) -> usize {
+        self.directions.len()
     }
 
     /// End of capture: flushes every direction's segments beyond gaps.

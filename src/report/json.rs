@@ -23,16 +23,27 @@
 //!   - `warnings` (array of `{ "offset": number, "message": string }`) and `warnings_dropped` (number).
 //! - `summary`: across all files: `files`, `packets`, `sip_messages`, `sip_resent`, `sip_untracked`
 //!   (SIP messages counted but not correlated because of the memory limits), `limits` (what the memory
-//!   limits left out: `untracked_tcp_segments`, `untracked_rtp_packets`, `tcp_reassembly_bytes_skipped`,
-//!   `tcp_reassembly_streams_over_limit`), `calls`,
+//!   limits left out: `untracked_tcp_segments`, `untracked_rtp_packets`, `untracked_udptl_packets`
+//!   (fax), `tcp_reassembly_bytes_skipped`, `tcp_reassembly_streams_over_limit`,
+//!   `untracked_icmp_errors`; `out_of_order_packets`, packets more than a second older than one
+//!   before them; and what memory followed: `peak_open_call_ids`, `peak_open_streams`,
+//!   `peak_open_connections`, the most open at once), `calls`,
 //!   `failed_calls` (calls with an `error` finding), `degraded_calls` (a `warning` but no error),
 //!   `by_code` (object: finding code → calls it was found in), `rtp_streams`, `other_dialogs`,
 //!   `sip_requests` (object: method → count), `sip_responses` (object: status → count),
-//!   `sip_malformed` (object: reason → count).
+//!   `sip_malformed` (object: reason → count), `vantage`: what the capture point could see — `{
+//!   "capture_host" (the address every packet was from or to: the capture was taken there; null when
+//!   there is none), "common" (the addresses every packet was from or to: one, two when only those
+//!   two talked, none for a mirror port or a router's interface), "rtp_seen", "hosts": [{ "ip",
+//!   "sends", "receives" (packets from it / to it were seen), "ttl_min", "ttl_max" (of its SIP over
+//!   UDP), "hops" (routers between it and the capture point, from the TTL; null if unknown), "mac"
+//!   (the source MAC of its SIP over UDP: the last router's when it is not on this link) }],
+//!   "more_hosts" (beyond the host limit) }`.
 //! - `calls` (array, by first frame): per call
 //!   - `index` (1-based, as the call list shows it), `call_id`, `from`, `to` (URIs of the first INVITE),
 //!     `caller`, `callee` (`"ip:port"`, IPv6 as `"[ip]:port"`: where the first INVITE came from and went);
-//!   - `state`: `answered`, `rejected`, `cancelled`, `unanswered` (no response at all) or `in_progress`
+//!   - `state`: `answered`, `rejected`, `cancelled`, `unanswered` (no response at all), `mid_call` (the
+//!     capture started after the call was set up: no INVITE, only requests inside its dialog) or `in_progress`
 //!     (only provisional responses); `final_status` (number or null) and `final_reason` (string or null):
 //!     the response that decided the outcome, as the caller received it where the capture shows that;
 //!   - `ended_by`: `caller`, `callee` or null;
@@ -54,11 +65,22 @@
 //!     "expected_by_sdp", "first_after_answer_ms", "last_after_answer_ms" (first and last packet
 //!     relative to the call's 2xx, or null), "first_frame", "last_frame", "start_ts", "end_ts" }` — the figures are
 //!     Wireshark's (`tshark -z rtp,streams`);
+//!   - `fax` (array): the call's T.38 fax streams (UDPTL, never counted as RTP), one per direction:
+//!     `{ "src", "dst", "packets", "first_seq", "last_seq", "expected", "lost" (sequence numbers
+//!     never received), "recovered" (of those, carried again by the next packet's redundancy),
+//!     "resent", "gaps", "max_redundancy" (secondary IFPs per packet at most), "fec_packets",
+//!     "signals" (T.30 indicators and data modulations seen, by their T.38 ASN.1 names),
+//!     "first_frame", "last_frame", "start_ts", "end_ts" }`;
 //!   - `frames`: `{ "first", "last", "sip": [frame numbers of the call's SIP messages] }`;
 //!   - `wireshark_filter`: a display filter selecting the call's SIP in Wireshark.
 //! - `transport_events` (array, by first frame): TCP, TLS and ICMP failures: `{ "code", "severity",
 //!   "src", "dst", "proto", "attempts", "first_frame", "frames", "ts", "summary", "cause",
-//!   "call_indexes": [1-based indexes of the calls it explains] }`.
+//!   "call_indexes": [1-based indexes of the calls it explains] }`; an `info` event with calls is one
+//!   that only their normal start or end produced (ICMP for early media or for RTP after the BYE).
+//! - `patterns` (array, in the order of their first call): causes several calls share — calls that
+//!   failed over from the same dead target through the same host (`sip.failover` in each): `{ "code",
+//!   "host" (the host that kept trying it), "target" (`"ip:port"`), "call_indexes" (1-based),
+//!   "max_waited_ms" (the longest failover wait), "summary" }`.
 //! - `rtp_streams` (array, by first frame): every RTP stream, as in `media`, plus `"call"` (1-based index
 //!   or null).
 //! - `tcp_connections` (array): the TCP connections that carried SIP or TLS or failed (states S0, REJ,
@@ -75,32 +97,19 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::time::rfc3339;
-use super::words::call_streams;
-use crate::analysis::{Analysis, CaptureSummary};
-use crate::correlate::calls::{Call, OtherDialog};
+use super::format::{endpoint, rfc3339};
+use super::spool::{Key, Spool};
+use crate::analysis::{self, Analysis, CaptureSummary, Output};
+use crate::correlate::calls::OtherDialog;
+use crate::correlate::fax::Fax;
 use crate::correlate::media::Stream;
 use crate::correlate::message::MsHeader;
 use crate::correlate::transport::{ConnState, Connection, IcmpError};
-use crate::diagnose::{Finding, Severity, TransportEvent};
-use serde_json::json;
+use crate::correlate::vantage::Vantage;
+use crate::diagnose::{DiagnosedCall, Finding, Pattern, Severity, Sink, TransportEvent};
 
 /// The schema version written in every report.
 pub const SCHEMA_VERSION: u32 = 1;
-
-#[derive(Serialize)]
-struct Report<'a> {
-    schema_version: u32,
-    tool: Tool,
-    captures: Vec<Capture<'a>>,
-    summary: Summary<'a>,
-    calls: Vec<CallJson<'a>>,
-    other_dialogs: Vec<OtherJson<'a>>,
-    transport_events: Vec<serde_json::Value>,
-    rtp_streams: Vec<serde_json::Value>,
-    tcp_connections: Vec<serde_json::Value>,
-    icmp_errors: Vec<serde_json::Value>,
-}
 
 #[derive(Serialize)]
 struct CallJson<'a> {
@@ -124,11 +133,12 @@ struct CallJson<'a> {
     hops: Vec<[String; 2]>,
     messages: usize,
     retransmissions: usize,
-    reasons: Vec<serde_json::Value>,
-    warnings: Vec<serde_json::Value>,
-    ms_diagnostics: Vec<serde_json::Value>,
-    findings: Vec<serde_json::Value>,
-    media: Vec<serde_json::Value>,
+    reasons: Vec<ReasonJson<'a>>,
+    warnings: Vec<WarningJson<'a>>,
+    ms_diagnostics: Vec<MsDiagnosticJson<'a>>,
+    findings: Vec<FindingJson<'a>>,
+    media: Vec<StreamJson<'a>>,
+    fax: Vec<FaxJson>,
     frames: Frames,
     wireshark_filter: String,
 }
@@ -207,8 +217,14 @@ struct Warning<'a> {
 struct Limits {
     untracked_tcp_segments: u64,
     untracked_rtp_packets: u64,
+    untracked_udptl_packets: u64,
     tcp_reassembly_bytes_skipped: u64,
     tcp_reassembly_streams_over_limit: u64,
+    untracked_icmp_errors: u64,
+    out_of_order_packets: u64,
+    peak_open_call_ids: usize,
+    peak_open_streams: usize,
+    peak_open_connections: usize,
 }
 
 #[derive(Serialize)]
@@ -228,6 +244,7 @@ struct Summary<'a> {
     sip_requests: &'a BTreeMap<String, u64>,
     sip_responses: BTreeMap<u16, u64>,
     sip_malformed: &'a BTreeMap<&'static str, u64>,
+    vantage: VantageJson,
 }
 
 /// The name of a link type as reports show it (text and HTML take it from here too).
@@ -282,47 +299,302 @@ pub(crate) fn wireshark_filter(call_id: &str) -> String {
     format!("sip.Call-ID == \"{quoted}\"")
 }
 
-fn finding(f: &Finding) -> serde_json::Value {
-    json!({
-        "code": f.code, "severity": f.severity.as_str(), "summary": f.summary, "cause": f.cause,
-        "frames": f.frames, "ts": rfc3339(f.ts_ns),
-    })
+// The objects below list their fields in alphabetical order: the order the report has always
+// written them in (it began with `serde_json::Value` maps, which sort their keys).
+
+#[derive(Serialize)]
+struct FindingJson<'a> {
+    cause: &'a str,
+    code: &'static str,
+    frames: &'a [u64],
+    severity: &'static str,
+    summary: &'a str,
+    ts: String,
 }
 
-fn stream(s: &Stream) -> serde_json::Value {
+fn finding(f: &Finding) -> FindingJson<'_> {
+    FindingJson {
+        cause: &f.cause,
+        code: f.code,
+        frames: &f.frames,
+        severity: f.severity.as_str(),
+        summary: &f.summary,
+        ts: rfc3339(f.ts_ns),
+    }
+}
+
+#[derive(Serialize)]
+struct RtcpJson {
+    cumulative_lost: i32,
+    fraction_lost_pct: f64,
+    frame: u64,
+    jitter_ms: Option<f64>,
+    rtt_ms: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct StreamJson<'a> {
+    /// Only in the top-level `rtp_streams` (1-based call index, or null).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    call: Option<Option<usize>>,
+    clock_rate: u32,
+    codec: Option<&'a str>,
+    dst: String,
+    end_ts: String,
+    expected: i64,
+    expected_by_sdp: bool,
+    first_after_answer_ms: Option<f64>,
+    first_frame: u64,
+    last_after_answer_ms: Option<f64>,
+    last_frame: u64,
+    lost: i64,
+    lost_pct: f64,
+    max_delta_ms: f64,
+    max_gap_ms: f64,
+    max_jitter_ms: f64,
+    mean_jitter_ms: f64,
+    mos: Option<f64>,
+    packets: u64,
+    payload_type: u8,
+    rtcp: Option<RtcpJson>,
+    sequence_errors: u64,
+    src: String,
+    ssrc: String,
+    start_ts: String,
+}
+
+fn stream(s: &Stream) -> StreamJson<'_> {
     let m = &s.summary;
-    json!({
-        "src": s.src.to_string(), "dst": s.dst.to_string(), "ssrc": format!("0x{:08X}", s.ssrc),
-        "payload_type": m.first_pt, "codec": s.codec, "clock_rate": s.clock_rate,
-        "packets": m.packets, "expected": m.expected, "lost": m.lost, "lost_pct": m.lost_pct,
-        "sequence_errors": m.sequence_errors, "max_delta_ms": m.max_delta_ms,
-        "max_jitter_ms": m.max_jitter_ms, "mean_jitter_ms": m.mean_jitter_ms, "max_gap_ms": m.max_gap_ms,
-        "mos": s.mos,
-        "rtcp": s.rtcp.map(|r| json!({
-            "frame": r.frame, "fraction_lost_pct": r.fraction_lost_pct, "cumulative_lost": r.cumulative_lost,
-            "jitter_ms": r.jitter_ms, "rtt_ms": r.rtt_ms,
-        })),
-        "expected_by_sdp": s.expected_by_sdp,
-        "first_after_answer_ms": s.since_answer.map(|t| t.first_ms),
-        "last_after_answer_ms": s.since_answer.map(|t| t.last_ms),
-        "first_frame": s.first_frame, "last_frame": s.last_frame,
-        "start_ts": rfc3339(s.first_ts_ns), "end_ts": rfc3339(s.last_ts_ns),
-    })
+    StreamJson {
+        call: None,
+        clock_rate: s.clock_rate,
+        codec: s.codec.as_deref(),
+        dst: endpoint(s.dst),
+        end_ts: rfc3339(s.last_ts_ns),
+        expected: m.expected,
+        expected_by_sdp: s.expected_by_sdp,
+        first_after_answer_ms: s.since_answer.map(|t| t.first_ms),
+        first_frame: s.first_frame,
+        last_after_answer_ms: s.since_answer.map(|t| t.last_ms),
+        last_frame: s.last_frame,
+        lost: m.lost,
+        lost_pct: m.lost_pct,
+        max_delta_ms: m.max_delta_ms,
+        max_gap_ms: m.max_gap_ms,
+        max_jitter_ms: m.max_jitter_ms,
+        mean_jitter_ms: m.mean_jitter_ms,
+        mos: s.mos,
+        packets: m.packets,
+        payload_type: m.first_pt,
+        rtcp: s.rtcp.map(|r| RtcpJson {
+            cumulative_lost: r.cumulative_lost,
+            fraction_lost_pct: r.fraction_lost_pct,
+            frame: r.frame,
+            jitter_ms: r.jitter_ms,
+            rtt_ms: r.rtt_ms,
+        }),
+        sequence_errors: m.sequence_errors,
+        src: endpoint(s.src),
+        ssrc: format!("0x{:08X}", s.ssrc),
+        start_ts: rfc3339(s.first_ts_ns),
+    }
 }
 
-fn transport_event(e: &TransportEvent) -> serde_json::Value {
-    json!({
-        "code": e.code, "severity": e.severity.as_str(), "src": e.src.to_string(), "dst": e.dst.to_string(),
-        "proto": e.proto.as_str(), "attempts": e.attempts, "first_frame": e.first_frame, "frames": e.frames,
-        "ts": rfc3339(e.ts_ns), "summary": e.summary, "cause": e.cause,
-        "call_indexes": e.calls.iter().map(|i| i + 1).collect::<Vec<_>>(),
-    })
+#[derive(Serialize)]
+struct EventJson<'a> {
+    attempts: u32,
+    call_indexes: Vec<usize>,
+    cause: &'a str,
+    code: &'static str,
+    dst: String,
+    first_frame: u64,
+    frames: &'a [u64],
+    proto: &'static str,
+    severity: &'static str,
+    src: String,
+    summary: &'a str,
+    ts: String,
+}
+
+fn transport_event(e: &TransportEvent) -> EventJson<'_> {
+    EventJson {
+        attempts: e.attempts,
+        call_indexes: e.calls.iter().map(|i| i + 1).collect(),
+        cause: &e.cause,
+        code: e.code,
+        dst: endpoint(e.dst),
+        first_frame: e.first_frame,
+        frames: &e.frames,
+        proto: e.proto.as_str(),
+        severity: e.severity.as_str(),
+        src: endpoint(e.src),
+        summary: &e.summary,
+        ts: rfc3339(e.ts_ns),
+    }
+}
+
+#[derive(Serialize)]
+struct HostJson {
+    hops: Option<u8>,
+    ip: String,
+    mac: Option<String>,
+    receives: bool,
+    sends: bool,
+    ttl_max: Option<u8>,
+    ttl_min: Option<u8>,
+}
+
+#[derive(Serialize)]
+struct VantageJson {
+    capture_host: Option<String>,
+    common: Vec<String>,
+    hosts: Vec<HostJson>,
+    more_hosts: u64,
+    rtp_seen: bool,
+}
+
+fn vantage(v: &Vantage) -> VantageJson {
+    VantageJson {
+        capture_host: v.capture_host().map(|a| a.to_string()),
+        common: v.common.iter().map(|a| a.to_string()).collect(),
+        hosts: v
+            .hosts
+            .iter()
+            .map(|h| HostJson {
+                hops: h.hops(),
+                ip: h.ip.to_string(),
+                mac: h.mac.map(|m| {
+                    m.iter()
+                        .map(|b| format!("{b:02x}"))
+                        .collect::<Vec<_>>()
+                        .join(":")
+                }),
+                receives: h.receives,
+                sends: h.sends,
+                ttl_max: h.ttl.map(|t| t.1),
+                ttl_min: h.ttl.map(|t| t.0),
+            })
+            .collect(),
+        more_hosts: v.more_hosts,
+        rtp_seen: v.rtp_seen,
+    }
+}
+
+#[derive(Serialize)]
+struct FaxJson {
+    dst: String,
+    end_ts: String,
+    expected: u64,
+    fec_packets: u64,
+    first_frame: u64,
+    first_seq: u16,
+    gaps: u64,
+    last_frame: u64,
+    last_seq: u16,
+    lost: u64,
+    max_redundancy: u8,
+    packets: u64,
+    recovered: u64,
+    resent: u64,
+    signals: Vec<&'static str>,
+    src: String,
+    start_ts: String,
+}
+
+fn fax(f: &Fax) -> FaxJson {
+    FaxJson {
+        dst: endpoint(f.dst),
+        end_ts: rfc3339(f.last_ts_ns),
+        expected: f.expected,
+        fec_packets: f.fec_packets,
+        first_frame: f.first_frame,
+        first_seq: f.first_seq,
+        gaps: f.gaps,
+        last_frame: f.last_frame,
+        last_seq: f.last_seq,
+        lost: f.lost,
+        max_redundancy: f.max_redundancy,
+        packets: f.packets,
+        recovered: f.recovered,
+        resent: f.resent,
+        signals: f.signals(),
+        src: endpoint(f.src),
+        start_ts: rfc3339(f.first_ts_ns),
+    }
+}
+
+#[derive(Serialize)]
+struct PatternJson<'a> {
+    call_indexes: Vec<usize>,
+    code: &'static str,
+    host: String,
+    max_waited_ms: f64,
+    summary: &'a str,
+    target: String,
+}
+
+fn pattern(p: &Pattern) -> PatternJson<'_> {
+    PatternJson {
+        call_indexes: p.calls.iter().map(|i| i + 1).collect(),
+        code: p.code,
+        host: p.host.to_string(),
+        max_waited_ms: p.max_waited_ms,
+        summary: &p.summary,
+        target: endpoint(p.target),
+    }
 }
 
 /// Connections listed in the report: those that matter to SIP (carried SIP or TLS) or failed.
 const MAX_CONNECTIONS: usize = 10_000;
 
-fn connection(c: &Connection) -> Option<serde_json::Value> {
+#[derive(Serialize)]
+struct AlertJson {
+    description: u8,
+    frame: u64,
+    from: &'static str,
+    level: u8,
+    name: &'static str,
+}
+
+#[derive(Serialize)]
+struct TlsJson<'a> {
+    alert: Option<AlertJson>,
+    application_data: bool,
+    client_hello_frame: Option<u64>,
+    server_hello_frame: Option<u64>,
+    sni: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct ConnectionJson<'a> {
+    client: String,
+    client_bytes: u64,
+    end_ts: String,
+    first_frame: u64,
+    handshake_ms: Option<f64>,
+    last_frame: u64,
+    rst_by: Option<&'static str>,
+    rst_frame: Option<u64>,
+    server: String,
+    server_bytes: u64,
+    sip: bool,
+    start_ts: String,
+    state: &'static str,
+    syn_ack_frame: Option<u64>,
+    syn_count: u32,
+    syn_frames: Vec<u64>,
+    tls: Option<TlsJson<'a>>,
+}
+
+fn side(from_client: bool) -> &'static str {
+    if from_client {
+        "client"
+    } else {
+        "server"
+    }
+}
+
+fn connection(c: &Connection) -> Option<ConnectionJson<'_>> {
     let failed = matches!(
         c.state,
         ConnState::S0
@@ -332,70 +604,143 @@ fn connection(c: &Connection) -> Option<serde_json::Value> {
             | ConnState::Rsto
             | ConnState::Rstr
     );
-    (failed || c.sip || c.tls.is_some()).then(|| {
-        json!({
-            "client": c.client.to_string(), "server": c.server.to_string(), "state": c.state.as_str(),
-            "syn_count": c.syn_count, "syn_frames": c.syns.iter().map(|s| s.frame).collect::<Vec<_>>(),
-            "syn_ack_frame": c.syn_ack.map(|s| s.frame), "handshake_ms": c.handshake_ms,
-            "rst_frame": c.rst.map(|r| r.at.frame),
-            "rst_by": c.rst.map(|r| if r.by_client { "client" } else { "server" }),
-            "client_bytes": c.client_bytes, "server_bytes": c.server_bytes,
-            "first_frame": c.first_frame, "last_frame": c.last_frame,
-            "start_ts": rfc3339(c.first_ts_ns), "end_ts": rfc3339(c.last_ts_ns), "sip": c.sip,
-            "tls": c.tls.as_ref().map(|t| json!({
-                "client_hello_frame": t.client_hello.map(|a| a.frame), "sni": t.sni,
-                "server_hello_frame": t.server_hello.map(|a| a.frame),
-                "alert": t.alert.as_ref().map(|a| json!({
-                    "frame": a.frame, "level": a.level, "description": a.description, "name": a.name,
-                    "from": if a.from_client { "client" } else { "server" },
-                })),
-                "application_data": t.application_data,
-            })),
-        })
+    (failed || c.sip || c.tls.is_some()).then(|| ConnectionJson {
+        client: endpoint(c.client),
+        client_bytes: c.client_bytes,
+        end_ts: rfc3339(c.last_ts_ns),
+        first_frame: c.first_frame,
+        handshake_ms: c.handshake_ms,
+        last_frame: c.last_frame,
+        rst_by: c.rst.map(|r| side(r.by_client)),
+        rst_frame: c.rst.map(|r| r.at.frame),
+        server: endpoint(c.server),
+        server_bytes: c.server_bytes,
+        sip: c.sip,
+        start_ts: rfc3339(c.first_ts_ns),
+        state: c.state.as_str(),
+        syn_ack_frame: c.syn_ack.map(|s| s.frame),
+        syn_count: c.syn_count,
+        syn_frames: c.syns.iter().map(|s| s.frame).collect(),
+        tls: c.tls.as_ref().map(|t| TlsJson {
+            alert: t.alert.as_ref().map(|a| AlertJson {
+                description: a.description,
+                frame: a.frame,
+                from: side(a.from_client),
+                level: a.level,
+                name: a.name,
+            }),
+            application_data: t.application_data,
+            client_hello_frame: t.client_hello.map(|a| a.frame),
+            server_hello_frame: t.server_hello.map(|a| a.frame),
+            sni: t.sni.as_deref(),
+        }),
     })
 }
 
-fn icmp(e: &IcmpError) -> serde_json::Value {
-    json!({
-        "frame": e.frame, "ts": rfc3339(e.ts_ns), "reporter": e.reporter.to_string(), "kind": e.kind,
-        "type": e.icmp_type, "code": e.code, "proto": e.proto, "src": e.src.to_string(),
-        "dst": e.dst.to_string(), "quoted_sip": e.quoted_sip, "quoted_rtp": e.quoted_rtp,
-    })
+#[derive(Serialize)]
+struct IcmpJson {
+    code: u8,
+    dst: String,
+    frame: u64,
+    kind: &'static str,
+    proto: u8,
+    quoted_rtp: bool,
+    quoted_sip: bool,
+    reporter: String,
+    src: String,
+    ts: String,
+    #[serde(rename = "type")]
+    icmp_type: u8,
 }
 
-fn call<'a>(index: usize, c: &'a Call, analysis: &'a Analysis) -> CallJson<'a> {
+fn icmp(e: &IcmpError) -> IcmpJson {
+    IcmpJson {
+        code: e.code,
+        dst: endpoint(e.dst),
+        frame: e.frame,
+        kind: e.kind,
+        proto: e.proto,
+        quoted_rtp: e.quoted_rtp,
+        quoted_sip: e.quoted_sip,
+        reporter: e.reporter.to_string(),
+        src: endpoint(e.src),
+        ts: rfc3339(e.ts_ns),
+        icmp_type: e.icmp_type,
+    }
+}
+
+#[derive(Serialize)]
+struct ReasonJson<'a> {
+    cause: Option<u16>,
+    frame: u64,
+    protocol: &'a str,
+    text: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct WarningJson<'a> {
+    agent: &'a str,
+    code: u16,
+    frame: u64,
+    text: &'a str,
+}
+
+#[derive(Serialize)]
+struct MsDiagnosticJson<'a> {
+    attrs: BTreeMap<&'a str, &'a str>,
+    error_id: u32,
+    frame: u64,
+    header: &'static str,
+    public: bool,
+    reason: Option<&'a str>,
+    source: Option<&'a str>,
+    sub_code: Option<u32>,
+}
+
+fn call(d: &DiagnosedCall) -> CallJson<'_> {
+    let c = &d.call;
     let frames: Vec<u64> = c.frames().collect();
     let mut reasons = Vec::new();
     let mut warnings = Vec::new();
     let mut ms_diagnostics = Vec::new();
     for seen in &c.messages {
         let m = &seen.msg;
-        for r in &m.reasons {
-            reasons.push(
-                json!({"protocol": r.protocol, "cause": r.cause, "text": r.text, "frame": m.frame}),
-            );
-        }
-        for w in &m.warnings {
-            warnings
-                .push(json!({"code": w.code, "agent": w.agent, "text": w.text, "frame": m.frame}));
-        }
-        for d in &m.ms_diagnostics {
-            let attrs: serde_json::Map<String, serde_json::Value> =
-                d.attrs.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
-            ms_diagnostics.push(json!({
-                "error_id": d.error_id, "sub_code": d.sub_code, "source": d.source,
-                "reason": d.reason, "attrs": attrs, "header": d.header.name(),
-                "public": d.header == MsHeader::Public, "frame": m.frame
-            }));
-        }
+        reasons.extend(m.reasons.iter().map(|r| ReasonJson {
+            cause: r.cause,
+            frame: m.frame,
+            protocol: &r.protocol,
+            text: r.text.as_deref(),
+        }));
+        warnings.extend(m.warnings.iter().map(|w| WarningJson {
+            agent: &w.agent,
+            code: w.code,
+            frame: m.frame,
+            text: &w.text,
+        }));
+        ms_diagnostics.extend(m.ms_diagnostics.iter().map(|d| {
+            MsDiagnosticJson {
+                attrs: d
+                    .attrs
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect(),
+                error_id: d.error_id,
+                frame: m.frame,
+                header: d.header.name(),
+                public: d.header == MsHeader::Public,
+                reason: d.reason.as_deref(),
+                source: d.source.as_deref(),
+                sub_code: d.sub_code,
+            }
+        }));
     }
     CallJson {
-        index,
+        index: d.index + 1,
         call_id: &c.call_id,
         from: &c.from,
         to: &c.to,
-        caller: c.caller.to_string(),
-        callee: c.callee.to_string(),
+        caller: endpoint(c.caller),
+        callee: endpoint(c.callee),
         state: c.state.as_str(),
         final_status: c.final_response.as_ref().map(|f| f.status.0),
         final_reason: c.final_response.as_ref().map(|f| f.reason.as_str()),
@@ -410,20 +755,16 @@ fn call<'a>(index: usize, c: &'a Call, analysis: &'a Analysis) -> CallJson<'a> {
         hops: c
             .hops
             .iter()
-            .map(|(a, b)| [a.to_string(), b.to_string()])
+            .map(|&(a, b)| [endpoint(a), endpoint(b)])
             .collect(),
         messages: c.messages.len(),
         retransmissions: c.resent(),
         reasons,
         warnings,
         ms_diagnostics,
-        findings: analysis
-            .diagnosis
-            .calls
-            .get(index - 1)
-            .map(|fs| fs.iter().map(finding).collect())
-            .unwrap_or_default(),
-        media: call_streams(analysis, index - 1).map(stream).collect(),
+        findings: d.findings.iter().map(finding).collect(),
+        media: d.own_streams().map(stream).collect(),
+        fax: d.evidence.fax.iter().map(fax).collect(),
         frames: Frames {
             first: frames.iter().copied().min().unwrap_or_default(),
             last: frames.iter().copied().max().unwrap_or_default(),
@@ -442,110 +783,399 @@ fn other(o: &OtherDialog) -> OtherJson<'_> {
         final_status: o.final_status.map(|s| s.0),
         first_frame: o.first_frame,
         start_ts: rfc3339(o.start_ts_ns),
-        src: o.src.to_string(),
-        dst: o.dst.to_string(),
+        src: endpoint(o.src),
+        dst: endpoint(o.dst),
     }
 }
 
-/// Calls whose worst finding has this severity (a degraded call has warnings but no error).
-fn count_calls(analysis: &Analysis, worst: Severity) -> usize {
-    analysis
-        .diagnosis
-        .calls
-        .iter()
-        .filter(|fs| fs.iter().map(|f| f.severity).min() == Some(worst))
-        .count()
+/// The counts of the summary that come from the calls and streams as they go by.
+#[derive(Default)]
+struct Tally {
+    calls: usize,
+    failed_calls: usize,
+    degraded_calls: usize,
+    by_code: BTreeMap<&'static str, usize>,
+    rtp_streams: usize,
+    other_dialogs: usize,
 }
 
-/// In how many calls each finding code appears.
-fn by_code(analysis: &Analysis) -> BTreeMap<&'static str, usize> {
-    let mut out = BTreeMap::new();
-    for fs in &analysis.diagnosis.calls {
-        let mut codes: Vec<&'static str> = fs.iter().map(|f| f.code).collect();
+impl Tally {
+    fn call(&mut self, d: &DiagnosedCall) {
+        self.calls += 1;
+        match d.worst() {
+            Some(Severity::Error) => self.failed_calls += 1,
+            Some(Severity::Warning) => self.degraded_calls += 1,
+            _ => {}
+        }
+        let mut codes: Vec<&'static str> = d.findings.iter().map(|f| f.code).collect();
         codes.sort_unstable();
         codes.dedup();
         for code in codes {
-            *out.entry(code).or_default() += 1;
+            *self.by_code.entry(code).or_default() += 1;
         }
     }
+}
+
+/// The first 8 bytes of a code as a number: orders events of one frame by code, as text would.
+fn code_key(code: &str) -> u64 {
+    let mut b = [0u8; 8];
+    for (d, s) in b.iter_mut().zip(code.bytes()) {
+        *d = s;
+    }
+    u64::from_be_bytes(b)
+}
+
+/// `value` pretty-printed (two spaces a level, as `serde_json::to_vec_pretty`) as it sits at `depth`
+/// levels inside the report: every line after the first indented to that depth.
+fn nested(value: &impl Serialize, depth: usize) -> io::Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(2048);
+    let mut ser = serde_json::Serializer::with_formatter(
+        &mut out,
+        Nested {
+            depth,
+            has_value: false,
+        },
+    );
+    value.serialize(&mut ser)?;
+    Ok(out)
+}
+
+/// serde_json's pretty layout, starting `depth` levels in (so an item of a top-level array is written
+/// in place, not re-indented afterwards).
+struct Nested {
+    depth: usize,
+    has_value: bool,
+}
+
+/// Spaces enough for any depth the report reaches (deeper lines are written in pieces).
+const SPACES: &[u8; 64] = b"                                                                ";
+
+impl Nested {
+    fn newline<W: ?Sized + Write>(&self, w: &mut W) -> io::Result<()> {
+        w.write_all(b"\n")?;
+        let mut n = self.depth * 2;
+        while n > 0 {
+            let k = n.min(SPACES.len());
+            w.write_all(&SPACES[..k])?;
+            n -= k;
+        }
+        Ok(())
+    }
+
+    fn open<W: ?Sized + Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        w.write_all(bracket)
+    }
+
+    fn close<W: ?Sized + Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.depth -= 1;
+        if self.has_value {
+            self.newline(w)?;
+        }
+        w.write_all(bracket)
+    }
+
+    fn next<W: ?Sized + Write>(&self, w: &mut W, first: bool) -> io::Result<()> {
+        if !first {
+            w.write_all(b",")?;
+        }
+        self.newline(w)
+    }
+}
+
+impl serde_json::ser::Formatter for Nested {
+    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.open(w, b"[")
+    }
+    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.close(w, b"]")
+    }
+    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.next(w, first)
+    }
+    fn end_array_value<W: ?Sized + Write>(&mut self, _: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.open(w, b"{")
+    }
+    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.close(w, b"}")
+    }
+    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.next(w, first)
+    }
+    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        w.write_all(b": ")
+    }
+    fn end_object_value<W: ?Sized + Write>(&mut self, _: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+}
+
+/// The JSON report, written as the run goes: items are kept rendered in spools (in bounded memory)
+/// and the document is written, in the order of the schema, when the run finishes.
+pub struct Writer<W: Write> {
+    out: W,
+    tally: Tally,
+    calls: Spool,
+    others: Spool,
+    events: Spool,
+    streams: Spool,
+    connections: Spool,
+    icmp: Spool,
+    /// The first error rendering an item (reported by `finish`).
+    error: Option<io::Error>,
+}
+
+impl<W: Write> Writer<W> {
+    pub fn new(out: W) -> Writer<W> {
+        Writer {
+            out,
+            tally: Tally::default(),
+            calls: Spool::default(),
+            others: Spool::default(),
+            events: Spool::default(),
+            streams: Spool::default(),
+            connections: Spool::default(),
+            icmp: Spool::default(),
+            error: None,
+        }
+    }
+
+    fn keep(&mut self, which: fn(&mut Self) -> &mut Spool, key: Key, value: &impl Serialize) {
+        match nested(value, 2) {
+            Ok(bytes) => which(self).push(key, bytes),
+            Err(e) => {
+                self.error.get_or_insert(e);
+            }
+        }
+    }
+
+    /// Writes `"name": [items]` from a spool, then `,` unless it is the last field.
+    fn array(&mut self, name: &str, spool: Spool, last: bool) -> io::Result<()> {
+        let out = &mut self.out;
+        write!(out, "  \"{name}\": [")?;
+        let mut first = true;
+        spool.drain(|item| {
+            out.write_all(if first { b"\n    " } else { b",\n    " })?;
+            first = false;
+            out.write_all(item)
+        })?;
+        if !first {
+            out.write_all(b"\n  ")?;
+        }
+        out.write_all(if last { b"]\n" } else { b"],\n" })
+    }
+}
+
+impl<W: Write> Sink for Writer<W> {
+    fn call(&mut self, d: &DiagnosedCall) {
+        self.tally.call(d);
+        self.keep(|w| &mut w.calls, (d.index as u64, 0), &call(d));
+    }
+    fn other(&mut self, dialog: &OtherDialog) {
+        self.tally.other_dialogs += 1;
+        self.keep(|w| &mut w.others, (dialog.first_frame, 0), &other(dialog));
+    }
+    fn stream(&mut self, s: &Stream) {
+        self.tally.rtp_streams += 1;
+        let v = StreamJson {
+            call: Some(s.call.map(|i| i + 1)),
+            ..stream(s)
+        };
+        self.keep(|w| &mut w.streams, (s.first_frame, 0), &v);
+    }
+    fn connection(&mut self, c: &Connection) {
+        if let Some(v) = connection(c) {
+            self.keep(|w| &mut w.connections, (c.first_frame, 0), &v);
+        }
+    }
+    fn transport_event(&mut self, e: &TransportEvent) {
+        let key = (e.first_frame, code_key(e.code));
+        self.keep(|w| &mut w.events, key, &transport_event(e));
+    }
+}
+
+impl<W: Write + Send> Output for Writer<W> {
+    fn icmp_error(&mut self, e: &IcmpError) {
+        self.keep(|w| &mut w.icmp, (e.frame, 0), &icmp(e));
+    }
+
+    fn finish(&mut self, summary: analysis::Summary) -> io::Result<()> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        let t = std::mem::take(&mut self.tally);
+        let head = Head {
+            schema_version: SCHEMA_VERSION,
+            tool: Tool {
+                name: "callscope",
+                version: env!("CARGO_PKG_VERSION"),
+            },
+            captures: summary.captures.iter().map(capture).collect(),
+            summary: Summary {
+                failed_calls: t.failed_calls,
+                degraded_calls: t.degraded_calls,
+                by_code: t.by_code,
+                rtp_streams: t.rtp_streams,
+                files: summary.captures.len(),
+                packets: summary.captures.iter().map(|c| c.packets).sum(),
+                sip_messages: summary.sip.messages,
+                sip_resent: summary.sip.resent,
+                sip_untracked: summary.sip.untracked,
+                limits: Limits {
+                    untracked_tcp_segments: summary.limits.untracked_tcp_segments,
+                    untracked_rtp_packets: summary.limits.untracked_rtp_packets,
+                    untracked_udptl_packets: summary.limits.untracked_udptl_packets,
+                    tcp_reassembly_bytes_skipped: summary.tcp_reassembly.bytes_skipped,
+                    tcp_reassembly_streams_over_limit: summary.tcp_reassembly.streams_over_limit,
+                    untracked_icmp_errors: summary.limits.untracked_icmp,
+                    out_of_order_packets: summary.limits.out_of_order,
+                    peak_open_call_ids: summary.limits.peak_open_call_ids,
+                    peak_open_streams: summary.limits.peak_open_streams,
+                    peak_open_connections: summary.limits.peak_open_connections,
+                },
+                calls: t.calls,
+                other_dialogs: t.other_dialogs,
+                sip_requests: &summary.sip.requests,
+                sip_responses: summary
+                    .sip
+                    .responses
+                    .iter()
+                    .map(|(s, n)| (s.0, *n))
+                    .collect(),
+                sip_malformed: &summary.sip_malformed,
+                vantage: vantage(&summary.vantage),
+            },
+        };
+        // The head object without its closing brace, then the arrays.
+        let mut head = serde_json::to_vec_pretty(&head)?;
+        // Pretty output ends with the object's closing "\n}".
+        head.truncate(head.len().saturating_sub(2));
+        self.out.write_all(&head)?;
+        self.out.write_all(b",\n")?;
+        let calls = std::mem::take(&mut self.calls);
+        self.array("calls", calls, false)?;
+        let others = std::mem::take(&mut self.others);
+        self.array("other_dialogs", others, false)?;
+        let events = std::mem::take(&mut self.events);
+        self.array("transport_events", events, false)?;
+        let patterns: Vec<PatternJson> = summary.patterns.iter().map(pattern).collect();
+        self.out.write_all(b"  \"patterns\": ")?;
+        self.out.write_all(&nested(&patterns, 1)?)?;
+        self.out.write_all(b",\n")?;
+        let streams = std::mem::take(&mut self.streams);
+        self.array("rtp_streams", streams, false)?;
+        let connections = std::mem::take(&mut self.connections);
+        self.array("tcp_connections", take(connections, MAX_CONNECTIONS), false)?;
+        let icmp = std::mem::take(&mut self.icmp);
+        self.array("icmp_errors", icmp, true)?;
+        self.out.write_all(b"}\n")?;
+        self.out.flush()
+    }
+}
+
+/// The first `n` items of a spool, as a spool.
+fn take(spool: Spool, n: usize) -> Spool {
+    if spool.len() <= n as u64 {
+        return spool;
+    }
+    let mut out = Spool::default();
+    let mut k = 0u64;
+    // Reading back is the only way to know the first ones by key; a spool this big is rare
+    // (more than MAX_CONNECTIONS failed or SIP connections).
+    let _ = spool.drain(|item| {
+        if k < n as u64 {
+            out.push((k, 0), item.to_vec());
+        }
+        k += 1;
+        Ok(())
+    });
     out
 }
 
-/// Writes one line per call: the call's object (as in `calls`), for log pipelines (NDJSON).
-pub fn write_ndjson(analysis: &Analysis, mut out: impl Write) -> io::Result<()> {
-    for (i, c) in analysis.calls.iter().enumerate() {
-        serde_json::to_writer(&mut out, &call(i + 1, c, analysis))?;
-        out.write_all(b"\n")?;
-    }
-    Ok(())
+/// The head of the report: everything before the arrays of items.
+#[derive(Serialize)]
+struct Head<'a> {
+    schema_version: u32,
+    tool: Tool,
+    captures: Vec<Capture<'a>>,
+    summary: Summary<'a>,
 }
 
-/// Writes the report as pretty-printed JSON followed by a newline.
-pub fn write(analysis: &Analysis, mut out: impl Write) -> io::Result<()> {
-    let report = Report {
-        schema_version: SCHEMA_VERSION,
-        tool: Tool {
-            name: "callscope",
-            version: env!("CARGO_PKG_VERSION"),
-        },
-        captures: analysis.captures.iter().map(capture).collect(),
-        summary: Summary {
-            failed_calls: count_calls(analysis, Severity::Error),
-            degraded_calls: count_calls(analysis, Severity::Warning),
-            by_code: by_code(analysis),
-            rtp_streams: analysis.streams.len(),
-            files: analysis.captures.len(),
-            packets: analysis.packets(),
-            sip_messages: analysis.sip.messages,
-            sip_resent: analysis.sip.resent,
-            sip_untracked: analysis.sip.untracked,
-            limits: Limits {
-                untracked_tcp_segments: analysis.limits.untracked_tcp_segments,
-                untracked_rtp_packets: analysis.limits.untracked_rtp_packets,
-                tcp_reassembly_bytes_skipped: analysis.tcp_reassembly.bytes_skipped,
-                tcp_reassembly_streams_over_limit: analysis.tcp_reassembly.streams_over_limit,
-            },
-            calls: analysis.calls.len(),
-            other_dialogs: analysis.other_dialogs.len(),
-            sip_requests: &analysis.sip.requests,
-            sip_responses: analysis
-                .sip
-                .responses
-                .iter()
-                .map(|(s, n)| (s.0, *n))
-                .collect(),
-            sip_malformed: &analysis.sip_malformed,
-        },
-        calls: analysis
-            .calls
-            .iter()
-            .enumerate()
-            .map(|(i, c)| call(i + 1, c, analysis))
-            .collect(),
-        other_dialogs: analysis.other_dialogs.iter().map(other).collect(),
-        transport_events: analysis
-            .diagnosis
-            .transport_events
-            .iter()
-            .map(transport_event)
-            .collect(),
-        rtp_streams: analysis
-            .streams
-            .iter()
-            .map(|s| {
-                let mut v = stream(s);
-                v["call"] = json!(s.call.map(|i| i + 1));
-                v
-            })
-            .collect(),
-        tcp_connections: analysis
-            .connections
-            .iter()
-            .filter_map(connection)
-            .take(MAX_CONNECTIONS)
-            .collect(),
-        icmp_errors: analysis.icmp_errors.iter().map(icmp).collect(),
-    };
-    serde_json::to_writer_pretty(&mut out, &report)?;
-    out.write_all(b"\n")
+/// One line per call, written as each call is finalized (NDJSON, for log pipelines): the call's
+/// object as in the report's `calls`.
+pub struct NdjsonWriter<W: Write> {
+    out: W,
+    error: Option<io::Error>,
+}
+
+impl<W: Write> NdjsonWriter<W> {
+    pub fn new(out: W) -> NdjsonWriter<W> {
+        NdjsonWriter { out, error: None }
+    }
+}
+
+impl<W: Write> Sink for NdjsonWriter<W> {
+    fn call(&mut self, d: &DiagnosedCall) {
+        if self.error.is_some() {
+            return;
+        }
+        let written = serde_json::to_writer(&mut self.out, &call(d))
+            .map_err(io::Error::from)
+            .and_then(|()| self.out.write_all(b"\n"));
+        if let Err(e) = written {
+            self.error = Some(e);
+        }
+    }
+    fn other(&mut self, _: &OtherDialog) {}
+    fn stream(&mut self, _: &Stream) {}
+    fn connection(&mut self, _: &Connection) {}
+    fn transport_event(&mut self, _: &TransportEvent) {}
+}
+
+impl<W: Write + Send> Output for NdjsonWriter<W> {
+    fn icmp_error(&mut self, _: &IcmpError) {}
+    fn finish(&mut self, _: analysis::Summary) -> io::Result<()> {
+        match self.error.take() {
+            Some(e) => Err(e),
+            None => self.out.flush(),
+        }
+    }
+}
+
+/// Writes one line per call of a collected analysis (see [`NdjsonWriter`]).
+pub fn write_ndjson(analysis: &Analysis, out: impl Write + Send) -> io::Result<()> {
+    analysis.replay(&mut NdjsonWriter::new(out))
+}
+
+/// Writes the report of a collected analysis as pretty-printed JSON followed by a newline.
+pub fn write(analysis: &Analysis, out: impl Write + Send) -> io::Result<()> {
+    analysis.replay(&mut Writer::new(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nested;
+
+    #[test]
+    fn nested_layout_is_serde_jsons_pretty_one_moved_in() {
+        let v = serde_json::json!({
+            "a": [], "b": {}, "c": [1, {"d": [null, "x"], "e": {}}], "f": {"g": [[]], "h": 1.5},
+        });
+        let pretty = serde_json::to_string_pretty(&v).expect("serialises");
+        assert_eq!(
+            String::from_utf8(nested(&v, 0).expect("serialises")).expect("UTF-8"),
+            pretty
+        );
+        let moved = pretty.replace('\n', "\n    ");
+        assert_eq!(
+            String::from_utf8(nested(&v, 2).expect("serialises")).expect("UTF-8"),
+            moved
+        );
+    }
 }

@@ -4,8 +4,9 @@
 //! They compute nothing: every figure comes from the analysis. Strings that come from a capture are
 //! treated as data (escaped for the terminal in text, valid JSON strings in JSON).
 
+mod format;
 pub mod html;
 pub mod json;
+mod spool;
 pub mod text;
-mod time;
 mod words;

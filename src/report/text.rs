@@ -6,14 +6,17 @@
 
 use std::io::{self, Write};
 
+use super::format::rfc3339;
 use super::json::{link_type_name, wireshark_filter};
-use super::time::rfc3339;
+use super::spool::Spool;
 use super::words::{
-    call_streams, clock, duration_or_dash, sdp_note, short_uri, truncate, unlinked_events, worst,
+    clock, duration_or_dash, fax_line, sdp_note, short_uri, truncate, vantage_line,
 };
-use crate::analysis::{Analysis, CaptureSummary};
-use crate::correlate::calls::Call;
-use crate::diagnose::Severity;
+use crate::analysis::{Analysis, CaptureSummary, Output, Summary};
+use crate::correlate::calls::{Call, OtherDialog};
+use crate::correlate::media::Stream;
+use crate::correlate::transport::{Connection, IcmpError};
+use crate::diagnose::{DiagnosedCall, Severity, Sink, TransportEvent};
 use crate::words::{frames_list, plural};
 
 /// How the text report is written.
@@ -41,21 +44,168 @@ impl Options {
     }
 }
 
-/// Writes the default report of `analyze`: capture summary, SIP summary, call list, then each call
-/// with findings (worst first) and the transport failures no call explains.
-pub fn write(analysis: &Analysis, options: &Options, mut out: impl Write) -> io::Result<()> {
-    for c in &analysis.captures {
-        write_capture(c, &mut out)?;
+/// The default report of `analyze`, written as the run goes: capture summary, SIP summary, call
+/// list, then each call with findings (worst first) and the transport failures no call explains.
+/// Rows and verdicts are rendered as calls finish and kept in spools (bounded memory); the report is
+/// written in order when the run finishes.
+pub struct Writer<W: Write> {
+    out: W,
+    options: Options,
+    /// Only the call list (`callscope calls`).
+    list_only: bool,
+    rows: Spool,
+    verdicts: Spool,
+    unlinked: Spool,
+    calls: u64,
+    others: u64,
+    error: Option<io::Error>,
+}
+
+impl<W: Write> Writer<W> {
+    pub fn new(out: W, options: Options) -> Writer<W> {
+        Writer {
+            out,
+            options,
+            list_only: false,
+            rows: Spool::default(),
+            verdicts: Spool::default(),
+            unlinked: Spool::default(),
+            calls: 0,
+            others: 0,
+            error: None,
+        }
     }
-    let sip = &analysis.sip;
+
+    /// Only the call list, one line per call.
+    pub fn call_list(out: W) -> Writer<W> {
+        Writer {
+            list_only: true,
+            ..Writer::new(out, Options::default())
+        }
+    }
+
+    fn render(&mut self, f: impl FnOnce(&mut Vec<u8>) -> io::Result<()>) -> Option<Vec<u8>> {
+        let mut buf = Vec::new();
+        match f(&mut buf) {
+            Ok(()) => Some(buf),
+            Err(e) => {
+                self.error.get_or_insert(e);
+                None
+            }
+        }
+    }
+}
+
+impl<W: Write> Sink for Writer<W> {
+    fn call(&mut self, d: &DiagnosedCall) {
+        self.calls += 1;
+        let options = self.options;
+        let worst = d.worst();
+        if !(options.only_failed && worst.is_none_or(|w| w > Severity::Warning)) {
+            if let Some(row) = self.render(|b| write_row(d, &options, b)) {
+                self.rows.push((d.index as u64, 0), row);
+            }
+        }
+        if let (Some(worst), false) = (worst, self.list_only) {
+            if let Some(v) = self.render(|b| write_verdict(d, &options, b)) {
+                self.verdicts.push((worst as u64, d.index as u64), v);
+            }
+        }
+    }
+    fn other(&mut self, _: &OtherDialog) {
+        self.others += 1;
+    }
+    fn stream(&mut self, _: &Stream) {}
+    fn connection(&mut self, _: &Connection) {}
+    fn transport_event(&mut self, e: &TransportEvent) {
+        if !e.calls.is_empty() || self.list_only {
+            return;
+        }
+        if let Some(text) = self.render(|out| {
+            writeln!(
+                out,
+                "  {} {}: {}",
+                marker(e.severity),
+                e.code,
+                escape(&e.summary)
+            )?;
+            writeln!(out, "      cause: {}", escape(&e.cause))?;
+            writeln!(out, "      evidence: {}", frames_list(&e.frames, 12))
+        }) {
+            self.unlinked.push((e.first_frame, 0), text);
+        }
+    }
+}
+
+impl<W: Write + Send> Output for Writer<W> {
+    fn icmp_error(&mut self, _: &IcmpError) {}
+
+    fn finish(&mut self, summary: Summary) -> io::Result<()> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        let rows = std::mem::take(&mut self.rows);
+        let out = &mut self.out;
+        if self.list_only {
+            write_list_header(out)?;
+            rows.drain(|row| out.write_all(row))?;
+            return out.flush();
+        }
+        for c in &summary.captures {
+            write_capture(c, out)?;
+        }
+        write_sip_summary(&summary, self.calls, self.others, out)?;
+        if self.calls > 0 {
+            writeln!(out)?;
+            write_list_header(out)?;
+            rows.drain(|row| out.write_all(row))?;
+        }
+        if !summary.patterns.is_empty() {
+            writeln!(out, "\nPatterns (one cause behind several calls):")?;
+            for p in &summary.patterns {
+                writeln!(
+                    out,
+                    "  {}: {}",
+                    self.options.tag(Severity::Warning, p.code),
+                    escape(&p.summary)
+                )?;
+            }
+        }
+        std::mem::take(&mut self.verdicts).drain(|v| out.write_all(v))?;
+        let unlinked = std::mem::take(&mut self.unlinked);
+        if unlinked.len() > 0 {
+            writeln!(
+                out,
+                "\nTransport failures not tied to a call in this capture:"
+            )?;
+            unlinked.drain(|e| out.write_all(e))?;
+        }
+        out.flush()
+    }
+}
+
+/// Writes the default report of a collected analysis (see [`Writer`]).
+pub fn write(analysis: &Analysis, options: &Options, out: impl Write + Send) -> io::Result<()> {
+    analysis.replay(&mut Writer::new(out, *options))
+}
+
+/// The SIP counts and what the limits left out.
+fn write_sip_summary(
+    summary: &Summary,
+    calls: u64,
+    others: u64,
+    out: &mut impl Write,
+) -> io::Result<()> {
+    let sip = &summary.sip;
     writeln!(
         out,
         "\nSIP: {}, {} retransmitted, {}, {}",
         plural(sip.messages, "message"),
         sip.resent,
-        plural(analysis.calls.len() as u64, "call"),
-        plural(analysis.other_dialogs.len() as u64, "other dialog")
+        plural(calls, "call"),
+        plural(others, "other dialog")
     )?;
+    writeln!(out, "Vantage: {}", escape(&vantage_line(&summary.vantage)))?;
     if sip.untracked > 0 {
         writeln!(
             out,
@@ -63,18 +213,25 @@ pub fn write(analysis: &Analysis, options: &Options, mut out: impl Write) -> io:
             sip.untracked
         )?;
     }
-    let l = &analysis.limits;
-    if l.untracked_tcp_segments + l.untracked_rtp_packets > 0 {
+    let l = &summary.limits;
+    if l.out_of_order > 0 {
         writeln!(
             out,
-            "  memory limits: {} TCP segments and {} RTP packets beyond the connection/stream limits not analysed",
-            l.untracked_tcp_segments, l.untracked_rtp_packets
+            "  {} packets more than a second older than one before them (an unsorted or merged capture): analysed in the order they came",
+            l.out_of_order
         )?;
     }
-    for (reason, n) in &analysis.sip_malformed {
+    if l.untracked_tcp_segments + l.untracked_rtp_packets + l.untracked_udptl_packets > 0 {
+        writeln!(
+            out,
+            "  memory limits: {} TCP segments, {} RTP and {} UDPTL packets beyond the connection/stream limits not analysed",
+            l.untracked_tcp_segments, l.untracked_rtp_packets, l.untracked_udptl_packets
+        )?;
+    }
+    for (reason, n) in &summary.sip_malformed {
         writeln!(out, "  malformed SIP: {n} × {reason}")?;
     }
-    let r = &analysis.tcp_reassembly;
+    let r = &summary.tcp_reassembly;
     for (reason, n) in &r.framing_errors {
         writeln!(out, "  SIP over TCP could not be framed: {n} × {reason}")?;
     }
@@ -84,35 +241,6 @@ pub fn write(analysis: &Analysis, options: &Options, mut out: impl Write) -> io:
             "  SIP over TCP: {} gaps skipped, {} bytes skipped, {} segments over the stream limit",
             r.gaps_skipped, r.bytes_skipped, r.streams_over_limit
         )?;
-    }
-    if !analysis.calls.is_empty() {
-        writeln!(out)?;
-        write_call_list(analysis, options, &mut out)?;
-    }
-    let mut order: Vec<usize> = (0..analysis.calls.len())
-        .filter(|&i| worst(analysis, i).is_some())
-        .collect();
-    order.sort_by_key(|&i| (worst(analysis, i), i));
-    for i in order {
-        write_verdict(analysis, i, options, &mut out)?;
-    }
-    let unlinked = unlinked_events(analysis);
-    if !unlinked.is_empty() {
-        writeln!(
-            out,
-            "\nTransport failures not tied to a call in this capture:"
-        )?;
-        for e in unlinked {
-            writeln!(
-                out,
-                "  {} {}: {}",
-                marker(e.severity),
-                e.code,
-                escape(&e.summary)
-            )?;
-            writeln!(out, "      cause: {}", escape(&e.cause))?;
-            writeln!(out, "      evidence: {}", frames_list(&e.frames, 12))?;
-        }
     }
     Ok(())
 }
@@ -127,35 +255,22 @@ fn marker(severity: Severity) -> &'static str {
 }
 
 /// One call's verdict: its findings with evidence (primary first), its media, a Wireshark filter.
-pub fn write_verdict(
-    analysis: &Analysis,
-    i: usize,
-    options: &Options,
-    mut out: impl Write,
-) -> io::Result<()> {
-    let Some(call) = analysis.calls.get(i) else {
-        return Ok(());
-    };
+pub fn write_verdict(d: &DiagnosedCall, options: &Options, mut out: impl Write) -> io::Result<()> {
+    let call = &d.call;
     writeln!(
         out,
         "\n#{} {}  {} → {}  {}{}",
-        i + 1,
+        d.index + 1,
         clock(call.start_ts_ns),
         escape(short_uri(&call.from)),
         escape(short_uri(&call.to)),
         call.state.as_str(),
         final_suffix(call)
     )?;
-    let findings = analysis
-        .diagnosis
-        .calls
-        .get(i)
-        .map(Vec::as_slice)
-        .unwrap_or_default();
-    if findings.is_empty() {
+    if d.findings.is_empty() {
         writeln!(out, "  no problem found")?;
     }
-    for (k, f) in findings.iter().enumerate() {
+    for (k, f) in d.findings.iter().enumerate() {
         let lead = if k == 0 { "cause" } else { "also" };
         writeln!(
             out,
@@ -166,7 +281,7 @@ pub fn write_verdict(
         writeln!(out, "      {}", escape(&f.cause))?;
         writeln!(out, "      evidence: {}", frames_list(&f.frames, 12))?;
     }
-    for s in call_streams(analysis, i) {
+    for s in d.own_streams() {
         let m = &s.summary;
         writeln!(
             out,
@@ -181,6 +296,9 @@ pub fn write_verdict(
             m.max_jitter_ms,
             s.mos.map(|v| format!(", MOS {v:.2}")).unwrap_or_default()
         )?;
+    }
+    for f in &d.evidence.fax {
+        writeln!(out, "  fax {}", fax_line(f))?;
     }
     writeln!(
         out,
@@ -267,14 +385,13 @@ fn write_capture(c: &CaptureSummary, out: &mut impl Write) -> io::Result<()> {
     Ok(())
 }
 
-/// Writes the call list, one line per call.
-pub fn write_calls(analysis: &Analysis, out: impl Write) -> io::Result<()> {
-    write_call_list(analysis, &Options::default(), out)
+/// Writes the call list of a collected analysis, one line per call.
+pub fn write_calls(analysis: &Analysis, out: impl Write + Send) -> io::Result<()> {
+    analysis.replay(&mut Writer::call_list(out))
 }
 
-/// The call list, with the primary finding of each call (only failed or degraded calls with
-/// `only_failed`).
-fn write_call_list(analysis: &Analysis, options: &Options, mut out: impl Write) -> io::Result<()> {
+/// The call list's header line.
+fn write_list_header(out: &mut impl Write) -> io::Result<()> {
     writeln!(
         out,
         "{:>4}  {:<12}  {:<44}  {:<11}  {:>6}  {:>7}  {:>8}  {:>4}  {:<9}  finding",
@@ -287,79 +404,125 @@ fn write_call_list(analysis: &Analysis, options: &Options, mut out: impl Write) 
         "duration",
         "msgs",
         "transport"
-    )?;
-    for (i, call) in analysis.calls.iter().enumerate() {
-        let primary = analysis.diagnosis.calls.get(i).and_then(|f| f.first());
-        if options.only_failed && worst(analysis, i).is_none_or(|w| w > Severity::Warning) {
-            continue;
-        }
-        let status = call
-            .final_response
-            .as_ref()
-            .map(|r| r.status.to_string())
-            .unwrap_or_else(|| "-".to_string());
-        let parties = format!("{} → {}", short_uri(&call.from), short_uri(&call.to));
-        writeln!(
-            out,
-            "{:>4}  {:<12}  {:<44}  {:<11}  {:>6}  {:>7}  {:>8}  {:>4}  {:<9}  {}",
-            i + 1,
-            clock(call.start_ts_ns),
-            escape(&truncate(&parties, 44)),
-            call.state.as_str(),
-            status,
-            duration_or_dash(call.timings.answer_ms.or(call.timings.final_ms)),
-            duration_or_dash(call.timings.duration_ms),
-            call.messages.len(),
-            call.transport.as_str(),
-            primary.map_or_else(|| "-".to_string(), |f| options.tag(f.severity, f.code))
-        )?;
-    }
-    Ok(())
+    )
 }
 
-/// Writes every RTP stream in the columns of `tshark -q -z rtp,streams` (times relative to the first
-/// frame of the capture, `first_ts_ns`), for side-by-side comparison.
-pub fn write_streams(analysis: &Analysis, mut out: impl Write) -> io::Result<()> {
-    let t0 = analysis
-        .captures
-        .iter()
-        .filter_map(|c| c.first_ts_ns)
-        .min()
-        .unwrap_or(0);
+/// One line of the call list, with the call's primary finding.
+fn write_row(d: &DiagnosedCall, options: &Options, out: &mut impl Write) -> io::Result<()> {
+    let call = &d.call;
+    let status = call
+        .final_response
+        .as_ref()
+        .map(|r| r.status.to_string())
+        .unwrap_or_else(|| "-".to_string());
+    let parties = format!("{} → {}", short_uri(&call.from), short_uri(&call.to));
     writeln!(
         out,
-        "{:>13} {:>13} {:>15} {:>5} {:>15} {:>5} {:>10} {:>12} {:>6} {:>12} {:>15} {:>15} {:>15} {:>15} {:>15} {:>15} {:>9}  call",
-        "Start time", "End time", "Src IP addr", "Port", "Dest IP addr", "Port", "SSRC", "Payload", "Pkts",
-        "Lost", "Min Delta(ms)", "Mean Delta(ms)", "Max Delta(ms)", "Min Jitter(ms)", "Mean Jitter(ms)",
-        "Max Jitter(ms)", "Problems?"
-    )?;
-    for s in &analysis.streams {
+        "{:>4}  {:<12}  {:<44}  {:<11}  {:>6}  {:>7}  {:>8}  {:>4}  {:<9}  {}",
+        d.index + 1,
+        clock(call.start_ts_ns),
+        escape(&truncate(&parties, 44)),
+        call.state.as_str(),
+        status,
+        duration_or_dash(call.timings.answer_ms.or(call.timings.final_ms)),
+        duration_or_dash(call.timings.duration_ms),
+        call.messages.len(),
+        call.transport.as_str(),
+        d.findings
+            .first()
+            .map_or_else(|| "-".to_string(), |f| options.tag(f.severity, f.code))
+    )
+}
+
+/// Every RTP stream in the columns of `tshark -q -z rtp,streams` (times relative to the first frame
+/// of the capture), for side-by-side comparison; streams are kept rendered (but for their times,
+/// which need the capture's start) until the run finishes, then written by first frame.
+pub struct StreamsWriter<W: Write> {
+    out: W,
+    streams: Spool,
+}
+
+impl<W: Write> StreamsWriter<W> {
+    pub fn new(out: W) -> StreamsWriter<W> {
+        StreamsWriter {
+            out,
+            streams: Spool::default(),
+        }
+    }
+}
+
+impl<W: Write> Sink for StreamsWriter<W> {
+    fn call(&mut self, _: &DiagnosedCall) {}
+    fn other(&mut self, _: &OtherDialog) {}
+    fn stream(&mut self, s: &Stream) {
         let m = &s.summary;
         let lost = format!("{} ({:.1}%)", m.lost, m.lost_pct);
+        let mut item = Vec::new();
+        item.extend_from_slice(&s.first_ts_ns.to_le_bytes());
+        item.extend_from_slice(&s.last_ts_ns.to_le_bytes());
+        item.extend_from_slice(
+            format!(
+                " {:>15} {:>5} {:>15} {:>5} 0x{:08X} {:>12} {:>6} {:>12} {:>15.3} {:>15.3} {:>15.3} {:>15.3} {:>15.3} {:>15.3} {:>9}  {}\n",
+                s.src.ip(),
+                s.src.port(),
+                s.dst.ip(),
+                s.dst.port(),
+                s.ssrc,
+                escape(s.codec.as_deref().unwrap_or("?")),
+                m.packets,
+                lost,
+                m.min_delta_ms.unwrap_or(-1.0),
+                m.mean_delta_ms,
+                m.max_delta_ms,
+                m.min_jitter_ms.unwrap_or(-1.0),
+                m.mean_jitter_ms,
+                m.max_jitter_ms,
+                if m.problems { "X" } else { "" },
+                s.call.map(|i| format!("#{}", i + 1)).unwrap_or_else(|| "-".to_string())
+            )
+            .as_bytes(),
+        );
+        self.streams.push((s.first_frame, 0), item);
+    }
+    fn connection(&mut self, _: &Connection) {}
+    fn transport_event(&mut self, _: &TransportEvent) {}
+}
+
+impl<W: Write + Send> Output for StreamsWriter<W> {
+    fn icmp_error(&mut self, _: &IcmpError) {}
+
+    fn finish(&mut self, summary: Summary) -> io::Result<()> {
+        let t0 = summary
+            .captures
+            .iter()
+            .filter_map(|c| c.first_ts_ns)
+            .min()
+            .unwrap_or(0);
+        let out = &mut self.out;
         writeln!(
             out,
-            "{:>13.6} {:>13.6} {:>15} {:>5} {:>15} {:>5} 0x{:08X} {:>12} {:>6} {:>12} {:>15.3} {:>15.3} {:>15.3} {:>15.3} {:>15.3} {:>15.3} {:>9}  {}",
-            (s.first_ts_ns - t0) as f64 / 1e9,
-            (s.last_ts_ns - t0) as f64 / 1e9,
-            s.src.ip(),
-            s.src.port(),
-            s.dst.ip(),
-            s.dst.port(),
-            s.ssrc,
-            escape(s.codec.as_deref().unwrap_or("?")),
-            m.packets,
-            lost,
-            m.min_delta_ms.unwrap_or(-1.0),
-            m.mean_delta_ms,
-            m.max_delta_ms,
-            m.min_jitter_ms.unwrap_or(-1.0),
-            m.mean_jitter_ms,
-            m.max_jitter_ms,
-            if m.problems { "X" } else { "" },
-            s.call.map(|i| format!("#{}", i + 1)).unwrap_or_else(|| "-".to_string())
+            "{:>13} {:>13} {:>15} {:>5} {:>15} {:>5} {:>10} {:>12} {:>6} {:>12} {:>15} {:>15} {:>15} {:>15} {:>15} {:>15} {:>9}  call",
+            "Start time", "End time", "Src IP addr", "Port", "Dest IP addr", "Port", "SSRC", "Payload", "Pkts",
+            "Lost", "Min Delta(ms)", "Mean Delta(ms)", "Max Delta(ms)", "Min Jitter(ms)", "Mean Jitter(ms)",
+            "Max Jitter(ms)", "Problems?"
         )?;
+        std::mem::take(&mut self.streams).drain(|item| {
+            let ts = |i: usize| i64::from_le_bytes(item[i..i + 8].try_into().expect("a time")) - t0;
+            write!(
+                out,
+                "{:>13.6} {:>13.6}",
+                ts(0) as f64 / 1e9,
+                ts(8) as f64 / 1e9
+            )?;
+            out.write_all(&item[16..])
+        })?;
+        out.flush()
     }
-    Ok(())
+}
+
+/// Writes every RTP stream of a collected analysis (see [`StreamsWriter`]).
+pub fn write_streams(analysis: &Analysis, out: impl Write + Send) -> io::Result<()> {
+    analysis.replay(&mut StreamsWriter::new(out))
 }
 
 /// Width of one host column of the ladder.

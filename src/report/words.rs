@@ -1,51 +1,83 @@
 //! Wording shared by the human-readable renderers (text and HTML): how times, durations, URIs and
-//! SDP are written, and which findings, streams and transport failures of the analysis go with a
-//! call. Formatting and selection only; counts and frame lists are `crate::words`, shared with the
+//! SDP are written. Formatting only; counts and frame lists are `crate::words`, shared with the
 //! diagnosis texts.
 
 use std::borrow::Cow;
 
-use super::time::rfc3339;
-use crate::analysis::Analysis;
-use crate::correlate::media::Stream;
+use super::format::rfc3339;
+use crate::correlate::fax::Fax;
 use crate::correlate::message::Message;
-use crate::diagnose::{Finding, Severity, TransportEvent};
+use crate::correlate::vantage::{Host, Vantage};
 use crate::proto::sdp::Direction;
 use crate::words::duration_ms;
 
-/// The most severe finding of a call, if it has any.
-pub(crate) fn worst(analysis: &Analysis, call: usize) -> Option<Severity> {
-    findings(analysis, call).iter().map(|f| f.severity).min()
+/// One fax stream in words: `192.0.2.10:6002 → 192.0.2.31:20002 T.38 over UDPTL: 340 packets, seq
+/// 32768–33107, lost 0 (0 recovered by redundancy), 0 resent, redundancy up to 2 IFPs; signals cng,
+/// v21-preamble, ...`.
+pub(crate) fn fax_line(f: &Fax) -> String {
+    let recovery = if f.fec_packets > 0 {
+        format!("FEC in {} packets", f.fec_packets)
+    } else {
+        format!("redundancy up to {} IFPs", f.max_redundancy)
+    };
+    let signals = f.signals();
+    format!(
+        "{} → {} T.38 over UDPTL: {} packets, seq {}–{}, lost {} ({} recovered by redundancy), {} resent, {recovery}{}",
+        f.src,
+        f.dst,
+        f.packets,
+        f.first_seq,
+        f.last_seq,
+        f.lost,
+        f.recovered,
+        f.resent,
+        if signals.is_empty() {
+            String::new()
+        } else {
+            format!("; signals {}", signals.join(", "))
+        }
+    )
 }
 
-/// A call's findings, primary first (empty when it has none).
-pub(crate) fn findings(analysis: &Analysis, call: usize) -> &[Finding] {
-    analysis
-        .diagnosis
-        .calls
-        .get(call)
-        .map(Vec::as_slice)
-        .unwrap_or_default()
+/// How many hosts [`vantage_line`] lists before it only counts.
+const HOSTS_LISTED: usize = 12;
+
+/// One host of the vantage in words: `192.0.2.10 (both ways, TTL 64: on this link)`,
+/// `192.0.2.31 (received only)`.
+fn host_words(h: &Host) -> String {
+    let ways = match (h.sends, h.receives) {
+        (true, true) => "both ways",
+        (true, false) => "sent only",
+        _ => "received only",
+    };
+    let ttl = match (h.ttl, h.hops()) {
+        (Some((_, max)), Some(0)) => format!(", TTL {max}: on this link"),
+        (Some((_, max)), Some(n)) => format!(", TTL {max}: {n} routers away"),
+        _ => String::new(),
+    };
+    format!("{} ({ways}{ttl})", h.ip)
 }
 
-/// A call's RTP streams, in capture order.
-pub(crate) fn call_streams(analysis: &Analysis, call: usize) -> impl Iterator<Item = &Stream> {
-    analysis
-        .evidence
-        .get(call)
-        .into_iter()
-        .flat_map(|e| &e.streams)
-        .filter(move |s| s.call == Some(call))
-}
-
-/// The transport failures that explain no call, in capture order.
-pub(crate) fn unlinked_events(analysis: &Analysis) -> Vec<&TransportEvent> {
-    analysis
-        .diagnosis
-        .transport_events
-        .iter()
-        .filter(|e| e.calls.is_empty())
-        .collect()
+/// What the capture point could see, in one line: where it was taken, whether RTP is in it, and
+/// the hosts (who sent, who only received: a target that never answered).
+pub(crate) fn vantage_line(v: &Vantage) -> String {
+    let at = match v.common.as_slice() {
+        [one] => format!("taken at {one} (every packet is from or to it)"),
+        [a, b] => format!("between {a} and {b} only (at one of them, or on their link)"),
+        [] if v.hosts.is_empty() => "no VoIP traffic".to_string(),
+        _ => "traffic between several hosts (a mirror port, a shared link or a router)".to_string(),
+    };
+    let rtp = if v.rtp_seen { "RTP seen" } else { "no RTP" };
+    let mut hosts: Vec<String> = v.hosts.iter().take(HOSTS_LISTED).map(host_words).collect();
+    let more = (v.hosts.len().saturating_sub(HOSTS_LISTED) as u64).saturating_add(v.more_hosts);
+    if more > 0 {
+        hosts.push(format!("{more} more"));
+    }
+    if hosts.is_empty() {
+        format!("{at}; {rtp}")
+    } else {
+        format!("{at}; {rtp}; hosts: {}", hosts.join(", "))
+    }
 }
 
 /// `sip:alice@example.com;transport=udp` → `alice@example.com`.

@@ -40,7 +40,8 @@ fn sip_frames(a: &Analysis, call: usize) -> BTreeSet<u64> {
 
 /// The call's signalling and transport evidence, as its ladder shows it.
 fn evidence_frames(a: &Analysis, call: usize) -> BTreeSet<u64> {
-    a.evidence[call]
+    a.calls[call]
+        .evidence
         .frames(&a.calls[call])
         .into_iter()
         .collect()
@@ -48,10 +49,14 @@ fn evidence_frames(a: &Analysis, call: usize) -> BTreeSet<u64> {
 
 /// Findings as (code, severity) pairs.
 fn codes(a: &Analysis, call: usize) -> Vec<(&'static str, &'static str)> {
-    a.diagnosis
-        .calls
+    a.calls
         .get(call)
-        .map(|f| f.iter().map(|f| (f.code, f.severity.as_str())).collect())
+        .map(|c| {
+            c.findings
+                .iter()
+                .map(|f| (f.code, f.severity.as_str()))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -155,7 +160,8 @@ fn check_capture(name: &str) -> Vec<ExtractStats> {
             );
         }
         // Exactly: the evidence (SIP, TCP, ICMP) and the packets of its RTP streams, nothing else.
-        let rtp: u64 = a.evidence[call]
+        let rtp: u64 = a.calls[call]
+            .evidence
             .streams
             .iter()
             .filter(|s| s.call == Some(call))
@@ -335,12 +341,11 @@ fn transport_events_bring_their_connection_attempts() {
     // The proxy's unanswered SYNs to app1 (frames 7-11, 14, 15) explain call 1's 504, and the
     // diagnosis ties them to it: that is what brings them into the extract.
     assert!(
-        a.diagnosis
-            .transport_events
+        a.transport_events
             .iter()
             .any(|e| e.code == "tcp.syn_unanswered" && e.calls == [0]),
         "{:#?}",
-        a.diagnosis.transport_events
+        a.transport_events
     );
     let (pcap, stats) = extract(&a, 0, &files);
     assert_eq!(stats.frames, [3, 4, 7, 8, 9, 10, 11, 14, 15, 16, 17]);

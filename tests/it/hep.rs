@@ -103,7 +103,7 @@ fn a_hep_feed_gives_the_calls_captured_on_the_switch() {
     );
     // The 504 is diagnosed from the feed, which shows the INVITE the proxy tried to send on; the
     // SYNs behind it are only on the wire.
-    let timeout = &hep.diagnosis.calls[0][0];
+    let timeout = &hep.calls[0].findings[0];
     assert_eq!(timeout.code, "sip.timeout");
     assert!(
         timeout.cause.starts_with("192.0.2.20 sent the INVITE on to 192.0.2.31:5060 (frame 3, TCP) and got no response from it"),
@@ -111,7 +111,7 @@ fn a_hep_feed_gives_the_calls_captured_on_the_switch() {
         timeout.cause
     );
     assert_eq!(timeout.frames, [1, 3, 5, 6]);
-    assert_eq!(wire.diagnosis.calls[0][0].code, "tcp.syn_unanswered");
+    assert_eq!(wire.calls[0].findings[0].code, "tcp.syn_unanswered");
     let d = &hep.captures[0].decode;
     assert_eq!(d.hep, 20);
     assert_eq!(d.hep_payloads.get("sip"), Some(&19));

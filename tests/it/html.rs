@@ -84,12 +84,11 @@ fn proxy_504_report_has_table_ladder_findings_and_no_external_reference() {
     );
     // Every finding code of the analysis is on the page.
     let codes = analysis
-        .diagnosis
         .calls
         .iter()
-        .flatten()
+        .flat_map(|c| &c.findings)
         .map(|f| f.code)
-        .chain(analysis.diagnosis.transport_events.iter().map(|e| e.code));
+        .chain(analysis.transport_events.iter().map(|e| e.code));
     for code in codes {
         assert!(page.contains(code), "finding code {code} missing");
     }

@@ -19,6 +19,7 @@ mod html;
 #[cfg(feature = "live")]
 mod live;
 mod netmon;
+mod normal_calls;
 mod real_captures;
 mod redact;
 mod redact_encapsulations;

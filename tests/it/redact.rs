@@ -55,7 +55,7 @@ fn originals(a: &Analysis) -> Originals {
         names: BTreeSet::new(),
         prose: BTreeSet::new(),
     };
-    for f in a.diagnosis.calls.iter().flatten() {
+    for f in a.calls.iter().flat_map(|c| &c.findings) {
         for text in [&f.summary, &f.cause] {
             o.prose.extend(
                 text.split_whitespace()
@@ -168,10 +168,9 @@ fn redact_capture(file: &CaptureFile, r: &Redactor) -> Vec<u8> {
 }
 
 fn codes(a: &Analysis, call: usize) -> Vec<&'static str> {
-    a.diagnosis
-        .calls
+    a.calls
         .get(call)
-        .map(|f| f.iter().map(|f| f.code).collect())
+        .map(|c| c.findings.iter().map(|f| f.code).collect())
         .unwrap_or_default()
 }
 
@@ -225,7 +224,7 @@ fn redacted_json_report_holds_no_original() {
         for (c, d) in a.calls.iter().zip(&redacted.calls) {
             assert_eq!((c.state, c.messages.len()), (d.state, d.messages.len()));
         }
-        assert_eq!(redacted.diagnosis.calls.len(), a.diagnosis.calls.len());
+        assert_eq!(redacted.calls.len(), a.calls.len());
         // Consistent: the same address gets the same pseudonym everywhere.
         for (c, d) in a.calls.iter().zip(&redacted.calls) {
             assert_eq!(r.socket(c.caller), d.caller);

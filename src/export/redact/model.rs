@@ -34,14 +34,18 @@ pub(super) fn addresses(a: &Analysis) -> HashSet<IpAddr> {
     for s in &a.streams {
         out.extend([s.src.ip(), s.dst.ip()]);
     }
-    for ev in &a.evidence {
+    for ev in a.calls.iter().map(|c| &c.evidence) {
         for s in &ev.stun {
             out.extend([s.client.ip(), s.server.ip()]);
         }
         for g in &ev.icmp {
             out.insert(g.last.reporter);
         }
+        for f in &ev.fax {
+            out.extend([f.src.ip(), f.dst.ip()]);
+        }
     }
+    out.extend(a.vantage.hosts.iter().map(|h| h.ip));
     out
 }
 
@@ -137,16 +141,9 @@ impl Redactor {
     /// number in the model and in the findings' text; capture paths, counts and frame numbers kept.
     pub fn analysis(&self, a: &Analysis) -> Analysis {
         let mut a = a.clone();
-        a.calls = a.calls.iter().map(|c| self.call(c)).collect();
-        for o in &mut a.other_dialogs {
-            o.call_id = self.call_id(&o.call_id);
-            o.src = self.socket(o.src);
-            o.dst = self.socket(o.dst);
-        }
-        a.connections.iter_mut().for_each(|c| self.connection(c));
-        a.icmp_errors.iter_mut().for_each(|e| self.icmp_error(e));
-        a.streams.iter_mut().for_each(|s| self.stream(s));
-        for ev in &mut a.evidence {
+        for d in &mut a.calls {
+            d.call = self.call(&d.call);
+            let ev = &mut d.evidence;
             ev.streams.iter_mut().for_each(|s| self.stream(s));
             ev.connections.iter_mut().for_each(|c| self.connection(c));
             for s in &mut ev.stun {
@@ -157,18 +154,41 @@ impl Redactor {
                 g.errors.iter_mut().for_each(|e| self.icmp_error(e));
                 self.icmp_error(&mut g.last);
             }
-        }
-        for findings in &mut a.diagnosis.calls {
-            for f in findings {
+            for f in &mut ev.fax {
+                f.src = self.socket(f.src);
+                f.dst = self.socket(f.dst);
+            }
+            for f in &mut d.findings {
                 f.summary = self.text(&f.summary);
                 f.cause = self.text(&f.cause);
             }
         }
-        for e in &mut a.diagnosis.transport_events {
+        for o in &mut a.other_dialogs {
+            o.call_id = self.call_id(&o.call_id);
+            o.src = self.socket(o.src);
+            o.dst = self.socket(o.dst);
+        }
+        a.connections.iter_mut().for_each(|c| self.connection(c));
+        a.icmp_errors.iter_mut().for_each(|e| self.icmp_error(e));
+        a.streams.iter_mut().for_each(|s| self.stream(s));
+        for e in &mut a.transport_events {
             e.src = self.socket(e.src);
             e.dst = self.socket(e.dst);
             e.summary = self.text(&e.summary);
             e.cause = self.text(&e.cause);
+        }
+        for p in &mut a.patterns {
+            p.host = self.ip(p.host);
+            p.target = self.socket(p.target);
+            p.summary = self.text(&p.summary);
+        }
+        for h in &mut a.vantage.hosts {
+            h.ip = self.ip(h.ip);
+            h.mac = h.mac.map(|m| self.mac(m));
+        }
+        a.vantage.hosts.sort_by_key(|h| h.ip);
+        for ip in &mut a.vantage.common {
+            *ip = self.ip(*ip);
         }
         a
     }

@@ -105,15 +105,26 @@ impl<'s> Via<'s> {
         };
         let rest = trim_lws_str(rest);
         let params = rest.strip_prefix(';').unwrap_or(rest);
-        Some(Via {
+        let mut via = Via {
             transport,
             host,
             port,
-            branch: param(params, "branch").flatten(),
-            received: param(params, "received").flatten(),
-            rport: param(params, "rport").map(|v| v.and_then(|p| p.parse().ok())),
+            branch: None,
+            received: None,
+            rport: None,
             params,
-        })
+        };
+        // One pass over the parameters: every message has a Via, and most have several parameters.
+        for (name, value) in grammar::params(params) {
+            if via.branch.is_none() && name.eq_ignore_ascii_case("branch") {
+                via.branch = value;
+            } else if via.received.is_none() && name.eq_ignore_ascii_case("received") {
+                via.received = value;
+            } else if via.rport.is_none() && name.eq_ignore_ascii_case("rport") {
+                via.rport = Some(value.and_then(|p| p.parse().ok()));
+            }
+        }
+        Some(via)
     }
 }
 

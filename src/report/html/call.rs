@@ -16,7 +16,7 @@ use crate::correlate::media::Stream;
 use crate::diagnose::rules::media_poor_quality::{MAX_LOSS_PCT, MAX_MEAN_JITTER_MS, MIN_MOS};
 use crate::diagnose::Severity;
 use crate::report::json::wireshark_filter;
-use crate::report::words::{call_streams, clock, duration_or_dash, findings, short_uri, worst};
+use crate::report::words::{clock, duration_or_dash, fax_line, short_uri};
 use crate::words::{frame_range, frames_list};
 
 /// One call's section: facts, findings, Wireshark filter, ladder and media.
@@ -27,8 +27,8 @@ pub(super) fn call_section(
     h: &mut String,
 ) -> fmt::Result {
     let call = &analysis.calls[i];
-    let fs = findings(analysis, i);
-    let sev = worst(analysis, i);
+    let fs = &call.findings;
+    let sev = call.worst();
     let n = i + 1;
     writeln!(
         h,
@@ -148,7 +148,7 @@ pub(super) fn call_section(
              has no findings.</p>\n",
         );
     }
-    let streams: Vec<&Stream> = call_streams(analysis, i).collect();
+    let streams: Vec<&Stream> = call.own_streams().collect();
     if !streams.is_empty() {
         h.push_str("<h4>Media</h4>\n");
         for s in streams {
@@ -156,6 +156,18 @@ pub(super) fn call_section(
         }
     } else if call.state == State::Answered {
         h.push_str("<p class=\"note\">No RTP stream was tied to this call.</p>\n");
+    }
+    let fax = &call.evidence.fax;
+    if !fax.is_empty() {
+        h.push_str("<h4>Fax</h4>\n");
+        for f in fax {
+            writeln!(
+                h,
+                "<div class=\"stream\"><span class=\"mono\">{}</span> · {}</div>",
+                escape(&fax_line(f)),
+                frame_range(f.first_frame, f.last_frame)
+            )?;
+        }
     }
     h.push_str("</section>\n");
     Ok(())

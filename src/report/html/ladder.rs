@@ -15,7 +15,7 @@ use super::{escape, LADDER_MAX_ROWS};
 use crate::analysis::Analysis;
 use crate::correlate::message::{Kind, Message, Method};
 use crate::correlate::transport::{At, Connection, IcmpError, Rst};
-use crate::report::words::{clock, findings, sdp_note, truncate};
+use crate::report::words::{clock, sdp_note, truncate};
 use crate::words::duration_ms;
 
 /// What a ladder row is, for its colour.
@@ -246,7 +246,7 @@ const GAP_EXTRA: f64 = 16.0;
 /// Writes the ladder of call `i` (0-based).
 pub(super) fn ladder(analysis: &Analysis, i: usize, h: &mut String) -> fmt::Result {
     let call = &analysis.calls[i];
-    let evidence = analysis.evidence.get(i);
+    let evidence = Some(&call.evidence);
     let conns: Vec<&Connection> = evidence.into_iter().flat_map(|e| &e.connections).collect();
     let icmp: Vec<&IcmpError> = evidence
         .into_iter()
@@ -262,7 +262,8 @@ pub(super) fn ladder(analysis: &Analysis, i: usize, h: &mut String) -> fmt::Resu
     rows.sort_by_key(|r| (r.ts_ns, r.frame));
     let total = rows.len();
     rows.truncate(LADDER_MAX_ROWS);
-    let highlight: BTreeSet<u64> = findings(analysis, i)
+    let highlight: BTreeSet<u64> = call
+        .findings
         .first()
         .map(|f| f.frames.iter().copied().collect())
         .unwrap_or_default();

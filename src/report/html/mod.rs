@@ -18,16 +18,19 @@
 //! This file writes the document in order, and holds the markup helpers the parts share (escaping,
 //! table heads, a few cell formats). The parts live beside it: `page` (head, summary, captures and
 //! calls tables, tail, with `style.css` and `sort.js` inlined), `call` (one call's section), `ladder`
-//! (the SVG of one call's SIP, TCP and ICMP rows; `ladder::evidence` chooses the transport rows) and
+//! (the SVG of one call's SIP, TCP and ICMP rows, from the call's evidence) and
 //! `plot` (a stream's jitter and gaps over time).
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use crate::analysis::Analysis;
+use crate::analysis::{Analysis, Output, Summary};
+use crate::correlate::calls::OtherDialog;
 use crate::correlate::media::Stream;
-use crate::report::time::rfc3339;
+use crate::correlate::transport::{Connection, IcmpError};
+use crate::diagnose::{DiagnosedCall, Sink, TransportEvent};
+use crate::report::format::rfc3339;
 
 mod call;
 mod ladder;
@@ -38,6 +41,48 @@ mod plot;
 pub const LADDER_CALL_LIMIT: usize = 200;
 /// Rows (messages and transport events) a ladder draws at most.
 pub const LADDER_MAX_ROWS: usize = 400;
+
+/// The HTML report as an [`Output`]: it collects the run (the page orders calls failed first and
+/// counts before it lists, so it keeps the analysis in memory) and writes the page when the run
+/// finishes.
+pub struct Writer<W: Write> {
+    out: W,
+    analysis: Analysis,
+}
+
+impl<W: Write> Writer<W> {
+    pub fn new(out: W) -> Writer<W> {
+        Writer {
+            out,
+            analysis: Analysis::default(),
+        }
+    }
+}
+
+impl<W: Write> Sink for Writer<W> {
+    fn call(&mut self, call: &DiagnosedCall) {
+        self.analysis.call(call);
+    }
+    fn other(&mut self, dialog: &OtherDialog) {
+        self.analysis.other(dialog);
+    }
+    fn stream(&mut self, stream: &Stream) {
+        self.analysis.stream(stream);
+    }
+    fn connection(&mut self, _: &Connection) {}
+    fn transport_event(&mut self, event: &TransportEvent) {
+        self.analysis.transport_event(event);
+    }
+}
+
+impl<W: Write + Send> Output for Writer<W> {
+    fn icmp_error(&mut self, _: &IcmpError) {}
+    fn finish(&mut self, summary: Summary) -> io::Result<()> {
+        self.analysis.finish(summary)?;
+        write(&self.analysis, &mut self.out)?;
+        self.out.flush()
+    }
+}
 
 /// Writes the whole report as one HTML document.
 pub fn write(analysis: &Analysis, mut out: impl Write) -> io::Result<()> {

@@ -11,12 +11,10 @@ use super::{date_time, escape, mos, state_label, table_head, LADDER_CALL_LIMIT, 
 use crate::analysis::{Analysis, CaptureSummary};
 use crate::correlate::calls::State;
 use crate::correlate::media::Stream;
-use crate::diagnose::Severity;
+use crate::diagnose::{Severity, TransportEvent};
+use crate::report::format::rfc3339;
 use crate::report::json::link_type_name;
-use crate::report::time::rfc3339;
-use crate::report::words::{
-    clock, duration_or_dash, findings, short_uri, truncate, unlinked_events, worst,
-};
+use crate::report::words::{clock, duration_or_dash, short_uri, truncate, vantage_line};
 use crate::words::{duration_ns, frames_list, plural};
 
 /// The page's style sheet, inlined in its head.
@@ -41,7 +39,7 @@ fn state_rank(s: State) -> u8 {
     match s {
         State::Unanswered | State::Rejected | State::InProgress => 0,
         State::Cancelled => 1,
-        State::Answered => 2,
+        State::Answered | State::MidCall => 2,
     }
 }
 
@@ -50,7 +48,7 @@ pub(super) fn call_order(analysis: &Analysis) -> Vec<usize> {
     let mut order: Vec<usize> = (0..analysis.calls.len()).collect();
     order.sort_by_key(|&i| {
         (
-            severity_rank(worst(analysis, i)),
+            severity_rank(analysis.calls[i].worst()),
             state_rank(analysis.calls[i].state),
             i,
         )
@@ -121,10 +119,10 @@ pub(super) fn overview(analysis: &Analysis, h: &mut String) -> fmt::Result {
     // Summary cards.
     let n = analysis.calls.len();
     let failed = (0..n)
-        .filter(|&i| worst(analysis, i) == Some(Severity::Error))
+        .filter(|&i| analysis.calls[i].worst() == Some(Severity::Error))
         .count();
     let degraded = (0..n)
-        .filter(|&i| worst(analysis, i) == Some(Severity::Warning))
+        .filter(|&i| analysis.calls[i].worst() == Some(Severity::Warning))
         .count();
     let mut states: BTreeMap<&'static str, usize> = BTreeMap::new();
     for c in &analysis.calls {
@@ -162,7 +160,7 @@ pub(super) fn overview(analysis: &Analysis, h: &mut String) -> fmt::Result {
     h.push_str("</div>\n");
     // Finding codes: in how many calls each appears, with its worst severity.
     let mut codes: BTreeMap<&'static str, (usize, Severity)> = BTreeMap::new();
-    for fs in &analysis.diagnosis.calls {
+    for fs in analysis.calls.iter().map(|c| &c.findings) {
         let mut seen: BTreeSet<&'static str> = BTreeSet::new();
         for f in fs {
             let e = codes.entry(f.code).or_insert((0, f.severity));
@@ -184,6 +182,14 @@ pub(super) fn overview(analysis: &Analysis, h: &mut String) -> fmt::Result {
         }
         h.push_str("</div>\n");
     }
+    for p in &analysis.patterns {
+        writeln!(
+            h,
+            "<p class=\"pattern\"><span class=\"sev warning\">pattern</span> <code>{}</code> {}</p>",
+            escape(p.code),
+            escape(&p.summary)
+        )?;
+    }
     let states_line: Vec<String> = states
         .iter()
         .map(|(s, n)| format!("{n} {}", state_label(s)))
@@ -199,7 +205,12 @@ pub(super) fn overview(analysis: &Analysis, h: &mut String) -> fmt::Result {
         plural(analysis.sip.messages, "message"),
         analysis.sip.resent,
         plural(analysis.other_dialogs.len() as u64, "dialog"),
-        analysis.diagnosis.transport_events.len()
+        analysis.transport_events.len()
+    )?;
+    writeln!(
+        h,
+        "<p class=\"note\">Vantage: {}.</p>",
+        escape(&vantage_line(&analysis.vantage))
     )?;
     captures_table(&analysis.captures, h)?;
     calls_table(analysis, h)
@@ -285,8 +296,8 @@ fn calls_table(analysis: &Analysis, h: &mut String) -> fmt::Result {
     h.push('\n');
     for i in call_order(analysis) {
         let call = &analysis.calls[i];
-        let sev = worst(analysis, i);
-        let primary = findings(analysis, i).first();
+        let sev = call.worst();
+        let primary = call.findings.first();
         let setup = call.timings.answer_ms.or(call.timings.final_ms);
         writeln!(
             h,
@@ -327,7 +338,11 @@ fn calls_table(analysis: &Analysis, h: &mut String) -> fmt::Result {
 
 /// Transport failures and RTP streams tied to no call, the footer and the end of the document.
 pub(super) fn tail(analysis: &Analysis, h: &mut String) -> fmt::Result {
-    let unlinked = unlinked_events(analysis);
+    let unlinked: Vec<&TransportEvent> = analysis
+        .transport_events
+        .iter()
+        .filter(|e| e.calls.is_empty())
+        .collect();
     h.push_str("<h2 id=\"transport\">Transport failures not tied to a call</h2>\n");
     if unlinked.is_empty() {
         h.push_str("<p class=\"note\">None.</p>\n");
