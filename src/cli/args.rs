@@ -68,6 +68,10 @@ pub struct Inputs {
     /// `KEY.pem@IP:PORT` uses it only for that server. Repeatable.
     #[arg(long, value_name = "KEY.pem[@IP:PORT]")]
     pub tls_key: Vec<String>,
+    /// Also unwrap HEP1/2 feeds (a proxy's or SBC's mirror of its SIP) sent to this UDP port; HEP3 is
+    /// recognised on any port, HEP1/2 on 9060 always. Repeat the option or separate ports by commas.
+    #[arg(long = "hep-port", value_name = "PORT", value_delimiter = ',')]
+    pub hep_ports: Vec<u16>,
 }
 
 /// `callscope watch`.

@@ -31,6 +31,9 @@ use crate::correlate::engine;
 use crate::decrypt::keys::KeyStore;
 use fold::Fold;
 
+/// HEP's port (IANA: `hep`, 9060/udp and tcp).
+pub const HEP_PORT: u16 = 9060;
+
 /// Decides whether a frame (link type, captured bytes) is analysed, e.g. a compiled BPF filter.
 pub type FrameFilter = dyn Fn(u32, &[u8]) -> bool + Send + Sync;
 
@@ -47,6 +50,9 @@ pub struct Options {
     pub first_frame: u64,
     /// Frames it rejects are numbered and counted (`filtered_out`) but not analysed.
     pub frame_filter: Option<Arc<FrameFilter>>,
+    /// UDP ports where HEP1/2 feeds are recognised (HEP3 is recognised on any port by its magic);
+    /// 9060, HEP's registered port, by default.
+    pub hep_ports: Vec<u16>,
     /// Bounds on the state open at once (calls, streams, connections) and the idle bound.
     pub limits: engine::Limits,
     /// Secrets for decrypting TLS (`--keylog`, `--tls-key`); never printed.
@@ -60,6 +66,7 @@ impl Default for Options {
             window_per_thread: 4,
             first_frame: 1,
             frame_filter: None,
+            hep_ports: vec![HEP_PORT],
             limits: engine::Limits::default(),
             tls_keys: Arc::default(),
         }
@@ -73,6 +80,7 @@ impl std::fmt::Debug for Options {
             .field("window_per_thread", &self.window_per_thread)
             .field("first_frame", &self.first_frame)
             .field("frame_filter", &self.frame_filter.is_some())
+            .field("hep_ports", &self.hep_ports)
             .field("limits", &self.limits)
             .field("tls_sessions_keyed", &self.tls_keys.sessions())
             .finish()
@@ -206,7 +214,7 @@ impl Item {
             file,
             self.range.clone(),
             start,
-            options.frame_filter.as_deref(),
+            config(options),
             buffers.take(),
         )
     }
@@ -248,13 +256,21 @@ impl Folding<'_> {
                     file,
                     item.range.clone(),
                     Start::At(next, state),
-                    options.frame_filter.as_deref(),
+                    config(options),
                     buffers.take(),
                 );
                 buffers.give(self.fold.absorb(again));
             }
             progress.advance(item.range.len() as u64);
         }
+    }
+}
+
+/// What chunks take from the options.
+fn config(options: &Options) -> chunk::Config<'_> {
+    chunk::Config {
+        filter: options.frame_filter.as_deref(),
+        hep_ports: &options.hep_ports,
     }
 }
 

@@ -4,7 +4,8 @@
 //! when its key log let them be decrypted), show a problem: the server's leaf expired or not yet
 //! valid at the time of the capture, not naming the SNI (without SNI: the host of the first SIP
 //! request decrypted from the connection, else the server's address),
-//! self-signed, or with an extended key usage lacking serverAuth; a chain its peer refused with
+//! self-signed (unless the client went on to send its own Certificate: it trusted it), or with an
+//! extended key usage lacking serverAuth; a chain its peer refused with
 //! `unknown_ca` that ends at an issuer it did not send (an incomplete chain: intermediate missing) or
 //! at a root the peer does not trust; a CertificateRequest answered with
 //! an empty Certificate (no client certificate); a client certificate expired or lacking clientAuth
@@ -17,7 +18,8 @@
 //! it completed anyway (the peer did not check).
 //!
 //! **Cause**: renew or reissue the certificate named, with the right names and usages, or send the
-//! client certificate, or send the whole chain; where no problem is visible in the certificates,
+//! client certificate, or send the whole chain (toward Teams Direct Routing, with what Microsoft
+//! requires of an SBC); where no problem is visible in the certificates,
 //! `tls.handshake_failed` names the alert instead (whether the peer trusts a CA cannot be seen from
 //! the capture: callscope has no trust store, it judges the chain sent, and only the peer's
 //! `unknown_ca` says it did not know the issuer).
@@ -28,7 +30,8 @@
 
 use crate::correlate::message::Transport;
 use crate::correlate::transport::{Connection, Tls, TlsAlert, TlsChain};
-use crate::diagnose::{Severity, TransportEvent};
+use crate::diagnose::rules::tls_handshake_failed;
+use crate::diagnose::{microsoft, Severity, TransportEvent};
 use crate::proto::tls::cert::Summary;
 use crate::words;
 
@@ -78,6 +81,7 @@ fn leaf_problems(
     client_side: bool,
     now_s: i64,
     name: Option<(&str, &str)>,
+    accepted: bool,
     out: &mut Vec<Problem>,
 ) {
     let Some(leaf) = chain.chain.first() else {
@@ -119,7 +123,7 @@ fn leaf_problems(
             });
         }
     }
-    if leaf.self_issued && chain.chain.len() == 1 {
+    if leaf.self_issued && chain.chain.len() == 1 && !accepted {
         out.push(Problem {
             client_side,
             what: format!("the {whose} certificate is self-signed {d}"),
@@ -215,7 +219,16 @@ fn problems(conn: &Connection, tls: &Tls) -> Vec<Problem> {
         .or_else(|| tls.sip_target.clone())
         .unwrap_or_else(|| conn.server.ip().to_string());
     if let Some(chain) = &tls.server_certificates {
-        leaf_problems(chain, false, now_s, Some((&name, &server_name)), &mut out);
+        // A client that answered with its own Certificate went on past the server's: it trusted it.
+        let accepted = tls.client_certificates.is_some();
+        leaf_problems(
+            chain,
+            false,
+            now_s,
+            Some((&name, &server_name)),
+            accepted,
+            &mut out,
+        );
         unknown_issuer(chain, false, tls.alert.as_ref(), &mut out);
     }
     if let (Some(request), Some(chain)) = (tls.certificate_request, &tls.client_certificates) {
@@ -229,7 +242,7 @@ fn problems(conn: &Connection, tls: &Tls) -> Vec<Problem> {
                 fix: "configure the client's certificate for this connection (mutual TLS)".to_string(),
             });
         } else {
-            leaf_problems(chain, true, now_s, None, &mut out);
+            leaf_problems(chain, true, now_s, None, false, &mut out);
             unknown_issuer(chain, true, tls.alert.as_ref(), &mut out);
         }
     }
@@ -269,6 +282,11 @@ pub(crate) fn check(conn: &Connection) -> Option<TransportEvent> {
     let what: Vec<&str> = found.iter().map(|p| p.what.as_str()).collect();
     let mut fixes: Vec<&str> = found.iter().map(|p| p.fix.as_str()).collect();
     fixes.dedup();
+    if microsoft::direct_routing_sni(tls.sni.as_deref()) {
+        fixes.push(microsoft::direct_routing_tls(
+            tls_handshake_failed::server_ended(conn, tls),
+        ));
+    }
     let mut frames = conn.evidence_frames();
     frames.extend(tls.client_hello.map(|a| a.frame));
     frames.extend(tls.server_certificates.as_ref().map(|c| c.at.frame));

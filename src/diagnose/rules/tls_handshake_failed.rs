@@ -26,13 +26,16 @@
 //! TLS 1.3 encrypts the certificates: without its key log the finding says so and judges from the
 //! alert (decrypted with the key log), the timing and who closed.
 //!
+//! When the client asked for Teams Direct Routing's SIP proxy (SNI `*.pstnhub.microsoft.com`), the
+//! cause says what Microsoft requires of an SBC, and whether Microsoft ended the handshake.
+//!
 //! **False positives**: in TLS 1.3 without keys the handshake counts as completed once the server
 //! sends more than an alert after the client's encrypted flight, so a rejection sent in a larger
 //! record is missed; a health-check probe that connects and closes looks like an aborted handshake.
 
 use crate::correlate::message::Transport;
-use crate::correlate::transport::{Connection, TlsAlert};
-use crate::diagnose::{Severity, TransportEvent};
+use crate::correlate::transport::{Connection, Tls, TlsAlert};
+use crate::diagnose::{microsoft, Severity, TransportEvent};
 
 /// Alerts about a certificate (RFC 8446 §6.2, RFC 5246 §7.2.2).
 fn certificate_alert(description: u8) -> bool {
@@ -109,6 +112,17 @@ fn plain_sip_to_tls_port(conn: &Connection) -> Option<TransportEvent> {
         ),
         calls: Vec::new(),
     })
+}
+
+/// Whether the server ended the handshake: the sender of the alert, else who reset or closed first.
+pub(crate) fn server_ended(conn: &Connection, tls: &Tls) -> bool {
+    match (&tls.alert, conn.rst, conn.client_fin, conn.server_fin) {
+        (Some(alert), ..) => !alert.from_client,
+        (None, Some(r), _, _) => !r.by_client,
+        (None, None, Some(c), Some(s)) => s.frame < c.frame,
+        (None, None, Some(_), None) => false,
+        _ => true,
+    }
 }
 
 /// The failed handshake, if this connection shows one.
@@ -192,7 +206,7 @@ pub(crate) fn check(conn: &Connection) -> Option<TransportEvent> {
             "; TLS 1.3 encrypts the certificates: give its key log (--keylog) to see them",
         );
     }
-    let (what, cause, ts_ns) = match &tls.alert {
+    let (what, mut cause, ts_ns) = match &tls.alert {
         Some(alert) => (
             format!(
                 "{} sent a {} alert {} ({}) in frame {}",
@@ -242,6 +256,12 @@ pub(crate) fn check(conn: &Connection) -> Option<TransportEvent> {
             )
         }
     };
+    if microsoft::direct_routing_sni(tls.sni.as_deref()) {
+        cause.push_str(&format!(
+            "; {}",
+            microsoft::direct_routing_tls(server_ended(conn, tls))
+        ));
+    }
     let mut frames = conn.evidence_frames();
     frames.push(hello);
     frames.extend(tls.server_hello.map(|a| a.frame));
@@ -375,6 +395,54 @@ mod tests {
             "{}",
             ev.summary
         );
+    }
+
+    #[test]
+    fn teams_direct_routing_closing_the_handshake_is_named() {
+        let ms = "52.114.148.0:5061";
+        let mut w = World::new(vec![]);
+        w.handshake(3, 0.0, C, ms)
+            .tls(
+                6,
+                0.2,
+                C,
+                ms,
+                TlsEvent::ClientHello {
+                    sni: Some("sip.pstnhub.microsoft.com".into()),
+                    max_version: 0x0303,
+                    min_version: 0x0303,
+                    cipher_suites: 10,
+                },
+            )
+            .tls(
+                8,
+                0.3,
+                ms,
+                C,
+                TlsEvent::ServerHello {
+                    version: 0x0303,
+                    cipher_suite: 0xc02f,
+                    extended_master_secret: true,
+                    encrypt_then_mac: false,
+                    retry: false,
+                },
+            )
+            .seg(9, 0.5, ms, C, flags::FIN | flags::ACK, 0)
+            .seg(10, 0.6, C, ms, flags::FIN | flags::ACK, 0);
+        let ev = check(&w.build().connections[0]).expect("a finding");
+        assert!(
+            ev.summary.contains("52.114.148.0:5061 closed it"),
+            "{}",
+            ev.summary
+        );
+        assert!(
+            ev.cause.ends_with("the server is Teams Direct Routing's SIP proxy, and Microsoft closed the TLS session: it accepts only an SBC whose certificate comes from a public CA Microsoft trusts and names the SBC's FQDN as paired in the tenant, over TLS 1.2 or later — check the SBC's certificate (with intermediates), its FQDN and its TLS settings"),
+            "{}",
+            ev.cause
+        );
+        // Not Direct Routing: no such sentence.
+        let other = handshake_with(None, false).expect("a finding");
+        assert!(!other.cause.contains("Direct Routing"));
     }
 
     #[test]
