@@ -600,9 +600,9 @@ impl Engine {
         self.transport.tls(frame, ts, src, dst, event);
     }
 
-    /// A SIP request decrypted from the TLS connection of `src` → `dst`, sent to `uri`.
-    pub fn tls_request(&mut self, src: SocketAddr, dst: SocketAddr, uri: &str) {
-        self.transport.tls_request(src, dst, uri);
+    /// A SIP message decrypted from the TLS connection of `src` → `dst` (`uri`: a request's).
+    pub fn tls_sip(&mut self, src: SocketAddr, dst: SocketAddr, uri: Option<&str>) {
+        self.transport.tls_sip(src, dst, uri);
     }
 
     /// The connection of `a` and `b` carries SIP.

@@ -130,11 +130,26 @@ pub struct Tls {
     pub encrypted_alert: Option<(At, bool)>,
     /// Application data flowed after the handshake (it completed).
     pub application_data: bool,
+    /// SIP from the client was decrypted: its side of the handshake completed (in TLS 1.3 the
+    /// server may still reject its certificate, in an alert the keys make readable).
+    pub client_sip: bool,
     /// How decryption went, when keys were given.
     pub decryption: Option<Decryption>,
     /// The host of the first request's Request-URI the client sent over it (decrypted): the SIP
     /// target its certificate must name when the client sent no SNI (RFC 5922 §7.2).
     pub sip_target: Option<String>,
+}
+
+impl Connection {
+    /// Its TLS handshake failed: no application data from the server, and an alert, or a close
+    /// before the client's SIP was read (with keys, a rejection is a readable alert).
+    pub fn tls_failed(&self) -> bool {
+        let Some(tls) = &self.tls else {
+            return false;
+        };
+        let closed = self.client_fin.is_some() || self.server_fin.is_some() || self.rst.is_some();
+        !tls.application_data && (tls.alert.is_some() || (closed && !tls.client_sip))
+    }
 }
 
 impl Tls {
@@ -587,16 +602,23 @@ impl Tracker {
         self.conns.get_mut(key).map(|t| &mut t.conn)
     }
 
-    /// A SIP request decrypted from the connection of `src` → `dst`, sent to `uri`: the first the
+    /// A SIP message decrypted from the connection of `src` → `dst` (`uri`: a request's): from the
+    /// server, the handshake completed; from the client, its side did; and the first request the
     /// client sent names the connection's SIP target.
-    pub fn tls_request(&mut self, src: SocketAddr, dst: SocketAddr, uri: &str) {
+    pub fn tls_sip(&mut self, src: SocketAddr, dst: SocketAddr, uri: Option<&str>) {
         let Some(c) = self.open_mut(src, dst) else {
             return;
         };
-        let Some(tls) = c.tls.as_mut().filter(|t| t.sip_target.is_none()) else {
+        let from_client = src == c.client;
+        let Some(tls) = c.tls.as_mut() else {
             return;
         };
-        if src == c.client {
+        if from_client {
+            tls.client_sip = true;
+        } else {
+            tls.application_data = true;
+        }
+        if let (true, None, Some(uri)) = (from_client, &tls.sip_target, uri) {
             tls.sip_target = sip::Uri::parse(uri).ok().map(|u| u.host.to_string());
         }
     }
@@ -998,6 +1020,42 @@ mod tests {
     const ACK: u8 = flags::ACK;
     const RST: u8 = flags::RST | flags::ACK;
     const FIN: u8 = flags::FIN | flags::ACK;
+
+    /// TLS 1.3: the client's records alone do not show the handshake completed; the client's SIP
+    /// decrypted shows its side did (a close is then no failure), the server's that it completed; the
+    /// client's first request names the SIP target.
+    #[test]
+    fn decrypted_sip_completes_a_tls13_handshake_and_names_the_target() {
+        let mut t = Tracker::default();
+        for (i, (src, dst, bits)) in [(C, S, SYN), (S, C, SYNACK), (C, S, ACK)]
+            .iter()
+            .enumerate()
+        {
+            t.segment(i as u64 + 1, i as i64, addr(src), addr(dst), *bits, 0);
+        }
+        let hello = TlsEvent::ServerHello {
+            version: 0x0304,
+            cipher_suite: 0x1302,
+            extended_master_secret: false,
+            encrypt_then_mac: false,
+            retry: false,
+        };
+        t.tls(5, 5, addr(S), addr(C), hello);
+        t.tls(6, 6, addr(C), addr(S), TlsEvent::ApplicationData);
+        let tls = |t: &mut Tracker| t.open_mut(addr(C), addr(S)).and_then(|c| c.tls.clone());
+        let failed = |t: &mut Tracker| t.open_mut(addr(C), addr(S)).map(|c| c.tls_failed());
+        assert!(!tls(&mut t).expect("TLS seen").application_data);
+        t.segment(7, 7, addr(C), addr(S), FIN, 0);
+        assert_eq!(failed(&mut t), Some(true), "closed, nothing read");
+        let invite = Some("sip:app@app1.lab.example;transport=tls");
+        t.tls_sip(addr(C), addr(S), invite);
+        assert_eq!(failed(&mut t), Some(false), "the client's SIP was read");
+        t.tls_sip(addr(S), addr(C), None);
+        t.tls_sip(addr(C), addr(S), Some("sip:other.example"));
+        let seen = tls(&mut t).expect("TLS seen");
+        assert!(seen.application_data && seen.client_sip);
+        assert_eq!(seen.sip_target.as_deref(), Some("app1.lab.example"));
+    }
 
     #[test]
     fn unanswered_syns_are_s0_with_every_attempt() {

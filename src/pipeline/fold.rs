@@ -404,8 +404,12 @@ impl<'o> Fold<'o> {
             &mut |msg| parsed.push(msg),
         );
         for msg in parsed {
-            if let (Transport::Tls, message::Kind::Request { uri, .. }) = (transport, &msg.kind) {
-                self.engine.tls_request(msg.src, msg.dst, uri);
+            if transport == Transport::Tls {
+                let uri = match &msg.kind {
+                    message::Kind::Request { uri, .. } => Some(uri.as_str()),
+                    message::Kind::Response { .. } => None,
+                };
+                self.engine.tls_sip(msg.src, msg.dst, uri);
             }
             self.sip_message(msg);
         }

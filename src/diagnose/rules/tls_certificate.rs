@@ -256,8 +256,7 @@ pub(crate) fn check(conn: &Connection) -> Option<TransportEvent> {
     if found.is_empty() {
         return None;
     }
-    let closed = conn.client_fin.is_some() || conn.server_fin.is_some() || conn.rst.is_some();
-    let failed = !tls.application_data && (tls.alert.is_some() || closed);
+    let failed = conn.tls_failed();
     // The side the alert complains about first: a client's alert judges the server's certificate.
     if let Some(alert) = &tls.alert {
         found.sort_by_key(|p| p.client_side == alert.from_client);

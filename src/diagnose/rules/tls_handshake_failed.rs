@@ -132,11 +132,7 @@ pub(crate) fn check(conn: &Connection) -> Option<TransportEvent> {
     }
     let tls = conn.tls.as_ref()?;
     let hello = tls.client_hello?.frame;
-    if tls.application_data {
-        return None;
-    }
-    let closed = conn.client_fin.is_some() || conn.server_fin.is_some() || conn.rst.is_some();
-    if tls.alert.is_none() && !closed {
+    if !conn.tls_failed() {
         return None;
     }
     let server = conn.server.to_string();
