@@ -167,7 +167,10 @@ cap_start() {
 cap_start_at() {
     local point=$1 ns=$2 ifn=$3
     rm -f "$RUN/cap.$point.pcap"
-    bgrun "$ns" "tcpdump-$point" 300 tcpdump -i "$ifn" -s 0 -U -Z root -w "$RUN/cap.$point.pcap" 'not ip6'
+    # --immediate-mode: without it the last packets sit in a ring block that is not handed over before
+    # the SIGINT (a quiet point loses the proxy's final 504).
+    bgrun "$ns" "tcpdump-$point" 300 tcpdump -i "$ifn" -s 0 -U --immediate-mode -Z root \
+        -w "$RUN/cap.$point.pcap" 'not ip6'
     local pid_var="PID_tcpdump_$point" i
     CAP_POINTS+=("$point:${!pid_var}")
     for i in $(seq 50); do grep -q "listening on" "$RUN/tcpdump-$point.log" 2>/dev/null && break; sleep 0.1; done
