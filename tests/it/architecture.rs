@@ -18,9 +18,10 @@ const RANKS: &[(&str, u8)] = &[
     ("correlate", 4),
     ("diagnose", 5),
     ("analysis", 6),
-    ("pipeline", 7),
-    ("report", 7),
-    ("export", 7),
+    ("points", 7),
+    ("pipeline", 8),
+    ("report", 8),
+    ("export", 8),
 ];
 
 /// Modules held to a list of the modules they may refer to, tighter than their rank allows.
@@ -50,6 +51,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "diagnose",
             "analysis",
             "Analysis",
+            "points",
         ],
     ),
 ];

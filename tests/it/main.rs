@@ -18,6 +18,7 @@ mod html;
 #[cfg(feature = "live")]
 mod live;
 mod normal_calls;
+mod points;
 mod real_captures;
 mod redact;
 mod redact_encapsulations;
