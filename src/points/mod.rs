@@ -130,6 +130,9 @@ pub struct MessageAt {
     pub dst: SocketAddr,
     /// By point: the frame that carried it there.
     pub seen_at: Vec<Option<u64>>,
+    /// By point: not seen there, though the point lies on its way after the one that saw it and
+    /// was capturing then (it was lost before that point).
+    pub missing_at: Vec<bool>,
 }
 
 /// RTP of one direction as it went from one point to another.

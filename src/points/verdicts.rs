@@ -169,7 +169,7 @@ impl Ctx<'_> {
         dst: SocketAddr,
     ) -> MessageAt {
         let seen = self.tables[p].frame(frame);
-        let seen_at = (0..self.points.len())
+        let seen_at: Vec<Option<u64>> = (0..self.points.len())
             .map(|q| match (q == p, seen) {
                 (true, _) => Some(frame),
                 (false, Some(s)) => self.tables[q]
@@ -179,26 +179,28 @@ impl Ctx<'_> {
                 (false, None) => None,
             })
             .collect();
+        let missing_at = (0..self.points.len())
+            .map(|q| {
+                seen_at[q].is_none()
+                    && seen.is_some_and(|s| self.covers(q, p, s.ts_ns))
+                    && self.downstream(p, q, src.ip(), dst.ip())
+            })
+            .collect();
         MessageAt {
             label,
             ts_ns: self.reference(p, ts_ns),
             src,
             dst,
             seen_at,
+            missing_at,
         }
     }
 
     /// A SIP message of `p` that never reached a point after it.
     fn message_lost(&self, p: usize, row: &MessageAt) -> Vec<Verdict> {
         let frame = row.seen_at[p].unwrap_or_default();
-        let ts = self.tables[p].frame(frame).map(|s| s.ts_ns);
         (0..self.points.len())
-            .filter(|&q| {
-                q != p
-                    && row.seen_at[q].is_none()
-                    && ts.is_some_and(|ts| self.covers(q, p, ts))
-                    && self.downstream(p, q, row.src.ip(), row.dst.ip())
-            })
+            .filter(|&q| row.missing_at[q])
             .map(|q| Verdict {
                 code: "where.lost_between",
                 severity: Severity::Error,
