@@ -507,11 +507,24 @@ sc_points_nat_call() {
     waitpid "$PID_app1"
 }
 
+# 23. The router drops every ACK the proxy relays to the application (rtr-drop-ack.nft; proxy to
+#     application over UDP, R-URI user "routedudp"): the ACKs leave the proxy's site and never reach the
+#     application, which retransmits its 200 OK until it gives up (~32 s) and hangs up with a BYE.
+sc_points_ack_dropped_on_router() {
+    firewall lab-rtr rtr-drop-ack.nft
+    cap_start_at edge lab-sw lab-br0
+    cap_start_at app lab-app1 lab-a1
+    uas app1 lab-app1 "$ROUTED_APP" uas-ack-timeout.xml
+    proxy FR_MS=10000
+    uac caller "$PROXY:5060" uac-ack-lost.xml routedudp
+    waitpid "$PID_app1"
+}
+
 ALL=(sip-udp-basic-call sip-udp-outcomes tcp-syn-dropped-proxy tcp-syn-dropped-at-app tcp-syn-refused
      udp-icmp-unreachable udp-invite-dropped failover-slow media-blocked-both media-one-way ack-dropped
      media-impaired sip-tcp-call tls-handshake-failed teardown-rtp-after-bye early-media-port-closed
      points-syn-dropped-at-app points-syn-dropped-on-router points-rtp-dropped-on-router points-rtp-not-sent
-     points-clean-call points-nat-call)
+     points-clean-call points-nat-call points-ack-dropped-on-router)
 
 run_scenario() {
     local name=$1 fn="sc_${1//-/_}"

@@ -62,7 +62,7 @@ impl Link {
             // A packet repeated within a second at a point is a duplicate (kept from its first
             // copy); repeated later, its identity is ambiguous and it is not timed.
             let unique = once(a, pa) && once(b, pb);
-            let d = pb.ts_ns - pa.ts_ns;
+            let d = pb.ts_ns.saturating_sub(pa.ts_ns);
             match pa.ttl.cmp(&pb.ttl) {
                 std::cmp::Ordering::Greater => {
                     *hop_counts.entry(pa.ttl - pb.ttl).or_default() += 1;
@@ -144,8 +144,8 @@ fn once(t: &Packets, first: &super::packets::Seen) -> bool {
 fn offset(a_to_b: Option<i64>, b_to_a: Option<i64>, level: &mut [i64]) -> Option<ClockOffset> {
     Some(match (b_to_a, a_to_b) {
         (Some(lo), Some(hi)) => ClockOffset {
-            ns: lo + (hi - lo) / 2,
-            uncertainty_ns: Some(((hi - lo).abs() + 1) / 2),
+            ns: middle(lo, hi),
+            uncertainty_ns: Some(half_width(lo, hi)),
             consistent: lo <= hi,
         },
         (Some(bound), None) | (None, Some(bound)) => ClockOffset {
@@ -159,12 +159,23 @@ fn offset(a_to_b: Option<i64>, b_to_a: Option<i64>, level: &mut [i64]) -> Option
             level.sort_unstable();
             let (&lo, &hi) = (level.first()?, level.last()?);
             ClockOffset {
-                ns: lo + (hi - lo) / 2,
-                uncertainty_ns: Some((hi - lo + 1) / 2),
+                ns: middle(lo, hi),
+                uncertainty_ns: Some(half_width(lo, hi)),
                 consistent: true,
             }
         }
     })
+}
+
+/// The middle of `[lo, hi]` (either order), without overflow whatever the timestamps.
+fn middle(lo: i64, hi: i64) -> i64 {
+    ((i128::from(lo) + i128::from(hi)) / 2) as i64
+}
+
+/// Half the distance between `lo` and `hi`, rounded up, saturating.
+fn half_width(lo: i64, hi: i64) -> i64 {
+    let w = (i128::from(hi) - i128::from(lo)).abs();
+    ((w + 1) / 2).min(i128::from(i64::MAX)) as i64
 }
 
 #[cfg(test)]

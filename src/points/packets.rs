@@ -32,7 +32,7 @@ pub struct Seen {
     pub ttl: u8,
     /// TCP control bits (0 for other protocols).
     pub tcp_flags: u8,
-    /// Same packet, same identity, at any point (see [`identity`]).
+    /// Same packet, same identity, at any point (see `identity`).
     pub identity: u64,
 }
 

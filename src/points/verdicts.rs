@@ -73,7 +73,7 @@ impl Ctx<'_> {
 
     /// `ts` of point `p` on the reference clock.
     fn reference(&self, p: usize, ts: i64) -> i64 {
-        ts - self.points[p].offset.map_or(0, |o| o.ns)
+        ts.saturating_sub(self.points[p].offset.map_or(0, |o| o.ns))
     }
 
     /// Whether `q` was capturing at time `ts` of `p`'s clock (from its first to its last packet,
@@ -83,9 +83,9 @@ impl Ctx<'_> {
         else {
             return false;
         };
-        let at_q = ts + offset.ns;
+        let at_q = ts.saturating_add(offset.ns);
         let slack = offset.uncertainty_ns.unwrap_or(0);
-        at_q + slack >= first && at_q - slack <= last
+        at_q.saturating_add(slack) >= first && at_q.saturating_sub(slack) <= last
     }
 
     /// Whether a packet `p` saw from `src` to `dst` goes past `q` after `p` (see the module doc).
@@ -107,6 +107,7 @@ impl Ctx<'_> {
             let Some(dc) = self.diagnosed(p, &at) else {
                 continue;
             };
+            let first_row = messages.len();
             for s in &dc.call.messages {
                 let m = &s.msg;
                 if claimed.contains(&(p, m.frame)) {
@@ -116,9 +117,9 @@ impl Ctx<'_> {
                 row.seen_at.iter().enumerate().for_each(|(q, f)| {
                     f.map(|f| claimed.insert((q, f)));
                 });
-                verdicts.extend(self.message_lost(p, &row));
                 messages.push(row);
             }
+            verdicts.extend(self.messages_lost(p, &messages[first_row..]));
             for c in &dc.evidence.connections {
                 for syn in &c.syns {
                     if !claimed.contains(&(p, syn.frame)) {
@@ -196,23 +197,54 @@ impl Ctx<'_> {
         }
     }
 
-    /// A SIP message of `p` that never reached a point after it.
-    fn message_lost(&self, p: usize, row: &MessageAt) -> Vec<Verdict> {
-        let frame = row.seen_at[p].unwrap_or_default();
-        (0..self.points.len())
-            .filter(|&q| row.missing_at[q])
-            .map(|q| Verdict {
-                code: "where.lost_between",
-                severity: Severity::Error,
-                summary: format!(
-                    "the {} from {} to {} left '{}' (frame {frame}) and never reached '{}', which was capturing then",
-                    row.label, row.src, row.dst, self.name(p), self.name(q)
-                ),
-                cause: format!(
-                    "lost between '{}' and '{}': a network firewall, a route or a SIP-aware device between them dropped it",
-                    self.name(p), self.name(q)
-                ),
-                frames: vec![(p, vec![frame])],
+    /// The SIP messages of `p` (its rows) that never reached a point after it, one verdict per
+    /// message (label, from, to) and point: a retransmitted message is one message sent again.
+    fn messages_lost(&self, p: usize, rows: &[MessageAt]) -> Vec<Verdict> {
+        // (point, label, src, dst) → (frames at p of the copies lost before it, copies it saw).
+        type Message<'r> = (usize, &'r str, SocketAddr, SocketAddr);
+        let mut groups: BTreeMap<Message<'_>, (Vec<u64>, u64)> = BTreeMap::new();
+        for row in rows {
+            for q in (0..self.points.len()).filter(|&q| q != p) {
+                let key = (q, row.label.as_str(), row.src, row.dst);
+                if row.missing_at[q] {
+                    let g = groups.entry(key).or_default();
+                    g.0.extend(row.seen_at[p]);
+                } else if row.seen_at[q].is_some() {
+                    groups.entry(key).or_default().1 += 1;
+                }
+            }
+        }
+        groups
+            .into_iter()
+            .filter(|(_, (lost, _))| !lost.is_empty())
+            .map(|((q, label, src, dst), (lost, reached))| {
+                let sent = lost.len() as u64 + reached;
+                let times = if sent > 1 {
+                    format!(", sent {sent} times,")
+                } else {
+                    String::new()
+                };
+                let (severity, what) = if reached == 0 {
+                    (Severity::Error, "and never reached".to_string())
+                } else {
+                    (Severity::Warning, format!("and {} of them never reached", lost.len()))
+                };
+                Verdict {
+                    code: "where.lost_between",
+                    severity,
+                    summary: format!(
+                        "the {label} from {src} to {dst}{times} left '{}' ({}) {what} '{}', which was capturing then",
+                        self.name(p),
+                        frames_list(&lost, FRAMES_SHOWN),
+                        self.name(q)
+                    ),
+                    cause: format!(
+                        "lost between '{}' and '{}': a network firewall, a route or a SIP-aware device between them dropped it",
+                        self.name(p),
+                        self.name(q)
+                    ),
+                    frames: vec![(p, lost)],
+                }
             })
             .collect()
     }
@@ -347,7 +379,7 @@ impl Ctx<'_> {
             .iter()
             .filter_map(|s| {
                 let r = self.tables[q].with_identity(s.identity).next()?;
-                Some(r.ts_ns - offset - s.ts_ns)
+                Some(r.ts_ns.saturating_sub(offset).saturating_sub(s.ts_ns))
             })
             .collect();
         let hops = sent.iter().find_map(|s| {

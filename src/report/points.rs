@@ -22,7 +22,7 @@ use crate::words::duration_ns;
 /// `+14.5 µs ± 19.5 µs` (a bound only: `≈ +14.5 µs (one way only)`).
 fn offset_words(o: &ClockOffset) -> String {
     let signed = |ns: i64| {
-        let size = duration_ns(0, ns.abs());
+        let size = duration_ns(0, ns.saturating_abs());
         // Below the resolution shown, the sign says nothing.
         let sign = match ns {
             _ if size == duration_ns(0, 0) => "",
@@ -91,7 +91,7 @@ fn ladder(p: &Points, c: &PointsCall, out: &mut impl Write) -> io::Result<()> {
         write!(
             out,
             "    {:>8.3}  {:<34} {:<45}",
-            (ts_ns - t0) as f64 / 1e9,
+            ts_ns.saturating_sub(t0) as f64 / 1e9,
             super::words::truncate(&text::escape(label), 34),
             route
         )?;

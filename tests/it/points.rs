@@ -290,3 +290,78 @@ fn duplicates_within_a_point_change_nothing() {
     assert_offset(&p, 0, 2_000);
     assert_eq!(only(&p).code, "where.lost_between");
 }
+
+/// Hostile timestamps: the same packets at the epoch at one point and at the end of pcap's range at
+/// the other, one point empty, one point given twice: reported, never a panic.
+#[test]
+fn hostile_points_are_reported_without_panic() {
+    let records = crate::support::udp_records(20);
+    let late: Vec<(i64, Vec<u8>)> = records
+        .iter()
+        .map(|(ts, p)| {
+            (
+                ts - 1_700_000_000_000_000_000 + i64::from(u32::MAX) * 1_000_000_000,
+                p.clone(),
+            )
+        })
+        .collect();
+    let early: Vec<(i64, Vec<u8>)> = records
+        .iter()
+        .map(|(ts, p)| (ts - 1_700_000_000_000_000_000, p.clone()))
+        .collect();
+    let pcap = crate::support::pcap;
+    let p = run(vec![
+        ("a", file("a.pcap", pcap(&early))),
+        ("b", file("b.pcap", pcap(&late))),
+        ("empty", file("e.pcap", pcap(&[]))),
+        ("a-again", file("a2.pcap", pcap(&early))),
+    ]);
+    assert_eq!(
+        p.pairs.iter().map(|x| x.matched).collect::<Vec<_>>(),
+        [20, 0, 20, 0, 20, 0]
+    );
+    let o = p.points[1].offset.expect("an offset");
+    assert_eq!(o.ns, i64::from(u32::MAX) * 1_000_000_000);
+    assert_eq!(p.points[2].offset, None);
+    let mut out = Vec::new();
+    callscope::report::points::write_text(&p, &Default::default(), &mut out).unwrap();
+    callscope::report::points::write_json(&p, &mut out).unwrap();
+    callscope::report::points::write_html(&p, &mut out).unwrap();
+    let one = run(vec![("only", file("a.pcap", pcap(&early)))]);
+    assert!(one.pairs.is_empty() && !one.nothing_in_common());
+}
+
+#[test]
+fn acks_dropped_on_the_router_left_the_edge_and_never_reached_the_application() {
+    let p = two("points-ack-dropped-on-router", "edge", "app", 7_000_000);
+    assert_offset(&p, 7_000_000, 2_000);
+    let lost: Vec<&Verdict> = p.calls[0]
+        .verdicts
+        .iter()
+        .filter(|v| v.code == "where.lost_between")
+        .collect();
+    assert_eq!(lost.len(), 1, "{lost:#?}");
+    let v = lost[0];
+    assert!(
+        v.summary.starts_with(
+            "the ACK from 192.0.2.20:5060 to 198.51.100.31:5060, sent 10 times, left 'edge'"
+        ),
+        "{}",
+        v.summary
+    );
+    assert!(v.summary.contains("never reached 'app'"), "{}", v.summary);
+    // Every retransmitted 200 OK of the application reached the edge: nothing lost that way.
+    let oks: Vec<_> = p.calls[0]
+        .messages
+        .iter()
+        .filter(|m| {
+            m.label == "200 OK" && m.src.port() == 5060 && m.src.ip().to_string() == "198.51.100.31"
+        })
+        .collect();
+    assert!(oks.len() >= 10 && oks.iter().all(|m| m.seen_at.iter().all(Option::is_some)));
+    // The application's scenario streams no RTP: said as such, from its own capture.
+    assert!(p.calls[0]
+        .verdicts
+        .iter()
+        .any(|v| v.code == "where.not_sent"));
+}
