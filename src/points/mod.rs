@@ -25,6 +25,8 @@ mod verdicts;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
+use rayon::prelude::*;
+
 use crate::analysis::Analysis;
 use crate::capture::CaptureFile;
 use crate::diagnose::Severity;
@@ -171,18 +173,22 @@ pub struct Verdict {
 
 /// Puts the points together (see the module doc).
 pub fn merge(inputs: Vec<Input<'_>>) -> Points {
+    // Each point's table, then each ordered pair's link, in parallel (they are independent).
     let tables: Vec<Packets> = inputs
-        .iter()
+        .par_iter()
         .map(|i| Packets::read(&i.analysis.captures, i.files))
         .collect();
-    let mut links: HashMap<(usize, usize), Link> = HashMap::new();
-    for a in 0..tables.len() {
-        for b in 0..tables.len() {
-            if a != b {
-                links.insert((a, b), Link::between(&tables[a], &tables[b]));
-            }
-        }
-    }
+    let ordered: Vec<(usize, usize)> = (0..tables.len())
+        .flat_map(|a| {
+            (0..tables.len())
+                .filter(move |&b| b != a)
+                .map(move |b| (a, b))
+        })
+        .collect();
+    let links: HashMap<(usize, usize), Link> = ordered
+        .into_par_iter()
+        .map(|(a, b)| ((a, b), Link::between(&tables[a], &tables[b])))
+        .collect();
     let pairs = (0..tables.len())
         .flat_map(|a| (a + 1..tables.len()).map(move |b| (a, b)))
         .map(|(a, b)| {

@@ -5,7 +5,7 @@
 //! and an identity hash that survives forwarding and address translation (see [`identity`]).
 //! Does not: decide anything about calls; `matching` pairs two tables.
 //!
-//! Memory: about 130 bytes per IP packet of the point, the table and its indexes (the cost of
+//! Memory: about 190 bytes per IP packet of the point, the table and its indexes (the cost of
 //! looking any packet up at the other points; see ARCHITECTURE.md's memory bounds).
 
 use std::collections::HashMap;
@@ -41,8 +41,13 @@ pub struct Seen {
 pub struct Packets {
     /// In frame order.
     pub seen: Vec<Seen>,
-    /// Identity → the positions in `seen` carrying it (more than one: duplicates within the point).
-    by_identity: HashMap<u64, Vec<u32>>,
+    /// Identity → the position in `seen` of its first packet; the others (duplicates within the
+    /// point) follow through `next` (a chain, so that a packet costs no allocation of its own).
+    by_identity: HashMap<u64, u32>,
+    /// By position in `seen`: the next packet with the same identity.
+    next: Vec<Option<u32>>,
+    /// Packets whose identity an earlier packet of the point had.
+    duplicates: u64,
     /// (protocol, source, destination) → the positions in `seen` of that flow, in frame order.
     by_flow: HashMap<(u8, SocketAddr, SocketAddr), Vec<u32>>,
     /// Packets sent by each host, and the largest TTL they had here (the nearer the host, the larger).
@@ -91,11 +96,21 @@ impl Packets {
         self.by_identity.clear();
         self.by_flow.clear();
         self.by_sender.clear();
+        self.next = vec![None; self.seen.len()];
+        self.duplicates = 0;
+        // The last of each chain, while building it.
+        let mut last: HashMap<u64, u32> = HashMap::new();
         for (i, s) in self.seen.iter().enumerate() {
-            self.by_identity
-                .entry(s.identity)
-                .or_default()
-                .push(i as u32);
+            let at = i as u32;
+            match last.insert(s.identity, at) {
+                Some(prev) => {
+                    self.next[prev as usize] = Some(at);
+                    self.duplicates += 1;
+                }
+                None => {
+                    self.by_identity.insert(s.identity, at);
+                }
+            }
             self.by_flow
                 .entry((s.proto, s.src, s.dst))
                 .or_default()
@@ -123,24 +138,41 @@ impl Packets {
 
     /// The packets carrying an identity (the first is the original, the others duplicates).
     pub fn with_identity(&self, identity: u64) -> impl Iterator<Item = &Seen> {
-        self.by_identity
-            .get(&identity)
-            .into_iter()
-            .flatten()
-            .filter_map(|&i| self.seen.get(i as usize))
+        let first = self.by_identity.get(&identity).copied();
+        std::iter::successors(first, |&i| self.next.get(i as usize).copied().flatten())
+            .filter_map(|i| self.seen.get(i as usize))
     }
 
     /// How many packets repeat an identity already seen at this point (duplicates).
     pub fn duplicates(&self) -> u64 {
-        self.by_identity.values().map(|v| v.len() as u64 - 1).sum()
+        self.duplicates
     }
 
     /// The packets of one flow, in frame order.
     pub fn flow(&self, proto: u8, src: SocketAddr, dst: SocketAddr) -> impl Iterator<Item = &Seen> {
-        self.by_flow
+        self.flow_frames(proto, src, dst, 0..=u64::MAX)
+    }
+
+    /// The packets of one flow within a range of frames, found by bisection (a flow reused by many
+    /// calls is not walked whole for each).
+    pub fn flow_frames(
+        &self,
+        proto: u8,
+        src: SocketAddr,
+        dst: SocketAddr,
+        frames: std::ops::RangeInclusive<u64>,
+    ) -> impl Iterator<Item = &Seen> {
+        let positions = self
+            .by_flow
             .get(&(proto, src, dst))
-            .into_iter()
-            .flatten()
+            .map_or(&[][..], Vec::as_slice);
+        let frame = |i: &u32| self.seen.get(*i as usize).map_or(u64::MAX, |s| s.frame);
+        let from = positions.partition_point(|i| frame(i) < *frames.start());
+        let to = positions.partition_point(|i| frame(i) <= *frames.end());
+        positions
+            .get(from..to.max(from))
+            .unwrap_or_default()
+            .iter()
             .filter_map(|&i| self.seen.get(i as usize))
     }
 

@@ -137,7 +137,7 @@ impl Ctx<'_> {
                 for q in 0..self.points.len() {
                     if q != p && self.downstream(p, q, s.src.ip(), s.dst.ip()) {
                         if let Some(b) =
-                            self.stream(p, q, s.src, s.dst, s.first_ts_ns, s.last_ts_ns)
+                            self.stream(p, q, s.src, s.dst, s.first_frame..=s.last_frame)
                         {
                             verdicts.extend(self.stream_lost(&b));
                             streams.push(b);
@@ -359,20 +359,19 @@ impl Ctx<'_> {
         out
     }
 
-    /// The RTP from `src` to `dst` that `p` saw in `[from, to]`, as it reached `q`.
+    /// The RTP from `src` to `dst` that `p` saw in a range of its frames, as it reached `q`.
     fn stream(
         &self,
         p: usize,
         q: usize,
         src: SocketAddr,
         dst: SocketAddr,
-        from: i64,
-        to: i64,
+        frames: std::ops::RangeInclusive<u64>,
     ) -> Option<StreamBetween> {
         let offset = self.links[&(p, q)].offset?.ns;
         let sent: Vec<&Seen> = self.tables[p]
-            .flow(UDP, src, dst)
-            .filter(|s| (from..=to).contains(&s.ts_ns) && self.covers(q, p, s.ts_ns))
+            .flow_frames(UDP, src, dst, frames)
+            .filter(|s| self.covers(q, p, s.ts_ns))
             .collect();
         let (first, last) = (sent.first()?, sent.last()?);
         let delays: Vec<i64> = sent
