@@ -9,6 +9,7 @@
 pub mod calls;
 pub mod dialogs;
 pub mod engine;
+pub mod fax;
 pub mod media;
 pub mod message;
 pub mod mos;
@@ -18,3 +19,4 @@ pub mod slab;
 pub(crate) mod testkit;
 pub mod timeline;
 pub mod transport;
+pub mod vantage;
