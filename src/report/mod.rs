@@ -7,6 +7,7 @@
 mod format;
 pub mod html;
 pub mod json;
+pub mod points;
 mod spool;
 pub mod text;
 mod words;
