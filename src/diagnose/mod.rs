@@ -17,7 +17,7 @@
 
 use std::net::SocketAddr;
 
-pub use finish::{DiagnosedCall, Diagnoser, Sink};
+pub use finish::{Diagnosed, DiagnosedCall, Diagnoser, Sink};
 
 use crate::correlate::engine::{FinishedCall, Tied};
 use crate::correlate::message::Transport;
@@ -290,6 +290,8 @@ pub const RULES: &[(&str, u8)] = &[
     ("sip.rejected", 8),
     ("media.codec_mismatch", 9),
     ("media.poor_quality", 10),
+    ("sip.registration_failed", 8),
+    ("sip.keepalive_failed", 8),
 ];
 
 fn rank(code: &str) -> u8 {

@@ -8,6 +8,7 @@ use super::facts::CallFacts;
 use super::link::{Failure, Via};
 use super::{Finding, Severity, TransportEvent};
 use crate::correlate::message::Transport;
+use crate::correlate::transactions::{self, Transaction};
 use crate::correlate::transport::{At, Connection, IcmpGroup};
 
 pub(crate) mod icmp_unreachable;
@@ -20,7 +21,9 @@ pub(crate) mod media_poor_quality;
 pub(crate) mod media_stopped;
 pub(crate) mod media_unexpected_address;
 pub(crate) mod sip_ack_missing;
+pub(crate) mod sip_keepalive_failed;
 pub(crate) mod sip_no_response;
+pub(crate) mod sip_registration_failed;
 pub(crate) mod sip_rejected;
 pub(crate) mod sip_slow_setup;
 pub(crate) mod sip_timeout;
@@ -85,12 +88,25 @@ fn failed_attempt(
     }
 }
 
+/// The findings of a non-INVITE transaction (a call's, or one outside calls).
+pub(crate) fn transaction_findings(tx: &Transaction) -> Vec<Finding> {
+    sip_rejected::transaction(tx)
+        .into_iter()
+        .chain(sip_no_response::transaction(tx))
+        .collect()
+}
+
 /// Runs the call rules on one call; `linked` are the transport events already tied to it.
 pub(crate) fn call_findings(f: &CallFacts<'_>, linked: &[&TransportEvent]) -> Vec<Finding> {
     let mut out: Vec<Finding> = Vec::new();
     out.extend(sip_no_response::check(f, linked));
     out.extend(sip_timeout::check(f, linked));
     out.extend(sip_rejected::check(f));
+    // The call's other transactions (PRACK, REFER, UPDATE, INFO, NOTIFY, ...), judged as those outside
+    // calls are.
+    for tx in transactions::of_call(f.call.messages.iter().map(|s| &s.msg), f.index) {
+        out.extend(transaction_findings(&tx));
+    }
     out.extend(sip_ack_missing::check(f));
     out.extend(sip_slow_setup::check(f, linked));
     let dropped = media_dropped_after_answer::check(f);
