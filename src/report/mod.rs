@@ -7,6 +7,8 @@
 mod format;
 pub mod html;
 pub mod json;
+mod json_items;
 mod spool;
 pub mod text;
+mod text_items;
 mod words;

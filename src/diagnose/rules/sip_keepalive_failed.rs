@@ -69,9 +69,9 @@ fn cause(probe: Probe, peer: &Peer) -> String {
             "nothing listens on {server} (the SIP service is down, or listens on another port or address): start it or correct the next hop's port"
         ),
         Probe::NoSynAck => format!(
-            "a firewall silently drops the connection to {server} (inbound TCP {port} from {client}){}, or the host is down",
+            "a firewall silently drops the connection to {server} (inbound TCP {port} from {client}), or the host is down{}",
             if port == 5061 {
-                ": for MTLS to a trusted application or SBC, allow TCP 5061 on the application's firewall"
+                "; for MTLS to a trusted application or SBC, allow TCP 5061 on the application's firewall"
             } else {
                 ""
             }

@@ -29,11 +29,6 @@ use crate::words::{self, plural};
 /// A challenge this close to the end of the capture may still be answered after it.
 const CHALLENGE_WAIT_NS: i64 = crate::correlate::dialogs::TIMER_B_NS;
 
-/// `bob@lab.example` from `sip:bob@lab.example`.
-fn user(uri: &str) -> &str {
-    uri.split_once(':').map_or(uri, |(_, rest)| rest)
-}
-
 /// `3 times between frame 12 and frame 40 (27.5 s)`, or `at frame 12`.
 fn how_often(run: &FailureRun) -> String {
     if run.count <= 1 {
@@ -72,7 +67,7 @@ fn finding(
 /// The finding of one kind of failure: an error unless the binding registered after it.
 fn failure(r: &Registration, run: &FailureRun) -> Finding {
     let ended_failing = !r.registered.is_some_and(|g| g.at.ts_ns > run.last.ts_ns);
-    let aor = user(&r.aor);
+    let aor = r.aor.as_str();
     let registrar = r.registrar;
     let client = r.client;
     let status = run.reason.as_str();
@@ -183,7 +178,7 @@ fn failure(r: &Registration, run: &FailureRun) -> Finding {
 }
 
 pub(crate) fn check(r: &Registration) -> Vec<Finding> {
-    let aor = user(&r.aor);
+    let aor = r.aor.as_str();
     let mut out: Vec<Finding> = Vec::new();
     let mut runs: Vec<&FailureRun> = r.failures.iter().collect();
     runs.sort_by_key(|run| run.failure);
