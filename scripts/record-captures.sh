@@ -17,7 +17,7 @@
 # Only the documentation prefix 192.0.2.0/24 is used, only on veths inside namespaces this script creates.
 # Every sipp/kamailio/tcpdump/openssl run is wrapped in `timeout`; an EXIT trap stops them and deletes the
 # namespaces (a leftover lab from a killed run is deleted before the next scenario is built).
-# Needs: ip + ss (iproute2), sipp (Debian sip-tester), kamailio, tcpdump, tshark, nft, python3, openssl.
+# Needs: ip + ss (iproute2), sipp (Debian sip-tester), kamailio, tcpdump, tshark, nft, python3, openssl, dnsmasq.
 # Runs hold /tmp/callscope-lab.lock: a second run waits for the first (the namespace names are fixed).
 # LAB_KEEP_LOGS=/some/dir keeps the sipp/kamailio/tcpdump logs of the run there.
 # scripts/lab/: sipp scenarios (uac-*.xml, uas-*.xml), kamailio.cfg, nft rulesets, gen_media.py.
@@ -79,6 +79,9 @@ teardown() {
 cleanup() {
     stop_all
     teardown
+    # the proxy's resolver configuration of the dns-nxdomain scenario (see there)
+    rm -f /etc/netns/lab-proxy/resolv.conf
+    rmdir /etc/netns/lab-proxy 2>/dev/null || true
     rm -rf "$RUN"
 }
 trap cleanup EXIT
@@ -165,6 +168,26 @@ proxy() {
 }
 # firewall NS RULES-FILE   — load an nft ruleset (from scripts/lab/) inside a namespace
 firewall() { nsx "$1" nft -f "$LAB/$2"; }
+# kamailio_as NAME CFG [kamailio -A defines...]   — kamailio in lab-proxy with another configuration (registrar,
+# keep-alive sender), bounded to 120 s; waits until it listens on UDP 5060
+kamailio_as() {
+    local name=$1 cfg=$2 defs=() d; shift 2
+    for d in "$@"; do defs+=(-A "$d"); done
+    mkdir -p "$RUN/$name"
+    bgrun lab-proxy "$name" 120 kamailio -f "$LAB/$cfg" -DD -E -m 32 -M 8 -Y "$RUN/$name" \
+        -P "$RUN/$name/kamailio.pid" "${defs[@]}"
+    local i
+    for i in $(seq 50); do nsx lab-proxy ss -lun 2>/dev/null | grep -q "$PROXY:5060" && break; sleep 0.1; done
+    sleep 0.3
+}
+# phone NAME PORT TARGET USER EXPIRES [extra sipp args]   — a sipp phone in lab-caller registering USER@lab.example
+# with Contact 192.0.2.10:PORT (uac-register.xml, password USER-secret), foreground, bounded to 60 s
+phone() {
+    local name=$1 port=$2 target=$3 user=$4 expires=$5; shift 5
+    fgrun lab-caller "$name" 60 sipp "$target" -sf "$LAB/uac-register.xml" -i "$CALLER" -p "$port" \
+        -mp $(((port - 5000) * 10 + 7000)) -s "$user" -au "$user" -ap "$user-secret" -key expires "$expires" \
+        "${SIPP_COMMON[@]}" "$@"
+}
 
 # ---------------------------------------------------------------------------------------------------------
 # Scenarios: one function per capture file; sc_<file name without .pcap, dashes as underscores>.
@@ -356,9 +379,137 @@ sc_early_media_port_closed() {
     waitpid "$PID_app1"
 }
 
+# 17. Phones registering with kamailio as the registrar (kamailio-registrar.cfg: digest auth, fixed passwords,
+#     Min-Expires 20), each from its own Contact port: alice registers for 60 s and refreshes 25 s later on
+#     the same Call-ID (good); bob has the wrong password (401, credentials, 401 again, three times: a
+#     challenge loop); carol asks for 10 s (423 Interval Too Brief, Min-Expires: 20), retries with 20 and
+#     registers; dave is refused (403), erin is unknown (404); frank registers for 20 s and never refreshes
+#     (his binding expires 20 s later, within the capture); grace registers with app2, whose firewall drops
+#     SIP: her REGISTER is retransmitted per Timer E until Timer F (32 s), unanswered.
+sc_register_auth() {
+    firewall lab-app2 fw-drop-udp-sip.nft
+    cap_start lab-sw lab-br0
+    kamailio_as registrar kamailio-registrar.cfg
+    { phone alice-1 5062 "$PROXY:5060" alice 60 -cid_str "alice-registration@%s"
+      sleep 25
+      phone alice-2 5062 "$PROXY:5060" alice 60 -cid_str "alice-registration@%s" -base_cseq 10; } &
+    local alice=$!
+    PIDS+=("$alice")
+    { phone grace 5068 "$APP2:5060" grace 60 -max_non_invite_retrans 11 -recv_timeout 32000; } &
+    local grace=$!
+    PIDS+=("$grace")
+    sleep 0.5
+    phone bob 5063 "$PROXY:5060" bob 60 -ap bob-old-password
+    phone carol 5064 "$PROXY:5060" carol 10
+    phone dave 5065 "$PROXY:5060" dave 60
+    phone erin 5066 "$PROXY:5060" erin 60
+    phone frank 5067 "$PROXY:5060" frank 20
+    waitpid "$alice"
+    waitpid "$grace"
+}
+
+# 18. OPTIONS keep-alives from kamailio (kamailio-keepalive.cfg, dispatcher module: every 5 s to each
+#     destination, tm gives up after 4 s) to four next hops: app1 answers 200 (healthy); app2's firewall
+#     (fw-drop-keepalives.nft) drops UDP 5060 (OPTIONS retransmitted, never answered) and SYNs to its TLS port
+#     5061 (the keep-alive connection never opens: no SYN-ACK, as a Lync/SfB pool sees a trusted application
+#     behind a firewall); the caller host has nothing on TCP 5060 (SYN answered by RST).
+sc_options_keepalive() {
+    firewall lab-app2 fw-drop-keepalives.nft
+    printf '%s\n' "1 sip:$APP1:5060 0 0" "1 sip:$APP2:5060 0 0" "1 sip:$APP2:5061;transport=tcp 0 0" \
+        "1 sip:$CALLER:5060;transport=tcp 0 0" >"$RUN/dispatcher.list"
+    uas app1 lab-app1 "$APP1" uas-options.xml -m 100
+    uas app2 lab-app2 "$APP2" uas-options.xml -m 100
+    cap_start lab-sw lab-br0
+    kamailio_as keepalive kamailio-keepalive.cfg "DS_LIST=\"$RUN/dispatcher.list\""
+    sleep 22
+}
+
+# 19. The proxy resolves its next hop by name through dnsmasq (in lab-app2, answering for lab.example only:
+#     --local, so any other name there is NXDOMAIN), via /etc/netns/lab-proxy/resolv.conf, which `ip netns exec`
+#     mounts over the proxy's /etc/resolv.conf. Call 1 (R-URI user dnsgood): SRV _sip._tcp.app1.lab.example
+#     -> app1.lab.example:5060 -> A 192.0.2.31, the call connects over TCP. Call 2 (dnsbad): the SRV and A
+#     lookups of app9.lab.example get NXDOMAIN, the proxy cannot forward and answers 503 at once.
+sc_dns_nxdomain() {
+    mkdir -p /etc/netns/lab-proxy
+    printf 'nameserver %s\n' "$APP2" >/etc/netns/lab-proxy/resolv.conf
+    bgrun lab-app2 dnsmasq 60 dnsmasq --no-daemon --no-resolv --no-hosts --bind-interfaces \
+        --listen-address="$APP2" --local=/lab.example/ --host-record=app1.lab.example,"$APP1" \
+        --srv-host=_sip._tcp.app1.lab.example,app1.lab.example,5060 --log-queries
+    sleep 0.5
+    cap_start lab-sw lab-br0
+    uas app1 lab-app1 "$APP1" uas-call.xml -t t1
+    proxy FR_MS=10000
+    uac caller1 "$PROXY:5060" uac-call.xml dnsgood -d 2000
+    uac caller2 "$PROXY:5060" uac-call.xml dnsbad -d 2000
+    waitpid "$PID_app1"
+}
+
+# 20. A large INVITE (uac-call-big.xml: an ICE/DTLS offer, ~2.6 kB) over UDP leaves the caller as two IP
+#     fragments. Call 1 connects (the fragments pass, RTP 2 s, BYE). Then app1's firewall drops non-first
+#     fragments before reassembly (fw-drop-fragments.nft): call 2's INVITE and its retransmissions are lost
+#     whole at app1, while the switch still sees both fragments of each; Timer B ends it at 32 s.
+sc_invite_fragments_dropped() {
+    cap_start lab-sw lab-br0
+    uas app1 lab-app1 "$APP1" uas-call.xml
+    uac caller-1 "$APP1:5060" uac-call-big.xml app -d 2000
+    waitpid "$PID_app1"
+    firewall lab-app1 fw-drop-fragments.nft
+    uas app1 lab-app1 "$APP1" uas-call.xml
+    uac caller-2 "$APP1:5060" uac-call-big.xml app -d 2000 "${TIMER_B[@]}"
+    kill -INT "$PID_app1" 2>/dev/null || true
+    waitpid "$PID_app1"
+}
+
+# 21. The same large INVITE, its second fragment dropped on the caller's uplink before the mirror
+#     (drop-caller-fragments-uplink.nft, netdev ingress of the caller's switch port): the capture holds only the
+#     first fragment of each transmission (7, per Timer A), never a whole INVITE; app1 receives nothing.
+sc_invite_fragments_lost() {
+    nsx lab-sw nft -f "$LAB/drop-caller-fragments-uplink.nft"
+    cap_start lab-sw lab-br0
+    uas app1 lab-app1 "$APP1" uas-call.xml
+    uac caller "$APP1:5060" uac-call-big.xml app -d 2000 "${TIMER_B[@]}"
+    kill -INT "$PID_app1" 2>/dev/null || true
+    waitpid "$PID_app1"
+}
+
+# 22. Three calls with RFC 4028 session timers (Session-Expires: 90;refresher=uac, accepted by app1 with
+#     Require: timer), media inactive. Once they are up, app1's firewall starts dropping inbound UDP SIP starting
+#     with "INVITE" (uas-session-timer.xml adds the rule to fw-session-refresh.nft's chain): each caller's refresh
+#     re-INVITE at 45 s is retransmitted unanswered, and app1 ends each session at SE - min(32, SE/3) = 60 s with
+#     a BYE (Reason: Q.850;cause=102): three calls that all last 60 s.
+sc_session_timer_refresh_dropped() {
+    firewall lab-app1 fw-session-refresh.nft
+    cap_start lab-sw lab-br0
+    uas app1 lab-app1 "$APP1" uas-session-timer.xml -m 3
+    fgrun lab-caller caller 90 sipp "$APP1:5060" -sf "$LAB/uac-session-timer.xml" -i "$CALLER" -p 5060 \
+        -mi "$CALLER" -mp 6000 -s app -nostdin -m 3 -l 3 -r 10 -aa -trace_err -trace_msg
+    waitpid "$PID_app1"
+}
+
+# 23. Transactions other than INVITE and REGISTER: a MESSAGE app1 accepts (200); a SUBSCRIBE for voicemail
+#     notifications that app1 refuses with 489 Bad Event; a MESSAGE to app2, whose firewall drops it
+#     (retransmitted per Timer E, unanswered until Timer F, 32 s); and a call with a reliable 183 (PRACK/200)
+#     in which the caller's REFER (blind transfer) is refused 403 before it hangs up.
+sc_other_transactions() {
+    firewall lab-app2 fw-drop-udp-sip.nft
+    cap_start lab-sw lab-br0
+    uas app1 lab-app1 "$APP1" uas-message.xml
+    uac caller-message "$APP1:5060" uac-message.xml app
+    waitpid "$PID_app1"
+    uas app1 lab-app1 "$APP1" uas-subscribe-bad-event.xml
+    uac caller-subscribe "$APP1:5060" uac-subscribe.xml app
+    waitpid "$PID_app1"
+    uas app1 lab-app1 "$APP1" uas-prack-refer.xml
+    uac caller-refer "$APP1:5060" uac-prack-refer.xml app
+    waitpid "$PID_app1"
+    uac caller-lost "$APP2:5060" uac-message.xml app -max_non_invite_retrans 10 -recv_timeout 32000
+}
+
 ALL=(sip-udp-basic-call sip-udp-outcomes tcp-syn-dropped-proxy tcp-syn-dropped-at-app tcp-syn-refused
      udp-icmp-unreachable udp-invite-dropped failover-slow media-blocked-both media-one-way ack-dropped
-     media-impaired sip-tcp-call tls-handshake-failed teardown-rtp-after-bye early-media-port-closed)
+     media-impaired sip-tcp-call tls-handshake-failed teardown-rtp-after-bye early-media-port-closed
+     register-auth options-keepalive dns-nxdomain invite-fragments-dropped invite-fragments-lost
+     session-timer-refresh-dropped other-transactions)
 
 run_scenario() {
     local name=$1 fn="sc_${1//-/_}"
@@ -375,7 +526,7 @@ main() {
     if [[ ${1:-} == --list ]]; then printf '%s\n' "${ALL[@]}"; return; fi
     [[ $(id -u) == 0 ]] || die "needs root (network namespaces): sudo $0 $*"
     local t
-    for t in ip ss sipp kamailio tcpdump tshark nft python3 openssl timeout; do
+    for t in ip ss sipp kamailio tcpdump tshark nft python3 openssl dnsmasq timeout; do
         command -v "$t" >/dev/null || die "missing tool: $t"
     done
     mkdir -p "$OUT"

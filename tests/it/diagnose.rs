@@ -11,8 +11,7 @@ use callscope::Analysis;
 use crate::support;
 
 fn lab(name: &str) -> Analysis {
-    let file = CaptureFile::open(&Path::new("testdata/lab").join(name)).expect("a lab capture");
-    support::analyze_with(std::slice::from_ref(&file), 1 << 20, 2)
+    support::lab(name)
 }
 
 fn primary(a: &Analysis, call: usize) -> &Finding {

@@ -17,6 +17,7 @@ mod html;
 // Needs libpcap: `cargo test --features live`.
 #[cfg(feature = "live")]
 mod live;
+mod non_invite;
 mod normal_calls;
 mod real_captures;
 mod redact;

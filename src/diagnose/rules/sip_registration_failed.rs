@@ -98,7 +98,7 @@ fn failure(r: &Registration, run: &FailureRun) -> Finding {
                     how_often(run)
                 ),
                 format!(
-                    "wrong password or authentication user on the phone at {} for {aor}: a challenge answered with credentials and challenged again is a loop that never registers. Check the username, password and realm against {}'s account (the authentication user often differs from the extension); an account locked after too many failures answers the same way",
+                    "wrong password or authentication user on the phone at {} for {aor}: credentials the registrar refuses (challenged again, or 403) never register, however often the phone retries. Check the username, password and realm against {}'s account (the authentication user often differs from the extension); an account locked after too many failures answers the same way",
                     client.ip(),
                     registrar.ip()
                 ),
