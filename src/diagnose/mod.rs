@@ -279,6 +279,7 @@ pub const RULES: &[(&str, u8)] = &[
     ("icmp.unreachable", 1),
     ("tcp.reset", 1),
     ("sip.ack_missing", 2),
+    ("sip.session_expired", 2),
     ("media.ice_failed", 3),
     ("media.dropped_after_answer", 4),
     ("media.none", 5),

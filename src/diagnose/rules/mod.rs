@@ -25,6 +25,7 @@ pub(crate) mod sip_keepalive_failed;
 pub(crate) mod sip_no_response;
 pub(crate) mod sip_registration_failed;
 pub(crate) mod sip_rejected;
+pub(crate) mod sip_session_expired;
 pub(crate) mod sip_slow_setup;
 pub(crate) mod sip_timeout;
 pub(crate) mod tcp_reset;
@@ -107,6 +108,7 @@ pub(crate) fn call_findings(f: &CallFacts<'_>, linked: &[&TransportEvent]) -> Ve
     for tx in transactions::of_call(f.call.messages.iter().map(|s| &s.msg), f.index) {
         out.extend(transaction_findings(&tx));
     }
+    out.extend(sip_session_expired::check(f));
     out.extend(sip_ack_missing::check(f));
     out.extend(sip_slow_setup::check(f, linked));
     let dropped = media_dropped_after_answer::check(f);
