@@ -114,26 +114,56 @@ setup() {
     sleep 0.5
 }
 
-# cap_start NS IFACE   — tcpdump writing $RUN/cap.pcap
-cap_start() {
-    local ns=$1 ifn=$2
-    rm -f "$RUN/cap.pcap"
-    bgrun "$ns" tcpdump 300 tcpdump -i "$ifn" -s 0 -U -Z root -w "$RUN/cap.pcap" 'not ip6'
-    CAP_PID=$PID_tcpdump
+# tcpdump_at NS IFACE FILE LOG   — a tcpdump writing $RUN/FILE, returning once it listens (its pid in TCPDUMP_PID)
+tcpdump_at() {
+    local ns=$1 ifn=$2 file=$3 logname=$4
+    rm -f "$RUN/$file"
+    bgrun "$ns" "$logname" 300 tcpdump -i "$ifn" -s 0 -U -Z root -w "$RUN/$file" 'not ip6'
+    TCPDUMP_PID=${PIDS[-1]}
     local i
-    for i in $(seq 50); do grep -q "listening on" "$RUN/tcpdump.log" 2>/dev/null && break; sleep 0.1; done
+    for i in $(seq 50); do grep -q "listening on" "$RUN/$logname.log" 2>/dev/null && break; sleep 0.1; done
     sleep 0.3
 }
-cap_stop() {
-    local name=$1
-    sleep 0.5
-    kill -INT "$CAP_PID" 2>/dev/null || true
-    waitpid "$CAP_PID"
-    cp "$RUN/cap.pcap" "$OUT/$name"
+# cap_start NS IFACE   — tcpdump writing $RUN/cap.pcap (the scenario's own file)
+cap_start() {
+    tcpdump_at "$1" "$2" cap.pcap tcpdump
+    CAP_PID=$TCPDUMP_PID
+}
+# cap_also NS IFACE NAME.pcap   — a second capture point of the same run, saved as testdata/lab/NAME.pcap
+EXTRA_CAPS=()
+cap_also() {
+    local name=$3
+    tcpdump_at "$1" "$2" "$name" "tcpdump-${name%.pcap}"
+    EXTRA_CAPS+=("$TCPDUMP_PID:$name")
+}
+# save_capture FILE NAME.pcap   — copy a finished capture to testdata/lab with what tshark sees in it
+save_capture() {
+    local file=$1 name=$2
+    cp "$RUN/$file" "$OUT/$name"
     chmod 644 "$OUT/$name"
     tshark -r "$OUT/$name" -q -z sip,stat -z rtp,streams -o rtp.heuristic_rtp:TRUE -z conv,tcp \
         >"$OUT/${name%.pcap}.tshark.txt" 2>/dev/null || true
+    # T.38 (UDPTL, decoded where the SDP set it up): packets per direction, for the fax stream tests.
+    local t38
+    t38=$(tshark -r "$OUT/$name" -Y t38 -T fields -e ip.src -e udp.srcport -e ip.dst -e udp.dstport \
+        2>/dev/null | sort | uniq -c)
+    if [[ -n $t38 ]]; then
+        printf '%s\n' "$t38" | awk '{print $2":"$3" > "$4":"$5" "$1}' >"$OUT/${name%.pcap}.t38.txt"
+    fi
     log "$name: $(stat -c %s "$OUT/$name") bytes, $(tshark -r "$OUT/$name" 2>/dev/null | wc -l) frames"
+}
+cap_stop() {
+    local name=$1 extra
+    sleep 0.5
+    kill -INT "$CAP_PID" 2>/dev/null || true
+    waitpid "$CAP_PID"
+    save_capture cap.pcap "$name"
+    for extra in "${EXTRA_CAPS[@]}"; do
+        kill -INT "${extra%%:*}" 2>/dev/null || true
+        waitpid "${extra%%:*}"
+        save_capture "${extra#*:}" "${extra#*:}"
+    done
+    EXTRA_CAPS=()
 }
 
 # ---------------------------------------------------------------------------------------------------------
@@ -357,7 +387,157 @@ sc_tls_handshake_failed() {
     sleep 0.5
 }
 
-# 15. A normal call whose media outlives its signalling: the caller's BYE is answered at once; the caller's
+# 15. Dead air: RTP flows both ways, then about 3 s into the media a firewall/NAT pinhole for it closes:
+#     drop-media-uplinks.nft (loaded on the switch mid-call) drops every non-SIP UDP packet both hosts send,
+#     before the mirror. SIP still passes: the dialog stays up until the caller hangs up ~6 s later.
+sc_media_dead_air() {
+    cap_start lab-sw lab-br0
+    uas app1 lab-app1 "$APP1" uas-call.xml
+    bgrun lab-sw pinhole 30 sh -c "sleep 4 && nft -f '$LAB/drop-media-uplinks.nft'"
+    uac caller "$APP1:5060" uac-call.xml app -d 9000
+    waitpid "$PID_app1"
+}
+
+# 16. One direction stops mid-call: about 3 s into the media the app's RTP starts being dropped on its
+#     uplink (drop-app-rtp-uplink.nft loaded mid-call); the caller's RTP goes on until its BYE 9 s later.
+sc_media_stopped() {
+    cap_start lab-sw lab-br0
+    uas app1 lab-app1 "$APP1" uas-call.xml
+    bgrun lab-sw uplink 30 sh -c "sleep 4 && nft -f '$LAB/drop-app-rtp-uplink.nft'"
+    uac caller "$APP1:5060" uac-call.xml app -d 12000
+    waitpid "$PID_app1"
+}
+
+# 17. Failover over UDP: three calls, each INVITE relayed by the proxy to app1 over UDP, where the firewall
+#     drops it: retransmitted per Timer A for 5 s (the branch's fr_timer), then sent to app2, which
+#     answers. The media goes directly between the caller and app2. Recorded on the switch (everything)
+#     and inside the proxy's namespace (the proxy's own interface: signalling only, no RTP).
+sc_failover_udp() {
+    firewall lab-app1 fw-drop-udp-sip.nft
+    cap_start lab-sw lab-br0
+    cap_also lab-proxy lab-p0 failover-udp-at-proxy.pcap
+    uas app1 lab-app1 "$APP1" uas-call.xml -m 3
+    uas app2 lab-app2 "$APP2" uas-call.xml -m 3
+    proxy FAILOVER_MS=5000
+    uac caller "$PROXY:5060" uac-call.xml hunt-udp -d 3000 -m 3
+    waitpid "$PID_app2"
+    kill -INT "$PID_app1" 2>/dev/null || true
+}
+
+# 18. NAT: the app announces a private address, 10.0.0.31, in its 200 OK (uas-private-sdp.xml) while it
+#     signals and sends RTP from 192.0.2.31. The caller's default route points at the proxy (which does not
+#     forward), so its RTP to 10.0.0.31 leaves the caller and is lost: recorded at the caller (its RTP
+#     leaves, toward the private address) and at the app (the caller's RTP never arrives).
+sc_nat_private_sdp() {
+    nsx lab-caller ip route add default via "$PROXY"
+    cap_start lab-caller lab-c0
+    cap_also lab-app1 lab-a1 nat-private-sdp-at-app.pcap
+    uas app1 lab-app1 "$APP1" uas-private-sdp.xml
+    uac caller "$APP1:5060" uac-call.xml app -d 4000
+    waitpid "$PID_app1"
+}
+
+# 19. Fax: an audio call switched to T.38 by the caller's re-INVITE (m=audio 0, m=image udptl t38), the
+#     app accepts; both sides play their half of a one-page fax over UDPTL (t38-caller.pcap /
+#     t38-app.pcap from gen_media.py, on one timeline: ~18 s, the caller's ~340 packets, the app's 11),
+#     then a re-INVITE back to audio, 2 s of tone, BYE.
+sc_fax_t38() {
+    cap_start lab-sw lab-br0
+    uas app1 lab-app1 "$APP1" uas-fax.xml
+    uac caller "$APP1:5060" uac-fax.xml fax
+    waitpid "$PID_app1"
+}
+
+# 20. The re-INVITE to T.38 refused: the app answers 488 Not Acceptable Here; the call stays in audio.
+sc_fax_t38_refused() {
+    cap_start lab-sw lab-br0
+    uas app1 lab-app1 "$APP1" uas-fax-refused.xml
+    uac caller "$APP1:5060" uac-fax.xml fax
+    waitpid "$PID_app1"
+}
+
+# 21. T.38 accepted, but the app's UDPTL is dropped on its uplink (drop-app-udptl-uplink.nft): fax one way.
+sc_fax_t38_one_way() {
+    nsx lab-sw nft -f "$LAB/drop-app-udptl-uplink.nft"
+    cap_start lab-sw lab-br0
+    uas app1 lab-app1 "$APP1" uas-fax.xml
+    uac caller "$APP1:5060" uac-fax.xml fax
+    waitpid "$PID_app1"
+}
+
+# 22, 23. The one-way and the blocked media of scenarios 10 and 9, recorded at both ends at once: at the
+#     caller (its RTP leaves, nothing comes back) and at the app (one-way: its own RTP leaves and the caller's
+#     arrives, the loss is beyond the capture point; blocked: the caller's arrives, its own never leaves).
+sc_media_one_way_at_caller() {
+    nsx lab-sw nft -f "$LAB/drop-app-rtp-uplink.nft"
+    cap_start lab-caller lab-c0
+    cap_also lab-app1 lab-a1 media-one-way-at-app.pcap
+    uas app1 lab-app1 "$APP1" uas-call.xml
+    uac caller "$APP1:5060" uac-call.xml app -d 4000
+    waitpid "$PID_app1"
+}
+sc_media_blocked_both_at_caller() {
+    firewall lab-app1 fw-drop-media.nft
+    cap_start lab-caller lab-c0
+    cap_also lab-app1 lab-a1 media-blocked-both-at-app.pcap
+    uas app1 lab-app1 "$APP1" uas-call.xml
+    uac caller "$APP1:5060" uac-call.xml app -d 4000
+    waitpid "$PID_app1"
+}
+
+# 24, 25. ICE: both SDPs carry a host candidate (caller 192.0.2.10:7000, app 192.0.2.31:27000); on those
+#     ports ice_peer.py does the connectivity checks (STUN Binding requests every 50 ms, answered by the
+#     other peer) and, once one of its checks is answered, sends PCMU for the rest of the call. ice-call:
+#     checks succeed, 3 s of RTP both ways. ice-failed: the app's firewall drops all non-SIP UDP both
+#     ways (fw-drop-media.nft): the caller's checks go unanswered, no media at all.
+ice_call() {
+    uas app1 lab-app1 "$APP1" uas-ice.xml
+    bgrun lab-app1 ice-app 20 python3 "$LAB/ice_peer.py" "$APP1:27000" "$CALLER:7000" 1.2 3.5 tone.ulaw
+    bgrun lab-caller ice-caller 20 python3 "$LAB/ice_peer.py" "$CALLER:7000" "$APP1:27000" 1.2 3.5 tone.ulaw \
+        --controlling
+    uac caller "$APP1:5060" uac-ice.xml app -d 4500
+    waitpid "$PID_app1"
+}
+sc_ice_call() {
+    cap_start lab-sw lab-br0
+    ice_call
+}
+sc_ice_failed() {
+    firewall lab-app1 fw-drop-media.nft
+    cap_start lab-sw lab-br0
+    ice_call
+}
+
+# 26. Codec mismatch: the app's 200 OK lists PCMU only, but it sends its RTP with payload type 8 (PCMA).
+sc_codec_mismatch() {
+    cap_start lab-sw lab-br0
+    uas app1 lab-app1 "$APP1" uas-codec-mismatch.xml
+    uac caller "$APP1:5060" uac-call.xml app -d 3000
+    waitpid "$PID_app1"
+}
+
+# 27. Media changed mid-call by signalling: hold by re-INVITE (a=sendonly / recvonly, 6 s without media),
+#     off hold by UPDATE, codec changed to PCMA by re-INVITE: no media finding may come of it.
+sc_media_changes() {
+    cap_start lab-sw lab-br0
+    uas app1 lab-app1 "$APP1" uas-media-changes.xml
+    uac caller "$APP1:5060" uac-media-changes.xml app
+    waitpid "$PID_app1"
+}
+
+# 28. A capture that starts mid-call: the one-way call of scenario 10 (the app's RTP dropped on its
+#     uplink), 10 s long, with tcpdump started 3 s after the INVITE: no INVITE, no SDP, only the one-way
+#     RTP and the BYE in the capture.
+sc_midcall_one_way() {
+    nsx lab-sw nft -f "$LAB/drop-app-rtp-uplink.nft"
+    uas app1 lab-app1 "$APP1" uas-call.xml
+    bgrun lab-sw late-capture 30 sh -c "sleep 3 && exec tcpdump -i lab-br0 -s 0 -U -Z root -w '$RUN/cap.pcap' 'not ip6'"
+    CAP_PID=$PID_late_capture
+    uac caller "$APP1:5060" uac-call.xml app -d 10000
+    waitpid "$PID_app1"
+}
+
+# 29. A normal call whose media outlives its signalling: the caller's BYE is answered at once; the caller's
 #     sipp exits 200 ms after that 200 OK, which closes its RTP socket (a phone that closes its media socket
 #     on BYE), while app1 keeps streaming for 600 ms after answering: the caller's host answers the late RTP
 #     with ICMP port unreachable (the kernel's own, within its rate limit: a burst of 6, then 1/s).
@@ -368,7 +548,7 @@ sc_teardown_rtp_after_bye() {
     waitpid "$PID_app1"
 }
 
-# 16. Early media to a port not open yet: app1 sends 183 with SDP and starts its RTP at once, 200 OK 1 s
+# 30. Early media to a port not open yet: app1 sends 183 with SDP and starts its RTP at once, 200 OK 1 s
 #     later; the caller's RTP port answers ICMP port unreachable until the 200 arrives (fw-caller-rtp-closed.nft,
 #     deleted by the caller's scenario on the 200: a phone that opens its media port on the answer).
 sc_early_media_port_closed() {
@@ -379,7 +559,7 @@ sc_early_media_port_closed() {
     waitpid "$PID_app1"
 }
 
-# 17. Phones registering with kamailio as the registrar (kamailio-registrar.cfg: digest auth, fixed passwords,
+# 31. Phones registering with kamailio as the registrar (kamailio-registrar.cfg: digest auth, fixed passwords,
 #     Min-Expires 20), each from its own Contact port: alice registers for 60 s and refreshes 25 s later on
 #     the same Call-ID (good); bob has the wrong password (401, credentials, 401 again, three times: a
 #     challenge loop); carol asks for 10 s (423 Interval Too Brief, Min-Expires: 20), retries with 20 and
@@ -408,7 +588,7 @@ sc_register_auth() {
     waitpid "$grace"
 }
 
-# 18. OPTIONS keep-alives from kamailio (kamailio-keepalive.cfg, dispatcher module: every 5 s to each
+# 32. OPTIONS keep-alives from kamailio (kamailio-keepalive.cfg, dispatcher module: every 5 s to each
 #     destination, tm gives up after 4 s) to four next hops: app1 answers 200 (healthy); app2's firewall
 #     (fw-drop-keepalives.nft) drops UDP 5060 (OPTIONS retransmitted, never answered) and SYNs to its TLS port
 #     5061 (the keep-alive connection never opens: no SYN-ACK, as a Lync/SfB pool sees a trusted application
@@ -424,7 +604,7 @@ sc_options_keepalive() {
     sleep 22
 }
 
-# 19. The proxy resolves its next hop by name through dnsmasq (in lab-app2, answering for lab.example only:
+# 33. The proxy resolves its next hop by name through dnsmasq (in lab-app2, answering for lab.example only:
 #     --local, so any other name there is NXDOMAIN), via /etc/netns/lab-proxy/resolv.conf, which `ip netns exec`
 #     mounts over the proxy's /etc/resolv.conf. Call 1 (R-URI user dnsgood): SRV _sip._tcp.app1.lab.example
 #     -> app1.lab.example:5060 -> A 192.0.2.31, the call connects over TCP. Call 2 (dnsbad): the SRV and A
@@ -444,7 +624,7 @@ sc_dns_nxdomain() {
     waitpid "$PID_app1"
 }
 
-# 20. A large INVITE (uac-call-big.xml: an ICE/DTLS offer, ~2.6 kB) over UDP leaves the caller as two IP
+# 34. A large INVITE (uac-call-big.xml: an ICE/DTLS offer, ~2.6 kB) over UDP leaves the caller as two IP
 #     fragments. Call 1 connects (the fragments pass, RTP 2 s, BYE). Then app1's firewall drops non-first
 #     fragments before reassembly (fw-drop-fragments.nft): call 2's INVITE and its retransmissions are lost
 #     whole at app1, while the switch still sees both fragments of each; Timer B ends it at 32 s.
@@ -460,7 +640,7 @@ sc_invite_fragments_dropped() {
     waitpid "$PID_app1"
 }
 
-# 21. The same large INVITE, its second fragment dropped on the caller's uplink before the mirror
+# 35. The same large INVITE, its second fragment dropped on the caller's uplink before the mirror
 #     (drop-caller-fragments-uplink.nft, netdev ingress of the caller's switch port): the capture holds only the
 #     first fragment of each transmission (7, per Timer A), never a whole INVITE; app1 receives nothing.
 sc_invite_fragments_lost() {
@@ -472,7 +652,7 @@ sc_invite_fragments_lost() {
     waitpid "$PID_app1"
 }
 
-# 22. Three calls with RFC 4028 session timers (Session-Expires: 90;refresher=uac, accepted by app1 with
+# 36. Three calls with RFC 4028 session timers (Session-Expires: 90;refresher=uac, accepted by app1 with
 #     Require: timer), media inactive. Once they are up, app1's firewall starts dropping inbound UDP SIP starting
 #     with "INVITE" (uas-session-timer.xml adds the rule to fw-session-refresh.nft's chain): each caller's refresh
 #     re-INVITE at 45 s is retransmitted unanswered, and app1 ends each session at SE - min(32, SE/3) = 60 s with
@@ -486,7 +666,7 @@ sc_session_timer_refresh_dropped() {
     waitpid "$PID_app1"
 }
 
-# 23. Transactions other than INVITE and REGISTER: a MESSAGE app1 accepts (200); a SUBSCRIBE for voicemail
+# 37. Transactions other than INVITE and REGISTER: a MESSAGE app1 accepts (200); a SUBSCRIBE for voicemail
 #     notifications that app1 refuses with 489 Bad Event; a MESSAGE to app2, whose firewall drops it
 #     (retransmitted per Timer E, unanswered until Timer F, 32 s); and a call with a reliable 183 (PRACK/200)
 #     in which the caller's REFER (blind transfer) is refused 403 before it hangs up.
@@ -507,9 +687,11 @@ sc_other_transactions() {
 
 ALL=(sip-udp-basic-call sip-udp-outcomes tcp-syn-dropped-proxy tcp-syn-dropped-at-app tcp-syn-refused
      udp-icmp-unreachable udp-invite-dropped failover-slow media-blocked-both media-one-way ack-dropped
-     media-impaired sip-tcp-call tls-handshake-failed teardown-rtp-after-bye early-media-port-closed
-     register-auth options-keepalive dns-nxdomain invite-fragments-dropped invite-fragments-lost
-     session-timer-refresh-dropped other-transactions)
+     media-impaired sip-tcp-call tls-handshake-failed media-dead-air media-stopped failover-udp
+     nat-private-sdp fax-t38 fax-t38-refused fax-t38-one-way media-one-way-at-caller
+     media-blocked-both-at-caller ice-call ice-failed codec-mismatch media-changes midcall-one-way
+     teardown-rtp-after-bye early-media-port-closed register-auth options-keepalive dns-nxdomain
+     invite-fragments-dropped invite-fragments-lost session-timer-refresh-dropped other-transactions)
 
 run_scenario() {
     local name=$1 fn="sc_${1//-/_}"

@@ -16,7 +16,9 @@ use crate::correlate::peers::Peer;
 use crate::correlate::registrations::Registration;
 use crate::correlate::transactions::Transaction;
 use crate::correlate::transport::{Connection, IcmpError};
-use crate::diagnose::{Diagnosed, DiagnosedCall, Sink, TransportEvent};
+
+use crate::correlate::vantage::Vantage;
+use crate::diagnose::{Diagnosed, DiagnosedCall, Pattern, Sink, TransportEvent};
 use crate::reassembly;
 
 /// Everything callscope found in one run over one or more capture files, collected (see
@@ -52,8 +54,12 @@ pub struct Analysis {
     /// SIP peer pairs (client host → server endpoint) with their keep-alive findings, by client then
     /// server.
     pub peers: Vec<Diagnosed<Peer>>,
+    /// Causes several calls share, in the order of their first call.
+    pub patterns: Vec<Pattern>,
     /// What the memory limits left out.
     pub limits: LimitHits,
+    /// What the capture point could see (hosts on its path, RTP or not), over the whole capture.
+    pub vantage: Vantage,
 }
 
 /// What a run found besides its calls, streams and events: known once the capture has been read.
@@ -64,6 +70,10 @@ pub struct Summary {
     pub sip_malformed: BTreeMap<&'static str, u64>,
     pub tcp_reassembly: reassembly::Stats,
     pub limits: LimitHits,
+    /// Causes several calls share (failovers from one dead target), in the order of their first
+    /// call.
+    pub patterns: Vec<Pattern>,
+    pub vantage: Vantage,
 }
 
 /// Where a run's results go as the capture is read: each call as it is finalized, each stream,
@@ -174,6 +184,8 @@ impl Output for Analysis {
         self.sip_malformed = summary.sip_malformed;
         self.tcp_reassembly = summary.tcp_reassembly;
         self.limits = summary.limits;
+        self.patterns = summary.patterns;
+        self.vantage = summary.vantage;
         Ok(())
     }
 }
@@ -185,6 +197,8 @@ pub struct LimitHits {
     pub untracked_tcp_segments: u64,
     /// RTP packets of streams beyond the stream limit.
     pub untracked_rtp_packets: u64,
+    /// UDPTL (T.38 fax) packets of fax streams beyond the engine's limit.
+    pub untracked_udptl_packets: u64,
     /// ICMP errors beyond the ICMP group limit.
     pub untracked_icmp: u64,
     /// Packets whose timestamp was more than a second before the latest seen (unsorted or merged
@@ -222,7 +236,7 @@ impl Analysis {
         out.finish(self.summary())
     }
 
-    /// The run's summary (captures, counts, limits).
+    /// The run's summary (captures, counts, limits, patterns, vantage).
     pub fn summary(&self) -> Summary {
         Summary {
             captures: self.captures.clone(),
@@ -230,6 +244,8 @@ impl Analysis {
             sip_malformed: self.sip_malformed.clone(),
             tcp_reassembly: self.tcp_reassembly.clone(),
             limits: self.limits.clone(),
+            patterns: self.patterns.clone(),
+            vantage: self.vantage.clone(),
         }
     }
 

@@ -14,7 +14,7 @@ use callscope::decode::defrag::{self, Defragmenter};
 use callscope::decode::{self, Fragment, Ip, LinkType, L4};
 use callscope::export::{extract, redact::Redactor};
 use callscope::pipeline::NoProgress;
-use callscope::proto::{rtcp, rtp, sdp, sip, stun, tls};
+use callscope::proto::{rtcp, rtp, sdp, sip, stun, tls, udptl};
 use callscope::reassembly::{self, Reassembler, Segment};
 use callscope::{analyze, report, Options};
 
@@ -492,6 +492,45 @@ pub fn stun(data: &[u8]) {
         stun_message(&m);
     }
     black_box(tcp.remainder());
+}
+
+/// UDPTL: a packet, its primary IFP with every field, its secondaries or FEC; every IFP on its own.
+pub fn udptl(data: &[u8]) {
+    let ifp_fields = |ifp: udptl::Ifp<'_>| {
+        let mut n = 0usize;
+        for f in ifp.fields() {
+            n += 1;
+            assert!(f.data.len() <= data.len(), "a field longer than the input");
+            black_box((f.kind, ifp.message));
+        }
+        assert!(n <= data.len(), "fields do not advance");
+    };
+    match udptl::Packet::parse(data) {
+        Ok(p) => {
+            black_box(p.seq());
+            ifp_fields(p.primary());
+            match p.recovery() {
+                udptl::Recovery::Redundancy(s) => {
+                    let announced = s.len();
+                    let mut n = 0usize;
+                    for ifp in s {
+                        n += 1;
+                        ifp_fields(ifp);
+                    }
+                    assert_eq!(n, announced, "a validated packet's secondaries all parse");
+                }
+                udptl::Recovery::Fec { span, entries } => {
+                    black_box((span, entries));
+                }
+            }
+        }
+        Err(e) => {
+            black_box(e.to_string());
+        }
+    }
+    if let Ok(ifp) = udptl::Ifp::parse(data) {
+        ifp_fields(ifp);
+    }
 }
 
 /// TLS record sniffing: records, their content, handshake messages.

@@ -10,6 +10,7 @@
 pub mod calls;
 pub mod dialogs;
 pub mod engine;
+pub mod fax;
 pub mod fields;
 pub mod media;
 pub mod message;
@@ -23,3 +24,4 @@ pub(crate) mod testkit;
 pub mod timeline;
 pub mod transactions;
 pub mod transport;
+pub mod vantage;

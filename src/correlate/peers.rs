@@ -353,7 +353,7 @@ impl Table {
                         && r.status().is_some_and(StatusCode::is_final)
                 })
                 .filter_map(|r| r.status())
-                .last();
+                .next_back();
             let answered = msgs().any(|r| {
                 r.src == dst && r.dst.ip() == src.ip() && r.cseq_method() == Some(&Method::Invite)
             });

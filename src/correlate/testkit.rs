@@ -132,6 +132,8 @@ fn reason_phrase(status: u16) -> &'static str {
 pub(crate) trait Build: Sized {
     fn sdp(self, media: &str) -> Self;
     fn sdp_codecs(self, media: &str, codecs: &[(u8, &str)]) -> Self;
+    /// An SDP switching to T.38: the audio line at port 0, `m=image <port> udptl t38` at `media`.
+    fn t38(self, media: &str) -> Self;
     fn direction(self, d: Direction) -> Self;
     fn candidates(self, list: &[&str]) -> Self;
     fn by_callee(self) -> Self;
@@ -168,6 +170,19 @@ impl Build for Message {
             candidates: Vec::new(),
         }]);
         self
+    }
+
+    fn t38(self, media: &str) -> Self {
+        let mut m = self.sdp(media);
+        if let Some(lines) = m.sdp.as_mut() {
+            let mut image = lines[0].clone();
+            image.kind = "image".into();
+            image.proto = "udptl".into();
+            image.codecs.clear();
+            lines[0].port = 0;
+            lines.push(image);
+        }
+        m
     }
 
     fn direction(mut self, d: Direction) -> Self {

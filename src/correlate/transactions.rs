@@ -49,7 +49,7 @@ pub struct Transaction {
     pub transport: Transport,
     /// The request as first sent.
     pub request: Message,
-    /// Its transmissions, the first included (at most [`MAX_SENT`]).
+    /// Its transmissions, the first included (at most 16).
     pub sent: Vec<At>,
     /// Transmissions in all.
     pub sent_count: u32,

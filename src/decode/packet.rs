@@ -114,6 +114,18 @@ impl Layers {
         self.macs.get(..usize::from(self.mac_count)).unwrap_or(&[])
     }
 
+    /// The sender's hardware address in `frame` (the bytes this was decoded from): the Ethernet
+    /// source, or the Linux cooked header's source address; `None` for other link types.
+    pub fn source_mac(&self, frame: &[u8]) -> Option<[u8; 6]> {
+        let at = match self.link {
+            LinkType::ETHERNET => *self.macs().get(1)?,
+            LinkType::LINUX_SLL | LinkType::LINUX_SLL2 => *self.macs().first()?,
+            _ => return None,
+        };
+        let at = usize::try_from(at).ok()?;
+        frame.get(at..at.checked_add(6)?)?.try_into().ok()
+    }
+
     /// The IP headers from the outermost (a tunnel's outer header) to the innermost.
     pub fn ips(&self) -> &[IpLayer] {
         self.ips.get(..usize::from(self.ip_count)).unwrap_or(&[])

@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 
 use rustc_hash::FxHashMap;
 
-use super::{Finding, Severity, TransportEvent};
+use super::{Finding, Pattern, Patterns, Severity, TransportEvent};
 use crate::correlate::calls::{Call, OtherDialog};
 use crate::correlate::engine::{Evidence, FinishedCall, Finisher, Tied};
 use crate::correlate::media::Stream;
@@ -133,6 +133,8 @@ pub struct Diagnoser<S> {
     /// The claimed ICMP groups (by first frame): whether every call that claimed one so far took it
     /// only for the normal consequence of its start or end.
     ending_icmp: FxHashMap<u64, bool>,
+    /// The failovers of the calls so far, grouped for the patterns across calls.
+    patterns: Patterns,
 }
 
 impl<S: Sink> Diagnoser<S> {
@@ -141,7 +143,14 @@ impl<S: Sink> Diagnoser<S> {
             sink,
             claimed: FxHashMap::default(),
             ending_icmp: FxHashMap::default(),
+            patterns: Patterns::default(),
         }
+    }
+
+    /// The causes several of the calls so far share (worded once the engine has finished
+    /// everything, for the run's summary).
+    pub fn patterns(&self) -> Vec<Pattern> {
+        self.patterns.finish()
     }
 
     /// The sink, to finish it once the engine has finished everything.
@@ -186,6 +195,9 @@ impl<S: Sink> Finisher for Diagnoser<S> {
                     .and_modify(|only| *only &= ending)
                     .or_insert(ending);
             }
+        }
+        if let Some(f) = &d.failover {
+            self.patterns.add(fc.index, f);
         }
         let mut evidence = fc.evidence;
         evidence.connections = keep(evidence.connections, &d.shown.connections);

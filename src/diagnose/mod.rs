@@ -18,6 +18,9 @@
 use std::net::SocketAddr;
 
 pub use finish::{Diagnosed, DiagnosedCall, Diagnoser, Sink};
+pub use patterns::{Pattern, Patterns};
+pub(crate) use rules::media_unexpected_address::{private_space, PrivateSpace};
+pub use rules::sip_failover::Failover;
 
 use crate::correlate::engine::{FinishedCall, Tied};
 use crate::correlate::message::Transport;
@@ -26,6 +29,7 @@ use crate::correlate::transport::{Connection, IcmpGroup};
 pub(crate) mod facts;
 mod finish;
 pub(crate) mod link;
+mod patterns;
 pub(crate) mod rules;
 pub(crate) mod text;
 
@@ -86,13 +90,15 @@ pub struct TransportEvent {
     pub calls: Vec<usize>,
 }
 
-/// The diagnosis of a capture's calls and transport failures, as the collected analysis holds it.
+/// The diagnosis of a capture's calls, transport failures and patterns, as the rule tests read it.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Diagnosis {
     /// Per call (same order as the call list): findings, primary first.
     pub calls: Vec<Vec<Finding>>,
     /// Transport failures, by first frame.
     pub transport_events: Vec<TransportEvent>,
+    /// Causes several calls share.
+    pub patterns: Vec<Pattern>,
 }
 
 /// The diagnosis of one finished call.
@@ -111,6 +117,8 @@ pub struct CallDiagnosis {
     /// By ICMP candidate: claimed only as the normal consequence of the call's start or end (its
     /// finding and its event are info).
     pub ending_icmp: Vec<bool>,
+    /// The failover the call went through (`sip.failover`), for the [`Pattern`]s across calls.
+    pub failover: Option<Failover>,
 }
 
 /// How far before a call a connection on its hops still belongs on its ladder.
@@ -172,7 +180,8 @@ pub fn call(fc: &FinishedCall) -> CallDiagnosis {
         linked.push(failure.event);
     }
     let linked_refs: Vec<&TransportEvent> = linked.iter().collect();
-    findings.extend(rules::call_findings(&facts, &linked_refs));
+    let found = rules::call_findings(&facts, &linked_refs);
+    findings.extend(found.findings);
     order(&mut findings);
     let call = &fc.call;
     let on_hop = |a: std::net::SocketAddr, b: std::net::SocketAddr| {
@@ -215,6 +224,7 @@ pub fn call(fc: &FinishedCall) -> CallDiagnosis {
         shown,
         connection_events,
         ending_icmp,
+        failover: found.failover,
     }
 }
 
@@ -267,12 +277,10 @@ pub fn icmp_event(
 }
 
 /// Every rule code with its rank: lower ranks are more causal and come first among findings of the
-/// same severity. `sip.slow_setup` ranks first because its text already names the dead target and the
-/// transport evidence behind the failover; transport failures come before the SIP symptoms they cause;
-/// `sip.ack_missing` and `media.ice_failed` explain media and teardown symptoms;
-/// `media.dropped_after_answer` beats `media.none`/`media.one_way`, which it contains.
+/// same severity. docs/rules.md ("Ranking") says why each stands where it does; a test keeps the two
+/// the same.
 pub const RULES: &[(&str, u8)] = &[
-    ("sip.slow_setup", 0),
+    ("sip.failover", 0),
     ("tcp.syn_unanswered", 1),
     ("tcp.syn_refused", 1),
     ("tls.handshake_failed", 1),
@@ -280,19 +288,22 @@ pub const RULES: &[(&str, u8)] = &[
     ("tcp.reset", 1),
     ("sip.ack_missing", 2),
     ("sip.session_expired", 2),
+    ("media.unexpected_address", 3),
     ("media.ice_failed", 3),
+    ("media.fax_failed", 3),
     ("media.dropped_after_answer", 4),
     ("media.none", 5),
     ("media.one_way", 5),
-    ("media.unexpected_address", 6),
-    ("media.stopped", 7),
-    ("sip.no_response", 8),
-    ("sip.timeout", 8),
-    ("sip.rejected", 8),
-    ("media.codec_mismatch", 9),
-    ("media.poor_quality", 10),
-    ("sip.registration_failed", 8),
-    ("sip.keepalive_failed", 8),
+    ("media.stopped", 6),
+    ("media.dead_air", 6),
+    ("sip.slow_setup", 7),
+    ("sip.no_response", 7),
+    ("sip.timeout", 7),
+    ("sip.rejected", 7),
+    ("sip.registration_failed", 7),
+    ("sip.keepalive_failed", 7),
+    ("media.codec_mismatch", 8),
+    ("media.poor_quality", 9),
 ];
 
 fn rank(code: &str) -> u8 {
@@ -330,6 +341,31 @@ mod tests {
                 "docs/rules.md lacks a section `## `{code}``"
             );
         }
+    }
+
+    #[test]
+    fn the_ranking_in_the_docs_is_the_ranking_in_the_code() {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let docs = std::fs::read_to_string(format!("{root}/docs/rules.md")).expect("docs/rules.md");
+        let table = docs
+            .split("\n## Ranking\n")
+            .nth(1)
+            .expect("docs/rules.md has a `## Ranking` section");
+        let mut documented: Vec<(String, u8)> = Vec::new();
+        for row in table.lines().take_while(|l| !l.starts_with("## ")) {
+            let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+            let Some(rank) = cells.get(1).and_then(|c| c.parse::<u8>().ok()) else {
+                continue;
+            };
+            for code in cells[2].split('`').skip(1).step_by(2) {
+                documented.push((code.to_string(), rank));
+            }
+        }
+        let mut coded: Vec<(String, u8)> =
+            RULES.iter().map(|(c, r)| ((*c).to_string(), *r)).collect();
+        documented.sort();
+        coded.sort();
+        assert_eq!(documented, coded);
     }
 
     #[test]

@@ -15,11 +15,12 @@ use rustc_hash::FxHashMap;
 
 use crate::analysis::DecodeCounts;
 use crate::capture::{CaptureFile, ChunkRead, Start};
+use crate::correlate::fax::UdptlPacket;
 use crate::correlate::media::StunClass;
 use crate::correlate::message::{Message, Transport};
 use crate::correlate::transport::{connection_key, IcmpError, TlsEvent};
 use crate::decode::{self, Fragment, Icmp, IcmpKind, Ip, LinkType, TcpFlags, Unreachable, L4};
-use crate::proto::{rtcp, rtp, sip, stun, tls};
+use crate::proto::{rtcp, rtp, sip, stun, tls, udptl};
 
 /// Segments of a connection copied per chunk before it is known to carry SIP: enough to catch the
 /// rest of a message that began in the previous chunk.
@@ -56,8 +57,9 @@ pub(super) struct Event {
 
 /// What happened in a frame. `flow` indexes [`Output::flows`].
 pub(super) enum Kind {
-    /// A SIP message that came in one UDP datagram (its frames are chunk-local).
-    Sip(Box<Message>),
+    /// A SIP message that came in one UDP datagram (its frames are chunk-local), with what the IP and
+    /// link layers said about its sender.
+    Sip(Box<Message>, Sender),
     /// A TCP segment; its payload is copied only when the connection may carry SIP.
     Tcp {
         flow: u32,
@@ -71,6 +73,8 @@ pub(super) enum Kind {
         flow: u32,
         event: Box<TlsEvent>,
     },
+    /// An RTP packet; `udptl` when its bytes are also a well-formed UDPTL packet (the engine knows
+    /// from the SDP which one it is).
     Rtp {
         flow: u32,
         ssrc: u32,
@@ -79,6 +83,12 @@ pub(super) enum Kind {
         pt: u8,
         marker: bool,
         len: u16,
+        udptl: Option<UdptlPacket>,
+    },
+    /// A UDPTL packet (T.38 fax) that does not look like RTP.
+    Udptl {
+        flow: u32,
+        packet: UdptlPacket,
     },
     /// The report blocks of an RTCP compound packet.
     Rtcp(Box<[rtcp::ReportBlock]>),
@@ -90,6 +100,15 @@ pub(super) enum Kind {
     Icmp(Box<IcmpError>),
     /// An IP fragment, for reassembly.
     Fragment(Box<OwnedFragment>),
+}
+
+/// What the IP and link layers say about the sender of a datagram (for the capture vantage).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Sender {
+    /// The TTL (hop limit) the packet arrived with.
+    pub ttl: u8,
+    /// Its source MAC, when the link layer has one.
+    pub mac: Option<[u8; 6]>,
 }
 
 /// An IP fragment copied out of the capture.
@@ -240,12 +259,17 @@ pub(super) fn run(
             L4::Udp(udp) => {
                 let src = SocketAddr::new(ip.src, udp.src_port);
                 let dst = SocketAddr::new(ip.dst, udp.dst_port);
+                let sender = Sender {
+                    ttl: ip.ttl,
+                    mac: packet.layers.source_mac(frame.data),
+                };
                 udp_payload(
                     udp.payload,
                     &[local],
                     ts_ns,
                     src,
                     dst,
+                    sender,
                     &mut flows,
                     &mut sip_errors,
                     &mut push,
@@ -308,7 +332,9 @@ pub(super) fn run(
 }
 
 /// Classifies a UDP payload: SIP, STUN, RTCP or RTP (in that order, each recognised by content on any
-/// port). `frames` are the frame references SIP messages get.
+/// port), and UDPTL, which has no magic number: a payload that parses as UDPTL is handed on as such
+/// (alongside its RTP reading when it also looks like RTP) for the engine to decide by the SDP.
+/// `frames` are the frame references SIP messages get.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn udp_payload(
     payload: &[u8],
@@ -316,6 +342,7 @@ pub(super) fn udp_payload(
     ts_ns: i64,
     src: SocketAddr,
     dst: SocketAddr,
+    sender: Sender,
     flows: &mut Flows,
     sip_errors: &mut BTreeMap<&'static str, u64>,
     push: &mut dyn FnMut(Kind),
@@ -329,7 +356,7 @@ pub(super) fn udp_payload(
             dst,
             Transport::Udp,
             sip_errors,
-            &mut |m| push(Kind::Sip(Box::new(m))),
+            &mut |m| push(Kind::Sip(Box::new(m), sender)),
         );
     } else if stun::looks_like_stun(payload) {
         if let Ok(msg) = stun::Message::new_checked(payload) {
@@ -361,9 +388,15 @@ pub(super) fn udp_payload(
                 push(Kind::Rtcp(blocks.into_boxed_slice()));
             }
         }
-    } else if rtp::looks_like_rtp(payload) {
-        if let Ok(packet) = rtp::Packet::new_checked(payload) {
-            push(Kind::Rtp {
+    } else {
+        let udptl = udptl::Packet::parse(payload)
+            .ok()
+            .map(|p| UdptlPacket::of(&p));
+        let rtp = rtp::looks_like_rtp(payload)
+            .then(|| rtp::Packet::new_checked(payload).ok())
+            .flatten();
+        match (rtp, udptl) {
+            (Some(packet), udptl) => push(Kind::Rtp {
                 flow: flows.id(src, dst),
                 ssrc: packet.ssrc(),
                 seq: packet.sequence(),
@@ -371,7 +404,13 @@ pub(super) fn udp_payload(
                 pt: packet.payload_type().0,
                 marker: packet.marker(),
                 len: u16::try_from(packet.payload().len()).unwrap_or(u16::MAX),
-            });
+                udptl,
+            }),
+            (None, Some(packet)) => push(Kind::Udptl {
+                flow: flows.id(src, dst),
+                packet,
+            }),
+            (None, None) => {}
         }
     }
 }

@@ -156,11 +156,12 @@ impl<'o> Fold<'o> {
         self.engine.advance(ts, &mut self.out);
         let flow = |i: u32| flows.get(i as usize).copied();
         match event.kind {
-            Kind::Sip(mut msg) => {
+            Kind::Sip(mut msg, sender) => {
                 for f in &mut msg.frames {
                     *f += offset;
                 }
                 msg.frame += offset;
+                self.engine.sender(msg.src.ip(), sender.ttl, sender.mac);
                 self.sip_message(*msg);
             }
             Kind::Tcp {
@@ -181,6 +182,11 @@ impl<'o> Fold<'o> {
                     self.engine.tls(frame, ts, src, dst, *event);
                 }
             }
+            Kind::Udptl { flow: i, packet } => {
+                if let Some((src, dst)) = flow(i) {
+                    self.engine.udptl(frame, ts, src, dst, packet);
+                }
+            }
             Kind::Rtp {
                 flow: i,
                 ssrc,
@@ -189,7 +195,14 @@ impl<'o> Fold<'o> {
                 pt,
                 marker,
                 len,
+                udptl,
             } => {
+                // Bytes that read as both are UDPTL where an SDP announced it (T.38 fax).
+                if let (Some(packet), Some((src, dst))) = (udptl, flow(i)) {
+                    if self.engine.udptl(frame, ts, src, dst, packet) {
+                        return;
+                    }
+                }
                 // Most flows carry one SSRC: remember its stream per chunk flow, so a packet costs
                 // an array index instead of hashing two socket addresses.
                 let cached = self.stream_cache.get(i as usize).copied().flatten();
@@ -234,6 +247,10 @@ impl<'o> Fold<'o> {
                             ts,
                             src,
                             dst,
+                            chunk::Sender {
+                                ttl: datagram.ip.ttl,
+                                mac: None,
+                            },
                             &mut table,
                             &mut self.summary.sip_malformed,
                             &mut |kind| kinds.push(kind),
@@ -365,12 +382,15 @@ impl<'o> Fold<'o> {
         summary.sip = counts.sip;
         let limits = &mut summary.limits;
         limits.untracked_rtp_packets = counts.untracked_rtp_packets;
+        limits.untracked_udptl_packets = counts.untracked_udptl_packets;
         limits.untracked_tcp_segments = counts.untracked_tcp_segments;
         limits.untracked_icmp = counts.untracked_icmp;
         limits.out_of_order = counts.out_of_order;
         limits.peak_open_call_ids = counts.peaks.call_ids;
         limits.peak_open_streams = counts.peaks.streams;
         limits.peak_open_connections = counts.peaks.connections;
+        summary.vantage = counts.vantage;
+        summary.patterns = self.out.patterns();
         let report = self.defrag.finish();
         if let Some(last) = summary.captures.last_mut() {
             last.decode.incomplete_fragment_sets += report.incomplete_sets;

@@ -1,4 +1,4 @@
-//! Pure parsers of untrusted bytes: SIP, SDP, RTP, RTCP, STUN and TLS record sniffing.
+//! Pure parsers of untrusted bytes: SIP, SDP, RTP, RTCP, STUN, TLS record sniffing and UDPTL (T.38 fax).
 //!
 //! Takes byte slices, returns borrowed views or owned summaries; knows nothing of flows, time or
 //! calls, and imports nothing else of the crate, so every stage may use it. nom stays inside each
@@ -14,3 +14,4 @@ pub mod sdp;
 pub mod sip;
 pub mod stun;
 pub mod tls;
+pub mod udptl;

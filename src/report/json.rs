@@ -21,20 +21,29 @@
 //!   - `warnings` (array of `{ "offset": number, "message": string }`) and `warnings_dropped` (number).
 //! - `summary`: across all files: `files`, `packets`, `sip_messages`, `sip_resent`, `sip_untracked`
 //!   (SIP messages counted but not correlated because of the memory limits), `limits` (what the memory
-//!   limits left out: `untracked_tcp_segments`, `untracked_rtp_packets`, `tcp_reassembly_bytes_skipped`,
-//!   `tcp_reassembly_streams_over_limit`, `untracked_icmp_errors`; `out_of_order_packets`, packets more
-//!   than a second older than one before them; and what memory followed: `peak_open_call_ids`,
-//!   `peak_open_streams`, `peak_open_connections`, the most open at once), `calls`,
+//!   limits left out: `untracked_tcp_segments`, `untracked_rtp_packets`, `untracked_udptl_packets`
+//!   (fax), `tcp_reassembly_bytes_skipped`, `tcp_reassembly_streams_over_limit`,
+//!   `untracked_icmp_errors`; `out_of_order_packets`, packets more than a second older than one
+//!   before them; and what memory followed: `peak_open_call_ids`, `peak_open_streams`,
+//!   `peak_open_connections`, the most open at once), `calls`,
 //!   `failed_calls` (calls with an `error` finding), `degraded_calls` (a `warning` but no error),
 //!   `by_code` (object: finding code → calls it was found in), `rtp_streams`, `other_dialogs`,
 //!   `sip_requests` (object: method → count), `sip_responses` (object: status → count),
-//!   `sip_malformed` (object: reason → count); `registrations`, `failed_registrations` (with an `error`
+//!   `sip_malformed` (object: reason → count), `vantage`: what the capture point could see — `{
+//!   "capture_host" (the address every packet was from or to: the capture was taken there; null when
+//!   there is none), "common" (the addresses every packet was from or to: one, two when only those
+//!   two talked, none for a mirror port or a router's interface), "rtp_seen", "hosts": [{ "ip",
+//!   "sends", "receives" (packets from it / to it were seen), "ttl_min", "ttl_max" (of its SIP over
+//!   UDP), "hops" (routers between it and the capture point, from the TTL; null if unknown), "mac"
+//!   (the source MAC of its SIP over UDP: the last router's when it is not on this link) }],
+//!   "more_hosts" (beyond the host limit) }`; `registrations`, `failed_registrations` (with an `error`
 //!   finding), `peers`, `peers_down` (with an `error` finding), `transactions`, `failed_transactions`: the
 //!   lengths of the arrays below and how many failed.
 //! - `calls` (array, by first frame): per call
 //!   - `index` (1-based, as the call list shows it), `call_id`, `from`, `to` (URIs of the first INVITE),
 //!     `caller`, `callee` (`"ip:port"`, IPv6 as `"[ip]:port"`: where the first INVITE came from and went);
-//!   - `state`: `answered`, `rejected`, `cancelled`, `unanswered` (no response at all) or `in_progress`
+//!   - `state`: `answered`, `rejected`, `cancelled`, `unanswered` (no response at all), `mid_call` (the
+//!     capture started after the call was set up: no INVITE, only requests inside its dialog) or `in_progress`
 //!     (only provisional responses); `final_status` (number or null) and `final_reason` (string or null):
 //!     the response that decided the outcome, as the caller received it where the capture shows that;
 //!   - `ended_by`: `caller`, `callee` or null;
@@ -55,12 +64,22 @@
 //!     "expected_by_sdp", "first_after_answer_ms", "last_after_answer_ms" (first and last packet
 //!     relative to the call's 2xx, or null), "first_frame", "last_frame", "start_ts", "end_ts" }` — the figures are
 //!     Wireshark's (`tshark -z rtp,streams`);
+//!   - `fax` (array): the call's T.38 fax streams (UDPTL, never counted as RTP), one per direction:
+//!     `{ "src", "dst", "packets", "first_seq", "last_seq", "expected", "lost" (sequence numbers
+//!     never received), "recovered" (of those, carried again by the next packet's redundancy),
+//!     "resent", "gaps", "max_redundancy" (secondary IFPs per packet at most), "fec_packets",
+//!     "signals" (T.30 indicators and data modulations seen, by their T.38 ASN.1 names),
+//!     "first_frame", "last_frame", "start_ts", "end_ts" }`;
 //!   - `frames`: `{ "first", "last", "sip": [frame numbers of the call's SIP messages] }`;
 //!   - `wireshark_filter`: a display filter selecting the call's SIP in Wireshark.
 //! - `transport_events` (array, by first frame): TCP, TLS and ICMP failures: `{ "code", "severity",
 //!   "src", "dst", "proto", "attempts", "first_frame", "frames", "ts", "summary", "cause",
 //!   "call_indexes": [1-based indexes of the calls it explains] }`; an `info` event with calls is one
 //!   that only their normal start or end produced (ICMP for early media or for RTP after the BYE).
+//! - `patterns` (array, in the order of their first call): causes several calls share — calls that
+//!   failed over from the same dead target through the same host (`sip.failover` in each): `{ "code",
+//!   "host" (the host that kept trying it), "target" (`"ip:port"`), "call_indexes" (1-based),
+//!   "max_waited_ms" (the longest failover wait), "summary" }`.
 //! - `rtp_streams` (array, by first frame): every RTP stream, as in `media`, plus `"call"` (1-based index
 //!   or null).
 //! - `tcp_connections` (array): the TCP connections that carried SIP or TLS or failed (states S0, REJ,
@@ -118,12 +137,14 @@ use super::json_items;
 use super::spool::{Key, Spool};
 use crate::analysis::{self, Analysis, CaptureSummary, Output};
 use crate::correlate::calls::OtherDialog;
+use crate::correlate::fax::Fax;
 use crate::correlate::media::Stream;
 use crate::correlate::peers::Peer;
 use crate::correlate::registrations::Registration;
 use crate::correlate::transactions::Transaction;
 use crate::correlate::transport::{ConnState, Connection, IcmpError};
-use crate::diagnose::{Diagnosed, DiagnosedCall, Finding, Severity, Sink, TransportEvent};
+use crate::correlate::vantage::Vantage;
+use crate::diagnose::{Diagnosed, DiagnosedCall, Finding, Pattern, Severity, Sink, TransportEvent};
 
 /// The schema version written in every report.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -155,6 +176,7 @@ struct CallJson<'a> {
     ms_diagnostics: Vec<MsDiagnosticJson<'a>>,
     findings: Vec<FindingJson<'a>>,
     media: Vec<StreamJson<'a>>,
+    fax: Vec<FaxJson>,
     frames: Frames,
     wireshark_filter: String,
 }
@@ -231,6 +253,7 @@ struct Warning<'a> {
 struct Limits {
     untracked_tcp_segments: u64,
     untracked_rtp_packets: u64,
+    untracked_udptl_packets: u64,
     tcp_reassembly_bytes_skipped: u64,
     tcp_reassembly_streams_over_limit: u64,
     untracked_icmp_errors: u64,
@@ -263,6 +286,7 @@ struct Summary<'a> {
     sip_requests: &'a BTreeMap<String, u64>,
     sip_responses: BTreeMap<u16, u64>,
     sip_malformed: &'a BTreeMap<&'static str, u64>,
+    vantage: VantageJson,
 }
 
 /// The name of a link type as reports show it (text and HTML take it from here too).
@@ -446,6 +470,117 @@ fn transport_event(e: &TransportEvent) -> EventJson<'_> {
         src: endpoint(e.src),
         summary: &e.summary,
         ts: rfc3339(e.ts_ns),
+    }
+}
+
+#[derive(Serialize)]
+struct HostJson {
+    hops: Option<u8>,
+    ip: String,
+    mac: Option<String>,
+    receives: bool,
+    sends: bool,
+    ttl_max: Option<u8>,
+    ttl_min: Option<u8>,
+}
+
+#[derive(Serialize)]
+struct VantageJson {
+    capture_host: Option<String>,
+    common: Vec<String>,
+    hosts: Vec<HostJson>,
+    more_hosts: u64,
+    rtp_seen: bool,
+}
+
+fn vantage(v: &Vantage) -> VantageJson {
+    VantageJson {
+        capture_host: v.capture_host().map(|a| a.to_string()),
+        common: v.common.iter().map(|a| a.to_string()).collect(),
+        hosts: v
+            .hosts
+            .iter()
+            .map(|h| HostJson {
+                hops: h.hops(),
+                ip: h.ip.to_string(),
+                mac: h.mac.map(|m| {
+                    m.iter()
+                        .map(|b| format!("{b:02x}"))
+                        .collect::<Vec<_>>()
+                        .join(":")
+                }),
+                receives: h.receives,
+                sends: h.sends,
+                ttl_max: h.ttl.map(|t| t.1),
+                ttl_min: h.ttl.map(|t| t.0),
+            })
+            .collect(),
+        more_hosts: v.more_hosts,
+        rtp_seen: v.rtp_seen,
+    }
+}
+
+#[derive(Serialize)]
+struct FaxJson {
+    dst: String,
+    end_ts: String,
+    expected: u64,
+    fec_packets: u64,
+    first_frame: u64,
+    first_seq: u16,
+    gaps: u64,
+    last_frame: u64,
+    last_seq: u16,
+    lost: u64,
+    max_redundancy: u8,
+    packets: u64,
+    recovered: u64,
+    resent: u64,
+    signals: Vec<&'static str>,
+    src: String,
+    start_ts: String,
+}
+
+fn fax(f: &Fax) -> FaxJson {
+    FaxJson {
+        dst: endpoint(f.dst),
+        end_ts: rfc3339(f.last_ts_ns),
+        expected: f.expected,
+        fec_packets: f.fec_packets,
+        first_frame: f.first_frame,
+        first_seq: f.first_seq,
+        gaps: f.gaps,
+        last_frame: f.last_frame,
+        last_seq: f.last_seq,
+        lost: f.lost,
+        max_redundancy: f.max_redundancy,
+        packets: f.packets,
+        recovered: f.recovered,
+        resent: f.resent,
+        signals: f.signals(),
+        src: endpoint(f.src),
+        start_ts: rfc3339(f.first_ts_ns),
+    }
+}
+
+#[derive(Serialize)]
+struct PatternJson<'a> {
+    call_indexes: Vec<usize>,
+    code: &'static str,
+    host: String,
+    max_waited_ms: f64,
+    summary: &'a str,
+    target: String,
+}
+
+fn pattern(p: &Pattern) -> PatternJson<'_> {
+    PatternJson {
+        call_indexes: p.calls.iter().map(|i| i + 1).collect(),
+        code: p.code,
+        host: p.host.to_string(),
+        max_waited_ms: p.max_waited_ms,
+        summary: &p.summary,
+        target: endpoint(p.target),
     }
 }
 
@@ -667,6 +802,7 @@ fn call(d: &DiagnosedCall) -> CallJson<'_> {
         ms_diagnostics,
         findings: d.findings.iter().map(finding).collect(),
         media: d.own_streams().map(stream).collect(),
+        fax: d.evidence.fax.iter().map(fax).collect(),
         frames: Frames {
             first: frames.iter().copied().min().unwrap_or_default(),
             last: frames.iter().copied().max().unwrap_or_default(),
@@ -974,6 +1110,7 @@ impl<W: Write + Send> Output for Writer<W> {
                 limits: Limits {
                     untracked_tcp_segments: summary.limits.untracked_tcp_segments,
                     untracked_rtp_packets: summary.limits.untracked_rtp_packets,
+                    untracked_udptl_packets: summary.limits.untracked_udptl_packets,
                     tcp_reassembly_bytes_skipped: summary.tcp_reassembly.bytes_skipped,
                     tcp_reassembly_streams_over_limit: summary.tcp_reassembly.streams_over_limit,
                     untracked_icmp_errors: summary.limits.untracked_icmp,
@@ -998,6 +1135,7 @@ impl<W: Write + Send> Output for Writer<W> {
                     .map(|(s, n)| (s.0, *n))
                     .collect(),
                 sip_malformed: &summary.sip_malformed,
+                vantage: vantage(&summary.vantage),
             },
         };
         // The head object without its closing brace, then the arrays.
@@ -1012,6 +1150,10 @@ impl<W: Write + Send> Output for Writer<W> {
         self.array("other_dialogs", others, false)?;
         let events = std::mem::take(&mut self.events);
         self.array("transport_events", events, false)?;
+        let patterns: Vec<PatternJson> = summary.patterns.iter().map(pattern).collect();
+        self.out.write_all(b"  \"patterns\": ")?;
+        self.out.write_all(&nested(&patterns, 1)?)?;
+        self.out.write_all(b",\n")?;
         let streams = std::mem::take(&mut self.streams);
         self.array("rtp_streams", streams, false)?;
         let connections = std::mem::take(&mut self.connections);

@@ -10,7 +10,9 @@ use super::format::rfc3339;
 use super::json::{link_type_name, wireshark_filter};
 use super::spool::Spool;
 use super::text_items::Items;
-use super::words::{clock, duration_or_dash, sdp_note, short_uri, truncate};
+use super::words::{
+    clock, duration_or_dash, fax_line, sdp_note, short_uri, truncate, vantage_line,
+};
 use crate::analysis::{Analysis, CaptureSummary, Output, Summary};
 use crate::correlate::calls::{Call, OtherDialog};
 use crate::correlate::media::Stream;
@@ -180,6 +182,17 @@ impl<W: Write + Send> Output for Writer<W> {
             write_list_header(out)?;
             rows.drain(|row| out.write_all(row))?;
         }
+        if !summary.patterns.is_empty() {
+            writeln!(out, "\nPatterns (one cause behind several calls):")?;
+            for p in &summary.patterns {
+                writeln!(
+                    out,
+                    "  {}: {}",
+                    self.options.tag(Severity::Warning, p.code),
+                    escape(&p.summary)
+                )?;
+            }
+        }
         std::mem::take(&mut self.verdicts).drain(|v| out.write_all(v))?;
         let unlinked = std::mem::take(&mut self.unlinked);
         if unlinked.len() > 0 {
@@ -215,6 +228,7 @@ fn write_sip_summary(
         plural(calls, "call"),
         plural(others, "other dialog")
     )?;
+    writeln!(out, "Vantage: {}", escape(&vantage_line(&summary.vantage)))?;
     if sip.untracked > 0 {
         writeln!(
             out,
@@ -230,11 +244,11 @@ fn write_sip_summary(
             l.out_of_order
         )?;
     }
-    if l.untracked_tcp_segments + l.untracked_rtp_packets > 0 {
+    if l.untracked_tcp_segments + l.untracked_rtp_packets + l.untracked_udptl_packets > 0 {
         writeln!(
             out,
-            "  memory limits: {} TCP segments and {} RTP packets beyond the connection/stream limits not analysed",
-            l.untracked_tcp_segments, l.untracked_rtp_packets
+            "  memory limits: {} TCP segments, {} RTP and {} UDPTL packets beyond the connection/stream limits not analysed",
+            l.untracked_tcp_segments, l.untracked_rtp_packets, l.untracked_udptl_packets
         )?;
     }
     for (reason, n) in &summary.sip_malformed {
@@ -305,6 +319,9 @@ pub fn write_verdict(d: &DiagnosedCall, options: &Options, mut out: impl Write) 
             m.max_jitter_ms,
             s.mos.map(|v| format!(", MOS {v:.2}")).unwrap_or_default()
         )?;
+    }
+    for f in &d.evidence.fax {
+        writeln!(out, "  fax {}", fax_line(f))?;
     }
     writeln!(
         out,

@@ -14,7 +14,7 @@ mod harness;
 type Harness = fn(&[u8]);
 
 /// Every fuzz target (`fuzz/fuzz_targets/<name>.rs`) with its harness.
-const TARGETS: [(&str, Harness); 12] = [
+const TARGETS: [(&str, Harness); 13] = [
     ("capture", harness::capture),
     ("decode", harness::decode),
     ("defrag", harness::defrag),
@@ -25,6 +25,7 @@ const TARGETS: [(&str, Harness); 12] = [
     ("rtcp", harness::rtcp),
     ("stun", harness::stun),
     ("tls", harness::tls),
+    ("udptl", harness::udptl),
     ("pipeline", harness::pipeline),
     ("extract_redact", harness::extract_redact),
 ];

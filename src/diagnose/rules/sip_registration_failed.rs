@@ -66,7 +66,7 @@ fn finding(
 
 /// The finding of one kind of failure: an error unless the binding registered after it.
 fn failure(r: &Registration, run: &FailureRun) -> Finding {
-    let ended_failing = !r.registered.is_some_and(|g| g.at.ts_ns > run.last.ts_ns);
+    let ended_failing = r.registered.is_none_or(|g| g.at.ts_ns <= run.last.ts_ns);
     let aor = r.aor.as_str();
     let registrar = r.registrar;
     let client = r.client;

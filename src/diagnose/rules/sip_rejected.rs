@@ -149,7 +149,7 @@ fn method_meaning(method: &str, status: StatusCode, host: &str) -> String {
         ("MESSAGE", 413 | 513) => format!("the message is too large for {host}: split it, or use MSRP for large content"),
         ("MESSAGE", 415) => format!("{host} does not accept this message body type: check the Content-Type the sender uses"),
         ("INFO", 415 | 469) => format!("{host} does not take this INFO package or body (RFC 6086): DTMF over INFO is likely not agreed; use RFC 4733 events instead"),
-        ("UPDATE", 491) => format!("both sides updated the session at once (491 Request Pending, glare): the sender should retry after a random delay (RFC 3261 §14.1)"),
+        ("UPDATE", 491) => "both sides updated the session at once (491 Request Pending, glare): the sender should retry after a random delay (RFC 3261 §14.1)".to_string(),
         (_, 405 | 501) => format!("{host} does not support {method} (allow it there, or stop the device sending it)"),
         (_, 403) => format!("{host} refused the {method} by policy: check the user's permissions for it on {host} (subscriptions, messaging, presence) and any IP ACL there"),
         _ => generic_meaning(status, host, "the offered media", 0),

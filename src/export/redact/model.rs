@@ -54,7 +54,11 @@ pub(super) fn addresses(a: &Analysis) -> HashSet<IpAddr> {
         for g in &ev.icmp {
             out.insert(g.last.reporter);
         }
+        for f in &ev.fax {
+            out.extend([f.src.ip(), f.dst.ip()]);
+        }
     }
+    out.extend(a.vantage.hosts.iter().map(|h| h.ip));
     out
 }
 
@@ -204,6 +208,10 @@ impl Redactor {
                 g.errors.iter_mut().for_each(|e| self.icmp_error(e));
                 self.icmp_error(&mut g.last);
             }
+            for f in &mut ev.fax {
+                f.src = self.socket(f.src);
+                f.dst = self.socket(f.dst);
+            }
             self.findings(&mut d.findings);
         }
         for o in &mut a.other_dialogs {
@@ -239,6 +247,19 @@ impl Redactor {
         for p in &mut a.peers {
             self.peer(&mut p.item);
             self.findings(&mut p.findings);
+        }
+        for p in &mut a.patterns {
+            p.host = self.ip(p.host);
+            p.target = self.socket(p.target);
+            p.summary = self.text(&p.summary);
+        }
+        for h in &mut a.vantage.hosts {
+            h.ip = self.ip(h.ip);
+            h.mac = h.mac.map(|m| self.mac(m));
+        }
+        a.vantage.hosts.sort_by_key(|h| h.ip);
+        for ip in &mut a.vantage.common {
+            *ip = self.ip(*ip);
         }
         a
     }

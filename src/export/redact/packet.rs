@@ -682,7 +682,7 @@ mod tests {
         assert!(checksums_ok(&out));
         assert!(crate::proto::sip::parse(&sip).is_ok());
         assert!(text.contains("From: name-000001 <sip:"), "{text}");
-        assert!(text.contains("Call-ID: abc123@0.0.0.10\r\n"), "{text}");
+        assert!(text.contains("Call-ID: abc123@10.0.0.2\r\n"), "{text}");
         assert!(text.contains("c=IN IP6 2001:db8::1\r\n"), "{text}");
     }
 

@@ -215,7 +215,7 @@ impl<'s> Auth<'s> {
             username: None,
             stale: false,
         };
-        for p in split_outside(rest, ',') {
+        for p in split_outside(rest, b',') {
             let Some((name, value)) = p.split_once('=') else {
                 continue;
             };

@@ -14,7 +14,7 @@ use crate::correlate::media::Stream;
 use crate::diagnose::{Severity, TransportEvent};
 use crate::report::format::rfc3339;
 use crate::report::json::link_type_name;
-use crate::report::words::{clock, duration_or_dash, short_uri, truncate};
+use crate::report::words::{clock, duration_or_dash, short_uri, truncate, vantage_line};
 use crate::words::{duration_ns, frames_list, plural};
 
 /// The page's style sheet, inlined in its head.
@@ -39,7 +39,7 @@ fn state_rank(s: State) -> u8 {
     match s {
         State::Unanswered | State::Rejected | State::InProgress => 0,
         State::Cancelled => 1,
-        State::Answered => 2,
+        State::Answered | State::MidCall => 2,
     }
 }
 
@@ -182,6 +182,14 @@ pub(super) fn overview(analysis: &Analysis, h: &mut String) -> fmt::Result {
         }
         h.push_str("</div>\n");
     }
+    for p in &analysis.patterns {
+        writeln!(
+            h,
+            "<p class=\"pattern\"><span class=\"sev warning\">pattern</span> <code>{}</code> {}</p>",
+            escape(p.code),
+            escape(&p.summary)
+        )?;
+    }
     let states_line: Vec<String> = states
         .iter()
         .map(|(s, n)| format!("{n} {}", state_label(s)))
@@ -198,6 +206,11 @@ pub(super) fn overview(analysis: &Analysis, h: &mut String) -> fmt::Result {
         analysis.sip.resent,
         plural(analysis.other_dialogs.len() as u64, "dialog"),
         analysis.transport_events.len()
+    )?;
+    writeln!(
+        h,
+        "<p class=\"note\">Vantage: {}.</p>",
+        escape(&vantage_line(&analysis.vantage))
     )?;
     captures_table(&analysis.captures, h)?;
     calls_table(analysis, h)
