@@ -11,6 +11,7 @@
 #   lab-proxy  192.0.2.20 (kamailio) ─┤  bridge lab-br0 in namespace lab-sw   <- tcpdump here = switch mirror port
 #   lab-app1   192.0.2.31 (sipp UAS) ─┤      (bridge is promiscuous, so it sees every forwarded frame)
 #   lab-app2   192.0.2.32 (sipp UAS) ─┘
+#   lab-coll   192.0.2.40 (HEP collector: a UDP sink; only in the hep-* scenarios)
 #
 # The "firewall" is an nft ruleset (scripts/lab/*.nft) inside lab-app1, like a host firewall on the
 # application server; impairments "on the wire" are nft netdev ingress rules on the switch ports.
@@ -34,7 +35,9 @@ RUN=$(mktemp -d /tmp/lab-run.XXXXXX)
 chmod 755 "$RUN"
 
 NSS=(lab-sw lab-caller lab-proxy lab-app1 lab-app2)
-CALLER=192.0.2.10 PROXY=192.0.2.20 APP1=192.0.2.31 APP2=192.0.2.32
+CALLER=192.0.2.10 PROXY=192.0.2.20 APP1=192.0.2.31 APP2=192.0.2.32 COLL=192.0.2.40
+# Namespaces some scenarios add (deleted with the others).
+EXTRA_NSS=(lab-coll)
 PIDS=()          # background processes started by this script (each wrapped in `timeout`)
 CAP_PID=""
 
@@ -67,7 +70,7 @@ stop_all() {
 
 teardown() {
     local ns p
-    for ns in "${NSS[@]}"; do
+    for ns in "${NSS[@]}" "${EXTRA_NSS[@]}"; do
         if ip netns pids "$ns" >/dev/null 2>&1; then
             # processes we started inside our own namespaces only
             for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null || true; done
@@ -114,19 +117,19 @@ setup() {
     sleep 0.5
 }
 
-# tcpdump_at NS IFACE FILE LOG   — a tcpdump writing $RUN/FILE, returning once it listens (its pid in TCPDUMP_PID)
+# tcpdump_at NS IFACE FILE LOG [FILTER]   — a tcpdump writing $RUN/FILE (default filter: not ip6), returning once it listens (its pid in TCPDUMP_PID)
 tcpdump_at() {
-    local ns=$1 ifn=$2 file=$3 logname=$4
+    local ns=$1 ifn=$2 file=$3 logname=$4 filter=${5:-not ip6}
     rm -f "$RUN/$file"
-    bgrun "$ns" "$logname" 300 tcpdump -i "$ifn" -s 0 -U -Z root -w "$RUN/$file" 'not ip6'
+    bgrun "$ns" "$logname" 300 tcpdump -i "$ifn" -s 0 -U -Z root -w "$RUN/$file" "$filter"
     TCPDUMP_PID=${PIDS[-1]}
     local i
     for i in $(seq 50); do grep -q "listening on" "$RUN/$logname.log" 2>/dev/null && break; sleep 0.1; done
     sleep 0.3
 }
-# cap_start NS IFACE   — tcpdump writing $RUN/cap.pcap (the scenario's own file)
+# cap_start NS IFACE [FILTER]   — tcpdump writing $RUN/cap.pcap (the scenario's own file)
 cap_start() {
-    tcpdump_at "$1" "$2" cap.pcap tcpdump
+    tcpdump_at "$1" "$2" cap.pcap tcpdump "${3:-not ip6}"
     CAP_PID=$TCPDUMP_PID
 }
 # cap_also NS IFACE NAME.pcap   — a second capture point of the same run, saved as testdata/lab/NAME.pcap
@@ -164,6 +167,29 @@ cap_stop() {
         save_capture "${extra#*:}" "${extra#*:}"
     done
     EXTRA_CAPS=()
+}
+# collector PORT   — the HEP collector namespace lab-coll ($COLL) with a UDP sink on PORT (so the
+# proxy's HEP gets no ICMP port unreachable back) and tcpdump of what reaches it in $RUN/hep.pcap
+collector() {
+    local port=$1
+    ip netns add lab-coll
+    nsx lab-coll ip link set lo up
+    attach lab-coll lab-h0 "$COLL" 02:00:c0:00:02:40
+    bgrun lab-coll hep-sink 120 python3 -c "
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(('$COLL', $port))
+while True:
+    s.recv(65535)"
+    tcpdump_at lab-coll lab-h0 hep.pcap hep-tcpdump "udp dst port $port"
+    HEP_CAP_PID=$TCPDUMP_PID
+}
+collector_stop() {
+    local name=$1
+    sleep 0.5
+    kill -INT "$HEP_CAP_PID" 2>/dev/null || true
+    waitpid "$HEP_CAP_PID"
+    save_capture hep.pcap "$name"
 }
 
 # ---------------------------------------------------------------------------------------------------------
@@ -559,7 +585,96 @@ sc_early_media_port_closed() {
     waitpid "$PID_app1"
 }
 
-# 31. Phones registering with kamailio as the registrar (kamailio-registrar.cfg: digest auth, fixed passwords,
+# 31. The failing and the good call of scenario 3, with the proxy mirroring its SIP to a HEP collector
+#     (kamailio siptrace, HEP3, trace_mode 1: every message received or sent; hlog() in the failure
+#     route). Two captures of the same traffic: what reaches the collector (hep-feed.pcap: HEP only),
+#     and the switch without the HEP packets (hep-feed-switch.pcap, captured directly).
+sc_hep_feed() {
+    firewall lab-app1 fw-drop-tcp-syn.nft
+    collector 9060
+    cap_start lab-sw lab-br0 'not ip6 and not udp port 9060'
+    CAP_NAME=hep-feed-switch.pcap
+    uas app1 lab-app1 "$APP1" uas-call.xml -t t1
+    uas app2 lab-app2 "$APP2" uas-call.xml -t t1
+    proxy FR_MS=10000 "HEP_URI=\"sip:$COLL:9060\""
+    uac caller1 "$PROXY:5060" uac-call.xml app1 -d 3000
+    uac caller2 "$PROXY:5060" uac-call.xml app2 -d 3000
+    waitpid "$PID_app2"
+    kill -INT "$PID_app1" 2>/dev/null || true
+    collector_stop hep-feed.pcap
+}
+
+# 32. A good call through the proxy mirrored as HEPv2 to a collector on a non-standard port (9999),
+#     captured at the collector (HEP1/2 has no magic: callscope reads it with --hep-port 9999).
+sc_hep2_feed() {
+    collector 9999
+    cap_start lab-sw lab-br0 'not ip6 and not udp port 9999'
+    CAP_NAME=hep2-feed-switch.pcap
+    uas app2 lab-app2 "$APP2" uas-call.xml -t t1
+    proxy FR_MS=10000 "HEP_URI=\"sip:$COLL:9999\"" HEP_VERSION=2
+    uac caller2 "$PROXY:5060" uac-call.xml app2 -d 1000
+    waitpid "$PID_app2"
+    collector_stop hep2-feed.pcap
+}
+
+# 33. A Lync / Skype for Business Front End that cannot reach its trusted application: the proxy (as the
+#     Front End) forwards the caller's INVITE over TCP to app1, whose firewall drops the SYNs, and answers
+#     504 with ms-diagnostics 1046 (WinsockFailureCode 10060) and ms-diagnostics-public (MS_DIAG).
+sc_lync_fe_504() {
+    firewall lab-app1 fw-drop-tcp-syn.nft
+    cap_start lab-sw lab-br0
+    uas app1 lab-app1 "$APP1" uas-call.xml -t t1
+    proxy FR_MS=10000 MS_DIAG=1
+    uac caller1 "$PROXY:5060" uac-call.xml app1 -d 3000
+    kill -INT "$PID_app1" 2>/dev/null || true
+}
+
+# 34. A Lync / Skype for Business callee whose media cannot get through (app1's firewall drops all
+#     non-SIP UDP): it answers with ICE candidates, no media flows, and it hangs up after 5 s with
+#     ms-client-diagnostics 24 and its CalleeMediaDebug (ICEWarn 0x320).
+sc_lync_ice_failed() {
+    firewall lab-app1 fw-drop-media.nft
+    cap_start lab-sw lab-br0
+    uas app1 lab-app1 "$APP1" uas-ms-ice-failed.xml
+    uac caller "$APP1:5060" uac-ack-lost.xml app
+    waitpid "$PID_app1"
+}
+
+# 35. An SBC (the caller) and Teams Direct Routing's SIP proxy (app2 standing in, with Microsoft's
+#     Server header and pstnhub Contact): the SBC's OPTIONS health check is answered 200, then its
+#     INVITE is rejected 403 Forbidden.
+sc_teams_dr_rejected() {
+    cap_start lab-sw lab-br0
+    uas teams-options lab-app2 "$APP2" uas-teams-options.xml
+    uac sbc-options "$APP2:5060" uac-sbc-options.xml teams
+    waitpid "$PID_teams_options"
+    uas teams-reject lab-app2 "$APP2" uas-teams-reject.xml
+    uac sbc-invite "$APP2:5060" uac-sbc-invite.xml teams
+    waitpid "$PID_teams_reject"
+}
+
+# 36. The SBC's TLS connection to Teams Direct Routing (SNI sip.pstnhub.microsoft.com, port 5061) that
+#     Microsoft's side ends: the server (openssl s_server on app2, with a certificate for that name the
+#     SBC trusts) requires a client certificate and the SBC has none, so the server aborts the
+#     handshake. TLS 1.2 so that the alert is visible.
+sc_teams_dr_tls() {
+    local d="$RUN/tls"
+    mkdir -p "$d"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
+        -subj "/CN=sip.pstnhub.microsoft.com" -addext "subjectAltName=DNS:sip.pstnhub.microsoft.com" \
+        -keyout "$d/ms.key" -out "$d/ms.crt" 2>/dev/null
+    cap_start lab-sw lab-br0
+    bgrun lab-app2 tls-server 20 openssl s_server -accept "$APP2:5061" -tls1_2 -cert "$d/ms.crt" \
+        -key "$d/ms.key" -Verify 1 -naccept 1 -quiet
+    local i
+    for i in $(seq 50); do nsx lab-app2 ss -ltn | grep -q ":5061" && break; sleep 0.1; done
+    printf 'OPTIONS sip:sip.pstnhub.microsoft.com:5061 SIP/2.0\r\n\r\n' |
+        fgrun lab-caller tls-client 10 openssl s_client -connect "$APP2:5061" -tls1_2 \
+            -servername sip.pstnhub.microsoft.com -CAfile "$d/ms.crt" -verify_return_error
+    sleep 0.5
+}
+
+# 37. Phones registering with kamailio as the registrar (kamailio-registrar.cfg: digest auth, fixed passwords,
 #     Min-Expires 20), each from its own Contact port: alice registers for 60 s and refreshes 25 s later on
 #     the same Call-ID (good); bob has the wrong password (401, credentials, 401 again, three times: a
 #     challenge loop); carol asks for 10 s (423 Interval Too Brief, Min-Expires: 20), retries with 20 and
@@ -588,7 +703,7 @@ sc_register_auth() {
     waitpid "$grace"
 }
 
-# 32. OPTIONS keep-alives from kamailio (kamailio-keepalive.cfg, dispatcher module: every 5 s to each
+# 38. OPTIONS keep-alives from kamailio (kamailio-keepalive.cfg, dispatcher module: every 5 s to each
 #     destination, tm gives up after 4 s) to four next hops: app1 answers 200 (healthy); app2's firewall
 #     (fw-drop-keepalives.nft) drops UDP 5060 (OPTIONS retransmitted, never answered) and SYNs to its TLS port
 #     5061 (the keep-alive connection never opens: no SYN-ACK, as a Lync/SfB pool sees a trusted application
@@ -604,7 +719,7 @@ sc_options_keepalive() {
     sleep 22
 }
 
-# 33. The proxy resolves its next hop by name through dnsmasq (in lab-app2, answering for lab.example only:
+# 39. The proxy resolves its next hop by name through dnsmasq (in lab-app2, answering for lab.example only:
 #     --local, so any other name there is NXDOMAIN), via /etc/netns/lab-proxy/resolv.conf, which `ip netns exec`
 #     mounts over the proxy's /etc/resolv.conf. Call 1 (R-URI user dnsgood): SRV _sip._tcp.app1.lab.example
 #     -> app1.lab.example:5060 -> A 192.0.2.31, the call connects over TCP. Call 2 (dnsbad): the SRV and A
@@ -624,7 +739,7 @@ sc_dns_nxdomain() {
     waitpid "$PID_app1"
 }
 
-# 34. A large INVITE (uac-call-big.xml: an ICE/DTLS offer, ~2.6 kB) over UDP leaves the caller as two IP
+# 40. A large INVITE (uac-call-big.xml: an ICE/DTLS offer, ~2.6 kB) over UDP leaves the caller as two IP
 #     fragments. Call 1 connects (the fragments pass, RTP 2 s, BYE). Then app1's firewall drops non-first
 #     fragments before reassembly (fw-drop-fragments.nft): call 2's INVITE and its retransmissions are lost
 #     whole at app1, while the switch still sees both fragments of each; Timer B ends it at 32 s.
@@ -640,7 +755,7 @@ sc_invite_fragments_dropped() {
     waitpid "$PID_app1"
 }
 
-# 35. The same large INVITE, its second fragment dropped on the caller's uplink before the mirror
+# 41. The same large INVITE, its second fragment dropped on the caller's uplink before the mirror
 #     (drop-caller-fragments-uplink.nft, netdev ingress of the caller's switch port): the capture holds only the
 #     first fragment of each transmission (7, per Timer A), never a whole INVITE; app1 receives nothing.
 sc_invite_fragments_lost() {
@@ -652,7 +767,7 @@ sc_invite_fragments_lost() {
     waitpid "$PID_app1"
 }
 
-# 36. Three calls with RFC 4028 session timers (Session-Expires: 90;refresher=uac, accepted by app1 with
+# 42. Three calls with RFC 4028 session timers (Session-Expires: 90;refresher=uac, accepted by app1 with
 #     Require: timer), media inactive. Once they are up, app1's firewall starts dropping inbound UDP SIP starting
 #     with "INVITE" (uas-session-timer.xml adds the rule to fw-session-refresh.nft's chain): each caller's refresh
 #     re-INVITE at 45 s is retransmitted unanswered, and app1 ends each session at SE - min(32, SE/3) = 60 s with
@@ -666,7 +781,7 @@ sc_session_timer_refresh_dropped() {
     waitpid "$PID_app1"
 }
 
-# 37. Transactions other than INVITE and REGISTER: a MESSAGE app1 accepts (200); a SUBSCRIBE for voicemail
+# 43. Transactions other than INVITE and REGISTER: a MESSAGE app1 accepts (200); a SUBSCRIBE for voicemail
 #     notifications that app1 refuses with 489 Bad Event; a MESSAGE to app2, whose firewall drops it
 #     (retransmitted per Timer E, unanswered until Timer F, 32 s); and a call with a reliable 183 (PRACK/200)
 #     in which the caller's REFER (blind transfer) is refused 403 before it hangs up.
@@ -690,16 +805,19 @@ ALL=(sip-udp-basic-call sip-udp-outcomes tcp-syn-dropped-proxy tcp-syn-dropped-a
      media-impaired sip-tcp-call tls-handshake-failed media-dead-air media-stopped failover-udp
      nat-private-sdp fax-t38 fax-t38-refused fax-t38-one-way media-one-way-at-caller
      media-blocked-both-at-caller ice-call ice-failed codec-mismatch media-changes midcall-one-way
-     teardown-rtp-after-bye early-media-port-closed register-auth options-keepalive dns-nxdomain
-     invite-fragments-dropped invite-fragments-lost session-timer-refresh-dropped other-transactions)
+     teardown-rtp-after-bye early-media-port-closed hep-feed hep2-feed lync-fe-504 lync-ice-failed
+     teams-dr-rejected teams-dr-tls register-auth options-keepalive dns-nxdomain invite-fragments-dropped
+     invite-fragments-lost session-timer-refresh-dropped other-transactions)
 
 run_scenario() {
     local name=$1 fn="sc_${1//-/_}"
     declare -F "$fn" >/dev/null || die "unknown scenario: $name (try --list)"
     log "=== $name"
     setup
+    # A scenario recording at two points names its main capture otherwise (CAP_NAME).
+    CAP_NAME="$name.pcap"
     "$fn"
-    cap_stop "$name.pcap"
+    cap_stop "$CAP_NAME"
     stop_all
     mkdir -p "$RUN/logs-$name" && mv "$RUN"/*.log "$RUN/logs-$name/" 2>/dev/null || true
 }

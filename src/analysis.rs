@@ -334,6 +334,11 @@ pub struct DecodeCounts {
     pub filtered_out: u64,
     /// Packets whose decoding stopped early, by reason.
     pub undecodable: BTreeMap<&'static str, u64>,
+    /// HEP packets unwrapped (a proxy's or SBC's mirror of its traffic).
+    pub hep: u64,
+    /// What the HEP packets carried: `sip`, `rtp`, `rtcp`, `log`, `other`, `compressed` (not read),
+    /// `malformed`, `split` (a HEP3 packet cut by a TCP segment's end, not read).
+    pub hep_payloads: BTreeMap<&'static str, u64>,
 }
 
 impl DecodeCounts {
@@ -354,15 +359,22 @@ impl DecodeCounts {
         for (reason, n) in &other.undecodable {
             *self.undecodable.entry(*reason).or_default() += n;
         }
+        self.hep += other.hep;
+        for (kind, n) in &other.hep_payloads {
+            *self.hep_payloads.entry(*kind).or_default() += n;
+        }
     }
 }
 
 /// The name of a pcap link type as reports show it: the decoder's short name (`ethernet`,
-/// `linux-sll`, ...), or `linktype-N` for a type it does not read. Renderers take link types from
-/// here, so that `report` needs nothing of `decode`.
+/// `linux-sll`, ...), `netmon-media-N` for a NetMon media type without a LINKTYPE, or `linktype-N`
+/// for a type it does not read. Renderers take link types from here, so that `report` needs
+/// nothing of `decode`.
 pub fn link_type_name(link: u32) -> String {
-    crate::decode::LinkType(link)
-        .name()
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("linktype-{link}"))
+    let netmon = crate::capture::NETMON_LINK;
+    match crate::decode::LinkType(link).name() {
+        Some(name) => name.to_string(),
+        None if link >= netmon => format!("netmon-media-{}", link - netmon),
+        None => format!("linktype-{link}"),
+    }
 }

@@ -4,8 +4,8 @@
 use std::net::SocketAddr;
 
 use crate::correlate::message::{
-    CSeq, Candidate, Codec, Kind, Message, Method, MsDiagnostic, Reason, SdpMedia, Transport,
-    Warning,
+    CSeq, Candidate, Codec, Kind, Message, Method, MsDiagnostic, MsHeader, Reason, SdpMedia,
+    Transport, Warning,
 };
 use crate::proto::sdp::Direction;
 use crate::proto::sip::StatusCode;
@@ -246,7 +246,7 @@ impl Build for Message {
 
     fn ms_diag(mut self, id: u32, reason: &str, attrs: &[(&str, &str)]) -> Self {
         self.ms_diagnostics.push(MsDiagnostic {
-            public: false,
+            header: MsHeader::Diagnostics,
             error_id: id,
             sub_code: None,
             source: Some("fe.example.com".into()),
@@ -255,6 +255,7 @@ impl Build for Message {
                 .iter()
                 .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
                 .collect(),
+            media: Vec::new(),
         });
         self
     }

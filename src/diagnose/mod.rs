@@ -12,8 +12,10 @@
 //! How a call is diagnosed ([`call`]): the transport rules turn its failed candidate connections and
 //! ICMP groups into failures; `link` says whether each explains the call (its own signalling path, the
 //! next hop a proxy was trying to reach while it held the call's INVITE, or the call's RTP); then the
-//! call rules run on its `facts::CallFacts`. Findings are ordered by severity, then by [`RULES`]'
-//! rank (the cause before the symptom it produced), then by time.
+//! call rules run on its `facts::CallFacts`. A Microsoft client's own media report
+//! (`ms-client-diagnostics`, `microsoft`) becomes part of the cause of the call's media findings.
+//! Findings are ordered by severity, then by [`RULES`]' rank (the cause before the symptom it
+//! produced), then by time.
 
 use std::net::SocketAddr;
 
@@ -29,6 +31,7 @@ use crate::correlate::transport::{Connection, IcmpGroup};
 pub(crate) mod facts;
 mod finish;
 pub(crate) mod link;
+pub(crate) mod microsoft;
 mod patterns;
 pub(crate) mod rules;
 pub(crate) mod text;
@@ -182,6 +185,7 @@ pub fn call(fc: &FinishedCall) -> CallDiagnosis {
     let linked_refs: Vec<&TransportEvent> = linked.iter().collect();
     let found = rules::call_findings(&facts, &linked_refs);
     findings.extend(found.findings);
+    microsoft::explain_media(&mut findings, &facts);
     order(&mut findings);
     let call = &fc.call;
     let on_hop = |a: std::net::SocketAddr, b: std::net::SocketAddr| {

@@ -45,6 +45,8 @@ pub(super) struct Fold<'o> {
     out: Diagnoser<&'o mut dyn Output>,
     /// Per flow of the chunk being folded: the SSRC and stream key of its last RTP packet.
     stream_cache: Vec<Option<(u32, Key)>>,
+    /// Where HEP1/2 is recognised in reassembled datagrams (as in the chunks).
+    hep_ports: Vec<u16>,
 }
 
 /// Combines two optional values with `pick` (min or max), keeping whichever is present.
@@ -60,6 +62,7 @@ impl<'o> Fold<'o> {
     pub(super) fn new(
         first_frame: u64,
         limits: engine::Limits,
+        hep_ports: Vec<u16>,
         out: &'o mut dyn Output,
     ) -> Fold<'o> {
         Fold {
@@ -74,6 +77,7 @@ impl<'o> Fold<'o> {
             engine: Engine::new(limits),
             out: Diagnoser::new(out),
             stream_cache: Vec::new(),
+            hep_ports,
         }
     }
 
@@ -161,7 +165,9 @@ impl<'o> Fold<'o> {
                     *f += offset;
                 }
                 msg.frame += offset;
-                self.engine.sender(msg.src.ip(), sender.ttl, sender.mac);
+                if let Some(sender) = sender {
+                    self.engine.sender(msg.src.ip(), sender.ttl, sender.mac);
+                }
                 self.sip_message(*msg);
             }
             Kind::Tcp {
@@ -237,24 +243,27 @@ impl<'o> Fold<'o> {
                     chunk::count_l4(&mut self.current.decode, &packet.l4);
                     if let L4::Udp(udp) = packet.l4 {
                         // Classified like any datagram; its events already carry frame numbers.
-                        let src = SocketAddr::new(datagram.ip.src, udp.src_port);
-                        let dst = SocketAddr::new(datagram.ip.dst, udp.dst_port);
                         let mut kinds = Vec::new();
                         let mut table = chunk::Flows::default();
-                        chunk::udp_payload(
-                            udp.payload,
-                            &datagram.frames,
-                            ts,
-                            src,
-                            dst,
-                            chunk::Sender {
+                        let whole = chunk::Datagram {
+                            payload: udp.payload,
+                            frames: &datagram.frames,
+                            ts_ns: ts,
+                            src: SocketAddr::new(datagram.ip.src, udp.src_port),
+                            dst: SocketAddr::new(datagram.ip.dst, udp.dst_port),
+                            sender: chunk::Sender {
                                 ttl: datagram.ip.ttl,
                                 mac: None,
                             },
-                            &mut table,
-                            &mut self.summary.sip_malformed,
-                            &mut |kind| kinds.push(kind),
-                        );
+                        };
+                        let mut sinks = chunk::Sinks {
+                            flows: &mut table,
+                            sip_errors: &mut self.summary.sip_malformed,
+                            counts: &mut self.current.decode,
+                        };
+                        chunk::udp_payload(&whole, &self.hep_ports, &mut sinks, &mut |kind| {
+                            kinds.push(kind)
+                        });
                         let flows = table.into_list();
                         // The datagram's events index its own small flow table, not the chunk's.
                         let chunk_cache = std::mem::take(&mut self.stream_cache);

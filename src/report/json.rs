@@ -7,8 +7,9 @@
 //! - `tool`: `{ "name": "callscope", "version": "<crate version>" }`.
 //! - `captures` (array, in merge order): per input file
 //!   - `path` (string): as given on the command line;
-//!   - `format` (string): `pcap`, `pcap-ns` or `pcapng`; `gzip` (bool): whether it was compressed;
-//!   - `link_types` (array of strings): link type names (`ethernet`, `linux-sll`, ...) or `linktype-<n>`;
+//!   - `format` (string): `pcap`, `pcap-ns`, `pcapng` or `netmon2`; `gzip` (bool): whether it was compressed;
+//!   - `link_types` (array of strings): link type names (`ethernet`, `linux-sll`, `ieee802-11`,
+//!     `netmon-event`, ...), `netmon-media-<n>` or `linktype-<n>`;
 //!   - `packets` (number), `bytes` (number: file size, decompressed), `captured_bytes` (number);
 //!   - `first_ts`, `last_ts`: the earliest and latest packet times (RFC 3339 UTC strings with
 //!     microseconds, or null without packets),
@@ -16,8 +17,9 @@
 //!   - `first_frame` (number): the 1-based number of the file's first frame in the merged numbering;
 //!   - `decode`: packet counts `ipv4`, `ipv6`, `udp`, `tcp`, `icmp`, `other_ip`, `non_ip`, `fragments`,
 //!     `reassembled`, `incomplete_fragment_sets`, `snaplen_truncated`, `filtered_out` (left out by a
-//!     `--filter`), and `undecodable` (object: reason →
-//!     count);
+//!     `--filter`), `undecodable` (object: reason → count), `hep` (HEP packets unwrapped) and
+//!     `hep_payloads` (object: what they carried — `sip`, `rtp`, `rtcp`, `log`, `other`,
+//!     `compressed`, `malformed`, `split` — → count);
 //!   - `warnings` (array of `{ "offset": number, "message": string }`) and `warnings_dropped` (number).
 //! - `summary`: across all files: `files`, `packets`, `sip_messages`, `sip_resent`, `sip_untracked`
 //!   (SIP messages counted but not correlated because of the memory limits), `limits` (what the memory
@@ -54,7 +56,8 @@
 //!     first appearance), `messages`, `retransmissions` (numbers);
 //!   - `reasons` (array of `{ "protocol", "cause", "text", "frame" }`: Reason headers),
 //!     `warnings` (`{ "code", "agent", "text", "frame" }`), `ms_diagnostics`
-//!     (`{ "error_id", "sub_code", "source", "reason", "attrs": {..}, "public", "frame" }`);
+//!     (`{ "error_id", "sub_code", "source", "reason", "attrs": {..}, "header" (`ms-diagnostics`,
+//!     `ms-diagnostics-public` or `ms-client-diagnostics`), "public", "frame" }`);
 //!   - `findings` (array, primary — most causal — first): `{ "code", "severity" (`error`, `warning`,
 //!     `info`), "summary", "cause", "frames": [evidence frame numbers], "ts" }`;
 //!   - `media` (array): the call's RTP streams, each `{ "src", "dst", "ssrc" (hex string), "payload_type",
@@ -139,6 +142,7 @@ use crate::analysis::{self, Analysis, CaptureSummary, Output};
 use crate::correlate::calls::OtherDialog;
 use crate::correlate::fax::Fax;
 use crate::correlate::media::Stream;
+use crate::correlate::message::MsHeader;
 use crate::correlate::peers::Peer;
 use crate::correlate::registrations::Registration;
 use crate::correlate::transactions::Transaction;
@@ -240,6 +244,8 @@ struct Decode<'a> {
     snaplen_truncated: u64,
     filtered_out: u64,
     undecodable: &'a BTreeMap<&'static str, u64>,
+    hep: u64,
+    hep_payloads: &'a BTreeMap<&'static str, u64>,
 }
 
 #[derive(Serialize)]
@@ -320,6 +326,8 @@ fn capture(c: &CaptureSummary) -> Capture<'_> {
             snaplen_truncated: d.snaplen_truncated,
             filtered_out: d.filtered_out,
             undecodable: &d.undecodable,
+            hep: d.hep,
+            hep_payloads: &d.hep_payloads,
         },
         warnings: c
             .warnings
@@ -730,6 +738,7 @@ struct MsDiagnosticJson<'a> {
     attrs: BTreeMap<&'a str, &'a str>,
     error_id: u32,
     frame: u64,
+    header: &'static str,
     public: bool,
     reason: Option<&'a str>,
     source: Option<&'a str>,
@@ -765,7 +774,8 @@ fn call(d: &DiagnosedCall) -> CallJson<'_> {
                     .collect(),
                 error_id: d.error_id,
                 frame: m.frame,
-                public: d.public,
+                header: d.header.name(),
+                public: d.header == MsHeader::Public,
                 reason: d.reason.as_deref(),
                 source: d.source.as_deref(),
                 sub_code: d.sub_code,

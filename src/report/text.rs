@@ -381,6 +381,19 @@ fn write_capture(c: &CaptureSummary, out: &mut impl Write) -> io::Result<()> {
     for (reason, n) in &d.undecodable {
         writeln!(out, "  not fully decoded: {n} × {reason}")?;
     }
+    if d.hep > 0 {
+        let carried: Vec<String> = d
+            .hep_payloads
+            .iter()
+            .map(|(kind, n)| format!("{n} {kind}"))
+            .collect();
+        writeln!(
+            out,
+            "  HEP: {} packets unwrapped ({})",
+            d.hep,
+            carried.join(", ")
+        )?;
+    }
     for w in &c.warnings {
         writeln!(
             out,

@@ -686,3 +686,94 @@ fn a_session_refresh_dropped_ends_each_call_at_the_session_expiry() {
         assert!(f.frames.contains(&refresh) && f.frames.contains(&bye));
     }
 }
+
+/// A Lync Front End's 504 with ms-diagnostics 1046 / WinsockFailureCode 10060: the SYNs it sent in
+/// the same capture corroborate it, and both headers are decoded.
+#[test]
+fn lync_front_end_504_and_its_unanswered_syns_corroborate_each_other() {
+    let a = lab("lync-fe-504.pcap");
+    assert_eq!(codes(&a, 0), ["tcp.syn_unanswered", "sip.timeout"]);
+    let timeout = &a.calls[0].findings[1];
+    assert_eq!(timeout.frames, [3, 16, 17]);
+    assert_mentions(
+        timeout,
+        &[
+            "ms-diagnostics 1046 (SIP stack: failed to connect to a peer server) reason \"Failed to connect to a peer server\" from fe01.lab.example; WinsockFailureCode 10060 WSAETIMEDOUT: the connection attempt timed out: the peer never answered",
+            "ms-diagnostics-public 1046 (SIP stack: failed to connect to a peer server)",
+            "192.0.2.20's ms-diagnostics 1046 (WinsockFailureCode 10060 WSAETIMEDOUT) and the capture corroborate each other: TCP from 192.0.2.20 to 192.0.2.31:5060: 7 SYNs over 7.1 s, never answered",
+            "check that the peer server is up, listens on its port and is reachable from the server (firewall)",
+        ],
+    );
+    assert_eq!(
+        timeout
+            .cause
+            .matches("check that the peer server is up")
+            .count(),
+        1
+    );
+}
+
+/// A Skype for Business callee's ms-client-diagnostics 24 in its BYE is the cause of the call's media
+/// findings, with the ICEWarn bits and the relay it did not get.
+#[test]
+fn a_lync_clients_media_report_explains_the_media_findings() {
+    let a = lab("lync-ice-failed.pcap");
+    assert_eq!(
+        codes(&a, 0),
+        ["media.dropped_after_answer", "media.one_way"]
+    );
+    for f in &a.calls[0].findings {
+        assert!(f.frames.contains(&211), "{:?}", f.frames);
+        assert_mentions(
+            f,
+            &[
+                "the Microsoft client's own diagnosis (BYE, frame 211): ms-client-diagnostics 24 (client: the call could not establish media: the clients' connectivity checks (ICE) found no working path)",
+                "callee audio report: ICEWarn 0x320 = local connectivity failed (0x20), TCP NAT connectivity failed (0x100), TCP TURN server connectivity failed (0x200); local media relay none (no relay allocated), relay name av-edge.lab.example, port range 20000:20039",
+            ],
+        );
+    }
+    let m = &a.calls[0]
+        .messages
+        .iter()
+        .find(|s| s.msg.frame == 211)
+        .expect("the BYE")
+        .msg;
+    let report = &m.ms_diagnostics[0].media[0];
+    assert_eq!(
+        (report.party.as_deref(), report.ice_warn),
+        (Some("Callee"), Some(0x320))
+    );
+}
+
+/// Teams Direct Routing: a 403 from Microsoft's SIP proxy says who answered; the TLS handshake the
+/// proxy ends says what Microsoft requires of the SBC.
+#[test]
+fn teams_direct_routing_rejections_name_microsoft() {
+    let a = lab("teams-dr-rejected.pcap");
+    assert_eq!(a.calls.len(), 1);
+    assert_eq!(a.other_dialogs.len(), 1);
+    assert_eq!(a.other_dialogs[0].method, "OPTIONS");
+    assert_eq!(a.other_dialogs[0].final_status.map(|s| s.0), Some(200));
+    let f = primary(&a, 0);
+    assert_eq!(f.code, "sip.rejected");
+    assert_mentions(
+        f,
+        &["Teams Direct Routing (Microsoft's SIP proxy) answered 403 Forbidden"],
+    );
+    let tls = lab("teams-dr-tls.pcap");
+    let ev = &tls.transport_events[0];
+    assert_eq!(ev.code, "tls.handshake_failed");
+    assert!(
+        ev.summary
+            .contains("for the name sip.pstnhub.microsoft.com"),
+        "{}",
+        ev.summary
+    );
+    assert!(
+        ev.cause.contains(
+            "the server is Teams Direct Routing's SIP proxy, and Microsoft closed the TLS session"
+        ),
+        "{}",
+        ev.cause
+    );
+}

@@ -14,7 +14,7 @@ mod harness;
 type Harness = fn(&[u8]);
 
 /// Every fuzz target (`fuzz/fuzz_targets/<name>.rs`) with its harness.
-const TARGETS: [(&str, Harness); 13] = [
+const TARGETS: [(&str, Harness); 14] = [
     ("capture", harness::capture),
     ("decode", harness::decode),
     ("defrag", harness::defrag),
@@ -24,6 +24,7 @@ const TARGETS: [(&str, Harness); 13] = [
     ("rtp", harness::rtp),
     ("rtcp", harness::rtcp),
     ("stun", harness::stun),
+    ("hep", harness::hep),
     ("tls", harness::tls),
     ("udptl", harness::udptl),
     ("pipeline", harness::pipeline),

@@ -12,11 +12,13 @@ mod diagnose;
 mod extract;
 mod fuzz_regressions;
 mod golden;
+mod hep;
 mod hostile;
 mod html;
 // Needs libpcap: `cargo test --features live`.
 #[cfg(feature = "live")]
 mod live;
+mod netmon;
 mod non_invite;
 mod normal_calls;
 mod real_captures;

@@ -112,7 +112,7 @@ pub(crate) fn call_findings(f: &CallFacts<'_>, linked: &[&TransportEvent]) -> Ca
     let mut out: Vec<Finding> = Vec::new();
     out.extend(sip_no_response::check(f, linked));
     out.extend(sip_timeout::check(f, linked));
-    out.extend(sip_rejected::check(f));
+    out.extend(sip_rejected::check(f, linked));
     // The call's other transactions (PRACK, REFER, UPDATE, INFO, NOTIFY, ...), judged as those outside
     // calls are.
     for tx in transactions::of_call(f.call.messages.iter().map(|s| &s.msg), f.index) {

@@ -96,6 +96,11 @@ impl Redactor {
             for (_, v) in &mut d.attrs {
                 *v = self.text(v);
             }
+            for report in &mut d.media {
+                for (_, v) in &mut report.fields {
+                    *v = self.text(v);
+                }
+            }
         }
         for media in m.sdp.iter_mut().flatten() {
             media.addr = media.addr.map(|a| self.ip(a));
