@@ -1,9 +1,9 @@
-//! The header fields of a SIP message that registrations, authentication, session timers and routing
+//! The header fields of a SIP message that registrations, authentication and session timers
 //! read: owned, and only where a message has them.
 //!
 //! Built in the parallel stage with the rest of [`Message`](super::message::Message), from one pass over
 //! its header names; most messages of a call carry none of these, so they cost a message nothing but a
-//! `None`. Values follow RFC 3261 §10 and §20 (Expires, Min-Expires, Contact `expires`, Route), §22 and
+//! `None`. Values follow RFC 3261 §10 and §20 (Expires, Min-Expires, Contact `expires`), §22 and
 //! RFC 7616 (challenges and credentials) and RFC 4028 (Session-Expires, Min-SE).
 
 use crate::proto::sip;
@@ -25,8 +25,6 @@ pub struct Fields {
     pub session_expires: Option<SessionTimer>,
     /// `Min-SE`, in seconds.
     pub min_se: Option<u32>,
-    /// The first `Route` URI: where a loose-routing hop sends the request next.
-    pub route: Option<String>,
 }
 
 /// Credentials a request carries.
@@ -82,7 +80,6 @@ struct Present {
     auth: bool,
     expiry: bool,
     timer: bool,
-    route: bool,
 }
 
 impl Fields {
@@ -95,7 +92,6 @@ impl Fields {
             let name = h.name;
             let is = |want: &str| name.len() == want.len() && name.eq_ignore_ascii_case(want);
             match name.len() {
-                5 => present.route |= is("Route"),
                 6 => present.timer |= is("Min-SE"),
                 7 => present.expiry |= is("Expires"),
                 11 => present.expiry |= is("Min-Expires"),
@@ -107,7 +103,7 @@ impl Fields {
                 _ => {}
             }
         }
-        if !(present.auth || present.expiry || present.timer || present.route || register) {
+        if !(present.auth || present.expiry || present.timer || register) {
             return None;
         }
         let owned = |s: Option<&str>| s.map(str::to_string);
@@ -137,9 +133,6 @@ impl Fields {
                 },
             });
             f.min_se = m.min_se();
-        }
-        if present.route {
-            f.route = m.route().first().map(|r| r.to_string());
         }
         if register {
             f.bindings = m
@@ -208,17 +201,17 @@ mod tests {
             (f.credentials.and_then(|c| c.username), f.expires),
             (Some("bob".into()), Some(0))
         );
-        let raw = "INVITE sip:a@b SIP/2.0\r\nSession-Expires: 90;refresher=UAS\r\nMin-SE: 90\r\nRoute: <sip:p1;lr>, <sip:p2;lr>\r\n\r\n";
+        let raw =
+            "INVITE sip:a@b SIP/2.0\r\nSession-Expires: 90;refresher=UAS\r\nMin-SE: 90\r\n\r\n";
         let f = fields(raw, false).expect("fields");
         assert_eq!(
-            (f.session_expires, f.min_se, f.route.as_deref()),
+            (f.session_expires, f.min_se),
             (
                 Some(SessionTimer {
                     secs: 90,
                     refresher: Some(Refresher::Uas)
                 }),
-                Some(90),
-                Some("sip:p1;lr")
+                Some(90)
             )
         );
     }

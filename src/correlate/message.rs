@@ -292,9 +292,7 @@ pub struct Message {
     pub sdp: Option<Vec<SdpMedia>>,
     /// The message was cut short (snaplen, Content-Length beyond the datagram).
     pub truncated: bool,
-    /// Bytes of the message as seen (start line, headers and body).
-    pub size: usize,
-    /// Registration, authentication, session-timer and routing fields, where it has any.
+    /// Registration, authentication and session-timer fields, where it has any.
     pub fields: Option<Box<Fields>>,
 }
 
@@ -398,7 +396,6 @@ impl Message {
             ms_diagnostics,
             sdp,
             truncated: m.truncated.is_some(),
-            size: m.len,
             fields: Fields::of(m, register),
         }
     }
@@ -470,7 +467,7 @@ impl Message {
         }
     }
 
-    /// Its registration, authentication, session-timer and routing fields (empty when it has none).
+    /// Its registration, authentication and session-timer fields (empty when it has none).
     pub fn fields(&self) -> &Fields {
         static NONE: Fields = Fields {
             credentials: None,
@@ -480,17 +477,8 @@ impl Message {
             bindings: Vec::new(),
             session_expires: None,
             min_se: None,
-            route: None,
         };
         self.fields.as_deref().unwrap_or(&NONE)
-    }
-
-    /// The host of the Request-URI (requests whose URI parses).
-    pub fn request_host(&self) -> Option<&str> {
-        match &self.kind {
-            Kind::Request { uri, .. } => sip::Uri::parse(uri).ok().map(|u| u.host),
-            Kind::Response { .. } => None,
-        }
     }
 
     /// A short label: the method, or the status code and reason phrase.

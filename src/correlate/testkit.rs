@@ -51,7 +51,6 @@ fn message(frame: u64, ms: f64, src: &str, dst: &str, kind: Kind, cseq: CSeq) ->
         ms_diagnostics: Vec::new(),
         sdp: None,
         truncated: false,
-        size: 400,
         fields: None,
     }
 }

@@ -120,7 +120,6 @@ impl Redactor {
             for b in &mut f.bindings {
                 b.uri = self.text(&b.uri);
             }
-            f.route = f.route.as_deref().map(|r| self.text(r));
         }
         m
     }
