@@ -7,7 +7,9 @@
 mod format;
 pub mod html;
 pub mod json;
+mod json_items;
 pub mod points;
 mod spool;
 pub mod text;
+mod text_items;
 mod words;
