@@ -28,6 +28,7 @@ use rayon::prelude::*;
 use crate::analysis::{Analysis, Output};
 use crate::capture::{CaptureFile, Start};
 use crate::correlate::engine;
+use crate::decrypt::keys::KeyStore;
 use fold::Fold;
 
 /// HEP's port (IANA: `hep`, 9060/udp and tcp).
@@ -54,6 +55,8 @@ pub struct Options {
     pub hep_ports: Vec<u16>,
     /// Bounds on the state open at once (calls, streams, connections) and the idle bound.
     pub limits: engine::Limits,
+    /// Secrets for decrypting TLS (`--keylog`, `--tls-key`); never printed.
+    pub tls_keys: Arc<KeyStore>,
 }
 
 impl Default for Options {
@@ -65,6 +68,7 @@ impl Default for Options {
             frame_filter: None,
             hep_ports: vec![HEP_PORT],
             limits: engine::Limits::default(),
+            tls_keys: Arc::default(),
         }
     }
 }
@@ -78,6 +82,7 @@ impl std::fmt::Debug for Options {
             .field("frame_filter", &self.frame_filter.is_some())
             .field("hep_ports", &self.hep_ports)
             .field("limits", &self.limits)
+            .field("tls_sessions_keyed", &self.tls_keys.sessions())
             .finish()
     }
 }
@@ -154,12 +159,7 @@ pub fn analyze_into(
         .collect();
     let window = rayon::current_num_threads().max(1) * options.window_per_thread.max(1);
     let mut fold = Folding {
-        fold: Fold::new(
-            options.first_frame,
-            options.limits,
-            options.hep_ports.clone(),
-            out,
-        ),
+        fold: Fold::new(options, out),
         file: None,
     };
     let buffers = Buffers::default();

@@ -29,3 +29,4 @@ mod robustness;
 mod rtp;
 mod schema;
 mod sip;
+mod tls;
