@@ -86,7 +86,7 @@ impl Evidence {
         let mut out: Vec<u64> = call
             .messages
             .iter()
-            .flat_map(|s| s.msg.frames.iter().copied().chain([s.msg.frame]))
+            .flat_map(|s| s.msg.carried_by())
             .collect();
         for c in &self.connections {
             out.extend(c.shown_packets().iter().map(|p| p.frame));

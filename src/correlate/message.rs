@@ -267,7 +267,7 @@ pub struct SdpMedia {
 pub struct Message {
     /// The frame that carried (or, over TCP, completed) it; 1-based.
     pub frame: u64,
-    /// Every frame that carried its bytes (one for UDP).
+    /// Every frame that carried its bytes (one for UDP, the IP fragments of a reassembled datagram).
     pub frames: Vec<u64>,
     pub ts_ns: i64,
     pub src: SocketAddr,
@@ -297,6 +297,20 @@ pub struct Message {
 }
 
 impl Message {
+    /// Every frame that carried it, ascending: its TCP segments or IP fragments and [`Message::frame`].
+    /// The one list the ladder, the extract and the findings' evidence show for a message.
+    pub fn carried_by(&self) -> Vec<u64> {
+        let mut out: Vec<u64> = self.frames.iter().copied().chain([self.frame]).collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// Over UDP, it left the sender as several IP fragments.
+    pub fn fragmented(&self) -> bool {
+        self.transport == Transport::Udp && self.carried_by().len() > 1
+    }
+
     /// Builds the owned message from a parsed one (a missing Call-ID becomes empty: counted, not
     /// correlated).
     pub fn from_sip(

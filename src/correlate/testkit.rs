@@ -138,6 +138,8 @@ pub(crate) trait Build: Sized {
     fn by_callee(self) -> Self;
     fn call_id(self, id: &str) -> Self;
     fn tcp(self) -> Self;
+    /// Reassembled from IP fragments in these frames (the last one completing it is `frame`).
+    fn fragments(self, frames: &[u64]) -> Self;
     fn warning(self, code: u16, agent: &str, text: &str) -> Self;
     fn reason(self, protocol: &str, cause: u16, text: &str) -> Self;
     fn ms_diag(self, id: u32, reason: &str, attrs: &[(&str, &str)]) -> Self;
@@ -222,6 +224,11 @@ impl Build for Message {
 
     fn tcp(mut self) -> Self {
         self.transport = Transport::Tcp;
+        self
+    }
+
+    fn fragments(mut self, frames: &[u64]) -> Self {
+        self.frames = frames.to_vec();
         self
     }
 

@@ -289,6 +289,7 @@ pub const RULES: &[(&str, u8)] = &[
     ("tcp.syn_refused", 1),
     ("tls.certificate", 1),
     ("tls.handshake_failed", 1),
+    ("ip.fragments_lost", 1),
     ("icmp.unreachable", 1),
     ("tcp.reset", 1),
     ("sip.ack_missing", 2),

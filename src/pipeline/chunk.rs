@@ -504,6 +504,8 @@ fn icmp_error(icmp: &Icmp<'_>, reporter: IpAddr, frame: u64, ts_ns: i64) -> Opti
             Unreachable::FragNeeded { .. } => "fragmentation needed",
             _ => "destination unreachable",
         },
+        // Code 1 in ICMP and ICMPv6 alike: the destination gave up waiting for the rest of a fragment set.
+        IcmpKind::TimeExceeded if icmp.code == 1 => "fragment reassembly time exceeded",
         IcmpKind::TimeExceeded => "time exceeded",
         IcmpKind::PacketTooBig { .. } => "packet too big",
         _ => return None,

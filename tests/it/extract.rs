@@ -362,14 +362,16 @@ fn ladder_frames(page: &str, call: usize) -> BTreeSet<u64> {
     let end = page[start..]
         .find("</section>")
         .map_or(page.len(), |e| start + e);
+    // `frame N · …`, or `frames A, B · …` for a message its IP fragments carried.
     page[start..end]
-        .match_indices("<title>frame ")
-        .filter_map(|(i, m)| {
+        .match_indices("<title>frame")
+        .flat_map(|(i, m)| {
             let rest = &page[start + i + m.len()..end];
-            rest.split(|c: char| !c.is_ascii_digit())
-                .next()?
-                .parse()
-                .ok()
+            let rest = rest.strip_prefix('s').unwrap_or(rest);
+            let list = rest.split(" · ").next().unwrap_or("");
+            list.split(", ")
+                .filter_map(|n| n.trim().parse().ok())
+                .collect::<Vec<u64>>()
         })
         .collect()
 }

@@ -10,6 +10,7 @@ mod capture;
 mod cli;
 mod diagnose;
 mod extract;
+mod fragments;
 mod fuzz_regressions;
 mod golden;
 mod hep;

@@ -60,6 +60,11 @@ fn cause(e: &IcmpError) -> String {
             "the packet was larger than the path MTU at {}: SIP messages this large should go over TCP (RFC 3261 §18.1.1), or fix the MTU/PMTU discovery on the path",
             e.reporter
         ),
+        "fragment reassembly time exceeded" => format!(
+            "{} received only some IP fragments of the packets and gave up reassembling them: fragments are dropped on the way to {dst} (a firewall or NAT filtering non-first fragments); {}",
+            e.reporter,
+            super::ip_fragments_lost::ADVICE
+        ),
         "time exceeded" => format!(
             "the packet's TTL expired at {}: a routing loop or a too-long path towards {dst}",
             e.reporter

@@ -12,6 +12,7 @@ use crate::correlate::transactions::{self, Transaction};
 use crate::correlate::transport::{At, Connection, IcmpGroup};
 
 pub(crate) mod icmp_unreachable;
+pub(crate) mod ip_fragments_lost;
 pub(crate) mod media_codec_mismatch;
 pub(crate) mod media_dead_air;
 pub(crate) mod media_dropped_after_answer;
@@ -112,6 +113,7 @@ pub(crate) struct CallFindings {
 /// Runs the call rules on one call; `linked` are the transport events already tied to it.
 pub(crate) fn call_findings(f: &CallFacts<'_>, linked: &[&TransportEvent]) -> CallFindings {
     let mut out: Vec<Finding> = Vec::new();
+    out.extend(ip_fragments_lost::check(f, linked));
     out.extend(sip_no_response::check(f, linked));
     out.extend(sip_timeout::check(f, linked));
     out.extend(sip_rejected::check(f, linked));

@@ -46,6 +46,8 @@ impl RowKind {
 struct Row {
     ts_ns: i64,
     frame: u64,
+    /// Every frame that carried it when there were several (IP fragments, TCP segments).
+    carried_by: Vec<u64>,
     from: String,
     to: String,
     label: String,
@@ -76,6 +78,9 @@ fn message_row(m: &Message, resent: bool) -> Row {
     Row {
         ts_ns: m.ts_ns,
         frame: m.frame,
+        carried_by: Some(m.carried_by())
+            .filter(|f| f.len() > 1)
+            .unwrap_or_default(),
         from: m.src.to_string(),
         to: m.dst.to_string(),
         label,
@@ -86,11 +91,27 @@ fn message_row(m: &Message, resent: bool) -> Row {
 }
 
 impl Row {
+    /// Whether any frame that carried it is among the primary finding's evidence.
+    fn hot(&self, highlight: &BTreeSet<u64>) -> bool {
+        highlight.contains(&self.frame) || self.carried_by.iter().any(|f| highlight.contains(f))
+    }
+
+    /// `frame N`, or `frames A, B` for a message several frames carried (its fragments).
+    fn frames_title(&self) -> String {
+        if self.carried_by.is_empty() {
+            format!("frame {}", self.frame)
+        } else {
+            let list: Vec<String> = self.carried_by.iter().map(u64::to_string).collect();
+            format!("frames {}", list.join(", "))
+        }
+    }
+
     /// A row of transport evidence at `at`, from the first address to the second: drawn solid, no note.
     fn transport(at: At, (from, to): (String, String), label: String, kind: RowKind) -> Row {
         Row {
             ts_ns: at.ts_ns,
             frame: at.frame,
+            carried_by: Vec::new(),
             from,
             to,
             label,
@@ -326,7 +347,7 @@ pub(super) fn ladder(analysis: &Analysis, i: usize, h: &mut String) -> fmt::Resu
     )?;
     // Highlight bands first, under everything.
     for (r, &y) in rows.iter().zip(&ys) {
-        if highlight.contains(&r.frame) {
+        if r.hot(&highlight) {
             write!(
                 h,
                 "<rect x=\"0\" y=\"{:.1}\" width=\"{width:.0}\" height=\"{:.1}\" fill=\"#fee2e2\"/>",
@@ -379,16 +400,16 @@ pub(super) fn ladder(analysis: &Analysis, i: usize, h: &mut String) -> fmt::Resu
         )?;
     }
     for (r, &y) in rows.iter().zip(&ys) {
-        let hot = highlight.contains(&r.frame);
+        let hot = r.hot(&highlight);
         let colour = if hot { HIGHLIGHT } else { r.kind.colour() };
         let (x1, x2) = (x_of(&r.from), x_of(&r.to));
         write!(
             h,
-            "<g><title>frame {} · {} · {} → {}{}</title>\
+            "<g><title>{} · {} · {} → {}{}</title>\
              <text x=\"8\" y=\"{:.1}\" font-family=\"ui-monospace,Menlo,Consolas,'DejaVu Sans Mono',monospace\" \
              font-size=\"11\" fill=\"#334155\">{:+.3} s</text>\
              <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" fill=\"#94a3b8\" font-size=\"11\">{}</text>",
-            r.frame,
+            r.frames_title(),
             escape(&r.label),
             escape(&r.from),
             escape(&r.to),
