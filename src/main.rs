@@ -98,6 +98,7 @@ fn analyze(analyze: &cli::args::Analyze) -> anyhow::Result<ExitCode> {
             ColorChoice::Auto => io::IsTerminal::is_terminal(&io::stdout()),
         },
         only_failed: analyze.only_failed,
+        all: analyze.all,
     };
     let mut keep = analyze.call.as_deref().map(Keep::new);
     if !machine_on_stdout && keep.is_none() {

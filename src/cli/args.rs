@@ -112,6 +112,10 @@ pub struct Analyze {
     /// List only calls with an error or warning finding.
     #[arg(long)]
     pub only_failed: bool,
+    /// List every call and show every call with findings in detail (by default the list stops at
+    /// 50 rows and the details are the worst call of each failure pattern).
+    #[arg(long)]
+    pub all: bool,
     /// Report only this call (its number in the list, or its Call-ID), with its ladder.
     #[arg(long, value_name = "INDEX|CALL-ID")]
     pub call: Option<String>,

@@ -352,6 +352,7 @@ impl Sink for Reporter {
         let options = text::Options {
             color: self.color,
             only_failed: false,
+            all: true,
         };
         if let Some(out) = self.text.as_mut() {
             let written = text::write_verdict(d, &options, &mut *out).and_then(|()| out.flush());

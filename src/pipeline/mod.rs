@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
-use crate::analysis::{Analysis, Output};
+use crate::analysis::{Analysis, Filter, Output, Reporting};
 use crate::capture::{CaptureFile, Start};
 use crate::correlate::engine;
 use fold::Fold;
@@ -46,6 +46,8 @@ pub struct Options {
     pub frame_filter: Option<Arc<FrameFilter>>,
     /// Bounds on the state open at once (calls, streams, connections) and the idle bound.
     pub limits: engine::Limits,
+    /// The calls reported (all of them by default); the others are analysed and counted.
+    pub call_filter: Filter,
 }
 
 impl Default for Options {
@@ -56,6 +58,7 @@ impl Default for Options {
             first_frame: 1,
             frame_filter: None,
             limits: engine::Limits::default(),
+            call_filter: Filter::default(),
         }
     }
 }
@@ -68,6 +71,7 @@ impl std::fmt::Debug for Options {
             .field("first_frame", &self.first_frame)
             .field("frame_filter", &self.frame_filter.is_some())
             .field("limits", &self.limits)
+            .field("call_filter", &self.call_filter)
             .finish()
     }
 }
@@ -99,6 +103,9 @@ pub fn analyze(files: &[CaptureFile], options: &Options, progress: &dyn Progress
 /// Analyses the given capture files as one capture, handing each call to `out` as it is finalized
 /// and everything else as it is let go: memory stays bounded by what is open at once, whatever
 /// the capture's length. Errors are `out`'s (writing a report).
+///
+/// `out` sees the calls `options.call_filter` selects (and what goes with them) and, in the
+/// summary, their [`Overview`](crate::analysis::Overview) (see [`Reporting`]).
 pub fn analyze_into(
     files: &[CaptureFile],
     options: &Options,
@@ -111,6 +118,11 @@ pub fn analyze_into(
         .map(|(i, f)| (first_timestamp(f).unwrap_or(i64::MAX), i))
         .collect();
     order.sort();
+    let mut out = Reporting::new(&options.call_filter, out);
+    if let Some(&(start, _)) = order.first().filter(|(t, _)| *t != i64::MAX) {
+        out.capture_start(start);
+    }
+    let out: &mut dyn Output = &mut out;
     progress.start(files.iter().map(|f| f.len() as u64).sum());
     // Every file contributes at least one (possibly empty) range, so that it is reported.
     let items: Vec<Item> = order

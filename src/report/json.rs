@@ -28,7 +28,17 @@
 //!   `failed_calls` (calls with an `error` finding), `degraded_calls` (a `warning` but no error),
 //!   `by_code` (object: finding code → calls it was found in), `rtp_streams`, `other_dialogs`,
 //!   `sip_requests` (object: method → count), `sip_responses` (object: status → count),
-//!   `sip_malformed` (object: reason → count).
+//!   `sip_malformed` (object: reason → count), `filtered_calls` (calls a filter such as `--number`
+//!   left out of the report; the counts above are of the calls reported).
+//! - `patterns` (array, most calls first): the reported calls with findings grouped by cause — same
+//!   primary finding code, state, final status, deciding host and, when the finding cites a failed
+//!   connection or ICMP error, the same dead target: `{ "code", "severity", "state", "final_status"
+//!   (number or null), "host" (the final response's sender, else where the first INVITE went), "target"
+//!   (`"ip:port"` or null), "calls", "share_pct" (of the calls reported), "first_ts", "last_ts"
+//!   (earliest and latest call start), "first_call", "worst_call" (1-based indexes of its first call
+//!   and of the call with the most findings of the gravest severity), "summary", "cause" (the first
+//!   call's primary finding) }`; at most 256 (`summary.unpatterned_calls` counts the calls of
+//!   further patterns).
 //! - `calls` (array, by first frame): per call
 //!   - `index` (1-based, as the call list shows it), `call_id`, `from`, `to` (URIs of the first INVITE),
 //!     `caller`, `callee` (`"ip:port"`, IPv6 as `"[ip]:port"`: where the first INVITE came from and went);
@@ -76,7 +86,8 @@ use serde::Serialize;
 
 use super::format::{endpoint, rfc3339};
 use super::spool::{Key, Spool};
-use crate::analysis::{self, Analysis, CaptureSummary, Output};
+use crate::analysis::patterns::Pattern;
+use crate::analysis::{self, Analysis, CaptureSummary, Output, Overview};
 use crate::correlate::calls::OtherDialog;
 use crate::correlate::media::Stream;
 use crate::correlate::transport::{ConnState, Connection, IcmpError};
@@ -214,6 +225,46 @@ struct Summary<'a> {
     sip_requests: &'a BTreeMap<String, u64>,
     sip_responses: BTreeMap<u16, u64>,
     sip_malformed: &'a BTreeMap<&'static str, u64>,
+    filtered_calls: u64,
+    unpatterned_calls: u64,
+}
+
+#[derive(Serialize)]
+struct PatternJson<'a> {
+    code: &'static str,
+    severity: &'static str,
+    state: &'static str,
+    final_status: Option<u16>,
+    host: String,
+    target: Option<String>,
+    calls: u64,
+    share_pct: f64,
+    first_ts: String,
+    last_ts: String,
+    first_call: usize,
+    worst_call: usize,
+    summary: &'a str,
+    cause: &'a str,
+}
+
+fn pattern<'a>(p: &'a Pattern, overview: &Overview) -> PatternJson<'a> {
+    let f = p.finding();
+    PatternJson {
+        code: p.key.code,
+        severity: p.severity.as_str(),
+        state: p.key.state.as_str(),
+        final_status: p.key.status.map(|s| s.0),
+        host: p.key.host.to_string(),
+        target: p.key.target.map(endpoint),
+        calls: p.calls,
+        share_pct: (overview.share(p.calls) * 10.0).round() / 10.0,
+        first_ts: rfc3339(p.first_ts_ns),
+        last_ts: rfc3339(p.last_ts_ns),
+        first_call: p.first.index + 1,
+        worst_call: p.worst.index + 1,
+        summary: &f.summary,
+        cause: &f.cause,
+    }
 }
 
 /// The name of a link type as reports show it (text and HTML take it from here too).
@@ -824,7 +875,15 @@ impl<W: Write + Send> Output for Writer<W> {
                     .map(|(s, n)| (s.0, *n))
                     .collect(),
                 sip_malformed: &summary.sip_malformed,
+                filtered_calls: summary.filtered_calls,
+                unpatterned_calls: summary.overview.unpatterned,
             },
+            patterns: summary
+                .overview
+                .patterns
+                .iter()
+                .map(|p| pattern(p, &summary.overview))
+                .collect(),
         };
         // The head object without its closing brace, then the arrays.
         let mut head = serde_json::to_vec_pretty(&head)?;
@@ -875,6 +934,7 @@ struct Head<'a> {
     tool: Tool,
     captures: Vec<Capture<'a>>,
     summary: Summary<'a>,
+    patterns: Vec<PatternJson<'a>>,
 }
 
 /// One line per call, written as each call is finalized (NDJSON, for log pipelines): the call's

@@ -87,6 +87,9 @@ impl Redactor {
             }
         }
         m.user_agent = m.user_agent.as_deref().map(|u| self.text(u));
+        for a in &mut m.asserted {
+            *a = self.text(a);
+        }
         m
     }
 

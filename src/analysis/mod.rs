@@ -3,8 +3,10 @@
 //!
 //! Built by `pipeline`; holds no borrowed capture bytes, so it outlives the mapped files.
 //! Times are nanoseconds since the Unix epoch (UTC); counts are exact.
-//! Nothing here parses or computes: the types only carry what the stages found ([`link_type_name`]
-//! only looks a name up).
+//! The types here only carry what the stages found ([`link_type_name`] only looks a name up); what is
+//! computed from the finished calls for every renderer alike sits beside them: which calls are
+//! reported ([`filter`]), their failure patterns ([`patterns`]) and timeline ([`timeline`]), gathered
+//! into the run's [`Overview`] by [`Reporting`], the output in front of every renderer.
 
 use std::collections::BTreeMap;
 use std::io;
@@ -15,6 +17,16 @@ use crate::correlate::media::Stream;
 use crate::correlate::transport::{Connection, IcmpError};
 use crate::diagnose::{DiagnosedCall, Sink, TransportEvent};
 use crate::reassembly;
+
+pub mod filter;
+pub mod overview;
+pub mod patterns;
+mod reporting;
+pub mod timeline;
+
+pub use filter::Filter;
+pub use overview::Overview;
+pub use reporting::Reporting;
 
 /// Everything callscope found in one run over one or more capture files, collected (see
 /// [`Output`] for a run written out as it goes instead).
@@ -43,6 +55,8 @@ pub struct Analysis {
     pub transport_events: Vec<TransportEvent>,
     /// What the memory limits left out.
     pub limits: LimitHits,
+    /// Calls a [`Filter`] left out of the report.
+    pub filtered_calls: u64,
 }
 
 /// What a run found besides its calls, streams and events: known once the capture has been read.
@@ -53,6 +67,10 @@ pub struct Summary {
     pub sip_malformed: BTreeMap<&'static str, u64>,
     pub tcp_reassembly: reassembly::Stats,
     pub limits: LimitHits,
+    /// Calls a [`Filter`] left out of the report.
+    pub filtered_calls: u64,
+    /// The reported calls' patterns and timeline.
+    pub overview: Overview,
 }
 
 /// Where a run's results go as the capture is read: each call as it is finalized, each stream,
@@ -142,6 +160,7 @@ impl Output for Analysis {
         self.sip_malformed = summary.sip_malformed;
         self.tcp_reassembly = summary.tcp_reassembly;
         self.limits = summary.limits;
+        self.filtered_calls = summary.filtered_calls;
         Ok(())
     }
 }
@@ -174,8 +193,10 @@ impl Analysis {
             .or_else(|| self.calls.iter().find(|c| c.call_id == key))
     }
 
-    /// Feeds the collected results, in report order, to an output (a renderer).
+    /// Feeds the collected results, in report order, to an output (a renderer), with the overview
+    /// of its calls.
     pub fn replay(&self, out: &mut dyn Output) -> io::Result<()> {
+        let mut out = Reporting::new(&Filter::default(), out);
         self.calls.iter().for_each(|c| out.call(c));
         self.other_dialogs.iter().for_each(|d| out.other(d));
         self.streams.iter().for_each(|s| out.stream(s));
@@ -195,7 +216,16 @@ impl Analysis {
             sip_malformed: self.sip_malformed.clone(),
             tcp_reassembly: self.tcp_reassembly.clone(),
             limits: self.limits.clone(),
+            filtered_calls: self.filtered_calls,
+            overview: Overview::default(),
         }
+    }
+
+    /// The overview of its calls (patterns, timeline), as its renderers see it.
+    pub fn overview(&self) -> Overview {
+        let mut overviewer = overview::Overviewer::default();
+        self.calls.iter().for_each(|c| overviewer.add(c));
+        overviewer.finish()
     }
 
     /// Packets in all files.
