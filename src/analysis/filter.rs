@@ -12,8 +12,9 @@
 //! - address: a host or a network (`ADDR/PREFIX`) that sent or received any of the call's SIP, or
 //!   that its SDP or its RTP used;
 //! - Call-ID: a part of it;
-//! - time: the call was going on at some moment between `from` and `to` (RFC 3339 times, a time of
-//!   day on the capture's first day, or an offset from the capture's first packet);
+//! - time: the call started (its first INVITE) between `from` and `to`, as the timeline and the
+//!   patterns count calls (RFC 3339 times, a time of day on the capture's first day, or an offset
+//!   from the capture's first packet);
 //! - code: a finding code the call has (`media.none`, or a family: `media.` or `media.*`), a final
 //!   status (`403`) or status class (`4xx`);
 //! - state: how the call ended (`answered`, `rejected`, `cancelled`, `unanswered`, `in_progress`).
@@ -290,6 +291,17 @@ impl Code {
     }
 }
 
+/// Reads a number to look for: digits with visual separators and a leading `+`, normalised
+/// ([`normalize_number`]).
+pub fn parse_number(s: &str) -> Result<String, ParseError> {
+    let expected = "digits, optionally with a leading + and separators (+49 30 1234, 030-1234)";
+    let digits = normalize_number(s);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad("number", s, expected));
+    }
+    Ok(digits)
+}
+
 /// A number's digits as compared: visual separators, a leading `+` and leading zeros dropped.
 pub fn normalize_number(s: &str) -> String {
     let digits: String = s
@@ -316,8 +328,8 @@ pub struct Filter {
 /// A non-call item as the filter sees it.
 pub struct Item<'a> {
     pub addrs: &'a [IpAddr],
+    /// When it began.
     pub first_ts_ns: i64,
-    pub last_ts_ns: i64,
     pub call_id: Option<&'a str>,
     pub code: Option<&'a str>,
     pub status: Option<StatusCode>,
@@ -393,8 +405,7 @@ impl Selection {
     pub fn call(&self, d: &DiagnosedCall) -> bool {
         let f = &self.filter;
         f.state.is_none_or(|s| s == d.state)
-            && d.start_ts_ns <= self.to
-            && d.end_ts_ns >= self.from
+            && (self.from..=self.to).contains(&d.start_ts_ns)
             && f.call_id.as_deref().is_none_or(|c| d.call_id.contains(c))
             && f.code.as_ref().is_none_or(|c| {
                 d.findings.iter().any(|x| c.finding(x.code))
@@ -411,8 +422,7 @@ impl Selection {
         let f = &self.filter;
         f.number.is_none()
             && f.state.is_none()
-            && item.first_ts_ns <= self.to
-            && item.last_ts_ns >= self.from
+            && (self.from..=self.to).contains(&item.first_ts_ns)
             && f.call_id
                 .as_deref()
                 .is_none_or(|c| item.call_id.is_some_and(|id| id.contains(c)))
@@ -440,6 +450,14 @@ mod tests {
         );
         assert_eq!(user("tel:+4930123;phone-context=x"), Some("+4930123"));
         assert_eq!(user("sip:example.com"), None);
+    }
+
+    #[test]
+    fn numbers_to_look_for_are_digits() {
+        assert_eq!(parse_number("+49 (30) 1234"), Ok("49301234".to_string()));
+        assert!(parse_number("alice").is_err());
+        assert!(parse_number("000").is_err());
+        assert!(parse_number("").is_err());
     }
 
     #[test]

@@ -108,7 +108,6 @@ impl Sink for Reporting<'_> {
         let item = Item {
             addrs: &addrs,
             first_ts_ns: o.start_ts_ns,
-            last_ts_ns: o.start_ts_ns,
             call_id: Some(&o.call_id),
             code: None,
             status: o.final_status,
@@ -134,7 +133,6 @@ impl Sink for Reporting<'_> {
                 let item = Item {
                     addrs: &addrs,
                     first_ts_ns: s.first_ts_ns,
-                    last_ts_ns: s.last_ts_ns,
                     call_id: None,
                     code: None,
                     status: None,
@@ -151,7 +149,6 @@ impl Sink for Reporting<'_> {
         let item = Item {
             addrs: &addrs,
             first_ts_ns: c.first_ts_ns,
-            last_ts_ns: c.last_ts_ns,
             call_id: None,
             code: None,
             status: None,
@@ -169,7 +166,6 @@ impl Sink for Reporting<'_> {
             self.item(&Item {
                 addrs: &addrs,
                 first_ts_ns: e.ts_ns,
-                last_ts_ns: e.ts_ns,
                 call_id: None,
                 code: Some(e.code),
                 status: None,
@@ -189,7 +185,6 @@ impl Output for Reporting<'_> {
         let item = Item {
             addrs: &addrs,
             first_ts_ns: e.ts_ns,
-            last_ts_ns: e.ts_ns,
             call_id: None,
             code: None,
             status: None,

@@ -33,8 +33,8 @@ pub fn analyze(inputs: &args::Inputs) -> anyhow::Result<callscope::Analysis> {
     Ok(analysis)
 }
 
-/// Analyses opened files into `out`, keeping the frames `--filter` accepts, with a progress bar
-/// unless `--quiet`.
+/// Analyses opened files into `out`, keeping the frames `--filter` accepts and reporting the calls
+/// the selection (`--number`, `--ip`, ...) picks, with a progress bar unless `--quiet`.
 pub fn analyze_files_into(
     files: &[CaptureFile],
     inputs: &args::Inputs,
@@ -42,6 +42,7 @@ pub fn analyze_files_into(
 ) -> anyhow::Result<()> {
     let options = callscope::Options {
         frame_filter: inputs.filter.as_deref().map(frame_filter).transpose()?,
+        call_filter: inputs.select.filter(),
         ..callscope::Options::default()
     };
     let progress = progress::Bar::new(inputs.quiet);

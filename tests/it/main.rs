@@ -10,6 +10,7 @@ mod capture;
 mod cli;
 mod diagnose;
 mod extract;
+mod filter;
 mod fuzz_regressions;
 mod golden;
 mod hostile;
