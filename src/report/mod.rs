@@ -8,6 +8,6 @@
 mod format;
 pub mod html;
 pub mod json;
-mod spool;
+pub mod spool;
 pub mod text;
 mod words;

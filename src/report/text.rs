@@ -38,6 +38,8 @@ pub struct Options {
 pub const LIST_ROWS: usize = 50;
 /// Characters of the timeline's sparkline at most.
 const SPARK_WIDTH: i64 = 60;
+/// Failure patterns the report lists (and shows the worst call of).
+pub const PATTERN_LINES: usize = 20;
 /// Calls from which the summary shows the timeline.
 const TIMELINE_CALLS: u64 = 10;
 
@@ -58,8 +60,8 @@ impl Options {
 }
 
 /// The default report of `analyze`, written as the run goes: capture summary, SIP summary with the
-/// timeline, the failure patterns, the call list (its first [`LIST_ROWS`] rows), the worst call of
-/// each pattern in detail, and the transport failures no call explains; with [`Options::all`], every
+/// timeline, the failure patterns (the first [`PATTERN_LINES`]), the call list (its first
+/// [`LIST_ROWS`] rows), the worst call of each pattern listed in detail, and the transport failures no call explains; with [`Options::all`], every
 /// row and every call with findings in detail (worst first).
 /// Rows and verdicts are rendered as calls finish and kept in spools or, for the capped list, the
 /// first rows only (bounded memory); the report is written in order when the run finishes.
@@ -207,7 +209,7 @@ impl<W: Write + Send> Output for Writer<W> {
         if self.options.all {
             std::mem::take(&mut self.verdicts).drain(|v| out.write_all(v))?;
         } else {
-            for p in &overview.patterns {
+            for p in overview.patterns.iter().take(PATTERN_LINES) {
                 write_verdict(&p.worst, &self.options, &mut *out)?;
             }
         }
@@ -296,9 +298,17 @@ fn write_patterns(overview: &Overview, options: &Options, out: &mut impl Write) 
         plural(overview.calls, "call"),
         overview.clean
     )?;
-    for p in &overview.patterns {
+    for p in overview.patterns.iter().take(PATTERN_LINES) {
         writeln!(out, "{}", pattern_line(p, overview, options))?;
         writeln!(out, "        {}", escape(&p.finding().summary))?;
+    }
+    if let Some(rest) = overview.patterns.get(PATTERN_LINES..) {
+        writeln!(
+            out,
+            "  and {} more patterns of {} (--json lists them all)",
+            rest.len(),
+            plural(rest.iter().map(|p| p.calls).sum(), "call")
+        )?;
     }
     if overview.unpatterned > 0 {
         writeln!(

@@ -1,8 +1,10 @@
 (function () {
-  // The call table from the rows' data: pages of CALLS.page rows, sorted by the clicked column,
-  // narrowed by the search box. Rows are built with text nodes: the data is never markup.
-  var D = window.CALLS, table = document.getElementById('call-table');
-  if (!D || !table) return;
+  // The call table from the rows' data (the calls-data block): pages of D.page rows, sorted by the
+  // clicked column, narrowed by the search box. Rows are built with text nodes: the data is never
+  // markup. When the first page is up, the document says how long it took (data-rendered, ms).
+  var data = document.getElementById('calls-data'), table = document.getElementById('call-table');
+  if (!data || !table) return;
+  var D = JSON.parse(data.textContent);
   var body = table.tBodies[0], rows = D.rows, view = rows, page = 0, size = D.page;
   var bar = document.getElementById('calls-bar'), search = document.getElementById('call-search');
   var info = document.getElementById('call-info');
@@ -16,10 +18,16 @@
     var s = Math.round(v / 1000);
     return Math.floor(s / 60) + ' min ' + ('0' + (s % 60)).slice(-2) + ' s';
   }
+  function clock(ms) {
+    var d = ((ms % 86400000) + 86400000) % 86400000, p = function (v, n) { return ('00' + v).slice(-n); };
+    return p(Math.floor(d / 3600000), 2) + ':' + p(Math.floor(d / 60000) % 60, 2) + ':' +
+      p(Math.floor(d / 1000) % 60, 2) + '.' + p(d % 1000, 3);
+  }
+  function status(r) { return r[5] === null ? '' : D.statuses[r[5]]; }
   function text(r) {
     if (r.t === undefined) {
       var code = r[9] === null ? '' : D.codes[r[9]];
-      r.t = [r[0], r[2], r[3], D.states[r[4]], r[5], code, r[11], r[12]].join(' ').toLowerCase();
+      r.t = [r[0], r[2], r[3], D.states[r[4]], status(r), code, r[11], r[12]].join(' ').toLowerCase();
     }
     return r.t;
   }
@@ -47,10 +55,10 @@
       var r = view[i], tr = document.createElement('tr'), sev = D.severities[r[8]];
       tr.className = 'sev-' + sev;
       cell(tr, String(r[0]), 'num', r[13] ? '#call-' + r[0] : null);
-      cell(tr, r[1], 'mono');
+      cell(tr, clock(r[1]), 'mono');
       cell(tr, r[2] + ' \u2192 ' + r[3]);
       cell(tr, span('badge st-' + D.states[r[4]], D.states[r[4]].replace('_', ' ')));
-      cell(tr, r[5] || '\u2013');
+      cell(tr, status(r) || '\u2013');
       cell(tr, ms(r[6]), 'num');
       cell(tr, ms(r[7]), 'num');
       if (r[9] === null) cell(tr, '\u2013');
@@ -72,7 +80,7 @@
   var keys = [
     function (r) { return r[0]; }, function (r) { return r[0]; },
     function (r) { return (r[2] + ' ' + r[3]).toLowerCase(); }, function (r) { return r[4]; },
-    function (r) { return parseInt(r[5], 10) || 0; },
+    function (r) { return parseInt(status(r), 10) || 0; },
     function (r) { return r[6] === null ? -1 : r[6]; }, function (r) { return r[7] === null ? -1 : r[7]; },
     function (r) { return r[8] * 1000 + (r[9] === null ? 999 : r[9]); }
   ];
@@ -104,4 +112,5 @@
   prev.addEventListener('click', function () { page--; render(); });
   next.addEventListener('click', function () { page++; render(); });
   render();
+  document.documentElement.setAttribute('data-rendered', Math.round(performance.now()));
 })();

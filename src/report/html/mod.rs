@@ -59,7 +59,7 @@ pub const DETAIL_PATTERNS: usize = 50;
 /// Rows (messages and transport events) a ladder draws at most.
 pub const LADDER_MAX_ROWS: usize = 400;
 /// Rows of the call table on the page at once (the script pages through the others).
-pub const PAGE_ROWS: usize = 2000;
+pub const PAGE_ROWS: usize = 1000;
 
 /// Counts of the run for the summary, taken as items go by.
 #[derive(Default)]
@@ -237,7 +237,7 @@ impl<W: Write + Send> Output for Writer<W> {
             &numbers,
             &detailed,
             overview,
-            self.tally.calls,
+            (self.tally.calls, first_day_ms(&summary)),
             &mut *out,
         )?;
         if self.tally.calls > 0 {
@@ -270,6 +270,13 @@ impl<W: Write + Send> Output for Writer<W> {
         )?;
         out.flush()
     }
+}
+
+/// Midnight (UTC) of the day of the capture's first packet, in milliseconds since the epoch.
+fn first_day_ms(summary: &Summary) -> i64 {
+    const DAY_MS: i64 = 86_400_000;
+    let first = summary.captures.iter().filter_map(|c| c.first_ts_ns).min();
+    first.map_or(0, |ns| ns.div_euclid(1_000_000).div_euclid(DAY_MS) * DAY_MS)
 }
 
 /// Writes the whole report of a collected analysis as one HTML document (see [`Writer`]).

@@ -36,6 +36,8 @@ const SORT_SCRIPT: &str = include_str!("sort.js");
 /// Pages, sorts and searches the call table from the rows' data (`CALLS`). Inlined at the end.
 const CALLS_SCRIPT: &str = include_str!("calls.js");
 
+/// Patterns in the table at first; the others are behind a disclosure.
+const PATTERN_ROWS: usize = 20;
 /// Rows of the table of streams tied to no call.
 const UNLINKED_STREAM_ROWS: u64 = 2000;
 
@@ -96,6 +98,8 @@ pub(super) struct Row {
     /// 1-based.
     n: usize,
     clock: String,
+    /// The start, in milliseconds since the epoch.
+    start_ms: i64,
     from: String,
     to: String,
     /// Position in [`STATES`].
@@ -128,6 +132,7 @@ impl Row {
         Row {
             n: d.index + 1,
             clock: clock(d.start_ts_ns),
+            start_ms: d.start_ts_ns.div_euclid(1_000_000),
             from: truncate(short_uri(&d.from), 40).into_owned(),
             to: truncate(short_uri(&d.to), 40).into_owned(),
             state: STATES.iter().position(|s| *s == d.state).unwrap_or(0) as u8,
@@ -338,6 +343,9 @@ pub(super) fn patterns(overview: &Overview, detailed: &Detailed, h: &mut String)
         )?;
     }
     h.push_str("</tbody></table>\n");
+    if overview.patterns.len() > PATTERN_ROWS {
+        h.push_str("</details>\n");
+    }
     if overview.unpatterned > 0 {
         writeln!(
             h,
@@ -452,8 +460,8 @@ fn tenths(ms: f64) -> f64 {
     (ms * 10.0).round() / 10.0
 }
 
-/// JSON text that can sit inside a script element: `<` is escaped, so no `</script>` or `<!--`
-/// can appear.
+/// JSON text that can sit inside a script element (a data block): `<` is escaped, so no
+/// `</script>` or `<!--` can appear.
 fn script_json(value: &impl Serialize, out: &mut Vec<u8>) -> io::Result<()> {
     let text = serde_json::to_vec(value)?;
     for b in text {
@@ -466,14 +474,39 @@ fn script_json(value: &impl Serialize, out: &mut Vec<u8>) -> io::Result<()> {
     Ok(())
 }
 
-/// The call table: its controls, every row's data for the script, and the first [`PAGE_ROWS`]
-/// rows as plain HTML.
+/// Numbers for the distinct values of a column of the rows' data, so that a value repeated over a
+/// hundred thousand rows is written once.
+#[derive(Default)]
+struct Table {
+    numbers: BTreeMap<String, usize>,
+    values: Vec<String>,
+}
+
+impl Table {
+    fn number(&mut self, value: &str) -> Option<usize> {
+        if value.is_empty() {
+            return None;
+        }
+        if let Some(&n) = self.numbers.get(value) {
+            return Some(n);
+        }
+        self.values.push(value.to_string());
+        self.numbers
+            .insert(value.to_string(), self.values.len() - 1);
+        Some(self.values.len() - 1)
+    }
+}
+
+/// The call table: its controls, every row's data for the script (a JSON data block, which the
+/// browser parses far faster than a script of the same size), and the first [`PAGE_ROWS`] rows as
+/// plain HTML. Times in the data are milliseconds since midnight (UTC) of the capture's first day,
+/// `day_ms`.
 pub(super) fn calls_table(
     rows: Spool,
     numbers: &[Option<usize>],
     detailed: &Detailed,
     overview: &Overview,
-    calls: u64,
+    (calls, day_ms): (u64, i64),
     out: &mut impl Write,
 ) -> io::Result<()> {
     out.write_all(b"<h2 id=\"calls\">Calls</h2>\n")?;
@@ -498,25 +531,18 @@ pub(super) fn calls_table(
             String::new()
         }
     )?;
-    let mut codes: BTreeMap<String, usize> = BTreeMap::new();
-    let mut code_list: Vec<String> = Vec::new();
+    let (mut codes, mut statuses) = (Table::default(), Table::default());
     let mut first = String::new();
     let mut k = 0usize;
     let mut item = Vec::with_capacity(256);
-    out.write_all(b"<script>var CALLS={\"rows\":[")?;
+    out.write_all(b"<script type=\"application/json\" id=\"calls-data\">{\"rows\":[")?;
     rows.drain(|bytes| {
         let r: Row = serde_json::from_slice(bytes)?;
         let pattern = r
             .pattern
             .and_then(|l| numbers.get(l as usize).copied().flatten());
-        let code = if r.code.is_empty() {
-            None
-        } else {
-            Some(*codes.entry(r.code.clone()).or_insert_with(|| {
-                code_list.push(r.code.clone());
-                code_list.len() - 1
-            }))
-        };
+        let code = codes.number(&r.code);
+        let status = statuses.number(&r.status);
         let det = detailed.has(r.n - 1);
         if k < PAGE_ROWS {
             static_row(&r, pattern, det, &mut first).map_err(fmt_failed)?;
@@ -528,11 +554,11 @@ pub(super) fn calls_table(
         script_json(
             &(
                 r.n,
-                &r.clock,
+                r.start_ms - day_ms,
                 &r.from,
                 &r.to,
                 r.state,
-                &r.status,
+                status,
                 r.setup_ms.map(tenths),
                 r.duration_ms.map(tenths),
                 r.severity,
@@ -555,7 +581,9 @@ pub(super) fn calls_table(
         .collect();
     let mut tail = Vec::new();
     tail.extend_from_slice(b"],\"codes\":");
-    script_json(&code_list, &mut tail)?;
+    script_json(&codes.values, &mut tail)?;
+    tail.extend_from_slice(b",\"statuses\":");
+    script_json(&statuses.values, &mut tail)?;
     tail.extend_from_slice(b",\"states\":");
     script_json(&states, &mut tail)?;
     tail.extend_from_slice(b",\"severities\":");
@@ -564,7 +592,7 @@ pub(super) fn calls_table(
     script_json(&pattern_names, &mut tail)?;
     tail.extend_from_slice(b",\"page\":");
     tail.extend_from_slice(PAGE_ROWS.to_string().as_bytes());
-    tail.extend_from_slice(b"};</script>\n");
+    tail.extend_from_slice(b"}</script>\n");
     out.write_all(&tail)?;
     let mut h = String::new();
     table_head(
