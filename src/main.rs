@@ -201,6 +201,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
             out.flush()?;
         }
+        Command::Browse(inputs) => cli::browse::browse(&inputs)?,
         #[cfg(feature = "live")]
         Command::Watch(watch) => cli::live::watch(&watch)?,
         #[cfg(not(feature = "live"))]

@@ -32,6 +32,9 @@ pub enum Command {
     Extract(Extract),
     /// Capture live on an interface and report each call when it ends (needs the feature `live`).
     Watch(Watch),
+    /// Browse the calls in the terminal: failure patterns, the call list worst first, filter as you
+    /// type, a call's findings, ladder and media; its packets or JSON to a file.
+    Browse(Inputs),
 }
 
 #[derive(clap::Args, Debug)]

@@ -1,6 +1,8 @@
-//! Binary-only helpers: argument definitions, progress display, file handling with error context.
+//! Binary-only helpers: argument definitions, progress display, file handling with error context, and
+//! the terminal browser (`browse`).
 
 pub mod args;
+pub mod browse;
 #[cfg(feature = "live")]
 pub mod live;
 pub mod output;

@@ -265,6 +265,13 @@ fn write_timeline(overview: &Overview, out: &mut impl Write) -> io::Result<()> {
 /// One failure pattern on one line: how many calls, their share, the primary finding's code, how
 /// they ended and where, when, and the example calls.
 pub fn pattern_line(p: &Pattern, overview: &Overview, options: &Options) -> String {
+    let (what, when) = pattern_parts(p, overview, options);
+    format!("{what}  {when}")
+}
+
+/// A failure pattern in two parts, for a narrow screen that puts them on two lines: what (how many
+/// calls, their share, the code, how they ended and where), then when and the example calls.
+pub fn pattern_parts(p: &Pattern, overview: &Overview, options: &Options) -> (String, String) {
     let examples = if p.worst.index == p.first.index {
         format!("#{}", p.first.index + 1)
     } else {
@@ -275,14 +282,15 @@ pub fn pattern_line(p: &Pattern, overview: &Overview, options: &Options) -> Stri
     } else {
         format!("{}–{}", clock_s(p.first_ts_ns), clock_s(p.last_ts_ns))
     };
-    format!(
-        "{:>7} {:<5} {:>5.1}%  {}  {}  {when}  e.g. {examples}",
+    let what = format!(
+        "{:>7} {:<5} {:>5.1}%  {}  {}",
         p.calls,
         if p.calls == 1 { "call" } else { "calls" },
         overview.share(p.calls),
         options.tag(p.severity, p.key.code),
         escape(&pattern_outcome(p)),
-    )
+    );
+    (what, format!("{when}  e.g. {examples}"))
 }
 
 /// The failure patterns: one line each with the finding's summary under it, most calls first.
@@ -554,6 +562,62 @@ fn write_row(d: &DiagnosedCall, options: &Options, out: &mut impl Write) -> io::
             .first()
             .map_or_else(|| "-".to_string(), |f| options.tag(f.severity, f.code))
     )
+}
+
+/// One call as a line of a list about 80 columns wide (a terminal browser): number, start, state,
+/// final status, the primary finding, then the parties (cut to fit by the viewer). Escaped.
+pub fn short_row(d: &DiagnosedCall) -> String {
+    let status = d
+        .final_response
+        .as_ref()
+        .map(|r| r.status.to_string())
+        .unwrap_or_else(|| "-".to_string());
+    let finding = d.findings.first().map_or_else(
+        || "-".to_string(),
+        |f| format!("{} {}", marker(f.severity), f.code),
+    );
+    format!(
+        "{:>6}  {}  {:<10}  {:>3}  {:<26}  {} → {}",
+        d.index + 1,
+        clock(d.start_ts_ns),
+        d.state.as_str(),
+        status,
+        finding,
+        escape(short_uri(&d.from)),
+        escape(short_uri(&d.to))
+    )
+}
+
+/// What a search of the call list looks in, lower case: the number, the parties, the state, the
+/// final status, the finding codes, the Call-ID and the addresses of its SIP.
+pub fn search_text(d: &DiagnosedCall) -> String {
+    let mut out = format!(
+        "#{} {} {} {} {}",
+        d.index + 1,
+        d.from,
+        d.to,
+        d.state.as_str(),
+        d.final_response
+            .as_ref()
+            .map(|r| format!("{} {}", r.status, r.reason))
+            .unwrap_or_default()
+    );
+    for f in &d.findings {
+        out.push(' ');
+        out.push_str(f.code);
+    }
+    out.push(' ');
+    out.push_str(&d.call_id);
+    let mut seen = Vec::new();
+    for (a, b) in &d.hops {
+        for ip in [a.ip(), b.ip()] {
+            if !seen.contains(&ip) {
+                seen.push(ip);
+                out.push_str(&format!(" {ip}"));
+            }
+        }
+    }
+    out.to_lowercase()
 }
 
 /// Every RTP stream in the columns of `tshark -q -z rtp,streams` (times relative to the first frame

@@ -6,6 +6,7 @@
 mod support;
 
 mod architecture;
+mod browse;
 mod capture;
 mod cli;
 mod diagnose;
