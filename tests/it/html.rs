@@ -59,7 +59,9 @@ fn assert_self_contained(page: &str) {
 }
 
 fn assert_balanced(page: &str) {
-    for tag in ["svg", "section", "table", "figure", "main", "html"] {
+    for tag in [
+        "svg", "section", "table", "figure", "main", "html", "details",
+    ] {
         assert_eq!(
             page.matches(&format!("<{tag}")).count(),
             page.matches(&format!("</{tag}>")).count(),

@@ -297,21 +297,30 @@ pub(super) fn patterns(overview: &Overview, detailed: &Detailed, h: &mut String)
         plural(overview.calls, "call"),
         overview.clean
     )?;
-    table_head(
-        h,
-        " id=\"pattern-table\"",
-        &[
-            "#",
-            "calls",
-            "share",
-            "finding",
-            "what happened",
-            "when (UTC)",
-            "examples",
-        ],
-    );
+    const COLUMNS: &[&str] = &[
+        "#",
+        "calls",
+        "share",
+        "finding",
+        "what happened",
+        "when (UTC)",
+        "examples",
+    ];
+    table_head(h, " id=\"pattern-table\"", COLUMNS);
     h.push('\n');
     for (k, p) in overview.patterns.iter().enumerate() {
+        if k == PATTERN_ROWS {
+            // The rest behind a disclosure, in a table of its own (rows cannot be folded).
+            let rest = &overview.patterns[k..];
+            writeln!(
+                h,
+                "</tbody></table>\n<details class=\"more-patterns\"><summary>{} more patterns, {}</summary>",
+                rest.len(),
+                plural(rest.iter().map(|p| p.calls).sum(), "call")
+            )?;
+            table_head(h, "", COLUMNS);
+            h.push('\n');
+        }
         let share = overview.share(p.calls);
         let examples = if p.worst.index == p.first.index {
             call_link(p.first.index, detailed)
