@@ -74,13 +74,16 @@ def classify(p):
         if 200 <= p[1] <= 207: out.append('rtcp')
         elif (p[1] & 0x7f) < 128: out.append('rtp')
     if len(p) >= 5 and 20 <= p[0] <= 24 and p[1] == 3: out.append('tls')
+    if p.startswith(b'HEP3') or (len(p) > 16 and p[0] in (1, 2) and p[1] in (16, 40)): out.append('hep')
+    # UDPTL: seq, then a short primary IFP, then the error-recovery choice octet (0x00 or 0x80).
+    if len(p) >= 6 and 0 < p[2] < 0x80 and p[2] + 4 <= len(p) and p[3 + p[2]] in (0, 0x80): out.append('udptl')
     return out
 
 def main():
     corpus, files = sys.argv[1], sys.argv[2:]
     seen, count = set(), {}
-    caps = {'sip': 600, 'sdp': 300, 'rtp': 200, 'rtcp': 200, 'stun': 200, 'tls': 200, 'decode': 600,
-            'capture': 120, 'pipeline': 120, 'extract_redact': 120, 'reassembly': 200}
+    caps = {'sip': 600, 'sdp': 300, 'rtp': 200, 'rtcp': 200, 'stun': 200, 'tls': 200, 'udptl': 200, 'decode': 600,
+            'capture': 120, 'hep': 200, 'pipeline': 120, 'extract_redact': 120, 'reassembly': 200}
     def put(t, b):
         if count.get(t, 0) >= caps.get(t, 200): return
         h = hashlib.sha1(b).hexdigest()

@@ -13,6 +13,7 @@
 #   lab-proxy  192.0.2.20 (kamailio) ─┤  bridge lab-br0 in namespace lab-sw   <- tcpdump here = switch mirror port
 #   lab-app1   192.0.2.31 (sipp UAS) ─┤      (bridge is promiscuous, so it sees every forwarded frame)
 #   lab-app2   192.0.2.32 (sipp UAS) ─┘
+#   lab-coll   192.0.2.40 (HEP collector: a UDP sink; only in the hep-* scenarios)
 #
 # The "firewall" is an nft ruleset (scripts/lab/*.nft) inside lab-app1, like a host firewall on the
 # application server; impairments "on the wire" are nft netdev ingress rules on the switch ports.
@@ -36,7 +37,9 @@ RUN=$(mktemp -d /tmp/lab-run.XXXXXX)
 chmod 755 "$RUN"
 
 NSS=(lab-sw lab-caller lab-proxy lab-app1 lab-app2)
-CALLER=192.0.2.10 PROXY=192.0.2.20 APP1=192.0.2.31 APP2=192.0.2.32
+CALLER=192.0.2.10 PROXY=192.0.2.20 APP1=192.0.2.31 APP2=192.0.2.32 COLL=192.0.2.40
+# Namespaces some scenarios add (deleted with the others).
+EXTRA_NSS=(lab-coll)
 PIDS=()          # background processes started by this script (each wrapped in `timeout`)
 CAP_PID=""
 
@@ -69,7 +72,7 @@ stop_all() {
 
 teardown() {
     local ns p
-    for ns in "${NSS[@]}"; do
+    for ns in "${NSS[@]}" "${EXTRA_NSS[@]}"; do
         if ip netns pids "$ns" >/dev/null 2>&1; then
             # processes we started inside our own namespaces only
             for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null || true; done
@@ -113,28 +116,82 @@ setup() {
     sleep 0.5
 }
 
-# cap_start NS IFACE   — tcpdump writing $RUN/cap.pcap
-cap_start() {
-    local ns=$1 ifn=$2
-    rm -f "$RUN/cap.pcap"
-    bgrun "$ns" tcpdump 300 tcpdump -i "$ifn" -s 0 -U -Z root -w "$RUN/cap.pcap" 'not ip6'
-    CAP_PID=$PID_tcpdump
+# tcpdump_at NS IFACE FILE LOG [FILTER]   — a tcpdump writing $RUN/FILE (default filter: not ip6), returning once it listens (its pid in TCPDUMP_PID)
+tcpdump_at() {
+    local ns=$1 ifn=$2 file=$3 logname=$4 filter=${5:-not ip6}
+    rm -f "$RUN/$file"
+    bgrun "$ns" "$logname" 300 tcpdump -i "$ifn" -s 0 -U -Z root -w "$RUN/$file" "$filter"
+    TCPDUMP_PID=${PIDS[-1]}
     local i
-    for i in $(seq 50); do grep -q "listening on" "$RUN/tcpdump.log" 2>/dev/null && break; sleep 0.1; done
+    for i in $(seq 50); do grep -q "listening on" "$RUN/$logname.log" 2>/dev/null && break; sleep 0.1; done
     sleep 0.3
 }
-cap_stop() {
-    local name=$1 out=$OUT
+# cap_start NS IFACE [FILTER]   — tcpdump writing $RUN/cap.pcap (the scenario's own file)
+cap_start() {
+    tcpdump_at "$1" "$2" cap.pcap tcpdump "${3:-not ip6}"
+    CAP_PID=$TCPDUMP_PID
+}
+# cap_also NS IFACE NAME.pcap   — a second capture point of the same run, saved as testdata/lab/NAME.pcap
+EXTRA_CAPS=()
+cap_also() {
+    local name=$3
+    tcpdump_at "$1" "$2" "$name" "tcpdump-${name%.pcap}"
+    EXTRA_CAPS+=("$TCPDUMP_PID:$name")
+}
+# save_capture FILE NAME.pcap   — copy a finished capture to testdata/lab with what tshark sees in it
+save_capture() {
+    local file=$1 name=$2 out=$OUT
+    # The load tests sit in testdata/load (a golden group of their own).
     [[ $name == load-* ]] && out=$OUT/../load
     mkdir -p "$out"
-    sleep 0.5
-    kill -INT "$CAP_PID" 2>/dev/null || true
-    waitpid "$CAP_PID"
-    cp "$RUN/cap.pcap" "$out/$name"
+    cp "$RUN/$file" "$out/$name"
     chmod 644 "$out/$name"
     tshark -r "$out/$name" -q -z sip,stat -z rtp,streams -o rtp.heuristic_rtp:TRUE -z conv,tcp \
         >"$out/${name%.pcap}.tshark.txt" 2>/dev/null || true
+    # T.38 (UDPTL, decoded where the SDP set it up): packets per direction, for the fax stream tests.
+    local t38
+    t38=$(tshark -r "$out/$name" -Y t38 -T fields -e ip.src -e udp.srcport -e ip.dst -e udp.dstport \
+        2>/dev/null | sort | uniq -c)
+    if [[ -n $t38 ]]; then
+        printf '%s\n' "$t38" | awk '{print $2":"$3" > "$4":"$5" "$1}' >"$out/${name%.pcap}.t38.txt"
+    fi
     log "$name: $(stat -c %s "$out/$name") bytes, $(tshark -r "$out/$name" 2>/dev/null | wc -l) frames"
+}
+cap_stop() {
+    local name=$1 extra
+    sleep 0.5
+    kill -INT "$CAP_PID" 2>/dev/null || true
+    waitpid "$CAP_PID"
+    save_capture cap.pcap "$name"
+    for extra in "${EXTRA_CAPS[@]}"; do
+        kill -INT "${extra%%:*}" 2>/dev/null || true
+        waitpid "${extra%%:*}"
+        save_capture "${extra#*:}" "${extra#*:}"
+    done
+    EXTRA_CAPS=()
+}
+# collector PORT   — the HEP collector namespace lab-coll ($COLL) with a UDP sink on PORT (so the
+# proxy's HEP gets no ICMP port unreachable back) and tcpdump of what reaches it in $RUN/hep.pcap
+collector() {
+    local port=$1
+    ip netns add lab-coll
+    nsx lab-coll ip link set lo up
+    attach lab-coll lab-h0 "$COLL" 02:00:c0:00:02:40
+    bgrun lab-coll hep-sink 120 python3 -c "
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(('$COLL', $port))
+while True:
+    s.recv(65535)"
+    tcpdump_at lab-coll lab-h0 hep.pcap hep-tcpdump "udp dst port $port"
+    HEP_CAP_PID=$TCPDUMP_PID
+}
+collector_stop() {
+    local name=$1
+    sleep 0.5
+    kill -INT "$HEP_CAP_PID" 2>/dev/null || true
+    waitpid "$HEP_CAP_PID"
+    save_capture hep.pcap "$name"
 }
 
 # ---------------------------------------------------------------------------------------------------------
@@ -339,7 +396,268 @@ sc_tls_handshake_failed() {
     sleep 0.5
 }
 
-# 15. A load test through the proxy (sipp at 20 calls/s, 1311 calls, each picking its Request-URI user
+# 15. Dead air: RTP flows both ways, then about 3 s into the media a firewall/NAT pinhole for it closes:
+#     drop-media-uplinks.nft (loaded on the switch mid-call) drops every non-SIP UDP packet both hosts send,
+#     before the mirror. SIP still passes: the dialog stays up until the caller hangs up ~6 s later.
+sc_media_dead_air() {
+    cap_start lab-sw lab-br0
+    uas app1 lab-app1 "$APP1" uas-call.xml
+    bgrun lab-sw pinhole 30 sh -c "sleep 4 && nft -f '$LAB/drop-media-uplinks.nft'"
+    uac caller "$APP1:5060" uac-call.xml app -d 9000
+    waitpid "$PID_app1"
+}
+
+# 16. One direction stops mid-call: about 3 s into the media the app's RTP starts being dropped on its
+#     uplink (drop-app-rtp-uplink.nft loaded mid-call); the caller's RTP goes on until its BYE 9 s later.
+sc_media_stopped() {
+    cap_start lab-sw lab-br0
+    uas app1 lab-app1 "$APP1" uas-call.xml
+    bgrun lab-sw uplink 30 sh -c "sleep 4 && nft -f '$LAB/drop-app-rtp-uplink.nft'"
+    uac caller "$APP1:5060" uac-call.xml app -d 12000
+    waitpid "$PID_app1"
+}
+
+# 17. Failover over UDP: three calls, each INVITE relayed by the proxy to app1 over UDP, where the firewall
+#     drops it: retransmitted per Timer A for 5 s (the branch's fr_timer), then sent to app2, which
+#     answers. The media goes directly between the caller and app2. Recorded on the switch (everything)
+#     and inside the proxy's namespace (the proxy's own interface: signalling only, no RTP).
+sc_failover_udp() {
+    firewall lab-app1 fw-drop-udp-sip.nft
+    cap_start lab-sw lab-br0
+    cap_also lab-proxy lab-p0 failover-udp-at-proxy.pcap
+    uas app1 lab-app1 "$APP1" uas-call.xml -m 3
+    uas app2 lab-app2 "$APP2" uas-call.xml -m 3
+    proxy FAILOVER_MS=5000
+    uac caller "$PROXY:5060" uac-call.xml hunt-udp -d 3000 -m 3
+    waitpid "$PID_app2"
+    kill -INT "$PID_app1" 2>/dev/null || true
+}
+
+# 18. NAT: the app announces a private address, 10.0.0.31, in its 200 OK (uas-private-sdp.xml) while it
+#     signals and sends RTP from 192.0.2.31. The caller's default route points at the proxy (which does not
+#     forward), so its RTP to 10.0.0.31 leaves the caller and is lost: recorded at the caller (its RTP
+#     leaves, toward the private address) and at the app (the caller's RTP never arrives).
+sc_nat_private_sdp() {
+    nsx lab-caller ip route add default via "$PROXY"
+    cap_start lab-caller lab-c0
+    cap_also lab-app1 lab-a1 nat-private-sdp-at-app.pcap
+    uas app1 lab-app1 "$APP1" uas-private-sdp.xml
+    uac caller "$APP1:5060" uac-call.xml app -d 4000
+    waitpid "$PID_app1"
+}
+
+# 19. Fax: an audio call switched to T.38 by the caller's re-INVITE (m=audio 0, m=image udptl t38), the
+#     app accepts; both sides play their half of a one-page fax over UDPTL (t38-caller.pcap /
+#     t38-app.pcap from gen_media.py, on one timeline: ~18 s, the caller's ~340 packets, the app's 11),
+#     then a re-INVITE back to audio, 2 s of tone, BYE.
+sc_fax_t38() {
+    cap_start lab-sw lab-br0
+    uas app1 lab-app1 "$APP1" uas-fax.xml
+    uac caller "$APP1:5060" uac-fax.xml fax
+    waitpid "$PID_app1"
+}
+
+# 20. The re-INVITE to T.38 refused: the app answers 488 Not Acceptable Here; the call stays in audio.
+sc_fax_t38_refused() {
+    cap_start lab-sw lab-br0
+    uas app1 lab-app1 "$APP1" uas-fax-refused.xml
+    uac caller "$APP1:5060" uac-fax.xml fax
+    waitpid "$PID_app1"
+}
+
+# 21. T.38 accepted, but the app's UDPTL is dropped on its uplink (drop-app-udptl-uplink.nft): fax one way.
+sc_fax_t38_one_way() {
+    nsx lab-sw nft -f "$LAB/drop-app-udptl-uplink.nft"
+    cap_start lab-sw lab-br0
+    uas app1 lab-app1 "$APP1" uas-fax.xml
+    uac caller "$APP1:5060" uac-fax.xml fax
+    waitpid "$PID_app1"
+}
+
+# 22, 23. The one-way and the blocked media of scenarios 10 and 9, recorded at both ends at once: at the
+#     caller (its RTP leaves, nothing comes back) and at the app (one-way: its own RTP leaves and the caller's
+#     arrives, the loss is beyond the capture point; blocked: the caller's arrives, its own never leaves).
+sc_media_one_way_at_caller() {
+    nsx lab-sw nft -f "$LAB/drop-app-rtp-uplink.nft"
+    cap_start lab-caller lab-c0
+    cap_also lab-app1 lab-a1 media-one-way-at-app.pcap
+    uas app1 lab-app1 "$APP1" uas-call.xml
+    uac caller "$APP1:5060" uac-call.xml app -d 4000
+    waitpid "$PID_app1"
+}
+sc_media_blocked_both_at_caller() {
+    firewall lab-app1 fw-drop-media.nft
+    cap_start lab-caller lab-c0
+    cap_also lab-app1 lab-a1 media-blocked-both-at-app.pcap
+    uas app1 lab-app1 "$APP1" uas-call.xml
+    uac caller "$APP1:5060" uac-call.xml app -d 4000
+    waitpid "$PID_app1"
+}
+
+# 24, 25. ICE: both SDPs carry a host candidate (caller 192.0.2.10:7000, app 192.0.2.31:27000); on those
+#     ports ice_peer.py does the connectivity checks (STUN Binding requests every 50 ms, answered by the
+#     other peer) and, once one of its checks is answered, sends PCMU for the rest of the call. ice-call:
+#     checks succeed, 3 s of RTP both ways. ice-failed: the app's firewall drops all non-SIP UDP both
+#     ways (fw-drop-media.nft): the caller's checks go unanswered, no media at all.
+ice_call() {
+    uas app1 lab-app1 "$APP1" uas-ice.xml
+    bgrun lab-app1 ice-app 20 python3 "$LAB/ice_peer.py" "$APP1:27000" "$CALLER:7000" 1.2 3.5 tone.ulaw
+    bgrun lab-caller ice-caller 20 python3 "$LAB/ice_peer.py" "$CALLER:7000" "$APP1:27000" 1.2 3.5 tone.ulaw \
+        --controlling
+    uac caller "$APP1:5060" uac-ice.xml app -d 4500
+    waitpid "$PID_app1"
+}
+sc_ice_call() {
+    cap_start lab-sw lab-br0
+    ice_call
+}
+sc_ice_failed() {
+    firewall lab-app1 fw-drop-media.nft
+    cap_start lab-sw lab-br0
+    ice_call
+}
+
+# 26. Codec mismatch: the app's 200 OK lists PCMU only, but it sends its RTP with payload type 8 (PCMA).
+sc_codec_mismatch() {
+    cap_start lab-sw lab-br0
+    uas app1 lab-app1 "$APP1" uas-codec-mismatch.xml
+    uac caller "$APP1:5060" uac-call.xml app -d 3000
+    waitpid "$PID_app1"
+}
+
+# 27. Media changed mid-call by signalling: hold by re-INVITE (a=sendonly / recvonly, 6 s without media),
+#     off hold by UPDATE, codec changed to PCMA by re-INVITE: no media finding may come of it.
+sc_media_changes() {
+    cap_start lab-sw lab-br0
+    uas app1 lab-app1 "$APP1" uas-media-changes.xml
+    uac caller "$APP1:5060" uac-media-changes.xml app
+    waitpid "$PID_app1"
+}
+
+# 28. A capture that starts mid-call: the one-way call of scenario 10 (the app's RTP dropped on its
+#     uplink), 10 s long, with tcpdump started 3 s after the INVITE: no INVITE, no SDP, only the one-way
+#     RTP and the BYE in the capture.
+sc_midcall_one_way() {
+    nsx lab-sw nft -f "$LAB/drop-app-rtp-uplink.nft"
+    uas app1 lab-app1 "$APP1" uas-call.xml
+    bgrun lab-sw late-capture 30 sh -c "sleep 3 && exec tcpdump -i lab-br0 -s 0 -U -Z root -w '$RUN/cap.pcap' 'not ip6'"
+    CAP_PID=$PID_late_capture
+    uac caller "$APP1:5060" uac-call.xml app -d 10000
+    waitpid "$PID_app1"
+}
+
+# 29. A normal call whose media outlives its signalling: the caller's BYE is answered at once; the caller's
+#     sipp exits 200 ms after that 200 OK, which closes its RTP socket (a phone that closes its media socket
+#     on BYE), while app1 keeps streaming for 600 ms after answering: the caller's host answers the late RTP
+#     with ICMP port unreachable (the kernel's own, within its rate limit: a burst of 6, then 1/s).
+sc_teardown_rtp_after_bye() {
+    cap_start lab-sw lab-br0
+    uas app1 lab-app1 "$APP1" uas-media-after-bye.xml -d 600
+    uac caller "$APP1:5060" uac-call.xml app -d 3000
+    waitpid "$PID_app1"
+}
+
+# 30. Early media to a port not open yet: app1 sends 183 with SDP and starts its RTP at once, 200 OK 1 s
+#     later; the caller's RTP port answers ICMP port unreachable until the 200 arrives (fw-caller-rtp-closed.nft,
+#     deleted by the caller's scenario on the 200: a phone that opens its media port on the answer).
+sc_early_media_port_closed() {
+    firewall lab-caller fw-caller-rtp-closed.nft
+    cap_start lab-sw lab-br0
+    uas app1 lab-app1 "$APP1" uas-early-media.xml
+    uac caller "$APP1:5060" uac-rtp-opened-on-answer.xml app -d 3000
+    waitpid "$PID_app1"
+}
+
+# 31. The failing and the good call of scenario 3, with the proxy mirroring its SIP to a HEP collector
+#     (kamailio siptrace, HEP3, trace_mode 1: every message received or sent; hlog() in the failure
+#     route). Two captures of the same traffic: what reaches the collector (hep-feed.pcap: HEP only),
+#     and the switch without the HEP packets (hep-feed-switch.pcap, captured directly).
+sc_hep_feed() {
+    firewall lab-app1 fw-drop-tcp-syn.nft
+    collector 9060
+    cap_start lab-sw lab-br0 'not ip6 and not udp port 9060'
+    CAP_NAME=hep-feed-switch.pcap
+    uas app1 lab-app1 "$APP1" uas-call.xml -t t1
+    uas app2 lab-app2 "$APP2" uas-call.xml -t t1
+    proxy FR_MS=10000 "HEP_URI=\"sip:$COLL:9060\""
+    uac caller1 "$PROXY:5060" uac-call.xml app1 -d 3000
+    uac caller2 "$PROXY:5060" uac-call.xml app2 -d 3000
+    waitpid "$PID_app2"
+    kill -INT "$PID_app1" 2>/dev/null || true
+    collector_stop hep-feed.pcap
+}
+
+# 32. A good call through the proxy mirrored as HEPv2 to a collector on a non-standard port (9999),
+#     captured at the collector (HEP1/2 has no magic: callscope reads it with --hep-port 9999).
+sc_hep2_feed() {
+    collector 9999
+    cap_start lab-sw lab-br0 'not ip6 and not udp port 9999'
+    CAP_NAME=hep2-feed-switch.pcap
+    uas app2 lab-app2 "$APP2" uas-call.xml -t t1
+    proxy FR_MS=10000 "HEP_URI=\"sip:$COLL:9999\"" HEP_VERSION=2
+    uac caller2 "$PROXY:5060" uac-call.xml app2 -d 1000
+    waitpid "$PID_app2"
+    collector_stop hep2-feed.pcap
+}
+
+# 33. A Lync / Skype for Business Front End that cannot reach its trusted application: the proxy (as the
+#     Front End) forwards the caller's INVITE over TCP to app1, whose firewall drops the SYNs, and answers
+#     504 with ms-diagnostics 1046 (WinsockFailureCode 10060) and ms-diagnostics-public (MS_DIAG).
+sc_lync_fe_504() {
+    firewall lab-app1 fw-drop-tcp-syn.nft
+    cap_start lab-sw lab-br0
+    uas app1 lab-app1 "$APP1" uas-call.xml -t t1
+    proxy FR_MS=10000 MS_DIAG=1
+    uac caller1 "$PROXY:5060" uac-call.xml app1 -d 3000
+    kill -INT "$PID_app1" 2>/dev/null || true
+}
+
+# 34. A Lync / Skype for Business callee whose media cannot get through (app1's firewall drops all
+#     non-SIP UDP): it answers with ICE candidates, no media flows, and it hangs up after 5 s with
+#     ms-client-diagnostics 24 and its CalleeMediaDebug (ICEWarn 0x320).
+sc_lync_ice_failed() {
+    firewall lab-app1 fw-drop-media.nft
+    cap_start lab-sw lab-br0
+    uas app1 lab-app1 "$APP1" uas-ms-ice-failed.xml
+    uac caller "$APP1:5060" uac-ack-lost.xml app
+    waitpid "$PID_app1"
+}
+
+# 35. An SBC (the caller) and Teams Direct Routing's SIP proxy (app2 standing in, with Microsoft's
+#     Server header and pstnhub Contact): the SBC's OPTIONS health check is answered 200, then its
+#     INVITE is rejected 403 Forbidden.
+sc_teams_dr_rejected() {
+    cap_start lab-sw lab-br0
+    uas teams-options lab-app2 "$APP2" uas-teams-options.xml
+    uac sbc-options "$APP2:5060" uac-sbc-options.xml teams
+    waitpid "$PID_teams_options"
+    uas teams-reject lab-app2 "$APP2" uas-teams-reject.xml
+    uac sbc-invite "$APP2:5060" uac-sbc-invite.xml teams
+    waitpid "$PID_teams_reject"
+}
+
+# 36. The SBC's TLS connection to Teams Direct Routing (SNI sip.pstnhub.microsoft.com, port 5061) that
+#     Microsoft's side ends: the server (openssl s_server on app2, with a certificate for that name the
+#     SBC trusts) requires a client certificate and the SBC has none, so the server aborts the
+#     handshake. TLS 1.2 so that the alert is visible.
+sc_teams_dr_tls() {
+    local d="$RUN/tls"
+    mkdir -p "$d"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
+        -subj "/CN=sip.pstnhub.microsoft.com" -addext "subjectAltName=DNS:sip.pstnhub.microsoft.com" \
+        -keyout "$d/ms.key" -out "$d/ms.crt" 2>/dev/null
+    cap_start lab-sw lab-br0
+    bgrun lab-app2 tls-server 20 openssl s_server -accept "$APP2:5061" -tls1_2 -cert "$d/ms.crt" \
+        -key "$d/ms.key" -Verify 1 -naccept 1 -quiet
+    local i
+    for i in $(seq 50); do nsx lab-app2 ss -ltn | grep -q ":5061" && break; sleep 0.1; done
+    printf 'OPTIONS sip:sip.pstnhub.microsoft.com:5061 SIP/2.0\r\n\r\n' |
+        fgrun lab-caller tls-client 10 openssl s_client -connect "$APP2:5061" -tls1_2 \
+            -servername sip.pstnhub.microsoft.com -CAfile "$d/ms.crt" -verify_return_error
+    sleep 0.5
+}
+
+# 37. A load test through the proxy (sipp at 20 calls/s, 1311 calls, each picking its Request-URI user
 #     from an injection file shuffled with a fixed seed): 1148 "deny" calls rejected at once by the
 #     proxy with 403 Forbidden; 88 "ans" calls relayed over UDP to app1, which answers with SDP and
 #     sends no RTP (nor does the caller), 12 s calls; 75 "lost" calls whose INVITEs the proxy's firewall
@@ -368,15 +686,21 @@ PY
 
 ALL=(sip-udp-basic-call sip-udp-outcomes tcp-syn-dropped-proxy tcp-syn-dropped-at-app tcp-syn-refused
      udp-icmp-unreachable udp-invite-dropped failover-slow media-blocked-both media-one-way ack-dropped
-     media-impaired sip-tcp-call tls-handshake-failed load-403)
+     media-impaired sip-tcp-call tls-handshake-failed media-dead-air media-stopped failover-udp
+     nat-private-sdp fax-t38 fax-t38-refused fax-t38-one-way media-one-way-at-caller
+     media-blocked-both-at-caller ice-call ice-failed codec-mismatch media-changes midcall-one-way
+     teardown-rtp-after-bye early-media-port-closed hep-feed hep2-feed lync-fe-504 lync-ice-failed
+     teams-dr-rejected teams-dr-tls load-403)
 
 run_scenario() {
     local name=$1 fn="sc_${1//-/_}"
     declare -F "$fn" >/dev/null || die "unknown scenario: $name (try --list)"
     log "=== $name"
     setup
+    # A scenario recording at two points names its main capture otherwise (CAP_NAME).
+    CAP_NAME="$name.pcap"
     "$fn"
-    cap_stop "$name.pcap"
+    cap_stop "$CAP_NAME"
     stop_all
     mkdir -p "$RUN/logs-$name" && mv "$RUN"/*.log "$RUN/logs-$name/" 2>/dev/null || true
 }

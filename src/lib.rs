@@ -11,9 +11,13 @@
 //! - [`capture`]: open pcap/pcapng files (mmap, gzip), walk their records by byte range.
 //! - [`decode`]: link, IP (with defragmentation), UDP/TCP/ICMP.
 //! - [`proto`]: pure parsers of untrusted bytes (SIP, SDP, RTP, ...); imports nothing of the crate.
-//! - [`analysis`]: the result model the renderers read.
-//! - [`pipeline`]: runs it all, in parallel chunks folded in capture order.
-//! - [`report`]: text, JSON and HTML renderers.
+//! - [`correlate`]: the incremental engine: calls, streams, connections, each call finalized with
+//!   its evidence once it has ended.
+//! - [`diagnose`]: the rules that say why a finished call failed.
+//! - [`analysis`]: the result model, and [`analysis::Output`], what a run writes into as it goes.
+//! - [`pipeline`]: runs it all, in parallel chunks folded in capture order ([`analyze_into`]); also
+//!   fed by a live interface ([`pipeline::Live`]).
+//! - [`report`]: text, JSON and HTML renderers, each an `Output`.
 //! - [`export`]: packets out: one call's packets to a pcap, redaction of analyses and packets.
 //!
 //! The entry point is [`analyze`]:

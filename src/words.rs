@@ -19,19 +19,28 @@ pub(crate) fn duration_ms(ms: f64) -> String {
     if ms < 0.0 {
         return format!("-{}", duration_ms(-ms));
     }
-    // The cut-offs are checked on the rounded text, so that rounding never yields `1000 ms`.
-    let micros = format!("{:.0}", ms * 1000.0);
-    if ms < 1.0 && micros != "1000" {
-        return format!("{micros} µs");
+    // The cut-offs are checked on the rounded values, so that rounding never yields `1000 ms`;
+    // ties round to even, as `format!("{:.0}")` does (integers here: float formatting is slow and
+    // the call list writes two durations a call).
+    let micros = (ms * 1000.0).round_ties_even();
+    if micros < 1000.0 {
+        return format!("{} µs", micros as u64);
     }
-    let millis = format!("{ms:.0}");
-    if ms < 1000.0 && millis != "1000" {
-        return format!("{millis} ms");
+    let millis = ms.round_ties_even();
+    if millis < 1000.0 {
+        return format!("{} ms", millis as u64);
     }
     let secs = ms / 1000.0;
-    let tenths = format!("{secs:.1}");
-    if secs < 60.0 && tenths != "60.0" {
-        return format!("{tenths} s");
+    let scaled = secs * 10.0;
+    if scaled.fract() == 0.5 {
+        // A tie after scaling may not be one in `secs` itself: let formatting decide exactly.
+        let tenths = format!("{secs:.1}");
+        if tenths != "60.0" {
+            return format!("{tenths} s");
+        }
+    } else if scaled.round() < 600.0 {
+        let t = scaled.round() as u64;
+        return format!("{}.{} s", t / 10, t % 10);
     }
     let whole_secs = secs.round() as u64;
     if whole_secs < 3600 {
@@ -100,6 +109,30 @@ mod tests {
         assert_eq!(duration_ms(-5.0), "-5 ms");
         assert_eq!(duration_ms(f64::NAN), "?");
         assert_eq!(duration_ns(0, 7_117_000_000), "7.1 s");
+    }
+
+    /// The rounding is the one float formatting does, on every value below a minute: the text is
+    /// what `{:.0}` / `{:.1}` would print.
+    #[test]
+    fn durations_round_as_float_formatting_does() {
+        let formatted = |ms: f64| {
+            let micros = format!("{:.0}", ms * 1000.0);
+            if ms < 1.0 && micros != "1000" {
+                return format!("{micros} µs");
+            }
+            let millis = format!("{ms:.0}");
+            if ms < 1000.0 && millis != "1000" {
+                return format!("{millis} ms");
+            }
+            format!("{:.1} s", ms / 1000.0)
+        };
+        let mut x = 0.0001f64;
+        while x < 59_000.0 {
+            for ms in [x, x.next_up(), x.next_down(), (x * 2.0).round() / 2.0] {
+                assert_eq!(duration_ms(ms), formatted(ms), "{ms}");
+            }
+            x *= 1.0007;
+        }
     }
 
     #[test]

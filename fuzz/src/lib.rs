@@ -9,31 +9,31 @@
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use callscope::capture::{CaptureFile, Frame, Start};
+use callscope::capture::{CaptureFile, Start};
 use callscope::decode::defrag::{self, Defragmenter};
 use callscope::decode::{self, Fragment, Ip, LinkType, L4};
 use callscope::export::{extract, redact::Redactor};
 use callscope::pipeline::NoProgress;
-use callscope::proto::{rtcp, rtp, sdp, sip, stun, tls};
+use callscope::proto::{hep, rtcp, rtp, sdp, sip, stun, tls, udptl};
 use callscope::reassembly::{self, Reassembler, Segment};
 use callscope::{analyze, report, Options};
 
-/// Capture containers: bytes as a pcap/pcapng file, read whole from the first record (following the
-/// reader from record to record like the sequential fold), then again in small chunks that each
-/// resynchronise on their own (as the parallel pipeline does).
+/// Capture containers: bytes as a pcap/pcapng/NetMon file, read whole from the first record
+/// (following the reader from record to record like the sequential fold), then again in small chunks
+/// that each resynchronise on their own (as the parallel pipeline does). A NetMon file's chunks are
+/// found through its frame table, exactly: they must hold the same frames as the whole read.
 pub fn capture(data: &[u8]) {
     let Ok(file) = CaptureFile::from_bytes("fuzz".to_string(), data.to_vec()) else {
         return;
     };
-    let mut frames = 0u64;
-    let mut visit = |f: Frame<'_>| {
-        frames += 1;
-        black_box((f.ts_ns, f.link_type, f.data, f.truncated()));
-    };
+    let mut whole = 0u64;
     let (mut at, mut state) = file.first();
     let mut rounds = 0usize;
     while at < file.len() {
-        let read = file.read_chunk(at..file.len(), Start::At(at, state.clone()), &mut visit);
+        let read = file.read_chunk(at..file.len(), Start::At(at, state.clone()), &mut |f| {
+            whole += 1;
+            black_box((f.ts_ns, f.link_type, f.data, f.truncated()));
+        });
         assert!(
             read.next >= at,
             "reader went backwards from {at} to {}",
@@ -47,19 +47,28 @@ pub fn capture(data: &[u8]) {
         rounds += 1;
         assert!(rounds <= data.len(), "reader does not advance");
     }
+    let mut chunked = 0u64;
     let size = 64 + usize::from(data.get(100).copied().unwrap_or(0));
     for range in file.chunks(size) {
-        let read = file.read_chunk(range.clone(), Start::Resync, &mut visit);
+        let read = file.read_chunk(range.clone(), Start::Resync, &mut |f| {
+            chunked += 1;
+            black_box((f.ts_ns, f.link_type, f.data, f.truncated()));
+        });
         if let Some((began, _)) = &read.began {
             assert!(range.contains(began), "record {began} outside {range:?}");
         }
         black_box(read);
     }
-    black_box(frames);
+    if file.format.name() == "netmon2" {
+        assert_eq!(
+            chunked, whole,
+            "NetMon chunks read other frames than the whole file"
+        );
+    }
 }
 
 /// Link types the `decode` target chooses from with its first byte.
-const LINKS: [LinkType; 11] = [
+const LINKS: [LinkType; 13] = [
     LinkType::NULL,
     LinkType::ETHERNET,
     LinkType::RAW_BSD12,
@@ -70,6 +79,8 @@ const LINKS: [LinkType; 11] = [
     LinkType::IPV4,
     LinkType::IPV6,
     LinkType::LINUX_SLL2,
+    LinkType::IEEE802_11,
+    LinkType(callscope::capture::NETMON_LINK + 0xFFE0),
     LinkType(147), // USER0: not supported
 ];
 
@@ -484,6 +495,84 @@ pub fn stun(data: &[u8]) {
         stun_message(&m);
     }
     black_box(tcp.remainder());
+}
+
+/// HEP: one packet (HEP3 or HEP1/2) and back-to-back HEP3 packets; every field, offset and payload
+/// lies within the input.
+pub fn hep(data: &[u8]) {
+    black_box(hep::looks_like_hep3(data));
+    let check = |p: &hep::Packet<'_>, input: &[u8]| {
+        for (addr, at) in [(p.src, p.src_at), (p.dst, p.dst_at)] {
+            if let (Some(addr), Some(at)) = (addr, at) {
+                let len = if addr.is_ipv4() { 4 } else { 16 };
+                assert!(at + len <= input.len(), "address at {at} past the packet");
+            }
+        }
+        for text in [p.payload, p.correlation_id].into_iter().flatten() {
+            assert!(text.len() <= input.len());
+        }
+        black_box((p.ts_ns(), p.kind().name(), p.capture_id, p.ip_proto));
+    };
+    match hep::parse(data) {
+        Ok((p, used)) => {
+            assert!(
+                used <= data.len(),
+                "parse used {used} of {} bytes",
+                data.len()
+            );
+            check(&p, data);
+        }
+        Err(e) => {
+            black_box(e.to_string());
+        }
+    }
+    let mut packets = hep::packets(data);
+    let mut n = 0usize;
+    for p in packets.by_ref() {
+        n += 1;
+        assert!(n <= data.len(), "packets do not advance");
+        check(&p, data);
+    }
+    black_box(packets.rest());
+}
+
+/// UDPTL: a packet, its primary IFP with every field, its secondaries or FEC; every IFP on its own.
+pub fn udptl(data: &[u8]) {
+    let ifp_fields = |ifp: udptl::Ifp<'_>| {
+        let mut n = 0usize;
+        for f in ifp.fields() {
+            n += 1;
+            assert!(f.data.len() <= data.len(), "a field longer than the input");
+            black_box((f.kind, ifp.message));
+        }
+        assert!(n <= data.len(), "fields do not advance");
+    };
+    match udptl::Packet::parse(data) {
+        Ok(p) => {
+            black_box(p.seq());
+            ifp_fields(p.primary());
+            match p.recovery() {
+                udptl::Recovery::Redundancy(s) => {
+                    let announced = s.len();
+                    let mut n = 0usize;
+                    for ifp in s {
+                        n += 1;
+                        ifp_fields(ifp);
+                    }
+                    assert_eq!(n, announced, "a validated packet's secondaries all parse");
+                }
+                udptl::Recovery::Fec { span, entries } => {
+                    black_box((span, entries));
+                }
+            }
+        }
+        Err(e) => {
+            black_box(e.to_string());
+        }
+    }
+    if let Ok(ifp) = udptl::Ifp::parse(data) {
+        ifp_fields(ifp);
+    }
 }
 
 /// TLS record sniffing: records, their content, handshake messages.

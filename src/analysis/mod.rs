@@ -15,7 +15,8 @@ use crate::capture::Warning;
 use crate::correlate::calls::{OtherDialog, SipStats};
 use crate::correlate::media::Stream;
 use crate::correlate::transport::{Connection, IcmpError};
-use crate::diagnose::{DiagnosedCall, Sink, TransportEvent};
+use crate::correlate::vantage::Vantage;
+use crate::diagnose::{DiagnosedCall, Pattern, Sink, TransportEvent};
 use crate::reassembly;
 
 pub mod filter;
@@ -53,10 +54,14 @@ pub struct Analysis {
     pub streams: Vec<Stream>,
     /// Transport failures (TCP, TLS, ICMP) with the calls they explain, by first frame.
     pub transport_events: Vec<TransportEvent>,
+    /// Causes several calls share, in the order of their first call.
+    pub patterns: Vec<Pattern>,
     /// What the memory limits left out.
     pub limits: LimitHits,
     /// Calls a [`Filter`] left out of the report.
     pub filtered_calls: u64,
+    /// What the capture point could see (hosts on its path, RTP or not), over the whole capture.
+    pub vantage: Vantage,
 }
 
 /// What a run found besides its calls, streams and events: known once the capture has been read.
@@ -71,6 +76,10 @@ pub struct Summary {
     pub filtered_calls: u64,
     /// The reported calls' patterns and timeline.
     pub overview: Overview,
+    /// Causes several calls share (failovers from one dead target), in the order of their first
+    /// call.
+    pub patterns: Vec<Pattern>,
+    pub vantage: Vantage,
 }
 
 /// Where a run's results go as the capture is read: each call as it is finalized, each stream,
@@ -161,6 +170,8 @@ impl Output for Analysis {
         self.tcp_reassembly = summary.tcp_reassembly;
         self.limits = summary.limits;
         self.filtered_calls = summary.filtered_calls;
+        self.patterns = summary.patterns;
+        self.vantage = summary.vantage;
         Ok(())
     }
 }
@@ -172,6 +183,8 @@ pub struct LimitHits {
     pub untracked_tcp_segments: u64,
     /// RTP packets of streams beyond the stream limit.
     pub untracked_rtp_packets: u64,
+    /// UDPTL (T.38 fax) packets of fax streams beyond the engine's limit.
+    pub untracked_udptl_packets: u64,
     /// ICMP errors beyond the ICMP group limit.
     pub untracked_icmp: u64,
     /// Packets whose timestamp was more than a second before the latest seen (unsorted or merged
@@ -208,7 +221,7 @@ impl Analysis {
         out.finish(self.summary())
     }
 
-    /// The run's summary (captures, counts, limits).
+    /// The run's summary (captures, counts, limits, patterns, vantage).
     pub fn summary(&self) -> Summary {
         Summary {
             captures: self.captures.clone(),
@@ -218,6 +231,8 @@ impl Analysis {
             limits: self.limits.clone(),
             filtered_calls: self.filtered_calls,
             overview: Overview::default(),
+            patterns: self.patterns.clone(),
+            vantage: self.vantage.clone(),
         }
     }
 
@@ -313,6 +328,11 @@ pub struct DecodeCounts {
     pub filtered_out: u64,
     /// Packets whose decoding stopped early, by reason.
     pub undecodable: BTreeMap<&'static str, u64>,
+    /// HEP packets unwrapped (a proxy's or SBC's mirror of its traffic).
+    pub hep: u64,
+    /// What the HEP packets carried: `sip`, `rtp`, `rtcp`, `log`, `other`, `compressed` (not read),
+    /// `malformed`, `split` (a HEP3 packet cut by a TCP segment's end, not read).
+    pub hep_payloads: BTreeMap<&'static str, u64>,
 }
 
 impl DecodeCounts {
@@ -333,15 +353,22 @@ impl DecodeCounts {
         for (reason, n) in &other.undecodable {
             *self.undecodable.entry(*reason).or_default() += n;
         }
+        self.hep += other.hep;
+        for (kind, n) in &other.hep_payloads {
+            *self.hep_payloads.entry(*kind).or_default() += n;
+        }
     }
 }
 
 /// The name of a pcap link type as reports show it: the decoder's short name (`ethernet`,
-/// `linux-sll`, ...), or `linktype-N` for a type it does not read. Renderers take link types from
-/// here, so that `report` needs nothing of `decode`.
+/// `linux-sll`, ...), `netmon-media-N` for a NetMon media type without a LINKTYPE, or `linktype-N`
+/// for a type it does not read. Renderers take link types from here, so that `report` needs
+/// nothing of `decode`.
 pub fn link_type_name(link: u32) -> String {
-    crate::decode::LinkType(link)
-        .name()
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("linktype-{link}"))
+    let netmon = crate::capture::NETMON_LINK;
+    match crate::decode::LinkType(link).name() {
+        Some(name) => name.to_string(),
+        None if link >= netmon => format!("netmon-media-{}", link - netmon),
+        None => format!("linktype-{link}"),
+    }
 }

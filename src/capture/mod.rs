@@ -4,7 +4,8 @@
 //! Files are memory-mapped ([`memmap2`]); gzip-compressed files and pipes are read into memory instead.
 //! Containers: classic pcap (both byte orders, microsecond and nanosecond timestamps) and pcapng
 //! (several sections, interfaces with their own link type and `if_tsresol`/`if_tsoffset`, enhanced,
-//! simple and obsolete packet blocks), parsed record by record with `pcap-parser`.
+//! simple and obsolete packet blocks), parsed record by record with `pcap-parser`; Microsoft Network
+//! Monitor 2.x (`netmon`, read here: `pcap-parser` does not know it).
 //!
 //! The unit of work is a byte range of the file (a chunk): [`CaptureFile::read_chunk`] finds the first
 //! record that starts in the range (resynchronising on a plausible record header confirmed by the
@@ -17,9 +18,12 @@
 //! Only capture-level failures are errors ([`OpenError`]); a bad record mid-file is a [`Warning`] and
 //! reading goes on after it.
 
+mod netmon;
 mod pcap;
 mod pcapng;
 pub mod write;
+
+pub use netmon::NETMON_LINK;
 
 use std::fmt;
 use std::fs::File;
@@ -32,7 +36,8 @@ use std::path::Path;
 pub struct Frame<'a> {
     /// Capture timestamp, nanoseconds since the Unix epoch (UTC).
     pub ts_ns: i64,
-    /// The pcap LINKTYPE of `data`.
+    /// The pcap LINKTYPE of `data`, or [`NETMON_LINK`] plus the media type for a NetMon frame
+    /// that has none.
     pub link_type: u32,
     /// The captured bytes (possibly fewer than `orig_len` when the snaplen cut the packet).
     pub data: &'a [u8],
@@ -63,15 +68,18 @@ pub enum Format {
     },
     /// pcapng.
     PcapNg,
+    /// Microsoft Network Monitor 2.x.
+    NetMon(netmon::Header),
 }
 
 impl Format {
-    /// The name shown in reports: `pcap`, `pcap-ns` or `pcapng`.
+    /// The name shown in reports: `pcap`, `pcap-ns`, `pcapng` or `netmon2` (editcap's names).
     pub fn name(&self) -> &'static str {
         match self {
             Format::Pcap { nanos: false, .. } => "pcap",
             Format::Pcap { nanos: true, .. } => "pcap-ns",
             Format::PcapNg => "pcapng",
+            Format::NetMon(_) => "netmon2",
         }
     }
 }
@@ -120,6 +128,9 @@ impl Bytes {
     }
 }
 
+/// The latest frame time callscope keeps: the end of pcap's 32-bit seconds (2106-02-07).
+pub const MAX_TS_NS: i64 = u32::MAX as i64 * 1_000_000_000 + 999_999_999;
+
 /// Largest decompressed size of a gzip-compressed capture; beyond it the rest is not read (a warning says so).
 pub const GZIP_LIMIT: u64 = 8 << 30;
 
@@ -157,6 +168,8 @@ pub enum State {
     Pcap,
     /// pcapng: the current section's byte order and interfaces.
     PcapNg(pcapng::Section),
+    /// NetMon: the index of the next frame-table entry.
+    NetMon(usize),
 }
 
 /// Where a chunk starts reading.
@@ -237,7 +250,14 @@ impl CaptureFile {
             (bytes, false, Vec::new())
         };
         let data = bytes.as_slice();
-        let (format, first, resync_state) = detect(data)?;
+        let Detected {
+            format,
+            first,
+            resync_state,
+            warnings,
+        } = detect(data)?;
+        let mut open_warnings = open_warnings;
+        open_warnings.extend(warnings);
         Ok(CaptureFile {
             path,
             format,
@@ -264,9 +284,13 @@ impl CaptureFile {
         self.first.0 >= self.len()
     }
 
-    /// Splits the records area into byte ranges of about `size` bytes.
+    /// Splits the records area into byte ranges of about `size` bytes (one range for a NetMon
+    /// file whose frames are not in file order: it is read in frame-table order).
     pub fn chunks(&self, size: usize) -> Vec<Range<usize>> {
-        let size = size.max(64);
+        let size = match self.format {
+            Format::NetMon(h) if !h.splittable() => usize::MAX,
+            _ => size.max(64),
+        };
         let (mut at, end) = (self.first.0, self.len());
         let mut out = Vec::with_capacity((end.saturating_sub(at)) / size + 1);
         while at < end {
@@ -297,46 +321,107 @@ impl CaptureFile {
             Start::At(at, state) => (Some(at), state),
             Start::Resync => (None, self.resync_state.clone()),
         };
+        // Times outside what a pcap file can hold (NetMon's 64-bit deltas and FILETIMEs, pcapng's
+        // 64-bit stamps and offsets) are clamped into it, so that time arithmetic downstream never
+        // overflows; a warning counts them.
+        let mut clamped = 0u64;
+        let mut first_clamped = None;
+        let visit = &mut |mut frame: Frame<'_>| {
+            if !(0..=MAX_TS_NS).contains(&frame.ts_ns) {
+                frame.ts_ns = frame.ts_ns.clamp(0, MAX_TS_NS);
+                clamped += 1;
+                first_clamped.get_or_insert(frame.ts_ns);
+            }
+            visit(frame)
+        };
+        let mut read = self.read_records(data, range, at, state, visit);
+        if clamped > 0 {
+            read.warnings.push(Warning {
+                offset: read.began.as_ref().map_or(0, |b| b.0 as u64),
+                message: format!(
+                    "{clamped} frame times outside 1970–2106 (what pcap can hold) were clamped into it"
+                ),
+            });
+        }
+        read
+    }
+
+    fn read_records(
+        &self,
+        data: &[u8],
+        range: Range<usize>,
+        at: Option<usize>,
+        state: State,
+        visit: &mut dyn FnMut(Frame<'_>),
+    ) -> ChunkRead {
         match (self.format, state) {
             (Format::Pcap { .. }, _) => pcap::read(data, self.format, range, at, visit),
             (Format::PcapNg, State::PcapNg(section)) => {
                 pcapng::read(data, range, at, section, visit)
             }
-            (Format::PcapNg, State::Pcap) => ChunkRead {
+            (Format::NetMon(header), State::NetMon(index)) => {
+                netmon::read(data, &header, range, at.map(|at| (at, index)), visit)
+            }
+            (Format::PcapNg | Format::NetMon(_), _) => ChunkRead {
                 began: None,
                 next: range.end,
                 end_state: State::Pcap,
                 warnings: vec![Warning {
                     offset: range.start as u64,
-                    message: "internal: pcapng read without section state".to_string(),
+                    message: "internal: read with the state of another format".to_string(),
                 }],
             },
         }
     }
 }
 
+/// What recognising a file found.
+struct Detected {
+    format: Format,
+    /// Where the first record starts and the state there.
+    first: (usize, State),
+    /// The state a resynchronising chunk assumes.
+    resync_state: State,
+    /// Problems met in the file header.
+    warnings: Vec<Warning>,
+}
+
 /// Recognises the container from the first bytes and prepares reading.
-fn detect(data: &[u8]) -> Result<(Format, (usize, State), State), OpenError> {
+fn detect(data: &[u8]) -> Result<Detected, OpenError> {
     if data.len() >= 4 && data[..4] == [0x0a, 0x0d, 0x0d, 0x0a] {
         let (at_start, after_header) = pcapng::first_section(data).map_err(OpenError::BadHeader)?;
-        return Ok((
-            Format::PcapNg,
-            (0, State::PcapNg(at_start)),
-            State::PcapNg(after_header),
-        ));
+        return Ok(Detected {
+            format: Format::PcapNg,
+            first: (0, State::PcapNg(at_start)),
+            resync_state: State::PcapNg(after_header),
+            warnings: Vec::new(),
+        });
+    }
+    if data.starts_with(b"GMBU") {
+        let (header, warnings) = netmon::header(data).map_err(OpenError::BadHeader)?;
+        return Ok(Detected {
+            format: Format::NetMon(header),
+            first: header.first(data),
+            resync_state: State::NetMon(0),
+            warnings,
+        });
     }
     if data.len() >= 4 {
         let magic = u32::from_le_bytes([data[0], data[1], data[2], data[3]]);
         if matches!(magic, 0xa1b2_c3d4 | 0xa1b2_3c4d | 0xd4c3_b2a1 | 0x4d3c_b2a1) {
             let format = pcap::header(data).map_err(OpenError::BadHeader)?;
-            return Ok((format, (pcap::HEADER_LEN, State::Pcap), State::Pcap));
+            return Ok(Detected {
+                format,
+                first: (pcap::HEADER_LEN, State::Pcap),
+                resync_state: State::Pcap,
+                warnings: Vec::new(),
+            });
         }
         if magic == 0xa1b2_cd34 || magic == 0x34cd_b2a1 {
             return Err(OpenError::Unsupported("modified (Kuznetzov) pcap"));
         }
     }
     let known: &[(&[u8], &'static str)] = &[
-        (b"GMBU", "Microsoft Network Monitor 2.x"),
         (b"RTSS", "Microsoft Network Monitor 1.x"),
         (b"XCP\0", "Network General Sniffer (Windows)"),
         (b"TRSNIFF data", "Network General Sniffer (DOS)"),
@@ -398,8 +483,12 @@ mod tests {
             Err(OpenError::NotACapture(_))
         ));
         assert!(matches!(
+            CaptureFile::from_bytes("x".into(), b"RTSS\0\x01".to_vec()),
+            Err(OpenError::Unsupported("Microsoft Network Monitor 1.x"))
+        ));
+        assert!(matches!(
             CaptureFile::from_bytes("x".into(), b"GMBU\0\x02".to_vec()),
-            Err(OpenError::Unsupported(_))
+            Err(OpenError::BadHeader(_))
         ));
         // A pcap magic followed by a cut header.
         assert!(matches!(

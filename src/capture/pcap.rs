@@ -68,7 +68,7 @@ impl Layout {
                 link_type,
                 max_caplen: snaplen.clamp(DEFAULT_MAX_CAPLEN, HARD_MAX_CAPLEN),
             },
-            Format::PcapNg => Layout {
+            Format::PcapNg | Format::NetMon(_) => Layout {
                 big_endian: false,
                 nanos: false,
                 link_type: 0,

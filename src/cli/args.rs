@@ -67,6 +67,10 @@ pub struct Inputs {
     /// numbers (needs the feature `live`).
     #[arg(long, value_name = "BPF")]
     pub filter: Option<String>,
+    /// Also unwrap HEP1/2 feeds (a proxy's or SBC's mirror of its SIP) sent to this UDP port; HEP3 is
+    /// recognised on any port, HEP1/2 on 9060 always. Repeat the option or separate ports by commas.
+    #[arg(long = "hep-port", value_name = "PORT", value_delimiter = ',')]
+    pub hep_ports: Vec<u16>,
     #[command(flatten)]
     pub select: Select,
 }
@@ -125,6 +129,9 @@ pub enum CallState {
     Unanswered,
     #[value(alias = "in-progress")]
     InProgress,
+    /// The capture started after the call was set up.
+    #[value(alias = "mid-call")]
+    MidCall,
 }
 
 impl CallState {
@@ -135,6 +142,7 @@ impl CallState {
             CallState::Cancelled => State::Cancelled,
             CallState::Unanswered => State::Unanswered,
             CallState::InProgress => State::InProgress,
+            CallState::MidCall => State::MidCall,
         }
     }
 }

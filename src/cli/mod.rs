@@ -42,11 +42,16 @@ pub fn analyze_files_into(
     inputs: &args::Inputs,
     out: &mut dyn Output,
 ) -> anyhow::Result<()> {
-    let options = callscope::Options {
+    let mut options = callscope::Options {
         frame_filter: inputs.filter.as_deref().map(frame_filter).transpose()?,
         call_filter: inputs.select.filter(),
         ..callscope::Options::default()
     };
+    for &port in &inputs.hep_ports {
+        if !options.hep_ports.contains(&port) {
+            options.hep_ports.push(port);
+        }
+    }
     let progress = progress::Bar::new(inputs.quiet);
     let done = callscope::analyze_into(files, &options, &progress, out);
     progress.finish();

@@ -1,8 +1,9 @@
 //! A call built from its SIP messages: the outcome, timings and hops (RFC 3261 §17 transactions,
 //! §12 dialogs), and the other dialogs and `sip,stat` counts.
 //!
-//! A call is everything with one Call-ID that contains an INVITE; Call-IDs without an INVITE
-//! (REGISTER, OPTIONS, SUBSCRIBE, MESSAGE, ...) are kept apart as other dialogs. `dialogs` groups the
+//! A call is everything with one Call-ID that contains an INVITE, or that begins with a request inside
+//! an INVITE dialog (a BYE, re-INVITE, UPDATE, ...: the capture started mid-call, [`State::MidCall`]);
+//! other Call-IDs (REGISTER, OPTIONS, SUBSCRIBE, MESSAGE, ...) are kept apart as other dialogs. `dialogs` groups the
 //! messages as they arrive and hands a finished group here. A message is a retransmission when the
 //! same request (method, CSeq) or response (status, CSeq) is the previous message that went the same
 //! way (source and destination address and port) under the same Call-ID; ACKs and CANCELs are left
@@ -35,6 +36,9 @@ pub enum State {
     Unanswered,
     /// Only provisional responses: still ringing when the capture ended.
     InProgress,
+    /// The capture started after the call was set up: only requests inside its dialog (a BYE, a
+    /// re-INVITE, ...), no initial INVITE and no answer.
+    MidCall,
 }
 
 impl State {
@@ -45,6 +49,7 @@ impl State {
             State::Cancelled => "cancelled",
             State::Unanswered => "unanswered",
             State::InProgress => "in_progress",
+            State::MidCall => "mid_call",
         }
     }
 }
@@ -97,9 +102,9 @@ pub struct Call {
     pub call_id: String,
     /// Every message in capture order.
     pub messages: Vec<Seen>,
-    /// Where the first INVITE came from.
+    /// Where the first INVITE came from (for [`State::MidCall`]: the first message).
     pub caller: SocketAddr,
-    /// Where the first INVITE went.
+    /// Where the first INVITE went (for [`State::MidCall`]: the first message).
     pub callee: SocketAddr,
     pub from: String,
     pub to: String,
@@ -121,13 +126,20 @@ impl Call {
         self.messages.iter().map(|s| s.msg.frame)
     }
 
-    /// The first INVITE.
+    /// The first INVITE; for a call the capture caught mid-call, its first message (which may be a
+    /// re-INVITE, a BYE, ...).
     pub fn invite(&self) -> &Message {
-        self.messages
-            .iter()
-            .map(|s| &s.msg)
-            .find(|m| m.method() == Some(&Method::Invite))
-            .expect("a call has an INVITE by construction")
+        let mut msgs = self.messages.iter().map(|s| &s.msg);
+        let first = msgs
+            .clone()
+            .next()
+            .expect("a call has a message by construction");
+        match self.state {
+            State::MidCall => first,
+            _ => msgs
+                .find(|m| m.method() == Some(&Method::Invite))
+                .unwrap_or(first),
+        }
     }
 
     /// When the call was answered (its 2xx as the caller received it).
@@ -204,12 +216,19 @@ pub(crate) fn build_other(messages: Vec<Seen>) -> OtherDialog {
     }
 }
 
-pub(crate) fn build_call(messages: Vec<Seen>) -> Call {
+/// Builds a call from its messages; `mid_call` when the capture started inside its dialog (then the
+/// first message stands for the INVITE it missed).
+pub(crate) fn build_call(messages: Vec<Seen>, mid_call: bool) -> Call {
     let msgs: Vec<&Message> = messages.iter().map(|s| &s.msg).collect();
-    let invite = *msgs
-        .iter()
-        .find(|m| m.method() == Some(&Method::Invite))
-        .expect("checked by the caller");
+    let first = *msgs.first().expect("a call has a message by construction");
+    let invite = if mid_call {
+        first
+    } else {
+        msgs.iter()
+            .copied()
+            .find(|m| m.method() == Some(&Method::Invite))
+            .unwrap_or(first)
+    };
     let caller = invite.src;
     let t0 = invite.ts_ns;
     // The INVITEs sent outside the dialog (no To tag): the first one, and those repeated after an
@@ -248,7 +267,9 @@ pub(crate) fn build_call(messages: Vec<Seen>) -> Call {
         .copied();
     let cancelled = msgs.iter().any(|m| m.method() == Some(&Method::Cancel));
     let final_msg = answer.copied().or(last_final);
-    let state = if answer.is_some() {
+    let state = if mid_call {
+        State::MidCall
+    } else if answer.is_some() {
         State::Answered
     } else if cancelled && last_final.is_none_or(|m| status(m) == StatusCode::REQUEST_TERMINATED) {
         State::Cancelled

@@ -79,6 +79,24 @@ pub struct Progress {
     bye_answered_ts: Option<i64>,
     /// Time of the last message.
     pub last_ts: i64,
+    /// A message was seen (the first one decides [`Progress::mid_call`]).
+    seen: bool,
+    /// The group began with a request inside an INVITE dialog (a BYE, re-INVITE, UPDATE, ...): a
+    /// call set up before the capture started.
+    pub mid_call: bool,
+}
+
+/// Whether a message is a request inside an established INVITE dialog (it has a To tag), of a
+/// method only such dialogs carry: what a capture that starts mid-call sees first.
+fn in_invite_dialog(m: &Message) -> bool {
+    m.to_tag.is_some()
+        && match m.method() {
+            Some(Method::Bye | Method::Ack | Method::Invite) => true,
+            Some(Method::Other(name)) => ["UPDATE", "INFO", "PRACK"]
+                .iter()
+                .any(|n| name.eq_ignore_ascii_case(n)),
+            _ => false,
+        }
 }
 
 /// When a group has ended, or since when it has been quiet.
@@ -96,13 +114,17 @@ pub enum End {
 impl Progress {
     /// Takes the next message of the group into account.
     pub fn push(&mut self, m: &Message) {
+        if !self.seen {
+            self.seen = true;
+            self.mid_call = in_invite_dialog(m);
+        }
         self.last_ts = self.last_ts.max(m.ts_ns);
         let cseq = m.cseq_seq();
         match &m.kind {
             Kind::Request {
                 method: Method::Invite,
                 ..
-            } if m.to_tag.is_none() => {
+            } if m.to_tag.is_none() && !self.mid_call => {
                 let seq = cseq.unwrap_or_default();
                 if self.invite.is_none_or(|(s, _)| seq > s) {
                     // A new initial INVITE (after a 401/407): the previous outcome is history.
@@ -146,17 +168,20 @@ impl Progress {
         }
     }
 
-    /// Whether the group is a call (it saw an INVITE outside a dialog).
+    /// Whether the group is a call (it saw an INVITE outside a dialog, or began inside one).
     pub fn is_call(&self) -> bool {
-        self.invite.is_some()
+        self.invite.is_some() || self.mid_call
     }
 
     /// When the group ended (RFC 3261 §15, §17).
     pub fn end(&self) -> End {
-        let Some((_, invite_ts)) = self.invite else {
-            return End::Quiet(self.last_ts);
+        let invite_ts = match self.invite {
+            Some((_, ts)) => ts,
+            None if self.mid_call => self.last_ts,
+            None => return End::Quiet(self.last_ts),
         };
-        if self.answered_ts.is_some() {
+        // A call that began before the capture is up until its BYE, like an answered one.
+        if self.answered_ts.is_some() || self.mid_call {
             return match (self.bye_answered_ts, self.bye_ts) {
                 (Some(t), _) => End::At(t),
                 // A BYE nobody answered: its client transaction gives up after Timer F.
@@ -373,10 +398,11 @@ impl Dialogs {
         self.tomb_order
             .push_back((now.saturating_add(TOMBSTONE_NS), group.call_id));
         let messages = group.messages;
+        let mid_call = group.progress.mid_call && group.progress.invite.is_none();
         Some(match group.index {
             Some(index) => Finished::Call {
                 index,
-                call: build_call(messages),
+                call: build_call(messages, mid_call),
             },
             None => Finished::Other(build_other(messages)),
         })
@@ -465,6 +491,7 @@ fn resent(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::correlate::calls::{EndedBy, State};
     use crate::correlate::testkit::{answered, req, resp, APP, CALLER, T0};
 
     fn progress(msgs: &[Message]) -> Progress {
@@ -520,6 +547,39 @@ mod tests {
         assert_eq!(progress(&invite).end(), End::At(at(0.0) + 32 * S));
         let options = [req(1, 0.0, CALLER, APP, Method::Options, 1)];
         assert_eq!(progress(&options).end(), End::Quiet(at(0.0)));
+    }
+
+    #[test]
+    fn a_group_that_begins_inside_an_invite_dialog_is_a_call_caught_mid_call() {
+        // The capture began after the call was set up: its BYE is the first thing seen.
+        let bye = [
+            req(1, 0.0, CALLER, APP, Method::Bye, 2),
+            resp(2, 1.0, APP, CALLER, 200, Method::Bye, 2),
+        ];
+        let p = progress(&bye);
+        assert!(p.is_call() && p.mid_call);
+        assert_eq!(p.end(), End::At(at(1.0)));
+        // Up until its BYE, like an answered call.
+        assert_eq!(progress(&bye[..0]).end(), End::Quiet(0));
+        let info = [req(1, 0.0, CALLER, APP, Method::Other("INFO".into()), 3)];
+        assert_eq!(progress(&info).end(), End::Up(at(0.0)));
+        // An OPTIONS or a NOTIFY inside another kind of dialog is not a call.
+        let notify = [req(1, 0.0, CALLER, APP, Method::Other("NOTIFY".into()), 3)];
+        assert!(!progress(&notify).is_call());
+        let mut d = Dialogs::new(Limits::default());
+        for m in bye {
+            d.push(m);
+        }
+        let now = at(1.0) + GRACE_NS;
+        let key = d.due(now).expect("due");
+        match d.finish(key, now) {
+            Some(Finished::Call { call, .. }) => {
+                assert_eq!(call.state, State::MidCall);
+                assert_eq!(call.invite().frame, 1);
+                assert_eq!(call.ended_by, Some(EndedBy::Caller));
+            }
+            _ => panic!("a call"),
+        }
     }
 
     #[test]

@@ -22,10 +22,12 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::calls::{Call, OtherDialog, SipStats};
 use super::dialogs::{self, Dialogs, End, Finished, Placed, GRACE_NS, TIMER_B_NS};
+use super::fax::{self, Fax, UdptlPacket};
 use super::media::{self, Owner, Signalled, Stream, StunCheck, StunClass};
 use super::message::{Codec, Message, Method};
 use super::slab::Key;
 use super::transport::{self, Connection, IcmpError, IcmpGroup, Released, Segmented, TlsEvent};
+use super::vantage::{self, Vantage};
 use crate::proto::rtcp::ReportBlock;
 
 /// How long before a call's first message a failure on its own path still counts as its evidence
@@ -33,6 +35,8 @@ use crate::proto::rtcp::ReportBlock;
 pub const OWN_SLACK_NS: i64 = 2_000_000_000;
 /// Distinct SIP ports remembered (to tell a failure on a SIP port from web traffic).
 const MAX_SIP_PORTS: usize = 1024;
+/// Fax (UDPTL) streams open at once; packets of further ones are counted.
+const MAX_FAX_STREAMS: usize = 10_000;
 
 /// Bounds on open state, each counted when hit.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -42,11 +46,13 @@ pub struct Limits {
     pub transport: transport::Limits,
 }
 
-/// What the capture showed so far, beyond one call.
+/// What the capture showed so far, beyond one call (see `vantage`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CaptureFacts {
     /// Some RTP stream (of any call) reached this capture point so far.
     pub rtp_seen: bool,
+    /// Every packet so far was from or to this host: the capture was taken at it.
+    pub capture_host: Option<IpAddr>,
 }
 
 /// The evidence of one call: what a diagnosis looks at, and (once diagnosed) what the reports show.
@@ -61,6 +67,9 @@ pub struct Evidence {
     pub connections: Vec<Connection>,
     /// ICMP errors quoting its SIP or its media.
     pub icmp: Vec<IcmpGroup>,
+    /// Its fax streams (UDPTL on the endpoints its SDP announced as `m=image ... udptl`), by first
+    /// frame.
+    pub fax: Vec<Fax>,
 }
 
 impl Evidence {
@@ -128,6 +137,11 @@ struct Open {
     settled_streams: Vec<Stream>,
     stun: Vec<Key>,
     settled_stun: Vec<StunCheck>,
+    /// Its fax streams, by (source, destination).
+    fax: Vec<(SocketAddr, SocketAddr)>,
+    /// A call the capture caught mid-call (no SDP): the two hosts of its first message, whose RTP
+    /// is its media.
+    hosts: Option<(IpAddr, IpAddr)>,
 }
 
 /// Media endpoints named by open calls' SDP.
@@ -136,6 +150,8 @@ struct Endpoint {
     calls: Vec<Key>,
     /// The payload types the latest SDP naming it listed.
     codecs: Vec<Codec>,
+    /// The latest SDP naming it announced UDPTL (T.38 fax) there, not RTP.
+    udptl: bool,
 }
 
 /// The engine's state; see the module doc.
@@ -152,6 +168,14 @@ pub struct Engine {
     stun_calls: FxHashMap<Key, Vec<Key>>,
     /// Open streams by endpoint, for calls whose SDP names it after the stream began.
     streams_at: FxHashMap<SocketAddr, Vec<Key>>,
+    /// Open streams and open mid-call calls by the (unordered) pair of hosts they are between.
+    streams_between: FxHashMap<(IpAddr, IpAddr), Vec<Key>>,
+    calls_between: FxHashMap<(IpAddr, IpAddr), Vec<Key>>,
+    /// Open fax streams by (source, destination), with the open call they belong to.
+    fax: FxHashMap<(SocketAddr, SocketAddr), (Key, fax::Building)>,
+    /// UDPTL packets of fax streams beyond [`MAX_FAX_STREAMS`].
+    untracked_udptl: u64,
+    vantage: vantage::Tracker,
     sip_ports: FxHashSet<u16>,
     peaks: Peaks,
     clock: i64,
@@ -173,9 +197,12 @@ pub struct Counts {
     pub sip: SipStats,
     pub peaks: Peaks,
     pub untracked_rtp_packets: u64,
+    pub untracked_udptl_packets: u64,
     pub untracked_tcp_segments: u64,
     pub untracked_icmp: u64,
     pub out_of_order: u64,
+    /// What the capture point could see, over the whole capture.
+    pub vantage: Vantage,
 }
 
 fn add_unique(v: &mut Vec<Key>, k: Key) -> bool {
@@ -200,6 +227,11 @@ impl Engine {
             stream_calls: FxHashMap::default(),
             stun_calls: FxHashMap::default(),
             streams_at: FxHashMap::default(),
+            streams_between: FxHashMap::default(),
+            calls_between: FxHashMap::default(),
+            fax: FxHashMap::default(),
+            untracked_udptl: 0,
+            vantage: vantage::Tracker::default(),
             sip_ports: [5060, 5061].into_iter().collect(),
             peaks: Peaks::default(),
             clock: i64::MIN,
@@ -269,10 +301,12 @@ impl Engine {
         Counts {
             sip: self.dialogs.stats.clone(),
             untracked_rtp_packets: self.media.untracked_packets,
+            untracked_udptl_packets: self.untracked_udptl,
             untracked_tcp_segments: self.transport.untracked_segments,
             untracked_icmp: self.transport.untracked_icmp,
             out_of_order: self.out_of_order,
             peaks: self.peaks,
+            vantage: self.vantage.vantage(self.media.rtp_seen()),
         }
     }
 
@@ -283,8 +317,15 @@ impl Engine {
     // ---------------------------------------------------------------------------------------------
     // SIP
 
+    /// What the IP and link layers said about the sender of a SIP message: the TTL it arrived with
+    /// and its source MAC (for the capture vantage).
+    pub fn sender(&mut self, src: IpAddr, ttl: u8, mac: Option<[u8; 6]>) {
+        self.vantage.sender(src, ttl, mac);
+    }
+
     /// A SIP message (from any transport).
     pub fn sip(&mut self, msg: Message) {
+        self.vantage.packet(msg.src.ip(), msg.dst.ip());
         if self.sip_ports.len() < MAX_SIP_PORTS {
             self.sip_ports.insert(msg.src.port());
             self.sip_ports.insert(msg.dst.port());
@@ -321,6 +362,8 @@ impl Engine {
                     settled_streams: Vec::new(),
                     stun: Vec::new(),
                     settled_stun: Vec::new(),
+                    fax: Vec::new(),
+                    hosts: None,
                 },
             );
             // Messages before the INVITE (rare) still mark the call's paths and media.
@@ -339,6 +382,9 @@ impl Engine {
             for (s, d, eps) in earlier {
                 self.register_path(key, s.ip(), d);
                 self.register_endpoints(key, eps);
+            }
+            if self.dialogs.get(key).is_some_and(|g| g.progress.mid_call) {
+                self.register_hosts(key, src.ip(), dst.ip());
             }
         }
         self.register_path(key, src.ip(), dst);
@@ -384,6 +430,24 @@ impl Engine {
         }
     }
 
+    /// A call caught mid-call has no SDP: the RTP between the hosts of its first message is its
+    /// media, the streams already open between them and those to come.
+    fn register_hosts(&mut self, call: Key, a: IpAddr, b: IpAddr) {
+        let Some(open) = self.open.get_mut(&call) else {
+            return;
+        };
+        open.hosts = Some((a, b));
+        add_unique(self.calls_between.entry(host_pair(a, b)).or_default(), call);
+        let streams = self
+            .streams_between
+            .get(&host_pair(a, b))
+            .cloned()
+            .unwrap_or_default();
+        for s in streams {
+            self.link_stream(call, s);
+        }
+    }
+
     fn register_next_hop(&mut self, call: Key, host: IpAddr, ts: i64) {
         let Some(open) = self.open.get_mut(&call) else {
             return;
@@ -408,7 +472,7 @@ impl Engine {
     }
 
     fn register_endpoints(&mut self, call: Key, eps: SdpEndpoints) {
-        for (ep, codecs) in eps {
+        for (ep, codecs, udptl) in eps {
             let Some(open) = self.open.get_mut(&call) else {
                 return;
             };
@@ -420,6 +484,9 @@ impl Engine {
             add_unique(&mut entry.calls, call);
             if !codecs.is_empty() {
                 entry.codecs = codecs;
+            }
+            if let Some(udptl) = udptl {
+                entry.udptl = udptl;
             }
             // Streams that began before this SDP named their endpoint (a re-INVITE moved the media).
             let streams: Vec<Key> = self.streams_at.get(&ep).cloned().unwrap_or_default();
@@ -490,6 +557,7 @@ impl Engine {
         bits: u8,
         len: usize,
     ) {
+        self.vantage.packet(src.ip(), dst.ip());
         if let Segmented::New(key) = self.transport.segment(frame, ts, src, dst, bits, len) {
             self.peaks.connections = self.peaks.connections.max(self.transport.held().0);
             let Some(conn) = self.transport.snapshot(key) else {
@@ -540,6 +608,8 @@ impl Engine {
     /// An ICMP error quoting a packet.
     pub fn icmp(&mut self, error: IcmpError) {
         let (src, dst) = (error.src, error.dst);
+        // The error itself went from the reporter back to the quoted packet's source.
+        self.vantage.packet(error.reporter, src.ip());
         let Some((key, _)) = self.transport.icmp(error) else {
             return;
         };
@@ -575,6 +645,8 @@ impl Engine {
         ssrc: u32,
         pt: u8,
     ) -> Option<Key> {
+        // Once per flow and chunk (the fold caches the stream), enough for who talks to whom.
+        self.vantage.packet(src.ip(), dst.ip());
         if let Some(key) = self.media.find(src, dst, ssrc) {
             return Some(key);
         }
@@ -591,7 +663,10 @@ impl Engine {
         for ep in [src, dst] {
             add_unique(self.streams_at.entry(ep).or_default(), key);
         }
-        for call in calls.into_iter().rev() {
+        let pair = host_pair(src.ip(), dst.ip());
+        add_unique(self.streams_between.entry(pair).or_default(), key);
+        let mid_calls = self.calls_between.get(&pair).cloned().unwrap_or_default();
+        for call in calls.into_iter().rev().chain(mid_calls) {
             self.link_stream(call, key);
         }
         Some(key)
@@ -628,6 +703,7 @@ impl Engine {
         dst: SocketAddr,
         class: StunClass,
     ) {
+        self.vantage.packet(src.ip(), dst.ip());
         let calls = self.calls_naming(src, dst);
         let owner = calls.first().and_then(|&c| self.owner_of(c, src, dst));
         if let Some((key, true)) = self.media.stun(frame, ts, src, dst, class, |_, _| owner) {
@@ -641,13 +717,57 @@ impl Engine {
         }
     }
 
+    /// A UDP packet that parsed as UDPTL: counted in a fax stream, and `true`, when an SDP of an open
+    /// call announced UDPTL at one of its endpoints (then it is not RTP, whatever it looks like).
+    pub fn udptl(
+        &mut self,
+        frame: u64,
+        ts: i64,
+        src: SocketAddr,
+        dst: SocketAddr,
+        packet: UdptlPacket,
+    ) -> bool {
+        self.vantage.packet(src.ip(), dst.ip());
+        let announced = |ep: &SocketAddr| self.endpoints.get(ep).is_some_and(|e| e.udptl);
+        if !announced(&dst) && !announced(&src) {
+            return false;
+        }
+        if let Some((_, stream)) = self.fax.get_mut(&(src, dst)) {
+            stream.push(frame, ts, packet);
+            return true;
+        }
+        let Some(&call) = self.calls_naming(src, dst).first() else {
+            return false;
+        };
+        if self.fax.len() >= MAX_FAX_STREAMS {
+            self.untracked_udptl += 1;
+            return true;
+        }
+        let Some(open) = self.open.get_mut(&call) else {
+            return false;
+        };
+        open.fax.push((src, dst));
+        let stream = fax::Building::new(frame, ts, src, dst, packet, Some(open.index));
+        self.fax.insert((src, dst), (call, stream));
+        true
+    }
+
     fn settled_stream(&mut self, key: Key, stream: Option<Stream>, out: &mut dyn Finisher) {
         if let Some((src, dst, _)) = stream.as_ref().map(|s| (s.src, s.dst, 0)) {
             for ep in [src, dst] {
                 drop_key(&mut self.streams_at, ep, key);
             }
+            drop_key(
+                &mut self.streams_between,
+                host_pair(src.ip(), dst.ip()),
+                key,
+            );
         } else {
             self.streams_at.retain(|_, v| {
+                v.retain(|k| *k != key);
+                !v.is_empty()
+            });
+            self.streams_between.retain(|_, v| {
                 v.retain(|k| *k != key);
                 !v.is_empty()
             });
@@ -723,6 +843,9 @@ impl Engine {
                 }
             }
         }
+        if let Some((a, b)) = open.hosts {
+            drop_key(&mut self.calls_between, host_pair(a, b), key);
+        }
         for ep in &open.endpoints {
             if let Some(e) = self.endpoints.get_mut(ep) {
                 e.calls.retain(|c| *c != key);
@@ -772,8 +895,16 @@ impl Engine {
             .iter()
             .filter_map(|&k| self.transport.icmp_snapshot(k))
             .collect();
+        let mut fax: Vec<Fax> = open
+            .fax
+            .iter()
+            .filter_map(|flow| self.fax.remove(flow))
+            .map(|(_, stream)| stream.report())
+            .collect();
+        fax.sort_by_key(|f| f.first_frame);
         let capture = CaptureFacts {
             rtp_seen: self.media.rtp_seen(),
+            capture_host: self.vantage.capture_host(),
         };
         let tied = out.call(FinishedCall {
             index,
@@ -783,6 +914,7 @@ impl Engine {
                 stun,
                 connections,
                 icmp,
+                fax,
             },
             capture,
         });
@@ -809,6 +941,15 @@ impl Engine {
     }
 }
 
+/// Two hosts in a fixed order, for an index of what is between them.
+fn host_pair(a: IpAddr, b: IpAddr) -> (IpAddr, IpAddr) {
+    if a <= b {
+        (a, b)
+    } else {
+        (b, a)
+    }
+}
+
 fn drop_key<K: std::hash::Hash + Eq>(map: &mut FxHashMap<K, Vec<Key>>, at: K, key: Key) {
     if let Some(v) = map.get_mut(&at) {
         v.retain(|k| *k != key);
@@ -818,8 +959,9 @@ fn drop_key<K: std::hash::Hash + Eq>(map: &mut FxHashMap<K, Vec<Key>>, at: K, ke
     }
 }
 
-/// Media endpoints with the payload types of their media line.
-type SdpEndpoints = Vec<(SocketAddr, Vec<Codec>)>;
+/// Media endpoints with the payload types of their media line, and for a media line's own port
+/// whether it is UDPTL (T.38 fax) rather than RTP.
+type SdpEndpoints = Vec<(SocketAddr, Vec<Codec>, Option<bool>)>;
 
 /// The media endpoints a message's SDP announces (address and port, RTCP port, ICE candidates),
 /// each with the payload types of its media line.
@@ -828,15 +970,20 @@ fn sdp_endpoints(msg: &Message) -> SdpEndpoints {
     for media in msg.sdp.iter().flatten() {
         if let (Some(addr), true) = (media.addr, media.port != 0) {
             if !addr.is_unspecified() {
-                out.push((SocketAddr::new(addr, media.port), media.codecs.clone()));
+                let udptl = media.proto.eq_ignore_ascii_case("udptl");
+                out.push((
+                    SocketAddr::new(addr, media.port),
+                    media.codecs.clone(),
+                    Some(udptl),
+                ));
                 if let Some(rtcp) = media.rtcp_port {
-                    out.push((SocketAddr::new(addr, rtcp), Vec::new()));
+                    out.push((SocketAddr::new(addr, rtcp), Vec::new(), None));
                 }
             }
         }
         for c in &media.candidates {
             if let Ok(ip) = c.addr.parse() {
-                out.push((SocketAddr::new(ip, c.port), Vec::new()));
+                out.push((SocketAddr::new(ip, c.port), Vec::new(), None));
             }
         }
     }

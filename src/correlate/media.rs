@@ -53,6 +53,7 @@ impl Default for Limits {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RtcpView {
     pub frame: u64,
+    pub ts_ns: i64,
     /// Fraction lost since the previous report, in percent.
     pub fraction_lost_pct: f64,
     pub cumulative_lost: i32,
@@ -365,6 +366,7 @@ impl Tracker {
                 .map(|units| f64::from(units) * 1000.0 / 65536.0);
             s.rtcp = Some(RtcpView {
                 frame,
+                ts_ns,
                 fraction_lost_pct: f64::from(b.fraction_lost) * 100.0 / 256.0,
                 cumulative_lost: b.cumulative_lost,
                 jitter_ms: (clock > 0).then(|| f64::from(b.jitter) * 1000.0 / f64::from(clock)),

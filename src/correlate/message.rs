@@ -122,15 +122,126 @@ pub struct Warning {
     pub text: String,
 }
 
-/// An `ms-diagnostics` or `ms-diagnostics-public` value.
+/// Which of Microsoft's diagnostics headers a value came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MsHeader {
+    /// `ms-diagnostics` (servers, inside the deployment).
+    Diagnostics,
+    /// `ms-diagnostics-public` (what a server lets out of the deployment).
+    Public,
+    /// `ms-client-diagnostics` (a Lync / Skype for Business client's own report).
+    Client,
+}
+
+impl MsHeader {
+    /// The header's name as it is written.
+    pub fn name(self) -> &'static str {
+        match self {
+            MsHeader::Diagnostics => "ms-diagnostics",
+            MsHeader::Public => "ms-diagnostics-public",
+            MsHeader::Client => "ms-client-diagnostics",
+        }
+    }
+}
+
+/// An `ms-diagnostics`, `ms-diagnostics-public` or `ms-client-diagnostics` value.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MsDiagnostic {
-    pub public: bool,
+    pub header: MsHeader,
     pub error_id: u32,
     pub sub_code: Option<u32>,
     pub source: Option<String>,
     pub reason: Option<String>,
     pub attrs: Vec<(String, String)>,
+    /// A client's reports of its media connectivity checks: each `CallerMediaDebug` /
+    /// `CalleeMediaDebug` section, or the same fields given as attributes (`UserType`, `MediaType`,
+    /// `ICEWarn`, ...).
+    pub media: Vec<MediaReport>,
+}
+
+/// One media connectivity report of a Microsoft client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MediaReport {
+    /// `Caller` or `Callee`: whose report it is.
+    pub party: Option<String>,
+    /// `audio`, `video`, `application-sharing`, ...
+    pub media: Option<String>,
+    /// The `ICEWarn` bit mask.
+    pub ice_warn: Option<u32>,
+    /// Every `key=value` field as sent (ICEWarn included).
+    pub fields: Vec<(String, String)>,
+}
+
+impl MediaReport {
+    /// The value of field `key` (case-insensitive).
+    pub fn field(&self, key: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A hexadecimal (`0x320`) or decimal number.
+fn number(v: &str) -> Option<u32> {
+    match v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
+        Some(hex) => u32::from_str_radix(hex, 16).ok(),
+        None => v.parse().ok(),
+    }
+}
+
+/// The media reports of a client diagnostic: its `*MediaDebug` attributes, or its own attributes
+/// when they carry `ICEWarn` directly.
+fn media_reports(d: &sip::MsDiagnostic<'_>) -> Vec<MediaReport> {
+    let owned = |fields: &[(&str, &str)]| -> Vec<(String, String)> {
+        fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let ice = |fields: &[(&str, &str)]| {
+        fields
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("ICEWarn"))
+            .and_then(|(_, v)| number(v))
+    };
+    let mut out = Vec::new();
+    for (name, value) in &d.attrs {
+        let Some(party) = name
+            .len()
+            .checked_sub("MediaDebug".len())
+            .filter(|&cut| {
+                name.get(cut..)
+                    .is_some_and(|s| s.eq_ignore_ascii_case("MediaDebug"))
+            })
+            .and_then(|cut| name.get(..cut))
+        else {
+            continue;
+        };
+        for section in sip::MediaDebug::parse_all(value) {
+            out.push(MediaReport {
+                party: (!party.is_empty()).then(|| party.to_string()),
+                media: section.media.map(str::to_string),
+                ice_warn: ice(&section.fields),
+                fields: owned(&section.fields),
+            });
+        }
+    }
+    if out.is_empty() && ice(&d.attrs).is_some() {
+        let attr = |key: &str| {
+            d.attrs
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                .map(|(_, v)| v.to_string())
+        };
+        out.push(MediaReport {
+            party: attr("UserType"),
+            media: attr("MediaType"),
+            ice_warn: ice(&d.attrs),
+            fields: owned(&d.attrs),
+        });
+    }
+    out
 }
 
 /// One media line of an SDP body.
@@ -209,13 +320,14 @@ impl Message {
         let from = m.from();
         let to = m.to();
         let mut ms_diagnostics: Vec<MsDiagnostic> = Vec::new();
-        for (public, list) in [
-            (false, m.ms_diagnostics()),
-            (true, m.ms_diagnostics_public()),
+        for (header, list) in [
+            (MsHeader::Diagnostics, m.ms_diagnostics()),
+            (MsHeader::Public, m.ms_diagnostics_public()),
+            (MsHeader::Client, m.ms_client_diagnostics()),
         ] {
             ms_diagnostics.extend(list.into_iter().map(|d| {
                 MsDiagnostic {
-                    public,
+                    header,
                     error_id: d.error_id,
                     sub_code: d.sub_code,
                     source: d.source.map(str::to_string),
@@ -225,6 +337,11 @@ impl Message {
                         .iter()
                         .map(|(k, v)| (k.to_string(), v.to_string()))
                         .collect(),
+                    media: if header == MsHeader::Client {
+                        media_reports(&d)
+                    } else {
+                        Vec::new()
+                    },
                 }
             }));
         }
@@ -388,4 +505,52 @@ fn sdp_media(session: &sdp::Session<'_>) -> Vec<SdpMedia> {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(raw: &str) -> Message {
+        let m = sip::parse(raw.as_bytes()).expect("a SIP message");
+        let a: SocketAddr = "192.0.2.10:5060".parse().expect("an address");
+        Message::from_sip(&m, vec![1], 0, a, a, Transport::Udp)
+    }
+
+    #[test]
+    fn client_media_reports_from_media_debug_or_flat_attributes() {
+        let m = parse("BYE sip:a SIP/2.0\r\nCall-ID: x\r\nms-client-diagnostics: 24; reason=\"r\"; CalleeMediaDebug=\"audio:ICEWarn=0x320,LocalMR=\"; ÉtéMediaDebug=\"x\"; é123456789=\"v\"\r\nms-diagnostics: 1046;reason=\"y\";ICEWarn=\"0x1\"\r\n\r\n");
+        let client = m
+            .ms_diagnostics
+            .iter()
+            .find(|d| d.header == MsHeader::Client)
+            .expect("the client diagnostic");
+        assert_eq!(client.media.len(), 2);
+        assert_eq!(
+            (client.media[0].party.as_deref(), client.media[0].ice_warn),
+            (Some("Callee"), Some(0x320))
+        );
+        assert_eq!(client.media[0].field("localmr"), Some(""));
+        // Multibyte attribute names are read, never sliced inside a character (`é123456789`: ten
+        // bytes from its end fall inside the `é`).
+        assert_eq!(client.media[1].party.as_deref(), Some("Été"));
+        // Servers' headers carry no media reports.
+        let server = m
+            .ms_diagnostics
+            .iter()
+            .find(|d| d.header == MsHeader::Diagnostics)
+            .expect("ms-diagnostics");
+        assert!(server.media.is_empty());
+        let flat = parse("SIP/2.0 488 Not Acceptable Here\r\nCall-ID: x\r\nms-client-diagnostics: 25;reason=\"r\";UserType=\"Callee\";MediaType=\"audio\";ICEWarn=\"0x40003a0\";LocalMR=\"203.0.113.5:54594\"\r\n\r\n");
+        let report = &flat.ms_diagnostics[0].media[0];
+        assert_eq!(
+            (
+                report.party.as_deref(),
+                report.media.as_deref(),
+                report.ice_warn
+            ),
+            (Some("Callee"), Some("audio"), Some(0x40003a0))
+        );
+        assert_eq!(report.field("LocalMR"), Some("203.0.113.5:54594"));
+    }
 }

@@ -1,14 +1,15 @@
 //! Correlation: the messages and flows of a capture grouped into what a support engineer reasons
-//! about — calls (SIP dialogs with their transactions and outcome), and later media streams and TCP
-//! connections.
+//! about — calls (SIP dialogs with their transactions and outcome), RTP streams, STUN checks, TCP
+//! connections and ICMP errors — incrementally, as capture time passes ([`engine`]).
 //!
 //! Takes owned events in capture order (the pipeline's fold feeds them); produces owned model types
-//! with no lifetimes. Uses the `proto` parsers to turn bytes into [`message::Message`]s; never reads
-//! capture files or decodes packets itself.
+//! with no lifetimes, each call finalized with its evidence. Uses the `proto` parsers to turn bytes
+//! into [`message::Message`]s; never reads capture files or decodes packets itself.
 
 pub mod calls;
 pub mod dialogs;
 pub mod engine;
+pub mod fax;
 pub mod media;
 pub mod message;
 pub mod mos;
@@ -18,3 +19,4 @@ pub mod slab;
 pub(crate) mod testkit;
 pub mod timeline;
 pub mod transport;
+pub mod vantage;

@@ -68,6 +68,8 @@ pub struct StreamStats {
     last_pt: u8,
     pt_changes: u64,
     markers: u64,
+    talkspurts: u64,
+    comfort_noise: u64,
     clock_used: u32,
 
     min_delta: Option<f64>,
@@ -99,6 +101,11 @@ pub struct Summary {
     pub wrong_timestamps: u64,
     /// Packets with the marker bit set.
     pub markers: u64,
+    /// Marker bits after the first packet: a sender using silence suppression sets it on the first
+    /// packet after each silence (RFC 3551 §4.1), so these count the talkspurts it resumed.
+    pub talkspurts: u64,
+    /// Comfort noise packets (PT 13 or 19): the sender paused on purpose (RFC 3389).
+    pub comfort_noise: u64,
     /// tshark "Min Delta(ms)"; `None` when no regular packet was seen (tshark prints −1).
     pub min_delta_ms: Option<f64>,
     pub mean_delta_ms: f64,
@@ -158,6 +165,8 @@ impl StreamStats {
             last_pt: 0,
             pt_changes: 0,
             markers: 0,
+            talkspurts: 0,
+            comfort_noise: 0,
             clock_used: 0,
             min_delta: None,
             max_delta: 0.0,
@@ -231,6 +240,12 @@ impl StreamStats {
             .saturating_add(u64::try_from(payload_len).unwrap_or(u64::MAX));
         if marker {
             self.markers += 1;
+            if self.packets > 0 {
+                self.talkspurts += 1;
+            }
+        }
+        if PayloadType(pt).is_comfort_noise() {
+            self.comfort_noise += 1;
         }
         if self.packets == 0 {
             self.first_packet(arrival_ns, seq, rtp_ts, pt);
@@ -387,6 +402,8 @@ impl StreamStats {
             duplicates: self.duplicates,
             wrong_timestamps: self.wrong_timestamps,
             markers: self.markers,
+            talkspurts: self.talkspurts,
+            comfort_noise: self.comfort_noise,
             min_delta_ms: self.min_delta,
             mean_delta_ms: self.mean_delta,
             max_delta_ms: self.max_delta,

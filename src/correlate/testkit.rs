@@ -4,8 +4,8 @@
 use std::net::SocketAddr;
 
 use crate::correlate::message::{
-    CSeq, Candidate, Codec, Kind, Message, Method, MsDiagnostic, Reason, SdpMedia, Transport,
-    Warning,
+    CSeq, Candidate, Codec, Kind, Message, Method, MsDiagnostic, MsHeader, Reason, SdpMedia,
+    Transport, Warning,
 };
 use crate::proto::sdp::Direction;
 use crate::proto::sip::StatusCode;
@@ -127,6 +127,8 @@ fn reason_phrase(status: u16) -> &'static str {
 pub(crate) trait Build: Sized {
     fn sdp(self, media: &str) -> Self;
     fn sdp_codecs(self, media: &str, codecs: &[(u8, &str)]) -> Self;
+    /// An SDP switching to T.38: the audio line at port 0, `m=image <port> udptl t38` at `media`.
+    fn t38(self, media: &str) -> Self;
     fn direction(self, d: Direction) -> Self;
     fn candidates(self, list: &[&str]) -> Self;
     fn by_callee(self) -> Self;
@@ -163,6 +165,19 @@ impl Build for Message {
             candidates: Vec::new(),
         }]);
         self
+    }
+
+    fn t38(self, media: &str) -> Self {
+        let mut m = self.sdp(media);
+        if let Some(lines) = m.sdp.as_mut() {
+            let mut image = lines[0].clone();
+            image.kind = "image".into();
+            image.proto = "udptl".into();
+            image.codecs.clear();
+            lines[0].port = 0;
+            lines.push(image);
+        }
+        m
     }
 
     fn direction(mut self, d: Direction) -> Self {
@@ -226,7 +241,7 @@ impl Build for Message {
 
     fn ms_diag(mut self, id: u32, reason: &str, attrs: &[(&str, &str)]) -> Self {
         self.ms_diagnostics.push(MsDiagnostic {
-            public: false,
+            header: MsHeader::Diagnostics,
             error_id: id,
             sub_code: None,
             source: Some("fe.example.com".into()),
@@ -235,6 +250,7 @@ impl Build for Message {
                 .iter()
                 .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
                 .collect(),
+            media: Vec::new(),
         });
         self
     }

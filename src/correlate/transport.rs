@@ -342,6 +342,17 @@ impl IcmpGroup {
         self.errors.iter().chain((!last_kept).then_some(&self.last))
     }
 
+    /// The stretches of time its errors lie in (from, to): one per kept error, and, when errors were
+    /// not kept, the stretch between the last of the first ones and the last error, where they lie.
+    pub fn stretches(&self) -> impl Iterator<Item = (i64, i64)> + '_ {
+        let kept = self.kept().count() as u64;
+        let unkept = (self.count > kept).then(|| {
+            let from = self.errors.last().map_or(self.last.ts_ns, |e| e.ts_ns);
+            (from, self.last.ts_ns)
+        });
+        self.kept().map(|e| (e.ts_ns, e.ts_ns)).chain(unkept)
+    }
+
     /// Some error of the group quoted SIP / RTP.
     pub fn quoted_sip(&self) -> bool {
         self.errors.iter().any(|e| e.quoted_sip)
@@ -913,5 +924,35 @@ mod tests {
         let c = run(&[(C, S, SYN), (S, C, RST), (C, S, SYN), (S, C, SYNACK)]);
         assert_eq!(c.len(), 2);
         assert_eq!((c[0].state, c[1].state), (ConnState::Rej, ConnState::S1));
+    }
+
+    #[test]
+    fn a_groups_stretches_cover_the_errors_it_did_not_keep() {
+        let mut t = Tracker::default();
+        let mut key = None;
+        for i in 0..70_i64 {
+            let error = IcmpError {
+                frame: 10 + i as u64,
+                ts_ns: i * 1_000,
+                reporter: "192.0.2.10".parse().expect("an IP"),
+                v6: false,
+                icmp_type: 3,
+                code: 3,
+                kind: "port unreachable",
+                proto: 17,
+                src: addr("192.0.2.31:20000"),
+                dst: addr("192.0.2.10:6000"),
+                quoted_sip: false,
+                quoted_rtp: true,
+            };
+            key = t.icmp(error).map(|(k, _)| k);
+        }
+        let group = t.icmp_snapshot(key.expect("tracked")).expect("a group");
+        let stretches: Vec<_> = group.stretches().collect();
+        assert_eq!(stretches.len(), MAX_ICMP_KEPT + 2);
+        assert_eq!(stretches[0], (0, 0));
+        assert_eq!(stretches[MAX_ICMP_KEPT], (69_000, 69_000));
+        // Errors 64 to 68 were counted, not kept: they lie between the 64th and the last.
+        assert_eq!(stretches[MAX_ICMP_KEPT + 1], (63_000, 69_000));
     }
 }

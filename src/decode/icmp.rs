@@ -12,7 +12,7 @@ use std::net::IpAddr;
 use etherparse::LaxIpSlice;
 
 use super::packet::{Decoder, IpLayer, Layer};
-use super::{be16, be32, ip, proto, L4};
+use super::{be16, be32, ip, proto, tail, L4};
 
 /// An ICMP (RFC 792) or ICMPv6 (RFC 4443) message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -235,8 +235,8 @@ fn transport_of_quote<'a>(
     first_fragment: bool,
     t: &'a [u8],
 ) -> Quoted<'a> {
-    // "Nothing" is the empty slice at the quote's end, so that its offset stays in the frame.
-    let none = t.get(t.len()..).unwrap_or_default();
+    // "Nothing" is the empty slice at the quote's end.
+    let none = tail(t, t.len());
     let mut quoted = Quoted {
         src,
         dst,

@@ -8,10 +8,13 @@
 //!
 //! Formats: Ethernet II and 802.2 LLC/SNAP (IEEE 802.3), 802.1Q / 802.1ad tags (IEEE 802.1Q),
 //! MPLS (RFC 3032), PPPoE sessions (RFC 2516, PPP protocol numbers of RFC 1332 / RFC 5072),
-//! Linux cooked capture v1 and v2 and BSD loopback (tcpdump.org link-type pages).
+//! Linux cooked capture v1 and v2 and BSD loopback (tcpdump.org link-type pages), IEEE 802.11
+//! data frames with LLC/SNAP (IEEE 802.11-2016 §9.2.4, §9.3.2.1; unencrypted only), and NetMon's
+//! own records (`capture::NETMON_LINK`), which are recognised and not analysed.
 
-use super::be16;
 use super::packet::{Decoder, Layer, Reason};
+use super::{be16, tail};
+use crate::capture::NETMON_LINK;
 
 /// A pcap / pcapng link type (`LINKTYPE_*` from tcpdump.org); unknown values are kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -28,6 +31,8 @@ impl LinkType {
     pub const RAW_BSD14: LinkType = LinkType(14);
     /// Raw IP, version taken from the first nibble.
     pub const RAW: LinkType = LinkType(101);
+    /// IEEE 802.11 frames without a radio header.
+    pub const IEEE802_11: LinkType = LinkType(105);
     /// OpenBSD loopback: a 4-byte address family in network byte order.
     pub const LOOP: LinkType = LinkType(108);
     /// Linux cooked capture v1 (16-byte header).
@@ -52,10 +57,20 @@ impl LinkType {
             LinkType::IPV4 => "ipv4",
             LinkType::IPV6 => "ipv6",
             LinkType::LINUX_SLL2 => "linux-sll2",
+            LinkType::IEEE802_11 => "ieee802-11",
+            LinkType(l) if l == NETMON_LINK + NETMON_EVENT => "netmon-event",
+            LinkType(l) if l == NETMON_LINK + NETMON_ADAPTERS => "netmon-network-info",
+            LinkType(l) if l == NETMON_LINK + NETMON_FILTER => "netmon-filter",
             _ => return None,
         })
     }
 }
+
+/// NetMon's own records that Wireshark numbers as frames: an ETW event (process and conversation
+/// data), the list of adapters captured on, a capture or display filter string.
+const NETMON_EVENT: u32 = 0xFFE0;
+const NETMON_ADAPTERS: u32 = 0xFFFB;
+const NETMON_FILTER: u32 = 0xFFFF;
 
 /// EtherTypes (IEEE registry) and GRE protocol types looked at here.
 pub(super) mod ether_type {
@@ -92,6 +107,14 @@ pub(super) fn decode_link<'a>(d: &mut Decoder<'a>, link: LinkType, frame: &'a [u
         | LinkType::IPV4
         | LinkType::IPV6 => d.ip(frame),
         LinkType::NULL | LinkType::LOOP => null(d, frame),
+        LinkType::IEEE802_11 => dot11(d, frame),
+        LinkType(l)
+            if [NETMON_EVENT, NETMON_ADAPTERS, NETMON_FILTER]
+                .iter()
+                .any(|&m| l == NETMON_LINK + m) =>
+        {
+            d.stop(Layer::Link, frame, Reason::NetmonRecord);
+        }
         LinkType::LINUX_SLL => {
             // 16 bytes: packet type, ARPHRD type, address length, 8 address bytes, protocol.
             if be16(frame, 4) == Some(6) && frame.len() >= 12 {
@@ -117,6 +140,43 @@ pub(super) fn decode_link<'a>(d: &mut Decoder<'a>, link: LinkType, frame: &'a [u
     }
 }
 
+/// An IEEE 802.11 frame: only data frames that carry a body in the clear (not null-function
+/// frames, not protected ones) can hold IP, behind LLC/SNAP.
+fn dot11<'a>(d: &mut Decoder<'a>, frame: &'a [u8]) {
+    let (Some(&fc0), Some(&fc1)) = (frame.first(), frame.get(1)) else {
+        return d.truncated(Layer::Link, frame, 24);
+    };
+    let (kind, subtype) = ((fc0 >> 2) & 3, fc0 >> 4);
+    // Version 0, type 2 (data), subtypes without bit 2 (the null-function ones carry no body).
+    if fc0 & 3 != 0 || kind != 2 || subtype & 0x4 != 0 {
+        return d.stop(Layer::Link, frame, Reason::Unsupported80211(fc0));
+    }
+    if fc1 & 0x40 != 0 {
+        return d.stop(Layer::Link, frame, Reason::Protected80211);
+    }
+    let four_addresses = fc1 & 3 == 3;
+    let qos = subtype & 0x8 != 0;
+    // Addresses 1 to 3 after frame control and duration, sequence control, address 4 between
+    // two distribution systems, QoS control, and an HT control field when Order is set on QoS data.
+    let len = 24
+        + if four_addresses { 6 } else { 0 }
+        + if qos { 2 } else { 0 }
+        + if qos && fc1 & 0x80 != 0 { 4 } else { 0 };
+    let Some(body) = frame.get(len..) else {
+        return d.truncated(Layer::Link, frame, len);
+    };
+    for mac in [4, 10, 16].into_iter().chain(four_addresses.then_some(24)) {
+        d.pkt.layers.push_mac(mac);
+    }
+    match (body.get(..3), be16(body, 6), body.get(8..)) {
+        (Some([0xaa, 0xaa, 0x03]), Some(et), Some(rest)) => ether(d, et, rest),
+        (Some(_), _, _) if body.len() >= 8 => {
+            d.stop(Layer::Link, body, Reason::Unsupported80211(fc0))
+        }
+        _ => d.truncated(Layer::Link, body, 8),
+    }
+}
+
 /// BSD loopback: a 4-byte address family in the capturing host's byte order (`NULL`) or in
 /// network order (`LOOP`); both orders are accepted for both, as the values cannot collide.
 fn null<'a>(d: &mut Decoder<'a>, frame: &'a [u8]) {
@@ -128,7 +188,7 @@ fn null<'a>(d: &mut Decoder<'a>, frame: &'a [u8]) {
     let be = u32::from_be_bytes(af_bytes);
     let is_ip = |af: u32| af == AF_INET || AF_INET6.contains(&af);
     if is_ip(le) || is_ip(be) {
-        d.ip(frame.get(4..).unwrap_or_default());
+        d.ip(tail(frame, 4));
     } else {
         let af = if le < 0x100 { le } else { be };
         d.stop(Layer::Link, frame, Reason::UnsupportedAddressFamily(af));
@@ -229,6 +289,7 @@ fn pppoe<'a>(d: &mut Decoder<'a>, bytes: &'a [u8]) {
 mod tests {
     use super::super::testkit::*;
     use super::super::*;
+    use crate::capture::NETMON_LINK;
 
     #[test]
     fn ethernet_ipv4_udp() {
@@ -372,6 +433,62 @@ mod tests {
         assert_eq!(
             p.stop.map(|s| s.reason),
             Some(Reason::UnsupportedPppProtocol(0xc021))
+        );
+    }
+
+    #[test]
+    fn ieee802_11_data_frames() {
+        let ip4 = ipv4(17, &udp(5060, 5080, SIP));
+        let ip6 = ipv6(17, &udp(5060, 5080, SIP));
+        // From the AP: addresses 1 to 3.
+        let from_ap = dot11(0x08, 0x02, &ip4);
+        let p = decode(LinkType::IEEE802_11, &from_ap);
+        check_sip_udp(&p);
+        assert_eq!(p.layers.macs(), &[4, 10, 16]);
+        // QoS data between two distribution systems: a fourth address and QoS control.
+        let wds = dot11(0x88, 0x03, &ip6);
+        let p = decode(LinkType::IEEE802_11, &wds);
+        check_sip_udp(&p);
+        assert_eq!(p.layers.macs(), &[4, 10, 16, 24]);
+        assert_eq!(p.layers.ips()[0].start, 24 + 6 + 2 + 8);
+        let reason = |f: Vec<u8>| decode(LinkType::IEEE802_11, &f).stop.map(|s| s.reason);
+        // Protected (bit 6 of the second byte): encrypted, no IP to see.
+        assert_eq!(
+            reason(dot11(0x08, 0x42, &ip4)),
+            Some(Reason::Protected80211)
+        );
+        // A beacon (management) and a null-function data frame carry no IP.
+        assert_eq!(
+            reason(dot11(0x80, 0x00, &ip4)),
+            Some(Reason::Unsupported80211(0x80))
+        );
+        assert_eq!(
+            reason(dot11(0x48, 0x01, &ip4)),
+            Some(Reason::Unsupported80211(0x48))
+        );
+        // A body that is not LLC/SNAP.
+        let mut f = dot11(0x08, 0x02, &ip4);
+        f[24] = 0xe0;
+        assert_eq!(reason(f), Some(Reason::Unsupported80211(0x08)));
+        assert_eq!(LinkType::IEEE802_11.name(), Some("ieee802-11"));
+    }
+
+    #[test]
+    fn netmon_records_are_recognised_not_decoded() {
+        for (media, name) in [
+            (0xFFE0, "netmon-event"),
+            (0xFFFB, "netmon-network-info"),
+            (0xFFFF, "netmon-filter"),
+        ] {
+            let link = LinkType(NETMON_LINK + media);
+            assert_eq!(link.name(), Some(name));
+            let p = decode(link, b"record");
+            assert_eq!(p.stop.map(|s| s.code()), Some("netmon_record"));
+        }
+        let other = LinkType(NETMON_LINK + 5);
+        assert_eq!(
+            decode(other, b"x").stop.map(|s| s.reason),
+            Some(Reason::UnsupportedLinkType(NETMON_LINK + 5))
         );
     }
 

@@ -14,7 +14,8 @@
 //! Supported framing: Ethernet II, 802.1Q / 802.1ad / QinQ tags (0x8100, 0x88a8, 0x9100,
 //! 0x9200), MPLS label stacks, PPPoE sessions, Linux cooked capture v1 and v2 (SLL, SLL2), raw IP
 //! (link types 101, 12, 14, 228, 229; the version nibble decides), BSD loopback (`NULL`, with the
-//! address family in either byte order, and `LOOP`). IPv4 options and IPv6 extension headers
+//! address family in either byte order, and `LOOP`), unencrypted IEEE 802.11 data frames (105) with
+//! LLC/SNAP; NetMon's own records (`capture::NETMON_LINK`) are recognised as such and not decoded. IPv4 options and IPv6 extension headers
 //! are skipped with etherparse's lax slicing (which also tolerates length fields that disagree
 //! with the captured length). Up to [`MAX_TUNNELS`] levels of IP-in-IP (RFC 2003, RFC 4213) and
 //! GRE (RFC 2784, RFC 2890, with IPv4, IPv6, transparent Ethernet bridging and ERSPAN payloads)
@@ -68,6 +69,13 @@ mod proto {
 fn be16(b: &[u8], at: usize) -> Option<u16> {
     let s: [u8; 2] = b.get(at..at.checked_add(2)?)?.try_into().ok()?;
     Some(u16::from_be_bytes(s))
+}
+
+/// `b` from `at` on: the empty slice at `b`'s end when `at` is past it, never a detached one,
+/// so that offsets recorded from it stay inside the enclosing layer.
+#[inline]
+fn tail(b: &[u8], at: usize) -> &[u8] {
+    &b[at.min(b.len())..]
 }
 
 /// Big-endian u32 at `at`, if present.

@@ -114,6 +114,18 @@ impl Layers {
         self.macs.get(..usize::from(self.mac_count)).unwrap_or(&[])
     }
 
+    /// The sender's hardware address in `frame` (the bytes this was decoded from): the Ethernet
+    /// source, or the Linux cooked header's source address; `None` for other link types.
+    pub fn source_mac(&self, frame: &[u8]) -> Option<[u8; 6]> {
+        let at = match self.link {
+            LinkType::ETHERNET => *self.macs().get(1)?,
+            LinkType::LINUX_SLL | LinkType::LINUX_SLL2 => *self.macs().first()?,
+            _ => return None,
+        };
+        let at = usize::try_from(at).ok()?;
+        frame.get(at..at.checked_add(6)?)?.try_into().ok()
+    }
+
     /// The IP headers from the outermost (a tunnel's outer header) to the innermost.
     pub fn ips(&self) -> &[IpLayer] {
         self.ips.get(..usize::from(self.ip_count)).unwrap_or(&[])
@@ -240,6 +252,16 @@ pub enum Reason {
     /// A PPP protocol other than IPv4 or IPv6.
     #[error("not ip: ppp protocol 0x{0:04x}")]
     UnsupportedPppProtocol(u16),
+    /// An IEEE 802.11 frame that carries no IP in the clear: management, control or null-function
+    /// frames, or a body without LLC/SNAP (the frame control's first byte).
+    #[error("not ip: 802.11 frame control 0x{0:02x}")]
+    Unsupported80211(u8),
+    /// An IEEE 802.11 data frame whose body is encrypted (WEP/WPA).
+    #[error("802.11 frame body is encrypted")]
+    Protected80211,
+    /// One of Network Monitor's own records (an ETW event, the adapter list, a filter string).
+    #[error("a NetMon record, not a packet")]
+    NetmonRecord,
     /// An MPLS stack whose payload does not start like an IP header.
     #[error("mpls payload is not ip (first byte 0x{0:02x})")]
     UnsupportedMplsPayload(u8),
@@ -282,7 +304,10 @@ impl Reason {
             Reason::UnsupportedEtherType(_)
             | Reason::UnsupportedAddressFamily(_)
             | Reason::UnsupportedPppProtocol(_)
-            | Reason::UnsupportedMplsPayload(_) => "not_ip",
+            | Reason::UnsupportedMplsPayload(_)
+            | Reason::Unsupported80211(_) => "not_ip",
+            Reason::Protected80211 => "wifi_encrypted",
+            Reason::NetmonRecord => "netmon_record",
             Reason::BadIpVersion(_) => "bad_ip_version",
             Reason::BadIpv4HeaderLength(_) => "bad_ipv4_header_length",
             Reason::HopByHopNotFirst => "bad_ipv6_extension_order",

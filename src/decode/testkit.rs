@@ -140,5 +140,28 @@ pub(crate) fn samples() -> Vec<(LinkType, Vec<u8>)> {
             LinkType::IPV4,
             ipv4_full(17, 5, 0x2001, &[1, 1, 1, 0], &udp(1, 2, SIP)),
         ),
+        (LinkType::IEEE802_11, dot11(0x08, 0x02, &ip4)),
     ]
+}
+
+/// An 802.11 frame with frame control `fc0`, `fc1` (three addresses, or four with both DS bits,
+/// a QoS control field when the subtype says so) carrying `ip` behind LLC/SNAP.
+pub(crate) fn dot11(fc0: u8, fc1: u8, ip: &[u8]) -> Vec<u8> {
+    let mut f = vec![fc0, fc1, 0, 0];
+    for i in 1..=3u8 {
+        f.extend_from_slice(&[0x02, 0, 0, 0, 0, i]);
+    }
+    f.extend_from_slice(&[0x10, 0]);
+    if fc1 & 3 == 3 {
+        f.extend_from_slice(&[0x02, 0, 0, 0, 0, 4]);
+    }
+    if fc0 & 0x80 != 0 {
+        f.extend_from_slice(&[0, 0]);
+    }
+    let et: u16 = if ip.first().is_some_and(|b| b >> 4 == 6) {
+        0x86dd
+    } else {
+        0x0800
+    };
+    cat(&[&f, &[0xaa, 0xaa, 0x03, 0, 0, 0], &et.to_be_bytes(), ip])
 }

@@ -7,7 +7,7 @@
 //! Does not: verify checksums, or follow TCP streams (see `reassembly`).
 
 use super::packet::{Decoder, Layer, Reason};
-use super::{be16, be32, icmp, ip, proto, Fragment, Icmp};
+use super::{be16, be32, icmp, ip, proto, tail, Fragment, Icmp};
 
 /// The transport layer of a packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,7 +125,7 @@ impl<'a> Decoder<'a> {
             return;
         };
         let len = usize::from(len);
-        let rest = body.get(8..).unwrap_or_default();
+        let rest = tail(body, 8);
         let payload = if len < 8 {
             // Zero means "not computed" (jumbograms, offloading); either way, use what is there.
             rest
@@ -184,9 +184,7 @@ impl<'a> Decoder<'a> {
             Some(p) => p,
             None => {
                 self.truncated(Layer::Tcp, body, header_len);
-                // An empty slice at the end of the segment, not a detached one: its offset is
-                // recorded in the layers.
-                body.get(body.len()..).unwrap_or_default()
+                tail(body, body.len())
             }
         };
         self.pkt.layers.transport = Some(self.transport_layer(body, payload));

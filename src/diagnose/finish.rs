@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 
 use rustc_hash::FxHashMap;
 
-use super::{Finding, TransportEvent};
+use super::{Finding, Pattern, Patterns, TransportEvent};
 use crate::correlate::calls::{Call, OtherDialog};
 use crate::correlate::engine::{Evidence, FinishedCall, Finisher, Tied};
 use crate::correlate::media::Stream;
@@ -87,6 +87,11 @@ pub struct Diagnoser<S> {
     /// The events of claimed connections, as the first call that claimed each worded it, until the
     /// engine lets the connection go (by client, server, first frame).
     claimed: FxHashMap<(SocketAddr, SocketAddr, u64), TransportEvent>,
+    /// The claimed ICMP groups (by first frame): whether every call that claimed one so far took it
+    /// only for the normal consequence of its start or end.
+    ending_icmp: FxHashMap<u64, bool>,
+    /// The failovers of the calls so far, grouped for the patterns across calls.
+    patterns: Patterns,
 }
 
 impl<S: Sink> Diagnoser<S> {
@@ -94,7 +99,15 @@ impl<S: Sink> Diagnoser<S> {
         Diagnoser {
             sink,
             claimed: FxHashMap::default(),
+            ending_icmp: FxHashMap::default(),
+            patterns: Patterns::default(),
         }
+    }
+
+    /// The causes several of the calls so far share (worded once the engine has finished
+    /// everything, for the run's summary).
+    pub fn patterns(&self) -> Vec<Pattern> {
+        self.patterns.finish()
     }
 
     /// The sink, to finish it once the engine has finished everything.
@@ -125,6 +138,23 @@ impl<S: Sink> Finisher for Diagnoser<S> {
                     .entry((c.client, c.server, c.first_frame))
                     .or_insert_with(|| event.clone());
             }
+        }
+        for ((g, &claimed), &ending) in fc
+            .evidence
+            .icmp
+            .iter()
+            .zip(&d.claimed.icmp)
+            .zip(&d.ending_icmp)
+        {
+            if claimed {
+                self.ending_icmp
+                    .entry(g.first().frame)
+                    .and_modify(|only| *only &= ending)
+                    .or_insert(ending);
+            }
+        }
+        if let Some(f) = &d.failover {
+            self.patterns.add(fc.index, f);
         }
         let mut evidence = fc.evidence;
         evidence.connections = keep(evidence.connections, &d.shown.connections);
@@ -162,7 +192,8 @@ impl<S: Sink> Finisher for Diagnoser<S> {
     }
 
     fn icmp(&mut self, released: Released<IcmpGroup>, sip_port: bool) {
-        if let Some(event) = super::icmp_event(&released.item, &released.calls, sip_port) {
+        let ending = self.ending_icmp.remove(&released.item.first().frame) == Some(true);
+        if let Some(event) = super::icmp_event(&released.item, &released.calls, ending, sip_port) {
             self.sink.transport_event(&event);
         }
     }

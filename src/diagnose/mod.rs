@@ -12,12 +12,17 @@
 //! How a call is diagnosed ([`call`]): the transport rules turn its failed candidate connections and
 //! ICMP groups into failures; `link` says whether each explains the call (its own signalling path, the
 //! next hop a proxy was trying to reach while it held the call's INVITE, or the call's RTP); then the
-//! call rules run on its `facts::CallFacts`. Findings are ordered by severity, then by [`RULES`]'
-//! rank (the cause before the symptom it produced), then by time.
+//! call rules run on its `facts::CallFacts`. A Microsoft client's own media report
+//! (`ms-client-diagnostics`, `microsoft`) becomes part of the cause of the call's media findings.
+//! Findings are ordered by severity, then by [`RULES`]' rank (the cause before the symptom it
+//! produced), then by time.
 
 use std::net::SocketAddr;
 
 pub use finish::{DiagnosedCall, Diagnoser, Sink};
+pub use patterns::{Pattern, Patterns};
+pub(crate) use rules::media_unexpected_address::{private_space, PrivateSpace};
+pub use rules::sip_failover::Failover;
 
 use crate::correlate::engine::{FinishedCall, Tied};
 use crate::correlate::message::Transport;
@@ -26,6 +31,8 @@ use crate::correlate::transport::{Connection, IcmpGroup};
 pub(crate) mod facts;
 mod finish;
 pub(crate) mod link;
+pub(crate) mod microsoft;
+mod patterns;
 pub(crate) mod rules;
 pub(crate) mod text;
 
@@ -86,13 +93,15 @@ pub struct TransportEvent {
     pub calls: Vec<usize>,
 }
 
-/// The diagnosis of a capture's calls and transport failures, as the collected analysis holds it.
+/// The diagnosis of a capture's calls, transport failures and patterns, as the rule tests read it.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Diagnosis {
     /// Per call (same order as the call list): findings, primary first.
     pub calls: Vec<Vec<Finding>>,
     /// Transport failures, by first frame.
     pub transport_events: Vec<TransportEvent>,
+    /// Causes several calls share.
+    pub patterns: Vec<Pattern>,
 }
 
 /// The diagnosis of one finished call.
@@ -108,6 +117,11 @@ pub struct CallDiagnosis {
     /// The transport events of the claimed connections, by candidate position (`None` when not
     /// claimed), with this call among their calls.
     pub connection_events: Vec<Option<TransportEvent>>,
+    /// By ICMP candidate: claimed only as the normal consequence of the call's start or end (its
+    /// finding and its event are info).
+    pub ending_icmp: Vec<bool>,
+    /// The failover the call went through (`sip.failover`), for the [`Pattern`]s across calls.
+    pub failover: Option<Failover>,
 }
 
 /// How far before a call a connection on its hops still belongs on its ladder.
@@ -142,12 +156,23 @@ pub fn call(fc: &FinishedCall) -> CallDiagnosis {
                 .enumerate()
                 .map(|(i, g)| (Slot::Icmp(i), rules::icmp_failure(g))),
         );
+    let mut ending_icmp = vec![false; ev.icmp.len()];
     for (slot, mut failure) in failures {
         let Some(how) = link::link(&failure, &facts, &ev.streams) else {
             continue;
         };
-        findings.push(link::finding_for_call(&failure, &how, &facts));
         failure.event.calls = vec![fc.index];
+        if let Slot::Icmp(i) = slot {
+            // The normal consequence of the call's start or end: tied to it, but no fault of it.
+            let ending = rules::icmp_unreachable::ending(&ev.icmp[i], &how, &failure.event, &facts);
+            if let Some(finding) = ending {
+                findings.push(finding);
+                claimed.icmp[i] = true;
+                ending_icmp[i] = true;
+                continue;
+            }
+        }
+        findings.push(link::finding_for_call(&failure, &how, &facts));
         match slot {
             Slot::Connection(i) => {
                 claimed.connections[i] = true;
@@ -158,7 +183,9 @@ pub fn call(fc: &FinishedCall) -> CallDiagnosis {
         linked.push(failure.event);
     }
     let linked_refs: Vec<&TransportEvent> = linked.iter().collect();
-    findings.extend(rules::call_findings(&facts, &linked_refs));
+    let found = rules::call_findings(&facts, &linked_refs);
+    findings.extend(found.findings);
+    microsoft::explain_media(&mut findings, &facts);
     order(&mut findings);
     let call = &fc.call;
     let on_hop = |a: std::net::SocketAddr, b: std::net::SocketAddr| {
@@ -200,6 +227,8 @@ pub fn call(fc: &FinishedCall) -> CallDiagnosis {
         claimed,
         shown,
         connection_events,
+        ending_icmp,
+        failover: found.failover,
     }
 }
 
@@ -218,13 +247,22 @@ pub fn connection_event(
     Some(failure.event)
 }
 
-/// The transport event of a complete group of ICMP errors: with the calls it explained. ICMP
-/// quoting neither SIP nor RTP and tied to no call is not VoIP evidence (none).
-pub fn icmp_event(group: &IcmpGroup, calls: &[usize], sip_port: bool) -> Option<TransportEvent> {
+/// The transport event of a complete group of ICMP errors: with the calls it explained (`ending`: it
+/// was only the normal consequence of their start or end, an info event). ICMP quoting neither SIP nor
+/// RTP and tied to no call is not VoIP evidence (none).
+pub fn icmp_event(
+    group: &IcmpGroup,
+    calls: &[usize],
+    ending: bool,
+    sip_port: bool,
+) -> Option<TransportEvent> {
     let failure = rules::icmp_failure(group);
     let via = failure.via;
     let mut event = failure.event;
     event.calls = calls.to_vec();
+    if ending {
+        event.severity = Severity::Info;
+    }
     if calls.is_empty() {
         if via
             == (link::Via::Icmp {
@@ -243,29 +281,30 @@ pub fn icmp_event(group: &IcmpGroup, calls: &[usize], sip_port: bool) -> Option<
 }
 
 /// Every rule code with its rank: lower ranks are more causal and come first among findings of the
-/// same severity. `sip.slow_setup` ranks first because its text already names the dead target and the
-/// transport evidence behind the failover; transport failures come before the SIP symptoms they cause;
-/// `sip.ack_missing` and `media.ice_failed` explain media and teardown symptoms;
-/// `media.dropped_after_answer` beats `media.none`/`media.one_way`, which it contains.
+/// same severity. docs/rules.md ("Ranking") says why each stands where it does; a test keeps the two
+/// the same.
 pub const RULES: &[(&str, u8)] = &[
-    ("sip.slow_setup", 0),
+    ("sip.failover", 0),
     ("tcp.syn_unanswered", 1),
     ("tcp.syn_refused", 1),
     ("tls.handshake_failed", 1),
     ("icmp.unreachable", 1),
     ("tcp.reset", 1),
     ("sip.ack_missing", 2),
+    ("media.unexpected_address", 3),
     ("media.ice_failed", 3),
+    ("media.fax_failed", 3),
     ("media.dropped_after_answer", 4),
     ("media.none", 5),
     ("media.one_way", 5),
-    ("media.unexpected_address", 6),
-    ("media.stopped", 7),
-    ("sip.no_response", 8),
-    ("sip.timeout", 8),
-    ("sip.rejected", 8),
-    ("media.codec_mismatch", 9),
-    ("media.poor_quality", 10),
+    ("media.stopped", 6),
+    ("media.dead_air", 6),
+    ("sip.slow_setup", 7),
+    ("sip.no_response", 7),
+    ("sip.timeout", 7),
+    ("sip.rejected", 7),
+    ("media.codec_mismatch", 8),
+    ("media.poor_quality", 9),
 ];
 
 fn rank(code: &str) -> u8 {
@@ -303,6 +342,31 @@ mod tests {
                 "docs/rules.md lacks a section `## `{code}``"
             );
         }
+    }
+
+    #[test]
+    fn the_ranking_in_the_docs_is_the_ranking_in_the_code() {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let docs = std::fs::read_to_string(format!("{root}/docs/rules.md")).expect("docs/rules.md");
+        let table = docs
+            .split("\n## Ranking\n")
+            .nth(1)
+            .expect("docs/rules.md has a `## Ranking` section");
+        let mut documented: Vec<(String, u8)> = Vec::new();
+        for row in table.lines().take_while(|l| !l.starts_with("## ")) {
+            let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+            let Some(rank) = cells.get(1).and_then(|c| c.parse::<u8>().ok()) else {
+                continue;
+            };
+            for code in cells[2].split('`').skip(1).step_by(2) {
+                documented.push((code.to_string(), rank));
+            }
+        }
+        let mut coded: Vec<(String, u8)> =
+            RULES.iter().map(|(c, r)| ((*c).to_string(), *r)).collect();
+        documented.sort();
+        coded.sort();
+        assert_eq!(documented, coded);
     }
 
     #[test]

@@ -1,10 +1,12 @@
-//! Wording shared by the rules: Q.850 cause names, header quotes, Winsock hints (durations, counts
-//! and frame lists are `crate::words`, shared with the renderers).
+//! Wording shared by the rules: Q.850 cause names, header quotes (Microsoft's diagnostics headers in
+//! words come from `microsoft`; durations, counts and frame lists are `crate::words`, shared with the
+//! renderers).
 //!
 //! Takes model values; produces short strings for finding summaries and causes. Does not decide
 //! anything: the rules choose what to say.
 
 use crate::correlate::message::Message;
+use crate::diagnose::microsoft;
 
 /// Milliseconds between two timestamps in ns.
 pub(crate) fn ms(from: i64, to: i64) -> f64 {
@@ -41,8 +43,9 @@ pub(crate) fn q850(cause: u16) -> Option<&'static str> {
     })
 }
 
-/// What the message's Reason, Warning and ms-diagnostics headers say, quoted as they are
-/// (`Reason: Q.850 cause 34 (no circuit/channel available) "..."`), joined by `; `. Empty when none.
+/// What the message's Reason, Warning and Microsoft diagnostics headers say, quoted as they are
+/// (`Reason: Q.850 cause 34 (no circuit/channel available) "..."`, Microsoft's codes in words),
+/// joined by `; `. Empty when none.
 pub(crate) fn header_quotes(m: &Message) -> String {
     let mut parts: Vec<String> = Vec::new();
     for r in &m.reasons {
@@ -64,44 +67,9 @@ pub(crate) fn header_quotes(m: &Message) -> String {
         parts.push(format!("Warning: {} {} \"{}\"", w.code, w.agent, w.text));
     }
     for d in &m.ms_diagnostics {
-        let name = if d.public {
-            "ms-diagnostics-public"
-        } else {
-            "ms-diagnostics"
-        };
-        let mut s = format!("{name}: {}", d.error_id);
-        if let Some(sub) = d.sub_code {
-            s.push_str(&format!(".{sub}"));
-        }
-        if let Some(reason) = &d.reason {
-            s.push_str(&format!(" reason=\"{reason}\""));
-        }
-        if let Some(source) = &d.source {
-            s.push_str(&format!(" source=\"{source}\""));
-        }
-        for (k, v) in &d.attrs {
-            s.push_str(&format!(" {k}=\"{v}\""));
-        }
-        parts.push(s);
+        parts.push(microsoft::describe(d));
     }
     parts.join("; ")
-}
-
-/// A hint from an ms-diagnostics `WinsockFailureCode` attribute, if the message carries one.
-pub(crate) fn winsock_hint(m: &Message) -> Option<&'static str> {
-    m.ms_diagnostics
-        .iter()
-        .flat_map(|d| d.attrs.iter())
-        .filter(|(k, _)| k.eq_ignore_ascii_case("WinsockFailureCode"))
-        .find_map(|(_, v)| {
-            if v.starts_with("10060") {
-                Some("WinsockFailureCode 10060 (WSAETIMEDOUT): the next hop never answered the TCP connection, typically a firewall dropping it")
-            } else if v.starts_with("10061") {
-                Some("WinsockFailureCode 10061 (WSAECONNREFUSED): nothing listens on the next hop's port")
-            } else {
-                None
-            }
-        })
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //!   IP fragments);
 //! - its RTP and RTCP: packets of the flows of the streams linked to the call, both directions, RTCP on
 //!   the ports + 1 or on the same ports (rtcp-mux, RFC 5761), within each stream's time span;
+//! - its fax: the UDPTL packets of its fax streams, within each stream's time span;
 //! - its STUN checks' packets (STUN messages between the check's addresses within its time span);
 //! - the TCP segments that show its connections' life (SYNs, SYN-ACK, FINs, RST, TLS hellos and
 //!   alert) and the ICMP errors of its evidence.
@@ -85,6 +86,12 @@ impl Selection {
             for k in flows {
                 self.udp.entry(k).or_default().push((span, false));
             }
+        }
+        for f in &evidence.fax {
+            self.udp
+                .entry(key(f.src, f.dst))
+                .or_default()
+                .push(((f.first_ts_ns, f.last_ts_ns), false));
         }
         for s in &evidence.stun {
             self.udp

@@ -6,6 +6,12 @@
 //! may carry SIP), TLS records, RTP/RTCP/STUN packet summaries, ICMP errors and IP fragments. Events
 //! name their flow by an index into the chunk's flow table, and their frame by its index in the chunk
 //! (0-based); the fold makes them global. Nothing here depends on other chunks.
+//!
+//! HEP (a proxy's or SBC's mirror of its SIP, `proto::hep`) is unwrapped here: a UDP payload starting
+//! with `HEP3` on any port, or a HEP1/2 header on a HEP port ([`Config::hep_ports`]), and TCP segments
+//! of back-to-back HEP3 packets. The SIP inside becomes the event, with HEP's capture time and
+//! addresses, numbered as the frame that carried it; what else HEP carried (RTCP reports, logs) is
+//! counted. A HEP3 packet split across TCP segments is counted, not read.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
@@ -15,11 +21,38 @@ use rustc_hash::FxHashMap;
 
 use crate::analysis::DecodeCounts;
 use crate::capture::{CaptureFile, ChunkRead, Start};
+use crate::correlate::fax::UdptlPacket;
 use crate::correlate::media::StunClass;
 use crate::correlate::message::{Message, Transport};
 use crate::correlate::transport::{connection_key, IcmpError, TlsEvent};
 use crate::decode::{self, Fragment, Icmp, IcmpKind, Ip, LinkType, TcpFlags, Unreachable, L4};
-use crate::proto::{rtcp, rtp, sip, stun, tls};
+use crate::proto::{hep, rtcp, rtp, sip, stun, tls, udptl};
+
+/// What classification takes from the run's options.
+#[derive(Clone, Copy)]
+pub(super) struct Config<'a> {
+    /// Frames it rejects are numbered and counted, not analysed.
+    pub filter: Option<&'a super::FrameFilter>,
+    /// UDP ports where HEP1/2 is recognised (HEP3 is recognised on any port by its magic).
+    pub hep_ports: &'a [u16],
+}
+
+/// A UDP datagram to classify: its payload, the frames that carried it, when and between whom.
+pub(super) struct Datagram<'a> {
+    pub payload: &'a [u8],
+    pub frames: &'a [u64],
+    pub ts_ns: i64,
+    pub src: SocketAddr,
+    pub dst: SocketAddr,
+    pub sender: Sender,
+}
+
+/// Where classification puts what it finds besides events.
+pub(super) struct Sinks<'a> {
+    pub flows: &'a mut Flows,
+    pub sip_errors: &'a mut BTreeMap<&'static str, u64>,
+    pub counts: &'a mut DecodeCounts,
+}
 
 /// Segments of a connection copied per chunk before it is known to carry SIP: enough to catch the
 /// rest of a message that began in the previous chunk.
@@ -56,8 +89,10 @@ pub(super) struct Event {
 
 /// What happened in a frame. `flow` indexes [`Output::flows`].
 pub(super) enum Kind {
-    /// A SIP message that came in one UDP datagram (its frames are chunk-local).
-    Sip(Box<Message>),
+    /// A SIP message that came in one UDP datagram (its frames are chunk-local), with what the IP and
+    /// link layers said about its sender (none for SIP a HEP feed carried: those layers are the
+    /// collector's, not the sender's).
+    Sip(Box<Message>, Option<Sender>),
     /// A TCP segment; its payload is copied only when the connection may carry SIP.
     Tcp {
         flow: u32,
@@ -71,6 +106,8 @@ pub(super) enum Kind {
         flow: u32,
         event: Box<TlsEvent>,
     },
+    /// An RTP packet; `udptl` when its bytes are also a well-formed UDPTL packet (the engine knows
+    /// from the SDP which one it is).
     Rtp {
         flow: u32,
         ssrc: u32,
@@ -79,6 +116,12 @@ pub(super) enum Kind {
         pt: u8,
         marker: bool,
         len: u16,
+        udptl: Option<UdptlPacket>,
+    },
+    /// A UDPTL packet (T.38 fax) that does not look like RTP.
+    Udptl {
+        flow: u32,
+        packet: UdptlPacket,
     },
     /// The report blocks of an RTCP compound packet.
     Rtcp(Box<[rtcp::ReportBlock]>),
@@ -90,6 +133,15 @@ pub(super) enum Kind {
     Icmp(Box<IcmpError>),
     /// An IP fragment, for reassembly.
     Fragment(Box<OwnedFragment>),
+}
+
+/// What the IP and link layers say about the sender of a datagram (for the capture vantage).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Sender {
+    /// The TTL (hop limit) the packet arrived with.
+    pub ttl: u8,
+    /// Its source MAC, when the link layer has one.
+    pub mac: Option<[u8; 6]>,
 }
 
 /// An IP fragment copied out of the capture.
@@ -192,7 +244,7 @@ pub(super) fn run(
     file: &CaptureFile,
     range: Range<usize>,
     start: Start,
-    filter: Option<&super::FrameFilter>,
+    config: Config<'_>,
     mut events: Vec<Event>,
 ) -> Output {
     let mut frames = 0u64;
@@ -218,7 +270,10 @@ pub(super) fn run(
         if !link_types.contains(&frame.link_type) {
             link_types.push(frame.link_type);
         }
-        if filter.is_some_and(|keep| !keep(frame.link_type, frame.data)) {
+        if config
+            .filter
+            .is_some_and(|keep| !keep(frame.link_type, frame.data))
+        {
             counts.filtered_out += 1;
             return;
         }
@@ -238,24 +293,44 @@ pub(super) fn run(
         let mut push = |kind| events.push(Event { local, ts_ns, kind });
         match packet.l4 {
             L4::Udp(udp) => {
-                let src = SocketAddr::new(ip.src, udp.src_port);
-                let dst = SocketAddr::new(ip.dst, udp.dst_port);
-                udp_payload(
-                    udp.payload,
-                    &[local],
+                let datagram = Datagram {
+                    payload: udp.payload,
+                    frames: &[local],
                     ts_ns,
-                    src,
-                    dst,
-                    &mut flows,
-                    &mut sip_errors,
-                    &mut push,
-                );
+                    src: SocketAddr::new(ip.src, udp.src_port),
+                    dst: SocketAddr::new(ip.dst, udp.dst_port),
+                    sender: Sender {
+                        ttl: ip.ttl,
+                        mac: packet.layers.source_mac(frame.data),
+                    },
+                };
+                let mut sinks = Sinks {
+                    flows: &mut flows,
+                    sip_errors: &mut sip_errors,
+                    counts: &mut counts,
+                };
+                udp_payload(&datagram, config.hep_ports, &mut sinks, &mut push);
             }
             L4::Tcp(seg) => {
                 let src = SocketAddr::new(ip.src, seg.src_port);
                 let dst = SocketAddr::new(ip.dst, seg.dst_port);
                 let flow = flows.id(src, dst);
-                let copy = tcp.wants(src, dst, seg.payload);
+                let is_hep = hep::looks_like_hep3(seg.payload);
+                if is_hep {
+                    let datagram = Datagram {
+                        payload: seg.payload,
+                        frames: &[local],
+                        ts_ns,
+                        src,
+                        dst,
+                        sender: Sender {
+                            ttl: ip.ttl,
+                            mac: packet.layers.source_mac(frame.data),
+                        },
+                    };
+                    hep_stream(&datagram, &mut sip_errors, &mut counts, &mut push);
+                }
+                let copy = !is_hep && tcp.wants(src, dst, seg.payload);
                 if !copy {
                     if let Some(event) = tls_event(seg.payload) {
                         push(Kind::Tls {
@@ -307,29 +382,46 @@ pub(super) fn run(
     }
 }
 
-/// Classifies a UDP payload: SIP, STUN, RTCP or RTP (in that order, each recognised by content on any
-/// port). `frames` are the frame references SIP messages get.
-#[allow(clippy::too_many_arguments)]
+/// Classifies a UDP payload: HEP (HEP3 by content on any port, HEP1/2 on `hep_ports`), SIP, STUN,
+/// RTCP or RTP (in that order, each recognised by content on any port), and UDPTL, which has no
+/// magic number: a payload that parses as UDPTL is handed on as such (alongside its RTP reading
+/// when it also looks like RTP) for the engine to decide by the SDP. The datagram's frames are the
+/// frame references SIP messages get.
 pub(super) fn udp_payload(
-    payload: &[u8],
-    frames: &[u64],
-    ts_ns: i64,
-    src: SocketAddr,
-    dst: SocketAddr,
-    flows: &mut Flows,
-    sip_errors: &mut BTreeMap<&'static str, u64>,
+    d: &Datagram<'_>,
+    hep_ports: &[u16],
+    sinks: &mut Sinks<'_>,
     push: &mut dyn FnMut(Kind),
 ) {
+    let payload = d.payload;
+    let (src, dst, sender) = (d.src, d.dst, d.sender);
+    let on_hep_port = || hep_ports.contains(&src.port()) || hep_ports.contains(&dst.port());
+    if hep::looks_like_hep3(payload) || (matches!(payload.first(), Some(1 | 2)) && on_hep_port()) {
+        match hep::parse(payload) {
+            Ok((packet, _)) => {
+                hep_packet(&packet, d, sinks.sip_errors, sinks.counts, push);
+                return;
+            }
+            // Magic without a valid packet is damaged HEP; a HEP1/2 guess that fails is not HEP.
+            Err(_) if payload.starts_with(b"HEP3") => {
+                sinks.counts.hep += 1;
+                *sinks.counts.hep_payloads.entry("malformed").or_default() += 1;
+                return;
+            }
+            Err(_) => {}
+        }
+    }
+    let (flows, sip_errors) = (&mut *sinks.flows, &mut *sinks.sip_errors);
     if sip::looks_like_sip(payload) {
         Message::parse_all(
             payload,
-            frames,
-            ts_ns,
+            d.frames,
+            d.ts_ns,
             src,
             dst,
             Transport::Udp,
             sip_errors,
-            &mut |m| push(Kind::Sip(Box::new(m))),
+            &mut |m| push(Kind::Sip(Box::new(m), Some(sender))),
         );
     } else if stun::looks_like_stun(payload) {
         if let Ok(msg) = stun::Message::new_checked(payload) {
@@ -361,9 +453,15 @@ pub(super) fn udp_payload(
                 push(Kind::Rtcp(blocks.into_boxed_slice()));
             }
         }
-    } else if rtp::looks_like_rtp(payload) {
-        if let Ok(packet) = rtp::Packet::new_checked(payload) {
-            push(Kind::Rtp {
+    } else {
+        let udptl = udptl::Packet::parse(payload)
+            .ok()
+            .map(|p| UdptlPacket::of(&p));
+        let rtp = rtp::looks_like_rtp(payload)
+            .then(|| rtp::Packet::new_checked(payload).ok())
+            .flatten();
+        match (rtp, udptl) {
+            (Some(packet), udptl) => push(Kind::Rtp {
                 flow: flows.id(src, dst),
                 ssrc: packet.ssrc(),
                 seq: packet.sequence(),
@@ -371,9 +469,84 @@ pub(super) fn udp_payload(
                 pt: packet.payload_type().0,
                 marker: packet.marker(),
                 len: u16::try_from(packet.payload().len()).unwrap_or(u16::MAX),
-            });
+                udptl,
+            }),
+            (None, Some(packet)) => push(Kind::Udptl {
+                flow: flows.id(src, dst),
+                packet,
+            }),
+            (None, None) => {}
         }
     }
+}
+
+/// Back-to-back HEP3 packets in a TCP segment (a HEP feed over TCP); a packet cut by the segment's
+/// end is counted as `split`.
+fn hep_stream(
+    d: &Datagram<'_>,
+    sip_errors: &mut BTreeMap<&'static str, u64>,
+    counts: &mut DecodeCounts,
+    push: &mut dyn FnMut(Kind),
+) {
+    let mut packets = hep::packets(d.payload);
+    for packet in packets.by_ref() {
+        hep_packet(&packet, d, sip_errors, counts, push);
+    }
+    if !packets.rest().is_empty() {
+        counts.hep += 1;
+        *counts.hep_payloads.entry("split").or_default() += 1;
+    }
+}
+
+/// One HEP packet: the SIP it carries becomes messages with HEP's time and addresses (the frame's
+/// time when HEP gives none); anything else is counted by kind.
+fn hep_packet(
+    p: &hep::Packet<'_>,
+    d: &Datagram<'_>,
+    sip_errors: &mut BTreeMap<&'static str, u64>,
+    counts: &mut DecodeCounts,
+    push: &mut dyn FnMut(Kind),
+) {
+    counts.hep += 1;
+    let kind = if p.compressed {
+        "compressed"
+    } else {
+        p.kind().name()
+    };
+    let endpoints = match (p.src, p.src_port, p.dst, p.dst_port) {
+        (Some(s), Some(sp), Some(t), Some(tp)) => {
+            Some((SocketAddr::new(s, sp), SocketAddr::new(t, tp)))
+        }
+        _ => None,
+    };
+    let sip = match (kind, endpoints, p.payload) {
+        ("sip", Some(ends), Some(payload)) if sip::looks_like_sip(payload) => Some((ends, payload)),
+        ("sip", ..) => {
+            *counts.hep_payloads.entry("malformed").or_default() += 1;
+            return;
+        }
+        _ => None,
+    };
+    *counts.hep_payloads.entry(kind).or_default() += 1;
+    let Some(((src, dst), payload)) = sip else {
+        return;
+    };
+    // Kamailio marks TLS and WebSocket with IPPROTO_IDP (22).
+    let transport = match p.ip_proto {
+        Some(6) => Transport::Tcp,
+        Some(22) => Transport::Tls,
+        _ => Transport::Udp,
+    };
+    Message::parse_all(
+        payload,
+        d.frames,
+        p.ts_ns().unwrap_or(d.ts_ns),
+        src,
+        dst,
+        transport,
+        sip_errors,
+        &mut |m| push(Kind::Sip(Box::new(m), None)),
+    );
 }
 
 /// What the first TLS record of a segment shows, if it is a handshake message, an alert or the

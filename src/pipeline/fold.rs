@@ -45,6 +45,8 @@ pub(super) struct Fold<'o> {
     out: Diagnoser<&'o mut dyn Output>,
     /// Per flow of the chunk being folded: the SSRC and stream key of its last RTP packet.
     stream_cache: Vec<Option<(u32, Key)>>,
+    /// Where HEP1/2 is recognised in reassembled datagrams (as in the chunks).
+    hep_ports: Vec<u16>,
 }
 
 /// Combines two optional values with `pick` (min or max), keeping whichever is present.
@@ -60,6 +62,7 @@ impl<'o> Fold<'o> {
     pub(super) fn new(
         first_frame: u64,
         limits: engine::Limits,
+        hep_ports: Vec<u16>,
         out: &'o mut dyn Output,
     ) -> Fold<'o> {
         Fold {
@@ -74,6 +77,7 @@ impl<'o> Fold<'o> {
             engine: Engine::new(limits),
             out: Diagnoser::new(out),
             stream_cache: Vec::new(),
+            hep_ports,
         }
     }
 
@@ -156,11 +160,14 @@ impl<'o> Fold<'o> {
         self.engine.advance(ts, &mut self.out);
         let flow = |i: u32| flows.get(i as usize).copied();
         match event.kind {
-            Kind::Sip(mut msg) => {
+            Kind::Sip(mut msg, sender) => {
                 for f in &mut msg.frames {
                     *f += offset;
                 }
                 msg.frame += offset;
+                if let Some(sender) = sender {
+                    self.engine.sender(msg.src.ip(), sender.ttl, sender.mac);
+                }
                 self.sip_message(*msg);
             }
             Kind::Tcp {
@@ -181,6 +188,11 @@ impl<'o> Fold<'o> {
                     self.engine.tls(frame, ts, src, dst, *event);
                 }
             }
+            Kind::Udptl { flow: i, packet } => {
+                if let Some((src, dst)) = flow(i) {
+                    self.engine.udptl(frame, ts, src, dst, packet);
+                }
+            }
             Kind::Rtp {
                 flow: i,
                 ssrc,
@@ -189,7 +201,14 @@ impl<'o> Fold<'o> {
                 pt,
                 marker,
                 len,
+                udptl,
             } => {
+                // Bytes that read as both are UDPTL where an SDP announced it (T.38 fax).
+                if let (Some(packet), Some((src, dst))) = (udptl, flow(i)) {
+                    if self.engine.udptl(frame, ts, src, dst, packet) {
+                        return;
+                    }
+                }
                 // Most flows carry one SSRC: remember its stream per chunk flow, so a packet costs
                 // an array index instead of hashing two socket addresses.
                 let cached = self.stream_cache.get(i as usize).copied().flatten();
@@ -224,20 +243,27 @@ impl<'o> Fold<'o> {
                     chunk::count_l4(&mut self.current.decode, &packet.l4);
                     if let L4::Udp(udp) = packet.l4 {
                         // Classified like any datagram; its events already carry frame numbers.
-                        let src = SocketAddr::new(datagram.ip.src, udp.src_port);
-                        let dst = SocketAddr::new(datagram.ip.dst, udp.dst_port);
                         let mut kinds = Vec::new();
                         let mut table = chunk::Flows::default();
-                        chunk::udp_payload(
-                            udp.payload,
-                            &datagram.frames,
-                            ts,
-                            src,
-                            dst,
-                            &mut table,
-                            &mut self.summary.sip_malformed,
-                            &mut |kind| kinds.push(kind),
-                        );
+                        let whole = chunk::Datagram {
+                            payload: udp.payload,
+                            frames: &datagram.frames,
+                            ts_ns: ts,
+                            src: SocketAddr::new(datagram.ip.src, udp.src_port),
+                            dst: SocketAddr::new(datagram.ip.dst, udp.dst_port),
+                            sender: chunk::Sender {
+                                ttl: datagram.ip.ttl,
+                                mac: None,
+                            },
+                        };
+                        let mut sinks = chunk::Sinks {
+                            flows: &mut table,
+                            sip_errors: &mut self.summary.sip_malformed,
+                            counts: &mut self.current.decode,
+                        };
+                        chunk::udp_payload(&whole, &self.hep_ports, &mut sinks, &mut |kind| {
+                            kinds.push(kind)
+                        });
                         let flows = table.into_list();
                         // The datagram's events index its own small flow table, not the chunk's.
                         let chunk_cache = std::mem::take(&mut self.stream_cache);
@@ -365,12 +391,15 @@ impl<'o> Fold<'o> {
         summary.sip = counts.sip;
         let limits = &mut summary.limits;
         limits.untracked_rtp_packets = counts.untracked_rtp_packets;
+        limits.untracked_udptl_packets = counts.untracked_udptl_packets;
         limits.untracked_tcp_segments = counts.untracked_tcp_segments;
         limits.untracked_icmp = counts.untracked_icmp;
         limits.out_of_order = counts.out_of_order;
         limits.peak_open_call_ids = counts.peaks.call_ids;
         limits.peak_open_streams = counts.peaks.streams;
         limits.peak_open_connections = counts.peaks.connections;
+        summary.vantage = counts.vantage;
+        summary.patterns = self.out.patterns();
         let report = self.defrag.finish();
         if let Some(last) = summary.captures.last_mut() {
             last.decode.incomplete_fragment_sets += report.incomplete_sets;

@@ -21,6 +21,8 @@ const BATCH_FRAMES: usize = 4096;
 pub struct Live<'o> {
     fold: Fold<'o>,
     link_type: u32,
+    /// Where HEP1/2 is recognised (libpcap applies the BPF filter itself).
+    hep_ports: Vec<u16>,
     batch: Option<PcapWriter<Vec<u8>>>,
     frames: usize,
 }
@@ -33,11 +35,17 @@ impl<'o> Live<'o> {
         options: &Options,
         out: &'o mut dyn Output,
     ) -> Live<'o> {
-        let mut fold = Fold::new(options.first_frame, options.limits, out);
+        let mut fold = Fold::new(
+            options.first_frame,
+            options.limits,
+            options.hep_ports.clone(),
+            out,
+        );
         fold.begin_live(label);
         Live {
             fold,
             link_type,
+            hep_ports: options.hep_ports.clone(),
             batch: None,
             frames: 0,
         }
@@ -78,7 +86,10 @@ impl<'o> Live<'o> {
             &file,
             at..file.len(),
             Start::At(at, state),
-            None,
+            chunk::Config {
+                filter: None,
+                hep_ports: &self.hep_ports,
+            },
             Vec::new(),
         );
         self.fold.absorb(output);

@@ -4,8 +4,10 @@
 //! parallel with rayon, a window of them at a time so that memory stays bounded whatever the capture's
 //! length (`chunk`). Their outputs are then folded one after the other, in capture order, by a single
 //! `Fold`: it numbers frames, checks that each chunk started where the previous one really ended
-//! (re-reading the chunk when resynchronisation guessed wrong), and feeds the order-dependent stages
-//! (IP defragmentation now; calls and streams later).
+//! (re-reading the chunk when resynchronisation guessed wrong), and feeds the order-dependent stages:
+//! IP defragmentation, TCP reassembly and the engine, which finalizes each call as capture time
+//! passes; what is finished goes to the run's [`Output`] (collected into an [`Analysis`] by
+//! [`analyze`]).
 //! Because the fold sees chunk outputs in the same order whatever the thread count, the result is
 //! identical with 1 or N threads.
 //!
@@ -28,6 +30,9 @@ use crate::capture::{CaptureFile, Start};
 use crate::correlate::engine;
 use fold::Fold;
 
+/// HEP's port (IANA: `hep`, 9060/udp and tcp).
+pub const HEP_PORT: u16 = 9060;
+
 /// Decides whether a frame (link type, captured bytes) is analysed, e.g. a compiled BPF filter.
 pub type FrameFilter = dyn Fn(u32, &[u8]) -> bool + Send + Sync;
 
@@ -44,6 +49,9 @@ pub struct Options {
     pub first_frame: u64,
     /// Frames it rejects are numbered and counted (`filtered_out`) but not analysed.
     pub frame_filter: Option<Arc<FrameFilter>>,
+    /// UDP ports where HEP1/2 feeds are recognised (HEP3 is recognised on any port by its magic);
+    /// 9060, HEP's registered port, by default.
+    pub hep_ports: Vec<u16>,
     /// Bounds on the state open at once (calls, streams, connections) and the idle bound.
     pub limits: engine::Limits,
     /// The calls reported (all of them by default); the others are analysed and counted.
@@ -57,6 +65,7 @@ impl Default for Options {
             window_per_thread: 4,
             first_frame: 1,
             frame_filter: None,
+            hep_ports: vec![HEP_PORT],
             limits: engine::Limits::default(),
             call_filter: Filter::default(),
         }
@@ -70,6 +79,7 @@ impl std::fmt::Debug for Options {
             .field("window_per_thread", &self.window_per_thread)
             .field("first_frame", &self.first_frame)
             .field("frame_filter", &self.frame_filter.is_some())
+            .field("hep_ports", &self.hep_ports)
             .field("limits", &self.limits)
             .field("call_filter", &self.call_filter)
             .finish()
@@ -138,7 +148,12 @@ pub fn analyze_into(
         .collect();
     let window = rayon::current_num_threads().max(1) * options.window_per_thread.max(1);
     let mut fold = Folding {
-        fold: Fold::new(options.first_frame, options.limits, out),
+        fold: Fold::new(
+            options.first_frame,
+            options.limits,
+            options.hep_ports.clone(),
+            out,
+        ),
         file: None,
     };
     let buffers = Buffers::default();
@@ -211,7 +226,7 @@ impl Item {
             file,
             self.range.clone(),
             start,
-            options.frame_filter.as_deref(),
+            config(options),
             buffers.take(),
         )
     }
@@ -253,13 +268,21 @@ impl Folding<'_> {
                     file,
                     item.range.clone(),
                     Start::At(next, state),
-                    options.frame_filter.as_deref(),
+                    config(options),
                     buffers.take(),
                 );
                 buffers.give(self.fold.absorb(again));
             }
             progress.advance(item.range.len() as u64);
         }
+    }
+}
+
+/// What chunks take from the options.
+fn config(options: &Options) -> chunk::Config<'_> {
+    chunk::Config {
+        filter: options.frame_filter.as_deref(),
+        hep_ports: &options.hep_ports,
     }
 }
 

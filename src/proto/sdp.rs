@@ -234,8 +234,18 @@ pub fn parse(body: &[u8]) -> Result<Session<'_>, Error> {
         media: Vec::new(),
     };
     let mut seen_version = false;
-    for (index, raw) in body.split(|&b| b == b'\n').enumerate() {
-        let line_no = index + 1;
+    // Validated once when the body is UTF-8 throughout (nearly always); line by line otherwise.
+    let text = std::str::from_utf8(body).ok();
+    let mut start = 0;
+    for line_no in 1.. {
+        if start > body.len() {
+            break;
+        }
+        let end = memchr::memchr(b'\n', body.get(start..).unwrap_or_default())
+            .map_or(body.len(), |i| start + i);
+        let (from, next) = (start, end + 1);
+        start = next;
+        let raw = body.get(from..end).unwrap_or_default();
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         if !seen_version {
             if raw.iter().all(|b| b.is_ascii_whitespace()) {
@@ -248,7 +258,11 @@ pub fn parse(body: &[u8]) -> Result<Session<'_>, Error> {
             continue;
         }
         // Non-UTF-8 lines (for example a Latin-1 session name) are skipped, except m= lines.
-        let Ok(line) = std::str::from_utf8(raw) else {
+        let line = match text {
+            Some(t) => t.get(from..from + raw.len()),
+            None => std::str::from_utf8(raw).ok(),
+        };
+        let Some(line) = line else {
             if raw.starts_with(b"m=") {
                 return Err(Error::BadMediaLine {
                     line: line_no,
@@ -257,9 +271,11 @@ pub fn parse(body: &[u8]) -> Result<Session<'_>, Error> {
             }
             continue;
         };
-        let Some((kind, value)) = line.split_once('=') else {
+        // `<type>=<value>` with a one-character type (RFC 8866 §5).
+        let (Some(kind), Some(b'=')) = (line.get(..1), line.as_bytes().get(1)) else {
             continue;
         };
+        let value = line.get(2..).unwrap_or_default();
         let value = value.trim_end_matches([' ', '\t']);
         match kind {
             "m" => {
@@ -333,7 +349,7 @@ fn media_attribute<'a>(m: &mut Media<'a>, value: &'a str) {
         }
         ("ice-ufrag" | "x-ice-ufrag", Some(arg)) => m.ice_ufrag = Some(arg),
         ("ice-pwd" | "x-ice-pwd", Some(arg)) => m.ice_pwd = Some(arg),
-        ("ptime", Some(arg)) => m.ptime = arg.trim().parse().ok().or(m.ptime),
+        ("ptime", Some(arg)) => m.ptime = arg.trim_ascii().parse().ok().or(m.ptime),
         ("mid", Some(arg)) => m.mid = Some(arg),
         _ => {}
     }
@@ -342,8 +358,8 @@ fn media_attribute<'a>(m: &mut Media<'a>, value: &'a str) {
 /// `attribute = (attribute-name ":" attribute-value) / attribute-name`.
 fn split_attr(value: &str) -> (&str, Option<&str>) {
     match value.split_once(':') {
-        Some((n, v)) => (n.trim(), Some(v.trim())),
-        None => (value.trim(), None),
+        Some((n, v)) => (n.trim_ascii(), Some(v.trim_ascii())),
+        None => (value.trim_ascii(), None),
     }
 }
 
@@ -380,7 +396,7 @@ fn parse_media_line(value: &str) -> Result<Media<'_>, &'static str> {
     };
     let (i, _) = ws(i).map_err(|_| "missing proto")?;
     let (i, proto) = field(i).map_err(|_| "missing proto")?;
-    let formats = i.split_whitespace().take(MAX_REPEATED).collect();
+    let formats = i.split_ascii_whitespace().take(MAX_REPEATED).collect();
     Ok(Media {
         kind,
         port,
@@ -401,7 +417,7 @@ fn parse_media_line(value: &str) -> Result<Media<'_>, &'static str> {
 }
 
 fn parse_origin(value: &str) -> Option<Origin<'_>> {
-    let mut it = value.split_whitespace();
+    let mut it = value.split_ascii_whitespace();
     let username = it.next()?;
     let sess_id = it.next()?;
     let sess_version = it.next()?;
@@ -418,7 +434,7 @@ fn parse_origin(value: &str) -> Option<Origin<'_>> {
 }
 
 fn parse_connection(value: &str) -> Option<Connection<'_>> {
-    let mut it = value.split_whitespace();
+    let mut it = value.split_ascii_whitespace();
     let _net_type = it.next()?;
     let addr_type = it.next()?;
     let addr = Address::new(it.next()?);
@@ -431,11 +447,11 @@ fn parse_rtpmap(arg: &str) -> Option<RtpMap<'_>> {
         return None;
     }
     let (i, _) = ws(i).ok()?;
-    let mut parts = i.trim().split('/');
+    let mut parts = i.trim_ascii().split('/');
     let encoding = parts.next().filter(|e| !e.is_empty())?;
-    let clock_rate = parts.next()?.trim().parse().ok()?;
+    let clock_rate = parts.next()?.trim_ascii().parse().ok()?;
     let channels = match parts.next() {
-        Some(c) => Some(c.trim().parse().ok()?),
+        Some(c) => Some(c.trim_ascii().parse().ok()?),
         None => None,
     };
     Some(RtpMap {
@@ -448,7 +464,7 @@ fn parse_rtpmap(arg: &str) -> Option<RtpMap<'_>> {
 
 fn parse_rtcp(arg: &str) -> Option<RtcpAttr<'_>> {
     let (i, port) = number::<u16>(arg).ok()?;
-    let mut it = i.split_whitespace();
+    let mut it = i.split_ascii_whitespace();
     let addr = match (it.next(), it.next(), it.next()) {
         (Some(_), Some(_), Some(a)) => Some(Address::new(a)),
         _ => None,
@@ -459,7 +475,7 @@ fn parse_rtcp(arg: &str) -> Option<RtcpAttr<'_>> {
 /// RFC 8839: `foundation component transport priority address port "typ" type [raddr a] [rport p] *(ext)`;
 /// MS ICE draft-6: `username component password transport qvalue address port`.
 fn parse_candidate(arg: &str) -> Option<Candidate<'_>> {
-    let f: Vec<&str> = arg.split_whitespace().take(32).collect();
+    let f: Vec<&str> = arg.split_ascii_whitespace().take(32).collect();
     let component: u16 = f.get(1)?.parse().ok()?;
     let is_transport = |s: &str| {
         let s = s.to_ascii_uppercase();

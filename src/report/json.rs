@@ -7,8 +7,9 @@
 //! - `tool`: `{ "name": "callscope", "version": "<crate version>" }`.
 //! - `captures` (array, in merge order): per input file
 //!   - `path` (string): as given on the command line;
-//!   - `format` (string): `pcap`, `pcap-ns` or `pcapng`; `gzip` (bool): whether it was compressed;
-//!   - `link_types` (array of strings): link type names (`ethernet`, `linux-sll`, ...) or `linktype-<n>`;
+//!   - `format` (string): `pcap`, `pcap-ns`, `pcapng` or `netmon2`; `gzip` (bool): whether it was compressed;
+//!   - `link_types` (array of strings): link type names (`ethernet`, `linux-sll`, `ieee802-11`,
+//!     `netmon-event`, ...), `netmon-media-<n>` or `linktype-<n>`;
 //!   - `packets` (number), `bytes` (number: file size, decompressed), `captured_bytes` (number);
 //!   - `first_ts`, `last_ts`: the earliest and latest packet times (RFC 3339 UTC strings with
 //!     microseconds, or null without packets),
@@ -16,21 +17,30 @@
 //!   - `first_frame` (number): the 1-based number of the file's first frame in the merged numbering;
 //!   - `decode`: packet counts `ipv4`, `ipv6`, `udp`, `tcp`, `icmp`, `other_ip`, `non_ip`, `fragments`,
 //!     `reassembled`, `incomplete_fragment_sets`, `snaplen_truncated`, `filtered_out` (left out by a
-//!     `--filter`), and `undecodable` (object: reason →
-//!     count);
+//!     `--filter`), `undecodable` (object: reason → count), `hep` (HEP packets unwrapped) and
+//!     `hep_payloads` (object: what they carried — `sip`, `rtp`, `rtcp`, `log`, `other`,
+//!     `compressed`, `malformed`, `split` — → count);
 //!   - `warnings` (array of `{ "offset": number, "message": string }`) and `warnings_dropped` (number).
 //! - `summary`: across all files: `files`, `packets`, `sip_messages`, `sip_resent`, `sip_untracked`
 //!   (SIP messages counted but not correlated because of the memory limits), `limits` (what the memory
-//!   limits left out: `untracked_tcp_segments`, `untracked_rtp_packets`, `tcp_reassembly_bytes_skipped`,
-//!   `tcp_reassembly_streams_over_limit`, `untracked_icmp_errors`; `out_of_order_packets`, packets more
-//!   than a second older than one before them; and what memory followed: `peak_open_call_ids`,
-//!   `peak_open_streams`, `peak_open_connections`, the most open at once), `calls`,
+//!   limits left out: `untracked_tcp_segments`, `untracked_rtp_packets`, `untracked_udptl_packets`
+//!   (fax), `tcp_reassembly_bytes_skipped`, `tcp_reassembly_streams_over_limit`,
+//!   `untracked_icmp_errors`; `out_of_order_packets`, packets more than a second older than one
+//!   before them; and what memory followed: `peak_open_call_ids`, `peak_open_streams`,
+//!   `peak_open_connections`, the most open at once), `calls`,
 //!   `failed_calls` (calls with an `error` finding), `degraded_calls` (a `warning` but no error),
 //!   `by_code` (object: finding code → calls it was found in), `rtp_streams`, `other_dialogs`,
 //!   `sip_requests` (object: method → count), `sip_responses` (object: status → count),
-//!   `sip_malformed` (object: reason → count), `filtered_calls` (calls a filter such as `--number`
+//!   `sip_malformed` (object: reason → count), `vantage`: what the capture point could see — `{
+//!   "capture_host" (the address every packet was from or to: the capture was taken there; null when
+//!   there is none), "common" (the addresses every packet was from or to: one, two when only those
+//!   two talked, none for a mirror port or a router's interface), "rtp_seen", "hosts": [{ "ip",
+//!   "sends", "receives" (packets from it / to it were seen), "ttl_min", "ttl_max" (of its SIP over
+//!   UDP), "hops" (routers between it and the capture point, from the TTL; null if unknown), "mac"
+//!   (the source MAC of its SIP over UDP: the last router's when it is not on this link) }],
+//!   "more_hosts" (beyond the host limit) }`, `filtered_calls` (calls a filter such as `--number`
 //!   left out of the report; the counts above are of the calls reported).
-//! - `patterns` (array, most calls first): the reported calls with findings grouped by cause — same
+//! - `failure_patterns` (array, most calls first): the reported calls with findings grouped by cause — same
 //!   primary finding code, state, final status, deciding host and, when the finding cites a failed
 //!   connection or ICMP error, the same dead target: `{ "code", "severity", "state", "final_status"
 //!   (number or null), "host" (the final response's sender, else where the first INVITE went), "target"
@@ -42,7 +52,8 @@
 //! - `calls` (array, by first frame): per call
 //!   - `index` (1-based, as the call list shows it), `call_id`, `from`, `to` (URIs of the first INVITE),
 //!     `caller`, `callee` (`"ip:port"`, IPv6 as `"[ip]:port"`: where the first INVITE came from and went);
-//!   - `state`: `answered`, `rejected`, `cancelled`, `unanswered` (no response at all) or `in_progress`
+//!   - `state`: `answered`, `rejected`, `cancelled`, `unanswered` (no response at all), `mid_call` (the
+//!     capture started after the call was set up: no INVITE, only requests inside its dialog) or `in_progress`
 //!     (only provisional responses); `final_status` (number or null) and `final_reason` (string or null):
 //!     the response that decided the outcome, as the caller received it where the capture shows that;
 //!   - `ended_by`: `caller`, `callee` or null;
@@ -53,7 +64,8 @@
 //!     first appearance), `messages`, `retransmissions` (numbers);
 //!   - `reasons` (array of `{ "protocol", "cause", "text", "frame" }`: Reason headers),
 //!     `warnings` (`{ "code", "agent", "text", "frame" }`), `ms_diagnostics`
-//!     (`{ "error_id", "sub_code", "source", "reason", "attrs": {..}, "public", "frame" }`);
+//!     (`{ "error_id", "sub_code", "source", "reason", "attrs": {..}, "header" (`ms-diagnostics`,
+//!     `ms-diagnostics-public` or `ms-client-diagnostics`), "public", "frame" }`);
 //!   - `findings` (array, primary — most causal — first): `{ "code", "severity" (`error`, `warning`,
 //!     `info`), "summary", "cause", "frames": [evidence frame numbers], "ts" }`;
 //!   - `media` (array): the call's RTP streams, each `{ "src", "dst", "ssrc" (hex string), "payload_type",
@@ -63,11 +75,22 @@
 //!     "expected_by_sdp", "first_after_answer_ms", "last_after_answer_ms" (first and last packet
 //!     relative to the call's 2xx, or null), "first_frame", "last_frame", "start_ts", "end_ts" }` — the figures are
 //!     Wireshark's (`tshark -z rtp,streams`);
+//!   - `fax` (array): the call's T.38 fax streams (UDPTL, never counted as RTP), one per direction:
+//!     `{ "src", "dst", "packets", "first_seq", "last_seq", "expected", "lost" (sequence numbers
+//!     never received), "recovered" (of those, carried again by the next packet's redundancy),
+//!     "resent", "gaps", "max_redundancy" (secondary IFPs per packet at most), "fec_packets",
+//!     "signals" (T.30 indicators and data modulations seen, by their T.38 ASN.1 names),
+//!     "first_frame", "last_frame", "start_ts", "end_ts" }`;
 //!   - `frames`: `{ "first", "last", "sip": [frame numbers of the call's SIP messages] }`;
 //!   - `wireshark_filter`: a display filter selecting the call's SIP in Wireshark.
 //! - `transport_events` (array, by first frame): TCP, TLS and ICMP failures: `{ "code", "severity",
 //!   "src", "dst", "proto", "attempts", "first_frame", "frames", "ts", "summary", "cause",
-//!   "call_indexes": [1-based indexes of the calls it explains] }`.
+//!   "call_indexes": [1-based indexes of the calls it explains] }`; an `info` event with calls is one
+//!   that only their normal start or end produced (ICMP for early media or for RTP after the BYE).
+//! - `patterns` (array, in the order of their first call): causes several calls share — calls that
+//!   failed over from the same dead target through the same host (`sip.failover` in each): `{ "code",
+//!   "host" (the host that kept trying it), "target" (`"ip:port"`), "call_indexes" (1-based),
+//!   "max_waited_ms" (the longest failover wait), "summary" }`.
 //! - `rtp_streams` (array, by first frame): every RTP stream, as in `media`, plus `"call"` (1-based index
 //!   or null).
 //! - `tcp_connections` (array): the TCP connections that carried SIP or TLS or failed (states S0, REJ,
@@ -86,12 +109,15 @@ use serde::Serialize;
 
 use super::format::{endpoint, rfc3339};
 use super::spool::{Key, Spool};
-use crate::analysis::patterns::Pattern;
+use crate::analysis::patterns::Pattern as FailurePattern;
 use crate::analysis::{self, Analysis, CaptureSummary, Output, Overview};
 use crate::correlate::calls::OtherDialog;
+use crate::correlate::fax::Fax;
 use crate::correlate::media::Stream;
+use crate::correlate::message::MsHeader;
 use crate::correlate::transport::{ConnState, Connection, IcmpError};
-use crate::diagnose::{DiagnosedCall, Finding, Severity, Sink, TransportEvent};
+use crate::correlate::vantage::Vantage;
+use crate::diagnose::{DiagnosedCall, Finding, Pattern, Severity, Sink, TransportEvent};
 
 /// The schema version written in every report.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -123,6 +149,7 @@ struct CallJson<'a> {
     ms_diagnostics: Vec<MsDiagnosticJson<'a>>,
     findings: Vec<FindingJson<'a>>,
     media: Vec<StreamJson<'a>>,
+    fax: Vec<FaxJson>,
     frames: Frames,
     wireshark_filter: String,
 }
@@ -186,6 +213,8 @@ struct Decode<'a> {
     snaplen_truncated: u64,
     filtered_out: u64,
     undecodable: &'a BTreeMap<&'static str, u64>,
+    hep: u64,
+    hep_payloads: &'a BTreeMap<&'static str, u64>,
 }
 
 #[derive(Serialize)]
@@ -199,6 +228,7 @@ struct Warning<'a> {
 struct Limits {
     untracked_tcp_segments: u64,
     untracked_rtp_packets: u64,
+    untracked_udptl_packets: u64,
     tcp_reassembly_bytes_skipped: u64,
     tcp_reassembly_streams_over_limit: u64,
     untracked_icmp_errors: u64,
@@ -225,12 +255,13 @@ struct Summary<'a> {
     sip_requests: &'a BTreeMap<String, u64>,
     sip_responses: BTreeMap<u16, u64>,
     sip_malformed: &'a BTreeMap<&'static str, u64>,
+    vantage: VantageJson,
     filtered_calls: u64,
     unpatterned_calls: u64,
 }
 
 #[derive(Serialize)]
-struct PatternJson<'a> {
+struct FailurePatternJson<'a> {
     code: &'static str,
     severity: &'static str,
     state: &'static str,
@@ -247,9 +278,9 @@ struct PatternJson<'a> {
     cause: &'a str,
 }
 
-fn pattern<'a>(p: &'a Pattern, overview: &Overview) -> PatternJson<'a> {
+fn failure_pattern<'a>(p: &'a FailurePattern, overview: &Overview) -> FailurePatternJson<'a> {
     let f = p.finding();
-    PatternJson {
+    FailurePatternJson {
         code: p.key.code,
         severity: p.severity.as_str(),
         state: p.key.state.as_str(),
@@ -298,6 +329,8 @@ fn capture(c: &CaptureSummary) -> Capture<'_> {
             snaplen_truncated: d.snaplen_truncated,
             filtered_out: d.filtered_out,
             undecodable: &d.undecodable,
+            hep: d.hep,
+            hep_payloads: &d.hep_payloads,
         },
         warnings: c
             .warnings
@@ -451,6 +484,117 @@ fn transport_event(e: &TransportEvent) -> EventJson<'_> {
     }
 }
 
+#[derive(Serialize)]
+struct HostJson {
+    hops: Option<u8>,
+    ip: String,
+    mac: Option<String>,
+    receives: bool,
+    sends: bool,
+    ttl_max: Option<u8>,
+    ttl_min: Option<u8>,
+}
+
+#[derive(Serialize)]
+struct VantageJson {
+    capture_host: Option<String>,
+    common: Vec<String>,
+    hosts: Vec<HostJson>,
+    more_hosts: u64,
+    rtp_seen: bool,
+}
+
+fn vantage(v: &Vantage) -> VantageJson {
+    VantageJson {
+        capture_host: v.capture_host().map(|a| a.to_string()),
+        common: v.common.iter().map(|a| a.to_string()).collect(),
+        hosts: v
+            .hosts
+            .iter()
+            .map(|h| HostJson {
+                hops: h.hops(),
+                ip: h.ip.to_string(),
+                mac: h.mac.map(|m| {
+                    m.iter()
+                        .map(|b| format!("{b:02x}"))
+                        .collect::<Vec<_>>()
+                        .join(":")
+                }),
+                receives: h.receives,
+                sends: h.sends,
+                ttl_max: h.ttl.map(|t| t.1),
+                ttl_min: h.ttl.map(|t| t.0),
+            })
+            .collect(),
+        more_hosts: v.more_hosts,
+        rtp_seen: v.rtp_seen,
+    }
+}
+
+#[derive(Serialize)]
+struct FaxJson {
+    dst: String,
+    end_ts: String,
+    expected: u64,
+    fec_packets: u64,
+    first_frame: u64,
+    first_seq: u16,
+    gaps: u64,
+    last_frame: u64,
+    last_seq: u16,
+    lost: u64,
+    max_redundancy: u8,
+    packets: u64,
+    recovered: u64,
+    resent: u64,
+    signals: Vec<&'static str>,
+    src: String,
+    start_ts: String,
+}
+
+fn fax(f: &Fax) -> FaxJson {
+    FaxJson {
+        dst: endpoint(f.dst),
+        end_ts: rfc3339(f.last_ts_ns),
+        expected: f.expected,
+        fec_packets: f.fec_packets,
+        first_frame: f.first_frame,
+        first_seq: f.first_seq,
+        gaps: f.gaps,
+        last_frame: f.last_frame,
+        last_seq: f.last_seq,
+        lost: f.lost,
+        max_redundancy: f.max_redundancy,
+        packets: f.packets,
+        recovered: f.recovered,
+        resent: f.resent,
+        signals: f.signals(),
+        src: endpoint(f.src),
+        start_ts: rfc3339(f.first_ts_ns),
+    }
+}
+
+#[derive(Serialize)]
+struct PatternJson<'a> {
+    call_indexes: Vec<usize>,
+    code: &'static str,
+    host: String,
+    max_waited_ms: f64,
+    summary: &'a str,
+    target: String,
+}
+
+fn pattern(p: &Pattern) -> PatternJson<'_> {
+    PatternJson {
+        call_indexes: p.calls.iter().map(|i| i + 1).collect(),
+        code: p.code,
+        host: p.host.to_string(),
+        max_waited_ms: p.max_waited_ms,
+        summary: &p.summary,
+        target: endpoint(p.target),
+    }
+}
+
 /// Connections listed in the report: those that matter to SIP (carried SIP or TLS) or failed.
 const MAX_CONNECTIONS: usize = 10_000;
 
@@ -597,6 +741,7 @@ struct MsDiagnosticJson<'a> {
     attrs: BTreeMap<&'a str, &'a str>,
     error_id: u32,
     frame: u64,
+    header: &'static str,
     public: bool,
     reason: Option<&'a str>,
     source: Option<&'a str>,
@@ -632,7 +777,8 @@ fn call(d: &DiagnosedCall) -> CallJson<'_> {
                     .collect(),
                 error_id: d.error_id,
                 frame: m.frame,
-                public: d.public,
+                header: d.header.name(),
+                public: d.header == MsHeader::Public,
                 reason: d.reason.as_deref(),
                 source: d.source.as_deref(),
                 sub_code: d.sub_code,
@@ -669,6 +815,7 @@ fn call(d: &DiagnosedCall) -> CallJson<'_> {
         ms_diagnostics,
         findings: d.findings.iter().map(finding).collect(),
         media: d.own_streams().map(stream).collect(),
+        fax: d.evidence.fax.iter().map(fax).collect(),
         frames: Frames {
             first: frames.iter().copied().min().unwrap_or_default(),
             last: frames.iter().copied().max().unwrap_or_default(),
@@ -729,18 +876,95 @@ fn code_key(code: &str) -> u64 {
     u64::from_be_bytes(b)
 }
 
-/// `value` pretty-printed as it sits inside the report's top-level object: every line after the
-/// first indented by `indent` spaces.
-fn nested(value: &impl Serialize, indent: usize) -> io::Result<Vec<u8>> {
-    let text = serde_json::to_vec_pretty(value)?;
-    let mut out = Vec::with_capacity(text.len() + text.len() / 8);
-    for &b in &text {
-        out.push(b);
-        if b == b'\n' {
-            out.extend(std::iter::repeat_n(b' ', indent));
-        }
-    }
+/// `value` pretty-printed (two spaces a level, as `serde_json::to_vec_pretty`) as it sits at `depth`
+/// levels inside the report: every line after the first indented to that depth.
+fn nested(value: &impl Serialize, depth: usize) -> io::Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(2048);
+    let mut ser = serde_json::Serializer::with_formatter(
+        &mut out,
+        Nested {
+            depth,
+            has_value: false,
+        },
+    );
+    value.serialize(&mut ser)?;
     Ok(out)
+}
+
+/// serde_json's pretty layout, starting `depth` levels in (so an item of a top-level array is written
+/// in place, not re-indented afterwards).
+struct Nested {
+    depth: usize,
+    has_value: bool,
+}
+
+/// Spaces enough for any depth the report reaches (deeper lines are written in pieces).
+const SPACES: &[u8; 64] = b"                                                                ";
+
+impl Nested {
+    fn newline<W: ?Sized + Write>(&self, w: &mut W) -> io::Result<()> {
+        w.write_all(b"\n")?;
+        let mut n = self.depth * 2;
+        while n > 0 {
+            let k = n.min(SPACES.len());
+            w.write_all(&SPACES[..k])?;
+            n -= k;
+        }
+        Ok(())
+    }
+
+    fn open<W: ?Sized + Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        w.write_all(bracket)
+    }
+
+    fn close<W: ?Sized + Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.depth -= 1;
+        if self.has_value {
+            self.newline(w)?;
+        }
+        w.write_all(bracket)
+    }
+
+    fn next<W: ?Sized + Write>(&self, w: &mut W, first: bool) -> io::Result<()> {
+        if !first {
+            w.write_all(b",")?;
+        }
+        self.newline(w)
+    }
+}
+
+impl serde_json::ser::Formatter for Nested {
+    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.open(w, b"[")
+    }
+    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.close(w, b"]")
+    }
+    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.next(w, first)
+    }
+    fn end_array_value<W: ?Sized + Write>(&mut self, _: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.open(w, b"{")
+    }
+    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.close(w, b"}")
+    }
+    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.next(w, first)
+    }
+    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        w.write_all(b": ")
+    }
+    fn end_object_value<W: ?Sized + Write>(&mut self, _: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
 }
 
 /// The JSON report, written as the run goes: items are kept rendered in spools (in bounded memory)
@@ -774,7 +998,7 @@ impl<W: Write> Writer<W> {
     }
 
     fn keep(&mut self, which: fn(&mut Self) -> &mut Spool, key: Key, value: &impl Serialize) {
-        match nested(value, 4) {
+        match nested(value, 2) {
             Ok(bytes) => which(self).push(key, bytes),
             Err(e) => {
                 self.error.get_or_insert(e);
@@ -857,6 +1081,7 @@ impl<W: Write + Send> Output for Writer<W> {
                 limits: Limits {
                     untracked_tcp_segments: summary.limits.untracked_tcp_segments,
                     untracked_rtp_packets: summary.limits.untracked_rtp_packets,
+                    untracked_udptl_packets: summary.limits.untracked_udptl_packets,
                     tcp_reassembly_bytes_skipped: summary.tcp_reassembly.bytes_skipped,
                     tcp_reassembly_streams_over_limit: summary.tcp_reassembly.streams_over_limit,
                     untracked_icmp_errors: summary.limits.untracked_icmp,
@@ -877,12 +1102,13 @@ impl<W: Write + Send> Output for Writer<W> {
                 sip_malformed: &summary.sip_malformed,
                 filtered_calls: summary.filtered_calls,
                 unpatterned_calls: summary.overview.unpatterned,
+                vantage: vantage(&summary.vantage),
             },
-            patterns: summary
+            failure_patterns: summary
                 .overview
                 .patterns
                 .iter()
-                .map(|p| pattern(p, &summary.overview))
+                .map(|p| failure_pattern(p, &summary.overview))
                 .collect(),
         };
         // The head object without its closing brace, then the arrays.
@@ -897,6 +1123,10 @@ impl<W: Write + Send> Output for Writer<W> {
         self.array("other_dialogs", others, false)?;
         let events = std::mem::take(&mut self.events);
         self.array("transport_events", events, false)?;
+        let patterns: Vec<PatternJson> = summary.patterns.iter().map(pattern).collect();
+        self.out.write_all(b"  \"patterns\": ")?;
+        self.out.write_all(&nested(&patterns, 1)?)?;
+        self.out.write_all(b",\n")?;
         let streams = std::mem::take(&mut self.streams);
         self.array("rtp_streams", streams, false)?;
         let connections = std::mem::take(&mut self.connections);
@@ -934,7 +1164,7 @@ struct Head<'a> {
     tool: Tool,
     captures: Vec<Capture<'a>>,
     summary: Summary<'a>,
-    patterns: Vec<PatternJson<'a>>,
+    failure_patterns: Vec<FailurePatternJson<'a>>,
 }
 
 /// One line per call, written as each call is finalized (NDJSON, for log pipelines): the call's
@@ -986,4 +1216,26 @@ pub fn write_ndjson(analysis: &Analysis, out: impl Write + Send) -> io::Result<(
 /// Writes the report of a collected analysis as pretty-printed JSON followed by a newline.
 pub fn write(analysis: &Analysis, out: impl Write + Send) -> io::Result<()> {
     analysis.replay(&mut Writer::new(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nested;
+
+    #[test]
+    fn nested_layout_is_serde_jsons_pretty_one_moved_in() {
+        let v = serde_json::json!({
+            "a": [], "b": {}, "c": [1, {"d": [null, "x"], "e": {}}], "f": {"g": [[]], "h": 1.5},
+        });
+        let pretty = serde_json::to_string_pretty(&v).expect("serialises");
+        assert_eq!(
+            String::from_utf8(nested(&v, 0).expect("serialises")).expect("UTF-8"),
+            pretty
+        );
+        let moved = pretty.replace('\n', "\n    ");
+        assert_eq!(
+            String::from_utf8(nested(&v, 2).expect("serialises")).expect("UTF-8"),
+            moved
+        );
+    }
 }

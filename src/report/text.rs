@@ -11,8 +11,8 @@ use super::format::rfc3339;
 use super::json::{link_type_name, wireshark_filter};
 use super::spool::Spool;
 use super::words::{
-    clock, clock_s, duration_or_dash, interval, pattern_outcome, sdp_note, short_uri, sparkline,
-    truncate,
+    clock, clock_s, duration_or_dash, fax_line, interval, pattern_outcome, sdp_note, short_uri,
+    sparkline, truncate, vantage_line,
 };
 use crate::analysis::patterns::Pattern;
 use crate::analysis::{Analysis, CaptureSummary, Output, Overview, Summary};
@@ -206,6 +206,17 @@ impl<W: Write + Send> Output for Writer<W> {
                 )?;
             }
         }
+        if !summary.patterns.is_empty() {
+            writeln!(out, "\nPatterns (one cause behind several calls):")?;
+            for p in &summary.patterns {
+                writeln!(
+                    out,
+                    "  {}: {}",
+                    self.options.tag(Severity::Warning, p.code),
+                    escape(&p.summary)
+                )?;
+            }
+        }
         if self.options.all {
             std::mem::take(&mut self.verdicts).drain(|v| out.write_all(v))?;
         } else {
@@ -352,6 +363,7 @@ fn write_sip_summary(
             plural(summary.filtered_calls, "call")
         )?;
     }
+    writeln!(out, "Vantage: {}", escape(&vantage_line(&summary.vantage)))?;
     if sip.untracked > 0 {
         writeln!(
             out,
@@ -367,11 +379,11 @@ fn write_sip_summary(
             l.out_of_order
         )?;
     }
-    if l.untracked_tcp_segments + l.untracked_rtp_packets > 0 {
+    if l.untracked_tcp_segments + l.untracked_rtp_packets + l.untracked_udptl_packets > 0 {
         writeln!(
             out,
-            "  memory limits: {} TCP segments and {} RTP packets beyond the connection/stream limits not analysed",
-            l.untracked_tcp_segments, l.untracked_rtp_packets
+            "  memory limits: {} TCP segments, {} RTP and {} UDPTL packets beyond the connection/stream limits not analysed",
+            l.untracked_tcp_segments, l.untracked_rtp_packets, l.untracked_udptl_packets
         )?;
     }
     for (reason, n) in &summary.sip_malformed {
@@ -443,6 +455,9 @@ pub fn write_verdict(d: &DiagnosedCall, options: &Options, mut out: impl Write) 
             s.mos.map(|v| format!(", MOS {v:.2}")).unwrap_or_default()
         )?;
     }
+    for f in &d.evidence.fax {
+        writeln!(out, "  fax {}", fax_line(f))?;
+    }
     writeln!(
         out,
         "  wireshark: {}",
@@ -500,6 +515,19 @@ fn write_capture(c: &CaptureSummary, out: &mut impl Write) -> io::Result<()> {
     }
     for (reason, n) in &d.undecodable {
         writeln!(out, "  not fully decoded: {n} × {reason}")?;
+    }
+    if d.hep > 0 {
+        let carried: Vec<String> = d
+            .hep_payloads
+            .iter()
+            .map(|(kind, n)| format!("{n} {kind}"))
+            .collect();
+        writeln!(
+            out,
+            "  HEP: {} packets unwrapped ({})",
+            d.hep,
+            carried.join(", ")
+        )?;
     }
     for w in &c.warnings {
         writeln!(

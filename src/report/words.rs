@@ -7,9 +7,80 @@ use std::borrow::Cow;
 use super::format::rfc3339;
 use crate::analysis::patterns::Pattern;
 use crate::correlate::calls::State;
+use crate::correlate::fax::Fax;
 use crate::correlate::message::Message;
+use crate::correlate::vantage::{Host, Vantage};
 use crate::proto::sdp::Direction;
 use crate::words::duration_ms;
+
+/// One fax stream in words: `192.0.2.10:6002 → 192.0.2.31:20002 T.38 over UDPTL: 340 packets, seq
+/// 32768–33107, lost 0 (0 recovered by redundancy), 0 resent, redundancy up to 2 IFPs; signals cng,
+/// v21-preamble, ...`.
+pub(crate) fn fax_line(f: &Fax) -> String {
+    let recovery = if f.fec_packets > 0 {
+        format!("FEC in {} packets", f.fec_packets)
+    } else {
+        format!("redundancy up to {} IFPs", f.max_redundancy)
+    };
+    let signals = f.signals();
+    format!(
+        "{} → {} T.38 over UDPTL: {} packets, seq {}–{}, lost {} ({} recovered by redundancy), {} resent, {recovery}{}",
+        f.src,
+        f.dst,
+        f.packets,
+        f.first_seq,
+        f.last_seq,
+        f.lost,
+        f.recovered,
+        f.resent,
+        if signals.is_empty() {
+            String::new()
+        } else {
+            format!("; signals {}", signals.join(", "))
+        }
+    )
+}
+
+/// How many hosts [`vantage_line`] lists before it only counts.
+const HOSTS_LISTED: usize = 12;
+
+/// One host of the vantage in words: `192.0.2.10 (both ways, TTL 64: on this link)`,
+/// `192.0.2.31 (received only)`.
+fn host_words(h: &Host) -> String {
+    let ways = match (h.sends, h.receives) {
+        (true, true) => "both ways",
+        (true, false) => "sent only",
+        _ => "received only",
+    };
+    let ttl = match (h.ttl, h.hops()) {
+        (Some((_, max)), Some(0)) => format!(", TTL {max}: on this link"),
+        (Some((_, max)), Some(n)) => format!(", TTL {max}: {n} routers away"),
+        _ => String::new(),
+    };
+    format!("{} ({ways}{ttl})", h.ip)
+}
+
+/// What the capture point could see, in one line: where it was taken, whether RTP is in it, and
+/// the hosts (who sent, who only received: a target that never answered).
+pub(crate) fn vantage_line(v: &Vantage) -> String {
+    let at = match v.common.as_slice() {
+        [one] => format!("taken at {one} (every packet is from or to it)"),
+        [a, b] => format!("between {a} and {b} only (at one of them, or on their link)"),
+        [] if v.hosts.is_empty() => "no VoIP traffic".to_string(),
+        _ => "traffic between several hosts (a mirror port, a shared link or a router)".to_string(),
+    };
+    let rtp = if v.rtp_seen { "RTP seen" } else { "no RTP" };
+    let mut hosts: Vec<String> = v.hosts.iter().take(HOSTS_LISTED).map(host_words).collect();
+    let more = (v.hosts.len().saturating_sub(HOSTS_LISTED) as u64).saturating_add(v.more_hosts);
+    if more > 0 {
+        hosts.push(format!("{more} more"));
+    }
+    if hosts.is_empty() {
+        format!("{at}; {rtp}")
+    } else {
+        format!("{at}; {rtp}; hosts: {}", hosts.join(", "))
+    }
+}
 
 /// `sip:alice@example.com;transport=udp` → `alice@example.com`.
 pub(crate) fn short_uri(uri: &str) -> &str {
@@ -64,6 +135,7 @@ pub(crate) fn pattern_outcome(p: &Pattern) -> String {
         State::Unanswered => format!("unanswered (INVITE to {})", k.host),
         State::InProgress => format!("still ringing{status} at {}", k.host),
         State::Answered => format!("answered by {}", k.host),
+        State::MidCall => format!("mid-call (set up before the capture) with {}", k.host),
         State::Rejected | State::Cancelled => {
             format!("{}{status} by {}", k.state.as_str(), k.host)
         }

@@ -53,7 +53,7 @@ fn not_a_capture_exits_2() {
 
 #[test]
 fn other_capture_formats_are_named_as_unsupported() {
-    let path = temp_file("netmon", "x.cap", b"GMBU\x00\x02\x01\x00 and more bytes");
+    let path = temp_file("netmon", "x.cap", b"RTSS\x00\x01\x01\x00 and more bytes");
     let out = callscope(&["analyze", path.to_str().expect("utf-8 path")], None);
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
@@ -312,4 +312,18 @@ From: \"\x1b]0;pwned\x07\x1b[2J\" <sip:\x1b[31mevil@192.0.2.1>;tag=1\r\nTo: <sip
             "{args:?}"
         );
     }
+}
+
+#[test]
+fn hep_port_adds_a_port_for_hep2_feeds() {
+    let path = "testdata/lab/hep2-feed.pcap";
+    let without = callscope(&["calls", "-q", path], None);
+    let with = callscope(&["calls", "-q", path, "--hep-port", "9999"], None);
+    assert_eq!(without.status.code(), Some(0));
+    assert_eq!(with.status.code(), Some(0));
+    let lines = |o: &Output| String::from_utf8_lossy(&o.stdout).lines().count();
+    // The header line only, then the header and the one call the feed carries.
+    assert_eq!((lines(&without), lines(&with)), (1, 2));
+    let bad = callscope(&["calls", "-q", path, "--hep-port", "99999"], None);
+    assert_eq!(bad.status.code(), Some(2));
 }

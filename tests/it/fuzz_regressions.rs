@@ -14,7 +14,7 @@ mod harness;
 type Harness = fn(&[u8]);
 
 /// Every fuzz target (`fuzz/fuzz_targets/<name>.rs`) with its harness.
-const TARGETS: [(&str, Harness); 12] = [
+const TARGETS: [(&str, Harness); 14] = [
     ("capture", harness::capture),
     ("decode", harness::decode),
     ("defrag", harness::defrag),
@@ -24,7 +24,9 @@ const TARGETS: [(&str, Harness); 12] = [
     ("rtp", harness::rtp),
     ("rtcp", harness::rtcp),
     ("stun", harness::stun),
+    ("hep", harness::hep),
     ("tls", harness::tls),
+    ("udptl", harness::udptl),
     ("pipeline", harness::pipeline),
     ("extract_redact", harness::extract_redact),
 ];

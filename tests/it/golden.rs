@@ -26,8 +26,10 @@ fn captures() -> Vec<PathBuf> {
         for entry in std::fs::read_dir(dir).expect("a testdata directory") {
             let path = entry.expect("a directory entry").path();
             let name = path.to_string_lossy();
-            let capture =
-                name.ends_with(".pcap") || name.ends_with(".pcapng") || name.ends_with(".pcap.gz");
+            let capture = name.ends_with(".pcap")
+                || name.ends_with(".pcapng")
+                || name.ends_with(".pcap.gz")
+                || name.ends_with(".cap");
             if capture && path != Path::new(REFUSED) {
                 out.push(path);
             }

@@ -14,11 +14,14 @@ mod extract;
 mod filter;
 mod fuzz_regressions;
 mod golden;
+mod hep;
 mod hostile;
 mod html;
 // Needs libpcap: `cargo test --features live`.
 #[cfg(feature = "live")]
 mod live;
+mod netmon;
+mod normal_calls;
 mod real_captures;
 mod redact;
 mod redact_encapsulations;

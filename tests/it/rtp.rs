@@ -1,7 +1,9 @@
 //! RTP stream figures equal `tshark -q -o rtp.heuristic_rtp:TRUE -z rtp,streams` to the printed
 //! precision, on every public capture with RTP (testdata/expected/rtp/) and every lab capture
 //! (testdata/lab/*.tshark.txt), and no stream that tshark does not list. The public captures are
-//! compared when they are beside the repository (always in CI, see `support::optional`).
+//! compared when they are beside the repository (always in CI, see `support::optional`). UDPTL (T.38
+//! fax) is never an RTP stream: the fax streams equal the packets tshark decodes as T.38 in each lab
+//! capture that has them (testdata/lab/*.t38.txt).
 
 use std::path::{Path, PathBuf};
 
@@ -191,4 +193,36 @@ fn stream_figures_equal_tshark() {
         failures.join("\n")
     );
     assert!(lab_streams >= 15, "only {lab_streams} lab streams compared");
+}
+
+#[test]
+fn fax_streams_equal_the_t38_tshark_decodes() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/lab");
+    let mut compared = 0;
+    for entry in std::fs::read_dir(&root).expect("testdata/lab") {
+        let path = entry.expect("an entry").path();
+        let name = path.to_string_lossy().to_string();
+        let Some(stem) = name.strip_suffix(".t38.txt") else {
+            continue;
+        };
+        // `192.0.2.10:6002 > 192.0.2.31:20002 340`: packets tshark decoded as T.38 per direction.
+        let mut theirs: Vec<String> = std::fs::read_to_string(&path)
+            .expect("tshark's T.38 counts")
+            .lines()
+            .map(str::to_string)
+            .collect();
+        let file = CaptureFile::open(Path::new(&format!("{stem}.pcap"))).expect("the capture");
+        let a = support::analyze_with(std::slice::from_ref(&file), 1 << 16, 2);
+        let mut mine: Vec<String> = a
+            .calls
+            .iter()
+            .flat_map(|c| &c.evidence.fax)
+            .map(|f| format!("{} > {} {}", f.src, f.dst, f.packets))
+            .collect();
+        theirs.sort();
+        mine.sort();
+        assert_eq!(mine, theirs, "{stem}");
+        compared += 1;
+    }
+    assert!(compared >= 2, "only {compared} captures with T.38 compared");
 }

@@ -77,7 +77,7 @@ fn sip_counts_equal_tshark_sip_stat() {
     ) {
         let file = match CaptureFile::open(&root.join(&path)) {
             Ok(file) => file,
-            // tshark reads NetMon and Sniffer files; callscope refuses them by name (real_captures).
+            // tshark reads Sniffer and NetMon 1.x files; callscope refuses them by name (real_captures).
             Err(OpenError::Unsupported(_)) => continue,
             Err(err) => panic!("{path}: {err}"),
         };

@@ -476,6 +476,7 @@ impl App {
             files: inputs.files.clone(),
             quiet: true,
             filter: inputs.filter.clone(),
+            hep_ports: inputs.hep_ports.clone(),
             select: args::Select {
                 call_id: Some(entry.call_id.clone()),
                 ..args::Select::default()

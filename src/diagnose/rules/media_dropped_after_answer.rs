@@ -11,9 +11,10 @@
 //! **Cause**: the side that hung up heard nothing: the missing direction's media is blocked (see
 //! `media.one_way` for which side to check) — or both directions are.
 //!
-//! **False positives**: a capture filtered to signalling only (when the capture holds no RTP of any
-//! call, the finding is a warning and says so); a caller that hangs up quickly for other reasons (wrong number) on a call
-//! whose media was also broken; a short automated call with one-way media by design.
+//! **False positives**: a capture that cannot see the media (no RTP of any call in it, or taken at a
+//! host that is none of the call's media endpoints: then the finding is info and says where to
+//! capture); a caller that hangs up quickly for other reasons (wrong number) on a call whose media
+//! was also broken; a short automated call with one-way media by design.
 
 use crate::correlate::calls::EndedBy;
 use crate::diagnose::facts::{describe_streams, sorted, CallFacts, MediaSeen};
@@ -62,14 +63,10 @@ pub(crate) fn check(f: &CallFacts<'_>) -> Option<Finding> {
         frames.push(s.first_frame);
         frames.push(s.last_frame);
     }
-    let (severity, note, cause) = if f.capture_without_rtp {
-        (
-            Severity::Warning,
-            super::media_none::NO_RTP_NOTE,
-            format!("{}{cause}", super::media_none::NO_RTP_CAUSE),
-        )
-    } else {
-        (Severity::Error, "", cause)
+    // Where the capture cannot see the media, its absence is no evidence: say where to look.
+    let (severity, note, cause) = match f.media_unseen() {
+        Some((note, advice)) => (Severity::Info, note, advice),
+        None => (Severity::Error, String::new(), cause),
     };
     Some(Finding {
         code: "media.dropped_after_answer",

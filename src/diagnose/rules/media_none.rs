@@ -9,23 +9,17 @@
 //! **Cause**: the media ports are blocked on both paths (firewall rules that allow SIP but not the
 //! RTP port range), or media goes through a path the capture does not see.
 //!
-//! **False positives**: a capture filtered to signalling only (when the capture holds no RTP of any
-//! call, the finding is a warning and says so); RTP that another call's SDP claimed (B2BUA legs,
-//! re-INVITEs moving media) counts for this call too; a capture point on the signalling path only (a proxy's interface while media
-//! flows directly between the endpoints); SRTP over a port the SDP did not name; media on a video line
-//! only.
+//! **False positives**: a capture that cannot see the media — filtered to signalling only (no RTP of
+//! any call in it), or taken at a host that is none of the call's media endpoints (a proxy's own
+//! interface while the media flows between the ends): then the finding is info and says where to
+//! capture (see "Capture vantage" in docs/rules.md); RTP that another call's SDP claimed (B2BUA
+//! legs, re-INVITEs moving media) counts for this call too; SRTP over a port the SDP did not name;
+//! media on a video line only.
 
 use crate::diagnose::facts::{sorted, CallFacts, MediaSeen};
 use crate::diagnose::text;
 use crate::diagnose::{Finding, Severity};
 use crate::words;
-
-/// Added to the summary when the capture holds no RTP of any call.
-pub(crate) const NO_RTP_NOTE: &str =
-    "; this capture holds no RTP of any call: was it filtered to signalling only?";
-/// Put before the cause then.
-pub(crate) const NO_RTP_CAUSE: &str =
-    "if the capture was filtered to signalling only (e.g. `port 5060`), capture again with the media; otherwise: ";
 
 /// Time after the answer in which RTP is expected.
 pub(crate) const MIN_CALL_MS: f64 = 1000.0;
@@ -44,10 +38,14 @@ pub(crate) fn check(f: &CallFacts<'_>) -> Option<Finding> {
     let mut frames = vec![answer.frame];
     frames.extend(f.ack.map(|m| m.frame));
     frames.extend(f.bye.map(|m| m.frame));
-    let (severity, note, before) = if f.capture_without_rtp {
-        (Severity::Warning, NO_RTP_NOTE, NO_RTP_CAUSE)
-    } else {
-        (Severity::Error, "", "")
+    // Where the capture cannot see the media, its absence is no evidence: say where to look.
+    let (severity, note, cause) = match f.media_unseen() {
+        Some((note, advice)) => (Severity::Info, note, advice),
+        None => (
+            Severity::Error,
+            String::new(),
+            format!("the media ports are blocked or media takes a path this capture does not see: allow UDP to {caller_ep} and to {callee_ep} (the RTP port ranges) on both sides' firewalls, and check NAT/SBC media handling"),
+        ),
     };
     Some(Finding {
         code: "media.none",
@@ -57,9 +55,7 @@ pub(crate) fn check(f: &CallFacts<'_>) -> Option<Finding> {
             answer.frame,
             words::duration_ms(lasted)
         ),
-        cause: format!(
-            "{before}the media ports are blocked or media takes a path this capture does not see: allow UDP to {caller_ep} and to {callee_ep} (the RTP port ranges) on both sides' firewalls, and check NAT/SBC media handling"
-        ),
+        cause,
         frames: sorted(frames),
         ts_ns: answer.ts_ns,
     })
@@ -68,6 +64,7 @@ pub(crate) fn check(f: &CallFacts<'_>) -> Option<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::correlate::message::Method;
     use crate::diagnose::rules::testkit::*;
 
     #[test]
@@ -99,15 +96,49 @@ mod tests {
     }
 
     #[test]
-    fn in_a_capture_without_any_rtp_it_is_a_warning() {
+    fn in_a_capture_without_any_rtp_it_is_only_info_saying_where_to_capture() {
         let b = World::new(answered(Some(4800.0))).build();
-        let mut f = b.facts(0);
-        f.capture_without_rtp = true;
+        let f = b.facts(0);
+        assert_eq!(f.media_view, crate::diagnose::facts::MediaView::NoRtp);
         let found = check(&f).expect("a finding");
-        assert_eq!(found.severity, Severity::Warning);
-        assert!(found
-            .summary
-            .ends_with("was it filtered to signalling only?"));
+        assert_eq!(found.severity, Severity::Info);
+        assert!(found.summary.ends_with("this capture holds no RTP of any call (filtered to signalling only, or taken off every media path), so it cannot tell"), "{}", found.summary);
+        assert!(
+            found.cause.starts_with("capture again with the media"),
+            "{}",
+            found.cause
+        );
+    }
+
+    #[test]
+    fn at_a_proxy_the_media_between_the_ends_is_off_the_path() {
+        // Every packet is from or to the proxy; the media goes between the caller and the app.
+        let m = vec![
+            req(1, 0.0, CALLER, PROXY, Method::Invite, 1).sdp(CALLER_RTP),
+            req(2, 1.0, PROXY, APP, Method::Invite, 1).sdp(CALLER_RTP),
+            resp(3, 800.0, APP, PROXY, 200, Method::Invite, 1).sdp(APP_RTP),
+            resp(4, 801.0, PROXY, CALLER, 200, Method::Invite, 1).sdp(APP_RTP),
+            req(5, 802.0, CALLER, PROXY, Method::Ack, 1),
+            req(6, 4800.0, CALLER, PROXY, Method::Bye, 2),
+            resp(7, 4801.0, PROXY, CALLER, 200, Method::Bye, 2),
+        ];
+        let b = World::new(m).build();
+        let f = b.facts(0);
+        assert_eq!(
+            f.media_view,
+            crate::diagnose::facts::MediaView::OffPath {
+                at: "192.0.2.20".parse().expect("an address")
+            }
+        );
+        let found = check(&f).expect("a finding");
+        assert_eq!(found.severity, Severity::Info);
+        assert!(
+            found
+                .cause
+                .starts_with("capture at 192.0.2.10 or 192.0.2.31"),
+            "{}",
+            found.cause
+        );
     }
 
     #[test]

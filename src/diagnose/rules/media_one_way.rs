@@ -21,14 +21,15 @@ use crate::diagnose::text;
 use crate::diagnose::{Finding, Severity};
 
 pub(crate) fn check(f: &CallFacts<'_>) -> Option<Finding> {
-    let answer = f.answer_msg?;
+    let since = f.up_since()?;
     let MediaSeen::OneWay { missing, present } = f.media_seen() else {
         return None;
     };
-    if !f.media_negotiated() || f.hold_ts_ns.is_some() {
+    // A call caught mid-call has no SDP: its media is the RTP between its hosts.
+    if !(f.media_negotiated() || f.mid_call()) || f.hold_ts_ns.is_some() {
         return None;
     }
-    if text::ms(answer.ts_ns, f.end_ts_ns()) < MIN_CALL_MS {
+    if text::ms(since, f.end_ts_ns()) < MIN_CALL_MS {
         return None;
     }
     let (caller_ep, callee_ep) = f.media_endpoints();
@@ -42,7 +43,7 @@ pub(crate) fn check(f: &CallFacts<'_>) -> Option<Finding> {
             format!("the callee ({callee_ep})"),
         ),
     };
-    let mut frames = vec![answer.frame];
+    let mut frames: Vec<u64> = f.answer_msg.map(|a| a.frame).into_iter().collect();
     for s in &present {
         frames.push(s.first_frame);
         frames.push(s.last_frame);
@@ -51,18 +52,20 @@ pub(crate) fn check(f: &CallFacts<'_>) -> Option<Finding> {
         code: "media.one_way",
         severity: Severity::Error,
         summary: format!(
-            "one-way audio: RTP only {}; nothing from {from} to {to}",
-            describe_streams(&present)
+            "one-way audio: RTP only {}; nothing from {from} to {to}{}",
+            describe_streams(&present),
+            f.mid_call_note()
         ),
         cause: f.silent_side_cause(missing),
         frames: sorted(frames),
-        ts_ns: present.first().map_or(answer.ts_ns, |s| s.first_ts_ns),
+        ts_ns: present.first().map_or(since, |s| s.first_ts_ns),
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::correlate::message::Method;
     use crate::diagnose::rules::testkit::*;
 
     #[test]
@@ -88,6 +91,33 @@ mod tests {
         assert!(f
             .cause
             .starts_with("the caller's RTP (from 192.0.2.10:6000)"));
+    }
+
+    #[test]
+    fn a_capture_that_starts_mid_call_is_judged_by_its_hosts_and_says_so() {
+        // Only the caller's BYE and its 200: no INVITE, no SDP; the caller's RTP flows, none back.
+        let m = vec![
+            req(500, 9000.0, CALLER, APP, Method::Bye, 2),
+            resp(501, 9001.0, APP, CALLER, 200, Method::Bye, 2),
+        ];
+        let b = World::new(m).rtp(1, 0.0, CALLER_RTP, APP_RTP, 449).build();
+        assert_eq!(
+            b.finished[0].call.state,
+            crate::correlate::calls::State::MidCall
+        );
+        let f = check(&b.facts(0)).expect("a finding");
+        assert!(f.summary.starts_with("one-way audio: RTP only 192.0.2.10:6000 → 192.0.2.31:20000 (449 packets, frames 1–449); nothing from the callee (192.0.2.31) to the caller (192.0.2.10:6000) (the capture started mid-call"), "{}", f.summary);
+        assert_eq!(f.frames, [1, 449]);
+        // Both ways: nothing to say.
+        let m = vec![
+            req(500, 9000.0, CALLER, APP, Method::Bye, 2),
+            resp(501, 9001.0, APP, CALLER, 200, Method::Bye, 2),
+        ];
+        let b = World::new(m)
+            .rtp(1, 0.0, CALLER_RTP, APP_RTP, 449)
+            .rtp(1000, 5.0, APP_RTP, CALLER_RTP, 449)
+            .build();
+        assert!(b.diagnose().calls[0].is_empty());
     }
 
     #[test]

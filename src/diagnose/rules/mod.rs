@@ -12,7 +12,9 @@ use crate::correlate::transport::{At, Connection, IcmpGroup};
 
 pub(crate) mod icmp_unreachable;
 pub(crate) mod media_codec_mismatch;
+pub(crate) mod media_dead_air;
 pub(crate) mod media_dropped_after_answer;
+pub(crate) mod media_fax_failed;
 pub(crate) mod media_ice_failed;
 pub(crate) mod media_none;
 pub(crate) mod media_one_way;
@@ -20,6 +22,7 @@ pub(crate) mod media_poor_quality;
 pub(crate) mod media_stopped;
 pub(crate) mod media_unexpected_address;
 pub(crate) mod sip_ack_missing;
+pub(crate) mod sip_failover;
 pub(crate) mod sip_no_response;
 pub(crate) mod sip_rejected;
 pub(crate) mod sip_slow_setup;
@@ -85,22 +88,44 @@ fn failed_attempt(
     }
 }
 
+/// What the call rules found in one call.
+pub(crate) struct CallFindings {
+    pub findings: Vec<Finding>,
+    /// The failover the call went through, for the patterns across calls.
+    pub failover: Option<sip_failover::Failover>,
+}
+
 /// Runs the call rules on one call; `linked` are the transport events already tied to it.
-pub(crate) fn call_findings(f: &CallFacts<'_>, linked: &[&TransportEvent]) -> Vec<Finding> {
+pub(crate) fn call_findings(f: &CallFacts<'_>, linked: &[&TransportEvent]) -> CallFindings {
     let mut out: Vec<Finding> = Vec::new();
     out.extend(sip_no_response::check(f, linked));
     out.extend(sip_timeout::check(f, linked));
-    out.extend(sip_rejected::check(f));
+    out.extend(sip_rejected::check(f, linked));
     out.extend(sip_ack_missing::check(f));
-    out.extend(sip_slow_setup::check(f, linked));
+    // A failover explains a slow setup: only a slow setup without one is `sip.slow_setup`.
+    let failover = match sip_failover::check(f, linked) {
+        Some((finding, failover)) => {
+            out.push(finding);
+            Some(failover)
+        }
+        None => {
+            out.extend(sip_slow_setup::check(f));
+            None
+        }
+    };
     let dropped = media_dropped_after_answer::check(f);
     out.extend(media_none::check(f));
     out.extend(media_one_way::check(f));
     out.extend(dropped);
     out.extend(media_stopped::check(f));
+    out.extend(media_dead_air::check(f));
     out.extend(media_unexpected_address::check(f));
     out.extend(media_ice_failed::check(f));
+    out.extend(media_fax_failed::check(f));
     out.extend(media_codec_mismatch::check(f));
     out.extend(media_poor_quality::check(f));
-    out
+    CallFindings {
+        findings: out,
+        failover,
+    }
 }

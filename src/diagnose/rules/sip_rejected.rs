@@ -7,10 +7,12 @@
 //! more: the credentials were refused, an authentication loop).
 //!
 //! **Evidence**: the INVITE, the final response (status, who sent it, after how long) and the ACK;
-//! the Reason (with the Q.850 cause's meaning), Warning and ms-diagnostics headers quoted as they are;
-//! for 488/606 the codecs the offer listed.
+//! the Reason (with the Q.850 cause's meaning), Warning and Microsoft diagnostics headers (their codes
+//! in words, see `diagnose::microsoft`); for 488/606 the codecs the offer listed.
 //!
-//! **Cause**: what the status means for a support engineer, per status class. 486 Busy Here,
+//! **Cause**: what the status means for a support engineer, per status class; what Microsoft's codes
+//! advise, a `WinsockFailureCode` set against the transport failures the capture shows, and who
+//! generated a response that Teams Direct Routing sent. 486 Busy Here,
 //! 600 Busy Everywhere and 603 Decline are the callee's choice: info, not error. 3xx redirections the
 //! caller did not follow are info.
 //!
@@ -19,8 +21,8 @@
 
 use crate::correlate::message::{Message, Method};
 use crate::diagnose::facts::{sorted, CallFacts};
-use crate::diagnose::text;
-use crate::diagnose::{Finding, Severity};
+use crate::diagnose::{microsoft, text};
+use crate::diagnose::{Finding, Severity, TransportEvent};
 use crate::proto::sip::StatusCode;
 use crate::words;
 
@@ -72,7 +74,7 @@ fn challenges(f: &CallFacts<'_>) -> usize {
     cseqs.len()
 }
 
-pub(crate) fn check(f: &CallFacts<'_>) -> Option<Finding> {
+pub(crate) fn check(f: &CallFacts<'_>, linked: &[&TransportEvent]) -> Option<Finding> {
     let fin: &Message = f.final_msg?;
     let status = fin.status()?;
     if !status.is_final()
@@ -119,7 +121,16 @@ pub(crate) fn check(f: &CallFacts<'_>) -> Option<Finding> {
             words::duration_ns(f.invite.ts_ns, fin.ts_ns),
             f.invite.frame
         ),
-        cause: meaning(status, &host, f, n),
+        cause: [
+            Some(meaning(status, &host, f, n)),
+            microsoft::cross_check(fin, linked),
+            microsoft::advice(fin),
+            microsoft::direct_routing_response(fin),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join("; "),
         frames: sorted(frames),
         ts_ns: fin.ts_ns,
     })
@@ -142,7 +153,7 @@ mod tests {
             req(6, 1501.0, CALLER, APP, Method::Ack, 1),
         ])
         .build();
-        check(&b.facts(0))
+        check(&b.facts(0), &[])
     }
 
     #[test]
@@ -195,7 +206,7 @@ mod tests {
             resp(5, 2002.0, APP, CALLER, 487, Method::Invite, 1),
         ])
         .build();
-        assert_eq!(check(&b.facts(0)), None);
+        assert_eq!(check(&b.facts(0), &[]), None);
     }
 
     #[test]
@@ -208,7 +219,7 @@ mod tests {
             resp(5, 500.0, APP, CALLER, 200, Method::Invite, 2).sdp(APP_RTP),
         ])
         .build();
-        assert_eq!(check(&ok.facts(0)), None);
+        assert_eq!(check(&ok.facts(0), &[]), None);
         let looping = World::new(vec![
             req(1, 0.0, CALLER, APP, Method::Invite, 1).sdp(CALLER_RTP),
             resp(2, 1.0, APP, CALLER, 401, Method::Invite, 1),
@@ -216,7 +227,7 @@ mod tests {
             resp(5, 5.0, APP, CALLER, 401, Method::Invite, 2),
         ])
         .build();
-        let f = check(&looping.facts(0)).expect("a finding");
+        let f = check(&looping.facts(0), &[]).expect("a finding");
         assert!(
             f.cause.contains("2 authentication challenges"),
             "{}",

@@ -9,14 +9,19 @@
 //! answer, a refused connection, ICMP), that finding is the primary one and this is its symptom.
 //!
 //! **Cause**: the answering hop could not reach the next one: it is named here, and the transport
-//! finding says why. Without transport evidence in the capture, capture at the answering hop.
+//! finding says why. Without transport evidence in the capture, the INVITE the hop sent on that
+//! nothing answered names the next hop (a capture at the hop or its HEP feed shows it); else capture
+//! at the answering hop. A
+//! Lync / Skype for Business `WinsockFailureCode` is set against the transport failures of that hop
+//! (they corroborate or contradict each other, or the capture lacks the attempt), and what
+//! Microsoft's codes advise and Teams Direct Routing's response code say are added.
 //!
 //! **False positives**: a 408 that a UAS uses for "user did not answer" (some PBXs) is a normal
 //! outcome; read the Reason/Warning text.
 
 use crate::correlate::message::Method;
 use crate::diagnose::facts::{sorted, CallFacts};
-use crate::diagnose::text;
+use crate::diagnose::{microsoft, text};
 use crate::diagnose::{Finding, Severity, TransportEvent};
 use crate::proto::sip::StatusCode;
 use crate::words;
@@ -39,21 +44,50 @@ pub(crate) fn check(f: &CallFacts<'_>, linked: &[&TransportEvent]) -> Option<Fin
         format!("; {quotes}")
     };
     let transport: Vec<&&TransportEvent> = linked.iter().filter(|e| e.src.ip() == host).collect();
-    let cause = match transport.first() {
+    // The INVITE the hop sent on (a capture at the hop, or its HEP feed, shows it) that nothing
+    // answered: the next hop it waited for.
+    let forwarded = msgs()
+        .filter(|m| {
+            m.method() == Some(&Method::Invite)
+                && m.to_tag.is_none()
+                && m.src.ip() == host
+                && m.ts_ns >= received.ts_ns
+                && m.dst.ip() != received.src.ip()
+        })
+        .find(|fwd| {
+            !msgs()
+                .any(|m| m.status().is_some() && m.src.ip() == fwd.dst.ip() && m.dst.ip() == host)
+        });
+    let mut cause = match transport.first() {
         Some(ev) => format!(
             "{host} could not reach its next hop {}: {} (see {}); the {status} is the symptom",
             ev.dst, ev.summary, ev.code
         ),
-        None => {
-            let hint = text::winsock_hint(fin)
-                .map(|h| format!(" The response says: {h}."))
-                .unwrap_or_default();
-            format!(
-                "{host} timed out waiting for its next hop, which this capture does not show: find where {host} routes this call (the Warning/ms-diagnostics text above may name it), check that hop is up and reachable from {host} (firewall, listening port, DNS), or capture at {host}.{hint}"
-            )
-        }
+        None => match forwarded {
+            Some(fwd) => format!(
+                "{host} sent the INVITE on to {} (frame {}, {}) and got no response from it: check that {} is up and reachable from {host} (firewall, listening port); this capture shows no transport evidence of that leg (SYNs, ICMP): capture at {host} to see it",
+                fwd.dst,
+                fwd.frame,
+                fwd.transport.as_str().to_uppercase(),
+                fwd.dst.ip()
+            ),
+            None => format!(
+                "{host} timed out waiting for its next hop, which this capture does not show: find where {host} routes this call (the Warning/ms-diagnostics text above may name it), check that hop is up and reachable from {host} (firewall, listening port, DNS), or capture at {host}"
+            ),
+        },
     };
+    for extra in [
+        microsoft::cross_check(fin, linked),
+        microsoft::advice(fin),
+        microsoft::direct_routing_response(fin),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        cause.push_str(&format!("; {extra}"));
+    }
     let mut frames = vec![received.frame, fin.frame];
+    frames.extend(forwarded.filter(|_| transport.is_empty()).map(|m| m.frame));
     frames.extend(f.ack.map(|a| a.frame));
     frames.extend(
         msgs()
@@ -80,6 +114,7 @@ pub(crate) fn check(f: &CallFacts<'_>, linked: &[&TransportEvent]) -> Option<Fin
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::correlate::transport::flags;
     use crate::diagnose::rules::testkit::*;
 
     fn proxy_504() -> Vec<crate::correlate::message::Message> {
@@ -140,6 +175,76 @@ mod tests {
         assert!(d.transport_events[0].calls.is_empty());
     }
 
+    /// The Front End's 504 with ms-diagnostics 1046 and the given Winsock code, with the SYNs it sent
+    /// to its next hop unanswered (or refused).
+    fn front_end_504(winsock: &str, refused: bool) -> Vec<Finding> {
+        let mut msgs = proxy_504();
+        msgs[2] = resp(16, 9973.8, PROXY, CALLER, 504, Method::Invite, 1).ms_diag(
+            1046,
+            "Failed to connect to a peer server",
+            &[("WinsockFailureCode", winsock)],
+        );
+        let mut w = World::new(msgs);
+        if refused {
+            w.seg(7, 1.3, "192.0.2.20:41438", APP, flags::SYN, 0).seg(
+                8,
+                1.4,
+                APP,
+                "192.0.2.20:41438",
+                flags::RST | flags::ACK,
+                0,
+            );
+        } else {
+            w.syns(
+                "192.0.2.20:41438",
+                APP,
+                &[(7, 1.3), (8, 1002.0), (9, 2026.0)],
+            );
+        }
+        let d = w.build().diagnose();
+        d.calls[0].clone()
+    }
+
+    #[test]
+    fn a_winsock_timeout_and_unanswered_syns_corroborate_each_other() {
+        let findings = front_end_504("10060(WSAETIMEDOUT)", false);
+        let timeout = findings
+            .iter()
+            .find(|f| f.code == "sip.timeout")
+            .expect("sip.timeout");
+        assert!(
+            timeout.cause.contains("192.0.2.20's ms-diagnostics 1046 (WinsockFailureCode 10060 WSAETIMEDOUT) and the capture corroborate each other: TCP from 192.0.2.20 to 192.0.2.31:5060: 3 SYNs"),
+            "{}",
+            timeout.cause
+        );
+    }
+
+    #[test]
+    fn a_winsock_refusal_against_unanswered_syns_is_a_disagreement() {
+        let findings = front_end_504("10061(WSAECONNREFUSED)", false);
+        let timeout = findings
+            .iter()
+            .find(|f| f.code == "sip.timeout")
+            .expect("sip.timeout");
+        assert!(
+            timeout.cause.contains("(WinsockFailureCode 10061 WSAECONNREFUSED) and the capture disagree: the header says the peer refused the connection: nothing listens on that port, the capture shows TCP from 192.0.2.20 to 192.0.2.31:5060: 3 SYNs"),
+            "{}",
+            timeout.cause
+        );
+        let findings = front_end_504("10061(WSAECONNREFUSED)", true);
+        let timeout = findings
+            .iter()
+            .find(|f| f.code == "sip.timeout")
+            .expect("sip.timeout");
+        assert!(
+            timeout
+                .cause
+                .contains("and the capture corroborate each other"),
+            "{}",
+            timeout.cause
+        );
+    }
+
     #[test]
     fn ms_diagnostics_are_quoted_not_invented() {
         let mut msgs = proxy_504();
@@ -150,7 +255,8 @@ mod tests {
         );
         let b = World::new(msgs).build();
         let f = check(&b.facts(0), &[]).expect("a finding");
-        assert!(f.summary.contains("ms-diagnostics: 1046 reason=\"Failed to connect to a peer server\" source=\"fe.example.com\" WinsockFailureCode=\"10060(WSAETIMEDOUT)\""), "{}", f.summary);
-        assert!(f.cause.contains("10060 (WSAETIMEDOUT)"));
+        assert!(f.summary.contains("ms-diagnostics 1046 (SIP stack: failed to connect to a peer server) reason \"Failed to connect to a peer server\" from fe.example.com; WinsockFailureCode 10060 WSAETIMEDOUT: the connection attempt timed out: the peer never answered"), "{}", f.summary);
+        assert!(f.cause.contains("192.0.2.20's ms-diagnostics 1046 (WinsockFailureCode 10060 WSAETIMEDOUT): the connection attempt timed out: the peer never answered; this capture does not show 192.0.2.20's connection attempt to its peer: capture at 192.0.2.20 to see it"), "{}", f.cause);
+        assert!(f.cause.ends_with("check that the peer server is up, listens on its port and is reachable from the server (firewall)"), "{}", f.cause);
     }
 }

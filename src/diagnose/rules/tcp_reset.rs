@@ -4,7 +4,9 @@
 //! connection with a RST) is reset while a call on it was still in progress: a request of the call
 //! had been sent over the connection and its final response had not been seen before the RST, or the
 //! call was answered and its BYE transaction had not completed. A RST after every call on the
-//! connection ended is normal housekeeping and gives no finding.
+//! connection ended is normal housekeeping and gives no finding, and so is a RST in a call's teardown
+//! (from its BYE to 2 s after the BYE's 2xx) for that call, even if it came before the 2xx (which then
+//! went over another connection); the teardown is the call's fact (`facts::Teardown`).
 //!
 //! **Evidence**: the RST (who sent it), the handshake, and the pending request; linked to the calls
 //! that were in progress on the connection.
@@ -69,9 +71,11 @@ pub(crate) fn check(conn: &Connection, facts: &[CallFacts<'_>]) -> Option<Transp
     };
     let mut calls = Vec::new();
     let mut pending: Option<(u64, String)> = None;
+    // A reset in a call's teardown is how its connection went away as the call ended.
+    let ending = |f: &CallFacts<'_>| f.teardown.is_some_and(|t| t.span.holds(rst_ts, rst_ts));
     for f in facts
         .iter()
-        .filter(|f| uses_conn(f) && f.call.start_ts_ns <= rst_ts)
+        .filter(|f| uses_conn(f) && f.call.start_ts_ns <= rst_ts && !ending(f))
     {
         let p = pending_request(f, conn, rst_ts);
         let dialog_up = f.answer_msg.is_some_and(|a| a.ts_ns <= rst_ts)
@@ -175,6 +179,14 @@ mod tests {
         let (b, ev) = tcp_call(true, 5000.0);
         assert_eq!(ev, None);
         assert!(b.diagnose().transport_events.is_empty());
+    }
+
+    #[test]
+    fn reset_between_the_bye_and_its_2xx_is_the_calls_end() {
+        // BYE at 3 s, RST at 3.0005 s, the BYE's 200 at 3.001 s: the call ended normally.
+        let (b, ev) = tcp_call(true, 3000.5);
+        assert_eq!(ev, None);
+        assert!(!codes(&b.diagnose(), 0).contains(&"tcp.reset"));
     }
 
     #[test]

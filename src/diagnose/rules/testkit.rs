@@ -8,11 +8,13 @@ pub(crate) use crate::correlate::testkit::*;
 
 use crate::correlate::calls::OtherDialog;
 use crate::correlate::engine::{Engine, FinishedCall, Finisher, Limits, Tied};
+use crate::correlate::fax::UdptlPacket;
 use crate::correlate::media::{Stream, StunClass};
 use crate::correlate::message::Message;
 use crate::correlate::transport::{flags, Connection, IcmpError, IcmpGroup, Released, TlsEvent};
 use crate::diagnose::facts::CallFacts;
-use crate::diagnose::{DiagnosedCall, Diagnoser, Diagnosis, Sink, TransportEvent};
+use crate::diagnose::{DiagnosedCall, Diagnoser, Diagnosis, Pattern, Sink, TransportEvent};
+use crate::proto::rtcp::ReportBlock;
 
 /// One thing that happened, for the engine.
 enum Event {
@@ -29,7 +31,10 @@ enum Event {
         seq: u16,
         rtp_ts: u32,
         pt: u8,
+        marker: bool,
     },
+    Rtcp(u64, ReportBlock),
+    Udptl(u64, SocketAddr, SocketAddr, UdptlPacket),
     Stun(u64, SocketAddr, SocketAddr, StunClass),
 }
 
@@ -52,6 +57,8 @@ pub(crate) struct Built {
     /// The ICMP groups the engine let go.
     pub icmp: Vec<IcmpGroup>,
     pub events: Vec<TransportEvent>,
+    /// The causes several calls share, as the diagnoser grouped them.
+    pub patterns: Vec<Pattern>,
 }
 
 impl Sink for Built {
@@ -199,7 +206,34 @@ impl World {
         pt: u8,
         lose: &[u16],
     ) -> &mut Self {
-        let ssrc = if src == CALLER_RTP { 0x1111 } else { 0x2222 };
+        self.rtp_packets(first_frame, start_ms, src, dst, count, pt, lose, &[])
+    }
+
+    /// As [`World::rtp`], with the marker bit on the packets listed in `marked` (0-based).
+    pub fn rtp_marked(
+        &mut self,
+        first_frame: u64,
+        start_ms: f64,
+        src: &str,
+        dst: &str,
+        count: u16,
+        marked: &[u16],
+    ) -> &mut Self {
+        self.rtp_packets(first_frame, start_ms, src, dst, count, 0, &[], marked)
+    }
+
+    #[allow(clippy::too_many_arguments)] // a test builder: one argument per field reads best
+    fn rtp_packets(
+        &mut self,
+        first_frame: u64,
+        start_ms: f64,
+        src: &str,
+        dst: &str,
+        count: u16,
+        pt: u8,
+        lose: &[u16],
+        marked: &[u16],
+    ) -> &mut Self {
         for i in 0..count {
             if lose.contains(&i) {
                 continue;
@@ -210,14 +244,54 @@ impl World {
                     frame: first_frame + u64::from(i),
                     src: addr(src),
                     dst: addr(dst),
-                    ssrc,
+                    ssrc: ssrc_of(src),
                     seq: 1000 + i,
                     rtp_ts: u32::from(i) * 160,
                     pt,
+                    marker: marked.contains(&i),
                 },
             );
         }
         self
+    }
+
+    /// `count` UDPTL packets (V.17 image data, one secondary each) 20 ms apart from `start_ms`,
+    /// sequence numbers from 0, frames `first_frame`, `first_frame + 1`, ...
+    pub fn udptl(
+        &mut self,
+        first_frame: u64,
+        start_ms: f64,
+        src: &str,
+        dst: &str,
+        count: u16,
+    ) -> &mut Self {
+        for i in 0..count {
+            let packet = UdptlPacket {
+                seq: i,
+                message: crate::proto::udptl::Message::Data(crate::proto::udptl::Modulation(8)),
+                secondaries: 1,
+                fec: false,
+            };
+            self.push(
+                ns(start_ms + f64::from(i) * 20.0),
+                Event::Udptl(first_frame + u64::from(i), addr(src), addr(dst), packet),
+            );
+        }
+        self
+    }
+
+    /// An RTCP receiver report about the stream `src` sends (its SSRC, as [`World::rtp`] gives it).
+    pub fn rtcp_about(&mut self, frame: u64, ms: f64, src: &str) -> &mut Self {
+        let block = ReportBlock {
+            ssrc: ssrc_of(src),
+            fraction_lost: 0,
+            cumulative_lost: 0,
+            extended_highest_seq: 0,
+            jitter: 0,
+            last_sr: 0,
+            delay_since_last_sr: 0,
+        };
+        self.push(ns(ms), Event::Rtcp(frame, block))
     }
 
     pub fn rtp(
@@ -271,15 +345,22 @@ impl World {
                     seq,
                     rtp_ts,
                     pt,
+                    marker,
                 } => {
                     let stream = engine.stream(frame, ts, src, dst, ssrc, pt);
-                    engine.rtp(stream, frame, ts, seq, rtp_ts, false, pt, 160);
+                    engine.rtp(stream, frame, ts, seq, rtp_ts, marker, pt, 160);
+                }
+                Event::Rtcp(frame, block) => engine.rtcp(frame, ts, &[block]),
+                Event::Udptl(frame, src, dst, packet) => {
+                    engine.udptl(frame, ts, src, dst, packet);
                 }
                 Event::Stun(frame, src, dst, class) => engine.stun(frame, ts, src, dst, class),
             }
         }
         engine.finish(&mut out);
+        let patterns = out.diagnoser.patterns();
         let mut built = out.diagnoser.into_sink();
+        built.patterns = patterns;
         built.finished = out.finished;
         built.icmp = out.icmp;
         built.finished.sort_by_key(|f| f.index);
@@ -298,7 +379,17 @@ impl Built {
         Diagnosis {
             calls: self.calls.iter().map(|c| c.findings.clone()).collect(),
             transport_events: self.events.clone(),
+            patterns: self.patterns.clone(),
         }
+    }
+}
+
+/// The SSRC the test streams from `src` get: one per sender.
+fn ssrc_of(src: &str) -> u32 {
+    if src == CALLER_RTP {
+        0x1111
+    } else {
+        0x2222
     }
 }
 

@@ -16,13 +16,16 @@
 //! versions or cipher suites; a close without an alert at a peer that gave up (often the same causes,
 //! logged only on that side).
 //!
+//! When the client asked for Teams Direct Routing's SIP proxy (SNI `*.pstnhub.microsoft.com`), the
+//! cause says what Microsoft requires of an SBC, and whether Microsoft ended the handshake.
+//!
 //! **False positives**: TLS 1.3 encrypts the later handshake, so a client-certificate rejection after
 //! the ServerHello looks like application data and is missed (false negative); a health-check probe
 //! that connects and closes looks like an aborted handshake.
 
 use crate::correlate::message::Transport;
 use crate::correlate::transport::{Connection, TlsAlert};
-use crate::diagnose::{Severity, TransportEvent};
+use crate::diagnose::{microsoft, Severity, TransportEvent};
 
 /// Alerts about a certificate (RFC 8446 §6.2, RFC 5246 §7.2.2).
 fn certificate_alert(description: u8) -> bool {
@@ -82,7 +85,15 @@ pub(crate) fn check(conn: &Connection) -> Option<TransportEvent> {
     let server_hello = tls.server_hello.map_or("no ServerHello".to_string(), |f| {
         format!("ServerHello in frame {}", f.frame)
     });
-    let (what, cause, ts_ns) = match &tls.alert {
+    // Who ended the handshake: the sender of the alert, else who reset or closed first.
+    let server_ended = match (&tls.alert, conn.rst, conn.client_fin, conn.server_fin) {
+        (Some(alert), ..) => !alert.from_client,
+        (None, Some(r), _, _) => !r.by_client,
+        (None, None, Some(c), Some(s)) => s.frame < c.frame,
+        (None, None, Some(_), None) => false,
+        _ => true,
+    };
+    let (what, mut cause, ts_ns) = match &tls.alert {
         Some(alert) => (
             format!(
                 "{} sent a {} alert {} ({}) in frame {}",
@@ -116,6 +127,12 @@ pub(crate) fn check(conn: &Connection) -> Option<TransportEvent> {
             )
         }
     };
+    if microsoft::direct_routing_sni(tls.sni.as_deref()) {
+        cause.push_str(&format!(
+            "; {}",
+            microsoft::direct_routing_tls(server_ended)
+        ));
+    }
     let mut frames = conn.evidence_frames();
     frames.push(hello);
     frames.extend(tls.server_hello.map(|a| a.frame));
@@ -233,6 +250,39 @@ mod tests {
             "{}",
             ev.summary
         );
+    }
+
+    #[test]
+    fn teams_direct_routing_closing_the_handshake_is_named() {
+        let ms = "52.114.148.0:5061";
+        let mut w = World::new(vec![]);
+        w.handshake(3, 0.0, C, ms)
+            .tls(
+                6,
+                0.2,
+                C,
+                ms,
+                TlsEvent::ClientHello {
+                    sni: Some("sip.pstnhub.microsoft.com".into()),
+                },
+            )
+            .tls(8, 0.3, ms, C, TlsEvent::ServerHello)
+            .seg(9, 0.5, ms, C, flags::FIN | flags::ACK, 0)
+            .seg(10, 0.6, C, ms, flags::FIN | flags::ACK, 0);
+        let ev = check(&w.build().connections[0]).expect("a finding");
+        assert!(
+            ev.summary.contains("52.114.148.0:5061 closed it"),
+            "{}",
+            ev.summary
+        );
+        assert!(
+            ev.cause.ends_with("the server is Teams Direct Routing's SIP proxy, and Microsoft closed the TLS session: it accepts only an SBC whose certificate comes from a public CA Microsoft trusts and names the SBC's FQDN as paired in the tenant, over TLS 1.2 or later — check the SBC's certificate (with intermediates), its FQDN and its TLS settings"),
+            "{}",
+            ev.cause
+        );
+        // Not Direct Routing: no such sentence.
+        let other = handshake_with(None, false).expect("a finding");
+        assert!(!other.cause.contains("Direct Routing"));
     }
 
     #[test]

@@ -10,8 +10,10 @@
 //! Pseudonyms keep the original's length wherever possible, so the same original reads the same in UDP,
 //! in TCP segments (whose lengths must not change: sequence numbers stay valid) and in the report:
 //! - IPv4 → 198.18.0.0/15 (RFC 2544 benchmarking range) with as many characters as the original
-//!   (10 to 14); originals of 7 to 9 characters (`10.0.0.1`) take 0.0.0.0/8 and those of 15 take
+//!   (10 to 14); originals of 7 to 9 characters (`8.8.8.8`) take 0.0.0.0/8 and those of 15 take
 //!   240.0.0.0/4, as only there a pseudonym of their length exists (no real peer has such an address);
+//!   a private address (RFC 1918, RFC 6598 shared space, link-local) takes another address of its own
+//!   block and length, so that a private SDP address behind NAT still reads as one;
 //!   IPv6 → 2001:db8::/32 (RFC 3849), written to the original's length when it has 11 or more;
 //!   unspecified, loopback, broadcast and multicast addresses are kept (`c=0.0.0.0` means hold);
 //! - MAC addresses → locally administered `02:00:00:xx:xx:xx` (lab MACs often embed the IP address);
@@ -95,6 +97,11 @@ impl Redactor {
     /// The pseudonym of an IP address.
     pub fn ip(&self, a: IpAddr) -> IpAddr {
         self.lock().ip(a)
+    }
+
+    /// The pseudonym of a MAC address.
+    pub fn mac(&self, m: [u8; 6]) -> [u8; 6] {
+        self.lock().mac(m)
     }
 
     /// The pseudonym of an address and port (the port is kept).

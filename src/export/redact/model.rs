@@ -41,7 +41,11 @@ pub(super) fn addresses(a: &Analysis) -> HashSet<IpAddr> {
         for g in &ev.icmp {
             out.insert(g.last.reporter);
         }
+        for f in &ev.fax {
+            out.extend([f.src.ip(), f.dst.ip()]);
+        }
     }
+    out.extend(a.vantage.hosts.iter().map(|h| h.ip));
     out
 }
 
@@ -78,6 +82,11 @@ impl Redactor {
             d.reason = d.reason.as_deref().map(|r| self.text(r));
             for (_, v) in &mut d.attrs {
                 *v = self.text(v);
+            }
+            for report in &mut d.media {
+                for (_, v) in &mut report.fields {
+                    *v = self.text(v);
+                }
             }
         }
         for media in m.sdp.iter_mut().flatten() {
@@ -148,6 +157,10 @@ impl Redactor {
                 g.errors.iter_mut().for_each(|e| self.icmp_error(e));
                 self.icmp_error(&mut g.last);
             }
+            for f in &mut ev.fax {
+                f.src = self.socket(f.src);
+                f.dst = self.socket(f.dst);
+            }
             for f in &mut d.findings {
                 f.summary = self.text(&f.summary);
                 f.cause = self.text(&f.cause);
@@ -166,6 +179,19 @@ impl Redactor {
             e.dst = self.socket(e.dst);
             e.summary = self.text(&e.summary);
             e.cause = self.text(&e.cause);
+        }
+        for p in &mut a.patterns {
+            p.host = self.ip(p.host);
+            p.target = self.socket(p.target);
+            p.summary = self.text(&p.summary);
+        }
+        for h in &mut a.vantage.hosts {
+            h.ip = self.ip(h.ip);
+            h.mac = h.mac.map(|m| self.mac(m));
+        }
+        a.vantage.hosts.sort_by_key(|h| h.ip);
+        for ip in &mut a.vantage.common {
+            *ip = self.ip(*ip);
         }
         a
     }

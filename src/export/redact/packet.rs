@@ -7,8 +7,9 @@
 //! Does not decide pseudonyms (`table.rs`), parse text (`text.rs`), or read any header layout that
 //! `decode` did not locate, beyond the fields of a located header (addresses, lengths, checksums).
 //!
-//! What a payload is, is decided by `proto`'s classifiers: SIP (`sip::looks_like_sip`) is rewritten
-//! as SIP; RTCP (`rtcp::looks_like_rtcp`) has its SDES items and BYE reason rewritten in place; RTP
+//! What a payload is, is decided by `proto`'s classifiers: HEP (`hep::looks_like_hep3`, or a HEP1/2
+//! header around SIP) has the addresses it carries and its payload rewritten in place (its chunk
+//! lengths stay); SIP (`sip::looks_like_sip`) is rewritten as SIP; RTCP (`rtcp::looks_like_rtcp`) has its SDES items and BYE reason rewritten in place; RTP
 //! (`rtp::looks_like_rtp`) is left alone (media, not text); other text (syslog, SIP continuation
 //! segments) has addresses, URIs and known names replaced in place; anything else is left alone.
 
@@ -21,7 +22,7 @@ use super::text::{texty, Flavour};
 use super::Redactor;
 use crate::decode::defrag::{Defragmenter, Limits, Reassembled};
 use crate::decode::{self, Ip, IpLayer, Layers, LinkType, Packet, Reason, TransportLayer, L4};
-use crate::proto::{rtcp, rtp, sip};
+use crate::proto::{hep, rtcp, rtp, sip};
 
 /// How a buffer may be rewritten.
 #[derive(Clone, Copy, Debug, Default)]
@@ -38,6 +39,7 @@ struct Ctx {
 /// What a transport payload holds, as far as redaction cares.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Content {
+    Hep,
     Sip,
     Rtcp,
     Rtp,
@@ -46,7 +48,13 @@ enum Content {
 }
 
 fn classify(b: &[u8]) -> Content {
-    if sip::looks_like_sip(b) {
+    let hep2_around_sip = || {
+        matches!(b.first(), Some(1 | 2))
+            && hep::parse(b).is_ok_and(|(p, _)| p.payload.is_some_and(sip::looks_like_sip))
+    };
+    if hep::looks_like_hep3(b) || hep2_around_sip() {
+        Content::Hep
+    } else if sip::looks_like_sip(b) {
         Content::Sip
     } else if rtcp::looks_like_rtcp(b) {
         Content::Rtcp
@@ -153,6 +161,7 @@ impl Pseudonyms {
             return;
         };
         let new = match classify(payload) {
+            Content::Hep => return self.hep_in_place(b, start, end),
             Content::Sip => self.sip(payload, true),
             Content::Rtcp => self.rtcp(payload),
             Content::Text => self.generic(payload, true, Flavour::Sip),
@@ -160,6 +169,47 @@ impl Pseudonyms {
         };
         if new.len() == end - start {
             b[start..end].copy_from_slice(&new);
+        }
+    }
+
+    /// Rewrites the HEP packets in `b[start..end]` in place: the addresses they carry, their SIP
+    /// (or other text) payload and correlation id, each keeping its length so the chunk lengths stay.
+    fn hep_in_place(&mut self, b: &mut [u8], start: usize, end: usize) {
+        let Some(region) = b.get(start..end).map(<[u8]>::to_vec) else {
+            return;
+        };
+        let mut packet_at = 0;
+        while let Some(rest) = region.get(packet_at..).filter(|r| !r.is_empty()) {
+            let Ok((p, used)) = hep::parse(rest) else {
+                break;
+            };
+            let base = start + packet_at;
+            for (addr, offset) in [(p.src, p.src_at), (p.dst, p.dst_at)] {
+                match (addr, offset) {
+                    (Some(IpAddr::V4(_)), Some(o)) => self.v4_at(b, base + o),
+                    (Some(IpAddr::V6(_)), Some(o)) => self.v6_at(b, base + o),
+                    _ => {}
+                }
+            }
+            let texts = [p.payload.filter(|_| !p.compressed), p.correlation_id];
+            for text in texts.into_iter().flatten() {
+                let Some(at) = offset_in(rest, text) else {
+                    continue;
+                };
+                let new = if sip::looks_like_sip(text) {
+                    self.sip(text, true)
+                } else {
+                    self.generic(text, true, Flavour::Sip)
+                };
+                if new.len() == text.len() {
+                    b[base + at..base + at + text.len()].copy_from_slice(&new);
+                }
+            }
+            // HEP1/2 take the whole payload; HEP3 packets follow each other (a TCP feed).
+            packet_at += used.max(1);
+            if !rest.starts_with(b"HEP3") {
+                break;
+            }
         }
     }
 
@@ -267,6 +317,10 @@ impl Pseudonyms {
         };
         let payload = payload.as_slice();
         let new = match classify(payload) {
+            Content::Hep => {
+                self.hep_in_place(b, start, end);
+                return 0;
+            }
             Content::Sip => {
                 let grown = self.sip(payload, fit);
                 let delta = grown.len() as isize - payload.len() as isize;
@@ -682,8 +736,54 @@ mod tests {
         assert!(checksums_ok(&out));
         assert!(crate::proto::sip::parse(&sip).is_ok());
         assert!(text.contains("From: name-000001 <sip:"), "{text}");
-        assert!(text.contains("Call-ID: abc123@0.0.0.10\r\n"), "{text}");
+        assert!(text.contains("Call-ID: abc123@10.0.0.2\r\n"), "{text}");
         assert!(text.contains("c=IN IP6 2001:db8::1\r\n"), "{text}");
+    }
+
+    /// A HEP3 packet (as kamailio sends it) from 10.0.0.1:5060 to 192.0.2.20:5060 carrying `sip`.
+    fn hep3(sip: &[u8]) -> Vec<u8> {
+        use crate::proto::hep::testkit::{chunk, hep3};
+        hep3(&[
+            chunk(3, &[10, 0, 0, 1]),
+            chunk(4, &[192, 0, 2, 20]),
+            chunk(7, &5060u16.to_be_bytes()),
+            chunk(8, &5060u16.to_be_bytes()),
+            chunk(11, &[1]),
+            chunk(17, b"abc123@10.0.0.1"),
+            chunk(15, sip),
+        ])
+    }
+
+    #[test]
+    fn hep_packets_get_their_addresses_sip_and_correlation_id_redacted_in_place() {
+        let r = Redactor::new();
+        let one = hep3(SIP.as_bytes());
+        for (frame, stream) in [
+            (eth_udp(&one), false),
+            (eth_tcp(&[one.clone(), one.clone()].concat()), true),
+        ] {
+            let out = r.packet(1, &frame);
+            assert_eq!(out.len(), frame.len());
+            assert!(checksums_ok(&out));
+            let payload = payload_of(&out);
+            for gone in ["10.0.0.1", "alice", "Alice", "pbx.example", "4915112345678"] {
+                assert!(
+                    !has(&payload, gone),
+                    "{gone} in {}",
+                    String::from_utf8_lossy(&payload)
+                );
+            }
+            let packets: Vec<hep::Packet<'_>> = hep::packets(&payload).collect();
+            assert_eq!(packets.len(), if stream { 2 } else { 1 });
+            for p in packets {
+                let redacted = p.src.expect("a source");
+                assert_ne!(redacted, "10.0.0.1".parse::<IpAddr>().unwrap());
+                // The SIP text and the addresses got the same pseudonyms.
+                let text = String::from_utf8_lossy(p.payload.expect("a payload"));
+                assert!(text.contains(&redacted.to_string()), "{text}");
+                assert!(crate::proto::sip::parse(p.payload.expect("a payload")).is_ok());
+            }
+        }
     }
 
     #[test]

@@ -8,6 +8,8 @@
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use crate::diagnose::PrivateSpace;
+
 /// The mappings made so far.
 #[derive(Debug, Default)]
 pub(super) struct Pseudonyms {
@@ -15,8 +17,8 @@ pub(super) struct Pseudonyms {
     pub(super) v4_taken: HashSet<Ipv4Addr>,
     /// Addresses known to be originals (from the analysis): never handed out as pseudonyms.
     pub(super) reserved: HashSet<IpAddr>,
-    /// Per text length, the next candidate address (as a number).
-    pub(super) v4_cursor: HashMap<usize, u32>,
+    /// Per range (its first address) and text length, the next candidate address (as a number).
+    pub(super) v4_cursor: HashMap<(u32, usize), u32>,
     pub(super) v6: HashMap<Ipv6Addr, Ipv6Addr>,
     pub(super) v6_next: u32,
     pub(super) macs: HashMap<[u8; 6], [u8; 6]>,
@@ -89,23 +91,35 @@ impl Pseudonyms {
         // segments and fragments): 198.18.0.0/15 (RFC 2544) gives 10 to 14 characters; shorter
         // originals take 0.0.0.0/8 ("this network", RFC 1122 §3.2.1.3: never a host's address on the
         // wire), 15-character ones 240.0.0.0/4 (reserved, RFC 1112 §4): none of them can be a real
-        // peer. Within a range, candidates are walked in order from where the length starts.
+        // peer. A private address (RFC 1918, shared, link-local) stays in its own block, which
+        // holds addresses of its length: the diagnosis reads NAT from the address class.
+        // Within a range, candidates are walked in order from where the length starts.
+        let block = match crate::diagnose::private_space(IpAddr::V4(a)) {
+            Some(PrivateSpace {
+                network: IpAddr::V4(net),
+                prefix,
+                ..
+            }) => Some((net.to_bits(), net.to_bits() | (u32::MAX >> prefix))),
+            _ => None,
+        };
         let mut lens: Vec<usize> = (7..=15).collect();
         lens.sort_by_key(|&l| (l.abs_diff(want), l));
         let mut pick = None;
         for len in lens {
-            let (first, last) = match len {
-                7 => ([0, 0, 0, 1], [0, 9, 9, 9]),
-                8 => ([0, 0, 0, 10], [0, 99, 9, 9]),
-                9 => ([0, 0, 0, 100], [0, 255, 255, 255]),
-                15 => ([240, 100, 100, 100], [255, 255, 255, 254]),
-                _ => ([198, 18, 0, 1], [198, 19, 255, 254]),
-            };
-            let (first, last) = (
-                u32::from(Ipv4Addr::from(first)),
-                u32::from(Ipv4Addr::from(last)),
-            );
-            let cursor = self.v4_cursor.entry(len).or_insert(first);
+            let (first, last) = block.unwrap_or_else(|| {
+                let (first, last) = match len {
+                    7 => ([0, 0, 0, 1], [0, 9, 9, 9]),
+                    8 => ([0, 0, 0, 10], [0, 99, 9, 9]),
+                    9 => ([0, 0, 0, 100], [0, 255, 255, 255]),
+                    15 => ([240, 100, 100, 100], [255, 255, 255, 254]),
+                    _ => ([198, 18, 0, 1], [198, 19, 255, 254]),
+                };
+                (
+                    u32::from(Ipv4Addr::from(first)),
+                    u32::from(Ipv4Addr::from(last)),
+                )
+            });
+            let cursor = self.v4_cursor.entry((first, len)).or_insert(first);
             while *cursor <= last {
                 let cand = Ipv4Addr::from(*cursor);
                 *cursor += 1;
@@ -113,7 +127,8 @@ impl Pseudonyms {
                 if low == 0 || low == 255 || v4_text_len(cand) != len {
                     continue;
                 }
-                if self.v4.contains_key(&cand)
+                if cand == a
+                    || self.v4.contains_key(&cand)
                     || self.v4_taken.contains(&cand)
                     || self.reserved.contains(&IpAddr::V4(cand))
                     || v4_kept(cand)
@@ -294,7 +309,7 @@ mod tests {
         // 198.18.0.0/15 has no address of 15 characters: the longest there is used.
         let longest = m.v4(Ipv4Addr::new(203, 100, 113, 200));
         assert_eq!(longest.to_string(), "240.100.100.100");
-        assert_eq!(m.v4(Ipv4Addr::new(10, 0, 0, 1)).to_string(), "0.0.0.10");
+        assert_eq!(m.v4(Ipv4Addr::new(10, 0, 0, 1)).to_string(), "10.0.0.2");
         assert_eq!(m.v4(Ipv4Addr::new(8, 8, 8, 8)).to_string(), "0.0.0.1");
         assert_eq!(m.v4(Ipv4Addr::UNSPECIFIED), Ipv4Addr::UNSPECIFIED);
         assert_eq!(m.number("4915112345678").len(), 13);
@@ -303,6 +318,29 @@ mod tests {
         assert_ne!(m.user("alice"), m.user("bob"));
         assert_eq!(m.mac([0xff; 6]), [0xff; 6]);
         assert_eq!(m.mac([2, 0, 0xc0, 0, 2, 0x20])[..3], [2, 0, 0]);
+    }
+
+    #[test]
+    fn private_addresses_get_private_pseudonyms_of_their_block_and_length() {
+        let mut m = Pseudonyms::default();
+        for original in [
+            "10.0.0.31",
+            "172.16.5.4",
+            "192.168.60.90",
+            "100.64.1.1",
+            "169.254.9.9",
+        ] {
+            let a: Ipv4Addr = original.parse().expect("an address");
+            let p = m.v4(a);
+            assert_ne!(p, a);
+            assert_eq!(p.to_string().len(), original.len(), "{p}");
+            let space = |x: Ipv4Addr| crate::diagnose::private_space(IpAddr::V4(x));
+            assert_eq!(space(p), space(a), "{original} → {p}");
+        }
+        assert!(
+            crate::diagnose::private_space(IpAddr::V4(m.v4(Ipv4Addr::new(192, 0, 2, 31))))
+                .is_none()
+        );
     }
 
     #[test]

@@ -16,12 +16,24 @@ pub(super) const VERSION: &[u8] = b"SIP/2.0";
 
 /// RFC 3261 §25.1: `token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~")`.
 pub fn is_token_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
-        )
+    TOKEN[usize::from(b)]
 }
+
+/// [`is_token_char`] as a table: header names and methods are checked byte by byte.
+const TOKEN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
+            );
+        b += 1;
+    }
+    t
+};
 
 /// `WSP = SP / HTAB` (RFC 3261 §25.1, after RFC 2234).
 pub(super) fn is_wsp(b: u8) -> bool {
@@ -52,15 +64,19 @@ pub(super) fn trim_lws(mut s: &[u8]) -> &[u8] {
     s
 }
 
-/// Strips LWS characters from both ends of text.
+/// Strips LWS characters from both ends of text (bytes compared: LWS is ASCII, so the cuts fall on
+/// char boundaries).
 pub(super) fn trim_lws_str(s: &str) -> &str {
-    s.trim_matches(|c| matches!(c, ' ' | '\t' | '\r' | '\n'))
+    let b = s.as_bytes();
+    let start = b.iter().position(|&c| !is_lws(c)).unwrap_or(b.len());
+    let end = b.iter().rposition(|&c| !is_lws(c)).map_or(start, |i| i + 1);
+    s.get(start..end).unwrap_or_default()
 }
 
 /// Returns the line starting at `pos` (without CR LF) and the index after its LF (or `buf.len()`).
 pub(super) fn next_line(buf: &[u8], pos: usize) -> (&[u8], usize) {
     let rest = buf.get(pos..).unwrap_or_default();
-    match rest.iter().position(|&b| b == b'\n') {
+    match memchr::memchr(b'\n', rest) {
         Some(i) => {
             let line = rest.get(..i).unwrap_or_default();
             let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -187,10 +203,11 @@ pub(super) fn quoted_string(i: &str) -> IResult<&str, &str> {
 #[derive(Debug, Clone)]
 pub(super) struct Split<'s> {
     rest: Option<&'s str>,
-    sep: char,
+    sep: u8,
 }
 
-pub(super) fn split_outside(s: &str, sep: char) -> Split<'_> {
+/// `sep` is an ASCII byte (`,` or `;`), so a cut always falls on a char boundary.
+pub(super) fn split_outside(s: &str, sep: u8) -> Split<'_> {
     Split { rest: Some(s), sep }
 }
 
@@ -200,35 +217,9 @@ impl<'s> Iterator for Split<'s> {
     fn next(&mut self) -> Option<&'s str> {
         loop {
             let s = self.rest?;
-            let mut in_quote = false;
-            let mut escaped = false;
-            let mut angle = false;
-            let mut cut = None;
-            for (i, c) in s.char_indices() {
-                if in_quote {
-                    if escaped {
-                        escaped = false;
-                    } else if c == '\\' {
-                        escaped = true;
-                    } else if c == '"' {
-                        in_quote = false;
-                    }
-                    continue;
-                }
-                match c {
-                    '"' => in_quote = true,
-                    '<' => angle = true,
-                    '>' => angle = false,
-                    c if c == self.sep && !angle => {
-                        cut = Some(i);
-                        break;
-                    }
-                    _ => {}
-                }
-            }
-            let piece = match cut {
+            let piece = match find_outside(s.as_bytes(), self.sep) {
                 Some(i) => {
-                    self.rest = s.get(i + self.sep.len_utf8()..);
+                    self.rest = s.get(i + 1..);
                     s.get(..i).unwrap_or_default()
                 }
                 None => {
@@ -244,6 +235,45 @@ impl<'s> Iterator for Split<'s> {
     }
 }
 
+/// The first `sep` in `b` outside quoted strings and angle brackets. Bytes, not chars: every
+/// delimiter is ASCII and UTF-8 continuation bytes never are, so memchr finds them.
+fn find_outside(b: &[u8], sep: u8) -> Option<usize> {
+    let mut i = 0;
+    let mut angle = false;
+    loop {
+        let rest = b.get(i..)?;
+        let at = i + if angle {
+            memchr::memchr2(b'>', b'"', rest)?
+        } else {
+            memchr::memchr3(sep, b'"', b'<', rest)?
+        };
+        match b.get(at) {
+            Some(b'"') => i = after_quote(b, at + 1)?,
+            Some(b'<') => {
+                angle = true;
+                i = at + 1;
+            }
+            Some(b'>') => {
+                angle = false;
+                i = at + 1;
+            }
+            _ => return Some(at),
+        }
+    }
+}
+
+/// The index after the `"` closing a quoted string whose text starts at `i` (quoted-pairs skipped);
+/// `None` when it is never closed.
+fn after_quote(b: &[u8], mut i: usize) -> Option<usize> {
+    loop {
+        let at = i + memchr::memchr2(b'"', b'\\', b.get(i..)?)?;
+        if b.get(at) == Some(&b'"') {
+            return Some(at + 1);
+        }
+        i = at + 2;
+    }
+}
+
 fn unquote(s: &str) -> &str {
     let s = trim_lws_str(s);
     s.strip_prefix('"')
@@ -254,7 +284,7 @@ fn unquote(s: &str) -> &str {
 /// Iterates `;name[=value]` parameters (values unquoted, escapes kept) of a parameter list without the
 /// leading `;`.
 pub fn params(list: &str) -> impl Iterator<Item = (&str, Option<&str>)> {
-    split_outside(list, ';').map(|p| match p.split_once('=') {
+    split_outside(list, b';').map(|p| match p.split_once('=') {
         Some((n, v)) => (trim_lws_str(n), Some(unquote(v))),
         None => (p, None),
     })

@@ -1,8 +1,10 @@
 //! Typed values of the header fields callscope reads: CSeq, From/To/Contact, Via, Route, Reason, Warning and
-//! ms-diagnostics (RFC 3261 §20, RFC 3326, RFC 3581, [MS-SIPRE]).
+//! ms-diagnostics, ms-client-diagnostics and its media debug lists (RFC 3261 §20, RFC 3326, RFC 3581,
+//! [MS-SIPRE], [MS-OCER]).
 //!
 //! Takes in: one header value (already unfolded by `super::message`), or a [`Message`] whose headers it reads.
-//! Produces: borrowed views ([`CSeq`], [`NameAddr`], [`Via`], [`Reason`], [`Warning`], [`MsDiagnostic`]) and the
+//! Produces: borrowed views ([`CSeq`], [`NameAddr`], [`Via`], [`Reason`], [`Warning`], [`MsDiagnostic`],
+//! [`MediaDebug`]) and the
 //! [`Message`] accessors that return them; a malformed value yields `None` (or is skipped in a list), never an
 //! error, so one bad header does not hide the others.
 //! Does not: unescape quoted-pairs or `%HH`, resolve hosts, or parse URIs (see `super::uri`).
@@ -103,15 +105,26 @@ impl<'s> Via<'s> {
         };
         let rest = trim_lws_str(rest);
         let params = rest.strip_prefix(';').unwrap_or(rest);
-        Some(Via {
+        let mut via = Via {
             transport,
             host,
             port,
-            branch: param(params, "branch").flatten(),
-            received: param(params, "received").flatten(),
-            rport: param(params, "rport").map(|v| v.and_then(|p| p.parse().ok())),
+            branch: None,
+            received: None,
+            rport: None,
             params,
-        })
+        };
+        // One pass over the parameters: every message has a Via, and most have several parameters.
+        for (name, value) in grammar::params(params) {
+            if via.branch.is_none() && name.eq_ignore_ascii_case("branch") {
+                via.branch = value;
+            } else if via.received.is_none() && name.eq_ignore_ascii_case("received") {
+                via.received = value;
+            } else if via.rport.is_none() && name.eq_ignore_ascii_case("rport") {
+                via.rport = Some(value.and_then(|p| p.parse().ok()));
+            }
+        }
+        Some(via)
     }
 }
 
@@ -150,6 +163,7 @@ impl<'s> MsDiagnostic<'s> {
     pub fn parse(s: &'s str) -> Option<MsDiagnostic<'s>> {
         let mut parts = params(s);
         let (id, _) = parts.next()?;
+        let id = trim_lws_str(id);
         let (id, sub) = match id.split_once('.') {
             Some((a, b)) => (a, Some(b.parse::<u32>().ok()?)),
             None => (id, None),
@@ -172,6 +186,52 @@ impl<'s> MsDiagnostic<'s> {
             }
         }
         Some(diag)
+    }
+}
+
+/// One media section of an ms-client-diagnostics `CallerMediaDebug` / `CalleeMediaDebug` value:
+/// `audio:ICEWarn=0x320,LocalSite=10.0.0.1:50000,...` (the Lync/Skype for Business client's report
+/// of its ICE connectivity checks, as Microsoft's support articles show it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaDebug<'s> {
+    /// `audio`, `video`, `application-sharing`, ... (before the first `:`), if named.
+    pub media: Option<&'s str>,
+    /// The `key=value` fields in order, empty items skipped; at most 64.
+    pub fields: Vec<(&'s str, &'s str)>,
+}
+
+impl<'s> MediaDebug<'s> {
+    /// Parses a value into its media sections; an item `name:key=value` starts a new section.
+    pub fn parse_all(value: &'s str) -> Vec<MediaDebug<'s>> {
+        let mut out: Vec<MediaDebug<'s>> = Vec::new();
+        for item in value.split(',').map(trim_lws_str).filter(|i| !i.is_empty()) {
+            let (media, field) = match (item.find(':'), item.find('=')) {
+                (Some(colon), Some(eq))
+                    if colon < eq
+                        && item[..colon]
+                            .bytes()
+                            .all(|b| b.is_ascii_alphabetic() || b == b'-') =>
+                {
+                    (Some(&item[..colon]), &item[colon + 1..])
+                }
+                _ => (None, item),
+            };
+            if media.is_some() || out.is_empty() {
+                if out.len() >= 8 {
+                    break;
+                }
+                out.push(MediaDebug {
+                    media,
+                    fields: Vec::new(),
+                });
+            }
+            if let (Some(last), Some((k, v))) = (out.last_mut(), field.split_once('=')) {
+                if last.fields.len() < 64 {
+                    last.fields.push((trim_lws_str(k), trim_lws_str(v)));
+                }
+            }
+        }
+        out
     }
 }
 
@@ -281,6 +341,14 @@ impl Message<'_> {
     /// All `ms-diagnostics-public` values.
     pub fn ms_diagnostics_public(&self) -> Vec<MsDiagnostic<'_>> {
         self.header_values("ms-diagnostics-public")
+            .filter_map(MsDiagnostic::parse)
+            .collect()
+    }
+
+    /// All `ms-client-diagnostics` values (a Lync/Skype for Business client's own report, in the
+    /// same `<ErrorId>;reason="...";attr="..."` form, on requests such as BYE as well as responses).
+    pub fn ms_client_diagnostics(&self) -> Vec<MsDiagnostic<'_>> {
+        self.header_values("ms-client-diagnostics")
             .filter_map(MsDiagnostic::parse)
             .collect()
     }

@@ -44,7 +44,7 @@ mod tests;
 
 pub use framing::{frame, looks_like_sip, parse_all, Framing, Messages};
 pub use grammar::{is_token_char, param, params};
-pub use headers::{CSeq, MsDiagnostic, NameAddr, Reason, Via, Warning};
+pub use headers::{CSeq, MediaDebug, MsDiagnostic, NameAddr, Reason, Via, Warning};
 pub use message::{parse, Header, Message, StartLine, Truncation};
 pub use registry::{expand_compact, Method, StatusCode};
 pub use uri::Uri;

@@ -15,7 +15,7 @@ use crate::correlate::media::Stream;
 use crate::diagnose::rules::media_poor_quality::{MAX_LOSS_PCT, MAX_MEAN_JITTER_MS, MIN_MOS};
 use crate::diagnose::{DiagnosedCall, Severity};
 use crate::report::json::wireshark_filter;
-use crate::report::words::{clock, duration_or_dash, short_uri};
+use crate::report::words::{clock, duration_or_dash, fax_line, short_uri};
 use crate::words::{frame_range, frames_list};
 
 /// One call's section: facts, findings, Wireshark filter, ladder and media (with plots).
@@ -140,6 +140,18 @@ pub(super) fn call_section(call: &DiagnosedCall, h: &mut String) -> fmt::Result 
         }
     } else if call.state == State::Answered {
         h.push_str("<p class=\"note\">No RTP stream was tied to this call.</p>\n");
+    }
+    let fax = &call.evidence.fax;
+    if !fax.is_empty() {
+        h.push_str("<h4>Fax</h4>\n");
+        for f in fax {
+            writeln!(
+                h,
+                "<div class=\"stream\"><span class=\"mono\">{}</span> · {}</div>",
+                escape(&fax_line(f)),
+                frame_range(f.first_frame, f.last_frame)
+            )?;
+        }
     }
     h.push_str("</section>\n");
     Ok(())

@@ -24,7 +24,7 @@ use crate::report::format::rfc3339;
 use crate::report::json::link_type_name;
 use crate::report::spool::{Key, Spool};
 use crate::report::words::{
-    clock, clock_s, duration_or_dash, pattern_outcome, short_uri, truncate,
+    clock, clock_s, duration_or_dash, pattern_outcome, short_uri, truncate, vantage_line,
 };
 use crate::words::{duration_ns, frames_list, plural};
 
@@ -65,7 +65,7 @@ fn state_rank(s: State) -> u8 {
     match s {
         State::Unanswered | State::Rejected | State::InProgress => 0,
         State::Cancelled => 1,
-        State::Answered => 2,
+        State::Answered | State::MidCall => 2,
     }
 }
 
@@ -254,6 +254,14 @@ pub(super) fn overview(t: &Tally, summary: &Summary, h: &mut String) -> fmt::Res
         }
         h.push_str("</div>\n");
     }
+    for p in &summary.patterns {
+        writeln!(
+            h,
+            "<p class=\"pattern\"><span class=\"sev warning\">pattern</span> <code>{}</code> {}</p>",
+            escape(p.code),
+            escape(&p.summary)
+        )?;
+    }
     let states_line: Vec<String> = t
         .states
         .iter()
@@ -271,6 +279,11 @@ pub(super) fn overview(t: &Tally, summary: &Summary, h: &mut String) -> fmt::Res
         summary.sip.resent,
         plural(t.others, "dialog"),
         t.transport_events
+    )?;
+    writeln!(
+        h,
+        "<p class=\"note\">Vantage: {}.</p>",
+        escape(&vantage_line(&summary.vantage))
     )
 }
 

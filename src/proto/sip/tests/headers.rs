@@ -515,3 +515,44 @@ fn misc_accessors() {
     assert_eq!(m.method(), Some(Method::Invite));
     assert!(m.is_request());
 }
+
+#[test]
+fn ms_client_diagnostics_with_media_debug() {
+    let m = ok(b"BYE sip:a SIP/2.0\r\nms-client-diagnostics: 51004; reason=\"Action initiated by User\"; CalleeMediaDebug=\"audio:ICEWarn=0x40003a0, LocalSite=192.168.100.1:50034,LocalMR=192.168.100.1::58503,,,PortRange=50020:50039\"\r\n\r\n");
+    let d = m.ms_client_diagnostics();
+    assert_eq!(d.len(), 1);
+    assert_eq!(
+        (d[0].error_id, d[0].reason),
+        (51004, Some("Action initiated by User"))
+    );
+    assert_eq!(d[0].attrs[0].0, "CalleeMediaDebug");
+    let media = MediaDebug::parse_all(d[0].attrs[0].1);
+    assert_eq!(
+        media,
+        vec![MediaDebug {
+            media: Some("audio"),
+            fields: vec![
+                ("ICEWarn", "0x40003a0"),
+                ("LocalSite", "192.168.100.1:50034"),
+                ("LocalMR", "192.168.100.1::58503"),
+                ("PortRange", "50020:50039"),
+            ],
+        }]
+    );
+    assert!(m.ms_diagnostics().is_empty());
+}
+
+#[test]
+fn media_debug_sections_and_bare_fields() {
+    let two =
+        MediaDebug::parse_all("audio:ICEWarn=0x0,LocalSite=[2001:db8::1]:5000,video:ICEWarn=0x20");
+    assert_eq!(two.len(), 2);
+    assert_eq!(two[0].fields[1], ("LocalSite", "[2001:db8::1]:5000"));
+    assert_eq!(
+        (two[1].media, two[1].fields[0]),
+        (Some("video"), ("ICEWarn", "0x20"))
+    );
+    let bare = MediaDebug::parse_all("ICEWarn=0x1,MrDnsU=edge.example.com");
+    assert_eq!((bare[0].media, bare[0].fields.len()), (None, 2));
+    assert!(MediaDebug::parse_all("").is_empty());
+}
