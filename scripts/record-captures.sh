@@ -17,10 +17,22 @@
 #
 # The "firewall" is an nft ruleset (scripts/lab/*.nft) inside lab-app1, like a host firewall on the
 # application server; impairments "on the wire" are nft netdev ingress rules on the switch ports.
+#
+# The two-point scenarios (points-*) use a routed topology instead, and run tcpdump at two points at once
+# (one file per point: <scenario>.<point>.pcap), to tell where a packet died:
+#
+#   lab-caller 192.0.2.10 ─┐                                 ┌─ lab-rtr (router, nft in its forward chain)
+#   lab-proxy  192.0.2.20 ─┤ bridge lab-br0 ── 192.0.2.1 ────┤
+#                          │ (lab-sw)                        └─ 198.51.100.1 ── lab-app1 198.51.100.31
+#
+# Capture points: "proxy" = inside lab-proxy, "edge" = the bridge (a mirror port at the proxy's site),
+# "app" = inside lab-app1 (before its own firewall). Only the documentation prefixes 192.0.2.0/24 and
+# 198.51.100.0/24 are used.
 # Only the documentation prefix 192.0.2.0/24 is used, only on veths inside namespaces this script creates.
 # Every sipp/kamailio/tcpdump/openssl run is wrapped in `timeout`; an EXIT trap stops them and deletes the
 # namespaces (a leftover lab from a killed run is deleted before the next scenario is built).
-# Needs: ip + ss (iproute2), sipp (Debian sip-tester), kamailio, tcpdump, tshark, nft, python3, openssl.
+# Needs: ip + ss (iproute2), sipp (Debian sip-tester), kamailio, tcpdump, tshark, nft, python3, openssl,
+# ping (iputils-ping).
 # Runs hold /tmp/callscope-lab.lock: a second run waits for the first (the namespace names are fixed).
 # LAB_KEEP_LOGS=/some/dir keeps the sipp/kamailio/tcpdump logs of the run there.
 # scripts/lab/: sipp scenarios (uac-*.xml, uas-*.xml), kamailio.cfg, nft rulesets, gen_media.py.
@@ -36,12 +48,14 @@ OUT=$(cd "$HERE/.." && pwd)/testdata/lab
 RUN=$(mktemp -d /tmp/lab-run.XXXXXX)
 chmod 755 "$RUN"
 
-NSS=(lab-sw lab-caller lab-proxy lab-app1 lab-app2)
+NSS=(lab-sw lab-caller lab-proxy lab-app1 lab-app2 lab-rtr)
 CALLER=192.0.2.10 PROXY=192.0.2.20 APP1=192.0.2.31 APP2=192.0.2.32 COLL=192.0.2.40
+ROUTER=192.0.2.1 ROUTED_APP=198.51.100.31
 # Namespaces some scenarios add (deleted with the others).
 EXTRA_NSS=(lab-coll)
 PIDS=()          # background processes started by this script (each wrapped in `timeout`)
 CAP_PID=""
+CAP_POINTS=()    # two-point scenarios: "point:pid" of each running tcpdump
 
 log() { printf '%s [lab] %s\n' "$(date +%T)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -116,6 +130,34 @@ setup() {
     sleep 0.5
 }
 
+# The routed topology of the two-point scenarios: caller and proxy on the bridge, the router between the
+# bridge and the application's own link (a veth pair), static routes both ways.
+setup_routed() {
+    teardown
+    local ns
+    for ns in lab-sw lab-caller lab-proxy lab-rtr lab-app1; do
+        ip netns add "$ns"
+        nsx "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+        nsx "$ns" ip link set lo up
+    done
+    nsx lab-sw ip link add lab-br0 type bridge stp_state 0 forward_delay 0 mcast_snooping 0
+    nsx lab-sw ip link set lab-br0 up
+    attach lab-caller lab-c0 "$CALLER" 02:00:c0:00:02:10
+    attach lab-proxy lab-p0 "$PROXY" 02:00:c0:00:02:20
+    attach lab-rtr lab-r0 "$ROUTER" 02:00:c0:00:02:01
+    ip link add lab-r1 netns lab-rtr address 02:00:c6:33:64:01 type veth peer name lab-a1 netns lab-app1 \
+        address 02:00:c6:33:64:31
+    nsx lab-rtr ip addr add 198.51.100.1/24 dev lab-r1
+    nsx lab-rtr ip link set lab-r1 up
+    nsx lab-app1 ip addr add "$ROUTED_APP/24" dev lab-a1
+    nsx lab-app1 ip link set lab-a1 up
+    nsx lab-rtr sysctl -qw net.ipv4.ip_forward=1
+    nsx lab-caller ip route add 198.51.100.0/24 via "$ROUTER"
+    nsx lab-proxy ip route add 198.51.100.0/24 via "$ROUTER"
+    nsx lab-app1 ip route add default via 198.51.100.1
+    sleep 0.5
+}
+
 # tcpdump_at NS IFACE FILE LOG [FILTER]   — a tcpdump writing $RUN/FILE (default filter: not ip6), returning once it listens (its pid in TCPDUMP_PID)
 tcpdump_at() {
     local ns=$1 ifn=$2 file=$3 logname=$4 filter=${5:-not ip6}
@@ -124,6 +166,19 @@ tcpdump_at() {
     TCPDUMP_PID=${PIDS[-1]}
     local i
     for i in $(seq 50); do grep -q "listening on" "$RUN/$logname.log" 2>/dev/null && break; sleep 0.1; done
+    sleep 0.3
+}
+# cap_start_at POINT NS IFACE   — one of several tcpdumps running at once, writing $RUN/cap.POINT.pcap
+cap_start_at() {
+    local point=$1 ns=$2 ifn=$3
+    rm -f "$RUN/cap.$point.pcap"
+    # --immediate-mode: without it the last packets sit in a ring block that is not handed over before
+    # the SIGINT (a quiet point loses the proxy's final 504).
+    bgrun "$ns" "tcpdump-$point" 300 tcpdump -i "$ifn" -s 0 -U --immediate-mode -Z root \
+        -w "$RUN/cap.$point.pcap" 'not ip6'
+    local pid_var="PID_tcpdump_$point" i
+    CAP_POINTS+=("$point:${!pid_var}")
+    for i in $(seq 50); do grep -q "listening on" "$RUN/tcpdump-$point.log" 2>/dev/null && break; sleep 0.1; done
     sleep 0.3
 }
 # cap_start NS IFACE [FILTER]   — tcpdump writing $RUN/cap.pcap (the scenario's own file)
@@ -158,8 +213,17 @@ save_capture() {
     log "$name: $(stat -c %s "$out/$name") bytes, $(tshark -r "$out/$name" 2>/dev/null | wc -l) frames"
 }
 cap_stop() {
-    local name=$1 extra
+    local name=$1 extra entry
     sleep 0.5
+    if [[ ${#CAP_POINTS[@]} -gt 0 ]]; then
+        for entry in "${CAP_POINTS[@]}"; do kill -INT "${entry#*:}" 2>/dev/null || true; done
+        for entry in "${CAP_POINTS[@]}"; do waitpid "${entry#*:}"; done
+        for entry in "${CAP_POINTS[@]}"; do
+            save_capture "cap.${entry%%:*}.pcap" "${name%.pcap}.${entry%%:*}.pcap"
+        done
+        CAP_POINTS=()
+        return
+    fi
     kill -INT "$CAP_PID" 2>/dev/null || true
     waitpid "$CAP_PID"
     save_capture cap.pcap "$name"
@@ -568,6 +632,101 @@ sc_early_media_port_closed() {
     waitpid "$PID_app1"
 }
 
+# ---------------------------------------------------------------------------------------------------------
+# Two-point scenarios (routed topology, see the top): each call captured at two points at once, one file
+# per point. The caller's calls go through the proxy (R-URI user "routed") to the application over TCP;
+# RTP flows between the caller and the application through the router.
+
+# The proxy pings the application first, as monitoring does: traffic both points see, both ways, besides
+# the call, whatever becomes of the call.
+keepalive_ping() { fgrun lab-proxy ping 10 ping -c 3 -i 0.2 -W 1 "$ROUTED_APP"; }
+
+# 17. The application's host firewall drops the SYNs (fw-drop-tcp-syn.nft in lab-app1): they leave the
+#     proxy, arrive at the application's host and are never answered; the proxy answers 504 after 10 s.
+sc_points_syn_dropped_at_app() {
+    firewall lab-app1 fw-drop-tcp-syn.nft
+    cap_start_at proxy lab-proxy lab-p0
+    cap_start_at app lab-app1 lab-a1
+    uas app1 lab-app1 "$ROUTED_APP" uas-call.xml -t t1
+    proxy FR_MS=10000
+    keepalive_ping
+    uac caller1 "$PROXY:5060" uac-call.xml routed -d 3000
+    kill -INT "$PID_app1" 2>/dev/null || true
+}
+
+# 18. The router drops the same SYNs (rtr-drop-tcp-syn.nft in lab-rtr): they leave the proxy and never
+#     reach the application's link; the pings pass. Same 504 at the proxy.
+sc_points_syn_dropped_on_router() {
+    firewall lab-rtr rtr-drop-tcp-syn.nft
+    cap_start_at proxy lab-proxy lab-p0
+    cap_start_at app lab-app1 lab-a1
+    uas app1 lab-app1 "$ROUTED_APP" uas-call.xml -t t1
+    proxy FR_MS=10000
+    keepalive_ping
+    uac caller1 "$PROXY:5060" uac-call.xml routed -d 3000
+    kill -INT "$PID_app1" 2>/dev/null || true
+}
+
+# 19. The router drops the application's RTP (rtr-drop-app-rtp.nft): it leaves the application and never
+#     reaches the proxy's site; the caller's RTP passes. One-way audio at the edge, both ways at the app.
+sc_points_rtp_dropped_on_router() {
+    firewall lab-rtr rtr-drop-app-rtp.nft
+    cap_start_at edge lab-sw lab-br0
+    cap_start_at app lab-app1 lab-a1
+    uas app1 lab-app1 "$ROUTED_APP" uas-call.xml -t t1
+    proxy FR_MS=10000
+    uac caller "$PROXY:5060" uac-call.xml routed -d 4000
+    waitpid "$PID_app1"
+}
+
+# 20. The application never sends RTP (uas-call-silent.xml: its media engine is down); nothing is dropped.
+#     One-way audio at both points, and the application's own capture shows it never sent any.
+sc_points_rtp_not_sent() {
+    cap_start_at edge lab-sw lab-br0
+    cap_start_at app lab-app1 lab-a1
+    uas app1 lab-app1 "$ROUTED_APP" uas-call-silent.xml -t t1
+    proxy FR_MS=10000
+    uac caller "$PROXY:5060" uac-call.xml routed -d 4000
+    waitpid "$PID_app1"
+}
+
+# 21. The clean call through the router, captured at the edge and at the application: every packet of
+#     one point that should reach the other does, one hop (the router) between them.
+sc_points_clean_call() {
+    cap_start_at edge lab-sw lab-br0
+    cap_start_at app lab-app1 lab-a1
+    uas app1 lab-app1 "$ROUTED_APP" uas-call.xml -t t1
+    proxy FR_MS=10000
+    uac caller "$PROXY:5060" uac-call.xml routed -d 3000
+    waitpid "$PID_app1"
+}
+
+# 22. The clean call through a router that masquerades the proxy's site (rtr-masquerade.nft): the
+#     application sees the proxy's TCP connection, and whatever flow reaches it first from the proxy's
+#     site, as coming from the router's address 198.51.100.1.
+sc_points_nat_call() {
+    firewall lab-rtr rtr-masquerade.nft
+    cap_start_at edge lab-sw lab-br0
+    cap_start_at app lab-app1 lab-a1
+    uas app1 lab-app1 "$ROUTED_APP" uas-call.xml -t t1
+    proxy FR_MS=10000
+    uac caller "$PROXY:5060" uac-call.xml routed -d 3000
+    waitpid "$PID_app1"
+}
+
+# 23. The router drops every ACK the proxy relays to the application (rtr-drop-ack.nft; proxy to
+#     application over UDP, R-URI user "routedudp"): the ACKs leave the proxy's site and never reach the
+#     application, which retransmits its 200 OK until it gives up (~32 s) and hangs up with a BYE.
+sc_points_ack_dropped_on_router() {
+    firewall lab-rtr rtr-drop-ack.nft
+    cap_start_at edge lab-sw lab-br0
+    cap_start_at app lab-app1 lab-a1
+    uas app1 lab-app1 "$ROUTED_APP" uas-ack-timeout.xml
+    proxy FR_MS=10000
+    uac caller "$PROXY:5060" uac-ack-lost.xml routedudp
+    waitpid "$PID_app1"
+}
+
 # 31. The failing and the good call of scenario 3, with the proxy mirroring its SIP to a HEP collector
 #     (kamailio siptrace, HEP3, trace_mode 1: every message received or sent; hlog() in the failure
 #     route). Two captures of the same traffic: what reaches the collector (hep-feed.pcap: HEP only),
@@ -690,13 +849,15 @@ ALL=(sip-udp-basic-call sip-udp-outcomes tcp-syn-dropped-proxy tcp-syn-dropped-a
      nat-private-sdp fax-t38 fax-t38-refused fax-t38-one-way media-one-way-at-caller
      media-blocked-both-at-caller ice-call ice-failed codec-mismatch media-changes midcall-one-way
      teardown-rtp-after-bye early-media-port-closed hep-feed hep2-feed lync-fe-504 lync-ice-failed
-     teams-dr-rejected teams-dr-tls load-403)
+     teams-dr-rejected teams-dr-tls
+     points-syn-dropped-at-app points-syn-dropped-on-router points-rtp-dropped-on-router points-rtp-not-sent
+     points-clean-call points-nat-call points-ack-dropped-on-router load-403)
 
 run_scenario() {
     local name=$1 fn="sc_${1//-/_}"
     declare -F "$fn" >/dev/null || die "unknown scenario: $name (try --list)"
     log "=== $name"
-    setup
+    if [[ $name == points-* ]]; then setup_routed; else setup; fi
     # A scenario recording at two points names its main capture otherwise (CAP_NAME).
     CAP_NAME="$name.pcap"
     "$fn"
@@ -709,7 +870,7 @@ main() {
     if [[ ${1:-} == --list ]]; then printf '%s\n' "${ALL[@]}"; return; fi
     [[ $(id -u) == 0 ]] || die "needs root (network namespaces): sudo $0 $*"
     local t
-    for t in ip ss sipp kamailio tcpdump tshark nft python3 openssl timeout; do
+    for t in ip ss sipp kamailio tcpdump tshark nft python3 openssl ping timeout; do
         command -v "$t" >/dev/null || die "missing tool: $t"
     done
     mkdir -p "$OUT"

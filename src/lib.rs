@@ -15,6 +15,8 @@
 //!   its evidence once it has ended.
 //! - [`diagnose`]: the rules that say why a finished call failed.
 //! - [`analysis`]: the result model, and [`analysis::Output`], what a run writes into as it goes.
+//! - [`points`]: captures of the same calls taken at several points, put together: the same packet
+//!   at each point, the clock offsets, where each lost packet died.
 //! - [`pipeline`]: runs it all, in parallel chunks folded in capture order ([`analyze_into`]); also
 //!   fed by a live interface ([`pipeline::Live`]).
 //! - [`report`]: text, JSON and HTML renderers, each an `Output`.
@@ -51,10 +53,11 @@ pub mod decode;
 pub mod diagnose;
 pub mod export;
 pub mod pipeline;
+pub mod points;
 pub mod proto;
 pub mod reassembly;
 pub mod report;
 pub(crate) mod words;
 
 pub use analysis::Analysis;
-pub use pipeline::{analyze, analyze_into, Options, Progress};
+pub use pipeline::{analyze, analyze_into, analyze_points, Options, Progress};

@@ -19,7 +19,7 @@ use callscope::analysis::{Output, Tee};
 use callscope::diagnose::Severity;
 use callscope::export::extract::packets_of;
 use callscope::export::redact::Redactor;
-use callscope::report::{html, json, text};
+use callscope::report::{html, json, points as report_points, text};
 use cli::args::{Args, ColorChoice, Command, FailOn};
 use cli::output::{Keep, Named, Worst};
 
@@ -73,7 +73,46 @@ fn named<O: Output>(path: &Path, inner: O) -> Named<O> {
     }
 }
 
+/// `analyze --at NAME=FILE…`: the points put together, in text, JSON and HTML.
+fn analyze_points(analyze: &cli::args::Analyze) -> anyhow::Result<ExitCode> {
+    for (used, flag) in [
+        (analyze.ndjson.is_some(), "--ndjson"),
+        (analyze.call.is_some(), "--call"),
+        (analyze.redact, "--redact"),
+    ] {
+        anyhow::ensure!(!used, "{flag} does not work with --at yet");
+    }
+    let merged = cli::analyze_points(&analyze.inputs)?;
+    let stdout = Path::new("-");
+    let write_err = |path: &Path| format!("cannot write {}", path.display());
+    if let Some(path) = &analyze.json {
+        report_points::write_json(&merged, cli::sink(path)?).with_context(|| write_err(path))?;
+    }
+    if let Some(path) = &analyze.html {
+        report_points::write_html(&merged, cli::sink(path)?).with_context(|| write_err(path))?;
+    }
+    if analyze.json.as_deref() != Some(stdout) {
+        report_points::write_text(&merged, &text_options(analyze), cli::sink(stdout)?)?;
+    }
+    let worst_found = merged
+        .points
+        .iter()
+        .flat_map(|p| &p.analysis.calls)
+        .filter_map(|c| c.worst())
+        .chain(
+            merged
+                .calls
+                .iter()
+                .flat_map(|c| c.verdicts.iter().map(|v| v.severity)),
+        )
+        .min();
+    Ok(exit_code(analyze, worst_found))
+}
+
 fn analyze(analyze: &cli::args::Analyze) -> anyhow::Result<ExitCode> {
+    if !analyze.inputs.at.is_empty() {
+        return analyze_points(analyze);
+    }
     let stdout = Path::new("-");
     let mut outputs: Vec<Box<dyn Output>> = Vec::new();
     if let Some(path) = &analyze.json {
@@ -91,15 +130,7 @@ fn analyze(analyze: &cli::args::Analyze) -> anyhow::Result<ExitCode> {
     let machine_on_stdout = [&analyze.json, &analyze.ndjson]
         .iter()
         .any(|p| p.as_deref() == Some(stdout));
-    let options = text::Options {
-        color: match analyze.color {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => io::IsTerminal::is_terminal(&io::stdout()),
-        },
-        only_failed: analyze.only_failed,
-        all: analyze.all,
-    };
+    let options = text_options(analyze);
     let mut keep = analyze.call.as_deref().map(|key| Keep::new(Some(key)));
     if !machine_on_stdout && keep.is_none() {
         outputs.push(Box::new(named(
@@ -137,19 +168,46 @@ fn analyze(analyze: &cli::args::Analyze) -> anyhow::Result<ExitCode> {
             out.flush()?;
         }
     }
+    Ok(exit_code(analyze, worst.0))
+}
+
+/// The text report's options from `--color` and `--only-failed`.
+fn text_options(analyze: &cli::args::Analyze) -> text::Options {
+    text::Options {
+        color: match analyze.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => io::IsTerminal::is_terminal(&io::stdout()),
+        },
+        only_failed: analyze.only_failed,
+        all: analyze.all,
+    }
+}
+
+/// 1 when `--fail-on` is given and the worst finding is that severe, else 0.
+fn exit_code(analyze: &cli::args::Analyze, worst: Option<Severity>) -> ExitCode {
     let threshold = analyze.fail_on.map(|f| match f {
         FailOn::Error => Severity::Error,
         FailOn::Warning => Severity::Warning,
     });
-    let failed = threshold.is_some_and(|t| worst.0.is_some_and(|w| w <= t));
-    Ok(if failed {
+    if threshold.is_some_and(|t| worst.is_some_and(|w| w <= t)) {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
-    })
+    }
 }
 
 fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let at_elsewhere = match &args.command {
+        Command::Calls(i) | Command::Streams(i) | Command::Browse(i) => !i.at.is_empty(),
+        Command::Flow(f) => !f.inputs.at.is_empty(),
+        Command::Extract(e) => !e.inputs.at.is_empty(),
+        Command::Analyze(_) | Command::Watch(_) => false,
+    };
+    anyhow::ensure!(
+        !at_elsewhere,
+        "--at: only `analyze` puts capture points together"
+    );
     match args.command {
         Command::Analyze(a) => return analyze(&a),
         Command::Calls(inputs) => {

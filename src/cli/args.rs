@@ -58,8 +58,17 @@ pub struct Extract {
 #[derive(clap::Args, Debug)]
 pub struct Inputs {
     /// Capture files; several files (e.g. rotated captures) are merged by time. `-` reads stdin.
-    #[arg(required = true, value_name = "FILE")]
+    #[arg(
+        required_unless_present = "at",
+        conflicts_with = "at",
+        value_name = "FILE"
+    )]
     pub files: Vec<PathBuf>,
+    /// `analyze` only: a capture taken at one point of the same calls, named (`--at proxy=p.pcap
+    /// --at app=a.pcap`); the points are put together to say where lost packets died. A name given
+    /// twice adds a file to that point. The first point's clock is the reference.
+    #[arg(long, value_name = "NAME=FILE")]
+    pub at: Vec<String>,
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,

@@ -58,6 +58,38 @@ pub fn analyze_files_into(
     Ok(done?)
 }
 
+/// `--at NAME=FILE…` grouped by name (in the order names first appear), each point's files opened.
+pub fn open_points(at: &[String]) -> anyhow::Result<Vec<(String, Vec<CaptureFile>)>> {
+    let mut points: Vec<(String, Vec<PathBuf>)> = Vec::new();
+    for spec in at {
+        let (name, path) = spec
+            .split_once('=')
+            .filter(|(n, p)| !n.is_empty() && !p.is_empty())
+            .with_context(|| format!("--at {spec:?}: expected NAME=FILE"))?;
+        match points.iter_mut().find(|(n, _)| n == name) {
+            Some((_, files)) => files.push(PathBuf::from(path)),
+            None => points.push((name.to_string(), vec![PathBuf::from(path)])),
+        }
+    }
+    points
+        .into_iter()
+        .map(|(name, paths)| Ok((name, open_all(&paths)?)))
+        .collect()
+}
+
+/// Analyses each capture point alone and puts them together, with a progress bar unless `--quiet`.
+pub fn analyze_points(inputs: &args::Inputs) -> anyhow::Result<callscope::points::Points> {
+    let points = open_points(&inputs.at)?;
+    let options = callscope::Options {
+        frame_filter: inputs.filter.as_deref().map(frame_filter).transpose()?,
+        ..callscope::Options::default()
+    };
+    let progress = progress::Bar::new(inputs.quiet);
+    let merged = callscope::analyze_points(&points, &options, &progress);
+    progress.finish();
+    Ok(merged)
+}
+
 /// Where a report goes: a file, or standard output for `-`.
 pub fn sink(path: &Path) -> anyhow::Result<Box<dyn Write + Send>> {
     if path == Path::new("-") {

@@ -110,6 +110,24 @@ pub fn analyze(files: &[CaptureFile], options: &Options, progress: &dyn Progress
     analysis
 }
 
+/// Analyses the captures of several points of the same calls (name, files), each point alone
+/// with its own clock and numbering, then puts them together ([`crate::points`]).
+pub fn analyze_points(
+    points: &[(String, Vec<CaptureFile>)],
+    options: &Options,
+    progress: &dyn Progress,
+) -> crate::points::Points {
+    let inputs = points
+        .iter()
+        .map(|(name, files)| crate::points::Input {
+            name: name.clone(),
+            analysis: analyze(files, options, progress),
+            files,
+        })
+        .collect();
+    crate::points::merge(inputs)
+}
+
 /// Analyses the given capture files as one capture, handing each call to `out` as it is finalized
 /// and everything else as it is let go: memory stays bounded by what is open at once, whatever
 /// the capture's length. Errors are `out`'s (writing a report).

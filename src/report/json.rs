@@ -101,6 +101,25 @@
 //!   "quoted_sip", "quoted_rtp" }` — `src`/`dst` are those of the quoted packet.
 //! - `other_dialogs` (array): Call-IDs without an INVITE: `call_id`, `method`, `messages`, `retransmissions`,
 //!   `final_status`, `first_frame`, `start_ts`, `src`, `dst`.
+//!
+//! With several capture points (`analyze --at NAME=FILE…`, written by `report::points`), the document
+//! is the first point's, with four more top-level arrays:
+//! - `capture_points`: `{ "name", "files", "ip_packets", "duplicates" (packets seen twice at the point),
+//!   "first_ts", "last_ts" (its first and last record, its own clock), "clock_offset" }`, where
+//!   `clock_offset` is `{ "ns" (add to a reference time to get this point's), "uncertainty_ns" (null:
+//!   packets went one way only, the offset is a bound), "consistent" }` or null (nothing in common with
+//!   the first point);
+//! - `point_pairs`: `{ "a", "b", "matched" (packets of a seen at b), "clock_offset" (b's minus a's),
+//!   "hops" (TTL difference, or null), "translations": [{ "a_src", "a_dst", "b_src", "b_dst",
+//!   "packets" }] }`;
+//! - `points_calls`: per call (by Call-ID): `{ "call_id", "at": [{ "point", "index" (1-based, in that
+//!   point's report) }], "verdicts": [{ "code" (`where.lost_between`, `where.unanswered_past`,
+//!   `where.not_sent`), "severity", "summary", "cause", "frames": [{ "point", "frames" }] }],
+//!   "messages": [{ "label", "ts" (reference clock), "src", "dst", "seen_at": [{ "point", "frame" }],
+//!   "missing_at": [points on its way that were capturing and did not see it] }], "streams_between":
+//!   [{ "src", "dst", "from", "to", "sent", "received", "first_frame", "last_frame" (at `from`),
+//!   "delay_min_ns", "delay_mean_ns", "delay_max_ns", "jitter_ns", "hops" }] }`;
+//! - `point_reports`: `{ "point", "report" }` for every other point, `report` a whole document.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};

@@ -8,6 +8,7 @@
 mod format;
 pub mod html;
 pub mod json;
+pub mod points;
 pub mod spool;
 pub mod text;
 mod words;

@@ -41,13 +41,17 @@ impl Tmux {
         assert!(self.run(&args).status.success(), "send-keys {keys:?}");
     }
 
-    /// Waits until the screen shows what `ready` looks for; the screen then.
+    /// Waits until the screen shows what `ready` looks for and has stopped changing (a loaded
+    /// machine can capture a screen half redrawn); the screen then.
     fn wait_for(&self, what: &str, ready: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + Duration::from_secs(90);
         loop {
             let screen = self.screen(false);
             if ready(&screen) {
-                return screen;
+                std::thread::sleep(Duration::from_millis(300));
+                if self.screen(false) == screen {
+                    return screen;
+                }
             }
             assert!(
                 Instant::now() < deadline,

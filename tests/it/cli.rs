@@ -315,6 +315,69 @@ From: \"\x1b]0;pwned\x07\x1b[2J\" <sip:\x1b[31mevil@192.0.2.1>;tag=1\r\nTo: <sip
 }
 
 #[test]
+fn capture_points_are_put_together_and_fail_on_their_verdicts() {
+    let at = |p: &str| format!("{p}=testdata/lab/points-syn-dropped-on-router.{p}.pcap");
+    let (proxy, app) = (at("proxy"), at("app"));
+    let out = callscope(
+        &[
+            "analyze",
+            "--at",
+            &proxy,
+            "--at",
+            &app,
+            "--fail-on",
+            "error",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("x where.lost_between: the 5 SYNs"), "{text}");
+    assert!(text.contains("== Capture point 'app'"), "{text}");
+    let out = callscope(
+        &["analyze", "--at", &proxy, "--at", &app, "--json", "-"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json["capture_points"][1]["name"], "app");
+    assert_eq!(
+        json["points_calls"][0]["verdicts"][0]["code"],
+        "where.lost_between"
+    );
+    let syn = &json["points_calls"][0]["messages"][2];
+    assert_eq!(
+        (syn["label"].as_str(), syn["missing_at"][0].as_str()),
+        (Some("SYN"), Some("app"))
+    );
+}
+
+#[test]
+fn capture_points_are_refused_where_they_do_not_apply() {
+    for args in [
+        &["analyze", "--at", "proxy"][..],
+        &["analyze", "--at", "=x.pcap"],
+        &[
+            "analyze",
+            "--at",
+            "a=testdata/lab/points-clean-call.app.pcap",
+            "testdata/lab/points-clean-call.app.pcap",
+        ],
+        &["calls", "--at", "a=testdata/lab/points-clean-call.app.pcap"],
+        &[
+            "analyze",
+            "--at",
+            "a=testdata/lab/points-clean-call.app.pcap",
+            "--ndjson",
+            "-",
+        ],
+    ] {
+        let out = callscope(args, None);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+    }
+}
+
+#[test]
 fn hep_port_adds_a_port_for_hep2_feeds() {
     let path = "testdata/lab/hep2-feed.pcap";
     let without = callscope(&["calls", "-q", path], None);

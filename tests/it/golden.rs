@@ -39,6 +39,35 @@ fn captures() -> Vec<PathBuf> {
     out
 }
 
+/// The two-point recordings (`testdata/lab/<scenario>.<point>.pcap`): per scenario its points,
+/// the application's ("app") last, so the proxy's or the edge's clock is the reference.
+fn point_runs() -> Vec<(String, Vec<(String, PathBuf)>)> {
+    let mut runs: Vec<(String, Vec<(String, PathBuf)>)> = Vec::new();
+    for path in captures() {
+        let name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        let Some((scenario, point)) = name
+            .strip_suffix(".pcap")
+            .and_then(|n| n.rsplit_once('.'))
+            .filter(|(s, _)| s.starts_with("points-"))
+        else {
+            continue;
+        };
+        let point = (point.to_string(), path.clone());
+        match runs.iter_mut().find(|(s, _)| s == scenario) {
+            Some((_, points)) => points.push(point),
+            None => runs.push((scenario.to_string(), vec![point])),
+        }
+    }
+    for (_, points) in &mut runs {
+        points.sort_by_key(|(name, _)| (name == "app", name.clone()));
+    }
+    runs
+}
+
 /// The snapshots' file name without extension: the capture's path under testdata/, `/` as `__`.
 fn stem(capture: &Path) -> String {
     capture
@@ -149,6 +178,45 @@ fn the_load_test_reads_as_a_handful_of_patterns() {
     assert!(text.contains("  ... 1261 more calls (--all lists every call"));
 }
 
+/// The reports of each two-point recording analysed with `--at`, as `points__<scenario>.*`.
+#[test]
+fn two_point_reports_match_snapshots() {
+    let mut failures = Vec::new();
+    let runs = point_runs();
+    assert!(runs.len() >= 6, "two-point recordings not found");
+    for (scenario, points) in runs {
+        let points: Vec<(String, Vec<CaptureFile>)> = points
+            .iter()
+            .map(|(name, path)| {
+                let file =
+                    CaptureFile::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                (name.clone(), vec![file])
+            })
+            .collect();
+        let merged = callscope::analyze_points(
+            &points,
+            &callscope::Options::default(),
+            &callscope::pipeline::NoProgress,
+        );
+        let mut text = Vec::new();
+        callscope::report::points::write_text(&merged, &Default::default(), &mut text)
+            .expect("write to a Vec");
+        let mut json = Vec::new();
+        callscope::report::points::write_json(&merged, &mut json).expect("write to a Vec");
+        let mut html = Vec::new();
+        callscope::report::points::write_html(&merged, &mut html).expect("write to a Vec");
+        let dir = Path::new(SNAPSHOTS);
+        for (ext, bytes) in [("txt", text), ("json", json), ("html", html)] {
+            check(
+                &dir.join(format!("points__{scenario}.{ext}")),
+                &String::from_utf8(bytes).expect("UTF-8"),
+                &mut failures,
+            );
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 #[test]
 fn the_refused_capture_is_refused() {
     assert!(
@@ -164,6 +232,9 @@ fn every_snapshot_has_its_capture() {
         .iter()
         .flat_map(|c| ["txt", "json", "html"].map(|ext| format!("{}.{ext}", stem(c))))
         .chain([format!("{}.txt", stem(Path::new(LOAD)))])
+        .chain(point_runs().into_iter().flat_map(|(scenario, _)| {
+            ["txt", "json", "html"].map(|ext| format!("points__{scenario}.{ext}"))
+        }))
         .collect();
     let orphans: Vec<String> = std::fs::read_dir(SNAPSHOTS)
         .expect("tests/snapshots")

@@ -22,6 +22,7 @@ mod html;
 mod live;
 mod netmon;
 mod normal_calls;
+mod points;
 mod real_captures;
 mod redact;
 mod redact_encapsulations;

@@ -477,6 +477,7 @@ impl App {
             quiet: true,
             filter: inputs.filter.clone(),
             hep_ports: inputs.hep_ports.clone(),
+            at: Vec::new(),
             select: args::Select {
                 call_id: Some(entry.call_id.clone()),
                 ..args::Select::default()
