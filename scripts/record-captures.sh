@@ -32,7 +32,7 @@
 # Every sipp/kamailio/tcpdump/openssl run is wrapped in `timeout`; an EXIT trap stops them and deletes the
 # namespaces (a leftover lab from a killed run is deleted before the next scenario is built).
 # Needs: ip + ss (iproute2), sipp (Debian sip-tester), kamailio, tcpdump, tshark, nft, python3, openssl,
-# ping (iputils-ping).
+# ping (iputils-ping), dnsmasq.
 # Runs hold /tmp/callscope-lab.lock: a second run waits for the first (the namespace names are fixed).
 # LAB_KEEP_LOGS=/some/dir keeps the sipp/kamailio/tcpdump logs of the run there.
 # scripts/lab/: sipp scenarios (uac-*.xml, uas-*.xml), kamailio.cfg, nft rulesets, gen_media.py.
@@ -98,6 +98,9 @@ teardown() {
 cleanup() {
     stop_all
     teardown
+    # the proxy's resolver configuration of the dns-nxdomain scenario (see there)
+    rm -f /etc/netns/lab-proxy/resolv.conf
+    rmdir /etc/netns/lab-proxy 2>/dev/null || true
     rm -rf "$RUN"
 }
 trap cleanup EXIT
@@ -291,6 +294,26 @@ proxy() {
 }
 # firewall NS RULES-FILE   — load an nft ruleset (from scripts/lab/) inside a namespace
 firewall() { nsx "$1" nft -f "$LAB/$2"; }
+# kamailio_as NAME CFG [kamailio -A defines...]   — kamailio in lab-proxy with another configuration (registrar,
+# keep-alive sender), bounded to 120 s; waits until it listens on UDP 5060
+kamailio_as() {
+    local name=$1 cfg=$2 defs=() d; shift 2
+    for d in "$@"; do defs+=(-A "$d"); done
+    mkdir -p "$RUN/$name"
+    bgrun lab-proxy "$name" 120 kamailio -f "$LAB/$cfg" -DD -E -m 32 -M 8 -Y "$RUN/$name" \
+        -P "$RUN/$name/kamailio.pid" "${defs[@]}"
+    local i
+    for i in $(seq 50); do nsx lab-proxy ss -lun 2>/dev/null | grep -q "$PROXY:5060" && break; sleep 0.1; done
+    sleep 0.3
+}
+# phone NAME PORT TARGET USER EXPIRES [extra sipp args]   — a sipp phone in lab-caller registering USER@lab.example
+# with Contact 192.0.2.10:PORT (uac-register.xml, password USER-secret), foreground, bounded to 60 s
+phone() {
+    local name=$1 port=$2 target=$3 user=$4 expires=$5; shift 5
+    fgrun lab-caller "$name" 60 sipp "$target" -sf "$LAB/uac-register.xml" -i "$CALLER" -p "$port" \
+        -mp $(((port - 5000) * 10 + 7000)) -s "$user" -au "$user" -ap "$user-secret" -key expires "$expires" \
+        "${SIPP_COMMON[@]}" "$@"
+}
 
 # ---------------------------------------------------------------------------------------------------------
 # Scenarios: one function per capture file; sc_<file name without .pcap, dashes as underscores>.
@@ -581,7 +604,7 @@ sc_ice_failed() {
     ice_call
 }
 
-# 26. Codec mismatch: the app's 200 OK lists PCMU only, but it sends its RTP with payload type 8 (PCMA).
+# 22. Codec mismatch: the app's 200 OK lists PCMU only, but it sends its RTP with payload type 8 (PCMA).
 sc_codec_mismatch() {
     cap_start lab-sw lab-br0
     uas app1 lab-app1 "$APP1" uas-codec-mismatch.xml
@@ -589,7 +612,7 @@ sc_codec_mismatch() {
     waitpid "$PID_app1"
 }
 
-# 27. Media changed mid-call by signalling: hold by re-INVITE (a=sendonly / recvonly, 6 s without media),
+# 23. Media changed mid-call by signalling: hold by re-INVITE (a=sendonly / recvonly, 6 s without media),
 #     off hold by UPDATE, codec changed to PCMA by re-INVITE: no media finding may come of it.
 sc_media_changes() {
     cap_start lab-sw lab-br0
@@ -598,7 +621,7 @@ sc_media_changes() {
     waitpid "$PID_app1"
 }
 
-# 28. A capture that starts mid-call: the one-way call of scenario 10 (the app's RTP dropped on its
+# 24. A capture that starts mid-call: the one-way call of scenario 10 (the app's RTP dropped on its
 #     uplink), 10 s long, with tcpdump started 3 s after the INVITE: no INVITE, no SDP, only the one-way
 #     RTP and the BYE in the capture.
 sc_midcall_one_way() {
@@ -610,7 +633,7 @@ sc_midcall_one_way() {
     waitpid "$PID_app1"
 }
 
-# 29. A normal call whose media outlives its signalling: the caller's BYE is answered at once; the caller's
+# 25. A normal call whose media outlives its signalling: the caller's BYE is answered at once; the caller's
 #     sipp exits 200 ms after that 200 OK, which closes its RTP socket (a phone that closes its media socket
 #     on BYE), while app1 keeps streaming for 600 ms after answering: the caller's host answers the late RTP
 #     with ICMP port unreachable (the kernel's own, within its rate limit: a burst of 6, then 1/s).
@@ -621,7 +644,7 @@ sc_teardown_rtp_after_bye() {
     waitpid "$PID_app1"
 }
 
-# 30. Early media to a port not open yet: app1 sends 183 with SDP and starts its RTP at once, 200 OK 1 s
+# 26. Early media to a port not open yet: app1 sends 183 with SDP and starts its RTP at once, 200 OK 1 s
 #     later; the caller's RTP port answers ICMP port unreachable until the 200 arrives (fw-caller-rtp-closed.nft,
 #     deleted by the caller's scenario on the 200: a phone that opens its media port on the answer).
 sc_early_media_port_closed() {
@@ -641,7 +664,7 @@ sc_early_media_port_closed() {
 # the call, whatever becomes of the call.
 keepalive_ping() { fgrun lab-proxy ping 10 ping -c 3 -i 0.2 -W 1 "$ROUTED_APP"; }
 
-# 17. The application's host firewall drops the SYNs (fw-drop-tcp-syn.nft in lab-app1): they leave the
+# 27. The application's host firewall drops the SYNs (fw-drop-tcp-syn.nft in lab-app1): they leave the
 #     proxy, arrive at the application's host and are never answered; the proxy answers 504 after 10 s.
 sc_points_syn_dropped_at_app() {
     firewall lab-app1 fw-drop-tcp-syn.nft
@@ -654,7 +677,7 @@ sc_points_syn_dropped_at_app() {
     kill -INT "$PID_app1" 2>/dev/null || true
 }
 
-# 18. The router drops the same SYNs (rtr-drop-tcp-syn.nft in lab-rtr): they leave the proxy and never
+# 28. The router drops the same SYNs (rtr-drop-tcp-syn.nft in lab-rtr): they leave the proxy and never
 #     reach the application's link; the pings pass. Same 504 at the proxy.
 sc_points_syn_dropped_on_router() {
     firewall lab-rtr rtr-drop-tcp-syn.nft
@@ -667,7 +690,7 @@ sc_points_syn_dropped_on_router() {
     kill -INT "$PID_app1" 2>/dev/null || true
 }
 
-# 19. The router drops the application's RTP (rtr-drop-app-rtp.nft): it leaves the application and never
+# 29. The router drops the application's RTP (rtr-drop-app-rtp.nft): it leaves the application and never
 #     reaches the proxy's site; the caller's RTP passes. One-way audio at the edge, both ways at the app.
 sc_points_rtp_dropped_on_router() {
     firewall lab-rtr rtr-drop-app-rtp.nft
@@ -679,7 +702,7 @@ sc_points_rtp_dropped_on_router() {
     waitpid "$PID_app1"
 }
 
-# 20. The application never sends RTP (uas-call-silent.xml: its media engine is down); nothing is dropped.
+# 30. The application never sends RTP (uas-call-silent.xml: its media engine is down); nothing is dropped.
 #     One-way audio at both points, and the application's own capture shows it never sent any.
 sc_points_rtp_not_sent() {
     cap_start_at edge lab-sw lab-br0
@@ -690,7 +713,7 @@ sc_points_rtp_not_sent() {
     waitpid "$PID_app1"
 }
 
-# 21. The clean call through the router, captured at the edge and at the application: every packet of
+# 31. The clean call through the router, captured at the edge and at the application: every packet of
 #     one point that should reach the other does, one hop (the router) between them.
 sc_points_clean_call() {
     cap_start_at edge lab-sw lab-br0
@@ -701,7 +724,7 @@ sc_points_clean_call() {
     waitpid "$PID_app1"
 }
 
-# 22. The clean call through a router that masquerades the proxy's site (rtr-masquerade.nft): the
+# 32. The clean call through a router that masquerades the proxy's site (rtr-masquerade.nft): the
 #     application sees the proxy's TCP connection, and whatever flow reaches it first from the proxy's
 #     site, as coming from the router's address 198.51.100.1.
 sc_points_nat_call() {
@@ -714,7 +737,7 @@ sc_points_nat_call() {
     waitpid "$PID_app1"
 }
 
-# 23. The router drops every ACK the proxy relays to the application (rtr-drop-ack.nft; proxy to
+# 33. The router drops every ACK the proxy relays to the application (rtr-drop-ack.nft; proxy to
 #     application over UDP, R-URI user "routedudp"): the ACKs leave the proxy's site and never reach the
 #     application, which retransmits its 200 OK until it gives up (~32 s) and hangs up with a BYE.
 sc_points_ack_dropped_on_router() {
@@ -727,7 +750,7 @@ sc_points_ack_dropped_on_router() {
     waitpid "$PID_app1"
 }
 
-# 31. The failing and the good call of scenario 3, with the proxy mirroring its SIP to a HEP collector
+# 34. The failing and the good call of scenario 3, with the proxy mirroring its SIP to a HEP collector
 #     (kamailio siptrace, HEP3, trace_mode 1: every message received or sent; hlog() in the failure
 #     route). Two captures of the same traffic: what reaches the collector (hep-feed.pcap: HEP only),
 #     and the switch without the HEP packets (hep-feed-switch.pcap, captured directly).
@@ -746,7 +769,7 @@ sc_hep_feed() {
     collector_stop hep-feed.pcap
 }
 
-# 32. A good call through the proxy mirrored as HEPv2 to a collector on a non-standard port (9999),
+# 35. A good call through the proxy mirrored as HEPv2 to a collector on a non-standard port (9999),
 #     captured at the collector (HEP1/2 has no magic: callscope reads it with --hep-port 9999).
 sc_hep2_feed() {
     collector 9999
@@ -759,7 +782,7 @@ sc_hep2_feed() {
     collector_stop hep2-feed.pcap
 }
 
-# 33. A Lync / Skype for Business Front End that cannot reach its trusted application: the proxy (as the
+# 36. A Lync / Skype for Business Front End that cannot reach its trusted application: the proxy (as the
 #     Front End) forwards the caller's INVITE over TCP to app1, whose firewall drops the SYNs, and answers
 #     504 with ms-diagnostics 1046 (WinsockFailureCode 10060) and ms-diagnostics-public (MS_DIAG).
 sc_lync_fe_504() {
@@ -771,7 +794,7 @@ sc_lync_fe_504() {
     kill -INT "$PID_app1" 2>/dev/null || true
 }
 
-# 34. A Lync / Skype for Business callee whose media cannot get through (app1's firewall drops all
+# 37. A Lync / Skype for Business callee whose media cannot get through (app1's firewall drops all
 #     non-SIP UDP): it answers with ICE candidates, no media flows, and it hangs up after 5 s with
 #     ms-client-diagnostics 24 and its CalleeMediaDebug (ICEWarn 0x320).
 sc_lync_ice_failed() {
@@ -782,7 +805,7 @@ sc_lync_ice_failed() {
     waitpid "$PID_app1"
 }
 
-# 35. An SBC (the caller) and Teams Direct Routing's SIP proxy (app2 standing in, with Microsoft's
+# 38. An SBC (the caller) and Teams Direct Routing's SIP proxy (app2 standing in, with Microsoft's
 #     Server header and pstnhub Contact): the SBC's OPTIONS health check is answered 200, then its
 #     INVITE is rejected 403 Forbidden.
 sc_teams_dr_rejected() {
@@ -795,7 +818,7 @@ sc_teams_dr_rejected() {
     waitpid "$PID_teams_reject"
 }
 
-# 36. The SBC's TLS connection to Teams Direct Routing (SNI sip.pstnhub.microsoft.com, port 5061) that
+# 39. The SBC's TLS connection to Teams Direct Routing (SNI sip.pstnhub.microsoft.com, port 5061) that
 #     Microsoft's side ends: the server (openssl s_server on app2, with a certificate for that name the
 #     SBC trusts) requires a client certificate and the SBC has none, so the server aborts the
 #     handshake. TLS 1.2 so that the alert is visible.
@@ -816,7 +839,133 @@ sc_teams_dr_tls() {
     sleep 0.5
 }
 
-# 37. A load test through the proxy (sipp at 20 calls/s, 1311 calls, each picking its Request-URI user
+# 40. Phones registering with kamailio as the registrar (kamailio-registrar.cfg: digest auth, fixed passwords,
+#     Min-Expires 20), each from its own Contact port: alice registers for 60 s and refreshes 25 s later on
+#     the same Call-ID (good); bob has the wrong password (401, credentials, 401 again, three times: a
+#     challenge loop); carol asks for 10 s (423 Interval Too Brief, Min-Expires: 20), retries with 20 and
+#     registers; dave is refused (403), erin is unknown (404); frank registers for 20 s and never refreshes
+#     (his binding expires 20 s later, within the capture); grace registers with app2, whose firewall drops
+#     SIP: her REGISTER is retransmitted per Timer E until Timer F (32 s), unanswered.
+sc_register_auth() {
+    firewall lab-app2 fw-drop-udp-sip.nft
+    cap_start lab-sw lab-br0
+    kamailio_as registrar kamailio-registrar.cfg
+    { phone alice-1 5062 "$PROXY:5060" alice 60 -cid_str "alice-registration@%s"
+      sleep 25
+      phone alice-2 5062 "$PROXY:5060" alice 60 -cid_str "alice-registration@%s" -base_cseq 10; } &
+    local alice=$!
+    PIDS+=("$alice")
+    { phone grace 5068 "$APP2:5060" grace 60 -max_non_invite_retrans 11 -recv_timeout 32000; } &
+    local grace=$!
+    PIDS+=("$grace")
+    sleep 0.5
+    phone bob 5063 "$PROXY:5060" bob 60 -ap bob-old-password
+    phone carol 5064 "$PROXY:5060" carol 10
+    phone dave 5065 "$PROXY:5060" dave 60
+    phone erin 5066 "$PROXY:5060" erin 60
+    phone frank 5067 "$PROXY:5060" frank 20
+    waitpid "$alice"
+    waitpid "$grace"
+}
+
+# 41. OPTIONS keep-alives from kamailio (kamailio-keepalive.cfg, dispatcher module: every 5 s to each
+#     destination, tm gives up after 4 s) to four next hops: app1 answers 200 (healthy); app2's firewall
+#     (fw-drop-keepalives.nft) drops UDP 5060 (OPTIONS retransmitted, never answered) and SYNs to its TLS port
+#     5061 (the keep-alive connection never opens: no SYN-ACK, as a Lync/SfB pool sees a trusted application
+#     behind a firewall); the caller host has nothing on TCP 5060 (SYN answered by RST).
+sc_options_keepalive() {
+    firewall lab-app2 fw-drop-keepalives.nft
+    printf '%s\n' "1 sip:$APP1:5060 0 0" "1 sip:$APP2:5060 0 0" "1 sip:$APP2:5061;transport=tcp 0 0" \
+        "1 sip:$CALLER:5060;transport=tcp 0 0" >"$RUN/dispatcher.list"
+    uas app1 lab-app1 "$APP1" uas-options.xml -m 100
+    uas app2 lab-app2 "$APP2" uas-options.xml -m 100
+    cap_start lab-sw lab-br0
+    kamailio_as keepalive kamailio-keepalive.cfg "DS_LIST=\"$RUN/dispatcher.list\""
+    sleep 22
+}
+
+# 42. The proxy resolves its next hop by name through dnsmasq (in lab-app2, answering for lab.example only:
+#     --local, so any other name there is NXDOMAIN), via /etc/netns/lab-proxy/resolv.conf, which `ip netns exec`
+#     mounts over the proxy's /etc/resolv.conf. Call 1 (R-URI user dnsgood): SRV _sip._tcp.app1.lab.example
+#     -> app1.lab.example:5060 -> A 192.0.2.31, the call connects over TCP. Call 2 (dnsbad): the SRV and A
+#     lookups of app9.lab.example get NXDOMAIN, the proxy cannot forward and answers 503 at once.
+sc_dns_nxdomain() {
+    mkdir -p /etc/netns/lab-proxy
+    printf 'nameserver %s\n' "$APP2" >/etc/netns/lab-proxy/resolv.conf
+    bgrun lab-app2 dnsmasq 60 dnsmasq --no-daemon --no-resolv --no-hosts --bind-interfaces \
+        --listen-address="$APP2" --local=/lab.example/ --host-record=app1.lab.example,"$APP1" \
+        --srv-host=_sip._tcp.app1.lab.example,app1.lab.example,5060 --log-queries
+    sleep 0.5
+    cap_start lab-sw lab-br0
+    uas app1 lab-app1 "$APP1" uas-call.xml -t t1
+    proxy FR_MS=10000
+    uac caller1 "$PROXY:5060" uac-call.xml dnsgood -d 2000
+    uac caller2 "$PROXY:5060" uac-call.xml dnsbad -d 2000
+    waitpid "$PID_app1"
+}
+
+# 43. A large INVITE (uac-call-big.xml: an ICE/DTLS offer, ~2.6 kB) over UDP leaves the caller as two IP
+#     fragments. Call 1 connects (the fragments pass, RTP 2 s, BYE). Then app1's firewall drops non-first
+#     fragments before reassembly (fw-drop-fragments.nft): call 2's INVITE and its retransmissions are lost
+#     whole at app1, while the switch still sees both fragments of each; Timer B ends it at 32 s.
+sc_invite_fragments_dropped() {
+    cap_start lab-sw lab-br0
+    uas app1 lab-app1 "$APP1" uas-call.xml
+    uac caller-1 "$APP1:5060" uac-call-big.xml app -d 2000
+    waitpid "$PID_app1"
+    firewall lab-app1 fw-drop-fragments.nft
+    uas app1 lab-app1 "$APP1" uas-call.xml
+    uac caller-2 "$APP1:5060" uac-call-big.xml app -d 2000 "${TIMER_B[@]}"
+    kill -INT "$PID_app1" 2>/dev/null || true
+    waitpid "$PID_app1"
+}
+
+# 44. The same large INVITE, its second fragment dropped on the caller's uplink before the mirror
+#     (drop-caller-fragments-uplink.nft, netdev ingress of the caller's switch port): the capture holds only the
+#     first fragment of each transmission (7, per Timer A), never a whole INVITE; app1 receives nothing.
+sc_invite_fragments_lost() {
+    nsx lab-sw nft -f "$LAB/drop-caller-fragments-uplink.nft"
+    cap_start lab-sw lab-br0
+    uas app1 lab-app1 "$APP1" uas-call.xml
+    uac caller "$APP1:5060" uac-call-big.xml app -d 2000 "${TIMER_B[@]}"
+    kill -INT "$PID_app1" 2>/dev/null || true
+    waitpid "$PID_app1"
+}
+
+# 45. Three calls with RFC 4028 session timers (Session-Expires: 90;refresher=uac, accepted by app1 with
+#     Require: timer), media inactive. Once they are up, app1's firewall starts dropping inbound UDP SIP starting
+#     with "INVITE" (uas-session-timer.xml adds the rule to fw-session-refresh.nft's chain): each caller's refresh
+#     re-INVITE at 45 s is retransmitted unanswered, and app1 ends each session at SE - min(32, SE/3) = 60 s with
+#     a BYE (Reason: Q.850;cause=102): three calls that all last 60 s.
+sc_session_timer_refresh_dropped() {
+    firewall lab-app1 fw-session-refresh.nft
+    cap_start lab-sw lab-br0
+    uas app1 lab-app1 "$APP1" uas-session-timer.xml -m 3
+    fgrun lab-caller caller 90 sipp "$APP1:5060" -sf "$LAB/uac-session-timer.xml" -i "$CALLER" -p 5060 \
+        -mi "$CALLER" -mp 6000 -s app -nostdin -m 3 -l 3 -r 10 -aa -trace_err -trace_msg
+    waitpid "$PID_app1"
+}
+
+# 46. Transactions other than INVITE and REGISTER: a MESSAGE app1 accepts (200); a SUBSCRIBE for voicemail
+#     notifications that app1 refuses with 489 Bad Event; a MESSAGE to app2, whose firewall drops it
+#     (retransmitted per Timer E, unanswered until Timer F, 32 s); and a call with a reliable 183 (PRACK/200)
+#     in which the caller's REFER (blind transfer) is refused 403 before it hangs up.
+sc_other_transactions() {
+    firewall lab-app2 fw-drop-udp-sip.nft
+    cap_start lab-sw lab-br0
+    uas app1 lab-app1 "$APP1" uas-message.xml
+    uac caller-message "$APP1:5060" uac-message.xml app
+    waitpid "$PID_app1"
+    uas app1 lab-app1 "$APP1" uas-subscribe-bad-event.xml
+    uac caller-subscribe "$APP1:5060" uac-subscribe.xml app
+    waitpid "$PID_app1"
+    uas app1 lab-app1 "$APP1" uas-prack-refer.xml
+    uac caller-refer "$APP1:5060" uac-prack-refer.xml app
+    waitpid "$PID_app1"
+    uac caller-lost "$APP2:5060" uac-message.xml app -max_non_invite_retrans 10 -recv_timeout 32000
+}
+
+# 47. A load test through the proxy (sipp at 20 calls/s, 1311 calls, each picking its Request-URI user
 #     from an injection file shuffled with a fixed seed): 1148 "deny" calls rejected at once by the
 #     proxy with 403 Forbidden; 88 "ans" calls relayed over UDP to app1, which answers with SDP and
 #     sends no RTP (nor does the caller), 12 s calls; 75 "lost" calls whose INVITEs the proxy's firewall
@@ -849,7 +998,8 @@ ALL=(sip-udp-basic-call sip-udp-outcomes tcp-syn-dropped-proxy tcp-syn-dropped-a
      nat-private-sdp fax-t38 fax-t38-refused fax-t38-one-way media-one-way-at-caller
      media-blocked-both-at-caller ice-call ice-failed codec-mismatch media-changes midcall-one-way
      teardown-rtp-after-bye early-media-port-closed hep-feed hep2-feed lync-fe-504 lync-ice-failed
-     teams-dr-rejected teams-dr-tls
+     teams-dr-rejected teams-dr-tls register-auth options-keepalive dns-nxdomain invite-fragments-dropped
+     invite-fragments-lost session-timer-refresh-dropped other-transactions
      points-syn-dropped-at-app points-syn-dropped-on-router points-rtp-dropped-on-router points-rtp-not-sent
      points-clean-call points-nat-call points-ack-dropped-on-router load-403)
 
@@ -870,7 +1020,7 @@ main() {
     if [[ ${1:-} == --list ]]; then printf '%s\n' "${ALL[@]}"; return; fi
     [[ $(id -u) == 0 ]] || die "needs root (network namespaces): sudo $0 $*"
     local t
-    for t in ip ss sipp kamailio tcpdump tshark nft python3 openssl ping timeout; do
+    for t in ip ss sipp kamailio tcpdump tshark nft python3 openssl ping dnsmasq timeout; do
         command -v "$t" >/dev/null || die "missing tool: $t"
     done
     mkdir -p "$OUT"

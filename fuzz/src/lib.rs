@@ -269,6 +269,14 @@ fn sip_message(m: &sip::Message<'_>, input_len: usize) {
         m.header_values("via").count(),
         m.headers_named("contact").count(),
     ));
+    black_box((
+        m.challenge(),
+        m.credentials(),
+        m.expires(),
+        m.min_expires(),
+        m.session_expires(),
+        m.min_se(),
+    ));
     if let Some(c) = m.contact() {
         black_box(sip::Uri::parse(c.uri).is_ok());
     }

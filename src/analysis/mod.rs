@@ -14,9 +14,13 @@ use std::io;
 use crate::capture::Warning;
 use crate::correlate::calls::{OtherDialog, SipStats};
 use crate::correlate::media::Stream;
+use crate::correlate::peers::Peer;
+use crate::correlate::registrations::Registration;
+use crate::correlate::transactions::Transaction;
 use crate::correlate::transport::{Connection, IcmpError};
+
 use crate::correlate::vantage::Vantage;
-use crate::diagnose::{DiagnosedCall, Pattern, Sink, TransportEvent};
+use crate::diagnose::{Diagnosed, DiagnosedCall, Pattern, Sink, TransportEvent};
 use crate::reassembly;
 
 pub mod filter;
@@ -54,6 +58,14 @@ pub struct Analysis {
     pub streams: Vec<Stream>,
     /// Transport failures (TCP, TLS, ICMP) with the calls they explain, by first frame.
     pub transport_events: Vec<TransportEvent>,
+    /// Non-INVITE transactions of the methods reported as themselves (SUBSCRIBE, NOTIFY, MESSAGE,
+    /// REFER, PRACK, INFO, UPDATE, PUBLISH, ...), with their findings, by first frame.
+    pub transactions: Vec<Diagnosed<Transaction>>,
+    /// Registration bindings (address-of-record + Contact) with their findings, by first REGISTER.
+    pub registrations: Vec<Diagnosed<Registration>>,
+    /// SIP peer pairs (client host → server endpoint) with their keep-alive findings, by client then
+    /// server.
+    pub peers: Vec<Diagnosed<Peer>>,
     /// Causes several calls share, in the order of their first call.
     pub patterns: Vec<Pattern>,
     /// What the memory limits left out.
@@ -119,6 +131,15 @@ impl Sink for Tee<'_> {
     fn transport_event(&mut self, event: &TransportEvent) {
         self.0.iter_mut().for_each(|o| o.transport_event(event));
     }
+    fn transaction(&mut self, tx: &Diagnosed<Transaction>) {
+        self.0.iter_mut().for_each(|o| o.transaction(tx));
+    }
+    fn registration(&mut self, reg: &Diagnosed<Registration>) {
+        self.0.iter_mut().for_each(|o| o.registration(reg));
+    }
+    fn peer(&mut self, peer: &Diagnosed<Peer>) {
+        self.0.iter_mut().for_each(|o| o.peer(peer));
+    }
 }
 
 impl Output for Tee<'_> {
@@ -149,6 +170,15 @@ impl Sink for Analysis {
     fn transport_event(&mut self, event: &TransportEvent) {
         self.transport_events.push(event.clone());
     }
+    fn transaction(&mut self, tx: &Diagnosed<Transaction>) {
+        self.transactions.push(tx.clone());
+    }
+    fn registration(&mut self, reg: &Diagnosed<Registration>) {
+        self.registrations.push(reg.clone());
+    }
+    fn peer(&mut self, peer: &Diagnosed<Peer>) {
+        self.peers.push(peer.clone());
+    }
 }
 
 /// Collecting: everything is kept, then put in report order.
@@ -164,6 +194,9 @@ impl Output for Analysis {
         self.connections.sort_by_key(|c| c.first_frame);
         self.transport_events
             .sort_by_key(|e| (e.first_frame, e.code));
+        self.transactions.sort_by_key(|t| t.request.frame);
+        self.registrations.sort_by_key(|r| r.first.frame);
+        self.peers.sort_by_key(|p| (p.client, p.server));
         self.captures = summary.captures;
         self.sip = summary.sip;
         self.sip_malformed = summary.sip_malformed;
@@ -217,6 +250,9 @@ impl Analysis {
         self.transport_events
             .iter()
             .for_each(|e| out.transport_event(e));
+        self.transactions.iter().for_each(|t| out.transaction(t));
+        self.registrations.iter().for_each(|r| out.registration(r));
+        self.peers.iter().for_each(|p| out.peer(p));
         self.icmp_errors.iter().for_each(|e| out.icmp_error(e));
         out.finish(self.summary())
     }

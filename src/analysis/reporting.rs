@@ -17,8 +17,11 @@ use super::overview::Overviewer;
 use super::{Output, Summary};
 use crate::correlate::calls::OtherDialog;
 use crate::correlate::media::Stream;
+use crate::correlate::peers::Peer;
+use crate::correlate::registrations::Registration;
+use crate::correlate::transactions::Transaction;
 use crate::correlate::transport::{Connection, IcmpError};
-use crate::diagnose::{DiagnosedCall, Sink, TransportEvent};
+use crate::diagnose::{Diagnosed, DiagnosedCall, Sink, TransportEvent};
 
 /// A set of call indexes, one bit each.
 #[derive(Default)]
@@ -176,6 +179,16 @@ impl Sink for Reporting<'_> {
         if keep {
             self.inner.transport_event(e);
         }
+    }
+    // Transactions, registrations and peers are not calls: a call filter does not select them.
+    fn transaction(&mut self, tx: &Diagnosed<Transaction>) {
+        self.inner.transaction(tx);
+    }
+    fn registration(&mut self, reg: &Diagnosed<Registration>) {
+        self.inner.registration(reg);
+    }
+    fn peer(&mut self, peer: &Diagnosed<Peer>) {
+        self.inner.peer(peer);
     }
 }
 

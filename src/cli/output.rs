@@ -7,8 +7,11 @@ use std::io;
 use callscope::analysis::{CaptureSummary, Output, Summary};
 use callscope::correlate::calls::OtherDialog;
 use callscope::correlate::media::Stream;
+use callscope::correlate::peers::Peer;
+use callscope::correlate::registrations::Registration;
+use callscope::correlate::transactions::Transaction;
 use callscope::correlate::transport::{Connection, IcmpError};
-use callscope::diagnose::{DiagnosedCall, Severity, Sink, TransportEvent};
+use callscope::diagnose::{Diagnosed, DiagnosedCall, Severity, Sink, TransportEvent};
 
 /// Keeps the one call a user named by its number in the call list or by its Call-ID, or, without a
 /// key, every call reported (those the selection picked).
@@ -100,20 +103,35 @@ impl Output for Keep {
     }
 }
 
-/// The worst finding severity of any call.
+/// The worst finding severity of any call, transaction, registration or peer pair.
 #[derive(Default)]
 pub struct Worst(pub Option<Severity>);
 
-impl Sink for Worst {
-    fn call(&mut self, call: &DiagnosedCall) {
-        if let Some(w) = call.worst() {
+impl Worst {
+    fn seen(&mut self, worst: Option<Severity>) {
+        if let Some(w) = worst {
             self.0 = Some(self.0.map_or(w, |s| s.min(w)));
         }
+    }
+}
+
+impl Sink for Worst {
+    fn call(&mut self, call: &DiagnosedCall) {
+        self.seen(call.worst());
     }
     fn other(&mut self, _: &OtherDialog) {}
     fn stream(&mut self, _: &Stream) {}
     fn connection(&mut self, _: &Connection) {}
     fn transport_event(&mut self, _: &TransportEvent) {}
+    fn transaction(&mut self, tx: &Diagnosed<Transaction>) {
+        self.seen(tx.worst());
+    }
+    fn registration(&mut self, reg: &Diagnosed<Registration>) {
+        self.seen(reg.worst());
+    }
+    fn peer(&mut self, peer: &Diagnosed<Peer>) {
+        self.seen(peer.worst());
+    }
 }
 
 impl Output for Worst {
@@ -144,6 +162,15 @@ impl<O: Output> Sink for Named<O> {
     }
     fn transport_event(&mut self, event: &TransportEvent) {
         self.inner.transport_event(event);
+    }
+    fn transaction(&mut self, tx: &Diagnosed<Transaction>) {
+        self.inner.transaction(tx);
+    }
+    fn registration(&mut self, reg: &Diagnosed<Registration>) {
+        self.inner.registration(reg);
+    }
+    fn peer(&mut self, peer: &Diagnosed<Peer>) {
+        self.inner.peer(peer);
     }
 }
 

@@ -25,7 +25,10 @@ use super::dialogs::{self, Dialogs, End, Finished, Placed, GRACE_NS, TIMER_B_NS}
 use super::fax::{self, Fax, UdptlPacket};
 use super::media::{self, Owner, Signalled, Stream, StunCheck, StunClass};
 use super::message::{Codec, Message, Method};
+use super::peers::{self, Peer};
+use super::registrations::{self, Registration};
 use super::slab::Key;
+use super::transactions::{self, Observed, Transaction};
 use super::transport::{self, Connection, IcmpError, IcmpGroup, Released, Segmented, TlsEvent};
 use super::vantage::{self, Vantage};
 use crate::proto::rtcp::ReportBlock;
@@ -44,6 +47,9 @@ pub struct Limits {
     pub dialogs: dialogs::Limits,
     pub media: media::Limits,
     pub transport: transport::Limits,
+    pub transactions: transactions::Limits,
+    pub registrations: registrations::Limits,
+    pub peers: peers::Limits,
 }
 
 /// What the capture showed so far, beyond one call (see `vantage`).
@@ -120,6 +126,13 @@ pub trait Finisher {
     /// A connection nothing needs any more; `sip_port`: one of its ports carried SIP in this capture.
     fn connection(&mut self, conn: Released<Connection>, sip_port: bool);
     fn icmp(&mut self, group: Released<IcmpGroup>, sip_port: bool);
+    /// A finished non-INVITE transaction of a method other than REGISTER, OPTIONS, BYE and CANCEL
+    /// (those are the registrations', the peer table's and the calls').
+    fn transaction(&mut self, tx: Transaction);
+    /// A registration binding that is over.
+    fn registration(&mut self, reg: Registration);
+    /// The capture is over: the peer table, by client then server.
+    fn peers(&mut self, peers: Vec<Peer>);
 }
 
 /// What an open call holds and where it is indexed.
@@ -159,6 +172,11 @@ pub struct Engine {
     dialogs: Dialogs,
     media: media::Tracker,
     transport: transport::Tracker,
+    transactions: transactions::Tracker,
+    registrations: registrations::Tracker,
+    peers: peers::Table,
+    /// Transactions answered since the last event, handed out at the next [`Engine::advance`].
+    answered: Vec<Transaction>,
     open: FxHashMap<Key, Open>,
     paths: FxHashMap<(IpAddr, SocketAddr), Vec<Key>>,
     next_hops: FxHashMap<IpAddr, Vec<(Key, i64)>>,
@@ -189,6 +207,8 @@ pub struct Peaks {
     pub call_ids: usize,
     pub streams: usize,
     pub connections: usize,
+    pub transactions: usize,
+    pub registrations: usize,
 }
 
 /// Limits hit and other counts the summary reports.
@@ -200,6 +220,10 @@ pub struct Counts {
     pub untracked_udptl_packets: u64,
     pub untracked_tcp_segments: u64,
     pub untracked_icmp: u64,
+    /// Non-INVITE requests, REGISTERs of bindings and peer-pair events beyond their limits.
+    pub untracked_transactions: u64,
+    pub untracked_registrations: u64,
+    pub untracked_peer_events: u64,
     pub out_of_order: u64,
     /// What the capture point could see, over the whole capture.
     pub vantage: Vantage,
@@ -220,6 +244,10 @@ impl Engine {
             dialogs: Dialogs::new(limits.dialogs),
             media: media::Tracker::new(limits.media),
             transport: transport::Tracker::new(limits.transport),
+            transactions: transactions::Tracker::new(limits.transactions),
+            registrations: registrations::Tracker::new(limits.registrations),
+            peers: peers::Table::new(limits.peers),
+            answered: Vec::new(),
             open: FxHashMap::default(),
             paths: FxHashMap::default(),
             next_hops: FxHashMap::default(),
@@ -249,6 +277,9 @@ impl Engine {
         if ts_ns < self.clock.saturating_sub(1_000_000_000) {
             self.out_of_order += 1;
         }
+        for tx in std::mem::take(&mut self.answered) {
+            self.transaction_done(tx, out);
+        }
         if ts_ns <= self.clock {
             return;
         }
@@ -262,15 +293,41 @@ impl Engine {
             } else if let Some((key, check)) = self.media.expire_stun(now) {
                 self.settled_stun(key, check);
             } else if let Some(conn) = self.transport.expire(now) {
-                let sip = self.on_sip_port(conn.item.client, conn.item.server);
-                out.connection(conn, sip);
+                self.release_connection(conn, out);
             } else if let Some(group) = self.transport.expire_icmp(now) {
-                let e = group.item.first();
-                let sip = self.on_sip_port(e.src, e.dst);
-                out.icmp(group, sip);
+                self.release_icmp(group, out);
+            } else if let Some(tx) = self.transactions.expire(now) {
+                self.transaction_done(tx, out);
+            } else if let Some(reg) = self.registrations.due(now) {
+                out.registration(reg);
             } else {
                 break;
             }
+        }
+    }
+
+    fn release_connection(&mut self, conn: Released<Connection>, out: &mut dyn Finisher) {
+        let sip = self.on_sip_port(conn.item.client, conn.item.server);
+        self.peers
+            .connection(&conn.item, !conn.calls.is_empty(), sip);
+        out.connection(conn, sip);
+    }
+
+    fn release_icmp(&mut self, group: Released<IcmpGroup>, out: &mut dyn Finisher) {
+        let e = group.item.first();
+        let sip = self.on_sip_port(e.src, e.dst);
+        self.peers.icmp(&group.item);
+        out.icmp(group, sip);
+    }
+
+    /// A transaction is over: the peer table counts it, the registrations take REGISTERs, and the
+    /// methods nothing else reports go out.
+    fn transaction_done(&mut self, tx: Transaction, out: &mut dyn Finisher) {
+        self.peers.transaction(&tx);
+        if tx.method == Method::Register {
+            self.registrations.transaction(&tx);
+        } else if transactions::listed(&tx.method) {
+            out.transaction(tx);
         }
     }
 
@@ -290,20 +347,32 @@ impl Engine {
             }
         }
         for conn in self.transport.drain() {
-            let sip = self.on_sip_port(conn.item.client, conn.item.server);
-            out.connection(conn, sip);
+            self.release_connection(conn, out);
         }
         for group in self.transport.drain_icmp() {
-            let e = group.item.first();
-            let sip = self.on_sip_port(e.src, e.dst);
-            out.icmp(group, sip);
+            self.release_icmp(group, out);
         }
+        for tx in std::mem::take(&mut self.answered) {
+            self.transaction_done(tx, out);
+        }
+        for tx in self.transactions.drain() {
+            self.transaction_done(tx, out);
+        }
+        for reg in self.registrations.drain(now) {
+            out.registration(reg);
+        }
+        out.peers(self.peers.drain());
+        self.peaks.transactions = self.transactions.peak;
+        self.peaks.registrations = self.registrations.peak;
         Counts {
             sip: self.dialogs.stats.clone(),
             untracked_rtp_packets: self.media.untracked_packets,
             untracked_udptl_packets: self.untracked_udptl,
             untracked_tcp_segments: self.transport.untracked_segments,
             untracked_icmp: self.transport.untracked_icmp,
+            untracked_transactions: self.transactions.untracked,
+            untracked_registrations: self.registrations.untracked,
+            untracked_peer_events: self.peers.untracked,
             out_of_order: self.out_of_order,
             peaks: self.peaks,
             vantage: self.vantage.vantage(self.media.rtp_seen()),
@@ -335,7 +404,18 @@ impl Engine {
         let invite_final = msg.is_final_response_to(&Method::Invite);
         let answer = invite_final && msg.status().is_some_and(|s| s.is_success());
         let sdp = sdp_endpoints(&msg);
-        let Placed::Group { key, new_call } = self.dialogs.push(msg) else {
+        let observed = self.transactions.observe(&msg);
+        let placed = self.dialogs.push(msg);
+        let call = match placed {
+            Placed::Group { key, .. } => self.dialogs.get(key).and_then(|g| g.index),
+            Placed::Counted => None,
+        };
+        match observed {
+            Observed::New(tx) => self.transactions.set_call(tx, call),
+            Observed::Done(tx) => self.answered.push(*tx),
+            Observed::Other => {}
+        }
+        let Placed::Group { key, new_call } = placed else {
             return;
         };
         self.peaks.call_ids = self.peaks.call_ids.max(self.dialogs.open());
@@ -832,6 +912,7 @@ impl Engine {
         let Some(open) = self.open.remove(&key) else {
             return;
         };
+        self.peers.call(&call);
         for path in &open.paths {
             drop_key(&mut self.paths, *path, key);
         }

@@ -5,6 +5,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use super::fields::Fields;
 use crate::proto::sip::StatusCode;
 use crate::proto::{sdp, sip};
 
@@ -293,6 +294,8 @@ pub struct Message {
     pub sdp: Option<Vec<SdpMedia>>,
     /// The message was cut short (snaplen, Content-Length beyond the datagram).
     pub truncated: bool,
+    /// Registration, authentication and session-timer fields, where it has any.
+    pub fields: Option<Box<Fields>>,
 }
 
 impl Message {
@@ -345,6 +348,9 @@ impl Message {
                 }
             }));
         }
+        let cseq = m.cseq();
+        let register = m.method() == Some(sip::Method::Register)
+            || cseq.is_some_and(|c| c.method == sip::Method::Register);
         let sdp = m
             .sdp_bodies()
             .first()
@@ -359,7 +365,7 @@ impl Message {
             transport,
             kind,
             call_id,
-            cseq: m.cseq().map(|c| CSeq {
+            cseq: cseq.map(|c| CSeq {
                 seq: c.seq,
                 method: Method::from_sip(c.method),
             }),
@@ -397,6 +403,7 @@ impl Message {
             ms_diagnostics,
             sdp,
             truncated: m.truncated.is_some(),
+            fields: Fields::of(m, register),
         }
     }
 
@@ -457,6 +464,28 @@ impl Message {
     /// A final response (2xx–6xx) to a request of this method.
     pub fn is_final_response_to(&self, method: &Method) -> bool {
         self.status().is_some_and(StatusCode::is_final) && self.cseq_method() == Some(method)
+    }
+
+    /// The reason phrase of a response.
+    pub fn reason(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::Response { reason, .. } => Some(reason),
+            Kind::Request { .. } => None,
+        }
+    }
+
+    /// Its registration, authentication and session-timer fields (empty when it has none).
+    pub fn fields(&self) -> &Fields {
+        static NONE: Fields = Fields {
+            credentials: None,
+            challenge: None,
+            expires: None,
+            min_expires: None,
+            bindings: Vec::new(),
+            session_expires: None,
+            min_se: None,
+        };
+        self.fields.as_deref().unwrap_or(&NONE)
     }
 
     /// A short label: the method, or the status code and reason phrase.

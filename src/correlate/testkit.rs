@@ -52,6 +52,7 @@ fn message(frame: u64, ms: f64, src: &str, dst: &str, kind: Kind, cseq: CSeq) ->
         ms_diagnostics: Vec::new(),
         sdp: None,
         truncated: false,
+        fields: None,
     }
 }
 
@@ -109,12 +110,16 @@ fn reason_phrase(status: u16) -> &'static str {
         183 => "Session Progress",
         200 => "OK",
         401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
         407 => "Proxy Authentication Required",
         408 => "Request Timeout",
+        423 => "Interval Too Brief",
         480 => "Temporarily Unavailable",
         486 => "Busy Here",
         487 => "Request Terminated",
         488 => "Not Acceptable Here",
+        489 => "Bad Event",
         500 => "Server Internal Error",
         503 => "Service Unavailable",
         504 => "Server Time-out",
@@ -270,5 +275,72 @@ pub(crate) fn answered(bye_ms: Option<f64>) -> Vec<Message> {
         m.push(req(9000, t, CALLER, APP, Method::Bye, 2));
         m.push(resp(9001, t + 1.0, APP, CALLER, 200, Method::Bye, 2));
     }
+    m
+}
+
+/// A REGISTER for `sip:phone@lab.example` with Contact `sip:phone@<src>` asking `expires` seconds, with
+/// credentials or not; its branch is `z9hG4bK-reg<cseq>` (its response's, see [`registration_response`]).
+pub(crate) fn registration_request(
+    frame: u64,
+    ms: f64,
+    src: &str,
+    dst: &str,
+    cseq: u32,
+    expires: u32,
+    credentials: bool,
+) -> Message {
+    use crate::correlate::fields::{Binding, Credentials, Fields};
+    let mut m = req(frame, ms, src, dst, Method::Register, cseq).call_id("registration-1");
+    m.to_tag = None;
+    m.to_uri = "sip:phone@lab.example".into();
+    m.from_uri = "sip:phone@lab.example".into();
+    m.branch = Some(format!("z9hG4bK-reg{cseq}"));
+    m.fields = Some(Box::new(Fields {
+        credentials: credentials.then(|| Credentials {
+            username: Some("phone".into()),
+            realm: Some("lab.example".into()),
+        }),
+        expires: Some(expires),
+        bindings: vec![Binding {
+            uri: format!("sip:phone@{src}"),
+            expires: None,
+        }],
+        ..Fields::default()
+    }));
+    m
+}
+
+/// The response to [`registration_request`] `cseq`: `granted` is the Contact's `expires` of a 2xx;
+/// `stale` marks a 401's challenge.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn registration_response(
+    frame: u64,
+    ms: f64,
+    src: &str,
+    dst: &str,
+    cseq: u32,
+    status: u16,
+    granted: Option<u32>,
+    stale: bool,
+) -> Message {
+    use crate::correlate::fields::{Binding, Challenge, Fields};
+    let mut m = resp(frame, ms, src, dst, status, Method::Register, cseq).call_id("registration-1");
+    m.to_uri = "sip:phone@lab.example".into();
+    m.branch = Some(format!("z9hG4bK-reg{cseq}"));
+    m.fields = Some(Box::new(Fields {
+        challenge: matches!(status, 401 | 407).then(|| Challenge {
+            realm: Some("lab.example".into()),
+            stale,
+        }),
+        bindings: granted
+            .map(|g| Binding {
+                uri: format!("sip:phone@{dst}"),
+                expires: Some(g),
+            })
+            .into_iter()
+            .collect(),
+        min_expires: (status == 423).then_some(20),
+        ..Fields::default()
+    }));
     m
 }

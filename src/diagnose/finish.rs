@@ -4,16 +4,20 @@
 //! [`Diagnoser`]: the call is diagnosed, its evidence reduced to what the diagnosis showed belongs to
 //! it, and the result passed to the sink (a collector, or a report written as calls finish). Each
 //! connection or ICMP group the engine lets go becomes a transport event when it failed, with the
-//! calls it explained.
+//! calls it explained. The other transactions, the registration bindings and (when the capture ends)
+//! the peer pairs are diagnosed by their rules and passed on as [`Diagnosed`] items.
 
 use std::net::SocketAddr;
 
 use rustc_hash::FxHashMap;
 
-use super::{Finding, Pattern, Patterns, TransportEvent};
+use super::{Finding, Pattern, Patterns, Severity, TransportEvent};
 use crate::correlate::calls::{Call, OtherDialog};
 use crate::correlate::engine::{Evidence, FinishedCall, Finisher, Tied};
 use crate::correlate::media::Stream;
+use crate::correlate::peers::Peer;
+use crate::correlate::registrations::Registration;
+use crate::correlate::transactions::Transaction;
 use crate::correlate::transport::{Connection, IcmpGroup, Released};
 
 /// A finished call with its diagnosis.
@@ -53,6 +57,28 @@ impl DiagnosedCall {
     }
 }
 
+/// Something other than a call with its findings, in the same shape as a call's (primary first): a
+/// transaction, a registration binding, a peer pair.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Diagnosed<T> {
+    pub item: T,
+    pub findings: Vec<Finding>,
+}
+
+impl<T> std::ops::Deref for Diagnosed<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.item
+    }
+}
+
+impl<T> Diagnosed<T> {
+    /// The severity of its worst finding.
+    pub fn worst(&self) -> Option<Severity> {
+        self.findings.iter().map(|f| f.severity).min()
+    }
+}
+
 impl<T: Sink + ?Sized> Sink for &mut T {
     fn call(&mut self, call: &DiagnosedCall) {
         (**self).call(call);
@@ -69,9 +95,20 @@ impl<T: Sink + ?Sized> Sink for &mut T {
     fn transport_event(&mut self, event: &TransportEvent) {
         (**self).transport_event(event);
     }
+    fn transaction(&mut self, tx: &Diagnosed<Transaction>) {
+        (**self).transaction(tx);
+    }
+    fn registration(&mut self, reg: &Diagnosed<Registration>) {
+        (**self).registration(reg);
+    }
+    fn peer(&mut self, peer: &Diagnosed<Peer>) {
+        (**self).peer(peer);
+    }
 }
 
-/// Receives finished, diagnosed things in the order the capture finished them.
+/// Receives finished, diagnosed things in the order the capture finished them. What is not a call
+/// (transactions, registrations, peers) has default methods that ignore it, for sinks that
+/// only want calls.
 pub trait Sink {
     fn call(&mut self, call: &DiagnosedCall);
     fn other(&mut self, dialog: &OtherDialog);
@@ -79,6 +116,12 @@ pub trait Sink {
     /// A connection the engine let go (its state final).
     fn connection(&mut self, conn: &Connection);
     fn transport_event(&mut self, event: &TransportEvent);
+    /// A finished transaction of a method reported as itself (`correlate::transactions::listed`).
+    fn transaction(&mut self, _tx: &Diagnosed<Transaction>) {}
+    /// A registration binding that is over.
+    fn registration(&mut self, _reg: &Diagnosed<Registration>) {}
+    /// A SIP peer pair, once the capture ended (by client, then server).
+    fn peer(&mut self, _peer: &Diagnosed<Peer>) {}
 }
 
 /// Diagnoses what the engine finishes and passes it to a sink.
@@ -159,13 +202,39 @@ impl<S: Sink> Finisher for Diagnoser<S> {
         let mut evidence = fc.evidence;
         evidence.connections = keep(evidence.connections, &d.shown.connections);
         evidence.icmp = keep(evidence.icmp, &d.shown.icmp);
-        self.sink.call(&DiagnosedCall {
+        let diagnosed = DiagnosedCall {
             index: fc.index,
             call: fc.call,
             findings: d.findings,
             evidence,
-        });
+        };
+        self.sink.call(&diagnosed);
         d.claimed
+    }
+
+    fn transaction(&mut self, tx: Transaction) {
+        let findings = super::rules::transaction_findings(&tx);
+        self.sink.transaction(&Diagnosed { item: tx, findings });
+    }
+
+    fn registration(&mut self, reg: Registration) {
+        let findings = super::rules::sip_registration_failed::check(&reg);
+        self.sink.registration(&Diagnosed {
+            item: reg,
+            findings,
+        });
+    }
+
+    fn peers(&mut self, peers: Vec<Peer>) {
+        for peer in peers {
+            let findings = super::rules::sip_keepalive_failed::check(&peer)
+                .into_iter()
+                .collect();
+            self.sink.peer(&Diagnosed {
+                item: peer,
+                findings,
+            });
+        }
     }
 
     fn other(&mut self, dialog: OtherDialog) {

@@ -19,7 +19,7 @@
 
 use std::net::SocketAddr;
 
-pub use finish::{DiagnosedCall, Diagnoser, Sink};
+pub use finish::{Diagnosed, DiagnosedCall, Diagnoser, Sink};
 pub use patterns::{Pattern, Patterns};
 pub(crate) use rules::media_unexpected_address::{private_space, PrivateSpace};
 pub use rules::sip_failover::Failover;
@@ -291,6 +291,7 @@ pub const RULES: &[(&str, u8)] = &[
     ("icmp.unreachable", 1),
     ("tcp.reset", 1),
     ("sip.ack_missing", 2),
+    ("sip.session_expired", 2),
     ("media.unexpected_address", 3),
     ("media.ice_failed", 3),
     ("media.fax_failed", 3),
@@ -303,6 +304,8 @@ pub const RULES: &[(&str, u8)] = &[
     ("sip.no_response", 7),
     ("sip.timeout", 7),
     ("sip.rejected", 7),
+    ("sip.registration_failed", 7),
+    ("sip.keepalive_failed", 7),
     ("media.codec_mismatch", 8),
     ("media.poor_quality", 9),
 ];

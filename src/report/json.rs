@@ -39,7 +39,9 @@
 //!   UDP), "hops" (routers between it and the capture point, from the TTL; null if unknown), "mac"
 //!   (the source MAC of its SIP over UDP: the last router's when it is not on this link) }],
 //!   "more_hosts" (beyond the host limit) }`, `filtered_calls` (calls a filter such as `--number`
-//!   left out of the report; the counts above are of the calls reported).
+//!   left out of the report; the counts above are of the calls reported); `registrations`,
+//!   `failed_registrations` (with an `error` finding), `peers`, `peers_down` (with an `error` finding), `transactions`, `failed_transactions`: the
+//!   lengths of the arrays below and how many failed.
 //! - `failure_patterns` (array, most calls first): the reported calls with findings grouped by cause — same
 //!   primary finding code, state, final status, deciding host and, when the finding cites a failed
 //!   connection or ICMP error, the same dead target: `{ "code", "severity", "state", "final_status"
@@ -120,6 +122,42 @@
 //!   [{ "src", "dst", "from", "to", "sent", "received", "first_frame", "last_frame" (at `from`),
 //!   "delay_min_ns", "delay_mean_ns", "delay_max_ns", "jitter_ns", "hops" }] }`;
 //! - `point_reports`: `{ "point", "report" }` for every other point, `report` a whole document.
+//! - `registrations` (array, by first REGISTER): per binding (address-of-record + first Contact)
+//!   - `aor` (To URI without parameters), `contact` (the Contact URI; empty for a query), `client`,
+//!     `registrar` (`"ip:port"` of the latest REGISTER), `transport`, `call_id`, `user_agent`, `username` (of
+//!     the latest credentials sent; string or null);
+//!   - `state`: `registered` (when the capture ended), `removed` (2xx to Expires 0), `expired` (no refresh in
+//!     time), `failing` (the latest REGISTER failed) or `unregistered` (never registered, nothing failed);
+//!   - `attempts` (REGISTER transactions), `challenges` (401/407 to a REGISTER without credentials),
+//!     `successes` (2xx); `requested_s` (the expiry the latest REGISTER asked); `granted_s`,
+//!     `registered_frame` and `expires_ts` of the latest 2xx (or null); `removed_frame`, `expired_ts` (or
+//!     null);
+//!   - `failures` (array, by kind in order of first occurrence): `{ "kind" (`credentials_refused`,
+//!     `forbidden`, `not_found`, `interval_too_brief`, `unanswered`, `rejected`), "status" (latest, or null
+//!     when unanswered), "reason", "count", "first_frame", "last_frame", "frames" (the first few),
+//!     "asked_s", "min_expires_s" (of a 423, else null), "transmissions" (of the REGISTERs) }`;
+//!   - `first_frame`, `last_frame`, `start_ts`, `end_ts`; `findings` as for calls (`sip.registration_failed`).
+//! - `peers` (array, by client then server): per SIP peer pair (client host → server endpoint)
+//!   - `client` (IP), `server` (`"ip:port"`), `transports` (array of `udp`, `tcp`, `tls`: a connection to port
+//!     5061 or with TLS records counts as `tls`);
+//!   - `methods` (array, in order of first use): `{ "method", "sent" (transactions; an INVITE per call and
+//!     hop), "ok" (2xx), "rejected" (final 3xx–6xx), "unanswered", "last_status" }`;
+//!   - `syn_unanswered_connections`, `refused_connections` (TCP connections the server never answered or
+//!     refused), `icmp_errors` (ICMP errors quoting the client's SIP to it), `transport_frames` (their SYN,
+//!     RST and ICMP frames, the first few);
+//!   - `keepalive`: `{ "probes" (OPTIONS transactions and failed connections no call claimed), "failed",
+//!     "consecutive_failed" (since the last answered one), "max_consecutive_failed", "down" (the latest probe
+//!     failed), "last_ok_frame", "failures": [{ "kind" (`error_response`, `unanswered`, `refused`,
+//!     `no_syn_ack`), "status" (of an error response, else null), "count", "first_frame", "last_frame",
+//!     "frames" }] }`;
+//!   - `first_failure_frame`, `last_failure_frame` (any failure, or null), `start_ts`, `end_ts`; `findings`
+//!     as for calls (`sip.keepalive_failed`).
+//! - `transactions` (array, by first frame): non-INVITE transactions other than ACK, BYE, CANCEL, REGISTER
+//!   and OPTIONS (SUBSCRIBE, NOTIFY, MESSAGE, REFER, PRACK, INFO, UPDATE, PUBLISH, ...), inside calls or not:
+//!   `{ "method", "call" (1-based index or null), "call_id", "client", "server", "transport", "sent"
+//!   (transmissions), "status", "reason" (of the final response, or null), "response_ms" (request → final
+//!   response, or null), "open_at_end" (the capture ended before its answer or Timer F), "first_frame",
+//!   "frames", "start_ts", "findings" (as for calls: `sip.rejected`, `sip.no_response`) }`.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -127,6 +165,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::format::{endpoint, rfc3339};
+use super::json_items;
 use super::spool::{Key, Spool};
 use crate::analysis::patterns::Pattern as FailurePattern;
 use crate::analysis::{self, Analysis, CaptureSummary, Output, Overview};
@@ -134,9 +173,12 @@ use crate::correlate::calls::OtherDialog;
 use crate::correlate::fax::Fax;
 use crate::correlate::media::Stream;
 use crate::correlate::message::MsHeader;
+use crate::correlate::peers::Peer;
+use crate::correlate::registrations::Registration;
+use crate::correlate::transactions::Transaction;
 use crate::correlate::transport::{ConnState, Connection, IcmpError};
 use crate::correlate::vantage::Vantage;
-use crate::diagnose::{DiagnosedCall, Finding, Pattern, Severity, Sink, TransportEvent};
+use crate::diagnose::{Diagnosed, DiagnosedCall, Finding, Pattern, Severity, Sink, TransportEvent};
 
 /// The schema version written in every report.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -271,6 +313,12 @@ struct Summary<'a> {
     by_code: BTreeMap<&'static str, usize>,
     rtp_streams: usize,
     other_dialogs: usize,
+    registrations: usize,
+    failed_registrations: usize,
+    peers: usize,
+    peers_down: usize,
+    transactions: usize,
+    failed_transactions: usize,
     sip_requests: &'a BTreeMap<String, u64>,
     sip_responses: BTreeMap<u16, u64>,
     sip_malformed: &'a BTreeMap<&'static str, u64>,
@@ -373,7 +421,7 @@ pub(crate) fn wireshark_filter(call_id: &str) -> String {
 // written them in (it began with `serde_json::Value` maps, which sort their keys).
 
 #[derive(Serialize)]
-struct FindingJson<'a> {
+pub(crate) struct FindingJson<'a> {
     cause: &'a str,
     code: &'static str,
     frames: &'a [u64],
@@ -382,7 +430,7 @@ struct FindingJson<'a> {
     ts: String,
 }
 
-fn finding(f: &Finding) -> FindingJson<'_> {
+pub(crate) fn finding(f: &Finding) -> FindingJson<'_> {
     FindingJson {
         cause: &f.cause,
         code: f.code,
@@ -867,9 +915,28 @@ struct Tally {
     by_code: BTreeMap<&'static str, usize>,
     rtp_streams: usize,
     other_dialogs: usize,
+    registrations: usize,
+    failed_registrations: usize,
+    peers: usize,
+    peers_down: usize,
+    transactions: usize,
+    failed_transactions: usize,
 }
 
 impl Tally {
+    fn registration(&mut self, r: &Diagnosed<Registration>) {
+        self.registrations += 1;
+        self.failed_registrations += usize::from(r.worst() == Some(Severity::Error));
+    }
+    fn peer(&mut self, p: &Diagnosed<Peer>) {
+        self.peers += 1;
+        self.peers_down += usize::from(p.worst() == Some(Severity::Error));
+    }
+    fn transaction(&mut self, t: &Diagnosed<Transaction>) {
+        self.transactions += 1;
+        self.failed_transactions += usize::from(t.worst() == Some(Severity::Error));
+    }
+
     fn call(&mut self, d: &DiagnosedCall) {
         self.calls += 1;
         match d.worst() {
@@ -997,6 +1064,9 @@ pub struct Writer<W: Write> {
     streams: Spool,
     connections: Spool,
     icmp: Spool,
+    registrations: Spool,
+    peers: Spool,
+    transactions: Spool,
     /// The first error rendering an item (reported by `finish`).
     error: Option<io::Error>,
 }
@@ -1012,6 +1082,9 @@ impl<W: Write> Writer<W> {
             streams: Spool::default(),
             connections: Spool::default(),
             icmp: Spool::default(),
+            registrations: Spool::default(),
+            peers: Spool::default(),
+            transactions: Spool::default(),
             error: None,
         }
     }
@@ -1068,6 +1141,23 @@ impl<W: Write> Sink for Writer<W> {
         let key = (e.first_frame, code_key(e.code));
         self.keep(|w| &mut w.events, key, &transport_event(e));
     }
+    fn transaction(&mut self, tx: &Diagnosed<Transaction>) {
+        self.tally.transaction(tx);
+        let v = json_items::transaction(tx);
+        self.keep(|w| &mut w.transactions, (tx.request.frame, 0), &v);
+    }
+    fn registration(&mut self, reg: &Diagnosed<Registration>) {
+        self.tally.registration(reg);
+        let v = json_items::registration(reg);
+        self.keep(|w| &mut w.registrations, (reg.first.frame, 0), &v);
+    }
+    fn peer(&mut self, peer: &Diagnosed<Peer>) {
+        self.tally.peer(peer);
+        // Peers arrive once, already in report order (by client, then server).
+        let key = self.peers.len();
+        let v = json_items::peer(peer);
+        self.keep(|w| &mut w.peers, (key, 0), &v);
+    }
 }
 
 impl<W: Write + Send> Output for Writer<W> {
@@ -1111,6 +1201,12 @@ impl<W: Write + Send> Output for Writer<W> {
                 },
                 calls: t.calls,
                 other_dialogs: t.other_dialogs,
+                registrations: t.registrations,
+                failed_registrations: t.failed_registrations,
+                peers: t.peers,
+                peers_down: t.peers_down,
+                transactions: t.transactions,
+                failed_transactions: t.failed_transactions,
                 sip_requests: &summary.sip.requests,
                 sip_responses: summary
                     .sip
@@ -1151,7 +1247,13 @@ impl<W: Write + Send> Output for Writer<W> {
         let connections = std::mem::take(&mut self.connections);
         self.array("tcp_connections", take(connections, MAX_CONNECTIONS), false)?;
         let icmp = std::mem::take(&mut self.icmp);
-        self.array("icmp_errors", icmp, true)?;
+        self.array("icmp_errors", icmp, false)?;
+        let registrations = std::mem::take(&mut self.registrations);
+        self.array("registrations", registrations, false)?;
+        let peers = std::mem::take(&mut self.peers);
+        self.array("peers", peers, false)?;
+        let transactions = std::mem::take(&mut self.transactions);
+        self.array("transactions", transactions, true)?;
         self.out.write_all(b"}\n")?;
         self.out.flush()
     }

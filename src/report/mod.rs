@@ -8,7 +8,9 @@
 mod format;
 pub mod html;
 pub mod json;
+mod json_items;
 pub mod points;
 pub mod spool;
 pub mod text;
+mod text_items;
 mod words;

@@ -10,6 +10,7 @@ use std::io::{self, Write};
 use super::format::rfc3339;
 use super::json::{link_type_name, wireshark_filter};
 use super::spool::Spool;
+use super::text_items::Items;
 use super::words::{
     clock, clock_s, duration_or_dash, fax_line, interval, pattern_outcome, sdp_note, short_uri,
     sparkline, truncate, vantage_line,
@@ -18,8 +19,11 @@ use crate::analysis::patterns::Pattern;
 use crate::analysis::{Analysis, CaptureSummary, Output, Overview, Summary};
 use crate::correlate::calls::{Call, OtherDialog};
 use crate::correlate::media::Stream;
+use crate::correlate::peers::Peer;
+use crate::correlate::registrations::Registration;
+use crate::correlate::transactions::Transaction;
 use crate::correlate::transport::{Connection, IcmpError};
-use crate::diagnose::{DiagnosedCall, Severity, Sink, TransportEvent};
+use crate::diagnose::{Diagnosed, DiagnosedCall, Severity, Sink, TransportEvent};
 use crate::words::{frames_list, plural};
 
 /// How the text report is written.
@@ -45,7 +49,7 @@ const TIMELINE_CALLS: u64 = 10;
 
 impl Options {
     /// `x code` in the severity's colour.
-    fn tag(&self, severity: Severity, code: &str) -> String {
+    pub(super) fn tag(&self, severity: Severity, code: &str) -> String {
         let text = format!("{} {code}", marker(severity));
         if !self.color {
             return text;
@@ -77,6 +81,8 @@ pub struct Writer<W: Write> {
     listed: u64,
     verdicts: Spool,
     unlinked: Spool,
+    /// Registrations, peer pairs and other transactions.
+    items: Items,
     calls: u64,
     others: u64,
     error: Option<io::Error>,
@@ -93,6 +99,7 @@ impl<W: Write> Writer<W> {
             listed: 0,
             verdicts: Spool::default(),
             unlinked: Spool::default(),
+            items: Items::default(),
             calls: 0,
             others: 0,
             error: None,
@@ -166,6 +173,21 @@ impl<W: Write> Sink for Writer<W> {
             self.unlinked.push((e.first_frame, 0), text);
         }
     }
+    fn transaction(&mut self, tx: &Diagnosed<Transaction>) {
+        if !self.list_only {
+            self.items.transaction(tx, &self.options);
+        }
+    }
+    fn registration(&mut self, reg: &Diagnosed<Registration>) {
+        if !self.list_only {
+            self.items.registration(reg, &self.options);
+        }
+    }
+    fn peer(&mut self, peer: &Diagnosed<Peer>) {
+        if !self.list_only {
+            self.items.peer(peer, &self.options);
+        }
+    }
 }
 
 impl<W: Write + Send> Output for Writer<W> {
@@ -232,6 +254,7 @@ impl<W: Write + Send> Output for Writer<W> {
             )?;
             unlinked.drain(|e| out.write_all(e))?;
         }
+        std::mem::take(&mut self.items).write(out)?;
         out.flush()
     }
 }

@@ -2,8 +2,6 @@
 //! each call with its host, port and evidence frames (frame numbers as `tshark -r` shows them), the
 //! transport events, and no error or warning finding on the good calls.
 
-use std::path::Path;
-
 use callscope::capture::CaptureFile;
 use callscope::diagnose::{Finding, Severity};
 use callscope::Analysis;
@@ -11,8 +9,7 @@ use callscope::Analysis;
 use crate::support;
 
 fn lab(name: &str) -> Analysis {
-    let file = CaptureFile::open(&Path::new("testdata/lab").join(name)).expect("a lab capture");
-    support::analyze_with(std::slice::from_ref(&file), 1 << 20, 2)
+    support::lab(name)
 }
 
 fn primary(a: &Analysis, call: usize) -> &Finding {
@@ -663,6 +660,31 @@ fn the_diagnosis_does_not_depend_on_chunks_or_threads() {
         compared += 1;
     }
     assert!(compared >= 14, "only {compared} lab captures compared");
+}
+
+#[test]
+fn a_session_refresh_dropped_ends_each_call_at_the_session_expiry() {
+    let a = lab("session-timer-refresh-dropped.pcap");
+    assert_eq!(a.calls.len(), 3);
+    for (i, (refresh, bye)) in [(20, 37), (21, 39), (22, 41)].into_iter().enumerate() {
+        assert_eq!(codes(&a, i), ["sip.session_expired"], "call {i}");
+        let f = primary(&a, i);
+        assert_eq!(f.severity, Severity::Error);
+        assert_mentions(
+            f,
+            &[
+                &format!("(re-INVITE from 192.0.2.10:5060 to 192.0.2.31:5060, frame {refresh})"),
+                "Session-Expires 90 s, refresher uac, Min-SE 90 s",
+                "was sent 5 times over 7.5 s and never answered",
+                &format!(
+                    "192.0.2.31 ended the call with BYE (frame {bye}) 1 min 00 s after the answer"
+                ),
+                "Q.850 cause 102",
+                "drops in-dialog requests",
+            ],
+        );
+        assert!(f.frames.contains(&refresh) && f.frames.contains(&bye));
+    }
 }
 
 /// A Lync Front End's 504 with ms-diagnostics 1046 / WinsockFailureCode 10060: the SYNs it sent in

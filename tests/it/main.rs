@@ -21,6 +21,7 @@ mod html;
 #[cfg(feature = "live")]
 mod live;
 mod netmon;
+mod non_invite;
 mod normal_calls;
 mod points;
 mod real_captures;

@@ -8,6 +8,7 @@ use super::facts::CallFacts;
 use super::link::{Failure, Via};
 use super::{Finding, Severity, TransportEvent};
 use crate::correlate::message::Transport;
+use crate::correlate::transactions::{self, Transaction};
 use crate::correlate::transport::{At, Connection, IcmpGroup};
 
 pub(crate) mod icmp_unreachable;
@@ -23,8 +24,11 @@ pub(crate) mod media_stopped;
 pub(crate) mod media_unexpected_address;
 pub(crate) mod sip_ack_missing;
 pub(crate) mod sip_failover;
+pub(crate) mod sip_keepalive_failed;
 pub(crate) mod sip_no_response;
+pub(crate) mod sip_registration_failed;
 pub(crate) mod sip_rejected;
+pub(crate) mod sip_session_expired;
 pub(crate) mod sip_slow_setup;
 pub(crate) mod sip_timeout;
 pub(crate) mod tcp_reset;
@@ -88,6 +92,14 @@ fn failed_attempt(
     }
 }
 
+/// The findings of a non-INVITE transaction (a call's, or one outside calls).
+pub(crate) fn transaction_findings(tx: &Transaction) -> Vec<Finding> {
+    sip_rejected::transaction(tx)
+        .into_iter()
+        .chain(sip_no_response::transaction(tx))
+        .collect()
+}
+
 /// What the call rules found in one call.
 pub(crate) struct CallFindings {
     pub findings: Vec<Finding>,
@@ -101,6 +113,12 @@ pub(crate) fn call_findings(f: &CallFacts<'_>, linked: &[&TransportEvent]) -> Ca
     out.extend(sip_no_response::check(f, linked));
     out.extend(sip_timeout::check(f, linked));
     out.extend(sip_rejected::check(f, linked));
+    // The call's other transactions (PRACK, REFER, UPDATE, INFO, NOTIFY, ...), judged as those outside
+    // calls are.
+    for tx in transactions::of_call(f.call.messages.iter().map(|s| &s.msg), f.index) {
+        out.extend(transaction_findings(&tx));
+    }
+    out.extend(sip_session_expired::check(f));
     out.extend(sip_ack_missing::check(f));
     // A failover explains a slow setup: only a slow setup without one is `sip.slow_setup`.
     let failover = match sip_failover::check(f, linked) {

@@ -12,6 +12,11 @@
 //! **Cause**: the destination is unreachable or filtered — a firewall silently drops inbound SIP, the
 //! host is down, or the address/port is wrong. With no ICMP, the drop was silent.
 //!
+//! The same rule judges the other transactions ([`transaction`]: SUBSCRIBE, NOTIFY, MESSAGE, REFER,
+//! PRACK, ...): a request with no final response by Timer F (64·T1 = 32 s), retransmitted per Timer E
+//! over UDP (0.5, 1, 2, 4, 4 … s: doubling up to T2 = 4 s), names its method. A warning inside a call
+//! that went on, an error outside one.
+//!
 //! **False positives**: a capture point that sees only one direction (the responses take another
 //! path); responses sent to a different port than the INVITE's source (Via `rport` issues) are seen
 //! but not matched to this hop only if they go to another host.
@@ -20,6 +25,7 @@ use std::net::SocketAddr;
 
 use crate::correlate::calls::State;
 use crate::correlate::message::{Message, Method};
+use crate::correlate::transactions::Transaction;
 use crate::diagnose::facts::CallFacts;
 use crate::diagnose::text;
 use crate::diagnose::{Finding, Severity, TransportEvent};
@@ -120,6 +126,70 @@ pub(crate) fn check(f: &CallFacts<'_>, linked: &[&TransportEvent]) -> Option<Fin
     })
 }
 
+/// RFC 3261 §17.1.2.2: non-INVITE retransmission intervals over UDP (Timer E doubles up to T2 = 4 s).
+fn timer_e_ms(i: usize) -> f64 {
+    (500.0 * f64::from(1u32 << i.min(3))).min(4000.0)
+}
+
+/// An unanswered non-INVITE transaction; see the module doc.
+pub(crate) fn transaction(tx: &Transaction) -> Option<Finding> {
+    if !tx.unanswered() || tx.provisional.is_some() {
+        return None;
+    }
+    let method = tx.method.as_str();
+    let (src, dst) = (tx.client, tx.server);
+    let first = tx.sent.first()?;
+    let last = tx.sent.last()?;
+    let gaps: Vec<f64> = tx
+        .sent
+        .windows(2)
+        .map(|w| text::ms(w[0].ts_ns, w[1].ts_ns))
+        .collect();
+    let per_rfc = gaps
+        .iter()
+        .enumerate()
+        .all(|(i, gap)| (gap - timer_e_ms(i)).abs() <= timer_e_ms(i) * 0.2 + 50.0);
+    let how = if tx.sent_count <= 1 {
+        format!("sent once over {}", tx.transport.as_str().to_uppercase())
+    } else {
+        format!(
+            "sent {} times over {}{}",
+            tx.sent_count,
+            words::duration_ms(text::ms(first.ts_ns, last.ts_ns)),
+            if per_rfc {
+                " (retransmitted per RFC 3261 Timer E)"
+            } else {
+                ""
+            }
+        )
+    };
+    let within = tx
+        .call
+        .map(|i| format!(" in call {}", i + 1))
+        .unwrap_or_default();
+    let proto = tx.transport.as_str().to_uppercase();
+    Some(Finding {
+        code: "sip.no_response",
+        severity: if tx.call.is_some() {
+            Severity::Warning
+        } else {
+            Severity::Error
+        },
+        summary: format!(
+            "{method}{within} from {src} to {dst} {how}, no response at all from {} before Timer F (32 s)",
+            dst.ip()
+        ),
+        cause: format!(
+            "{dst} is unreachable or filtered: allow inbound {proto} {} from {} on {}'s firewall (and any firewall in between), check that the SIP service runs there and that {dst} is the right address and port",
+            dst.port(),
+            src.ip(),
+            dst.ip()
+        ),
+        frames: tx.sent.iter().map(|a| a.frame).collect(),
+        ts_ns: first.ts_ns,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,5 +233,25 @@ mod tests {
         m.push(resp(9, 600.0, APP, CALLER, 100, Method::Invite, 1));
         let b = World::new(m).build();
         assert_eq!(check(&b.facts(0), &[]), None);
+    }
+
+    #[test]
+    fn an_unanswered_message_names_its_method_and_timer_e() {
+        let message = Method::Other("MESSAGE".into());
+        let times = [0.0, 500.0, 1500.0, 3500.0, 7500.0, 11_500.0];
+        let mut msgs: Vec<_> = times
+            .iter()
+            .enumerate()
+            .map(|(i, t)| req(1 + i as u64, *t, CALLER, APP, message.clone(), 1).call_id("im-1"))
+            .collect();
+        for m in &mut msgs {
+            m.branch = Some("z9hG4bKim".into());
+        }
+        msgs.push(req(50, 60_000.0, CALLER, APP2, Method::Bye, 9));
+        let b = World::new(msgs).build();
+        let tx = b.transactions.first().expect("a transaction");
+        let f = transaction(tx).expect("a finding");
+        assert_eq!(f.summary, "MESSAGE from 192.0.2.10:5060 to 192.0.2.31:5060 sent 6 times over 11.5 s (retransmitted per RFC 3261 Timer E), no response at all from 192.0.2.31 before Timer F (32 s)");
+        assert_eq!(f.frames, [1, 2, 3, 4, 5, 6]);
     }
 }

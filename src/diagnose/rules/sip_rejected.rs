@@ -16,10 +16,17 @@
 //! 600 Busy Everywhere and 603 Decline are the callee's choice: info, not error. 3xx redirections the
 //! caller did not follow are info.
 //!
+//! The same rule judges the other transactions (SUBSCRIBE, NOTIFY, MESSAGE, REFER, PRACK, INFO,
+//! UPDATE, PUBLISH, ...; [`transaction`]): a final 3xx–6xx names the method and what it means for it
+//! (489 Bad Event: no such event package; 403 to a REFER: transfer refused, ...); a 401/407 is the
+//! challenge of the next request and no finding. A warning inside a call that went on, an error
+//! outside one.
+//!
 //! **False positives**: a rejection that is policy working as intended (403 for a barred number) is
 //! still reported as an error: the text says which policy answered.
 
 use crate::correlate::message::{Message, Method};
+use crate::correlate::transactions::Transaction;
 use crate::diagnose::facts::{sorted, CallFacts};
 use crate::diagnose::{microsoft, text};
 use crate::diagnose::{Finding, Severity, TransportEvent};
@@ -31,6 +38,11 @@ fn meaning(status: StatusCode, host: &str, f: &CallFacts<'_>, challenges: usize)
         .offer
         .map(|o| o.codec_list())
         .unwrap_or_else(|| "no SDP offer seen".into());
+    generic_meaning(status, host, &offered, challenges)
+}
+
+/// What a status means whatever the request, `offered`: the codecs of the offer.
+fn generic_meaning(status: StatusCode, host: &str, offered: &str, challenges: usize) -> String {
     match status.0 {
         300..=399 => format!("{host} redirected the call and the caller did not follow: check the Contact of the redirection and whether the caller should follow redirects"),
         400 => format!("{host} could not parse the request: a malformed INVITE (check the caller's SIP stack or a header rewriting SBC/ALG)"),
@@ -136,6 +148,62 @@ pub(crate) fn check(f: &CallFacts<'_>, linked: &[&TransportEvent]) -> Option<Fin
     })
 }
 
+/// What a status means for a transaction of this method (falls back to the call's meanings).
+fn method_meaning(method: &str, status: StatusCode, host: &str) -> String {
+    match (method, status.0) {
+        ("SUBSCRIBE" | "PUBLISH", 489) => format!("{host} has no such event package (489 Bad Event): the subscriber asks for an event the server does not offer (its Allow-Events lists those it does): disable that feature (voicemail indication, presence, BLF) on the device or enable it on {host}"),
+        ("NOTIFY", 481) => format!("{host} no longer knows the subscription this NOTIFY is for (481): it expired or was removed there; the notifier should stop or the subscriber should subscribe again"),
+        ("REFER", 403 | 405 | 501 | 603) => format!("{host} refused the transfer ({status}): call transfer is not allowed for this user or not supported there: check the transfer permissions on {host}"),
+        ("REFER", 404 | 484 | 604) => format!("the transfer target is unknown at {host}: check the Refer-To URI"),
+        ("PRACK", 481) => format!("{host} has no reliable provisional response matching this PRACK (RAck): a 100rel mismatch between the two sides (RFC 3262)"),
+        ("MESSAGE", 404 | 480) => format!("the recipient of the message is not reachable at {host} (not registered or unknown)"),
+        ("MESSAGE", 413 | 513) => format!("the message is too large for {host}: split it, or use MSRP for large content"),
+        ("MESSAGE", 415) => format!("{host} does not accept this message body type: check the Content-Type the sender uses"),
+        ("INFO", 415 | 469) => format!("{host} does not take this INFO package or body (RFC 6086): DTMF over INFO is likely not agreed; use RFC 4733 events instead"),
+        ("UPDATE", 491) => "both sides updated the session at once (491 Request Pending, glare): the sender should retry after a random delay (RFC 3261 §14.1)".to_string(),
+        (_, 405 | 501) => format!("{host} does not support {method} (allow it there, or stop the device sending it)"),
+        (_, 403) => format!("{host} refused the {method} by policy: check the user's permissions for it on {host} (subscriptions, messaging, presence) and any IP ACL there"),
+        _ => generic_meaning(status, host, "the offered media", 0),
+    }
+}
+
+/// The rejection of a non-INVITE transaction; see the module doc.
+pub(crate) fn transaction(tx: &Transaction) -> Option<Finding> {
+    let fin = tx.response.as_ref()?;
+    let status = fin.status()?;
+    if status.is_success() || matches!(status.0, 401 | 407) {
+        return None;
+    }
+    let method = tx.method.as_str();
+    let host = fin.src.ip().to_string();
+    let quotes = text::header_quotes(fin);
+    let quotes = if quotes.is_empty() {
+        String::new()
+    } else {
+        format!("; {quotes}")
+    };
+    let (severity, within) = match (tx.call, status.0) {
+        (_, 300..=399) => (Severity::Info, String::new()),
+        (Some(i), _) => (Severity::Warning, format!(" in call {}", i + 1)),
+        (None, _) => (Severity::Error, String::new()),
+    };
+    Some(Finding {
+        code: "sip.rejected",
+        severity,
+        summary: format!(
+            "{host} rejected the {method}{within} from {} with {} (frame {}) {} after the request (frame {}){quotes}",
+            tx.client,
+            fin.label(),
+            fin.frame,
+            words::duration_ns(tx.start_ts(), fin.ts_ns),
+            tx.request.frame
+        ),
+        cause: method_meaning(method, status, &host),
+        frames: tx.frames(),
+        ts_ns: fin.ts_ns,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,5 +301,20 @@ mod tests {
             "{}",
             f.cause
         );
+    }
+
+    #[test]
+    fn a_rejected_transaction_names_its_method_and_what_that_means() {
+        let subscribe = Method::Other("SUBSCRIBE".into());
+        let request = req(1, 0.0, CALLER, APP, subscribe.clone(), 1).call_id("sub-1");
+        let mut answer = resp(2, 15.0, APP, CALLER, 489, subscribe, 1).call_id("sub-1");
+        answer.branch = request.branch.clone();
+        let b = World::new(vec![request, answer]).build();
+        let tx = b.transactions.first().expect("a transaction");
+        let f = transaction(tx).expect("a finding");
+        assert_eq!(f.severity, Severity::Error);
+        assert_eq!(f.summary, "192.0.2.31 rejected the SUBSCRIBE from 192.0.2.10:5060 with 489 Bad Event (frame 2) 15 ms after the request (frame 1)");
+        assert!(f.cause.contains("no such event package"), "{}", f.cause);
+        assert_eq!(f.frames, [1, 2]);
     }
 }

@@ -11,9 +11,14 @@ use crate::correlate::engine::{Engine, FinishedCall, Finisher, Limits, Tied};
 use crate::correlate::fax::UdptlPacket;
 use crate::correlate::media::{Stream, StunClass};
 use crate::correlate::message::Message;
+use crate::correlate::peers::Peer;
+use crate::correlate::registrations::Registration;
+use crate::correlate::transactions::Transaction;
 use crate::correlate::transport::{flags, Connection, IcmpError, IcmpGroup, Released, TlsEvent};
 use crate::diagnose::facts::CallFacts;
-use crate::diagnose::{DiagnosedCall, Diagnoser, Diagnosis, Pattern, Sink, TransportEvent};
+use crate::diagnose::{
+    Diagnosed, DiagnosedCall, Diagnoser, Diagnosis, Pattern, Sink, TransportEvent,
+};
 use crate::proto::rtcp::ReportBlock;
 
 /// One thing that happened, for the engine.
@@ -57,6 +62,10 @@ pub(crate) struct Built {
     /// The ICMP groups the engine let go.
     pub icmp: Vec<IcmpGroup>,
     pub events: Vec<TransportEvent>,
+    /// The listed transactions, registration bindings and peer pairs, as the engine let them go.
+    pub transactions: Vec<Transaction>,
+    pub registrations: Vec<Registration>,
+    pub peers: Vec<Peer>,
     /// The causes several calls share, as the diagnoser grouped them.
     pub patterns: Vec<Pattern>,
 }
@@ -74,6 +83,15 @@ impl Sink for Built {
     }
     fn transport_event(&mut self, event: &TransportEvent) {
         self.events.push(event.clone());
+    }
+    fn transaction(&mut self, tx: &Diagnosed<Transaction>) {
+        self.transactions.push(tx.item.clone());
+    }
+    fn registration(&mut self, reg: &Diagnosed<Registration>) {
+        self.registrations.push(reg.item.clone());
+    }
+    fn peer(&mut self, peer: &Diagnosed<Peer>) {
+        self.peers.push(peer.item.clone());
     }
 }
 
@@ -101,6 +119,15 @@ impl Finisher for Recorder {
     fn icmp(&mut self, group: Released<IcmpGroup>, sip_port: bool) {
         self.icmp.push(group.item.clone());
         self.diagnoser.icmp(group, sip_port);
+    }
+    fn transaction(&mut self, tx: Transaction) {
+        self.diagnoser.transaction(tx);
+    }
+    fn registration(&mut self, reg: Registration) {
+        self.diagnoser.registration(reg);
+    }
+    fn peers(&mut self, peers: Vec<Peer>) {
+        self.diagnoser.peers(peers);
     }
 }
 

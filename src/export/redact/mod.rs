@@ -126,6 +126,10 @@ impl Redactor {
         self.lock().sip(b, keep_length)
     }
 
+    fn user(&self, s: &str) -> String {
+        self.lock().user(s)
+    }
+
     fn display(&self, s: &str) -> String {
         self.lock().name(s)
     }

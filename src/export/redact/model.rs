@@ -11,7 +11,11 @@ use crate::analysis::Analysis;
 use crate::correlate::calls::Call;
 use crate::correlate::media::Stream;
 use crate::correlate::message::{Kind, Message};
+use crate::correlate::peers::Peer;
+use crate::correlate::registrations::Registration;
+use crate::correlate::transactions::Transaction;
 use crate::correlate::transport::{Connection, IcmpError};
+use crate::diagnose::Finding;
 
 /// Every address the analysis names (so that none becomes another's pseudonym).
 pub(super) fn addresses(a: &Analysis) -> HashSet<IpAddr> {
@@ -33,6 +37,15 @@ pub(super) fn addresses(a: &Analysis) -> HashSet<IpAddr> {
     }
     for s in &a.streams {
         out.extend([s.src.ip(), s.dst.ip()]);
+    }
+    for t in &a.transactions {
+        out.extend([t.client.ip(), t.server.ip()]);
+    }
+    for r in &a.registrations {
+        out.extend([r.client.ip(), r.registrar.ip()]);
+    }
+    for p in &a.peers {
+        out.extend([p.client, p.server.ip()]);
     }
     for ev in a.calls.iter().map(|c| &c.evidence) {
         for s in &ev.stun {
@@ -99,7 +112,52 @@ impl Redactor {
         for a in &mut m.asserted {
             *a = self.text(a);
         }
+        if let Some(f) = &mut m.fields {
+            if let Some(c) = &mut f.credentials {
+                c.username = c.username.as_deref().map(|u| self.user(u));
+                c.realm = c.realm.as_deref().map(|r| self.host(r));
+            }
+            if let Some(c) = &mut f.challenge {
+                c.realm = c.realm.as_deref().map(|r| self.host(r));
+            }
+            for b in &mut f.bindings {
+                b.uri = self.text(&b.uri);
+            }
+        }
         m
+    }
+
+    fn findings(&self, findings: &mut [Finding]) {
+        for f in findings {
+            f.summary = self.text(&f.summary);
+            f.cause = self.text(&f.cause);
+        }
+    }
+
+    fn transaction(&self, t: &mut Transaction) {
+        t.client = self.socket(t.client);
+        t.server = self.socket(t.server);
+        t.request = self.message(&t.request);
+        t.response = t.response.as_ref().map(|r| self.message(r));
+    }
+
+    fn registration(&self, r: &mut Registration) {
+        // The username first, so that the findings' text mentioning it is covered.
+        r.username = r.username.as_deref().map(|u| self.user(u));
+        r.aor = self.text(&r.aor);
+        r.contact = self.text(&r.contact);
+        r.client = self.socket(r.client);
+        r.registrar = self.socket(r.registrar);
+        r.call_id = self.call_id(&r.call_id);
+        r.user_agent = r.user_agent.as_deref().map(|u| self.text(u));
+        for f in &mut r.failures {
+            f.reason = self.text(&f.reason);
+        }
+    }
+
+    fn peer(&self, p: &mut Peer) {
+        p.client = self.ip(p.client);
+        p.server = self.socket(p.server);
     }
 
     fn call(&self, c: &Call) -> Call {
@@ -161,10 +219,7 @@ impl Redactor {
                 f.src = self.socket(f.src);
                 f.dst = self.socket(f.dst);
             }
-            for f in &mut d.findings {
-                f.summary = self.text(&f.summary);
-                f.cause = self.text(&f.cause);
-            }
+            self.findings(&mut d.findings);
         }
         for o in &mut a.other_dialogs {
             o.call_id = self.call_id(&o.call_id);
@@ -179,6 +234,26 @@ impl Redactor {
             e.dst = self.socket(e.dst);
             e.summary = self.text(&e.summary);
             e.cause = self.text(&e.cause);
+        }
+        for t in &mut a.transactions {
+            self.transaction(&mut t.item);
+            self.findings(&mut t.findings);
+        }
+        for r in &mut a.registrations {
+            let username = r.username.clone();
+            self.registration(&mut r.item);
+            self.findings(&mut r.findings);
+            // The findings quote the authentication user, which free text cannot tell from a word.
+            if let (Some(from), Some(to)) = (username, r.username.as_deref()) {
+                let (from, to) = (format!("\"{from}\""), format!("\"{to}\""));
+                for f in &mut r.findings {
+                    f.summary = f.summary.replace(&from, &to);
+                }
+            }
+        }
+        for p in &mut a.peers {
+            self.peer(&mut p.item);
+            self.findings(&mut p.findings);
         }
         for p in &mut a.patterns {
             p.host = self.ip(p.host);

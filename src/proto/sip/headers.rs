@@ -1,15 +1,16 @@
-//! Typed values of the header fields callscope reads: CSeq, From/To/Contact, Via, Route, Reason, Warning and
-//! ms-diagnostics, ms-client-diagnostics and its media debug lists (RFC 3261 §20, RFC 3326, RFC 3581,
-//! [MS-SIPRE], [MS-OCER]).
+//! Typed values of the header fields callscope reads: CSeq, From/To/Contact, Via, Route, Reason, Warning,
+//! ms-diagnostics, ms-client-diagnostics and its media debug lists, the authentication challenge and
+//! credentials, Expires, Min-Expires, Session-Expires and Min-SE (RFC 3261 §20, RFC 3326, RFC 3581,
+//! RFC 4028, RFC 7616, [MS-SIPRE], [MS-OCER]).
 //!
 //! Takes in: one header value (already unfolded by `super::message`), or a [`Message`] whose headers it reads.
 //! Produces: borrowed views ([`CSeq`], [`NameAddr`], [`Via`], [`Reason`], [`Warning`], [`MsDiagnostic`],
-//! [`MediaDebug`]) and the
+//! [`MediaDebug`], [`Auth`], [`SessionExpires`]) and the
 //! [`Message`] accessors that return them; a malformed value yields `None` (or is skipped in a list), never an
 //! error, so one bad header does not hide the others.
 //! Does not: unescape quoted-pairs or `%HH`, resolve hosts, or parse URIs (see `super::uri`).
 
-use super::grammar::{self, param, params, trim_lws_str};
+use super::grammar::{self, param, params, parse_decimal, split_outside, trim_lws_str};
 use super::message::Message;
 use super::registry::Method;
 
@@ -189,6 +190,69 @@ impl<'s> MsDiagnostic<'s> {
     }
 }
 
+/// An authentication challenge (`WWW-Authenticate`, `Proxy-Authenticate`) or credentials (`Authorization`,
+/// `Proxy-Authorization`): the scheme and the parameters a diagnosis reads (RFC 3261 §22.4, RFC 7616 §3.3–3.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Auth<'s> {
+    /// `Digest` (or another scheme), as sent.
+    pub scheme: &'s str,
+    pub realm: Option<&'s str>,
+    /// The user the credentials are for (credentials only).
+    pub username: Option<&'s str>,
+    /// `stale=true` in a challenge: the nonce was old, the credentials were right (RFC 7616 §3.3).
+    pub stale: bool,
+}
+
+impl<'s> Auth<'s> {
+    /// Parses `scheme param *("," param)`; `None` without a scheme token.
+    pub fn parse(s: &'s str) -> Option<Auth<'s>> {
+        let s = trim_lws_str(s);
+        let (scheme, rest) = s.split_once([' ', '\t']).unwrap_or((s, ""));
+        if scheme.is_empty() || !scheme.bytes().all(grammar::is_token_char) {
+            return None;
+        }
+        let mut auth = Auth {
+            scheme,
+            realm: None,
+            username: None,
+            stale: false,
+        };
+        for p in split_outside(rest, b',') {
+            let Some((name, value)) = p.split_once('=') else {
+                continue;
+            };
+            let name = trim_lws_str(name);
+            let value = trim_lws_str(value);
+            let value = value
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .unwrap_or(value);
+            if name.eq_ignore_ascii_case("realm") {
+                auth.realm = Some(value);
+            } else if name.eq_ignore_ascii_case("username") {
+                auth.username = Some(value);
+            } else if name.eq_ignore_ascii_case("stale") {
+                auth.stale = value.eq_ignore_ascii_case("true");
+            }
+        }
+        Some(auth)
+    }
+}
+
+/// `Session-Expires` (RFC 4028 §4): the session interval and which side refreshes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionExpires<'s> {
+    pub secs: u32,
+    /// `uac` or `uas`, as sent; `None` when the parameter is absent.
+    pub refresher: Option<&'s str>,
+}
+
+/// `delta-seconds` (RFC 3261 §25.1) as a `u32`; larger values are kept as `u32::MAX`.
+fn delta_seconds(s: &str) -> Option<u32> {
+    let v = parse_decimal(trim_lws_str(s).as_bytes())?;
+    Some(u32::try_from(v).unwrap_or(u32::MAX))
+}
+
 /// One media section of an ms-client-diagnostics `CallerMediaDebug` / `CalleeMediaDebug` value:
 /// `audio:ICEWarn=0x320,LocalSite=10.0.0.1:50000,...` (the Lync/Skype for Business client's report
 /// of its ICE connectivity checks, as Microsoft's support articles show it).
@@ -236,6 +300,46 @@ impl<'s> MediaDebug<'s> {
 }
 
 impl Message<'_> {
+    /// The first challenge: `WWW-Authenticate` (401), else `Proxy-Authenticate` (407).
+    pub fn challenge(&self) -> Option<Auth<'_>> {
+        self.header_value("WWW-Authenticate")
+            .or_else(|| self.header_value("Proxy-Authenticate"))
+            .and_then(Auth::parse)
+    }
+
+    /// The first credentials: `Authorization`, else `Proxy-Authorization`.
+    pub fn credentials(&self) -> Option<Auth<'_>> {
+        self.header_value("Authorization")
+            .or_else(|| self.header_value("Proxy-Authorization"))
+            .and_then(Auth::parse)
+    }
+
+    /// `Expires` in seconds (RFC 3261 §20.19); `None` if absent or not delta-seconds (a date, RFC 2543).
+    pub fn expires(&self) -> Option<u32> {
+        delta_seconds(self.header_value("Expires")?)
+    }
+
+    /// `Min-Expires` in seconds (RFC 3261 §20.23, with 423 Interval Too Brief).
+    pub fn min_expires(&self) -> Option<u32> {
+        delta_seconds(self.header_value("Min-Expires")?)
+    }
+
+    /// `Session-Expires` (compact form `x`); `None` if absent or malformed.
+    pub fn session_expires(&self) -> Option<SessionExpires<'_>> {
+        let v = self.header_value("Session-Expires")?;
+        let (secs, params) = v.split_once(';').unwrap_or((v, ""));
+        Some(SessionExpires {
+            secs: delta_seconds(secs)?,
+            refresher: param(params, "refresher").flatten(),
+        })
+    }
+
+    /// `Min-SE` in seconds (RFC 4028 §5).
+    pub fn min_se(&self) -> Option<u32> {
+        let v = self.header_value("Min-SE")?;
+        delta_seconds(v.split_once(';').map_or(v, |(secs, _)| secs))
+    }
+
     /// The first CSeq; `None` if absent or malformed (sequence number over 2^32 - 1, RFC 4475 §3.1.2.4).
     pub fn cseq(&self) -> Option<CSeq<'_>> {
         let (rest, (seq, method)) = grammar::cseq(self.header_value("CSeq")?).ok()?;

@@ -2,7 +2,8 @@
 //!
 //! Takes in: the payload bytes of one UDP datagram or one reassembled TCP byte stream.
 //! Produces: borrowed views ([`Message`], [`Header`], [`StartLine`]) over those bytes, typed accessors for the
-//! header fields callscope needs (Call-ID, CSeq, From/To, Via, Reason, Warning, ms-diagnostics, SDP bodies), and
+//! header fields callscope needs (Call-ID, CSeq, From/To, Via, Reason, Warning, ms-diagnostics, authentication,
+//! expiry and session-timer values, SDP bodies), and
 //! stream framing ([`frame`]) by Content-Length.
 //! Does not: keep transaction or dialog state, validate semantics (missing mandatory headers, CSeq method
 //! mismatch, RFC 2543 compatibility), unescape `%HH` sequences or quoted-pair escapes, or parse SDP (see
@@ -44,7 +45,9 @@ mod tests;
 
 pub use framing::{frame, looks_like_sip, parse_all, Framing, Messages};
 pub use grammar::{is_token_char, param, params};
-pub use headers::{CSeq, MediaDebug, MsDiagnostic, NameAddr, Reason, Via, Warning};
+pub use headers::{
+    Auth, CSeq, MediaDebug, MsDiagnostic, NameAddr, Reason, SessionExpires, Via, Warning,
+};
 pub use message::{parse, Header, Message, StartLine, Truncation};
 pub use registry::{expand_compact, Method, StatusCode};
 pub use uri::Uri;

@@ -58,6 +58,13 @@ pub fn analyze_with(files: &[CaptureFile], chunk_size: usize, threads: usize) ->
     pool.install(|| callscope::analyze(files, &options, &callscope::pipeline::NoProgress))
 }
 
+/// Analyses a recorded lab capture (testdata/lab) in 1 MiB chunks on two threads.
+pub fn lab(name: &str) -> Analysis {
+    let path = std::path::Path::new("testdata/lab").join(name);
+    let file = CaptureFile::open(&path).expect("a lab capture");
+    analyze_with(std::slice::from_ref(&file), 1 << 20, 2)
+}
+
 /// An Ethernet/IPv4/TCP segment (ACK and PSH set, or SYN when `syn`).
 pub fn tcp_v4(
     src: [u8; 4],

@@ -516,6 +516,82 @@ fn misc_accessors() {
     assert!(m.is_request());
 }
 
+// --- authentication, expiry and session timers -----------------------------------------------------
+
+fn check_auth(name_value: &str, expected: Option<(&str, Option<&str>, Option<&str>, bool)>) {
+    let buf = with_header(name_value);
+    let m = ok(&buf);
+    let got = m
+        .challenge()
+        .or_else(|| m.credentials())
+        .map(|a| (a.scheme, a.realm, a.username, a.stale));
+    assert_eq!(got, expected, "{name_value:?}");
+}
+
+#[test]
+fn auth_challenge_with_stale() {
+    check_auth(
+        "WWW-Authenticate: Digest realm=\"lab.example\", nonce=\"a,b\", stale=TRUE, algorithm=MD5",
+        Some(("Digest", Some("lab.example"), None, true)),
+    );
+}
+#[test]
+fn auth_challenge_not_stale() {
+    check_auth(
+        "Proxy-Authenticate: Digest nonce=\"13d4\",realm=\"stratus.com\",algorithm=MD5",
+        Some(("Digest", Some("stratus.com"), None, false)),
+    );
+    check_auth(
+        "WWW-Authenticate: Digest realm=\"r\", stale=false",
+        Some(("Digest", Some("r"), None, false)),
+    );
+}
+#[test]
+fn auth_credentials() {
+    check_auth(
+        "Authorization: Digest username=\"bob\",realm=\"lab.example\",uri=\"sip:192.0.2.20:5060\",response=\"26\"",
+        Some(("Digest", Some("lab.example"), Some("bob"), false)),
+    );
+}
+#[test]
+fn auth_without_scheme() {
+    check_auth("WWW-Authenticate: ", None);
+    check_auth("WWW-Authenticate: \"quoted\" realm=x", None);
+}
+
+#[test]
+fn expiry_values() {
+    let m = ok(b"SIP/2.0 423 Interval Too Brief\r\nExpires: 10\r\nMin-Expires:  20 \r\n\r\n");
+    assert_eq!((m.expires(), m.min_expires()), (Some(10), Some(20)));
+    let m = ok(b"SIP/2.0 200 OK\r\nExpires: Thu, 01 Dec 1994 16:00:00 GMT\r\n\r\n");
+    assert_eq!(m.expires(), None);
+    let m = ok(b"SIP/2.0 200 OK\r\nExpires: 99999999999\r\n\r\n");
+    assert_eq!(m.expires(), Some(u32::MAX));
+}
+
+#[test]
+fn session_timer_values() {
+    let m = ok(b"SIP/2.0 200 OK\r\nx: 90;refresher=uac\r\nMin-SE: 90;lr\r\n\r\n");
+    assert_eq!(
+        m.session_expires(),
+        Some(SessionExpires {
+            secs: 90,
+            refresher: Some("uac")
+        })
+    );
+    assert_eq!(m.min_se(), Some(90));
+    let m = ok(b"SIP/2.0 200 OK\r\nSession-Expires: 1800\r\n\r\n");
+    assert_eq!(
+        m.session_expires(),
+        Some(SessionExpires {
+            secs: 1800,
+            refresher: None
+        })
+    );
+    let m = ok(b"SIP/2.0 200 OK\r\nSession-Expires: soon\r\n\r\n");
+    assert_eq!(m.session_expires(), None);
+}
+
 #[test]
 fn ms_client_diagnostics_with_media_debug() {
     let m = ok(b"BYE sip:a SIP/2.0\r\nms-client-diagnostics: 51004; reason=\"Action initiated by User\"; CalleeMediaDebug=\"audio:ICEWarn=0x40003a0, LocalSite=192.168.100.1:50034,LocalMR=192.168.100.1::58503,,,PortRange=50020:50039\"\r\n\r\n");

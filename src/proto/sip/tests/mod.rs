@@ -64,6 +64,8 @@ fn exercise(buf: &[u8]) {
             m.check_complete(),
         );
         let _ = (m.user_agent(), m.server());
+        let _ = (m.challenge(), m.credentials(), m.expires(), m.min_expires());
+        let _ = (m.session_expires(), m.min_se());
         if let StartLine::Request { uri, .. } = m.start {
             let _ = Uri::parse(uri);
         }

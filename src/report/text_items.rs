@@ -1,0 +1,204 @@
+//! The terminal report's sections for what is SIP but not a call: registration bindings (one line
+//! each, findings under the failed ones), the SIP peer pairs (a health table), and the other
+//! transactions that have a finding. Rendered as they arrive into spools (bounded memory), written
+//! after the calls.
+
+use std::io::{self, Write};
+
+use super::spool::Spool;
+use super::text::{escape, Options};
+use crate::correlate::peers::Peer;
+use crate::correlate::registrations::Registration;
+use crate::correlate::transactions::Transaction;
+use crate::diagnose::{Diagnosed, Finding};
+use crate::words::{frames_list, plural};
+
+/// The sections, as rendered so far.
+#[derive(Default)]
+pub(super) struct Items {
+    registrations: Spool,
+    registrations_failed: u64,
+    peers: Spool,
+    peers_failing: u64,
+    transactions: Spool,
+    /// Transactions with no finding (counted, not listed).
+    transactions_fine: u64,
+}
+
+fn findings(fs: &[Finding], options: &Options, out: &mut Vec<u8>) -> io::Result<()> {
+    for f in fs {
+        writeln!(
+            out,
+            "      {}: {}",
+            options.tag(f.severity, f.code),
+            escape(&f.summary)
+        )?;
+        writeln!(out, "          {}", escape(&f.cause))?;
+        writeln!(out, "          evidence: {}", frames_list(&f.frames, 12))?;
+    }
+    Ok(())
+}
+
+fn registration(
+    d: &Diagnosed<Registration>,
+    options: &Options,
+    out: &mut Vec<u8>,
+) -> io::Result<()> {
+    let r = &d.item;
+    writeln!(
+        out,
+        "  {} from {} to {} {}: {}, {}, {}, {}",
+        escape(&r.aor),
+        r.client,
+        r.registrar,
+        r.transport.as_str(),
+        r.state(),
+        plural(u64::from(r.attempts), "REGISTER"),
+        plural(u64::from(r.challenges), "challenge"),
+        r.registered
+            .map(|g| format!("granted {} s at frame {}", g.granted, g.at.frame))
+            .unwrap_or_else(|| "never registered".into())
+    )?;
+    findings(&d.findings, options, out)
+}
+
+fn peer(d: &Diagnosed<Peer>, options: &Options, out: &mut Vec<u8>) -> io::Result<()> {
+    let p = &d.item;
+    let methods: Vec<String> = p
+        .methods
+        .iter()
+        .map(|m| {
+            format!(
+                "{} {} ({} ok, {} rejected, {} unanswered)",
+                escape(&m.method),
+                m.sent,
+                m.ok,
+                m.rejected,
+                m.unanswered
+            )
+        })
+        .collect();
+    let mut parts = vec![if methods.is_empty() {
+        "no SIP request seen".to_string()
+    } else {
+        methods.join(", ")
+    }];
+    if p.syn_unanswered + p.refused > 0 {
+        parts.push(format!(
+            "connections: {} without SYN-ACK, {} refused",
+            p.syn_unanswered, p.refused
+        ));
+    }
+    if p.icmp > 0 {
+        parts.push(plural(u64::from(p.icmp), "ICMP error"));
+    }
+    let k = &p.keepalive;
+    if k.probes > 0 {
+        parts.push(format!(
+            "keep-alive {}/{} failed{}",
+            k.failed,
+            k.probes,
+            if k.down() { ", down at the end" } else { "" }
+        ));
+    }
+    if let (Some(first), Some(last)) = (p.first_failure, p.last_failure) {
+        parts.push(format!(
+            "failures from frame {} to frame {}",
+            first.frame, last.frame
+        ));
+    }
+    let transports: Vec<&str> = p.transports.iter().map(|t| t.as_str()).collect();
+    writeln!(
+        out,
+        "  {} → {} {}: {}",
+        p.client,
+        p.server,
+        transports.join("/"),
+        parts.join("; ")
+    )?;
+    findings(&d.findings, options, out)
+}
+
+fn transaction(d: &Diagnosed<Transaction>, options: &Options, out: &mut Vec<u8>) -> io::Result<()> {
+    let t = &d.item;
+    writeln!(
+        out,
+        "  {} {} → {} {}{}: {}",
+        t.method.as_str(),
+        t.client,
+        t.server,
+        t.transport.as_str(),
+        t.call
+            .map(|i| format!(" (call #{})", i + 1))
+            .unwrap_or_default(),
+        t.response
+            .as_ref()
+            .map(|r| escape(&r.label()))
+            .unwrap_or_else(|| "no response".into())
+    )?;
+    findings(&d.findings, options, out)
+}
+
+/// Renders into a buffer; an error writing to memory cannot happen, so it is dropped with the item.
+fn render(f: impl FnOnce(&mut Vec<u8>) -> io::Result<()>) -> Option<Vec<u8>> {
+    let mut buf = Vec::new();
+    f(&mut buf).ok().map(|()| buf)
+}
+
+impl Items {
+    pub(super) fn registration(&mut self, d: &Diagnosed<Registration>, options: &Options) {
+        self.registrations_failed += u64::from(!d.findings.is_empty());
+        if let Some(b) = render(|out| registration(d, options, out)) {
+            self.registrations.push((d.first.frame, 0), b);
+        }
+    }
+
+    pub(super) fn peer(&mut self, d: &Diagnosed<Peer>, options: &Options) {
+        self.peers_failing += u64::from(!d.findings.is_empty());
+        let key = self.peers.len();
+        if let Some(b) = render(|out| peer(d, options, out)) {
+            self.peers.push((key, 0), b);
+        }
+    }
+
+    pub(super) fn transaction(&mut self, d: &Diagnosed<Transaction>, options: &Options) {
+        if d.findings.is_empty() {
+            self.transactions_fine += 1;
+            return;
+        }
+        if let Some(b) = render(|out| transaction(d, options, out)) {
+            self.transactions.push((d.request.frame, 0), b);
+        }
+    }
+
+    /// Writes the sections that have anything in them.
+    pub(super) fn write(self, out: &mut impl Write) -> io::Result<()> {
+        if self.registrations.len() > 0 {
+            writeln!(
+                out,
+                "\nRegistrations: {}, {} with findings",
+                plural(self.registrations.len(), "binding"),
+                self.registrations_failed
+            )?;
+            self.registrations.drain(|b| out.write_all(b))?;
+        }
+        if self.transactions.len() > 0 {
+            writeln!(
+                out,
+                "\nOther transactions with findings ({} more without):",
+                self.transactions_fine
+            )?;
+            self.transactions.drain(|b| out.write_all(b))?;
+        }
+        if self.peers.len() > 0 {
+            writeln!(
+                out,
+                "\nSIP peers (client → server): {}, {} with findings",
+                plural(self.peers.len(), "pair"),
+                self.peers_failing
+            )?;
+            self.peers.drain(|b| out.write_all(b))?;
+        }
+        Ok(())
+    }
+}
