@@ -83,7 +83,7 @@ def main():
     corpus, files = sys.argv[1], sys.argv[2:]
     seen, count = set(), {}
     caps = {'sip': 600, 'sdp': 300, 'rtp': 200, 'rtcp': 200, 'stun': 200, 'tls': 200, 'udptl': 200, 'decode': 600,
-            'capture': 120, 'hep': 200, 'pipeline': 120, 'extract_redact': 120, 'reassembly': 200}
+            'capture': 120, 'hep': 200, 'pipeline': 120, 'extract_redact': 120, 'reassembly': 200, 'decrypt': 20}
     def put(t, b):
         if count.get(t, 0) >= caps.get(t, 200): return
         h = hashlib.sha1(b).hexdigest()
@@ -97,6 +97,10 @@ def main():
         raw = open(path, 'rb').read()
         if len(raw) <= 64 << 10:
             put('capture', raw); put('pipeline', raw); put('extract_redact', raw)
+        if 'tls' in os.path.basename(path):
+            # The first 64 KiB of a TLS capture (a cut capture reads fine): handshakes and records
+            # that the lab's keys decrypt.
+            put('decrypt', raw[:64 << 10])
         try:
             for link, f in frames(raw):
                 if link in LINKS and random.random() < 0.2:

@@ -965,7 +965,7 @@ sc_other_transactions() {
     uac caller-lost "$APP2:5060" uac-message.xml app -max_non_invite_retrans 10 -recv_timeout 32000
 }
 
-# 47. A load test through the proxy (sipp at 20 calls/s, 1311 calls, each picking its Request-URI user
+# 53. A load test through the proxy (sipp at 20 calls/s, 1311 calls, each picking its Request-URI user
 #     from an injection file shuffled with a fixed seed): 1148 "deny" calls rejected at once by the
 #     proxy with 403 Forbidden; 88 "ans" calls relayed over UDP to app1, which answers with SDP and
 #     sends no RTP (nor does the caller), 12 s calls; 75 "lost" calls whose INVITEs the proxy's firewall
@@ -992,6 +992,224 @@ PY
     waitpid "$PID_app1"
 }
 
+# ---------------------------------------------------------------------------------------------------------
+# SIP over TLS with key logs. Debian's sipp has no TLS and kamailio's tls module writes no key log, so
+# scripts/lab/tls_sip.py (Python's ssl, i.e. OpenSSL 3) plays the UAC and UAS and writes NSS key logs;
+# the keys are throw-away, made per run. TLS 1.3 suites are chosen through OPENSSL_CONF (Python cannot).
+TLS_PY=(python3 "$LAB/tls_sip.py")
+# tls_ca DIR — a lab root CA (DIR/ca.crt, DIR/ca.key) and an `openssl ca` config able to set any dates
+tls_ca() {
+    local d=$1
+    mkdir -p "$d/db"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/O=Lab/CN=Lab Root CA" \
+        -keyout "$d/ca.key" -out "$d/ca.crt" 2>/dev/null
+    : >"$d/db/index.txt"
+    printf '[ca]\ndefault_ca=lab\n[lab]\ndatabase=%s\nnew_certs_dir=%s\nserial=%s\ndefault_md=sha256\npolicy=any\nunique_subject=no\ncopy_extensions=copy\n[any]\ncommonName=supplied\n' \
+        "$d/db/index.txt" "$d/db" "$d/db/serial" >"$d/ca.cnf"
+    echo 1000 >"$d/db/serial"
+}
+# tls_leaf DIR NAME CN SAN EKU [START END]  — DIR/NAME.{crt,key} signed by the lab CA (dates as YYYYMMDDhhmmssZ)
+tls_leaf() {
+    local d=$1 n=$2 cn=$3 san=$4 eku=$5 start=${6:-} end=${7:-}
+    openssl req -new -newkey rsa:2048 -nodes -subj "/CN=$cn" -keyout "$d/$n.key" -out "$d/$n.csr" \
+        -addext "subjectAltName=$san" -addext "extendedKeyUsage=$eku" \
+        -addext "keyUsage=critical,digitalSignature,keyEncipherment" 2>/dev/null
+    local dates=(-days 825)
+    [[ -n $start ]] && dates=(-startdate "$start" -enddate "$end")
+    openssl ca -batch -config "$d/ca.cnf" -cert "$d/ca.crt" -keyfile "$d/ca.key" -notext \
+        "${dates[@]}" -in "$d/$n.csr" -out "$d/$n.crt" 2>/dev/null
+}
+# tls_conf FILE SUITES — an OpenSSL config limiting TLS 1.3 cipher suites
+tls_conf() {
+    printf 'openssl_conf=init\n[init]\nssl_conf=ssl\n[ssl]\nsystem_default=sys\n[sys]\nCiphersuites=%s\n' "$2" >"$1"
+}
+# tls_listen PORT — wait until app1 listens on PORT
+tls_listen() {
+    local i
+    for i in $(seq 50); do nsx lab-app1 ss -ltn | grep -q ":$1 " && break; sleep 0.1; done
+}
+# tls_call NAME PORT [tls_sip.py call args] — one call (or OPTIONS) from the caller to app1:PORT
+tls_call() {
+    local name=$1 port=$2; shift 2
+    fgrun lab-caller "$name" 20 "${TLS_PY[@]}" call --connect "$APP1:$port" --local "$CALLER" "$@"
+    sleep 0.3
+}
+
+# 47. Seven whole calls over TLS (INVITE..BYE, 2 s RTP each way), one connection each, one per version
+#     and cipher: TLS 1.3 AES-256-GCM, AES-128-GCM, ChaCha20-Poly1305; TLS 1.2 ECDHE-RSA with AES-128-GCM,
+#     ChaCha20-Poly1305, AES-256-CBC-SHA384 (encrypt-then-MAC) and AES-128-CBC-SHA (MAC-then-encrypt).
+#     The client's key log is kept as sip-tls-calls.keylog; sip-tls-calls-dsb.pcapng is the same capture
+#     with the key log injected as a pcapng Decryption Secrets Block (editcap --inject-secrets).
+sc_sip_tls_calls() {
+    local d="$RUN/tlsca"
+    tls_ca "$d"
+    tls_leaf "$d" app app1.lab.example "DNS:app1.lab.example,IP:$APP1" serverAuth,clientAuth
+    tls_conf "$d/aes128.cnf" TLS_AES_128_GCM_SHA256
+    tls_conf "$d/chacha.cnf" TLS_CHACHA20_POLY1305_SHA256
+    local keys="$RUN/keys.keylog" common=(--sni app1.lab.example --ca "$d/ca.crt")
+    cap_start lab-sw lab-br0
+    bgrun lab-app1 tls-server 60 "${TLS_PY[@]}" serve --listen "$APP1:5061" --cert "$d/app.crt" \
+        --key "$d/app.key" --accept 7 --ciphers "ECDHE+AESGCM:ECDHE+CHACHA20:ECDHE+AES"
+    tls_listen 5061
+    tls_call tls13-aes256 5061 "${common[@]}" --keylog "$keys" --max 1.3
+    OPENSSL_CONF="$d/aes128.cnf" tls_call tls13-aes128 5061 "${common[@]}" --keylog "$keys" --max 1.3
+    OPENSSL_CONF="$d/chacha.cnf" tls_call tls13-chacha 5061 "${common[@]}" --keylog "$keys" --max 1.3
+    tls_call tls12-gcm 5061 "${common[@]}" --keylog "$keys" --max 1.2 --ciphers ECDHE-RSA-AES128-GCM-SHA256
+    tls_call tls12-chacha 5061 "${common[@]}" --keylog "$keys" --max 1.2 --ciphers ECDHE-RSA-CHACHA20-POLY1305
+    tls_call tls12-cbc384 5061 "${common[@]}" --keylog "$keys" --max 1.2 --ciphers ECDHE-RSA-AES256-SHA384
+    tls_call tls12-cbc-mte 5061 "${common[@]}" --keylog "$keys" --max 1.2 --ciphers ECDHE-RSA-AES128-SHA --no-etm
+    waitpid "$PID_tls_server"
+    cp "$keys" "$OUT/sip-tls-calls.keylog"
+    sleep 0.3
+}
+# tshark_sip NAME TLS-OPTION [tshark args] — the SIP tshark reads with the key: frame, method, status,
+# Call-ID per line
+tshark_sip() {
+    local name=$1 opt=$2; shift 2
+    tshark -r "$OUT/$name.pcap" -o "$opt" "$@" -Y sip -T fields -e frame.number -e sip.Method -e sip.Status-Code \
+        -e sip.Call-ID >"$OUT/$name.tshark-sip.tsv" 2>/dev/null
+}
+# The DSB capture is derived from the committed capture and key log.
+post_sip_tls_calls() {
+    editcap --inject-secrets "tls,$OUT/sip-tls-calls.keylog" "$OUT/sip-tls-calls.pcap" "$OUT/sip-tls-calls-dsb.pcapng"
+    chmod 644 "$OUT/sip-tls-calls-dsb.pcapng"
+    tshark_sip sip-tls-calls "tls.keylog_file:$OUT/sip-tls-calls.keylog"
+}
+post_sip_tls_rsa() { tshark_sip sip-tls-rsa "tls.keys_list:$APP1,5061,sip,$OUT/sip-tls-rsa.key"; }
+post_tls_no_sni() { tshark_sip tls-no-sni "tls.keylog_file:$OUT/tls-no-sni.keylog"; }
+# tshark decodes SIP inside TLS only on a SIP port: 5065 is named.
+post_tls_certificates() {
+    tshark_sip tls-certificates "tls.keylog_file:$OUT/tls-certificates.keylog" -d tls.port==5065,sip
+}
+
+# 48. Two calls over TLS 1.2 with RSA key exchange (no forward secrecy), decryptable with the server's
+#     private key alone: AES128-SHA256 (CBC) and AES256-GCM-SHA384. The throw-away key is kept as
+#     sip-tls-rsa.key; no key log.
+sc_sip_tls_rsa() {
+    local d="$RUN/tlsca"
+    tls_ca "$d"
+    tls_leaf "$d" app app1.lab.example "DNS:app1.lab.example,IP:$APP1" serverAuth,clientAuth
+    cap_start lab-sw lab-br0
+    bgrun lab-app1 tls-server 60 "${TLS_PY[@]}" serve --listen "$APP1:5061" --cert "$d/app.crt" \
+        --key "$d/app.key" --accept 2 --ciphers AES128-SHA256:AES256-GCM-SHA384
+    tls_listen 5061
+    tls_call rsa-cbc 5061 --sni app1.lab.example --ca "$d/ca.crt" --max 1.2 --ciphers AES128-SHA256
+    tls_call rsa-gcm 5061 --sni app1.lab.example --ca "$d/ca.crt" --max 1.2 --ciphers AES256-GCM-SHA384
+    waitpid "$PID_tls_server"
+    cp "$d/app.key" "$OUT/sip-tls-rsa.key"
+    chmod 644 "$OUT/sip-tls-rsa.key"
+}
+
+# 49. One TLS connection per certificate failure, each on its own port of app1, TLS 1.2 unless noted:
+#     5061 expired server certificate (2020-2021) -> client alert certificate_expired;
+#     5062 certificate for other.lab.example, client asks for app1.lab.example -> client alert;
+#     5063 self-signed server certificate -> client alert unknown_ca;
+#     5064 MTLS: the client presents a certificate valid for serverAuth only -> server alert;
+#     5064 again: the client presents no certificate -> server alert;
+#     5065 MTLS over TLS 1.3 with the serverAuth-only client certificate (the key log lets the encrypted
+#          certificates be read: tls-certificates.keylog);
+#     5066 server allows TLS 1.3 only, client TLS 1.2 only -> protocol_version;
+#     5061 again: plain SIP OPTIONS sent to the TLS port.
+sc_tls_certificates() {
+    local d="$RUN/tlsca"
+    tls_ca "$d"
+    tls_leaf "$d" good app1.lab.example "DNS:app1.lab.example,IP:$APP1" serverAuth,clientAuth
+    tls_leaf "$d" expired app1.lab.example "DNS:app1.lab.example" serverAuth 20200101000000Z 20210101000000Z
+    tls_leaf "$d" other other.lab.example "DNS:other.lab.example" serverAuth
+    tls_leaf "$d" srvonly caller.lab.example "DNS:caller.lab.example" serverAuth
+    openssl req -x509 -newkey rsa:2048 -nodes -days 825 -subj "/CN=app1.lab.example" \
+        -addext "subjectAltName=DNS:app1.lab.example" -keyout "$d/self.key" -out "$d/self.crt" 2>/dev/null
+    local keys="$RUN/keys.keylog" ca=(--ca "$d/ca.crt") srv=(serve --accept 1)
+    cap_start lab-sw lab-br0
+    bgrun lab-app1 s-expired 30 "${TLS_PY[@]}" serve --accept 2 --listen "$APP1:5061" --cert "$d/expired.crt" --key "$d/expired.key"
+    bgrun lab-app1 s-other 30 "${TLS_PY[@]}" "${srv[@]}" --listen "$APP1:5062" --cert "$d/other.crt" --key "$d/other.key"
+    bgrun lab-app1 s-self 30 "${TLS_PY[@]}" "${srv[@]}" --listen "$APP1:5063" --cert "$d/self.crt" --key "$d/self.key"
+    bgrun lab-app1 s-mtls 30 "${TLS_PY[@]}" serve --accept 2 --listen "$APP1:5064" --cert "$d/good.crt" \
+        --key "$d/good.key" --ca "$d/ca.crt" --verify-client --max 1.2
+    bgrun lab-app1 s-mtls13 30 "${TLS_PY[@]}" "${srv[@]}" --listen "$APP1:5065" --cert "$d/good.crt" \
+        --key "$d/good.key" --ca "$d/ca.crt" --verify-client --keylog "$RUN/server13.keylog"
+    bgrun lab-app1 s-only13 30 "${TLS_PY[@]}" "${srv[@]}" --listen "$APP1:5066" --cert "$d/good.crt" --key "$d/good.key" --min 1.3
+    tls_listen 5066; sleep 0.3
+    tls_call c-expired 5061 --sni app1.lab.example "${ca[@]}" --max 1.2 --options
+    tls_call c-other 5062 --sni app1.lab.example "${ca[@]}" --max 1.2 --options
+    tls_call c-self 5063 --sni app1.lab.example "${ca[@]}" --max 1.2 --options
+    tls_call c-mtls-srvonly 5064 --sni app1.lab.example "${ca[@]}" --max 1.2 --cert "$d/srvonly.crt" --key "$d/srvonly.key" --options
+    tls_call c-mtls-nocert 5064 --sni app1.lab.example "${ca[@]}" --max 1.2 --options
+    tls_call c-mtls13 5065 --sni app1.lab.example "${ca[@]}" --max 1.3 --cert "$d/srvonly.crt" --key "$d/srvonly.key" \
+        --keylog "$keys" --options
+    tls_call c-only12 5066 --sni app1.lab.example "${ca[@]}" --max 1.2 --options
+    tls_call c-plain 5061 --plain --options
+    sleep 0.5
+    cp "$keys" "$OUT/tls-certificates.keylog"
+}
+
+# tls_intermediate DIR — DIR/int.{crt,key}: "Lab Intermediate CA" signed by the lab root, and DIR/leaf.crt
+# (with DIR/leaf.key) for app1.lab.example signed by the intermediate; DIR/chain.crt is the leaf and the
+# intermediate, as a server configured with its whole chain sends them.
+tls_intermediate() {
+    local d=$1
+    openssl req -new -newkey rsa:2048 -nodes -subj "/O=Lab/CN=Lab Intermediate CA" -keyout "$d/int.key" \
+        -out "$d/int.csr" -addext "basicConstraints=critical,CA:TRUE" \
+        -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+    openssl ca -batch -config "$d/ca.cnf" -cert "$d/ca.crt" -keyfile "$d/ca.key" -notext -days 825 \
+        -in "$d/int.csr" -out "$d/int.crt" 2>/dev/null
+    openssl req -new -newkey rsa:2048 -nodes -subj "/CN=app1.lab.example" -keyout "$d/leaf.key" -out "$d/leaf.csr" \
+        -addext "subjectAltName=DNS:app1.lab.example" -addext "extendedKeyUsage=serverAuth,clientAuth" \
+        -addext "keyUsage=critical,digitalSignature,keyEncipherment" 2>/dev/null
+    openssl x509 -req -in "$d/leaf.csr" -CA "$d/int.crt" -CAkey "$d/int.key" -set_serial 0x2001 -days 825 \
+        -copy_extensions copy -out "$d/leaf.crt" 2>/dev/null
+    cat "$d/leaf.crt" "$d/int.crt" >"$d/chain.crt"
+}
+
+# 50. A server certificate issued by an intermediate CA, the client trusting only the lab root (TLS 1.2,
+#     OPTIONS): on 5061 the server sends the leaf alone (incomplete chain) → the client's alert
+#     unknown_ca; on 5062 the same leaf with its intermediate → the OPTIONS is answered 200.
+sc_tls_chain() {
+    local d="$RUN/tlsca"
+    tls_ca "$d"
+    tls_intermediate "$d"
+    cap_start lab-sw lab-br0
+    bgrun lab-app1 s-leaf 30 "${TLS_PY[@]}" serve --accept 1 --listen "$APP1:5061" --cert "$d/leaf.crt" --key "$d/leaf.key"
+    bgrun lab-app1 s-chain 30 "${TLS_PY[@]}" serve --accept 1 --listen "$APP1:5062" --cert "$d/chain.crt" --key "$d/leaf.key"
+    tls_listen 5062; sleep 0.3
+    tls_call c-leaf 5061 --sni app1.lab.example --ca "$d/ca.crt" --max 1.2 --options
+    tls_call c-chain 5062 --sni app1.lab.example --ca "$d/ca.crt" --max 1.2 --options
+    sleep 0.5
+}
+
+# 51. caller -UDP-> proxy -TLS-> app1, whose certificate expired: the proxy (tls_sip.py relay: kamailio
+#     here has no tls module) answers 100, fails its TLS handshake to app1 (its alert certificate_expired)
+#     and answers the caller 503. Switch capture.
+sc_tls_next_hop_expired() {
+    local d="$RUN/tlsca"
+    tls_ca "$d"
+    tls_leaf "$d" expired app1.lab.example "DNS:app1.lab.example" serverAuth 20200101000000Z 20210101000000Z
+    cap_start lab-sw lab-br0
+    bgrun lab-app1 s-expired 30 "${TLS_PY[@]}" serve --listen "$APP1:5061" --cert "$d/expired.crt" --key "$d/expired.key"
+    bgrun lab-proxy relay 30 "${TLS_PY[@]}" relay --listen "$PROXY:5060" --connect "$APP1:5061" \
+        --sni app1.lab.example --ca "$d/ca.crt" --max 1.2
+    tls_listen 5061
+    for i in $(seq 50); do nsx lab-proxy ss -lun | grep -q "$PROXY:5060" && break; sleep 0.1; done
+    uac caller "$PROXY:5060" uac-call.xml app1 -d 1000
+    waitpid "$PID_relay"
+    sleep 0.5
+}
+
+# 52. A client that sends no SNI (it checks the chain, not the name) and addresses its OPTIONS to
+#     sip:app@app1.lab.example over TLS 1.2; app1's certificate names only other.lab.example. The
+#     handshake completes and the OPTIONS is answered. The client's key log is tls-no-sni.keylog.
+sc_tls_no_sni() {
+    local d="$RUN/tlsca" keys="$RUN/keys.keylog"
+    tls_ca "$d"
+    tls_leaf "$d" other other.lab.example "DNS:other.lab.example" serverAuth
+    cap_start lab-sw lab-br0
+    bgrun lab-app1 s-other 30 "${TLS_PY[@]}" serve --listen "$APP1:5061" --cert "$d/other.crt" --key "$d/other.key"
+    tls_listen 5061
+    tls_call c-no-sni 5061 --uri-host app1.lab.example --ca "$d/ca.crt" --max 1.2 --keylog "$keys" --options
+    sleep 0.5
+    cp "$keys" "$OUT/tls-no-sni.keylog"
+}
+
 ALL=(sip-udp-basic-call sip-udp-outcomes tcp-syn-dropped-proxy tcp-syn-dropped-at-app tcp-syn-refused
      udp-icmp-unreachable udp-invite-dropped failover-slow media-blocked-both media-one-way ack-dropped
      media-impaired sip-tcp-call tls-handshake-failed media-dead-air media-stopped failover-udp
@@ -1000,6 +1218,7 @@ ALL=(sip-udp-basic-call sip-udp-outcomes tcp-syn-dropped-proxy tcp-syn-dropped-a
      teardown-rtp-after-bye early-media-port-closed hep-feed hep2-feed lync-fe-504 lync-ice-failed
      teams-dr-rejected teams-dr-tls register-auth options-keepalive dns-nxdomain invite-fragments-dropped
      invite-fragments-lost session-timer-refresh-dropped other-transactions
+     sip-tls-calls sip-tls-rsa tls-certificates tls-chain tls-next-hop-expired tls-no-sni
      points-syn-dropped-at-app points-syn-dropped-on-router points-rtp-dropped-on-router points-rtp-not-sent
      points-clean-call points-nat-call points-ack-dropped-on-router load-403)
 
@@ -1013,6 +1232,7 @@ run_scenario() {
     "$fn"
     cap_stop "$CAP_NAME"
     stop_all
+    if declare -F "post_${1//-/_}" >/dev/null; then "post_${1//-/_}"; fi
     mkdir -p "$RUN/logs-$name" && mv "$RUN"/*.log "$RUN/logs-$name/" 2>/dev/null || true
 }
 

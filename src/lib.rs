@@ -50,6 +50,7 @@ pub mod analysis;
 pub mod capture;
 pub mod correlate;
 pub mod decode;
+pub mod decrypt;
 pub mod diagnose;
 pub mod export;
 pub mod pipeline;

@@ -12,6 +12,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use callscope::capture::{CaptureFile, Start};
 use callscope::decode::defrag::{self, Defragmenter};
 use callscope::decode::{self, Fragment, Ip, LinkType, L4};
+use callscope::decrypt::{self, keys::KeyStore};
 use callscope::export::{extract, redact::Redactor};
 use callscope::pipeline::NoProgress;
 use callscope::proto::{hep, rtcp, rtp, sdp, sip, stun, tls, udptl};
@@ -613,6 +614,9 @@ pub fn tls(data: &[u8]) {
                     {
                         black_box(kind.name());
                     }
+                    if let tls::Handshake::ClientHello(hello) = h {
+                        assert!(hello.offered().count() <= usize::from(hello.cipher_suites));
+                    }
                     black_box(h);
                 }
             }
@@ -622,6 +626,128 @@ pub fn tls(data: &[u8]) {
         }
     }
     black_box(records.remainder());
+    // The same bytes as a handshake stream put together across records, and their certificates.
+    let (messages, used) = tls::messages(data);
+    assert!(used <= data.len());
+    for (m, raw) in messages {
+        assert!(
+            raw.len() >= 4 && raw.len() <= used,
+            "a message within the stream"
+        );
+        if let tls::Handshake::Other { body, .. } = m {
+            for tls13 in [false, true] {
+                for der in tls::certificates(body, tls13).take(4) {
+                    if let Some(c) = tls::cert::Summary::parse(der) {
+                        assert!(c.dns_names.len() + c.ip_addresses.len() <= tls::cert::MAX_NAMES);
+                        black_box((c.names("sip.example.com"), c.name_list()));
+                    }
+                }
+            }
+            black_box(tls::rsa_encrypted_premaster(body));
+        }
+    }
+}
+
+/// The key logs and the RSA key of the lab's TLS captures, so that mutations of those captures reach
+/// the key schedule and the record decryption.
+fn lab_keys() -> KeyStore {
+    let mut keys = KeyStore::default();
+    for log in [
+        &include_bytes!("../../testdata/lab/sip-tls-calls.keylog")[..],
+        &include_bytes!("../../testdata/lab/tls-certificates.keylog")[..],
+    ] {
+        assert!(keys.add_keylog(log, "lab").is_empty());
+    }
+    keys.add_rsa_pem(include_bytes!("../../testdata/lab/sip-tls-rsa.key"), None)
+        .expect("the lab's RSA key");
+    keys
+}
+
+/// TLS decryption: bytes as a capture file, analysed with the lab's keys (seed with the TLS lab
+/// captures: damaged handshakes, records and lengths go through the decryption stage), and the same
+/// bytes as the records of one connection fed straight to `decrypt::Decryptor` (tiny limits) with a
+/// key log whose client random and secrets come from the input.
+pub fn decrypt(data: &[u8]) {
+    static KEYS: std::sync::OnceLock<KeyStore> = std::sync::OnceLock::new();
+    let keys = KEYS.get_or_init(lab_keys);
+    if let Ok(file) = CaptureFile::from_bytes("fuzz".to_string(), data.to_vec()) {
+        let options = Options {
+            chunk_size: 512,
+            tls_keys: std::sync::Arc::new(keys.clone()),
+            ..Options::default()
+        };
+        black_box(analyze(&[file], &options, &NoProgress));
+    }
+    let Some((secret, rest)) = data.split_at_checked(80) else {
+        return;
+    };
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let (random, master) = secret.split_at(32);
+    let log = [
+        "CLIENT_RANDOM",
+        "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
+        "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+        "CLIENT_TRAFFIC_SECRET_0",
+        "SERVER_TRAFFIC_SECRET_0",
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, label)| {
+        let s = if i == 0 { master } else { &master[..32] };
+        format!("{label} {} {}\n", hex(random), hex(s))
+    })
+    .collect::<String>();
+    let mut store = KeyStore::default();
+    assert!(store.add_keylog(log.as_bytes(), "fuzz").is_empty());
+    let limits = decrypt::Limits {
+        sessions: 4,
+        reassembly: reassembly::Limits {
+            per_stream: 2048,
+            streams: 8,
+        },
+    };
+    let mut d = decrypt::Decryptor::new(store, limits);
+    let client = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 10)), 40000);
+    let server = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 31)), 5061);
+    // Segments: 1 control byte (bit 0 from the server, bit 1 FIN, bit 2 RST), 2 bytes length, payload.
+    let mut seq = [0u32; 2];
+    let mut c = rest;
+    let mut frame = 0u64;
+    let mut out = |o: decrypt::Output| {
+        black_box(match o {
+            decrypt::Output::Tls { event, .. } => black_box(format!("{event:?}")).len(),
+            decrypt::Output::Sip(m) => m.bytes.len(),
+        });
+    };
+    while let [ctl, a, b, tail @ ..] = c {
+        let len = usize::from(u16::from_be_bytes([*a, *b])).min(tail.len());
+        let (payload, next) = tail.split_at(len);
+        c = next;
+        frame += 1;
+        let side = usize::from(ctl & 1);
+        let (src, dst) = if side == 0 {
+            (client, server)
+        } else {
+            (server, client)
+        };
+        d.segment(
+            Segment {
+                src,
+                dst,
+                frame,
+                ts_ns: frame as i64 * 1_000_000,
+                seq: seq[side],
+                syn: false,
+                payload,
+            },
+            ctl & 2 != 0,
+            ctl & 4 != 0,
+            &mut out,
+        );
+        seq[side] = seq[side].wrapping_add(len as u32);
+        assert!(d.sessions() <= 4);
+    }
+    d.finish(&mut out);
 }
 
 /// The whole pipeline: bytes as a capture file, analysed (in small chunks so resynchronisation and

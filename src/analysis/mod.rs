@@ -20,6 +20,7 @@ use crate::correlate::transactions::Transaction;
 use crate::correlate::transport::{Connection, IcmpError};
 
 use crate::correlate::vantage::Vantage;
+use crate::decrypt;
 use crate::diagnose::{Diagnosed, DiagnosedCall, Pattern, Sink, TransportEvent};
 use crate::reassembly;
 
@@ -50,6 +51,8 @@ pub struct Analysis {
     pub sip_malformed: BTreeMap<&'static str, u64>,
     /// What TCP reassembly of SIP connections had to repair or drop.
     pub tcp_reassembly: reassembly::Stats,
+    /// TLS connections and how their decryption went.
+    pub tls: decrypt::Stats,
     /// Every TCP connection, by first frame.
     pub connections: Vec<Connection>,
     /// ICMP errors quoting a packet, in capture order.
@@ -83,6 +86,7 @@ pub struct Summary {
     pub sip: SipStats,
     pub sip_malformed: BTreeMap<&'static str, u64>,
     pub tcp_reassembly: reassembly::Stats,
+    pub tls: decrypt::Stats,
     pub limits: LimitHits,
     /// Calls a [`Filter`] left out of the report.
     pub filtered_calls: u64,
@@ -201,6 +205,7 @@ impl Output for Analysis {
         self.sip = summary.sip;
         self.sip_malformed = summary.sip_malformed;
         self.tcp_reassembly = summary.tcp_reassembly;
+        self.tls = summary.tls;
         self.limits = summary.limits;
         self.filtered_calls = summary.filtered_calls;
         self.patterns = summary.patterns;
@@ -264,6 +269,7 @@ impl Analysis {
             sip: self.sip.clone(),
             sip_malformed: self.sip_malformed.clone(),
             tcp_reassembly: self.tcp_reassembly.clone(),
+            tls: self.tls.clone(),
             limits: self.limits.clone(),
             filtered_calls: self.filtered_calls,
             overview: Overview::default(),

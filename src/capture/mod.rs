@@ -144,6 +144,9 @@ pub struct CaptureFile {
     pub gzip: bool,
     /// Problems found while opening (e.g. a gzip stream cut short).
     pub open_warnings: Vec<Warning>,
+    /// TLS key logs (NSS format) of the pcapng Decryption Secrets Blocks before the first packet.
+    /// Secrets: never printed (not in `Debug`).
+    pub tls_key_logs: Vec<Vec<u8>>,
     bytes: Bytes,
     /// Where the first record may start, and the reading state there.
     first: (usize, State),
@@ -255,6 +258,7 @@ impl CaptureFile {
             first,
             resync_state,
             warnings,
+            tls_key_logs,
         } = detect(data)?;
         let mut open_warnings = open_warnings;
         open_warnings.extend(warnings);
@@ -263,6 +267,7 @@ impl CaptureFile {
             format,
             gzip,
             open_warnings,
+            tls_key_logs,
             bytes,
             first,
             resync_state,
@@ -384,17 +389,20 @@ struct Detected {
     resync_state: State,
     /// Problems met in the file header.
     warnings: Vec<Warning>,
+    /// TLS key logs of the pcapng header blocks (Decryption Secrets Blocks).
+    tls_key_logs: Vec<Vec<u8>>,
 }
 
 /// Recognises the container from the first bytes and prepares reading.
 fn detect(data: &[u8]) -> Result<Detected, OpenError> {
     if data.len() >= 4 && data[..4] == [0x0a, 0x0d, 0x0d, 0x0a] {
-        let (at_start, after_header) = pcapng::first_section(data).map_err(OpenError::BadHeader)?;
+        let header = pcapng::first_section(data).map_err(OpenError::BadHeader)?;
         return Ok(Detected {
             format: Format::PcapNg,
-            first: (0, State::PcapNg(at_start)),
-            resync_state: State::PcapNg(after_header),
+            first: (0, State::PcapNg(header.at_start)),
+            resync_state: State::PcapNg(header.after),
             warnings: Vec::new(),
+            tls_key_logs: header.tls_key_logs,
         });
     }
     if data.starts_with(b"GMBU") {
@@ -404,6 +412,7 @@ fn detect(data: &[u8]) -> Result<Detected, OpenError> {
             first: header.first(data),
             resync_state: State::NetMon(0),
             warnings,
+            tls_key_logs: Vec::new(),
         });
     }
     if data.len() >= 4 {
@@ -415,6 +424,7 @@ fn detect(data: &[u8]) -> Result<Detected, OpenError> {
                 first: (pcap::HEADER_LEN, State::Pcap),
                 resync_state: State::Pcap,
                 warnings: Vec::new(),
+                tls_key_logs: Vec::new(),
             });
         }
         if magic == 0xa1b2_cd34 || magic == 0x34cd_b2a1 {

@@ -18,6 +18,8 @@ const IDB: u32 = 1;
 const OBSOLETE_PACKET: u32 = 2;
 const SPB: u32 = 3;
 const EPB: u32 = 6;
+/// Decryption Secrets Block (pcapng §4.7).
+const DSB: u32 = 0xA;
 const BOM: u32 = 0x1A2B_3C4D;
 /// Block types resynchronisation accepts as a block start.
 const KNOWN_BLOCKS: &[u32] = &[
@@ -98,9 +100,18 @@ fn framing(data: &[u8], at: usize, big_endian: bool) -> Option<(u32, usize)> {
     Some((kind, len))
 }
 
-/// Reads the first section header and the blocks after it up to the first packet, giving the state at
-/// the start of the file and the state after its header blocks (assumed where chunks resynchronise).
-pub(super) fn first_section(data: &[u8]) -> Result<(Section, Section), String> {
+/// What the header blocks of a file hold: the state at its start, the state after them (assumed
+/// where chunks resynchronise), and the TLS key logs of its Decryption Secrets Blocks.
+pub(super) struct Header {
+    pub at_start: Section,
+    pub after: Section,
+    pub tls_key_logs: Vec<Vec<u8>>,
+}
+
+/// Reads the first section header and the blocks after it up to the first packet. Decryption Secrets
+/// Blocks are read there, where `editcap --inject-secrets` and dumpcap put them; one after the first
+/// packet is not seen (they would have to be read in capture order, by the fold).
+pub(super) fn first_section(data: &[u8]) -> Result<Header, String> {
     let shb = pcap_parser::pcapng::parse_sectionheaderblock(data)
         .map_err(|_| "the pcapng section header block is cut short or damaged".to_string())?
         .1;
@@ -109,6 +120,7 @@ pub(super) fn first_section(data: &[u8]) -> Result<(Section, Section), String> {
         interfaces: Vec::new(),
     };
     let mut after = at_start.clone();
+    let mut tls_key_logs = Vec::new();
     let mut off = shb.block_len1 as usize;
     while off < data.len().min(HEADER_SCAN) {
         let Some((kind, len)) = framing(data, off, after.big_endian) else {
@@ -125,12 +137,29 @@ pub(super) fn first_section(data: &[u8]) -> Result<(Section, Section), String> {
                     &mut |_| {},
                 );
             }
+            DSB => {
+                let block = &data[off..off + len];
+                let parsed = if after.big_endian {
+                    pcap_parser::pcapng::parse_block_be(block)
+                } else {
+                    pcap_parser::pcapng::parse_block_le(block)
+                };
+                if let Ok((_, Block::DecryptionSecrets(dsb))) = parsed {
+                    if dsb.secrets_type == pcap_parser::pcapng::SecretsType::TlsKeyLog {
+                        tls_key_logs.push(dsb.data.to_vec());
+                    }
+                }
+            }
             EPB | SPB | OBSOLETE_PACKET | SHB => break,
             _ => {}
         }
         off += len;
     }
-    Ok((at_start, after))
+    Ok(Header {
+        at_start,
+        after,
+        tls_key_logs,
+    })
 }
 
 /// Whether a block starts at `at` and the next [`CONFIRM`] blocks follow it intact.

@@ -55,7 +55,7 @@ pub struct Extract {
 }
 
 /// The capture files to read.
-#[derive(clap::Args, Debug)]
+#[derive(clap::Args, Debug, Clone)]
 pub struct Inputs {
     /// Capture files; several files (e.g. rotated captures) are merged by time. `-` reads stdin.
     #[arg(
@@ -76,6 +76,14 @@ pub struct Inputs {
     /// numbers (needs the feature `live`).
     #[arg(long, value_name = "BPF")]
     pub filter: Option<String>,
+    /// A TLS key log (NSS format, as SSLKEYLOGFILE writes) to decrypt SIP over TLS; repeatable.
+    /// Secrets in pcapng Decryption Secrets Blocks are used without it.
+    #[arg(long, value_name = "FILE")]
+    pub keylog: Vec<PathBuf>,
+    /// A TLS server's RSA private key (PEM), to decrypt TLS 1.2 sessions with RSA key exchange;
+    /// `KEY.pem@IP:PORT` uses it only for that server. Repeatable.
+    #[arg(long, value_name = "KEY.pem[@IP:PORT]")]
+    pub tls_key: Vec<String>,
     /// Also unwrap HEP1/2 feeds (a proxy's or SBC's mirror of its SIP) sent to this UDP port; HEP3 is
     /// recognised on any port, HEP1/2 on 9060 always. Repeat the option or separate ports by commas.
     #[arg(long = "hep-port", value_name = "PORT", value_delimiter = ',')]

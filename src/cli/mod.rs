@@ -45,6 +45,7 @@ pub fn analyze_files_into(
     let mut options = callscope::Options {
         frame_filter: inputs.filter.as_deref().map(frame_filter).transpose()?,
         call_filter: inputs.select.filter(),
+        tls_keys: std::sync::Arc::new(tls_keys(&inputs.keylog, &inputs.tls_key)?),
         ..callscope::Options::default()
     };
     for &port in &inputs.hep_ports {
@@ -56,6 +57,46 @@ pub fn analyze_files_into(
     let done = callscope::analyze_into(files, &options, &progress, out);
     progress.finish();
     Ok(done?)
+}
+
+/// `--keylog` and `--tls-key`: the files read into a key store. A file that cannot be read is an
+/// error; malformed lines and keys are warnings on stderr (never quoting a secret), and the rest is
+/// used.
+pub fn tls_keys(
+    keylogs: &[PathBuf],
+    rsa_keys: &[String],
+) -> anyhow::Result<callscope::decrypt::keys::KeyStore> {
+    let mut keys = callscope::decrypt::keys::KeyStore::default();
+    for path in keylogs {
+        let text = std::fs::read(path)
+            .with_context(|| format!("cannot read key log {}", path.display()))?;
+        let before = keys.sessions();
+        for warning in keys.add_keylog(&text, &path.display().to_string()) {
+            eprintln!("callscope: warning: {warning}");
+        }
+        if keys.sessions() == before {
+            eprintln!(
+                "callscope: warning: key log {} holds no TLS session secret",
+                path.display()
+            );
+        }
+    }
+    for spec in rsa_keys {
+        let (path, server) = match spec.rsplit_once('@') {
+            Some((path, at)) => match at.parse::<std::net::SocketAddr>() {
+                Ok(server) => (path, Some(server)),
+                Err(_) => anyhow::bail!(
+                    "--tls-key {spec:?}: after @ comes the server as IP:PORT (e.g. 192.0.2.31:5061)"
+                ),
+            },
+            None => (spec.as_str(), None),
+        };
+        let pem = std::fs::read(path).with_context(|| format!("cannot read TLS key {path}"))?;
+        if let Err(e) = keys.add_rsa_pem(&pem, server) {
+            eprintln!("callscope: warning: TLS key {path}: {e}; it is not used");
+        }
+    }
+    Ok(keys)
 }
 
 /// `--at NAME=FILE…` grouped by name (in the order names first appear), each point's files opened.
@@ -82,6 +123,7 @@ pub fn analyze_points(inputs: &args::Inputs) -> anyhow::Result<callscope::points
     let points = open_points(&inputs.at)?;
     let options = callscope::Options {
         frame_filter: inputs.filter.as_deref().map(frame_filter).transpose()?,
+        tls_keys: std::sync::Arc::new(tls_keys(&inputs.keylog, &inputs.tls_key)?),
         ..callscope::Options::default()
     };
     let progress = progress::Bar::new(inputs.quiet);

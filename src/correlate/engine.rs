@@ -680,6 +680,11 @@ impl Engine {
         self.transport.tls(frame, ts, src, dst, event);
     }
 
+    /// A SIP message decrypted from the TLS connection of `src` → `dst` (`uri`: a request's).
+    pub fn tls_sip(&mut self, src: SocketAddr, dst: SocketAddr, uri: Option<&str>) {
+        self.transport.tls_sip(src, dst, uri);
+    }
+
     /// The connection of `a` and `b` carries SIP.
     pub fn mark_sip(&mut self, a: SocketAddr, b: SocketAddr) {
         self.transport.mark_sip(a, b);

@@ -17,6 +17,9 @@ use std::net::{IpAddr, SocketAddr};
 use rustc_hash::FxHashMap;
 
 use super::slab::{Key, Slab};
+use crate::decrypt::Decryption;
+use crate::proto::sip;
+use crate::proto::tls::cert::Summary;
 
 /// SYN attempts remembered per connection (more are counted).
 const MAX_SYNS: usize = 16;
@@ -77,36 +80,95 @@ pub struct TlsAlert {
     pub description: u8,
     /// The alert's name (RFC 8446 §6), e.g. `unknown_ca`.
     pub name: &'static str,
+    /// Read from an encrypted record (with the keys given).
+    pub decrypted: bool,
 }
 
-/// What the TLS records of a connection showed (the contents stay encrypted).
+/// What the client offered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TlsOffer {
+    pub max_version: u16,
+    pub min_version: u16,
+    pub cipher_suites: u16,
+}
+
+/// What the ServerHello settled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TlsNegotiated {
+    pub version: u16,
+    pub cipher_suite: u16,
+    pub extended_master_secret: bool,
+    pub encrypt_then_mac: bool,
+}
+
+/// A certificate chain sent by one side (leaf first; empty: the side sent no certificate).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsChain {
+    pub at: At,
+    pub chain: Vec<Summary>,
+    /// Read from encrypted records (TLS 1.3, with the keys given).
+    pub decrypted: bool,
+}
+
+/// What the TLS records of a connection showed (in clear, or decrypted with the keys given).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Tls {
     /// Frame of the ClientHello, and the server name it asked for.
     pub client_hello: Option<At>,
     pub sni: Option<String>,
-    /// Frame of the ServerHello.
+    pub offer: Option<TlsOffer>,
+    /// Frame of the ServerHello (the one after a HelloRetryRequest).
     pub server_hello: Option<At>,
+    pub negotiated: Option<TlsNegotiated>,
+    pub server_certificates: Option<TlsChain>,
+    pub client_certificates: Option<TlsChain>,
+    /// The server asked for a client certificate (mutual TLS).
+    pub certificate_request: Option<At>,
     /// The first alert, if any.
     pub alert: Option<TlsAlert>,
+    /// The first encrypted record holding an alert that could not be read (no keys), and its sender.
+    pub encrypted_alert: Option<(At, bool)>,
     /// Application data flowed after the handshake (it completed).
     pub application_data: bool,
+    /// SIP from the client was decrypted: its side of the handshake completed (in TLS 1.3 the
+    /// server may still reject its certificate, in an alert the keys make readable).
+    pub client_sip: bool,
+    /// How decryption went, when keys were given.
+    pub decryption: Option<Decryption>,
+    /// The host of the first request's Request-URI the client sent over it (decrypted): the SIP
+    /// target its certificate must name when the client sent no SNI (RFC 5922 §7.2).
+    pub sip_target: Option<String>,
 }
 
-/// One TLS observation of a segment, made by the parallel stage.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TlsEvent {
-    ClientHello {
-        sni: Option<String>,
-    },
-    ServerHello,
-    Alert {
-        level: u8,
-        description: u8,
-        name: &'static str,
-    },
-    ApplicationData,
+impl Connection {
+    /// Its TLS handshake failed: no application data from the server, and an alert, or a close
+    /// before the client's SIP was read (with keys, a rejection is a readable alert).
+    pub fn tls_failed(&self) -> bool {
+        let Some(tls) = &self.tls else {
+            return false;
+        };
+        let closed = self.client_fin.is_some() || self.server_fin.is_some() || self.rst.is_some();
+        !tls.application_data && (tls.alert.is_some() || (closed && !tls.client_sip))
+    }
 }
+
+impl Tls {
+    /// The version in use: the negotiated one, else the highest offered.
+    pub fn version(&self) -> Option<u16> {
+        self.negotiated
+            .map(|n| n.version)
+            .or(self.offer.map(|o| o.max_version))
+    }
+
+    /// TLS 1.3 hides the certificates: whether they were unreadable here (no keys for the session).
+    pub fn certificates_hidden(&self) -> bool {
+        self.negotiated.is_some_and(|n| n.version == 0x0304)
+            && self.decryption != Some(Decryption::Decrypted)
+    }
+}
+
+/// One TLS observation of a record, made by the decryption stage.
+pub use crate::decrypt::Event as TlsEvent;
 
 /// A packet the evidence points at: its frame and time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -204,6 +266,8 @@ impl Connection {
         if let Some(tls) = &self.tls {
             out.extend(tls.client_hello);
             out.extend(tls.server_hello);
+            out.extend(tls.server_certificates.as_ref().map(|c| c.at));
+            out.extend(tls.client_certificates.as_ref().map(|c| c.at));
             out.extend(tls.alert.as_ref().map(|a| At {
                 frame: a.frame,
                 ts_ns: a.ts_ns,
@@ -532,6 +596,33 @@ impl Tracker {
         }
     }
 
+    /// The open connection between `a` and `b`.
+    fn open_mut(&mut self, a: SocketAddr, b: SocketAddr) -> Option<&mut Connection> {
+        let key = *self.open.get(&connection_key(a, b))?;
+        self.conns.get_mut(key).map(|t| &mut t.conn)
+    }
+
+    /// A SIP message decrypted from the connection of `src` → `dst` (`uri`: a request's): from the
+    /// server, the handshake completed; from the client, its side did; and the first request the
+    /// client sent names the connection's SIP target.
+    pub fn tls_sip(&mut self, src: SocketAddr, dst: SocketAddr, uri: Option<&str>) {
+        let Some(c) = self.open_mut(src, dst) else {
+            return;
+        };
+        let from_client = src == c.client;
+        let Some(tls) = c.tls.as_mut() else {
+            return;
+        };
+        if from_client {
+            tls.client_sip = true;
+        } else {
+            tls.application_data = true;
+        }
+        if let (true, None, Some(uri)) = (from_client, &tls.sip_target, uri) {
+            tls.sip_target = sip::Uri::parse(uri).ok().map(|u| u.host.to_string());
+        }
+    }
+
     /// A TLS observation on the connection of `src` → `dst`.
     pub fn tls(
         &mut self,
@@ -541,41 +632,101 @@ impl Tracker {
         dst: SocketAddr,
         event: TlsEvent,
     ) {
-        let Some(t) = self
-            .open
-            .get(&connection_key(src, dst))
-            .and_then(|&k| self.conns.get_mut(k))
-        else {
+        let Some(c) = self.open_mut(src, dst) else {
             return;
         };
-        let c = &mut t.conn;
         let from_client = src == c.client;
         let tls = c.tls.get_or_insert_with(Tls::default);
+        let at = At { frame, ts_ns };
         match event {
-            TlsEvent::ClientHello { sni } => {
-                tls.client_hello.get_or_insert(At { frame, ts_ns });
+            TlsEvent::ClientHello {
+                sni,
+                max_version,
+                min_version,
+                cipher_suites,
+            } => {
+                tls.client_hello.get_or_insert(at);
                 if tls.sni.is_none() {
                     tls.sni = sni;
                 }
+                tls.offer.get_or_insert(TlsOffer {
+                    max_version,
+                    min_version,
+                    cipher_suites,
+                });
             }
-            TlsEvent::ServerHello => {
-                tls.server_hello.get_or_insert(At { frame, ts_ns });
+            TlsEvent::ServerHello {
+                version,
+                cipher_suite,
+                extended_master_secret,
+                encrypt_then_mac,
+                retry,
+            } => {
+                if !retry {
+                    tls.server_hello = Some(at);
+                    tls.negotiated = Some(TlsNegotiated {
+                        version,
+                        cipher_suite,
+                        extended_master_secret,
+                        encrypt_then_mac,
+                    });
+                }
+            }
+            TlsEvent::Certificate {
+                from_client: by_client,
+                chain,
+                decrypted,
+            } => {
+                let slot = if by_client {
+                    &mut tls.client_certificates
+                } else {
+                    &mut tls.server_certificates
+                };
+                slot.get_or_insert(TlsChain {
+                    at,
+                    chain,
+                    decrypted,
+                });
+            }
+            TlsEvent::EncryptedAlert => {
+                tls.encrypted_alert.get_or_insert((at, from_client));
+            }
+            TlsEvent::CertificateRequest => {
+                tls.certificate_request.get_or_insert(at);
             }
             TlsEvent::Alert {
                 level,
                 description,
                 name,
+                decrypted,
             } => {
-                tls.alert.get_or_insert(TlsAlert {
-                    frame,
-                    ts_ns,
-                    from_client,
-                    level,
-                    description,
-                    name,
-                });
+                // close_notify ends a session that worked; the first other alert is the evidence.
+                let replace = tls.alert.as_ref().is_none_or(|a| a.description == 0);
+                if replace && (description != 0 || tls.alert.is_none()) {
+                    tls.alert = Some(TlsAlert {
+                        frame,
+                        ts_ns,
+                        from_client,
+                        level,
+                        description,
+                        name,
+                        decrypted,
+                    });
+                }
             }
-            TlsEvent::ApplicationData => tls.application_data = true,
+            // A TLS 1.3 client sends application data right after its Finished, before the server
+            // has judged its certificate: only the server's shows that the handshake completed.
+            TlsEvent::ApplicationData => {
+                if !from_client || tls.version() != Some(0x0304) {
+                    tls.application_data = true;
+                }
+            }
+            // The decryption stage reports each change; a failure is final.
+            TlsEvent::Decryption(d) => {
+                if tls.decryption != Some(Decryption::Failed) {
+                    tls.decryption = Some(d);
+                }
+            }
         }
     }
 
@@ -869,6 +1020,42 @@ mod tests {
     const ACK: u8 = flags::ACK;
     const RST: u8 = flags::RST | flags::ACK;
     const FIN: u8 = flags::FIN | flags::ACK;
+
+    /// TLS 1.3: the client's records alone do not show the handshake completed; the client's SIP
+    /// decrypted shows its side did (a close is then no failure), the server's that it completed; the
+    /// client's first request names the SIP target.
+    #[test]
+    fn decrypted_sip_completes_a_tls13_handshake_and_names_the_target() {
+        let mut t = Tracker::default();
+        for (i, (src, dst, bits)) in [(C, S, SYN), (S, C, SYNACK), (C, S, ACK)]
+            .iter()
+            .enumerate()
+        {
+            t.segment(i as u64 + 1, i as i64, addr(src), addr(dst), *bits, 0);
+        }
+        let hello = TlsEvent::ServerHello {
+            version: 0x0304,
+            cipher_suite: 0x1302,
+            extended_master_secret: false,
+            encrypt_then_mac: false,
+            retry: false,
+        };
+        t.tls(5, 5, addr(S), addr(C), hello);
+        t.tls(6, 6, addr(C), addr(S), TlsEvent::ApplicationData);
+        let tls = |t: &mut Tracker| t.open_mut(addr(C), addr(S)).and_then(|c| c.tls.clone());
+        let failed = |t: &mut Tracker| t.open_mut(addr(C), addr(S)).map(|c| c.tls_failed());
+        assert!(!tls(&mut t).expect("TLS seen").application_data);
+        t.segment(7, 7, addr(C), addr(S), FIN, 0);
+        assert_eq!(failed(&mut t), Some(true), "closed, nothing read");
+        let invite = Some("sip:app@app1.lab.example;transport=tls");
+        t.tls_sip(addr(C), addr(S), invite);
+        assert_eq!(failed(&mut t), Some(false), "the client's SIP was read");
+        t.tls_sip(addr(S), addr(C), None);
+        t.tls_sip(addr(C), addr(S), Some("sip:other.example"));
+        let seen = tls(&mut t).expect("TLS seen");
+        assert!(seen.application_data && seen.client_sip);
+        assert_eq!(seen.sip_target.as_deref(), Some("app1.lab.example"));
+    }
 
     #[test]
     fn unanswered_syns_are_s0_with_every_attempt() {

@@ -287,6 +287,7 @@ pub const RULES: &[(&str, u8)] = &[
     ("sip.failover", 0),
     ("tcp.syn_unanswered", 1),
     ("tcp.syn_refused", 1),
+    ("tls.certificate", 1),
     ("tls.handshake_failed", 1),
     ("icmp.unreachable", 1),
     ("tcp.reset", 1),

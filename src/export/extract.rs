@@ -9,7 +9,10 @@
 //! - its fax: the UDPTL packets of its fax streams, within each stream's time span;
 //! - its STUN checks' packets (STUN messages between the check's addresses within its time span);
 //! - the TCP segments that show its connections' life (SYNs, SYN-ACK, FINs, RST, TLS hellos and
-//!   alert) and the ICMP errors of its evidence.
+//!   alert) and the ICMP errors of its evidence;
+//! - every segment of a TLS connection its SIP was decrypted from, as captured (still encrypted: a
+//!   record can only be decrypted after all the records before it, so the extract decrypts with the
+//!   same key log; on a connection shared by several calls, their records come along, encrypted).
 //!
 //! The SIP and transport frames are exactly those the call's ladder shows (`Evidence::frames`).
 //!
@@ -66,6 +69,8 @@ struct Selection {
     frames: HashSet<u64>,
     /// UDP flows (either direction) → spans, and whether only STUN messages are wanted.
     udp: HashMap<(SocketAddr, SocketAddr), Vec<(Span, bool)>>,
+    /// TLS connections (either direction) the call's SIP was decrypted from → their span.
+    tls: HashMap<(SocketAddr, SocketAddr), Span>,
 }
 
 fn invalid(msg: String) -> io::Error {
@@ -87,6 +92,12 @@ impl Selection {
                 self.udp.entry(k).or_default().push((span, false));
             }
         }
+        for c in &evidence.connections {
+            if c.sip && c.tls.is_some() {
+                self.tls
+                    .insert(key(c.client, c.server), (c.first_ts_ns, c.last_ts_ns));
+            }
+        }
         for f in &evidence.fax {
             self.udp
                 .entry(key(f.src, f.dst))
@@ -106,12 +117,23 @@ impl Selection {
         if self.frames.contains(&number) {
             return true;
         }
-        if self.udp.is_empty() {
+        if self.udp.is_empty() && self.tls.is_empty() {
             return false;
         }
         let packet = decode::decode(LinkType(link), data);
-        let (Some(ip), L4::Udp(u)) = (packet.ip, packet.l4) else {
+        let Some(ip) = packet.ip else {
             return false;
+        };
+        let u = match packet.l4 {
+            L4::Udp(u) => u,
+            L4::Tcp(t) => {
+                let k = key(
+                    SocketAddr::new(ip.src, t.src_port),
+                    SocketAddr::new(ip.dst, t.dst_port),
+                );
+                return self.tls.get(&k).is_some_and(|&span| within(span, ts));
+            }
+            _ => return false,
         };
         let src = SocketAddr::new(ip.src, u.src_port);
         let dst = SocketAddr::new(ip.dst, u.dst_port);

@@ -2,8 +2,8 @@
 //! interesting ones into owned events for the fold.
 //!
 //! Produces an [`Output`]: counts, plus the events the order-dependent stages need, in frame order —
-//! SIP messages over UDP (parsed here, in parallel), every TCP segment (payload copied only where it
-//! may carry SIP), TLS records, RTP/RTCP/STUN packet summaries, ICMP errors and IP fragments. Events
+//! SIP messages over UDP (parsed here, in parallel), every TCP segment with its payload (the fold tells which
+//! connections carry SIP or TLS), RTP/RTCP/STUN packet summaries, ICMP errors and IP fragments. Events
 //! name their flow by an index into the chunk's flow table, and their frame by its index in the chunk
 //! (0-based); the fold makes them global. Nothing here depends on other chunks.
 //!
@@ -24,9 +24,9 @@ use crate::capture::{CaptureFile, ChunkRead, Start};
 use crate::correlate::fax::UdptlPacket;
 use crate::correlate::media::StunClass;
 use crate::correlate::message::{Message, Transport};
-use crate::correlate::transport::{connection_key, IcmpError, TlsEvent};
+use crate::correlate::transport::IcmpError;
 use crate::decode::{self, Fragment, Icmp, IcmpKind, Ip, LinkType, TcpFlags, Unreachable, L4};
-use crate::proto::{hep, rtcp, rtp, sip, stun, tls, udptl};
+use crate::proto::{hep, rtcp, rtp, sip, stun, udptl};
 
 /// What classification takes from the run's options.
 #[derive(Clone, Copy)]
@@ -53,10 +53,6 @@ pub(super) struct Sinks<'a> {
     pub sip_errors: &'a mut BTreeMap<&'static str, u64>,
     pub counts: &'a mut DecodeCounts,
 }
-
-/// Segments of a connection copied per chunk before it is known to carry SIP: enough to catch the
-/// rest of a message that began in the previous chunk.
-const UNKNOWN_FLOW_SEGMENTS: u8 = 8;
 
 /// What a chunk found.
 pub(super) struct Output {
@@ -93,18 +89,15 @@ pub(super) enum Kind {
     /// link layers said about its sender (none for SIP a HEP feed carried: those layers are the
     /// collector's, not the sender's).
     Sip(Box<Message>, Option<Sender>),
-    /// A TCP segment; its payload is copied only when the connection may carry SIP.
+    /// A TCP segment with its payload (none for a HEP feed's, read here): which connections carry SIP
+    /// or TLS only the fold can tell (a chunk sees part of a connection), so that the result does not
+    /// depend on where chunks begin.
     Tcp {
         flow: u32,
         seq: u32,
         flags: TcpFlags,
         len: u32,
         payload: Vec<u8>,
-    },
-    /// What a TLS record of a TCP segment showed.
-    Tls {
-        flow: u32,
-        event: Box<TlsEvent>,
     },
     /// An RTP packet; `udptl` when its bytes are also a well-formed UDPTL packet (the engine knows
     /// from the SDP which one it is).
@@ -166,13 +159,6 @@ impl OwnedFragment {
     }
 }
 
-/// Whether a payload's first byte could continue a SIP message (text).
-fn looks_textual(payload: &[u8]) -> bool {
-    payload
-        .first()
-        .is_some_and(|&b| b.is_ascii_graphic() || matches!(b, b' ' | b'\r' | b'\n' | b'\t'))
-}
-
 /// The chunk's flow table. IPv4 flows, nearly all of them, are looked up by a packed 96-bit key:
 /// hashing two `SocketAddr`s per packet showed in profiles.
 #[derive(Default)]
@@ -207,38 +193,6 @@ impl Flows {
     }
 }
 
-/// Chunk-local knowledge about TCP connections.
-#[derive(Default)]
-struct TcpFlows {
-    /// Connections seen carrying a SIP start line in this chunk.
-    sip: FxHashMap<(SocketAddr, SocketAddr), ()>,
-    /// Segments copied so far of connections not (yet) known to carry SIP.
-    unknown: FxHashMap<(SocketAddr, SocketAddr), u8>,
-}
-
-impl TcpFlows {
-    /// Whether to copy a segment's payload for the fold.
-    fn wants(&mut self, src: SocketAddr, dst: SocketAddr, payload: &[u8]) -> bool {
-        if payload.is_empty() {
-            return false;
-        }
-        let key = connection_key(src, dst);
-        if sip::looks_like_sip(payload) {
-            self.sip.insert(key, ());
-            return true;
-        }
-        if self.sip.contains_key(&key) {
-            return true;
-        }
-        if !looks_textual(payload) {
-            return false;
-        }
-        let copied = self.unknown.entry(key).or_default();
-        *copied = copied.saturating_add(1);
-        *copied <= UNKNOWN_FLOW_SEGMENTS
-    }
-}
-
 /// Reads and decodes the records that start in `range`.
 pub(super) fn run(
     file: &CaptureFile,
@@ -259,7 +213,6 @@ pub(super) fn run(
     events.clear();
     events.reserve(range.len() / 200);
     let mut flows = Flows::default();
-    let mut tcp = TcpFlows::default();
     let read = file.read_chunk(range, start, &mut |frame| {
         let local = frames;
         frames += 1;
@@ -330,24 +283,15 @@ pub(super) fn run(
                     };
                     hep_stream(&datagram, &mut sip_errors, &mut counts, &mut push);
                 }
-                let copy = !is_hep && tcp.wants(src, dst, seg.payload);
-                if !copy {
-                    if let Some(event) = tls_event(seg.payload) {
-                        push(Kind::Tls {
-                            flow,
-                            event: Box::new(event),
-                        });
-                    }
-                }
                 push(Kind::Tcp {
                     flow,
                     seq: seg.seq,
                     flags: seg.flags,
                     len: u32::try_from(seg.payload.len()).unwrap_or(u32::MAX),
-                    payload: if copy {
-                        seg.payload.to_vec()
-                    } else {
+                    payload: if is_hep {
                         Vec::new()
+                    } else {
+                        seg.payload.to_vec()
                     },
                 });
             }
@@ -548,42 +492,6 @@ fn hep_packet(
         &mut |m| push(Kind::Sip(Box::new(m), None)),
     );
 }
-
-/// What the first TLS record of a segment shows, if it is a handshake message, an alert or the
-/// first application data.
-fn tls_event(payload: &[u8]) -> Option<TlsEvent> {
-    if !matches!(payload.first(), Some(20..=23)) {
-        return None;
-    }
-    for record in tls::records(payload) {
-        match record.content() {
-            tls::Content::Alert(alert) => {
-                return Some(TlsEvent::Alert {
-                    level: alert.level.0,
-                    description: alert.description.0,
-                    name: alert.description.name().unwrap_or("unknown_alert"),
-                })
-            }
-            tls::Content::Handshake(messages) => {
-                for message in messages {
-                    match message {
-                        tls::Handshake::ClientHello(hello) => {
-                            return Some(TlsEvent::ClientHello {
-                                sni: hello.sni.map(str::to_string),
-                            })
-                        }
-                        tls::Handshake::ServerHello(_) => return Some(TlsEvent::ServerHello),
-                        _ => {}
-                    }
-                }
-            }
-            tls::Content::ApplicationData(_) => return Some(TlsEvent::ApplicationData),
-            _ => {}
-        }
-    }
-    None
-}
-
 /// An ICMP error with the flow it quotes (`frame` is chunk-local).
 fn icmp_error(icmp: &Icmp<'_>, reporter: IpAddr, frame: u64, ts_ns: i64) -> Option<IcmpError> {
     let kind = match icmp.kind {

@@ -2,7 +2,8 @@
 //!
 //! Numbers frames, checks chunk boundaries (see `super::analyze`), and hands each event to its stage:
 //! IP defragmentation (reassembled datagrams are classified like any other), TCP reassembly of
-//! SIP-carrying connections, the TCP connection table, call building, and media streams. At the end it
+//! SIP-carrying connections, the TLS stage (`decrypt`: handshakes, and with keys the SIP inside, parsed
+//! as transport TLS), the TCP connection table, call building, and media streams. At the end it
 //! links streams to calls and runs the diagnosis.
 
 use std::net::SocketAddr;
@@ -12,12 +13,13 @@ use rustc_hash::FxHashMap;
 use super::chunk::{self, Event, Kind};
 use crate::analysis::{CaptureSummary, Output, Summary};
 use crate::capture::{CaptureFile, State, Warning};
-use crate::correlate::engine::{self, Engine};
-use crate::correlate::message::{Message, Transport};
+use crate::correlate::engine::Engine;
+use crate::correlate::message::{self, Message, Transport};
 use crate::correlate::slab::Key;
 use crate::correlate::transport::{self, connection_key};
 use crate::decode::defrag::{Defragmenter, Limits};
 use crate::decode::{TcpFlags, L4};
+use crate::decrypt::{self, Decryptor};
 use crate::diagnose::Diagnoser;
 use crate::proto::sip;
 use crate::reassembly::{self, Reassembler, Segment};
@@ -41,6 +43,8 @@ pub(super) struct Fold<'o> {
     /// When idle SIP connections were last swept out.
     swept_ns: i64,
     reassembler: Reassembler,
+    /// TLS connections: handshakes read, records decrypted with the keys given.
+    tls: Decryptor,
     engine: Engine,
     out: Diagnoser<&'o mut dyn Output>,
     /// Per flow of the chunk being folded: the SSRC and stream key of its last RTP packet.
@@ -58,13 +62,11 @@ fn pick_some(a: Option<i64>, b: Option<i64>, pick: fn(i64, i64) -> i64) -> Optio
 }
 
 impl<'o> Fold<'o> {
-    /// A fold whose first frame gets the number `first_frame`, writing into `out`.
-    pub(super) fn new(
-        first_frame: u64,
-        limits: engine::Limits,
-        hep_ports: Vec<u16>,
-        out: &'o mut dyn Output,
-    ) -> Fold<'o> {
+    /// A fold numbering frames from `options.first_frame`, with its limits, HEP ports and TLS keys,
+    /// writing into `out`.
+    pub(super) fn new(options: &super::Options, out: &'o mut dyn Output) -> Fold<'o> {
+        let (first_frame, limits) = (options.first_frame, options.limits);
+        let hep_ports = options.hep_ports.clone();
         Fold {
             summary: Summary::default(),
             current: CaptureSummary::default(),
@@ -74,6 +76,7 @@ impl<'o> Fold<'o> {
             sip_flows: FxHashMap::default(),
             swept_ns: i64::MIN,
             reassembler: Reassembler::new(reassembly::Limits::default()),
+            tls: Decryptor::new((*options.tls_keys).clone(), decrypt::Limits::default()),
             engine: Engine::new(limits),
             out: Diagnoser::new(out),
             stream_cache: Vec::new(),
@@ -92,6 +95,11 @@ impl<'o> Fold<'o> {
         };
         for warning in &file.open_warnings {
             self.current.warn(warning.clone());
+        }
+        for log in &file.tls_key_logs {
+            for message in self.tls.add_keylog(log, "pcapng Decryption Secrets Block") {
+                self.current.warn(Warning { offset: 0, message });
+            }
         }
         self.next = file.first();
     }
@@ -181,11 +189,6 @@ impl<'o> Fold<'o> {
                     self.engine
                         .segment(frame, ts, src, dst, flags.0, len as usize);
                     self.tcp_segment(frame, ts, src, dst, seq, flags, &payload);
-                }
-            }
-            Kind::Tls { flow: i, event } => {
-                if let Some((src, dst)) = flow(i) {
-                    self.engine.tls(frame, ts, src, dst, *event);
                 }
             }
             Kind::Udptl { flow: i, packet } => {
@@ -291,7 +294,8 @@ impl<'o> Fold<'o> {
         self.engine.sip(msg);
     }
 
-    /// Feeds a TCP segment to reassembly when its connection carries SIP.
+    /// Feeds a TCP segment to reassembly when its connection carries SIP, or to the TLS stage when
+    /// it carries TLS records.
     #[allow(clippy::too_many_arguments)]
     fn tcp_segment(
         &mut self,
@@ -304,48 +308,78 @@ impl<'o> Fold<'o> {
         payload: &[u8],
     ) {
         let key = connection_key(src, dst);
-        if sip::looks_like_sip(payload) && !self.sip_flows.contains_key(&key) {
+        let mut framed = Vec::new();
+        let mut tls_out = Vec::new();
+        self.sweep(ts_ns, &mut |m| framed.push(m), &mut |o| tls_out.push(o));
+        let segment = Segment {
+            src,
+            dst,
+            frame,
+            ts_ns,
+            seq,
+            syn: flags.contains(TcpFlags::SYN),
+            payload,
+        };
+        let (fin, rst) = (flags.contains(TcpFlags::FIN), flags.contains(TcpFlags::RST));
+        let plain_sip = self.sip_flows.contains_key(&key);
+        if !plain_sip
+            && self
+                .tls
+                .segment(segment, fin, rst, &mut |o| tls_out.push(o))
+        {
+            self.deliver(framed, tls_out);
+            return;
+        }
+        if sip::looks_like_sip(payload) && !plain_sip {
             self.sip_flows.insert(key, ts_ns);
             self.engine.mark_sip(src, dst);
         }
-        let mut framed = Vec::new();
-        let mut deliver = |m: reassembly::Message| framed.push(m);
-        self.sweep(ts_ns, &mut deliver);
-        let Some(last) = self.sip_flows.get_mut(&key) else {
-            for m in framed {
-                self.tcp_message(m);
+        if let Some(last) = self.sip_flows.get_mut(&key) {
+            *last = (*last).max(ts_ns);
+            let mut deliver = |m: reassembly::Message| framed.push(m);
+            self.reassembler.segment(segment, &mut deliver);
+            if rst {
+                self.reassembler.close(src, dst, &mut deliver);
+                self.reassembler.close(dst, src, &mut deliver);
+                self.sip_flows.remove(&key);
+            } else if fin {
+                self.reassembler.close(src, dst, &mut deliver);
             }
-            return;
-        };
-        *last = (*last).max(ts_ns);
-        self.reassembler.segment(
-            Segment {
-                src,
-                dst,
-                frame,
-                ts_ns,
-                seq,
-                syn: flags.contains(TcpFlags::SYN),
-                payload,
-            },
-            &mut deliver,
-        );
-        if flags.contains(TcpFlags::RST) {
-            self.reassembler.close(src, dst, &mut deliver);
-            self.reassembler.close(dst, src, &mut deliver);
-            self.sip_flows.remove(&key);
-        } else if flags.contains(TcpFlags::FIN) {
-            self.reassembler.close(src, dst, &mut deliver);
         }
+        self.deliver(framed, tls_out);
+    }
+
+    /// Hands what reassembly and the TLS stage produced to the engine, in that order.
+    fn deliver(&mut self, framed: Vec<reassembly::Message>, tls: Vec<decrypt::Output>) {
         for m in framed {
-            self.tcp_message(m);
+            self.tcp_message(m, Transport::Tcp);
+        }
+        for o in tls {
+            match o {
+                decrypt::Output::Tls {
+                    frame,
+                    ts_ns,
+                    src,
+                    dst,
+                    event,
+                } => self.engine.tls(frame, ts_ns, src, dst, event),
+                decrypt::Output::Sip(m) => {
+                    self.engine.mark_sip(m.src, m.dst);
+                    self.tcp_message(m, Transport::Tls);
+                }
+            }
         }
     }
 
     /// Every [`SWEEP_NS`] of capture time: forgets the SIP connections silent for longer than
     /// [`transport::CONN_IDLE_NS`] and closes their reassembly, so both follow the connections open
     /// at a time.
-    fn sweep(&mut self, now_ns: i64, deliver: &mut dyn FnMut(reassembly::Message)) {
+    fn sweep(
+        &mut self,
+        now_ns: i64,
+        deliver: &mut dyn FnMut(reassembly::Message),
+        tls: &mut dyn FnMut(decrypt::Output),
+    ) {
         if now_ns < self.swept_ns.saturating_add(SWEEP_NS) {
             return;
         }
@@ -353,10 +387,11 @@ impl<'o> Fold<'o> {
         let before = now_ns.saturating_sub(transport::CONN_IDLE_NS);
         self.sip_flows.retain(|_, last| *last >= before);
         self.reassembler.expire(before, deliver);
+        self.tls.expire(before, tls);
     }
 
-    /// Parses a SIP message framed out of a TCP stream.
-    fn tcp_message(&mut self, m: reassembly::Message) {
+    /// Parses a SIP message framed out of a TCP stream (or out of decrypted TLS records).
+    fn tcp_message(&mut self, m: reassembly::Message, transport: Transport) {
         let mut parsed = Vec::new();
         Message::parse_all(
             &m.bytes,
@@ -364,11 +399,18 @@ impl<'o> Fold<'o> {
             m.ts_ns,
             m.src,
             m.dst,
-            Transport::Tcp,
+            transport,
             &mut self.summary.sip_malformed,
             &mut |msg| parsed.push(msg),
         );
         for msg in parsed {
+            if transport == Transport::Tls {
+                let uri = match &msg.kind {
+                    message::Kind::Request { uri, .. } => Some(uri.as_str()),
+                    message::Kind::Response { .. } => None,
+                };
+                self.engine.tls_sip(msg.src, msg.dst, uri);
+            }
             self.sip_message(msg);
         }
     }
@@ -382,12 +424,13 @@ impl<'o> Fold<'o> {
     pub(super) fn finish(mut self) -> std::io::Result<()> {
         let mut framed = Vec::new();
         self.reassembler.finish(&mut |m| framed.push(m));
-        for m in framed {
-            self.tcp_message(m);
-        }
+        let mut tls = Vec::new();
+        self.tls.finish(&mut |o| tls.push(o));
+        self.deliver(framed, tls);
         let counts = self.engine.finish(&mut self.out);
         let mut summary = self.summary;
         summary.tcp_reassembly = self.reassembler.stats;
+        summary.tls = self.tls.stats.clone();
         summary.sip = counts.sip;
         let limits = &mut summary.limits;
         limits.untracked_rtp_packets = counts.untracked_rtp_packets;

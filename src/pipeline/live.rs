@@ -35,12 +35,7 @@ impl<'o> Live<'o> {
         options: &Options,
         out: &'o mut dyn Output,
     ) -> Live<'o> {
-        let mut fold = Fold::new(
-            options.first_frame,
-            options.limits,
-            options.hep_ports.clone(),
-            out,
-        );
+        let mut fold = Fold::new(options, out);
         fold.begin_live(label);
         Live {
             fold,

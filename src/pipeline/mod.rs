@@ -28,6 +28,7 @@ use rayon::prelude::*;
 use crate::analysis::{Analysis, Filter, Output, Reporting};
 use crate::capture::{CaptureFile, Start};
 use crate::correlate::engine;
+use crate::decrypt::keys::KeyStore;
 use fold::Fold;
 
 /// HEP's port (IANA: `hep`, 9060/udp and tcp).
@@ -56,6 +57,8 @@ pub struct Options {
     pub limits: engine::Limits,
     /// The calls reported (all of them by default); the others are analysed and counted.
     pub call_filter: Filter,
+    /// Secrets for decrypting TLS (`--keylog`, `--tls-key`); never printed.
+    pub tls_keys: Arc<KeyStore>,
 }
 
 impl Default for Options {
@@ -68,6 +71,7 @@ impl Default for Options {
             hep_ports: vec![HEP_PORT],
             limits: engine::Limits::default(),
             call_filter: Filter::default(),
+            tls_keys: Arc::default(),
         }
     }
 }
@@ -82,6 +86,7 @@ impl std::fmt::Debug for Options {
             .field("hep_ports", &self.hep_ports)
             .field("limits", &self.limits)
             .field("call_filter", &self.call_filter)
+            .field("tls_sessions_keyed", &self.tls_keys.sessions())
             .finish()
     }
 }
@@ -166,12 +171,7 @@ pub fn analyze_into(
         .collect();
     let window = rayon::current_num_threads().max(1) * options.window_per_thread.max(1);
     let mut fold = Folding {
-        fold: Fold::new(
-            options.first_frame,
-            options.limits,
-            options.hep_ports.clone(),
-            out,
-        ),
+        fold: Fold::new(options, out),
         file: None,
     };
     let buffers = Buffers::default();

@@ -8,6 +8,9 @@
 //! framing resynchronises on the next SIP start line.
 //! Memory is bounded by [`Limits`]; what a limit dropped is counted in [`Stats`].
 //!
+//! The same streams can be cut into TLS records instead ([`Framer::TlsRecords`]), for the decryption
+//! stage.
+//!
 //! This module does not decide which connections carry SIP (the caller feeds only those) and does
 //! not parse messages beyond framing them.
 
@@ -17,6 +20,7 @@ use std::net::SocketAddr;
 use rustc_hash::FxHashMap;
 
 use crate::proto::sip::{self, Framing};
+use crate::proto::tls;
 
 /// Memory limits of the reassembler.
 #[derive(Clone, Debug)]
@@ -142,14 +146,18 @@ impl Direction {
         }
     }
 
-    /// Frames whole messages out of the buffer.
+    /// Frames whole messages (or records) out of the buffer.
     fn frame(
         &mut self,
+        framer: Framer,
         src: SocketAddr,
         dst: SocketAddr,
         stats: &mut Stats,
         out: &mut dyn FnMut(Message),
     ) {
+        if framer == Framer::TlsRecords {
+            return self.frame_records(src, dst, stats, out);
+        }
         loop {
             if self.resyncing {
                 let (skip, found) = resync_point(&self.buf);
@@ -160,20 +168,7 @@ impl Direction {
                 self.resyncing = false;
             }
             match sip::frame(&self.buf) {
-                Framing::Complete { len } => {
-                    let frames = self.take_runs(len);
-                    let ts_ns = frames.last().map(|&(_, ts)| ts).unwrap_or_default();
-                    let bytes = self.buf.drain(..len).collect();
-                    let mut frames: Vec<u64> = frames.into_iter().map(|(f, _)| f).collect();
-                    frames.dedup();
-                    out(Message {
-                        src,
-                        dst,
-                        frames,
-                        ts_ns,
-                        bytes,
-                    });
-                }
+                Framing::Complete { len } => self.emit(len, src, dst, out),
                 Framing::KeepAlive { len } => {
                     self.take_runs(len);
                     self.buf.drain(..len);
@@ -193,6 +188,61 @@ impl Direction {
                 }
             }
         }
+    }
+
+    /// Cuts whole TLS records out of the buffer; after bytes that are no record header, resumes at the
+    /// next offset where one starts.
+    fn frame_records(
+        &mut self,
+        src: SocketAddr,
+        dst: SocketAddr,
+        stats: &mut Stats,
+        out: &mut dyn FnMut(Message),
+    ) {
+        loop {
+            if self.resyncing {
+                let found = (0..self.buf.len().saturating_sub(tls::RECORD_HEADER_LEN - 1))
+                    .find(|&at| tls::sniff(&self.buf[at..]).is_some());
+                let skip =
+                    found.unwrap_or(self.buf.len().saturating_sub(tls::RECORD_HEADER_LEN - 1));
+                self.skip(skip, stats);
+                if found.is_none() {
+                    return;
+                }
+                self.resyncing = false;
+            }
+            if self.buf.len() < tls::RECORD_HEADER_LEN {
+                return;
+            }
+            match tls::sniff(&self.buf) {
+                Some(r) if r.is_complete() => {
+                    let len = r.wire_len();
+                    self.emit(len, src, dst, out);
+                }
+                Some(_) => return,
+                None => {
+                    *stats.framing_errors.entry("tls_record").or_default() += 1;
+                    self.skip(1, stats);
+                    self.resyncing = true;
+                }
+            }
+        }
+    }
+
+    /// Hands out the first `len` bytes as one message with the frames that carried them.
+    fn emit(&mut self, len: usize, src: SocketAddr, dst: SocketAddr, out: &mut dyn FnMut(Message)) {
+        let frames = self.take_runs(len);
+        let ts_ns = frames.last().map(|&(_, ts)| ts).unwrap_or_default();
+        let bytes = self.buf.drain(..len).collect();
+        let mut frames: Vec<u64> = frames.into_iter().map(|(f, _)| f).collect();
+        frames.dedup();
+        out(Message {
+            src,
+            dst,
+            frames,
+            ts_ns,
+            bytes,
+        });
     }
 
     /// Drops the first `len` buffered bytes as unusable.
@@ -241,18 +291,35 @@ fn resync_point(buf: &[u8]) -> (usize, bool) {
     }
 }
 
-/// Reassembles the SIP-carrying TCP directions of a capture.
+/// What a reassembler cuts its streams into.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Framer {
+    /// SIP messages (RFC 3261 §18.3).
+    Sip,
+    /// TLS records (RFC 8446 §5.1): header and fragment, whole.
+    TlsRecords,
+}
+
+/// Reassembles the SIP-carrying (or TLS-carrying) TCP directions of a capture.
 pub struct Reassembler {
     limits: Limits,
+    framer: Framer,
     directions: FxHashMap<(SocketAddr, SocketAddr), Direction>,
     /// What was dropped or repaired.
     pub stats: Stats,
 }
 
 impl Reassembler {
+    /// A reassembler framing SIP messages.
     pub fn new(limits: Limits) -> Reassembler {
+        Reassembler::with_framer(limits, Framer::Sip)
+    }
+
+    /// A reassembler cutting its streams with `framer`.
+    pub fn with_framer(limits: Limits, framer: Framer) -> Reassembler {
         Reassembler {
             limits,
+            framer,
             directions: FxHashMap::default(),
             stats: Stats::default(),
         }
@@ -316,7 +383,7 @@ impl Reassembler {
                 dir.resyncing = true;
             }
         }
-        dir.frame(seg.src, seg.dst, stats, out);
+        dir.frame(self.framer, seg.src, seg.dst, stats, out);
     }
 
     /// The connection ended (FIN or RST seen from `src`): frames what is left after skipping gaps,
@@ -325,7 +392,7 @@ impl Reassembler {
         if let Some(mut dir) = self.directions.remove(&(src, dst)) {
             while !dir.ahead.is_empty() {
                 dir.skip_gap(&mut self.stats);
-                dir.frame(src, dst, &mut self.stats, out);
+                dir.frame(self.framer, src, dst, &mut self.stats, out);
             }
         }
     }

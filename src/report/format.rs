@@ -3,6 +3,8 @@
 
 use std::net::SocketAddr;
 
+use crate::words::civil_from_days;
+
 /// Formats nanoseconds since the Unix epoch as `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
 ///
 /// Written digit by digit rather than through `format!`: a report of a million calls formats
@@ -61,21 +63,6 @@ fn push_number(out: &mut String, v: u32) {
         }
     }
     out.extend(digits[..n].iter().rev().map(|&d| char::from(d)));
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian (year, month, day): the well-known civil-from-days
-/// arithmetic on 400-year eras.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 #[cfg(test)]

@@ -62,8 +62,8 @@
 //!   - `start_ts`, `end_ts` (first and last message), `setup_ms` (INVITE → 2xx, null unless answered),
 //!     `pdd_ms` (INVITE → first 18x, else 2xx), `final_ms` (INVITE → final response), `duration_ms`
 //!     (2xx → BYE), each a number or null;
-//!   - `transport` (`udp` or `tcp`, of the first INVITE), `hops` (array of `[src, dst]` pairs in order of
-//!     first appearance), `messages`, `retransmissions` (numbers);
+//!   - `transport` (`udp`, `tcp` or `tls`, of the first INVITE), `hops` (array of `[src, dst]` pairs
+//!     in order of first appearance), `messages`, `retransmissions` (numbers);
 //!   - `reasons` (array of `{ "protocol", "cause", "text", "frame" }`: Reason headers),
 //!     `warnings` (`{ "code", "agent", "text", "frame" }`), `ms_diagnostics`
 //!     (`{ "error_id", "sub_code", "source", "reason", "attrs": {..}, "header" (`ms-diagnostics`,
@@ -98,7 +98,16 @@
 //! - `tcp_connections` (array): the TCP connections that carried SIP or TLS or failed (states S0, REJ,
 //!   RSTOS0, SH, RSTO, RSTR), at most 10000: `{ "client", "server", "state" (Zeek conn_state),
 //!   "syn_count", "syn_frames", "syn_ack_frame", "handshake_ms", "rst_frame", "rst_by", "client_bytes",
-//!   "server_bytes", "first_frame", "last_frame", "start_ts", "end_ts", "sip", "tls" }`.
+//!   "server_bytes", "first_frame", "last_frame", "start_ts", "end_ts", "sip", "tls" }`; `tls` is null or
+//!   `{ "client_hello_frame", "sni", "server_hello_frame", "version" ("TLS 1.2"), "cipher_suite" (IANA
+//!   name, or hex), "server_certificates" and "client_certificates" (null, or `{ "frame", "decrypted",
+//!   "certificates": [leaf first: { "subject", "issuer", "serial", "not_before", "not_after",
+//!   "dns_names", "ip_addresses", "eku" (null or ["server_auth", "client_auth", "any"]), "self_issued",
+//!   "is_ca" }] }`, an empty list when the client sent no certificate), "certificate_request_frame",
+//!   "alert" (`{ "frame", "level", "description", "name", "from", "decrypted" }`), "application_data",
+//!   "decryption" (null when no key was given, else "decrypted", "no_key", "no_key_ephemeral",
+//!   "rsa_key_mismatch", "handshake_missing", "unsupported_suite", "unsupported_version", "failed") }`.
+//!   No secret is ever written.
 //! - `icmp_errors` (array): `{ "frame", "ts", "reporter", "kind", "type", "code", "proto", "src", "dst",
 //!   "quoted_sip", "quoted_rtp" }` — `src`/`dst` are those of the quoted packet.
 //! - `other_dialogs` (array): Call-IDs without an INVITE: `call_id`, `method`, `messages`, `retransmissions`,
@@ -176,9 +185,10 @@ use crate::correlate::message::MsHeader;
 use crate::correlate::peers::Peer;
 use crate::correlate::registrations::Registration;
 use crate::correlate::transactions::Transaction;
-use crate::correlate::transport::{ConnState, Connection, IcmpError};
+use crate::correlate::transport::{ConnState, Connection, IcmpError, TlsChain};
 use crate::correlate::vantage::Vantage;
 use crate::diagnose::{Diagnosed, DiagnosedCall, Finding, Pattern, Severity, Sink, TransportEvent};
+use crate::proto::tls;
 
 /// The schema version written in every report.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -667,6 +677,7 @@ const MAX_CONNECTIONS: usize = 10_000;
 
 #[derive(Serialize)]
 struct AlertJson {
+    decrypted: bool,
     description: u8,
     frame: u64,
     from: &'static str,
@@ -675,12 +686,71 @@ struct AlertJson {
 }
 
 #[derive(Serialize)]
+struct CertificateJson<'a> {
+    dns_names: &'a [String],
+    eku: Option<Vec<&'static str>>,
+    ip_addresses: Vec<String>,
+    is_ca: bool,
+    issuer: &'a str,
+    not_after: String,
+    not_before: String,
+    self_issued: bool,
+    serial: &'a str,
+    subject: &'a str,
+}
+
+#[derive(Serialize)]
+struct ChainJson<'a> {
+    certificates: Vec<CertificateJson<'a>>,
+    decrypted: bool,
+    frame: u64,
+}
+
+fn chain(c: &TlsChain) -> ChainJson<'_> {
+    ChainJson {
+        certificates: c
+            .chain
+            .iter()
+            .map(|x| CertificateJson {
+                dns_names: &x.dns_names,
+                eku: x.eku.map(|e| {
+                    [
+                        (e.server_auth, "server_auth"),
+                        (e.client_auth, "client_auth"),
+                        (e.any, "any"),
+                    ]
+                    .into_iter()
+                    .filter_map(|(on, name)| on.then_some(name))
+                    .collect()
+                }),
+                ip_addresses: x.ip_addresses.iter().map(|ip| ip.to_string()).collect(),
+                is_ca: x.is_ca,
+                issuer: &x.issuer,
+                not_after: rfc3339(x.not_after.saturating_mul(1_000_000_000)),
+                not_before: rfc3339(x.not_before.saturating_mul(1_000_000_000)),
+                self_issued: x.self_issued,
+                serial: &x.serial,
+                subject: &x.subject,
+            })
+            .collect(),
+        decrypted: c.decrypted,
+        frame: c.at.frame,
+    }
+}
+
+#[derive(Serialize)]
 struct TlsJson<'a> {
     alert: Option<AlertJson>,
     application_data: bool,
+    certificate_request_frame: Option<u64>,
+    cipher_suite: Option<String>,
+    client_certificates: Option<ChainJson<'a>>,
     client_hello_frame: Option<u64>,
+    decryption: Option<&'static str>,
+    server_certificates: Option<ChainJson<'a>>,
     server_hello_frame: Option<u64>,
     sni: Option<&'a str>,
+    version: Option<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -741,6 +811,7 @@ fn connection(c: &Connection) -> Option<ConnectionJson<'_>> {
         syn_frames: c.syns.iter().map(|s| s.frame).collect(),
         tls: c.tls.as_ref().map(|t| TlsJson {
             alert: t.alert.as_ref().map(|a| AlertJson {
+                decrypted: a.decrypted,
                 description: a.description,
                 frame: a.frame,
                 from: side(a.from_client),
@@ -748,9 +819,20 @@ fn connection(c: &Connection) -> Option<ConnectionJson<'_>> {
                 name: a.name,
             }),
             application_data: t.application_data,
+            certificate_request_frame: t.certificate_request.map(|a| a.frame),
+            cipher_suite: t.negotiated.map(|n| {
+                tls::suite::lookup(n.cipher_suite)
+                    .map_or(format!("0x{:04x}", n.cipher_suite), |s| s.name.to_string())
+            }),
+            client_certificates: t.client_certificates.as_ref().map(chain),
             client_hello_frame: t.client_hello.map(|a| a.frame),
+            decryption: t.decryption.map(|d| d.code()),
+            server_certificates: t.server_certificates.as_ref().map(chain),
             server_hello_frame: t.server_hello.map(|a| a.frame),
             sni: t.sni.as_deref(),
+            version: t
+                .negotiated
+                .and_then(|n| tls::ProtocolVersion(n.version).name()),
         }),
     })
 }

@@ -363,6 +363,46 @@ fn write_patterns(overview: &Overview, options: &Options, out: &mut impl Write) 
     Ok(())
 }
 
+/// One line on the TLS connections: how many were decrypted, and why the others were not.
+fn write_tls_summary(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
+    let tls = &summary.tls;
+    if tls.connections == 0 {
+        return Ok(());
+    }
+    let why = |code: &str| match code {
+        "decrypted" => "decrypted",
+        "no_keys_given" => "encrypted, no keys given (--keylog, --tls-key)",
+        "no_encrypted_records" => "handshake only",
+        "no_key" => "no key for the session in the key logs",
+        "no_key_ephemeral" => "(EC)DHE: needs a key log",
+        "rsa_key_mismatch" => "RSA key not the server's",
+        "handshake_missing" => "handshake not captured",
+        "unsupported_suite" => "unsupported cipher suite",
+        "unsupported_version" => "unsupported TLS version",
+        _ => "did not authenticate with the key given",
+    };
+    let parts: Vec<String> = tls
+        .outcomes
+        .iter()
+        .map(|(code, n)| format!("{n} {}", why(code)))
+        .collect();
+    writeln!(
+        out,
+        "TLS: {}: {}",
+        plural(tls.connections, "connection"),
+        parts.join(", ")
+    )?;
+    if tls.records_lost > 0 || tls.records_damaged > 0 {
+        writeln!(
+            out,
+            "  {} lost in gaps of the capture (skipped), {} damaged, in decrypted connections",
+            plural(tls.records_lost, "TLS record"),
+            tls.records_damaged
+        )?;
+    }
+    Ok(())
+}
+
 /// The SIP counts and what the limits left out.
 fn write_sip_summary(
     summary: &Summary,
@@ -423,7 +463,7 @@ fn write_sip_summary(
             r.gaps_skipped, r.bytes_skipped, r.streams_over_limit
         )?;
     }
-    Ok(())
+    write_tls_summary(summary, out)
 }
 
 /// `x` error, `!` warning, `i` info.

@@ -626,17 +626,51 @@ fn early_media_refused_before_the_answer_is_no_fault() {
     );
 }
 
+/// The client rejected (unknown_ca) a self-signed server certificate: the certificate, seen in the
+/// clear TLS 1.2 handshake, is named with its fields.
 #[test]
-fn tls_unknown_ca_is_a_transport_event() {
+fn tls_unknown_ca_of_a_self_signed_certificate_is_a_certificate_event() {
     let a = lab("tls-handshake-failed.pcap");
     let ev = &a.transport_events;
     assert_eq!(ev.len(), 1);
-    assert_eq!(ev[0].code, "tls.handshake_failed");
+    assert_eq!(ev[0].code, "tls.certificate");
     assert_eq!(ev[0].frames, [3, 4, 6, 8, 10, 11, 12]);
-    assert!(ev[0].summary.contains("192.0.2.31:5061"));
+    assert!(ev[0].summary.contains(
+        "the server certificate is self-signed [CN=app1.lab.example, serial 21:65:90:4c:86:36:fe:4b:e5:f6:39:1f:60:74:db:27:12:4e:e9:82, issued by CN=app1.lab.example"
+    ), "{}", ev[0].summary);
     assert!(ev[0]
-        .cause
-        .contains("check the certificate chain / trusted root (MTLS)"));
+        .summary
+        .contains("192.0.2.10 sent a fatal alert unknown_ca (48) in frame 10"));
+    assert!(ev[0].cause.contains("a CA its peer trusts"));
+}
+
+/// The proxy held the INVITE, failed its TLS handshake to the next hop (an expired certificate, its
+/// own alert) and answered 503: the certificate is the call's cause, named with its fields.
+#[test]
+fn an_expired_certificate_on_the_tls_next_hop_is_the_cause_of_the_503() {
+    let a = lab("tls-next-hop-expired.pcap");
+    assert_eq!(a.calls.len(), 1);
+    assert_eq!(codes(&a, 0), ["tls.certificate", "sip.rejected"]);
+    let f = primary(&a, 0);
+    assert_eq!(f.severity, Severity::Error);
+    assert_eq!(f.frames, [3, 7, 8, 10, 12, 14, 15, 16, 17]);
+    assert_mentions(
+        f,
+        &[
+            "TLS certificate problem between 192.0.2.20 and 192.0.2.31:5061: the server certificate expired 2021-01-01 00:00 UTC",
+            "valid 2020-01-01 00:00 UTC to 2021-01-01 00:00 UTC, SAN app1.lab.example, EKU serverAuth]",
+            "192.0.2.20 sent a fatal alert certificate_expired (45) in frame 14",
+            "while 192.0.2.20 held this call's INVITE (frame 3) and was trying its next hop 192.0.2.31:5061",
+            "answered 503 Service Unavailable (frame 17)",
+            "renew the server certificate",
+        ],
+    );
+    let ev = &a.transport_events;
+    assert_eq!(ev.len(), 1);
+    assert_eq!(
+        (ev[0].code, &ev[0].calls[..]),
+        ("tls.certificate", &[0][..])
+    );
 }
 
 #[test]
@@ -760,15 +794,19 @@ fn teams_direct_routing_rejections_name_microsoft() {
         f,
         &["Teams Direct Routing (Microsoft's SIP proxy) answered 403 Forbidden"],
     );
+    // Microsoft asked for the SBC's certificate and got none: named from the certificates sent,
+    // with what Direct Routing requires.
     let tls = lab("teams-dr-tls.pcap");
     let ev = &tls.transport_events[0];
-    assert_eq!(ev.code, "tls.handshake_failed");
+    assert_eq!(ev.code, "tls.certificate");
     assert!(
-        ev.summary
-            .contains("for the name sip.pstnhub.microsoft.com"),
+        ev.summary.contains(
+            "the server asked for a client certificate (CertificateRequest, frame 8) and the client sent none"
+        ),
         "{}",
         ev.summary
     );
+    assert!(!ev.summary.contains("self-signed"), "{}", ev.summary);
     assert!(
         ev.cause.contains(
             "the server is Teams Direct Routing's SIP proxy, and Microsoft closed the TLS session"

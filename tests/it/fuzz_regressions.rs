@@ -14,7 +14,7 @@ mod harness;
 type Harness = fn(&[u8]);
 
 /// Every fuzz target (`fuzz/fuzz_targets/<name>.rs`) with its harness.
-const TARGETS: [(&str, Harness); 14] = [
+const TARGETS: [(&str, Harness); 15] = [
     ("capture", harness::capture),
     ("decode", harness::decode),
     ("defrag", harness::defrag),
@@ -26,6 +26,7 @@ const TARGETS: [(&str, Harness); 14] = [
     ("stun", harness::stun),
     ("hep", harness::hep),
     ("tls", harness::tls),
+    ("decrypt", harness::decrypt),
     ("udptl", harness::udptl),
     ("pipeline", harness::pipeline),
     ("extract_redact", harness::extract_redact),

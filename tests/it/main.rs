@@ -31,3 +31,4 @@ mod robustness;
 mod rtp;
 mod schema;
 mod sip;
+mod tls;

@@ -346,6 +346,11 @@ fn every_testdata_capture_analyses_the_same_once_redacted() {
                 Err(OpenError::Empty) => continue, // empty.pcap: nothing to redact.
                 Err(err) => panic!("{name}: {err}"),
             };
+            if !file.tls_key_logs.is_empty() {
+                // Its secrets are not written out, so the redacted copy's TLS stays encrypted
+                // (tests/it/tls.rs checks that).
+                continue;
+            }
             let a = analyze(std::slice::from_ref(&file));
             let links: BTreeSet<u32> = a
                 .captures

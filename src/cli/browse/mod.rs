@@ -472,16 +472,14 @@ impl App {
         let entry = &self.run.entries[e];
         let n = entry.index + 1;
         let path = format!("call-{n}.pcap");
+        // The same inputs (files, BPF filter, HEP ports, TLS keys), quiet, selecting this call.
         let once = args::Inputs {
-            files: inputs.files.clone(),
             quiet: true,
-            filter: inputs.filter.clone(),
-            hep_ports: inputs.hep_ports.clone(),
-            at: Vec::new(),
             select: args::Select {
                 call_id: Some(entry.call_id.clone()),
                 ..args::Select::default()
             },
+            ..inputs.clone()
         };
         let written = (|| -> anyhow::Result<usize> {
             let mut keep = Keep::new(Some(&n.to_string()));

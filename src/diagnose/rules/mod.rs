@@ -34,6 +34,7 @@ pub(crate) mod sip_timeout;
 pub(crate) mod tcp_reset;
 pub(crate) mod tcp_syn_refused;
 pub(crate) mod tcp_syn_unanswered;
+pub(crate) mod tls_certificate;
 pub(crate) mod tls_handshake_failed;
 
 #[cfg(test)]
@@ -43,6 +44,7 @@ pub(crate) mod testkit;
 pub(crate) fn connection_failure(conn: &Connection, facts: &[CallFacts<'_>]) -> Option<Failure> {
     let tcp = tcp_syn_unanswered::check(conn)
         .or_else(|| tcp_syn_refused::check(conn))
+        .or_else(|| tls_certificate::check(conn))
         .or_else(|| tls_handshake_failed::check(conn));
     match tcp {
         Some(event) => Some(Failure {

@@ -5,9 +5,9 @@
 //! (FIN/RST) before it completed.
 //!
 //! **Evidence**: the ClientHello, the ServerHello (if any), the alert (level, description, who sent it)
-//! and the FIN/RST frames; the SNI the client asked for. SIP inside TLS cannot be read, so this is
-//! often the only evidence of a failed call over TLS; it is linked to a call only when the call's SIP
-//! on the same path was visible (see `diagnose::link`).
+//! and the FIN/RST frames; the SNI the client asked for. A failed handshake carried no SIP, so this
+//! is often the only evidence of a failed call over TLS; it is linked to a call when the call's SIP
+//! on the same path, or the proxy holding its INVITE, was visible (see `diagnose::link`).
 //!
 //! **Cause**: certificate alerts (`bad_certificate`, `unsupported_certificate`, `certificate_revoked`,
 //! `certificate_expired`, `certificate_unknown`, `unknown_ca`, `certificate_required`) point at the
@@ -16,15 +16,25 @@
 //! versions or cipher suites; a close without an alert at a peer that gave up (often the same causes,
 //! logged only on that side).
 //!
+//! Also: plain SIP sent to port 5061 (no ClientHello) that the server resets or closes without a
+//! byte of answer — a TCP transport configured where TLS is expected.
+//!
+//! The summary adds what the hellos settled: the versions the client offered and the one the server
+//! chose (a `protocol_version` or `handshake_failure` alert right after the ClientHello means no
+//! common version or suite), whether the server asked for a client certificate and what the client
+//! sent; a certificate problem visible in the certificates is `tls.certificate`'s, which runs first.
+//! TLS 1.3 encrypts the certificates: without its key log the finding says so and judges from the
+//! alert (decrypted with the key log), the timing and who closed.
+//!
 //! When the client asked for Teams Direct Routing's SIP proxy (SNI `*.pstnhub.microsoft.com`), the
 //! cause says what Microsoft requires of an SBC, and whether Microsoft ended the handshake.
 //!
-//! **False positives**: TLS 1.3 encrypts the later handshake, so a client-certificate rejection after
-//! the ServerHello looks like application data and is missed (false negative); a health-check probe
-//! that connects and closes looks like an aborted handshake.
+//! **False positives**: in TLS 1.3 without keys the handshake counts as completed once the server
+//! sends more than an alert after the client's encrypted flight, so a rejection sent in a larger
+//! record is missed; a health-check probe that connects and closes looks like an aborted handshake.
 
 use crate::correlate::message::Transport;
-use crate::correlate::transport::{Connection, TlsAlert};
+use crate::correlate::transport::{Connection, Tls, TlsAlert};
 use crate::diagnose::{microsoft, Severity, TransportEvent};
 
 /// Alerts about a certificate (RFC 8446 §6.2, RFC 5246 §7.2.2).
@@ -64,15 +74,65 @@ fn alert_cause(alert: &TlsAlert, client: &str, server: &str, sni: &str) -> Strin
     }
 }
 
-/// The failed handshake, if this connection shows one.
-pub(crate) fn check(conn: &Connection) -> Option<TransportEvent> {
-    let tls = conn.tls.as_ref()?;
-    let hello = tls.client_hello?.frame;
-    if tls.application_data {
+/// The SIP over TLS port (RFC 3261 §26.2, `sips`).
+const SIPS_PORT: u16 = 5061;
+
+/// Plain SIP sent to the TLS port, which the server ended (RST or FIN) without a byte of answer.
+fn plain_sip_to_tls_port(conn: &Connection) -> Option<TransportEvent> {
+    if !conn.sip || conn.tls.is_some() || conn.server.port() != SIPS_PORT || conn.server_bytes > 0 {
         return None;
     }
-    let closed = conn.client_fin.is_some() || conn.server_fin.is_some() || conn.rst.is_some();
-    if tls.alert.is_none() && !closed {
+    let (end, how) = match (conn.rst, conn.server_fin) {
+        (Some(r), _) if !r.by_client => (r.at, "reset"),
+        (_, Some(f)) => (f, "closed"),
+        _ => return None,
+    };
+    let mut frames = conn.evidence_frames();
+    frames.push(end.frame);
+    frames.sort_unstable();
+    frames.dedup();
+    let client_ip = conn.client.ip().to_string();
+    let server = conn.server.to_string();
+    Some(TransportEvent {
+        code: "tls.handshake_failed",
+        severity: Severity::Error,
+        src: conn.client,
+        dst: conn.server,
+        proto: Transport::Tcp,
+        attempts: 1,
+        first_frame: frames.first().copied().unwrap_or(end.frame),
+        frames,
+        ts_ns: conn.syns.first().map_or(end.ts_ns, |s| s.ts_ns),
+        summary: format!(
+            "{client_ip} sent plain SIP (no TLS ClientHello) to the TLS port {server}, which {how} the connection in frame {} without answering",
+            end.frame
+        ),
+        cause: format!(
+            "{client_ip} uses transport TCP where {server} expects TLS: set the transport to TLS (sips: or ;transport=tls, port 5061) on {client_ip}, or send plain SIP to {server}'s TCP port (5060)"
+        ),
+        calls: Vec::new(),
+    })
+}
+
+/// Whether the server ended the handshake: the sender of the alert, else who reset or closed first.
+pub(crate) fn server_ended(conn: &Connection, tls: &Tls) -> bool {
+    match (&tls.alert, conn.rst, conn.client_fin, conn.server_fin) {
+        (Some(alert), ..) => !alert.from_client,
+        (None, Some(r), _, _) => !r.by_client,
+        (None, None, Some(c), Some(s)) => s.frame < c.frame,
+        (None, None, Some(_), None) => false,
+        _ => true,
+    }
+}
+
+/// The failed handshake, if this connection shows one.
+pub(crate) fn check(conn: &Connection) -> Option<TransportEvent> {
+    if let Some(event) = plain_sip_to_tls_port(conn) {
+        return Some(event);
+    }
+    let tls = conn.tls.as_ref()?;
+    let hello = tls.client_hello?.frame;
+    if !conn.tls_failed() {
         return None;
     }
     let server = conn.server.to_string();
@@ -82,17 +142,66 @@ pub(crate) fn check(conn: &Connection) -> Option<TransportEvent> {
         .as_deref()
         .map(|s| format!(" for the name {s}"))
         .unwrap_or_default();
-    let server_hello = tls.server_hello.map_or("no ServerHello".to_string(), |f| {
-        format!("ServerHello in frame {}", f.frame)
-    });
-    // Who ended the handshake: the sender of the alert, else who reset or closed first.
-    let server_ended = match (&tls.alert, conn.rst, conn.client_fin, conn.server_fin) {
-        (Some(alert), ..) => !alert.from_client,
-        (None, Some(r), _, _) => !r.by_client,
-        (None, None, Some(c), Some(s)) => s.frame < c.frame,
-        (None, None, Some(_), None) => false,
-        _ => true,
+    let name = |v: u16| {
+        crate::proto::tls::ProtocolVersion(v)
+            .name()
+            .unwrap_or("unknown version")
     };
+    let offered = tls.offer.map_or(String::new(), |o| {
+        if o.min_version == o.max_version {
+            format!(" offering {} only", name(o.max_version))
+        } else {
+            format!(
+                " offering {} to {}",
+                name(o.min_version),
+                name(o.max_version)
+            )
+        }
+    });
+    let server_hello = match (tls.server_hello, tls.negotiated) {
+        (Some(f), Some(n)) => format!(
+            "ServerHello in frame {} ({}, {})",
+            f.frame,
+            name(n.version),
+            crate::proto::tls::suite::lookup(n.cipher_suite)
+                .map_or(format!("cipher suite 0x{:04x}", n.cipher_suite), |s| s
+                    .name
+                    .to_string())
+        ),
+        (Some(f), None) => format!("ServerHello in frame {}", f.frame),
+        (None, _) => "no ServerHello".to_string(),
+    };
+    let mut notes = String::new();
+    if let Some(at) = tls.certificate_request {
+        notes.push_str(&format!(
+            "; the server asked for a client certificate (frame {})",
+            at.frame
+        ));
+        if let Some(c) = &tls.client_certificates {
+            match c.chain.first() {
+                Some(leaf) => notes.push_str(&format!(
+                    " and the client sent {} (issued by {})",
+                    leaf.subject, leaf.issuer
+                )),
+                None => notes.push_str(" and the client sent none"),
+            }
+        }
+    }
+    if let Some(leaf) = tls
+        .server_certificates
+        .as_ref()
+        .and_then(|c| c.chain.first())
+    {
+        notes.push_str(&format!(
+            "; the server presented {} issued by {}",
+            leaf.subject, leaf.issuer
+        ));
+    }
+    if tls.certificates_hidden() {
+        notes.push_str(
+            "; TLS 1.3 encrypts the certificates: give its key log (--keylog) to see them",
+        );
+    }
     let (what, mut cause, ts_ns) = match &tls.alert {
         Some(alert) => (
             format!(
@@ -118,11 +227,27 @@ pub(crate) fn check(conn: &Connection) -> Option<TransportEvent> {
                 (None, Some(_), None) => format!("{client_ip} closed it"),
                 _ => format!("{server} closed it"),
             };
+            let hidden = tls
+                .encrypted_alert
+                .map_or(String::new(), |(at, by_client)| {
+                    format!(
+                        "an encrypted record the size of an alert from {} in frame {}, then ",
+                        if by_client { &client_ip } else { &server },
+                        at.frame
+                    )
+                });
             (
-                format!("no alert was seen, {by} before the handshake completed"),
-                format!(
-                    "the side that closed gave up on the handshake: check the certificate chain / trusted root (MTLS) and the TLS versions and ciphers on {client_ip} and {server}, and their TLS logs"
-                ),
+                format!("no readable alert: {hidden}{by} before the handshake completed"),
+                match tls.encrypted_alert {
+                    // In TLS 1.3 the server speaks after the client's encrypted flight only to judge
+                    // the client's certificate.
+                    Some((_, false)) if tls.version() == Some(0x0304) => format!(
+                        "{server} rejected the handshake after {client_ip}'s encrypted certificate and Finished: most often {client_ip}'s client certificate (mutual TLS: issuer not trusted by {server}, expired, or without clientAuth) — check it, or give the key log (--keylog) to read the alert and the certificates"
+                    ),
+                    _ => format!(
+                        "the side that closed gave up on the handshake: check the certificate chain / trusted root (MTLS) and the TLS versions and ciphers on {client_ip} and {server}, and their TLS logs"
+                    ),
+                },
                 conn.last_ts_ns,
             )
         }
@@ -130,7 +255,7 @@ pub(crate) fn check(conn: &Connection) -> Option<TransportEvent> {
     if microsoft::direct_routing_sni(tls.sni.as_deref()) {
         cause.push_str(&format!(
             "; {}",
-            microsoft::direct_routing_tls(server_ended)
+            microsoft::direct_routing_tls(server_ended(conn, tls))
         ));
     }
     let mut frames = conn.evidence_frames();
@@ -151,7 +276,7 @@ pub(crate) fn check(conn: &Connection) -> Option<TransportEvent> {
         frames,
         ts_ns: conn.syns.first().map_or(ts_ns, |s| s.ts_ns),
         summary: format!(
-            "TLS handshake from {client_ip} to {server}{sni} failed: ClientHello in frame {hello}, {server_hello}, {what}; no SIP could flow (SIP over TLS is encrypted, only the handshake is visible)"
+            "TLS handshake from {client_ip} to {server}{sni} failed: ClientHello in frame {hello}{offered}, {server_hello}, {what}{notes}; no SIP could flow over it"
         ),
         cause,
         calls: Vec::new(),
@@ -180,9 +305,24 @@ mod tests {
                 S,
                 TlsEvent::ClientHello {
                     sni: Some("app1.lab.example".into()),
+                    max_version: 0x0303,
+                    min_version: 0x0303,
+                    cipher_suites: 10,
                 },
             )
-            .tls(8, 0.7, S, C, TlsEvent::ServerHello);
+            .tls(
+                8,
+                0.7,
+                S,
+                C,
+                TlsEvent::ServerHello {
+                    version: 0x0303,
+                    cipher_suite: 0xc02f,
+                    extended_master_secret: true,
+                    encrypt_then_mac: false,
+                    retry: false,
+                },
+            );
         if let Some((from_client, description, name)) = alert {
             let (a, b) = if from_client { (C, S) } else { (S, C) };
             w.tls(
@@ -194,6 +334,7 @@ mod tests {
                     level: 2,
                     description,
                     name,
+                    decrypted: false,
                 },
             );
         }
@@ -264,9 +405,24 @@ mod tests {
                 ms,
                 TlsEvent::ClientHello {
                     sni: Some("sip.pstnhub.microsoft.com".into()),
+                    max_version: 0x0303,
+                    min_version: 0x0303,
+                    cipher_suites: 10,
                 },
             )
-            .tls(8, 0.3, ms, C, TlsEvent::ServerHello)
+            .tls(
+                8,
+                0.3,
+                ms,
+                C,
+                TlsEvent::ServerHello {
+                    version: 0x0303,
+                    cipher_suite: 0xc02f,
+                    extended_master_secret: true,
+                    encrypt_then_mac: false,
+                    retry: false,
+                },
+            )
             .seg(9, 0.5, ms, C, flags::FIN | flags::ACK, 0)
             .seg(10, 0.6, C, ms, flags::FIN | flags::ACK, 0);
         let ev = check(&w.build().connections[0]).expect("a finding");

@@ -1,23 +1,35 @@
-//! TLS record sniffing for TCP payloads (RFC 5246 §6.2, RFC 8446 §5): enough to see a handshake and why it failed.
+//! TLS records for TCP payloads (RFC 5246 §6.2, RFC 8446 §5): enough to see a handshake, why it failed, and what
+//! the decryption stage needs.
 //!
 //! Takes in: the payload of one TCP segment (or reassembled stream bytes), as untrusted bytes.
 //! Produces: [`sniff`] / [`records`], which recognise record headers (content type 20..=24, version
 //! 0x0300..=0x0304, length ≤ 2^14 + 2048) and yield [`Record`] views, possibly cut short by the segment end;
 //! [`Record::content`] decodes alerts (level and description, named per RFC 8446 §6 and RFC 5246 §7.2),
-//! ChangeCipherSpec, application data, and handshake messages with the ClientHello's SNI / ALPN / offered versions
-//! and the ServerHello's negotiated version and cipher suite.
-//! Does not: decrypt anything, reassemble handshake messages split across records or segments (they are reported as
-//! [`Handshake::Partial`]), validate certificates, or decide whether a handshake completed (transport analysis
-//! does that from the sequence of records).
+//! ChangeCipherSpec, application data, and handshake messages (`handshake`: the hellos with their random,
+//! SNI, ALPN, versions, suites and extensions, certificate lists, the RSA key exchange); `cert` summarises the
+//! X.509 certificates; `suite` names cipher suites.
+//! Does not: decrypt anything, validate certificates against a trust store, or decide whether a handshake
+//! completed (transport analysis does that from the sequence of records).
 //!
 //! No-panic contract: every read goes through a bounds-checked reader (`super::bytes::Reader`); malformed or
-//! truncated structures end the decoding of that structure and never panic. Nothing allocates.
+//! truncated structures end the decoding of that structure and never panic. Nothing here allocates, except the
+//! owned certificate summaries.
+
+pub mod cert;
+mod handshake;
+pub mod suite;
+
+pub use handshake::{
+    certificates, messages, rsa_encrypted_premaster, Certificates, ClientHello, Handshake,
+    Handshakes, Messages, ServerHello,
+};
 
 use super::bytes::Reader;
 
 /// Largest record fragment allowed on the wire: 2^14 plus the ciphertext expansion of RFC 5246 §6.2.3.
-const MAX_RECORD_LEN: u16 = 16384 + 2048;
-const RECORD_HEADER_LEN: usize = 5;
+pub const MAX_RECORD_LEN: u16 = 16384 + 2048;
+/// Bytes of a record header: type, version, length.
+pub const RECORD_HEADER_LEN: usize = 5;
 
 /// Record content type (RFC 8446 §5.1); unknown values are kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -292,179 +304,6 @@ impl<'a> Iterator for Records<'a> {
         self.rest = self.rest.get(r.wire_len()..).unwrap_or(&[]);
         Some(r)
     }
-}
-
-/// One handshake message of a record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Handshake<'a> {
-    ClientHello(ClientHello<'a>),
-    ServerHello(ServerHello),
-    /// Any other complete message (Certificate, ServerHelloDone, CertificateRequest, Finished, ...).
-    Other {
-        kind: HandshakeType,
-        body: &'a [u8],
-    },
-    /// A message continuing beyond this record or buffer.
-    Partial {
-        kind: HandshakeType,
-        declared_len: usize,
-    },
-    /// Bytes that do not parse as a plaintext handshake message: an encrypted Finished (TLS 1.2, after
-    /// ChangeCipherSpec) or an encrypted renegotiation.
-    Encrypted,
-}
-
-/// What a ClientHello tells about the client's wishes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClientHello<'a> {
-    pub legacy_version: ProtocolVersion,
-    /// server_name (RFC 6066 §3) host name.
-    pub sni: Option<&'a str>,
-    /// First ALPN protocol offered (RFC 7301), e.g. "sip/2" is not registered, "h2" is.
-    pub alpn_first: Option<&'a [u8]>,
-    /// Highest version in supported_versions (RFC 8446 §4.2.1), else `legacy_version`.
-    pub max_version: ProtocolVersion,
-    pub cipher_suites: u16,
-}
-
-/// What a ServerHello settled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ServerHello {
-    pub legacy_version: ProtocolVersion,
-    /// supported_versions selection when present (TLS 1.3), else `legacy_version`.
-    pub version: ProtocolVersion,
-    pub cipher_suite: u16,
-}
-
-/// Iterator over the handshake messages of one record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Handshakes<'a> {
-    cur: Reader<'a>,
-    first: bool,
-    record_complete: bool,
-}
-
-impl<'a> Iterator for Handshakes<'a> {
-    type Item = Handshake<'a>;
-
-    fn next(&mut self) -> Option<Handshake<'a>> {
-        if self.cur.is_empty() {
-            return None;
-        }
-        let first = core::mem::replace(&mut self.first, false);
-        let mut c = self.cur;
-        let kind = HandshakeType(c.u8()?);
-        let declared_len = c.be24().unwrap_or(usize::MAX);
-        if kind.name().is_none() {
-            // Not a plaintext message type: encrypted content; nothing after it can be parsed.
-            self.cur = Reader::new(&[]);
-            return Some(Handshake::Encrypted);
-        }
-        let Some(body) = c.take(declared_len) else {
-            self.cur = Reader::new(&[]);
-            // In a complete record, a first message claiming more than 64 KiB is ciphertext that happened to start
-            // with a known type byte (a random 24-bit length exceeds 2^16 with probability 99.6 %, real handshake
-            // messages rarely do); otherwise it continues in the next record or segment.
-            return Some(if first && self.record_complete && declared_len > 0xffff {
-                Handshake::Encrypted
-            } else {
-                Handshake::Partial { kind, declared_len }
-            });
-        };
-        self.cur = c;
-        Some(match kind {
-            HandshakeType::CLIENT_HELLO => parse_client_hello(body)
-                .map_or(Handshake::Other { kind, body }, Handshake::ClientHello),
-            HandshakeType::SERVER_HELLO => parse_server_hello(body)
-                .map_or(Handshake::Other { kind, body }, Handshake::ServerHello),
-            _ => Handshake::Other { kind, body },
-        })
-    }
-}
-
-/// Extension types used here (IANA TLS ExtensionType registry).
-mod ext {
-    pub const SERVER_NAME: u16 = 0;
-    pub const ALPN: u16 = 16;
-    pub const SUPPORTED_VERSIONS: u16 = 43;
-}
-
-fn parse_client_hello(body: &[u8]) -> Option<ClientHello<'_>> {
-    let mut c = Reader::new(body);
-    let legacy_version = ProtocolVersion(c.be16()?);
-    c.take(32)?; // random
-    c.vec8()?; // session id
-    let suites = c.vec16()?;
-    c.vec8()?; // compression methods
-    let mut hello = ClientHello {
-        legacy_version,
-        sni: None,
-        alpn_first: None,
-        max_version: legacy_version,
-        cipher_suites: u16::try_from(suites.len() / 2).unwrap_or(u16::MAX),
-    };
-    // Extensions are optional in TLS 1.0–1.2 (RFC 5246 §7.4.1.2).
-    let Some(exts) = c.vec16() else {
-        return Some(hello);
-    };
-    let mut e = Reader::new(exts);
-    while let (Some(kind), Some(data)) = (e.be16(), e.vec16()) {
-        let mut d = Reader::new(data);
-        match kind {
-            ext::SERVER_NAME => {
-                // ServerNameList: list length, then (name_type, HostName) entries; type 0 is host_name.
-                let mut list = Reader::new(d.vec16().unwrap_or(&[]));
-                while let Some(name_type) = list.u8() {
-                    let Some(name) = list.vec16() else { break };
-                    if name_type == 0 {
-                        hello.sni = core::str::from_utf8(name).ok();
-                        break;
-                    }
-                }
-            }
-            ext::ALPN => {
-                let mut list = Reader::new(d.vec16().unwrap_or(&[]));
-                hello.alpn_first = list.vec8();
-            }
-            ext::SUPPORTED_VERSIONS => {
-                let mut list = Reader::new(d.vec8().unwrap_or(&[]));
-                while let Some(v) = list.be16() {
-                    // GREASE values (RFC 8701) end in 0x0a0a and are not versions.
-                    if v & 0x0f0f != 0x0a0a && v > hello.max_version.0 {
-                        hello.max_version = ProtocolVersion(v);
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    Some(hello)
-}
-
-fn parse_server_hello(body: &[u8]) -> Option<ServerHello> {
-    let mut c = Reader::new(body);
-    let legacy_version = ProtocolVersion(c.be16()?);
-    c.take(32)?;
-    c.vec8()?;
-    let cipher_suite = c.be16()?;
-    c.u8()?; // compression method
-    let mut hello = ServerHello {
-        legacy_version,
-        version: legacy_version,
-        cipher_suite,
-    };
-    let Some(exts) = c.vec16() else {
-        return Some(hello);
-    };
-    let mut e = Reader::new(exts);
-    while let (Some(kind), Some(data)) = (e.be16(), e.vec16()) {
-        if kind == ext::SUPPORTED_VERSIONS {
-            if let Some(v) = Reader::new(data).be16() {
-                hello.version = ProtocolVersion(v);
-            }
-        }
-    }
-    Some(hello)
 }
 
 #[cfg(test)]
