@@ -4,6 +4,8 @@
 # Usage: sudo scripts/record-captures.sh [scenario...]     (no argument = all scenarios)
 #        sudo scripts/record-captures.sh --list
 # Writes testdata/lab/<scenario>.pcap and testdata/lab/<scenario>.tshark.txt (what tshark sees); see testdata/lab/README.md.
+# Load tests (scenarios load-*: a thousand calls and more) go to testdata/load/ instead, out of the way of
+# the tests that check every call of every lab capture.
 #
 # Topology (rebuilt from scratch for every scenario, so runs are idempotent and independent):
 #
@@ -196,19 +198,22 @@ cap_also() {
 }
 # save_capture FILE NAME.pcap   — copy a finished capture to testdata/lab with what tshark sees in it
 save_capture() {
-    local file=$1 name=$2
-    cp "$RUN/$file" "$OUT/$name"
-    chmod 644 "$OUT/$name"
-    tshark -r "$OUT/$name" -q -z sip,stat -z rtp,streams -o rtp.heuristic_rtp:TRUE -z conv,tcp \
-        >"$OUT/${name%.pcap}.tshark.txt" 2>/dev/null || true
+    local file=$1 name=$2 out=$OUT
+    # The load tests sit in testdata/load (a golden group of their own).
+    [[ $name == load-* ]] && out=$OUT/../load
+    mkdir -p "$out"
+    cp "$RUN/$file" "$out/$name"
+    chmod 644 "$out/$name"
+    tshark -r "$out/$name" -q -z sip,stat -z rtp,streams -o rtp.heuristic_rtp:TRUE -z conv,tcp \
+        >"$out/${name%.pcap}.tshark.txt" 2>/dev/null || true
     # T.38 (UDPTL, decoded where the SDP set it up): packets per direction, for the fax stream tests.
     local t38
-    t38=$(tshark -r "$OUT/$name" -Y t38 -T fields -e ip.src -e udp.srcport -e ip.dst -e udp.dstport \
+    t38=$(tshark -r "$out/$name" -Y t38 -T fields -e ip.src -e udp.srcport -e ip.dst -e udp.dstport \
         2>/dev/null | sort | uniq -c)
     if [[ -n $t38 ]]; then
-        printf '%s\n' "$t38" | awk '{print $2":"$3" > "$4":"$5" "$1}' >"$OUT/${name%.pcap}.t38.txt"
+        printf '%s\n' "$t38" | awk '{print $2":"$3" > "$4":"$5" "$1}' >"$out/${name%.pcap}.t38.txt"
     fi
-    log "$name: $(stat -c %s "$OUT/$name") bytes, $(tshark -r "$OUT/$name" 2>/dev/null | wc -l) frames"
+    log "$name: $(stat -c %s "$out/$name") bytes, $(tshark -r "$out/$name" 2>/dev/null | wc -l) frames"
 }
 cap_stop() {
     local name=$1 extra entry
@@ -275,12 +280,13 @@ uac() {
     fgrun lab-caller "$name" 90 sipp "$target" -sf "$LAB/$sf" -i "$CALLER" -p 5060 -mi "$CALLER" -mp 6000 \
         -s "$user" "${SIPP_COMMON[@]}" "$@"
 }
-# proxy [kamailio -A defines...]   — kamailio in lab-proxy, foreground process bounded to 120 s
+# proxy [kamailio -A defines...]   — kamailio in lab-proxy, in the background, bounded to 120 s
+#   (PROXY_SECS overrides)
 proxy() {
     local defs=() d
     for d in "$@"; do defs+=(-A "$d"); done
     mkdir -p "$RUN/kamailio"
-    bgrun lab-proxy kamailio 120 kamailio -f "$LAB/kamailio.cfg" -DD -E -m 32 -M 8 -Y "$RUN/kamailio" \
+    bgrun lab-proxy kamailio "${PROXY_SECS:-120}" kamailio -f "$LAB/kamailio.cfg" -DD -E -m 32 -M 8 -Y "$RUN/kamailio" \
         -P "$RUN/kamailio/kamailio.pid" "${defs[@]}"
     local i
     for i in $(seq 50); do nsx lab-proxy ss -ltn 2>/dev/null | grep -q "$PROXY:5060" && break; sleep 0.1; done
@@ -959,6 +965,33 @@ sc_other_transactions() {
     uac caller-lost "$APP2:5060" uac-message.xml app -max_non_invite_retrans 10 -recv_timeout 32000
 }
 
+# 53. A load test through the proxy (sipp at 20 calls/s, 1311 calls, each picking its Request-URI user
+#     from an injection file shuffled with a fixed seed): 1148 "deny" calls rejected at once by the
+#     proxy with 403 Forbidden; 88 "ans" calls relayed over UDP to app1, which answers with SDP and
+#     sends no RTP (nor does the caller), 12 s calls; 75 "lost" calls whose INVITEs the proxy's firewall
+#     drops (fw-drop-lost-invites.nft): retransmitted per Timer A, given up after Timer B. Short and
+#     RTP-less so that the capture stays small.
+sc_load_403() {
+    firewall lab-proxy fw-drop-lost-invites.nft
+    python3 - "$RUN/load.csv" <<'PY'
+import random, sys
+users = ["deny"] * 1148 + ["ans"] * 88 + ["lost"] * 75
+random.Random(18).shuffle(users)
+with open(sys.argv[1], "w") as f:
+    f.write("SEQUENTIAL\n")
+    for i, user in enumerate(users):
+        f.write(f"{user};+4930555{i:04d}\n")
+PY
+    cap_start lab-sw lab-br0
+    bgrun lab-app1 app1 200 sipp -sf "$LAB/uas-nomedia.xml" -i "$APP1" -p 5060 -nostdin -trace_err
+    sleep 0.5
+    PROXY_SECS=200 proxy FR_MS=10000
+    fgrun lab-caller caller 180 sipp "$PROXY:5060" -sf "$LAB/uac-load.xml" -inf "$RUN/load.csv" \
+        -i "$CALLER" -p 5060 -nostdin -trace_err -r 20 -m 1311 -l 400 "${TIMER_B[@]}"
+    kill -INT "$PID_app1" 2>/dev/null || true
+    waitpid "$PID_app1"
+}
+
 # ---------------------------------------------------------------------------------------------------------
 # SIP over TLS with key logs. Debian's sipp has no TLS and kamailio's tls module writes no key log, so
 # scripts/lab/tls_sip.py (Python's ssl, i.e. OpenSSL 3) plays the UAC and UAS and writes NSS key logs;
@@ -1187,7 +1220,7 @@ ALL=(sip-udp-basic-call sip-udp-outcomes tcp-syn-dropped-proxy tcp-syn-dropped-a
      invite-fragments-lost session-timer-refresh-dropped other-transactions
      sip-tls-calls sip-tls-rsa tls-certificates tls-chain tls-next-hop-expired tls-no-sni
      points-syn-dropped-at-app points-syn-dropped-on-router points-rtp-dropped-on-router points-rtp-not-sent
-     points-clean-call points-nat-call points-ack-dropped-on-router)
+     points-clean-call points-nat-call points-ack-dropped-on-router load-403)
 
 run_scenario() {
     local name=$1 fn="sc_${1//-/_}"

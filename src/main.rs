@@ -131,7 +131,7 @@ fn analyze(analyze: &cli::args::Analyze) -> anyhow::Result<ExitCode> {
         .iter()
         .any(|p| p.as_deref() == Some(stdout));
     let options = text_options(analyze);
-    let mut keep = analyze.call.as_deref().map(Keep::new);
+    let mut keep = analyze.call.as_deref().map(|key| Keep::new(Some(key)));
     if !machine_on_stdout && keep.is_none() {
         outputs.push(Box::new(named(
             stdout,
@@ -180,6 +180,7 @@ fn text_options(analyze: &cli::args::Analyze) -> text::Options {
             ColorChoice::Auto => io::IsTerminal::is_terminal(&io::stdout()),
         },
         only_failed: analyze.only_failed,
+        all: analyze.all,
     }
 }
 
@@ -198,7 +199,7 @@ fn exit_code(analyze: &cli::args::Analyze, worst: Option<Severity>) -> ExitCode 
 
 fn run(args: Args) -> anyhow::Result<ExitCode> {
     let at_elsewhere = match &args.command {
-        Command::Calls(i) | Command::Streams(i) => !i.at.is_empty(),
+        Command::Calls(i) | Command::Streams(i) | Command::Browse(i) => !i.at.is_empty(),
         Command::Flow(f) => !f.inputs.at.is_empty(),
         Command::Extract(e) => !e.inputs.at.is_empty(),
         Command::Analyze(_) | Command::Watch(_) => false,
@@ -221,42 +222,44 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         Command::Extract(extract) => {
             let files = cli::open_all(&extract.inputs.files)?;
-            let (captures, call, redactor) = if extract.redact {
+            let mut keep = Keep::new(extract.call.as_deref());
+            let redactor = if extract.redact {
                 let mut analysis = callscope::Analysis::default();
                 cli::analyze_files_into(&files, &extract.inputs, &mut analysis)?;
-                let mut keep = Keep::new(&extract.call);
                 analysis.replay(&mut keep)?;
-                let call = keep.call()?.clone();
-                (
-                    analysis.captures.clone(),
-                    call,
-                    Some(Redactor::for_analysis(&analysis)),
-                )
+                Some(Redactor::for_analysis(&analysis))
             } else {
-                let mut keep = Keep::new(&extract.call);
                 cli::analyze_files_into(&files, &extract.inputs, &mut keep)?;
-                let call = keep.call()?.clone();
-                (keep.captures, call, None)
+                None
             };
+            let calls = keep.calls()?;
             let mut out = cli::sink(&extract.output)?;
-            let stats = packets_of(&captures, &call, &files, redactor.as_ref(), &mut out)
+            let stats = packets_of(&keep.captures, &calls, &files, redactor.as_ref(), &mut out)
                 .and_then(|s| out.flush().map(|()| s))
                 .with_context(|| format!("cannot write {}", extract.output.display()))?;
+            let which = match calls.as_slice() {
+                [one] => format!("call {}", one.index + 1),
+                many => format!("{} calls", many.len()),
+            };
             eprintln!(
-                "callscope: wrote {} packets of call {} to {}",
+                "callscope: wrote {} packets of {which} to {}",
                 stats.frames.len(),
-                call.index + 1,
                 extract.output.display()
             );
         }
         Command::Flow(flow) => {
-            let mut keep = Keep::new(&flow.call);
+            let mut keep = Keep::new(flow.call.as_deref());
             cli::analyze_into(&flow.inputs, &mut keep)?;
-            let call = keep.call()?;
             let mut out = cli::sink(Path::new("-"))?;
-            text::write_flow(call, call.index + 1, &mut out)?;
+            for (k, call) in keep.calls()?.into_iter().enumerate() {
+                if k > 0 {
+                    writeln!(out)?;
+                }
+                text::write_flow(call, call.index + 1, &mut out)?;
+            }
             out.flush()?;
         }
+        Command::Browse(inputs) => cli::browse::browse(&inputs)?,
         #[cfg(feature = "live")]
         Command::Watch(watch) => cli::live::watch(&watch)?,
         #[cfg(not(feature = "live"))]

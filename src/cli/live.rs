@@ -24,7 +24,7 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
-use callscope::analysis::{Output, Summary};
+use callscope::analysis::{Output, Reporting, Summary};
 use callscope::capture::write::PcapWriter;
 use callscope::correlate::calls::OtherDialog;
 use callscope::correlate::media::Stream;
@@ -199,7 +199,16 @@ pub fn watch(args: &args::Watch) -> anyhow::Result<()> {
     options.limits.dialogs.idle_ns = idle_ns(args.idle);
     let mut failure = None;
     let mut stats = None;
-    let mut live = Live::new(&format!("live:{iface}"), link_type, &options, &mut reporter);
+    // The selection (`--number`, `--ip`, ...) in front of the reporter; times relative to the start
+    // of the watch.
+    let mut reporting = Reporting::new(&args.select.filter(), &mut reporter);
+    reporting.capture_start(now_ns());
+    let mut live = Live::new(
+        &format!("live:{iface}"),
+        link_type,
+        &options,
+        &mut reporting,
+    );
     let run = (|| -> anyhow::Result<()> {
         let mut last_tick = Instant::now();
         loop {
@@ -224,6 +233,7 @@ pub fn watch(args: &args::Watch) -> anyhow::Result<()> {
         Ok(())
     })();
     let finished = live.finish();
+    drop(reporting);
     // Whatever happened, stop the reader and close the written capture cleanly.
     stop.store(true, Ordering::Relaxed);
     drop(rx);
@@ -283,6 +293,8 @@ struct Totals {
     worst: HashMap<Severity, usize>,
     codes: BTreeMap<&'static str, usize>,
     transport_failures: usize,
+    /// Calls the selection left out.
+    filtered: u64,
 }
 
 impl Reporter {
@@ -327,6 +339,9 @@ impl Reporter {
             t.worst.get(&Severity::Error).copied().unwrap_or(0),
             t.worst.get(&Severity::Warning).copied().unwrap_or(0)
         )?;
+        if t.filtered > 0 {
+            writeln!(out, "  {} calls left out by the selection", t.filtered)?;
+        }
         for (code, n) in &t.codes {
             writeln!(out, "  {code}: {n} call{}", if *n == 1 { "" } else { "s" })?;
         }
@@ -352,6 +367,7 @@ impl Sink for Reporter {
         let options = text::Options {
             color: self.color,
             only_failed: false,
+            all: true,
         };
         if let Some(out) = self.text.as_mut() {
             let written = text::write_verdict(d, &options, &mut *out).and_then(|()| out.flush());
@@ -395,6 +411,7 @@ impl Output for Reporter {
             self.totals.packets += c.packets;
             self.totals.bytes += c.captured_bytes;
         }
+        self.totals.filtered = summary.filtered_calls;
         if let Some(json) = self.json.as_mut() {
             json.finish(summary)?;
         }
@@ -467,8 +484,13 @@ mod tests {
     }
 
     /// Replays captures into a live session on the capture's own clock, ticking every second as
-    /// `watch` does; returns the JSON lines written by each tick (the time of the tick and the call).
-    fn replay(names: &[&str], after_s: i64) -> Vec<(i64, serde_json::Value)> {
+    /// `watch` does, through the selection as `watch` applies it; returns the JSON lines written by
+    /// each tick (the time of the tick and the call) and the calls the selection left out.
+    fn replay_selected(
+        names: &[&str],
+        after_s: i64,
+        select: &args::Select,
+    ) -> (Vec<(i64, serde_json::Value)>, u64) {
         let mut pkts = Vec::new();
         let mut link = 0;
         for name in names {
@@ -496,7 +518,9 @@ mod tests {
         };
         {
             let options = callscope::Options::default();
-            let mut live = Live::new("test", link, &options, &mut reporter);
+            let mut reporting = Reporting::new(&select.filter(), &mut reporter);
+            reporting.capture_start(pkts.first().map_or(0, |p| p.0));
+            let mut live = Live::new("test", link, &options, &mut reporting);
             let mut next_tick = pkts.first().map_or(0, |p| p.0) + SECOND_NS;
             let last_ts = pkts.last().map_or(0, |p| p.0);
             for (ts, data, len) in &pkts {
@@ -515,7 +539,37 @@ mod tests {
             live.finish().expect("finish");
         }
         collect(i64::MAX, &mut out);
-        out
+        (out, reporter.totals.filtered)
+    }
+
+    fn replay(names: &[&str], after_s: i64) -> Vec<(i64, serde_json::Value)> {
+        replay_selected(names, after_s, &args::Select::default()).0
+    }
+
+    #[test]
+    fn the_selection_reports_only_the_calls_it_picks() {
+        let names = ["sip-udp-basic-call.pcap", "sip-udp-outcomes.pcap"];
+        let select = args::Select {
+            state: Some(args::CallState::Answered),
+            ..args::Select::default()
+        };
+        let (reported, left_out) = replay_selected(&names, 40, &select);
+        let offline = offline(&names);
+        let answered: Vec<usize> = offline
+            .calls
+            .iter()
+            .filter(|c| c.state.as_str() == "answered")
+            .map(|c| c.index + 1)
+            .collect();
+        let indexes: Vec<u64> = reported
+            .iter()
+            .filter_map(|(_, v)| v["index"].as_u64())
+            .collect();
+        assert_eq!(
+            indexes,
+            answered.iter().map(|&i| i as u64).collect::<Vec<_>>()
+        );
+        assert_eq!(left_out as usize, offline.calls.len() - answered.len());
     }
 
     fn codes(v: &serde_json::Value) -> Vec<String> {

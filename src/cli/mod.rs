@@ -1,6 +1,8 @@
-//! Binary-only helpers: argument definitions, progress display, file handling with error context.
+//! Binary-only helpers: argument definitions, progress display, file handling with error context, and
+//! the terminal browser (`browse`).
 
 pub mod args;
+pub mod browse;
 #[cfg(feature = "live")]
 pub mod live;
 pub mod output;
@@ -33,8 +35,8 @@ pub fn analyze(inputs: &args::Inputs) -> anyhow::Result<callscope::Analysis> {
     Ok(analysis)
 }
 
-/// Analyses opened files into `out`, keeping the frames `--filter` accepts, with a progress bar
-/// unless `--quiet`.
+/// Analyses opened files into `out`, keeping the frames `--filter` accepts and reporting the calls
+/// the selection (`--number`, `--ip`, ...) picks, with a progress bar unless `--quiet`.
 pub fn analyze_files_into(
     files: &[CaptureFile],
     inputs: &args::Inputs,
@@ -42,6 +44,7 @@ pub fn analyze_files_into(
 ) -> anyhow::Result<()> {
     let mut options = callscope::Options {
         frame_filter: inputs.filter.as_deref().map(frame_filter).transpose()?,
+        call_filter: inputs.select.filter(),
         tls_keys: std::sync::Arc::new(tls_keys(&inputs.keylog, &inputs.tls_key)?),
         ..callscope::Options::default()
     };

@@ -1,5 +1,6 @@
-//! Outputs the binary adds to the library's renderers: one call kept by the key a user gave, the
-//! worst severity seen (for `--fail-on`), and the name of the file an output writes (for errors).
+//! Outputs the binary adds to the library's renderers: the calls kept by the key a user gave (or all
+//! the selection reported), the worst severity seen (for `--fail-on`), and the name of the file an
+//! output writes (for errors).
 
 use std::io;
 
@@ -12,48 +13,77 @@ use callscope::correlate::transactions::Transaction;
 use callscope::correlate::transport::{Connection, IcmpError};
 use callscope::diagnose::{Diagnosed, DiagnosedCall, Severity, Sink, TransportEvent};
 
-/// Keeps the one call a user named by its number in the call list or by its Call-ID.
+/// Keeps the one call a user named by its number in the call list or by its Call-ID, or, without a
+/// key, every call reported (those the selection picked).
 pub struct Keep {
-    key: String,
+    key: Option<String>,
     by_number: Option<DiagnosedCall>,
     by_call_id: Option<DiagnosedCall>,
+    all: Vec<DiagnosedCall>,
     pub captures: Vec<CaptureSummary>,
     pub calls: usize,
+    filtered: u64,
 }
 
 impl Keep {
-    pub fn new(key: &str) -> Keep {
+    pub fn new(key: Option<&str>) -> Keep {
         Keep {
-            key: key.to_string(),
+            key: key.map(str::to_string),
             by_number: None,
             by_call_id: None,
+            all: Vec::new(),
             captures: Vec::new(),
             calls: 0,
+            filtered: 0,
         }
     }
 
-    /// The call (by its number first, as the call list shows it), or an error saying how to find
-    /// one.
+    /// The calls kept, by index: the named one (by its number first, as the call list shows it), or
+    /// every call reported; an error saying how to find one when there is none.
+    pub fn calls(&self) -> anyhow::Result<Vec<&DiagnosedCall>> {
+        let found: Vec<&DiagnosedCall> = match &self.key {
+            Some(_) => self
+                .by_number
+                .iter()
+                .chain(&self.by_call_id)
+                .take(1)
+                .collect(),
+            None => self.all.iter().collect(),
+        };
+        if found.is_empty() {
+            let left_out = if self.filtered > 0 {
+                format!(", {} left out by the selection", self.filtered)
+            } else {
+                String::new()
+            };
+            let what = match &self.key {
+                Some(key) => format!("no call {key:?} in the capture"),
+                None => "no call matches".to_string(),
+            };
+            anyhow::bail!(
+                "{what} ({} calls reported{left_out}; see `callscope calls`)",
+                self.calls
+            );
+        }
+        Ok(found)
+    }
+
+    /// The one call a key named.
     pub fn call(&self) -> anyhow::Result<&DiagnosedCall> {
-        self.by_number
-            .as_ref()
-            .or(self.by_call_id.as_ref())
-            .ok_or_else(|| {
-                anyhow::anyhow!(
-                    "no call {:?} in the capture ({} calls; see `callscope calls`)",
-                    self.key,
-                    self.calls
-                )
-            })
+        Ok(self.calls()?[0])
     }
 }
 
 impl Sink for Keep {
     fn call(&mut self, call: &DiagnosedCall) {
         self.calls += 1;
-        if self.key.parse::<usize>().ok() == Some(call.index + 1) {
+        let Some(key) = &self.key else {
+            self.all.push(call.clone());
+            return;
+        };
+        if key.parse::<usize>().ok() == Some(call.index + 1) {
             self.by_number = Some(call.clone());
-        } else if self.by_call_id.is_none() && call.call_id == self.key {
+        } else if self.by_call_id.is_none() && call.call_id == *key {
             self.by_call_id = Some(call.clone());
         }
     }
@@ -67,6 +97,8 @@ impl Output for Keep {
     fn icmp_error(&mut self, _: &IcmpError) {}
     fn finish(&mut self, summary: Summary) -> io::Result<()> {
         self.captures = summary.captures;
+        self.filtered = summary.filtered_calls;
+        self.all.sort_by_key(|c| c.index);
         Ok(())
     }
 }

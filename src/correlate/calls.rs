@@ -24,7 +24,7 @@ pub struct Seen {
 }
 
 /// How a call ended up.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum State {
     /// A 2xx answered the INVITE.
     Answered,

@@ -285,6 +285,8 @@ pub struct Message {
     pub branch: Option<String>,
     pub contact: Option<String>,
     pub user_agent: Option<String>,
+    /// P-Asserted-Identity URIs (RFC 3325 §9.1), for finding a call by number.
+    pub asserted: Vec<String>,
     pub reasons: Vec<Reason>,
     pub warnings: Vec<Warning>,
     pub ms_diagnostics: Vec<MsDiagnostic>,
@@ -389,6 +391,11 @@ impl Message {
             branch: m.top_via().and_then(|v| v.branch).map(str::to_string),
             contact: m.contact().map(|c| c.uri.to_string()),
             user_agent: m.user_agent().or_else(|| m.server()).map(str::to_string),
+            asserted: m
+                .header_values("P-Asserted-Identity")
+                .filter_map(sip::NameAddr::parse)
+                .map(|n| n.uri.to_string())
+                .collect(),
             reasons: m
                 .reasons()
                 .iter()

@@ -46,6 +46,7 @@ fn message(frame: u64, ms: f64, src: &str, dst: &str, kind: Kind, cseq: CSeq) ->
         branch: Some(format!("z9hG4bK{frame}")),
         contact: None,
         user_agent: None,
+        asserted: Vec::new(),
         reasons: Vec::new(),
         warnings: Vec::new(),
         ms_diagnostics: Vec::new(),

@@ -1,7 +1,7 @@
-//! Extraction of one call's packets into a pcap small enough for a support ticket.
+//! Extraction of one call's packets (or a few calls') into a pcap small enough for a support ticket.
 //!
-//! Takes the [`Analysis`] of some capture files, a call index and the same files (opened again);
-//! produces a classic pcap holding exactly, in capture order:
+//! Takes the [`Analysis`] of some capture files, a call index (or diagnosed calls) and the same files
+//! (opened again); produces a classic pcap holding exactly, in capture order:
 //! - the frames of the call's SIP messages (every frame that carried their bytes: TCP segments,
 //!   IP fragments);
 //! - its RTP and RTCP: packets of the flows of the streams linked to the call, both directions, RTCP on
@@ -78,12 +78,10 @@ fn invalid(msg: String) -> io::Error {
 }
 
 impl Selection {
-    fn build(call: &DiagnosedCall) -> Selection {
+    /// Adds a call's packets to the selection.
+    fn add(&mut self, call: &DiagnosedCall) {
         let (index, evidence) = (call.index, &call.evidence);
-        let mut sel = Selection {
-            frames: evidence.frames(call).into_iter().collect(),
-            ..Selection::default()
-        };
+        self.frames.extend(evidence.frames(call));
         for s in evidence.streams.iter().filter(|s| s.call == Some(index)) {
             let span = (s.first_ts_ns, s.last_ts_ns);
             let mut flows = vec![key(s.src, s.dst)];
@@ -91,28 +89,27 @@ impl Selection {
                 flows.push(key(a, b));
             }
             for k in flows {
-                sel.udp.entry(k).or_default().push((span, false));
+                self.udp.entry(k).or_default().push((span, false));
             }
         }
         for c in &evidence.connections {
             if c.sip && c.tls.is_some() {
-                sel.tls
+                self.tls
                     .insert(key(c.client, c.server), (c.first_ts_ns, c.last_ts_ns));
             }
         }
         for f in &evidence.fax {
-            sel.udp
+            self.udp
                 .entry(key(f.src, f.dst))
                 .or_default()
                 .push(((f.first_ts_ns, f.last_ts_ns), false));
         }
         for s in &evidence.stun {
-            sel.udp
+            self.udp
                 .entry(key(s.client, s.server))
                 .or_default()
                 .push(((s.first_ts_ns, s.last_ts_ns), true));
         }
-        sel
     }
 
     /// Whether the frame numbered `number` is wanted: listed, or media of the call's flows.
@@ -180,19 +177,22 @@ pub fn call_packets(
             analysis.calls.len()
         )));
     };
-    packets_of(&analysis.captures, found, files, redactor, out)
+    packets_of(&analysis.captures, &[found], files, redactor, out)
 }
 
-/// Writes the packets of one diagnosed call as a pcap (see [`call_packets`]); `captures` are the
+/// Writes the packets of diagnosed calls as one pcap (see [`call_packets`]); `captures` are the
 /// run's capture summaries (which file holds which frame numbers).
 pub fn packets_of(
     captures: &[CaptureSummary],
-    call: &DiagnosedCall,
+    calls: &[&DiagnosedCall],
     files: &[CaptureFile],
     redactor: Option<&Redactor>,
     out: impl Write,
 ) -> io::Result<ExtractStats> {
-    let sel = Selection::build(call);
+    let mut sel = Selection::default();
+    for call in calls {
+        sel.add(call);
+    }
     let mut records: Vec<Record> = Vec::new();
     let mut redacted = redactor.map(Redactor::frames);
     let mut used = vec![false; files.len()];

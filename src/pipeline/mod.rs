@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
-use crate::analysis::{Analysis, Output};
+use crate::analysis::{Analysis, Filter, Output, Reporting};
 use crate::capture::{CaptureFile, Start};
 use crate::correlate::engine;
 use crate::decrypt::keys::KeyStore;
@@ -55,6 +55,8 @@ pub struct Options {
     pub hep_ports: Vec<u16>,
     /// Bounds on the state open at once (calls, streams, connections) and the idle bound.
     pub limits: engine::Limits,
+    /// The calls reported (all of them by default); the others are analysed and counted.
+    pub call_filter: Filter,
     /// Secrets for decrypting TLS (`--keylog`, `--tls-key`); never printed.
     pub tls_keys: Arc<KeyStore>,
 }
@@ -68,6 +70,7 @@ impl Default for Options {
             frame_filter: None,
             hep_ports: vec![HEP_PORT],
             limits: engine::Limits::default(),
+            call_filter: Filter::default(),
             tls_keys: Arc::default(),
         }
     }
@@ -82,6 +85,7 @@ impl std::fmt::Debug for Options {
             .field("frame_filter", &self.frame_filter.is_some())
             .field("hep_ports", &self.hep_ports)
             .field("limits", &self.limits)
+            .field("call_filter", &self.call_filter)
             .field("tls_sessions_keyed", &self.tls_keys.sessions())
             .finish()
     }
@@ -132,6 +136,9 @@ pub fn analyze_points(
 /// Analyses the given capture files as one capture, handing each call to `out` as it is finalized
 /// and everything else as it is let go: memory stays bounded by what is open at once, whatever
 /// the capture's length. Errors are `out`'s (writing a report).
+///
+/// `out` sees the calls `options.call_filter` selects (and what goes with them) and, in the
+/// summary, their [`Overview`](crate::analysis::Overview) (see [`Reporting`]).
 pub fn analyze_into(
     files: &[CaptureFile],
     options: &Options,
@@ -144,6 +151,11 @@ pub fn analyze_into(
         .map(|(i, f)| (first_timestamp(f).unwrap_or(i64::MAX), i))
         .collect();
     order.sort();
+    let mut out = Reporting::new(&options.call_filter, out);
+    if let Some(&(start, _)) = order.first().filter(|(t, _)| *t != i64::MAX) {
+        out.capture_start(start);
+    }
+    let out: &mut dyn Output = &mut out;
     progress.start(files.iter().map(|f| f.len() as u64).sum());
     // Every file contributes at least one (possibly empty) range, so that it is reported.
     let items: Vec<Item> = order

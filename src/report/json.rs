@@ -38,9 +38,19 @@
 //!   "sends", "receives" (packets from it / to it were seen), "ttl_min", "ttl_max" (of its SIP over
 //!   UDP), "hops" (routers between it and the capture point, from the TTL; null if unknown), "mac"
 //!   (the source MAC of its SIP over UDP: the last router's when it is not on this link) }],
-//!   "more_hosts" (beyond the host limit) }`; `registrations`, `failed_registrations` (with an `error`
-//!   finding), `peers`, `peers_down` (with an `error` finding), `transactions`, `failed_transactions`: the
+//!   "more_hosts" (beyond the host limit) }`, `filtered_calls` (calls a filter such as `--number`
+//!   left out of the report; the counts above are of the calls reported); `registrations`,
+//!   `failed_registrations` (with an `error` finding), `peers`, `peers_down` (with an `error` finding), `transactions`, `failed_transactions`: the
 //!   lengths of the arrays below and how many failed.
+//! - `failure_patterns` (array, most calls first): the reported calls with findings grouped by cause — same
+//!   primary finding code, state, final status, deciding host and, when the finding cites a failed
+//!   connection or ICMP error, the same dead target: `{ "code", "severity", "state", "final_status"
+//!   (number or null), "host" (the final response's sender, else where the first INVITE went), "target"
+//!   (`"ip:port"` or null), "calls", "share_pct" (of the calls reported), "first_ts", "last_ts"
+//!   (earliest and latest call start), "first_call", "worst_call" (1-based indexes of its first call
+//!   and of the call with the most findings of the gravest severity), "summary", "cause" (the first
+//!   call's primary finding) }`; at most 256 (`summary.unpatterned_calls` counts the calls of
+//!   further patterns).
 //! - `calls` (array, by first frame): per call
 //!   - `index` (1-based, as the call list shows it), `call_id`, `from`, `to` (URIs of the first INVITE),
 //!     `caller`, `callee` (`"ip:port"`, IPv6 as `"[ip]:port"`: where the first INVITE came from and went);
@@ -166,7 +176,8 @@ use serde::Serialize;
 use super::format::{endpoint, rfc3339};
 use super::json_items;
 use super::spool::{Key, Spool};
-use crate::analysis::{self, Analysis, CaptureSummary, Output};
+use crate::analysis::patterns::Pattern as FailurePattern;
+use crate::analysis::{self, Analysis, CaptureSummary, Output, Overview};
 use crate::correlate::calls::OtherDialog;
 use crate::correlate::fax::Fax;
 use crate::correlate::media::Stream;
@@ -322,6 +333,46 @@ struct Summary<'a> {
     sip_responses: BTreeMap<u16, u64>,
     sip_malformed: &'a BTreeMap<&'static str, u64>,
     vantage: VantageJson,
+    filtered_calls: u64,
+    unpatterned_calls: u64,
+}
+
+#[derive(Serialize)]
+struct FailurePatternJson<'a> {
+    code: &'static str,
+    severity: &'static str,
+    state: &'static str,
+    final_status: Option<u16>,
+    host: String,
+    target: Option<String>,
+    calls: u64,
+    share_pct: f64,
+    first_ts: String,
+    last_ts: String,
+    first_call: usize,
+    worst_call: usize,
+    summary: &'a str,
+    cause: &'a str,
+}
+
+fn failure_pattern<'a>(p: &'a FailurePattern, overview: &Overview) -> FailurePatternJson<'a> {
+    let f = p.finding();
+    FailurePatternJson {
+        code: p.key.code,
+        severity: p.severity.as_str(),
+        state: p.key.state.as_str(),
+        final_status: p.key.status.map(|s| s.0),
+        host: p.key.host.to_string(),
+        target: p.key.target.map(endpoint),
+        calls: p.calls,
+        share_pct: (overview.share(p.calls) * 10.0).round() / 10.0,
+        first_ts: rfc3339(p.first_ts_ns),
+        last_ts: rfc3339(p.last_ts_ns),
+        first_call: p.first.index + 1,
+        worst_call: p.worst.index + 1,
+        summary: &f.summary,
+        cause: &f.cause,
+    }
 }
 
 /// The name of a link type as reports show it (text and HTML take it from here too).
@@ -1246,8 +1297,16 @@ impl<W: Write + Send> Output for Writer<W> {
                     .map(|(s, n)| (s.0, *n))
                     .collect(),
                 sip_malformed: &summary.sip_malformed,
+                filtered_calls: summary.filtered_calls,
+                unpatterned_calls: summary.overview.unpatterned,
                 vantage: vantage(&summary.vantage),
             },
+            failure_patterns: summary
+                .overview
+                .patterns
+                .iter()
+                .map(|p| failure_pattern(p, &summary.overview))
+                .collect(),
         };
         // The head object without its closing brace, then the arrays.
         let mut head = serde_json::to_vec_pretty(&head)?;
@@ -1308,6 +1367,7 @@ struct Head<'a> {
     tool: Tool,
     captures: Vec<Capture<'a>>,
     summary: Summary<'a>,
+    failure_patterns: Vec<FailurePatternJson<'a>>,
 }
 
 /// One line per call, written as each call is finalized (NDJSON, for log pipelines): the call's

@@ -1,5 +1,6 @@
 //! A sorted spool: items a renderer produced in capture order (calls as they were finalized, streams
-//! as they ended), given back in report order, in bounded memory.
+//! as they ended), given back in report order, in bounded memory; and a [`Store`], items kept on disk
+//! and read back one at a time, for an interactive view of a run.
 //!
 //! Items are kept in memory up to a budget; past it they are sorted and written to a temporary file
 //! as a run, and at the end the runs and what is left in memory are merged by key (ties keep the order
@@ -147,6 +148,84 @@ impl Spool {
     }
 }
 
+/// Items written to a temporary file as they come and read back by their number: memory holds
+/// their places (16 bytes each) and a write buffer.
+pub struct Store {
+    places: Vec<(u64, u64)>,
+    end: u64,
+    file: Option<(BufWriter<File>, Temp)>,
+    error: Option<io::Error>,
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Store::new()
+    }
+}
+
+impl Store {
+    pub fn new() -> Store {
+        Store {
+            places: Vec::new(),
+            end: 0,
+            file: None,
+            error: None,
+        }
+    }
+
+    /// Keeps an item; its number is the count before it.
+    pub fn push(&mut self, item: &[u8]) -> usize {
+        if self.error.is_none() {
+            if let Err(e) = self.write(item) {
+                self.error = Some(e);
+            }
+        }
+        self.places.push((self.end, item.len() as u64));
+        self.end += item.len() as u64;
+        self.places.len() - 1
+    }
+
+    fn write(&mut self, item: &[u8]) -> io::Result<()> {
+        if self.file.is_none() {
+            let temp = temp_file()?;
+            let file = temp.file.try_clone()?;
+            self.file = Some((BufWriter::with_capacity(READ_BUF, file), temp));
+        }
+        let (w, _) = self.file.as_mut().expect("just made");
+        w.write_all(item)
+    }
+
+    /// Items kept.
+    pub fn len(&self) -> usize {
+        self.places.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.places.is_empty()
+    }
+
+    /// Item `n`, read back from the file.
+    pub fn get(&mut self, n: usize) -> io::Result<Vec<u8>> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        let (offset, len) = *self
+            .places
+            .get(n)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("no item {n}")))?;
+        let Some((w, temp)) = self.file.as_mut() else {
+            return Ok(Vec::new());
+        };
+        w.flush()?;
+        let mut item = vec![0; usize::try_from(len).unwrap_or(usize::MAX)];
+        // The writer's handle shares the file position: read, then put it back at the end.
+        temp.file.seek(SeekFrom::Start(offset))?;
+        temp.file.read_exact(&mut item)?;
+        temp.file.seek(SeekFrom::End(0))?;
+        Ok(item)
+    }
+}
+
 /// Reads one run back, buffered, through a handle of its own (opened by path, so its position is
 /// independent of the other runs').
 struct RunReader {
@@ -204,6 +283,32 @@ mod tests {
             drained(s),
             ["a", "b1", "b2", "c"].map(|v| v.as_bytes().to_vec())
         );
+    }
+
+    #[test]
+    fn a_store_gives_items_back_by_number() {
+        let mut store = Store::new();
+        for i in 0..1000u32 {
+            assert_eq!(store.push(format!("item {i}").as_bytes()), i as usize);
+        }
+        assert_eq!(store.get(7).expect("item 7"), b"item 7");
+        assert_eq!(store.get(999).expect("item 999"), b"item 999");
+        store.push(b"");
+        store.push(b"after a read");
+        assert_eq!(
+            store.get(1001).expect("written after a read"),
+            b"after a read"
+        );
+        assert_eq!(store.get(1000).expect("an empty item"), b"");
+        assert_eq!(store.get(0).expect("item 0"), b"item 0");
+        assert!(store.get(1002).is_err());
+        let path = store
+            .file
+            .as_ref()
+            .map(|(_, t)| t.path.clone())
+            .expect("a file");
+        drop(store);
+        assert!(!path.exists(), "the temp file is gone");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! Every string that comes from a capture goes through [`escape`], so a crafted capture cannot drive
 //! the terminal.
 
+use std::collections::BinaryHeap;
 use std::io::{self, Write};
 
 use super::format::rfc3339;
@@ -11,9 +12,11 @@ use super::json::{link_type_name, wireshark_filter};
 use super::spool::Spool;
 use super::text_items::Items;
 use super::words::{
-    clock, duration_or_dash, fax_line, sdp_note, short_uri, truncate, vantage_line,
+    clock, clock_s, duration_or_dash, fax_line, interval, pattern_outcome, sdp_note, short_uri,
+    sparkline, truncate, vantage_line,
 };
-use crate::analysis::{Analysis, CaptureSummary, Output, Summary};
+use crate::analysis::patterns::Pattern;
+use crate::analysis::{Analysis, CaptureSummary, Output, Overview, Summary};
 use crate::correlate::calls::{Call, OtherDialog};
 use crate::correlate::media::Stream;
 use crate::correlate::peers::Peer;
@@ -30,7 +33,19 @@ pub struct Options {
     pub color: bool,
     /// List only calls with an error or warning finding.
     pub only_failed: bool,
+    /// List every call and detail every call with a finding (by default the list stops at
+    /// [`LIST_ROWS`] rows and the details are the worst call of each failure pattern).
+    pub all: bool,
 }
+
+/// Rows of the call list without `--all`.
+pub const LIST_ROWS: usize = 50;
+/// Characters of the timeline's sparkline at most.
+const SPARK_WIDTH: i64 = 60;
+/// Failure patterns the report lists (and shows the worst call of).
+pub const PATTERN_LINES: usize = 20;
+/// Calls from which the summary shows the timeline.
+const TIMELINE_CALLS: u64 = 10;
 
 impl Options {
     /// `x code` in the severity's colour.
@@ -48,16 +63,22 @@ impl Options {
     }
 }
 
-/// The default report of `analyze`, written as the run goes: capture summary, SIP summary, call
-/// list, then each call with findings (worst first) and the transport failures no call explains.
-/// Rows and verdicts are rendered as calls finish and kept in spools (bounded memory); the report is
-/// written in order when the run finishes.
+/// The default report of `analyze`, written as the run goes: capture summary, SIP summary with the
+/// timeline, the failure patterns (the first [`PATTERN_LINES`]), the call list (its first
+/// [`LIST_ROWS`] rows), the worst call of each pattern listed in detail, and the transport failures no call explains; with [`Options::all`], every
+/// row and every call with findings in detail (worst first).
+/// Rows and verdicts are rendered as calls finish and kept in spools or, for the capped list, the
+/// first rows only (bounded memory); the report is written in order when the run finishes.
 pub struct Writer<W: Write> {
     out: W,
     options: Options,
-    /// Only the call list (`callscope calls`).
+    /// Only the call list (`callscope calls`), every row.
     list_only: bool,
     rows: Spool,
+    /// The first rows by call index, when the list is capped (a max-heap: the last row on top).
+    first_rows: BinaryHeap<(usize, Vec<u8>)>,
+    /// Rows the list would have without its cap.
+    listed: u64,
     verdicts: Spool,
     unlinked: Spool,
     /// Registrations, peer pairs and other transactions.
@@ -74,6 +95,8 @@ impl<W: Write> Writer<W> {
             options,
             list_only: false,
             rows: Spool::default(),
+            first_rows: BinaryHeap::new(),
+            listed: 0,
             verdicts: Spool::default(),
             unlinked: Spool::default(),
             items: Items::default(),
@@ -83,7 +106,7 @@ impl<W: Write> Writer<W> {
         }
     }
 
-    /// Only the call list, one line per call.
+    /// Only the call list, one line per call, all of them.
     pub fn call_list(out: W) -> Writer<W> {
         Writer {
             list_only: true,
@@ -109,11 +132,19 @@ impl<W: Write> Sink for Writer<W> {
         let options = self.options;
         let worst = d.worst();
         if !(options.only_failed && worst.is_none_or(|w| w > Severity::Warning)) {
+            self.listed += 1;
             if let Some(row) = self.render(|b| write_row(d, &options, b)) {
-                self.rows.push((d.index as u64, 0), row);
+                if self.list_only || options.all {
+                    self.rows.push((d.index as u64, 0), row);
+                } else {
+                    self.first_rows.push((d.index, row));
+                    if self.first_rows.len() > LIST_ROWS {
+                        self.first_rows.pop();
+                    }
+                }
             }
         }
-        if let (Some(worst), false) = (worst, self.list_only) {
+        if let (Some(worst), false, true) = (worst, self.list_only, options.all) {
             if let Some(v) = self.render(|b| write_verdict(d, &options, b)) {
                 self.verdicts.push((worst as u64, d.index as u64), v);
             }
@@ -177,10 +208,25 @@ impl<W: Write + Send> Output for Writer<W> {
             write_capture(c, out)?;
         }
         write_sip_summary(&summary, self.calls, self.others, out)?;
+        let overview = &summary.overview;
+        write_timeline(overview, out)?;
+        write_patterns(overview, &self.options, out)?;
         if self.calls > 0 {
             writeln!(out)?;
             write_list_header(out)?;
+            let first = std::mem::take(&mut self.first_rows).into_sorted_vec();
+            let more = self.listed.saturating_sub(rows.len() + first.len() as u64);
             rows.drain(|row| out.write_all(row))?;
+            for (_, row) in &first {
+                out.write_all(row)?;
+            }
+            if more > 0 {
+                writeln!(
+                    out,
+                    "  ... {more} more {} (--all lists every call; --json has them all)",
+                    if more == 1 { "call" } else { "calls" }
+                )?;
+            }
         }
         if !summary.patterns.is_empty() {
             writeln!(out, "\nPatterns (one cause behind several calls):")?;
@@ -193,7 +239,13 @@ impl<W: Write + Send> Output for Writer<W> {
                 )?;
             }
         }
-        std::mem::take(&mut self.verdicts).drain(|v| out.write_all(v))?;
+        if self.options.all {
+            std::mem::take(&mut self.verdicts).drain(|v| out.write_all(v))?;
+        } else {
+            for p in overview.patterns.iter().take(PATTERN_LINES) {
+                write_verdict(&p.worst, &self.options, &mut *out)?;
+            }
+        }
         let unlinked = std::mem::take(&mut self.unlinked);
         if unlinked.len() > 0 {
             writeln!(
@@ -210,6 +262,105 @@ impl<W: Write + Send> Output for Writer<W> {
 /// Writes the default report of a collected analysis (see [`Writer`]).
 pub fn write(analysis: &Analysis, options: &Options, out: impl Write + Send) -> io::Result<()> {
     analysis.replay(&mut Writer::new(out, *options))
+}
+
+/// The timeline as sparklines, for a capture with enough calls to make one: calls started per
+/// interval, and those that failed.
+fn write_timeline(overview: &Overview, out: &mut impl Write) -> io::Result<()> {
+    let t = overview.timeline.coarsened(SPARK_WIDTH);
+    let intervals = t.intervals();
+    let (Some(first), Some(last)) = (intervals.first(), intervals.last()) else {
+        return Ok(());
+    };
+    if intervals.len() < 2 || overview.calls < TIMELINE_CALLS {
+        return Ok(());
+    }
+    let width = interval(t.width_ns);
+    let started: Vec<u64> = intervals.iter().map(|(_, b)| b.started).collect();
+    let failed: Vec<u64> = intervals.iter().map(|(_, b)| b.failed_calls()).collect();
+    let span = format!("{}–{}", clock_s(first.0), clock_s(last.0 + t.width_ns));
+    writeln!(
+        out,
+        "  calls per {width}: {} {span}, at most {}",
+        sparkline(&started),
+        started.iter().max().unwrap_or(&0)
+    )?;
+    if failed.iter().any(|&n| n > 0) {
+        writeln!(
+            out,
+            "  failed per {width}: {} at most {}",
+            sparkline(&failed),
+            failed.iter().max().unwrap_or(&0)
+        )?;
+    }
+    Ok(())
+}
+
+/// One failure pattern on one line: how many calls, their share, the primary finding's code, how
+/// they ended and where, when, and the example calls.
+pub fn pattern_line(p: &Pattern, overview: &Overview, options: &Options) -> String {
+    let (what, when) = pattern_parts(p, overview, options);
+    format!("{what}  {when}")
+}
+
+/// A failure pattern in two parts, for a narrow screen that puts them on two lines: what (how many
+/// calls, their share, the code, how they ended and where), then when and the example calls.
+pub fn pattern_parts(p: &Pattern, overview: &Overview, options: &Options) -> (String, String) {
+    let examples = if p.worst.index == p.first.index {
+        format!("#{}", p.first.index + 1)
+    } else {
+        format!("#{}, worst #{}", p.first.index + 1, p.worst.index + 1)
+    };
+    let when = if p.calls == 1 {
+        clock_s(p.first_ts_ns)
+    } else {
+        format!("{}–{}", clock_s(p.first_ts_ns), clock_s(p.last_ts_ns))
+    };
+    let what = format!(
+        "{:>7} {:<5} {:>5.1}%  {}  {}",
+        p.calls,
+        if p.calls == 1 { "call" } else { "calls" },
+        overview.share(p.calls),
+        options.tag(p.severity, p.key.code),
+        escape(&pattern_outcome(p)),
+    );
+    (what, format!("{when}  e.g. {examples}"))
+}
+
+/// The failure patterns: one line each with the finding's summary under it, most calls first.
+fn write_patterns(overview: &Overview, options: &Options, out: &mut impl Write) -> io::Result<()> {
+    if overview.patterns.is_empty() {
+        return Ok(());
+    }
+    let failing: u64 =
+        overview.patterns.iter().map(|p| p.calls).sum::<u64>() + overview.unpatterned;
+    writeln!(
+        out,
+        "\nFailure patterns ({failing} of {} with findings, {} without):",
+        plural(overview.calls, "call"),
+        overview.clean
+    )?;
+    for p in overview.patterns.iter().take(PATTERN_LINES) {
+        writeln!(out, "{}", pattern_line(p, overview, options))?;
+        writeln!(out, "        {}", escape(&p.finding().summary))?;
+    }
+    if let Some(rest) = overview.patterns.get(PATTERN_LINES..) {
+        writeln!(
+            out,
+            "  and {} more patterns of {} (--json lists them all)",
+            rest.len(),
+            plural(rest.iter().map(|p| p.calls).sum(), "call")
+        )?;
+    }
+    if overview.unpatterned > 0 {
+        writeln!(
+            out,
+            "  and {} in further patterns (more than {} distinct causes)",
+            plural(overview.unpatterned, "call"),
+            crate::analysis::patterns::MAX_PATTERNS
+        )?;
+    }
+    Ok(())
 }
 
 /// One line on the TLS connections: how many were decrypted, and why the others were not.
@@ -268,6 +419,13 @@ fn write_sip_summary(
         plural(calls, "call"),
         plural(others, "other dialog")
     )?;
+    if summary.filtered_calls > 0 {
+        writeln!(
+            out,
+            "  {} left out by the filter (numbers of frames and calls are the whole capture's)",
+            plural(summary.filtered_calls, "call")
+        )?;
+    }
     writeln!(out, "Vantage: {}", escape(&vantage_line(&summary.vantage)))?;
     if sip.untracked > 0 {
         writeln!(
@@ -495,6 +653,62 @@ fn write_row(d: &DiagnosedCall, options: &Options, out: &mut impl Write) -> io::
             .first()
             .map_or_else(|| "-".to_string(), |f| options.tag(f.severity, f.code))
     )
+}
+
+/// One call as a line of a list about 80 columns wide (a terminal browser): number, start, state,
+/// final status, the primary finding, then the parties (cut to fit by the viewer). Escaped.
+pub fn short_row(d: &DiagnosedCall) -> String {
+    let status = d
+        .final_response
+        .as_ref()
+        .map(|r| r.status.to_string())
+        .unwrap_or_else(|| "-".to_string());
+    let finding = d.findings.first().map_or_else(
+        || "-".to_string(),
+        |f| format!("{} {}", marker(f.severity), f.code),
+    );
+    format!(
+        "{:>6}  {}  {:<10}  {:>3}  {:<26}  {} → {}",
+        d.index + 1,
+        clock(d.start_ts_ns),
+        d.state.as_str(),
+        status,
+        finding,
+        escape(short_uri(&d.from)),
+        escape(short_uri(&d.to))
+    )
+}
+
+/// What a search of the call list looks in, lower case: the number, the parties, the state, the
+/// final status, the finding codes, the Call-ID and the addresses of its SIP.
+pub fn search_text(d: &DiagnosedCall) -> String {
+    let mut out = format!(
+        "#{} {} {} {} {}",
+        d.index + 1,
+        d.from,
+        d.to,
+        d.state.as_str(),
+        d.final_response
+            .as_ref()
+            .map(|r| format!("{} {}", r.status, r.reason))
+            .unwrap_or_default()
+    );
+    for f in &d.findings {
+        out.push(' ');
+        out.push_str(f.code);
+    }
+    out.push(' ');
+    out.push_str(&d.call_id);
+    let mut seen = Vec::new();
+    for (a, b) in &d.hops {
+        for ip in [a.ip(), b.ip()] {
+            if !seen.contains(&ip) {
+                seen.push(ip);
+                out.push_str(&format!(" {ip}"));
+            }
+        }
+    }
+    out.to_lowercase()
 }
 
 /// Every RTP stream in the columns of `tshark -q -z rtp,streams` (times relative to the first frame

@@ -5,6 +5,8 @@
 use std::borrow::Cow;
 
 use super::format::rfc3339;
+use crate::analysis::patterns::Pattern;
+use crate::correlate::calls::State;
 use crate::correlate::fax::Fax;
 use crate::correlate::message::Message;
 use crate::correlate::vantage::{Host, Vantage};
@@ -113,6 +115,65 @@ pub(crate) fn clock(ts_ns: i64) -> String {
     rfc3339(ts_ns).get(11..23).unwrap_or_default().to_string()
 }
 
+/// The time of day of a timestamp to the second, `HH:MM:SS` (UTC).
+pub(crate) fn clock_s(ts_ns: i64) -> String {
+    rfc3339(ts_ns).get(11..19).unwrap_or_default().to_string()
+}
+
+/// How a pattern's calls ended and where: `rejected 403 Forbidden by 192.0.2.20`, `unanswered
+/// (INVITE to 192.0.2.20)`, `answered by 192.0.2.31`, with `, dead target 192.0.2.31:5060` when its
+/// finding cites one. Capture text (the reason phrase) is not escaped here.
+pub(crate) fn pattern_outcome(p: &Pattern) -> String {
+    let k = &p.key;
+    let status = p
+        .first
+        .final_response
+        .as_ref()
+        .map(|r| format!(" {} {}", r.status, r.reason))
+        .unwrap_or_default();
+    let mut out = match k.state {
+        State::Unanswered => format!("unanswered (INVITE to {})", k.host),
+        State::InProgress => format!("still ringing{status} at {}", k.host),
+        State::Answered => format!("answered by {}", k.host),
+        State::MidCall => format!("mid-call (set up before the capture) with {}", k.host),
+        State::Rejected | State::Cancelled => {
+            format!("{}{status} by {}", k.state.as_str(), k.host)
+        }
+    };
+    if let Some(t) = k.target {
+        out.push_str(&format!(", dead target {t}"));
+    }
+    out
+}
+
+/// An interval of the timeline for people: `1 s`, `20 s`, `2 min`, `1 h`.
+pub(crate) fn interval(width_ns: i64) -> String {
+    let s = width_ns / 1_000_000_000;
+    if s >= 3600 && s % 3600 == 0 {
+        format!("{} h", s / 3600)
+    } else if s >= 60 && s % 60 == 0 {
+        format!("{} min", s / 60)
+    } else {
+        format!("{s} s")
+    }
+}
+
+/// Counts as a line of block characters, one per count, scaled to the largest (a blank for none).
+pub(crate) fn sparkline(counts: &[u64]) -> String {
+    const BLOCKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let max = counts.iter().copied().max().unwrap_or(0).max(1);
+    counts
+        .iter()
+        .map(|&n| {
+            if n == 0 {
+                ' '
+            } else {
+                BLOCKS[((n * 8 - 1) / max).min(7) as usize]
+            }
+        })
+        .collect()
+}
+
 /// `SDP audio 192.0.2.1:6000 PCMU/8000` for a message with SDP.
 pub(crate) fn sdp_note(m: &Message) -> String {
     let Some(media) = &m.sdp else {
@@ -160,6 +221,13 @@ mod tests {
         );
         assert_eq!(short_uri("tel:+4930123"), "+4930123");
         assert_eq!(short_uri("urn:service:sos"), "urn:service:sos");
+    }
+
+    #[test]
+    fn sparklines_scale_to_the_largest_count() {
+        assert_eq!(sparkline(&[0, 1, 4, 8]), " ▁▄█");
+        assert_eq!(sparkline(&[]), "");
+        assert_eq!(sparkline(&[3, 3]), "██");
     }
 
     #[test]

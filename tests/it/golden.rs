@@ -1,6 +1,8 @@
 //! Golden tests: the text report (with every call's ladder), the JSON report and the HTML report of
-//! every testdata capture, compared with the snapshots in tests/snapshots/. After an intended change of output, run
-//! `UPDATE_SNAPSHOTS=1 cargo test --test it golden::` and review the diff of the snapshots.
+//! every testdata capture, compared with the snapshots in tests/snapshots/; for the load test
+//! (testdata/load), the text report alone, the first screen a person reads. After an intended
+//! change of output, run `UPDATE_SNAPSHOTS=1 cargo test --test it golden::` and review the diff of
+//! the snapshots.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -13,6 +15,9 @@ const SNAPSHOTS: &str = "tests/snapshots";
 
 /// The one testdata capture that is refused rather than reported (real_captures checks why).
 const REFUSED: &str = "testdata/formats/empty.pcap";
+
+/// The load test: 1311 calls, whose snapshot is the text report alone.
+const LOAD: &str = "testdata/load/load-403.pcap";
 
 /// The testdata captures that get snapshots.
 fn captures() -> Vec<PathBuf> {
@@ -141,6 +146,38 @@ fn reports_match_snapshots() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// A load test's text report starts with a handful of pattern lines saying what happened to its
+/// 1311 calls, and lists 50 rows, not 1311, nor 1311 verdicts.
+#[test]
+fn the_load_test_reads_as_a_handful_of_patterns() {
+    let file = CaptureFile::open(Path::new(LOAD)).expect("the load capture");
+    let analysis = support::analyze_with(std::slice::from_ref(&file), 1 << 20, 2);
+    assert_eq!(analysis.calls.len(), 1311);
+    let mut text = Vec::new();
+    callscope::report::text::write(&analysis, &Default::default(), &mut text)
+        .expect("write to a Vec");
+    let text = String::from_utf8(text).expect("UTF-8 text");
+    let mut failures = Vec::new();
+    check(
+        &Path::new(SNAPSHOTS).join(format!("{}.txt", stem(Path::new(LOAD)))),
+        &text,
+        &mut failures,
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    let first_screen: Vec<&str> = text.lines().take(24).collect();
+    let patterns: Vec<&&str> = first_screen
+        .iter()
+        .filter(|l| l.contains(" calls ") && l.contains('%'))
+        .collect();
+    assert_eq!(patterns.len(), 3, "{}", first_screen.join("\n"));
+    assert!(patterns[0].contains("1148 calls  87.6%") && patterns[0].contains("sip.rejected"));
+    assert!(patterns[0].contains("rejected 403 Forbidden by 192.0.2.20"));
+    assert!(patterns[1].contains("88 calls") && patterns[1].contains("media.none"));
+    assert!(patterns[2].contains("75 calls") && patterns[2].contains("sip.no_response"));
+    assert!(text.lines().count() < 120, "{} lines", text.lines().count());
+    assert!(text.contains("  ... 1261 more calls (--all lists every call"));
+}
+
 /// The reports of each two-point recording analysed with `--at`, as `points__<scenario>.*`.
 #[test]
 fn two_point_reports_match_snapshots() {
@@ -194,6 +231,7 @@ fn every_snapshot_has_its_capture() {
     let expected: BTreeSet<String> = captures()
         .iter()
         .flat_map(|c| ["txt", "json", "html"].map(|ext| format!("{}.{ext}", stem(c))))
+        .chain([format!("{}.txt", stem(Path::new(LOAD)))])
         .chain(point_runs().into_iter().flat_map(|(scenario, _)| {
             ["txt", "json", "html"].map(|ext| format!("points__{scenario}.{ext}"))
         }))

@@ -6,10 +6,12 @@
 mod support;
 
 mod architecture;
+mod browse;
 mod capture;
 mod cli;
 mod diagnose;
 mod extract;
+mod filter;
 mod fragments;
 mod fuzz_regressions;
 mod golden;

@@ -109,6 +109,9 @@ impl Redactor {
             }
         }
         m.user_agent = m.user_agent.as_deref().map(|u| self.text(u));
+        for a in &mut m.asserted {
+            *a = self.text(a);
+        }
         if let Some(f) = &mut m.fields {
             if let Some(c) = &mut f.credentials {
                 c.username = c.username.as_deref().map(|u| self.user(u));

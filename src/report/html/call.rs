@@ -2,34 +2,27 @@
 //! with their evidence, a Wireshark filter, its ladder, and its RTP streams with their figures and
 //! plots.
 //!
-//! [`super::write`] writes the sections one call at a time, so memory stays small for captures with
-//! many calls.
+//! The [`super::Writer`] renders a section as its call is reported (for a capture of few calls) or
+//! at the end for the calls shown in detail (the failure patterns' examples).
 
 use std::fmt::{self, Write as _};
 
 use super::ladder::ladder;
 use super::plot::plot;
 use super::{date_time, escape, mos, state_label, table_head};
-use crate::analysis::Analysis;
 use crate::correlate::calls::State;
 use crate::correlate::media::Stream;
 use crate::diagnose::rules::media_poor_quality::{MAX_LOSS_PCT, MAX_MEAN_JITTER_MS, MIN_MOS};
-use crate::diagnose::Severity;
+use crate::diagnose::{DiagnosedCall, Severity};
 use crate::report::json::wireshark_filter;
 use crate::report::words::{clock, duration_or_dash, fax_line, short_uri};
 use crate::words::{frame_range, frames_list};
 
-/// One call's section: facts, findings, Wireshark filter, ladder and media.
-pub(super) fn call_section(
-    analysis: &Analysis,
-    i: usize,
-    all_ladders: bool,
-    h: &mut String,
-) -> fmt::Result {
-    let call = &analysis.calls[i];
+/// One call's section: facts, findings, Wireshark filter, ladder and media (with plots).
+pub(super) fn call_section(call: &DiagnosedCall, h: &mut String) -> fmt::Result {
     let fs = &call.findings;
     let sev = call.worst();
-    let n = i + 1;
+    let n = call.index + 1;
     writeln!(
         h,
         "<section class=\"call {}\" id=\"call-{n}\"><h3><a href=\"#call-{n}\">#{n}</a> {} → {} \
@@ -138,21 +131,12 @@ pub(super) fn call_section(
         )?;
     }
     h.push_str("</p>\n");
-    // Large captures: diagrams only for the calls with findings, to keep the file small.
-    let detailed = all_ladders || !fs.is_empty();
-    if detailed {
-        ladder(analysis, i, h)?;
-    } else {
-        h.push_str(
-            "<p class=\"note\">Ladder and media plots omitted: the capture has many calls and this one \
-             has no findings.</p>\n",
-        );
-    }
+    ladder(call, h)?;
     let streams: Vec<&Stream> = call.own_streams().collect();
     if !streams.is_empty() {
         h.push_str("<h4>Media</h4>\n");
         for s in streams {
-            stream_block(s, detailed, h)?;
+            stream_block(s, h)?;
         }
     } else if call.state == State::Answered {
         h.push_str("<p class=\"note\">No RTP stream was tied to this call.</p>\n");
@@ -173,7 +157,7 @@ pub(super) fn call_section(
     Ok(())
 }
 
-fn stream_block(s: &Stream, with_plot: bool, h: &mut String) -> fmt::Result {
+fn stream_block(s: &Stream, h: &mut String) -> fmt::Result {
     let m = &s.summary;
     // The thresholds of media.poor_quality, so the figures marked are those the finding names.
     let poor_loss = m.lost_pct > MAX_LOSS_PCT;
@@ -223,9 +207,7 @@ fn stream_block(s: &Stream, with_plot: bool, h: &mut String) -> fmt::Result {
         class(poor_mos),
         mos(s)
     )?;
-    if with_plot {
-        plot(s, h)?;
-    }
+    plot(s, h)?;
     h.push_str("</div>\n");
     Ok(())
 }

@@ -3,7 +3,7 @@
 //! SYN-ACK, FIN and RST, TLS hellos and alerts, ICMP errors) on one time axis, the primary finding's
 //! frames highlighted and pauses of a second or more marked.
 //!
-//! Takes the analysis and a call index; writes an SVG `<figure>` with its legend. The call's evidence
+//! Takes a diagnosed call; writes an SVG `<figure>` with its legend. The call's evidence
 //! (the model's) says which connections and ICMP errors belong to it: the rows are exactly the frames
 //! of `Evidence::frames`, the ones its extract holds.
 
@@ -12,9 +12,9 @@ use std::fmt::{self, Write as _};
 use std::net::SocketAddr;
 
 use super::{escape, LADDER_MAX_ROWS};
-use crate::analysis::Analysis;
 use crate::correlate::message::{Kind, Message, Method};
 use crate::correlate::transport::{At, Connection, IcmpError, Rst};
+use crate::diagnose::DiagnosedCall;
 use crate::report::words::{clock, sdp_note, truncate};
 use crate::words::duration_ms;
 
@@ -264,9 +264,8 @@ const ROW: f64 = 34.0;
 const NOTE_EXTRA: f64 = 12.0;
 const GAP_EXTRA: f64 = 16.0;
 
-/// Writes the ladder of call `i` (0-based).
-pub(super) fn ladder(analysis: &Analysis, i: usize, h: &mut String) -> fmt::Result {
-    let call = &analysis.calls[i];
+/// Writes the ladder of a call.
+pub(super) fn ladder(call: &DiagnosedCall, h: &mut String) -> fmt::Result {
     let evidence = Some(&call.evidence);
     let conns: Vec<&Connection> = evidence.into_iter().flat_map(|e| &e.connections).collect();
     let icmp: Vec<&IcmpError> = evidence
@@ -343,7 +342,7 @@ pub(super) fn ladder(analysis: &Analysis, i: usize, h: &mut String) -> fmt::Resu
         "<figure class=\"ladder\"><svg viewBox=\"0 0 {width:.0} {height:.0}\" \
          width=\"{width:.0}\" role=\"img\" aria-label=\"ladder diagram of call {}\" \
          font-family=\"system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif\" font-size=\"12\">",
-        i + 1
+        call.index + 1
     )?;
     // Highlight bands first, under everything.
     for (r, &y) in rows.iter().zip(&ys) {

@@ -1,120 +1,287 @@
 //! The HTML report: one self-contained page a support engineer attaches to a ticket and the next
-//! engineer opens offline in any browser.
+//! engineer opens offline in any browser, also for a capture of a hundred thousand calls.
 //!
-//! Takes an [`Analysis`]; writes a single HTML document with inline CSS and inline SVG: the captures
-//! and summary counts, the call table (failed calls first, sortable by a few lines of inline script
-//! that the page does not need), and per call its findings, a Wireshark filter, a ladder diagram of
-//! its SIP messages with the transport evidence tied to it (TCP handshake attempts, RSTs, TLS alerts,
-//! ICMP errors) on the same time axis, and per RTP stream its figures and a plot of jitter and packet
-//! gaps over time. Transport failures and RTP streams tied to no call close the page.
+//! Takes a run (as an [`Output`], fed as calls finish, or a collected [`Analysis`]); writes a single
+//! HTML document with inline CSS, inline SVG and inline script: the captures and summary counts, the
+//! failure patterns (the calls grouped by cause, each with its count, share, time span and example
+//! calls), the timeline (calls started per interval, failures stacked by code, MOS and loss when
+//! there is media), the call table (failed calls first; sortable, searchable by number, address,
+//! Call-ID and code, and paged by the script, [`PAGE_ROWS`] rows at a time, from a compact copy of
+//! every row in the page; without the script the first page is there as plain HTML), and the calls
+//! shown in detail: every call when there are at most [`LADDER_CALL_LIMIT`], else the worst call of
+//! each of the first [`DETAIL_PATTERNS`] patterns — each with its findings, a Wireshark filter, a
+//! ladder diagram of its SIP messages with the transport evidence tied to it (TCP handshake
+//! attempts, RSTs, TLS alerts, ICMP errors) on the same time axis, and per RTP stream its figures and
+//! a plot of jitter and packet gaps over time. Transport failures and RTP streams tied to no call
+//! close the page.
 //!
-//! It computes nothing: every figure comes from the analysis. It loads nothing: no URL of any kind
-//! appears in the page (a Content-Security-Policy forbids fetching anyway). Every string that comes
-//! from a capture is escaped as HTML text ([`escape`]), since captures are untrusted.
-//! To keep the file small for captures with many calls, ladders are drawn for every call only when
-//! there are at most [`LADDER_CALL_LIMIT`] calls, otherwise for the calls with findings; a ladder
-//! shows at most [`LADDER_MAX_ROWS`] rows. The page says so where it applies.
+//! It computes nothing: every figure comes from the run and its overview. It loads nothing: no URL
+//! of any kind appears in the page (a Content-Security-Policy forbids fetching anyway). Every string
+//! that comes from a capture is escaped as HTML text ([`escape`]) or, in the script's data, as a
+//! JavaScript string that cannot close its script element; the script builds rows with DOM text
+//! nodes, never markup. A ladder shows at most [`LADDER_MAX_ROWS`] rows.
 //!
-//! This file writes the document in order, and holds the markup helpers the parts share (escaping,
-//! table heads, a few cell formats). The parts live beside it: `page` (head, summary, captures and
-//! calls tables, tail, with `style.css` and `sort.js` inlined), `call` (one call's section), `ladder`
-//! (the SVG of one call's SIP, TCP and ICMP rows, from the call's evidence) and
-//! `plot` (a stream's jitter and gaps over time).
+//! Memory: rows, sections and the tables of items tied to no call are rendered as they come and kept
+//! in spools (disk past a budget); the page is assembled when the run finishes.
+//!
+//! This file holds the writer and the markup helpers the parts share (escaping, table heads, a few
+//! cell formats). The parts live beside it: `page` (head, summary, patterns, captures and calls
+//! tables, tail, with `style.css`, `sort.js` and `calls.js` inlined), `timeline` (the calls over time
+//! as SVG), `call` (one call's section), `ladder` (the SVG of one call's SIP, TCP and ICMP rows, from
+//! the call's evidence) and `plot` (a stream's jitter and gaps over time).
 
 use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
+use rustc_hash::FxHashMap;
+
+use crate::analysis::patterns::{Key, MAX_PATTERNS};
 use crate::analysis::{Analysis, Output, Summary};
 use crate::correlate::calls::OtherDialog;
 use crate::correlate::media::Stream;
 use crate::correlate::transport::{Connection, IcmpError};
-use crate::diagnose::{DiagnosedCall, Sink, TransportEvent};
+use crate::diagnose::{DiagnosedCall, Severity, Sink, TransportEvent};
 use crate::report::format::rfc3339;
+use crate::report::spool::Spool;
 
 mod call;
 mod ladder;
 mod page;
 mod plot;
+mod timeline;
 
-/// Up to this many calls, every call gets a ladder; beyond, only calls with findings.
+/// Up to this many calls, every call is shown in detail; beyond, the patterns' worst calls.
 pub const LADDER_CALL_LIMIT: usize = 200;
+/// Patterns whose worst call is shown in detail (beyond [`LADDER_CALL_LIMIT`] calls).
+pub const DETAIL_PATTERNS: usize = 50;
 /// Rows (messages and transport events) a ladder draws at most.
 pub const LADDER_MAX_ROWS: usize = 400;
+/// Rows of the call table on the page at once (the script pages through the others).
+pub const PAGE_ROWS: usize = 1000;
 
-/// The HTML report as an [`Output`]: it collects the run (the page orders calls failed first and
-/// counts before it lists, so it keeps the analysis in memory) and writes the page when the run
-/// finishes.
+/// Counts of the run for the summary, taken as items go by.
+#[derive(Default)]
+struct Tally {
+    calls: u64,
+    failed: u64,
+    degraded: u64,
+    states: BTreeMap<&'static str, u64>,
+    /// Per finding code: calls it was found in, and its gravest severity.
+    codes: BTreeMap<&'static str, (u64, Severity)>,
+    streams: u64,
+    others: u64,
+    transport_events: u64,
+}
+
+impl Tally {
+    fn call(&mut self, d: &DiagnosedCall) {
+        self.calls += 1;
+        match d.worst() {
+            Some(Severity::Error) => self.failed += 1,
+            Some(Severity::Warning) => self.degraded += 1,
+            _ => {}
+        }
+        *self.states.entry(d.state.as_str()).or_default() += 1;
+        let mut seen = BTreeSet::new();
+        for f in &d.findings {
+            let e = self.codes.entry(f.code).or_insert((0, f.severity));
+            if seen.insert(f.code) {
+                e.0 += 1;
+            }
+            e.1 = e.1.min(f.severity);
+        }
+    }
+}
+
+/// The HTML report as an [`Output`]: rows and sections are rendered as calls finish and spooled; the
+/// page is written in order when the run finishes.
 pub struct Writer<W: Write> {
     out: W,
-    analysis: Analysis,
+    tally: Tally,
+    /// Call table rows, failed first.
+    rows: Spool,
+    /// Every call's section, while the run has at most [`LADDER_CALL_LIMIT`] calls.
+    sections: Option<Spool>,
+    /// The pattern keys rows refer to, by number (the first [`MAX_PATTERNS`] met: those the
+    /// overview keeps, as it sees the calls in the same order).
+    keys: FxHashMap<Key, u32>,
+    unlinked_events: Spool,
+    unlinked_streams: Spool,
+    error: Option<io::Error>,
 }
 
 impl<W: Write> Writer<W> {
     pub fn new(out: W) -> Writer<W> {
         Writer {
             out,
-            analysis: Analysis::default(),
+            tally: Tally::default(),
+            rows: Spool::default(),
+            sections: Some(Spool::default()),
+            keys: FxHashMap::default(),
+            unlinked_events: Spool::default(),
+            unlinked_streams: Spool::default(),
+            error: None,
         }
+    }
+
+    /// Keeps the first error rendering an item (`finish` reports it).
+    fn note(&mut self, e: io::Error) {
+        self.error.get_or_insert(e);
     }
 }
 
+fn fmt_failed(_: std::fmt::Error) -> io::Error {
+    io::Error::other("formatting the html report failed")
+}
+
 impl<W: Write> Sink for Writer<W> {
-    fn call(&mut self, call: &DiagnosedCall) {
-        self.analysis.call(call);
+    fn call(&mut self, d: &DiagnosedCall) {
+        self.tally.call(d);
+        let key = Key::of(d);
+        let pattern = match key {
+            Some(k) if self.keys.len() < MAX_PATTERNS || self.keys.contains_key(&k) => {
+                let next = self.keys.len() as u32;
+                Some(*self.keys.entry(k).or_insert(next))
+            }
+            _ => None,
+        };
+        let order = page::order_key(d);
+        match serde_json::to_vec(&page::Row::of(d, pattern)) {
+            Ok(row) => self.rows.push(order, row),
+            Err(e) => self.note(e.into()),
+        }
+        if self.tally.calls > LADDER_CALL_LIMIT as u64 {
+            self.sections = None;
+        }
+        if let Some(sections) = self.sections.as_mut() {
+            let mut h = String::new();
+            match call::call_section(d, &mut h) {
+                Ok(()) => sections.push(order, h.into_bytes()),
+                Err(e) => self.note(fmt_failed(e)),
+            }
+        }
     }
-    fn other(&mut self, dialog: &OtherDialog) {
-        self.analysis.other(dialog);
+    fn other(&mut self, _: &OtherDialog) {
+        self.tally.others += 1;
     }
-    fn stream(&mut self, stream: &Stream) {
-        self.analysis.stream(stream);
+    fn stream(&mut self, s: &Stream) {
+        self.tally.streams += 1;
+        if s.call.is_none() {
+            let mut h = String::new();
+            match page::unlinked_stream_row(s, &mut h) {
+                Ok(()) => self
+                    .unlinked_streams
+                    .push((s.first_frame, 0), h.into_bytes()),
+                Err(e) => self.note(fmt_failed(e)),
+            }
+        }
     }
     fn connection(&mut self, _: &Connection) {}
-    fn transport_event(&mut self, event: &TransportEvent) {
-        self.analysis.transport_event(event);
+    fn transport_event(&mut self, e: &TransportEvent) {
+        self.tally.transport_events += 1;
+        if e.calls.is_empty() {
+            let mut h = String::new();
+            match page::unlinked_event_row(e, &mut h) {
+                Ok(()) => self
+                    .unlinked_events
+                    .push((e.first_frame, 0), h.into_bytes()),
+                Err(e) => self.note(fmt_failed(e)),
+            }
+        }
     }
 }
 
 impl<W: Write + Send> Output for Writer<W> {
     fn icmp_error(&mut self, _: &IcmpError) {}
+
     fn finish(&mut self, summary: Summary) -> io::Result<()> {
-        self.analysis.finish(summary)?;
-        write(&self.analysis, &mut self.out)?;
-        self.out.flush()
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        let overview = &summary.overview;
+        // The page's pattern numbers, by the numbers the rows were spooled with.
+        let positions = overview.positions();
+        let mut numbers = vec![None; self.keys.len()];
+        for (key, &local) in &self.keys {
+            numbers[local as usize] = positions.get(key).copied();
+        }
+        let sections = self.sections.take();
+        let examples: Vec<&DiagnosedCall> = if sections.is_some() {
+            Vec::new()
+        } else {
+            let mut seen = BTreeSet::new();
+            overview
+                .patterns
+                .iter()
+                .take(DETAIL_PATTERNS)
+                .map(|p| &*p.worst)
+                .filter(|d| seen.insert(d.index))
+                .collect()
+        };
+        let detailed = page::Detailed {
+            all: sections.is_some(),
+            examples: examples.iter().map(|d| d.index).collect(),
+        };
+        let out = &mut self.out;
+        let mut h = String::with_capacity(64 * 1024);
+        page::head(&summary.captures, &mut h).map_err(fmt_failed)?;
+        page::overview(&self.tally, &summary, &mut h).map_err(fmt_failed)?;
+        page::patterns(overview, &detailed, &mut h).map_err(fmt_failed)?;
+        timeline::timeline(overview, &mut h).map_err(fmt_failed)?;
+        page::captures_table(&summary.captures, &mut h);
+        out.write_all(h.as_bytes())?;
+        page::calls_table(
+            std::mem::take(&mut self.rows),
+            &numbers,
+            &detailed,
+            overview,
+            (self.tally.calls, first_day_ms(&summary)),
+            &mut *out,
+        )?;
+        if self.tally.calls > 0 {
+            h.clear();
+            write!(h, "<h2 id=\"calls-detail\">Calls in detail</h2>").map_err(fmt_failed)?;
+            if !detailed.all {
+                write!(
+                    h,
+                    "<p class=\"note\">This capture has {} calls: the worst call of each failure pattern is \
+                     shown in detail (of the first {DETAIL_PATTERNS} patterns; every call up to \
+                     {LADDER_CALL_LIMIT} calls).</p>",
+                    self.tally.calls
+                )
+                .map_err(fmt_failed)?;
+            }
+            out.write_all(h.as_bytes())?;
+        }
+        if let Some(sections) = sections {
+            sections.drain(|s| out.write_all(s))?;
+        }
+        for d in examples {
+            h.clear();
+            call::call_section(d, &mut h).map_err(fmt_failed)?;
+            out.write_all(h.as_bytes())?;
+        }
+        page::tail(
+            std::mem::take(&mut self.unlinked_events),
+            std::mem::take(&mut self.unlinked_streams),
+            &mut *out,
+        )?;
+        out.flush()
     }
 }
 
-/// Writes the whole report as one HTML document.
-pub fn write(analysis: &Analysis, mut out: impl Write) -> io::Result<()> {
-    let failed = |_| io::Error::other("formatting the html report failed");
-    let mut buf = String::with_capacity(64 * 1024);
-    page::head(analysis, &mut buf).map_err(failed)?;
-    page::overview(analysis, &mut buf).map_err(failed)?;
-    out.write_all(buf.as_bytes())?;
-    let all_ladders = analysis.calls.len() <= LADDER_CALL_LIMIT;
-    if !analysis.calls.is_empty() {
-        buf.clear();
-        write!(buf, "<h2 id=\"calls-detail\">Calls in detail</h2>").map_err(failed)?;
-        if !all_ladders {
-            write!(
-                buf,
-                "<p class=\"note\">This capture has {} calls: ladder diagrams and media plots are drawn \
-                 only for calls with findings (for every call up to {LADDER_CALL_LIMIT} calls).</p>",
-                analysis.calls.len()
-            )
-            .map_err(failed)?;
-        }
-        out.write_all(buf.as_bytes())?;
-    }
-    // Per-call sections go out one by one, so memory stays small for captures with many calls.
-    for i in page::call_order(analysis) {
-        buf.clear();
-        call::call_section(analysis, i, all_ladders, &mut buf).map_err(failed)?;
-        out.write_all(buf.as_bytes())?;
-    }
-    buf.clear();
-    page::tail(analysis, &mut buf).map_err(failed)?;
-    out.write_all(buf.as_bytes())
+/// Midnight (UTC) of the day of the capture's first packet, in milliseconds since the epoch.
+fn first_day_ms(summary: &Summary) -> i64 {
+    const DAY_MS: i64 = 86_400_000;
+    let first = summary.captures.iter().filter_map(|c| c.first_ts_ns).min();
+    first.map_or(0, |ns| ns.div_euclid(1_000_000).div_euclid(DAY_MS) * DAY_MS)
+}
+
+/// Writes the whole report of a collected analysis as one HTML document (see [`Writer`]).
+pub fn write(analysis: &Analysis, out: impl Write + Send) -> io::Result<()> {
+    analysis.replay(&mut Writer::new(out))
 }
 
 /// Escapes a string for HTML text and attribute values: the five markup characters become entities,

@@ -10,7 +10,7 @@ use std::fmt::{self, Write as _};
 use crate::correlate::media::Stream;
 
 /// A round axis maximum at or above `v`: 1, 2 or 5 times a power of ten.
-fn nice_max(v: f64) -> f64 {
+pub(super) fn nice_max(v: f64) -> f64 {
     if !v.is_finite() || v <= 0.0 {
         return 1.0;
     }

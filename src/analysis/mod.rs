@@ -3,8 +3,10 @@
 //!
 //! Built by `pipeline`; holds no borrowed capture bytes, so it outlives the mapped files.
 //! Times are nanoseconds since the Unix epoch (UTC); counts are exact.
-//! Nothing here parses or computes: the types only carry what the stages found ([`link_type_name`]
-//! only looks a name up).
+//! The types here only carry what the stages found ([`link_type_name`] only looks a name up); what is
+//! computed from the finished calls for every renderer alike sits beside them: which calls are
+//! reported ([`filter`]), their failure patterns ([`patterns`]) and timeline ([`timeline`]), gathered
+//! into the run's [`Overview`] by [`Reporting`], the output in front of every renderer.
 
 use std::collections::BTreeMap;
 use std::io;
@@ -21,6 +23,16 @@ use crate::correlate::vantage::Vantage;
 use crate::decrypt;
 use crate::diagnose::{Diagnosed, DiagnosedCall, Pattern, Sink, TransportEvent};
 use crate::reassembly;
+
+pub mod filter;
+pub mod overview;
+pub mod patterns;
+mod reporting;
+pub mod timeline;
+
+pub use filter::Filter;
+pub use overview::Overview;
+pub use reporting::Reporting;
 
 /// Everything callscope found in one run over one or more capture files, collected (see
 /// [`Output`] for a run written out as it goes instead).
@@ -61,6 +73,8 @@ pub struct Analysis {
     pub patterns: Vec<Pattern>,
     /// What the memory limits left out.
     pub limits: LimitHits,
+    /// Calls a [`Filter`] left out of the report.
+    pub filtered_calls: u64,
     /// What the capture point could see (hosts on its path, RTP or not), over the whole capture.
     pub vantage: Vantage,
 }
@@ -74,6 +88,10 @@ pub struct Summary {
     pub tcp_reassembly: reassembly::Stats,
     pub tls: decrypt::Stats,
     pub limits: LimitHits,
+    /// Calls a [`Filter`] left out of the report.
+    pub filtered_calls: u64,
+    /// The reported calls' patterns and timeline.
+    pub overview: Overview,
     /// Causes several calls share (failovers from one dead target), in the order of their first
     /// call.
     pub patterns: Vec<Pattern>,
@@ -189,6 +207,7 @@ impl Output for Analysis {
         self.tcp_reassembly = summary.tcp_reassembly;
         self.tls = summary.tls;
         self.limits = summary.limits;
+        self.filtered_calls = summary.filtered_calls;
         self.patterns = summary.patterns;
         self.vantage = summary.vantage;
         Ok(())
@@ -225,8 +244,10 @@ impl Analysis {
             .or_else(|| self.calls.iter().find(|c| c.call_id == key))
     }
 
-    /// Feeds the collected results, in report order, to an output (a renderer).
+    /// Feeds the collected results, in report order, to an output (a renderer), with the overview
+    /// of its calls.
     pub fn replay(&self, out: &mut dyn Output) -> io::Result<()> {
+        let mut out = Reporting::new(&Filter::default(), out);
         self.calls.iter().for_each(|c| out.call(c));
         self.other_dialogs.iter().for_each(|d| out.other(d));
         self.streams.iter().for_each(|s| out.stream(s));
@@ -250,9 +271,18 @@ impl Analysis {
             tcp_reassembly: self.tcp_reassembly.clone(),
             tls: self.tls.clone(),
             limits: self.limits.clone(),
+            filtered_calls: self.filtered_calls,
+            overview: Overview::default(),
             patterns: self.patterns.clone(),
             vantage: self.vantage.clone(),
         }
+    }
+
+    /// The overview of its calls (patterns, timeline), as its renderers see it.
+    pub fn overview(&self) -> Overview {
+        let mut overviewer = overview::Overviewer::default();
+        self.calls.iter().for_each(|c| overviewer.add(c));
+        overviewer.finish()
     }
 
     /// Packets in all files.
