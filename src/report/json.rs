@@ -42,7 +42,7 @@
 //!   left out of the report; the counts above are of the calls reported); `registrations`,
 //!   `failed_registrations` (with an `error` finding), `peers`, `peers_down` (with an `error` finding), `transactions`, `failed_transactions`: the
 //!   lengths of the arrays below and how many failed.
-//! - `failure_patterns` (array, most calls first): the reported calls with findings grouped by cause — same
+//! - `patterns` (array, most calls first): the reported calls with findings grouped by cause — same
 //!   primary finding code, state, final status, deciding host and, when the finding cites a failed
 //!   connection or ICMP error, the same dead target: `{ "code", "severity", "state", "final_status"
 //!   (number or null), "host" (the final response's sender, else where the first INVITE went), "target"
@@ -89,7 +89,7 @@
 //!   "src", "dst", "proto", "attempts", "first_frame", "frames", "ts", "summary", "cause",
 //!   "call_indexes": [1-based indexes of the calls it explains] }`; an `info` event with calls is one
 //!   that only their normal start or end produced (ICMP for early media or for RTP after the BYE).
-//! - `patterns` (array, in the order of their first call): causes several calls share — calls that
+//! - `failover_patterns` (array, in the order of their first call): calls that
 //!   failed over from the same dead target through the same host (`sip.failover` in each): `{ "code",
 //!   "host" (the host that kept trying it), "target" (`"ip:port"`), "call_indexes" (1-based),
 //!   "max_waited_ms" (the longest failover wait), "summary" }`.
@@ -1301,7 +1301,7 @@ impl<W: Write + Send> Output for Writer<W> {
                 unpatterned_calls: summary.overview.unpatterned,
                 vantage: vantage(&summary.vantage),
             },
-            failure_patterns: summary
+            patterns: summary
                 .overview
                 .patterns
                 .iter()
@@ -1321,7 +1321,7 @@ impl<W: Write + Send> Output for Writer<W> {
         let events = std::mem::take(&mut self.events);
         self.array("transport_events", events, false)?;
         let patterns: Vec<PatternJson> = summary.patterns.iter().map(pattern).collect();
-        self.out.write_all(b"  \"patterns\": ")?;
+        self.out.write_all(b"  \"failover_patterns\": ")?;
         self.out.write_all(&nested(&patterns, 1)?)?;
         self.out.write_all(b",\n")?;
         let streams = std::mem::take(&mut self.streams);
@@ -1367,7 +1367,7 @@ struct Head<'a> {
     tool: Tool,
     captures: Vec<Capture<'a>>,
     summary: Summary<'a>,
-    failure_patterns: Vec<FailurePatternJson<'a>>,
+    patterns: Vec<FailurePatternJson<'a>>,
 }
 
 /// One line per call, written as each call is finalized (NDJSON, for log pipelines): the call's

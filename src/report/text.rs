@@ -229,7 +229,7 @@ impl<W: Write + Send> Output for Writer<W> {
             }
         }
         if !summary.patterns.is_empty() {
-            writeln!(out, "\nPatterns (one cause behind several calls):")?;
+            writeln!(out, "\nFailovers (one dead target behind several calls):")?;
             for p in &summary.patterns {
                 writeln!(
                     out,
