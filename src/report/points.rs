@@ -6,7 +6,7 @@
 //! between points, and a ladder with a column per point (the frame that carried each packet there,
 //! `·` where it was not seen); then each point's own text report.
 //! JSON ([`write_json`]): the first point's schema-1 document with `capture_points`, `point_pairs`
-//! and `points_calls` added, and the other points' documents in `point_reports` (see `json.rs`).
+//! and `points_calls` added, and the other points' documents in `point_reports` (see `json/mod.rs`).
 //! HTML ([`write_html`]): the first point's page with a "Capture points" section at its top.
 
 use std::io::{self, Write};
@@ -253,7 +253,7 @@ fn offset_json(o: Option<ClockOffset>) -> Value {
     })
 }
 
-/// The points, pairs and calls as the JSON report's additions (see `json.rs`).
+/// The points, pairs and calls as the JSON report's additions (see `json/mod.rs`).
 fn additions(p: &Points) -> (Value, Value, Value) {
     let points = p
         .points

@@ -1,0 +1,460 @@
+//! The writers: the report document streamed as calls finish (items spooled in their order and
+//! written at the end), NDJSON a call a line, and the pretty layout they share.
+
+use super::transport::{connection, icmp, MAX_CONNECTIONS};
+use super::*;
+
+/// The counts of the summary that come from the calls and streams as they go by.
+#[derive(Default)]
+struct Tally {
+    calls: usize,
+    failed_calls: usize,
+    degraded_calls: usize,
+    by_code: BTreeMap<&'static str, usize>,
+    rtp_streams: usize,
+    other_dialogs: usize,
+    registrations: usize,
+    failed_registrations: usize,
+    peers: usize,
+    peers_down: usize,
+    transactions: usize,
+    failed_transactions: usize,
+}
+
+impl Tally {
+    fn registration(&mut self, r: &Diagnosed<Registration>) {
+        self.registrations += 1;
+        self.failed_registrations += usize::from(r.worst() == Some(Severity::Error));
+    }
+    fn peer(&mut self, p: &Diagnosed<Peer>) {
+        self.peers += 1;
+        self.peers_down += usize::from(p.worst() == Some(Severity::Error));
+    }
+    fn transaction(&mut self, t: &Diagnosed<Transaction>) {
+        self.transactions += 1;
+        self.failed_transactions += usize::from(t.worst() == Some(Severity::Error));
+    }
+
+    fn call(&mut self, d: &DiagnosedCall) {
+        self.calls += 1;
+        match d.worst() {
+            Some(Severity::Error) => self.failed_calls += 1,
+            Some(Severity::Warning) => self.degraded_calls += 1,
+            _ => {}
+        }
+        let mut codes: Vec<&'static str> = d.findings.iter().map(|f| f.code).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        for code in codes {
+            *self.by_code.entry(code).or_default() += 1;
+        }
+    }
+}
+
+/// The first 8 bytes of a code as a number: orders events of one frame by code, as text would.
+fn code_key(code: &str) -> u64 {
+    let mut b = [0u8; 8];
+    for (d, s) in b.iter_mut().zip(code.bytes()) {
+        *d = s;
+    }
+    u64::from_be_bytes(b)
+}
+
+/// `value` pretty-printed (two spaces a level, as `serde_json::to_vec_pretty`) as it sits at `depth`
+/// levels inside the report: every line after the first indented to that depth.
+fn nested(value: &impl Serialize, depth: usize) -> io::Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(2048);
+    let mut ser = serde_json::Serializer::with_formatter(
+        &mut out,
+        Nested {
+            depth,
+            has_value: false,
+        },
+    );
+    value.serialize(&mut ser)?;
+    Ok(out)
+}
+
+/// serde_json's pretty layout, starting `depth` levels in (so an item of a top-level array is written
+/// in place, not re-indented afterwards).
+struct Nested {
+    depth: usize,
+    has_value: bool,
+}
+
+/// Spaces enough for any depth the report reaches (deeper lines are written in pieces).
+const SPACES: &[u8; 64] = b"                                                                ";
+
+impl Nested {
+    fn newline<W: ?Sized + Write>(&self, w: &mut W) -> io::Result<()> {
+        w.write_all(b"\n")?;
+        let mut n = self.depth * 2;
+        while n > 0 {
+            let k = n.min(SPACES.len());
+            w.write_all(&SPACES[..k])?;
+            n -= k;
+        }
+        Ok(())
+    }
+
+    fn open<W: ?Sized + Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        w.write_all(bracket)
+    }
+
+    fn close<W: ?Sized + Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.depth -= 1;
+        if self.has_value {
+            self.newline(w)?;
+        }
+        w.write_all(bracket)
+    }
+
+    fn next<W: ?Sized + Write>(&self, w: &mut W, first: bool) -> io::Result<()> {
+        if !first {
+            w.write_all(b",")?;
+        }
+        self.newline(w)
+    }
+}
+
+impl serde_json::ser::Formatter for Nested {
+    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.open(w, b"[")
+    }
+    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.close(w, b"]")
+    }
+    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.next(w, first)
+    }
+    fn end_array_value<W: ?Sized + Write>(&mut self, _: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.open(w, b"{")
+    }
+    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.close(w, b"}")
+    }
+    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.next(w, first)
+    }
+    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        w.write_all(b": ")
+    }
+    fn end_object_value<W: ?Sized + Write>(&mut self, _: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+}
+
+/// The JSON report, written as the run goes: items are kept rendered in spools (in bounded memory)
+/// and the document is written, in the order of the schema, when the run finishes.
+pub struct Writer<W: Write> {
+    out: W,
+    tally: Tally,
+    calls: Spool,
+    others: Spool,
+    events: Spool,
+    streams: Spool,
+    connections: Spool,
+    icmp: Spool,
+    registrations: Spool,
+    peers: Spool,
+    transactions: Spool,
+    /// The first error rendering an item (reported by `finish`).
+    error: Option<io::Error>,
+}
+
+impl<W: Write> Writer<W> {
+    pub fn new(out: W) -> Writer<W> {
+        Writer {
+            out,
+            tally: Tally::default(),
+            calls: Spool::default(),
+            others: Spool::default(),
+            events: Spool::default(),
+            streams: Spool::default(),
+            connections: Spool::default(),
+            icmp: Spool::default(),
+            registrations: Spool::default(),
+            peers: Spool::default(),
+            transactions: Spool::default(),
+            error: None,
+        }
+    }
+
+    fn keep(&mut self, which: fn(&mut Self) -> &mut Spool, key: Key, value: &impl Serialize) {
+        match nested(value, 2) {
+            Ok(bytes) => which(self).push(key, bytes),
+            Err(e) => {
+                self.error.get_or_insert(e);
+            }
+        }
+    }
+
+    /// Writes `"name": [items]` from a spool, then `,` unless it is the last field.
+    fn array(&mut self, name: &str, spool: Spool, last: bool) -> io::Result<()> {
+        let out = &mut self.out;
+        write!(out, "  \"{name}\": [")?;
+        let mut first = true;
+        spool.drain(|item| {
+            out.write_all(if first { b"\n    " } else { b",\n    " })?;
+            first = false;
+            out.write_all(item)
+        })?;
+        if !first {
+            out.write_all(b"\n  ")?;
+        }
+        out.write_all(if last { b"]\n" } else { b"],\n" })
+    }
+}
+
+impl<W: Write> Sink for Writer<W> {
+    fn call(&mut self, d: &DiagnosedCall) {
+        self.tally.call(d);
+        self.keep(|w| &mut w.calls, (d.index as u64, 0), &call(d));
+    }
+    fn other(&mut self, dialog: &OtherDialog) {
+        self.tally.other_dialogs += 1;
+        self.keep(|w| &mut w.others, (dialog.first_frame, 0), &other(dialog));
+    }
+    fn stream(&mut self, s: &Stream) {
+        self.tally.rtp_streams += 1;
+        let v = StreamJson {
+            call: Some(s.call.map(|i| i + 1)),
+            ..stream(s)
+        };
+        self.keep(|w| &mut w.streams, (s.first_frame, 0), &v);
+    }
+    fn connection(&mut self, c: &Connection) {
+        if let Some(v) = connection(c) {
+            self.keep(|w| &mut w.connections, (c.first_frame, 0), &v);
+        }
+    }
+    fn transport_event(&mut self, e: &TransportEvent) {
+        let key = (e.first_frame, code_key(e.code));
+        self.keep(|w| &mut w.events, key, &transport_event(e));
+    }
+    fn transaction(&mut self, tx: &Diagnosed<Transaction>) {
+        self.tally.transaction(tx);
+        let v = json_items::transaction(tx);
+        self.keep(|w| &mut w.transactions, (tx.request.frame, 0), &v);
+    }
+    fn registration(&mut self, reg: &Diagnosed<Registration>) {
+        self.tally.registration(reg);
+        let v = json_items::registration(reg);
+        self.keep(|w| &mut w.registrations, (reg.first.frame, 0), &v);
+    }
+    fn peer(&mut self, peer: &Diagnosed<Peer>) {
+        self.tally.peer(peer);
+        // Peers arrive once, already in report order (by client, then server).
+        let key = self.peers.len();
+        let v = json_items::peer(peer);
+        self.keep(|w| &mut w.peers, (key, 0), &v);
+    }
+}
+
+impl<W: Write + Send> Output for Writer<W> {
+    fn icmp_error(&mut self, e: &IcmpError) {
+        self.keep(|w| &mut w.icmp, (e.frame, 0), &icmp(e));
+    }
+
+    fn finish(&mut self, summary: analysis::Summary) -> io::Result<()> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        let t = std::mem::take(&mut self.tally);
+        let head = Head {
+            schema_version: SCHEMA_VERSION,
+            tool: Tool {
+                name: "callscope",
+                version: env!("CARGO_PKG_VERSION"),
+            },
+            captures: summary.captures.iter().map(capture).collect(),
+            summary: Summary {
+                failed_calls: t.failed_calls,
+                degraded_calls: t.degraded_calls,
+                by_code: t.by_code,
+                rtp_streams: t.rtp_streams,
+                files: summary.captures.len(),
+                packets: summary.captures.iter().map(|c| c.packets).sum(),
+                sip_messages: summary.sip.messages,
+                sip_resent: summary.sip.resent,
+                sip_untracked: summary.sip.untracked,
+                limits: Limits {
+                    untracked_tcp_segments: summary.limits.untracked_tcp_segments,
+                    untracked_rtp_packets: summary.limits.untracked_rtp_packets,
+                    untracked_udptl_packets: summary.limits.untracked_udptl_packets,
+                    tcp_reassembly_bytes_skipped: summary.tcp_reassembly.bytes_skipped,
+                    tcp_reassembly_streams_over_limit: summary.tcp_reassembly.streams_over_limit,
+                    untracked_icmp_errors: summary.limits.untracked_icmp,
+                    out_of_order_packets: summary.limits.out_of_order,
+                    peak_open_call_ids: summary.limits.peak_open_call_ids,
+                    peak_open_streams: summary.limits.peak_open_streams,
+                    peak_open_connections: summary.limits.peak_open_connections,
+                },
+                calls: t.calls,
+                other_dialogs: t.other_dialogs,
+                registrations: t.registrations,
+                failed_registrations: t.failed_registrations,
+                peers: t.peers,
+                peers_down: t.peers_down,
+                transactions: t.transactions,
+                failed_transactions: t.failed_transactions,
+                sip_requests: &summary.sip.requests,
+                sip_responses: summary
+                    .sip
+                    .responses
+                    .iter()
+                    .map(|(s, n)| (s.0, *n))
+                    .collect(),
+                sip_malformed: &summary.sip_malformed,
+                filtered_calls: summary.filtered_calls,
+                unpatterned_calls: summary.overview.unpatterned,
+                vantage: vantage(&summary.vantage),
+            },
+            patterns: summary
+                .overview
+                .patterns
+                .iter()
+                .map(|p| failure_pattern(p, &summary.overview))
+                .collect(),
+        };
+        // The head object without its closing brace, then the arrays.
+        let mut head = serde_json::to_vec_pretty(&head)?;
+        // Pretty output ends with the object's closing "\n}".
+        head.truncate(head.len().saturating_sub(2));
+        self.out.write_all(&head)?;
+        self.out.write_all(b",\n")?;
+        let calls = std::mem::take(&mut self.calls);
+        self.array("calls", calls, false)?;
+        let others = std::mem::take(&mut self.others);
+        self.array("other_dialogs", others, false)?;
+        let events = std::mem::take(&mut self.events);
+        self.array("transport_events", events, false)?;
+        let patterns: Vec<PatternJson> = summary.patterns.iter().map(pattern).collect();
+        self.out.write_all(b"  \"failover_patterns\": ")?;
+        self.out.write_all(&nested(&patterns, 1)?)?;
+        self.out.write_all(b",\n")?;
+        let streams = std::mem::take(&mut self.streams);
+        self.array("rtp_streams", streams, false)?;
+        let connections = std::mem::take(&mut self.connections);
+        self.array("tcp_connections", take(connections, MAX_CONNECTIONS), false)?;
+        let icmp = std::mem::take(&mut self.icmp);
+        self.array("icmp_errors", icmp, false)?;
+        let registrations = std::mem::take(&mut self.registrations);
+        self.array("registrations", registrations, false)?;
+        let peers = std::mem::take(&mut self.peers);
+        self.array("peers", peers, false)?;
+        let transactions = std::mem::take(&mut self.transactions);
+        self.array("transactions", transactions, true)?;
+        self.out.write_all(b"}\n")?;
+        self.out.flush()
+    }
+}
+
+/// The first `n` items of a spool, as a spool.
+fn take(spool: Spool, n: usize) -> Spool {
+    if spool.len() <= n as u64 {
+        return spool;
+    }
+    let mut out = Spool::default();
+    let mut k = 0u64;
+    // Reading back is the only way to know the first ones by key; a spool this big is rare
+    // (more than MAX_CONNECTIONS failed or SIP connections).
+    let _ = spool.drain(|item| {
+        if k < n as u64 {
+            out.push((k, 0), item.to_vec());
+        }
+        k += 1;
+        Ok(())
+    });
+    out
+}
+
+/// The head of the report: everything before the arrays of items.
+#[derive(Serialize)]
+struct Head<'a> {
+    schema_version: u32,
+    tool: Tool,
+    captures: Vec<Capture<'a>>,
+    summary: Summary<'a>,
+    patterns: Vec<FailurePatternJson<'a>>,
+}
+
+/// One line per call, written as each call is finalized (NDJSON, for log pipelines): the call's
+/// object as in the report's `calls`.
+pub struct NdjsonWriter<W: Write> {
+    out: W,
+    error: Option<io::Error>,
+}
+
+impl<W: Write> NdjsonWriter<W> {
+    pub fn new(out: W) -> NdjsonWriter<W> {
+        NdjsonWriter { out, error: None }
+    }
+}
+
+impl<W: Write> Sink for NdjsonWriter<W> {
+    fn call(&mut self, d: &DiagnosedCall) {
+        if self.error.is_some() {
+            return;
+        }
+        let written = serde_json::to_writer(&mut self.out, &call(d))
+            .map_err(io::Error::from)
+            .and_then(|()| self.out.write_all(b"\n"));
+        if let Err(e) = written {
+            self.error = Some(e);
+        }
+    }
+    fn other(&mut self, _: &OtherDialog) {}
+    fn stream(&mut self, _: &Stream) {}
+    fn connection(&mut self, _: &Connection) {}
+    fn transport_event(&mut self, _: &TransportEvent) {}
+}
+
+impl<W: Write + Send> Output for NdjsonWriter<W> {
+    fn icmp_error(&mut self, _: &IcmpError) {}
+    fn finish(&mut self, _: analysis::Summary) -> io::Result<()> {
+        match self.error.take() {
+            Some(e) => Err(e),
+            None => self.out.flush(),
+        }
+    }
+}
+
+/// Writes one line per call of a collected analysis (see [`NdjsonWriter`]).
+pub fn write_ndjson(analysis: &Analysis, out: impl Write + Send) -> io::Result<()> {
+    analysis.replay(&mut NdjsonWriter::new(out))
+}
+
+/// Writes the report of a collected analysis as pretty-printed JSON followed by a newline.
+pub fn write(analysis: &Analysis, out: impl Write + Send) -> io::Result<()> {
+    analysis.replay(&mut Writer::new(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nested;
+
+    #[test]
+    fn nested_layout_is_serde_jsons_pretty_one_moved_in() {
+        let v = serde_json::json!({
+            "a": [], "b": {}, "c": [1, {"d": [null, "x"], "e": {}}], "f": {"g": [[]], "h": 1.5},
+        });
+        let pretty = serde_json::to_string_pretty(&v).expect("serialises");
+        assert_eq!(
+            String::from_utf8(nested(&v, 0).expect("serialises")).expect("UTF-8"),
+            pretty
+        );
+        let moved = pretty.replace('\n', "\n    ");
+        assert_eq!(
+            String::from_utf8(nested(&v, 2).expect("serialises")).expect("UTF-8"),
+            moved
+        );
+    }
+}
