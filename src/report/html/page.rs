@@ -50,7 +50,7 @@ const STATES: [State; 5] = [
     State::InProgress,
 ];
 
-fn severity_rank(s: Option<Severity>) -> u8 {
+pub(super) fn severity_rank(s: Option<Severity>) -> u8 {
     match s {
         Some(Severity::Error) => 0,
         Some(Severity::Warning) => 1,
@@ -288,7 +288,7 @@ pub(super) fn overview(t: &Tally, summary: &Summary, h: &mut String) -> fmt::Res
 }
 
 /// `#12`, a link to its section when it has one.
-fn call_link(index: usize, detailed: &Detailed) -> String {
+pub(super) fn call_link(index: usize, detailed: &Detailed) -> String {
     if detailed.has(index) {
         format!("<a href=\"#call-{n}\">#{n}</a>", n = index + 1)
     } else {
