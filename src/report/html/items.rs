@@ -95,7 +95,7 @@ impl Section {
         if self.items > ITEM_ROWS {
             writeln!(
                 out,
-                "<p class=\"note\">And {} more.</p>",
+                "<p class=\"note\">{} not listed.</p>",
                 plural(self.items - ITEM_ROWS, noun)
             )?;
         }
@@ -383,5 +383,42 @@ impl Items {
             TRANSACTION_COLUMNS,
             out,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_section_lists_failed_items_first_and_at_most_its_rows() {
+        let mut s = Section::default();
+        let n = ITEM_ROWS + 100;
+        for k in 0..n {
+            // Every tenth item failed, the others fine: the failed ones come first.
+            let worst = (k % 10 == 9).then_some(Severity::Error);
+            s.push(worst, k, |h| {
+                h.push_str(&format!("<tr class=\"sev-x\"><td>{k}</td></tr>\n"));
+                Ok(())
+            })
+            .expect("render");
+        }
+        let mut out = Vec::new();
+        s.write(("things", "Things", "thing"), &["thing"], &mut out)
+            .expect("write to a Vec");
+        let page = String::from_utf8(out).expect("UTF-8");
+        assert_eq!(
+            page.matches("<tr class=\"sev-x\">").count() as u64,
+            ITEM_ROWS
+        );
+        assert!(page.contains(&format!("{n} things, {} with an error finding", n / 10)));
+        assert!(page.contains("<p class=\"note\">100 things not listed.</p>"));
+        let first: Vec<&str> = page
+            .split("<td>")
+            .skip(1)
+            .take(2)
+            .map(|c| c.split('<').next().unwrap_or_default())
+            .collect();
+        assert_eq!(first, ["9", "19"], "failed first, each in capture order");
     }
 }
