@@ -274,6 +274,25 @@ fn run_chromium(bin: &str, profile: &Path, page: &Path, args: &[String]) -> Vec<
     reader.join().expect("chromium's output")
 }
 
+/// The DOM Chromium makes of a page once its script ran; `None` (skipped, saying `what`) without
+/// Chromium.
+fn dump_dom(page: &str, what: &str) -> Option<String> {
+    let Some(bin) = chromium() else {
+        support::optional::skip(what, "chromium is not installed (apt-get install chromium)");
+        return None;
+    };
+    let tmp = TempDir::new("html-dom");
+    let path = tmp.0.join("page.html");
+    std::fs::write(&path, page).expect("write the page");
+    let dom = run_chromium(
+        bin,
+        &tmp.0.join("profile"),
+        &path,
+        &["--dump-dom".to_string()],
+    );
+    Some(String::from_utf8_lossy(&dom).into_owned())
+}
+
 /// The page of a large capture stays small and opens quickly: 20 000 generated calls (a fifth
 /// rejected, each by its own host, so 256 patterns and 50 calls in detail: the page's worst case)
 /// make a page under a fifth of 20 MB (so, the page growing at most in proportion, 100 000 calls
@@ -313,22 +332,9 @@ fn a_large_capture_makes_a_page_that_stays_small_and_opens_quickly() {
         "the first page as HTML"
     );
     assert!(text.matches("<section class=\"call").count() <= html::DETAIL_PATTERNS);
-    let Some(bin) = chromium() else {
-        return support::optional::skip(
-            "opening the large page in Chromium",
-            "chromium is not installed (apt-get install chromium)",
-        );
+    let Some(dom) = dump_dom(&text, "opening the large page in Chromium") else {
+        return;
     };
-    let tmp = TempDir::new("html-large");
-    let path = tmp.0.join("large.html");
-    std::fs::write(&path, &text).expect("write the page");
-    let dom = run_chromium(
-        bin,
-        &tmp.0.join("profile"),
-        &path,
-        &["--dump-dom".to_string()],
-    );
-    let dom = String::from_utf8_lossy(&dom);
     let rendered: u64 = dom
         .split_once("data-rendered=\"")
         .and_then(|(_, rest)| rest.split('"').next())
@@ -504,22 +510,9 @@ fn registrations_peers_and_other_transactions_have_their_sections() {
     assert!(txs.contains("<b>no response</b>") && txs.contains("<code>sip.no_response</code>"));
     assert!(txs.contains("<td>#1</td>"), "the REFER's call");
 
-    let Some(bin) = chromium() else {
-        return support::optional::skip(
-            "laying out the registrations in Chromium",
-            "chromium is not installed (apt-get install chromium)",
-        );
+    let Some(dom) = dump_dom(&page, "laying out the registrations in Chromium") else {
+        return;
     };
-    let tmp = TempDir::new("html-items");
-    let path = tmp.0.join("register-auth.html");
-    std::fs::write(&path, &page).expect("write the page");
-    let dom = run_chromium(
-        bin,
-        &tmp.0.join("profile"),
-        &path,
-        &["--dump-dom".to_string()],
-    );
-    let dom = String::from_utf8_lossy(&dom);
     let regs = table(&dom, "registrations-table");
     assert_eq!(row_marks(regs).len(), 7, "the rows stay in their table");
     assert_eq!(regs.matches("class=\"finding error\"").count(), 6);

@@ -12,7 +12,7 @@ use std::fmt::{self, Write as _};
 use std::io::{self, Write};
 
 use super::page::severity_rank;
-use super::{escape, findings, fmt_failed, table_head};
+use super::{drain_first, escape, findings, fmt_failed, table_head};
 use crate::correlate::peers::Peer;
 use crate::correlate::registrations::Registration;
 use crate::correlate::transactions::Transaction;
@@ -83,14 +83,7 @@ impl Section {
         );
         h.push('\n');
         out.write_all(h.as_bytes())?;
-        let mut k = 0u64;
-        self.rows.drain(|row| {
-            k += 1;
-            if k <= ITEM_ROWS {
-                out.write_all(row)?;
-            }
-            Ok(())
-        })?;
+        drain_first(self.rows, ITEM_ROWS, out)?;
         out.write_all(b"</tbody></table>\n")?;
         if self.items > ITEM_ROWS {
             writeln!(

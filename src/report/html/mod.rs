@@ -4,10 +4,12 @@
 //! Takes a run (as an [`Output`], fed as calls finish, or a collected [`Analysis`]); writes a single
 //! HTML document with inline CSS, inline SVG and inline script: the captures and summary counts, the
 //! failure patterns (the calls grouped by cause, each with its count, share, time span and example
-//! calls), the timeline (calls started per interval, failures stacked by code, MOS and loss when
+//! calls), the calls that all ended at the same duration (with the likely cause), the timeline (calls started per interval, failures stacked by code, MOS and loss when
 //! there is media), the call table (failed calls first; sortable, searchable by number, address,
 //! Call-ID and code, and paged by the script, [`PAGE_ROWS`] rows at a time, from a compact copy of
-//! every row in the page; without the script the first page is there as plain HTML), and the calls
+//! every row in the page; without the script the first page is there as plain HTML), the
+//! registrations, SIP peers and other transactions (failed first, at most 500 rows
+//! each), and the calls
 //! shown in detail: every call when there are at most [`LADDER_CALL_LIMIT`], else the worst call of
 //! each of the first [`DETAIL_PATTERNS`] patterns — each with its findings, a Wireshark filter, a
 //! ladder diagram of its SIP messages with the transport evidence tied to it (TCP handshake
@@ -26,8 +28,9 @@
 //!
 //! This file holds the writer and the markup helpers the parts share (escaping, table heads, a few
 //! cell formats). The parts live beside it: `page` (head, summary, patterns, captures and calls
-//! tables, tail, with `style.css`, `sort.js` and `calls.js` inlined), `timeline` (the calls over time
-//! as SVG), `call` (one call's section), `ladder` (the SVG of one call's SIP, TCP and ICMP rows, from
+//! tables, tail, with `style.css`, `sort.js` and `calls.js` inlined), `durations` (the calls ending
+//! at the same duration), `items` (registrations, SIP peers, other transactions), `timeline` (the
+//! calls over time as SVG), `call` (one call's section), `ladder` (the SVG of one call's SIP, TCP and ICMP rows, from
 //! the call's evidence) and `plot` (a stream's jitter and gaps over time).
 
 use std::borrow::Cow;
@@ -377,6 +380,18 @@ pub(super) fn findings(fs: &[Finding], h: &mut String) -> std::fmt::Result {
         )?;
     }
     Ok(())
+}
+
+/// Writes the first `max` rows of a spool, in its order (the others are read and dropped).
+pub(super) fn drain_first(rows: Spool, max: u64, out: &mut impl Write) -> io::Result<()> {
+    let mut k = 0u64;
+    rows.drain(|row| {
+        k += 1;
+        if k <= max {
+            out.write_all(row)?;
+        }
+        Ok(())
+    })
 }
 
 /// A call state for people: `in progress` for `in_progress`.

@@ -13,8 +13,8 @@ use std::io::{self, Write};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    date_time, escape, fmt_failed, mos, state_label, table_head, Tally, LADDER_CALL_LIMIT,
-    LADDER_MAX_ROWS, PAGE_ROWS,
+    date_time, drain_first, escape, fmt_failed, mos, state_label, table_head, Tally,
+    LADDER_CALL_LIMIT, LADDER_MAX_ROWS, PAGE_ROWS,
 };
 use crate::analysis::{CaptureSummary, Overview, Summary};
 use crate::correlate::calls::State;
@@ -736,14 +736,7 @@ pub(super) fn tail(events: Spool, streams: Spool, out: &mut impl Write) -> io::R
         );
         h.push('\n');
         out.write_all(h.as_bytes())?;
-        let mut k = 0u64;
-        streams.drain(|row| {
-            k += 1;
-            if k <= UNLINKED_STREAM_ROWS {
-                out.write_all(row)?;
-            }
-            Ok(())
-        })?;
+        drain_first(streams, UNLINKED_STREAM_ROWS, out)?;
         out.write_all(b"</tbody></table>\n")?;
         if total > UNLINKED_STREAM_ROWS {
             writeln!(
