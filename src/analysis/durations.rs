@@ -343,4 +343,47 @@ mod tests {
         let tcp = Tally { udp: 0, ..tally(3) };
         assert_eq!(cause(&tcp, 1800, 10), None, "no UDP timeout on TCP");
     }
+
+    #[test]
+    fn durations_within_a_second_group_around_the_busiest() {
+        let at = |s: u32, calls: u64| {
+            let mut t = tally(calls);
+            t.min_ms = u64::from(s) * 1000;
+            t.max_ms = t.min_ms;
+            (s, t)
+        };
+        let counter = DurationCounter {
+            // 31–34 s: the busiest window is around 33 (32–34 s, 5 calls), which leaves 31 s alone;
+            // 45 s is busier still but no timer's value; 900 s (15 min): 3 calls.
+            by_second: [
+                at(31, 1),
+                at(32, 2),
+                at(33, 1),
+                at(34, 2),
+                at(900, 3),
+                at(45, 5),
+            ]
+            .into_iter()
+            .collect(),
+            ended: 14,
+            longer: 0,
+        };
+        let d = counter.finish();
+        let found: Vec<(u32, u64, Cause)> = d
+            .patterns
+            .iter()
+            .map(|p| (p.seconds, p.calls, p.cause))
+            .collect();
+        assert_eq!(
+            found,
+            [(33, 5, Cause::TimerH), (900, 3, Cause::RoundDuration)],
+            "{:?}",
+            d.patterns
+        );
+        assert_eq!(
+            (d.patterns[0].min_ms, d.patterns[0].max_ms),
+            (32_000, 34_000)
+        );
+        assert_eq!(d.ended, 14);
+    }
 }
