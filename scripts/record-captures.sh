@@ -442,6 +442,28 @@ sc_ack_dropped() {
     waitpid "$PID_app1"
 }
 
+# 11b. Three calls 100 ms apart whose ACKs app1's firewall drops, as in ack-dropped: each 200 OK is
+#      retransmitted until Timer H and app1 sends its BYE ~31.5 s after each 200, so every call of the
+#      capture ends at the same duration (the pattern across calls). Three callers and three
+#      applications on app1 (SIP 5060/5070/5080, RTP 6000/6010/6020 and 20000/20010/20020), so that
+#      each call has its own media endpoints, as with real phones and servers.
+sc_ack_dropped_calls() {
+    firewall lab-app1 fw-drop-ack-ports.nft
+    cap_start lab-sw lab-br0
+    local k
+    for k in 0 1 2; do
+        bgrun lab-app1 "app$k" 90 sipp -sf "$LAB/uas-ack-timeout.xml" -i "$APP1" -p $((5060 + 10 * k)) -mi "$APP1" \
+            -mp $((20000 + 10 * k)) "${SIPP_COMMON[@]}"
+    done
+    sleep 0.5
+    for k in 0 1 2; do
+        bgrun lab-caller "caller$k" 90 sipp "$APP1:$((5060 + 10 * k))" -sf "$LAB/uac-ack-lost.xml" -i "$CALLER" \
+            -p $((5060 + 10 * k)) -mi "$CALLER" -mp $((6000 + 10 * k)) -s app "${SIPP_COMMON[@]}"
+        sleep 0.1
+    done
+    for k in 0 1 2; do waitpid "$(eval echo "\$PID_caller$k")"; waitpid "$(eval echo "\$PID_app$k")"; done
+}
+
 # 12. Degraded but working call: ~4 % random RTP loss on both uplinks (before the mirror), plus send-time
 #     jitter on the caller's RTP (replayed from a pcap with jittered timestamps). 5 s.
 sc_media_impaired() {
@@ -1212,7 +1234,7 @@ sc_tls_no_sni() {
 
 ALL=(sip-udp-basic-call sip-udp-outcomes tcp-syn-dropped-proxy tcp-syn-dropped-at-app tcp-syn-refused
      udp-icmp-unreachable udp-invite-dropped failover-slow media-blocked-both media-one-way ack-dropped
-     media-impaired sip-tcp-call tls-handshake-failed media-dead-air media-stopped failover-udp
+     ack-dropped-calls media-impaired sip-tcp-call tls-handshake-failed media-dead-air media-stopped failover-udp
      nat-private-sdp fax-t38 fax-t38-refused fax-t38-one-way media-one-way-at-caller
      media-blocked-both-at-caller ice-call ice-failed codec-mismatch media-changes midcall-one-way
      teardown-rtp-after-bye early-media-port-closed hep-feed hep2-feed lync-fe-504 lync-ice-failed

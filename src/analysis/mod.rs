@@ -24,6 +24,7 @@ use crate::decrypt;
 use crate::diagnose::{Diagnosed, DiagnosedCall, Pattern, Sink, TransportEvent};
 use crate::reassembly;
 
+pub mod durations;
 pub mod filter;
 pub mod overview;
 pub mod patterns;

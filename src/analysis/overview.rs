@@ -1,12 +1,14 @@
-//! The first screen of a report: how many calls, how many without a problem, the failure patterns
-//! and the timeline — aggregates of the reported calls, computed once per run for every renderer.
+//! The first screen of a report: how many calls, how many without a problem, the failure patterns,
+//! the durations calls share and the timeline — aggregates of the reported calls, computed once per run for every renderer.
 //!
 //! Takes each reported call; produces an [`Overview`] at the end. Memory is bounded by the distinct
-//! patterns ([`super::patterns::MAX_PATTERNS`]) and the timeline's intervals
+//! patterns ([`super::patterns::MAX_PATTERNS`]), the distinct durations
+//! ([`super::durations::MAX_SECONDS`]) and the timeline's intervals
 //! ([`super::timeline::MAX_BUCKETS`]), never by the number of calls.
 
 use std::collections::HashMap;
 
+use super::durations::{DurationCounter, Durations};
 use super::patterns::{Key, Pattern, Patterns};
 use super::timeline::Timeline;
 use crate::diagnose::DiagnosedCall;
@@ -22,6 +24,8 @@ pub struct Overview {
     pub patterns: Vec<Pattern>,
     /// Calls with findings whose pattern came after the cap on patterns.
     pub unpatterned: u64,
+    /// Answered calls that ended at the same duration, with its likely cause.
+    pub durations: Durations,
     pub timeline: Timeline,
 }
 
@@ -51,6 +55,7 @@ pub struct Overviewer {
     calls: u64,
     clean: u64,
     patterns: Patterns,
+    durations: DurationCounter,
     timeline: Timeline,
 }
 
@@ -61,6 +66,7 @@ impl Overviewer {
             self.clean += 1;
         }
         self.patterns.add(d);
+        self.durations.add(d);
         self.timeline.add(d);
     }
 
@@ -71,6 +77,7 @@ impl Overviewer {
             clean: self.clean,
             patterns,
             unpatterned,
+            durations: self.durations.finish(),
             timeline: self.timeline,
         }
     }

@@ -12,8 +12,8 @@ use super::json::{link_type_name, wireshark_filter};
 use super::spool::Spool;
 use super::text_items::Items;
 use super::words::{
-    clock, clock_s, duration_or_dash, fax_line, interval, pattern_outcome, sdp_note, short_uri,
-    sparkline, truncate, vantage_line,
+    clock, clock_s, duration_or_dash, duration_pattern_what, fax_line, interval, pattern_outcome,
+    sdp_note, short_uri, sparkline, truncate, vantage_line,
 };
 use crate::analysis::patterns::Pattern;
 use crate::analysis::{Analysis, CaptureSummary, Output, Overview, Summary};
@@ -211,6 +211,7 @@ impl<W: Write + Send> Output for Writer<W> {
         let overview = &summary.overview;
         write_timeline(overview, out)?;
         write_patterns(overview, &self.options, out)?;
+        write_durations(overview, out)?;
         if self.calls > 0 {
             writeln!(out)?;
             write_list_header(out)?;
@@ -359,6 +360,34 @@ fn write_patterns(overview: &Overview, options: &Options, out: &mut impl Write) 
             plural(overview.unpatterned, "call"),
             crate::analysis::patterns::MAX_PATTERNS
         )?;
+    }
+    Ok(())
+}
+
+/// The durations answered calls shared, with their likely cause: one line each, the cause under it.
+fn write_durations(overview: &Overview, out: &mut impl Write) -> io::Result<()> {
+    let d = &overview.durations;
+    if d.patterns.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "\nCalls ending at the same duration (of {} ended by BYE):",
+        plural(d.ended, "answered call")
+    )?;
+    for p in &d.patterns {
+        writeln!(
+            out,
+            "{:>7} {:<5} {:>5.1}%  {}  {}–{}  e.g. #{}",
+            p.calls,
+            if p.calls == 1 { "call" } else { "calls" },
+            d.share(p.calls),
+            duration_pattern_what(p),
+            clock_s(p.first_ts_ns),
+            clock_s(p.last_ts_ns),
+            p.first_index + 1
+        )?;
+        writeln!(out, "        likely cause: {}", p.cause.explanation())?;
     }
     Ok(())
 }

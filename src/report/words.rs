@@ -5,6 +5,7 @@
 use std::borrow::Cow;
 
 use super::format::rfc3339;
+use crate::analysis::durations::DurationPattern;
 use crate::analysis::patterns::Pattern;
 use crate::correlate::calls::State;
 use crate::correlate::fax::Fax;
@@ -144,6 +145,23 @@ pub(crate) fn pattern_outcome(p: &Pattern) -> String {
         out.push_str(&format!(", dead target {t}"));
     }
     out
+}
+
+/// What a duration pattern's calls did: `ended 31.5 s after the answer (31.4–31.6 s); 3 hung up by
+/// the callee, 3 over UDP`.
+pub(crate) fn duration_pattern_what(p: &DurationPattern) -> String {
+    let (min, max) = (duration_ms(p.min_ms as f64), duration_ms(p.max_ms as f64));
+    let range = if min == max {
+        String::new()
+    } else {
+        format!(" ({min}–{max})")
+    };
+    format!(
+        "ended {} after the answer{range}; {} hung up by the callee, {} over UDP",
+        duration_ms((p.min_ms + p.max_ms) as f64 / 2.0),
+        p.by_callee,
+        p.udp
+    )
 }
 
 /// An interval of the timeline for people: `1 s`, `20 s`, `2 min`, `1 h`.

@@ -274,6 +274,25 @@ fn run_chromium(bin: &str, profile: &Path, page: &Path, args: &[String]) -> Vec<
     reader.join().expect("chromium's output")
 }
 
+/// The DOM Chromium makes of a page once its script ran; `None` (skipped, saying `what`) without
+/// Chromium.
+fn dump_dom(page: &str, what: &str) -> Option<String> {
+    let Some(bin) = chromium() else {
+        support::optional::skip(what, "chromium is not installed (apt-get install chromium)");
+        return None;
+    };
+    let tmp = TempDir::new("html-dom");
+    let path = tmp.0.join("page.html");
+    std::fs::write(&path, page).expect("write the page");
+    let dom = run_chromium(
+        bin,
+        &tmp.0.join("profile"),
+        &path,
+        &["--dump-dom".to_string()],
+    );
+    Some(String::from_utf8_lossy(&dom).into_owned())
+}
+
 /// The page of a large capture stays small and opens quickly: 20 000 generated calls (a fifth
 /// rejected, each by its own host, so 256 patterns and 50 calls in detail: the page's worst case)
 /// make a page under a fifth of 20 MB (so, the page growing at most in proportion, 100 000 calls
@@ -313,22 +332,9 @@ fn a_large_capture_makes_a_page_that_stays_small_and_opens_quickly() {
         "the first page as HTML"
     );
     assert!(text.matches("<section class=\"call").count() <= html::DETAIL_PATTERNS);
-    let Some(bin) = chromium() else {
-        return support::optional::skip(
-            "opening the large page in Chromium",
-            "chromium is not installed (apt-get install chromium)",
-        );
+    let Some(dom) = dump_dom(&text, "opening the large page in Chromium") else {
+        return;
     };
-    let tmp = TempDir::new("html-large");
-    let path = tmp.0.join("large.html");
-    std::fs::write(&path, &text).expect("write the page");
-    let dom = run_chromium(
-        bin,
-        &tmp.0.join("profile"),
-        &path,
-        &["--dump-dom".to_string()],
-    );
-    let dom = String::from_utf8_lossy(&dom);
     let rendered: u64 = dom
         .split_once("data-rendered=\"")
         .and_then(|(_, rest)| rest.split('"').next())
@@ -428,4 +434,87 @@ fn chromium_renders_the_report() {
         r < 40 && (60..100).contains(&g) && (110..150).contains(&b),
         "header colour {r},{g},{b}: the inline CSS did not apply"
     );
+}
+
+/// A table of the page by its id, up to its end.
+fn table<'a>(page: &'a str, id: &str) -> &'a str {
+    let from = page
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no table {id}"));
+    let rest = &page[from..];
+    &rest[..rest.find("</table>").expect("its end")]
+}
+
+/// The rows of a table by severity mark, in order (`error`, `warning`, `none`, ...).
+fn row_marks(table: &str) -> Vec<&str> {
+    table
+        .split("<tr class=\"sev-")
+        .skip(1)
+        .filter_map(|r| r.split('"').next())
+        .collect()
+}
+
+/// Registrations, SIP peers and the other transactions each have their section, failed items first
+/// with their findings under them, and their counts in the summary at the top; Chromium lays the
+/// rows out inside their tables (the markup nests).
+#[test]
+fn registrations_peers_and_other_transactions_have_their_sections() {
+    let page = render(&analyze_file("testdata/lab/register-auth.pcap"));
+    assert_self_contained(&page);
+    assert_balanced(&page);
+    assert!(
+        page.contains(
+            "<a href=\"#registrations\">Registrations</a>: 7 bindings, <span class=\"poor\">6 failed</span>"
+        ),
+        "the summary says how many registrations failed"
+    );
+    let regs = table(&page, "registrations-table");
+    assert_eq!(
+        row_marks(regs),
+        ["error", "error", "error", "error", "error", "error", "none"],
+        "failed bindings first"
+    );
+    assert!(regs.contains("<code>sip:alice@lab.example</code>"));
+    assert!(regs.contains("<td>registered</td>") && regs.contains("<td>expired</td>"));
+    assert_eq!(
+        regs.matches("<tr class=\"item-findings\">").count(),
+        6,
+        "each failed binding's findings under it"
+    );
+    assert!(regs.contains("<code>sip.registration_failed</code>"));
+    assert!(regs.contains("401 Unauthorized"));
+
+    let keepalive = render(&analyze_file("testdata/lab/options-keepalive.pcap"));
+    let peers = table(&keepalive, "sip-peers-table");
+    assert_eq!(
+        row_marks(peers).first(),
+        Some(&"error"),
+        "a failing pair first"
+    );
+    assert!(peers.contains("<code>sip.keepalive_failed</code>"));
+    assert!(peers.contains("down at the end"));
+    assert!(peers.contains("2 connections without SYN-ACK"));
+    assert!(keepalive.contains("<a href=\"#sip-peers\">SIP peers</a>:"));
+
+    let others = render(&analyze_file("testdata/lab/other-transactions.pcap"));
+    assert!(others.contains(
+        "<a href=\"#other-transactions\">Other transactions</a>: 5 transactions, <span class=\"poor\">2 failed</span>"
+    ));
+    let txs = table(&others, "other-transactions-table");
+    assert_eq!(
+        row_marks(txs),
+        ["error", "error", "warning", "none", "none"],
+        "failed transactions first"
+    );
+    assert!(txs.contains("489 Bad Event"));
+    assert!(txs.contains("<b>no response</b>") && txs.contains("<code>sip.no_response</code>"));
+    assert!(txs.contains("<td>#1</td>"), "the REFER's call");
+
+    let Some(dom) = dump_dom(&page, "laying out the registrations in Chromium") else {
+        return;
+    };
+    let regs = table(&dom, "registrations-table");
+    assert_eq!(row_marks(regs).len(), 7, "the rows stay in their table");
+    assert_eq!(regs.matches("class=\"finding error\"").count(), 6);
+    assert_eq!(regs.matches("class=\"finding info\"").count(), 1);
 }

@@ -9,14 +9,14 @@ use std::fmt::{self, Write as _};
 
 use super::ladder::ladder;
 use super::plot::plot;
-use super::{date_time, escape, mos, state_label, table_head};
+use super::{date_time, escape, findings, mos, state_label, table_head};
 use crate::correlate::calls::State;
 use crate::correlate::media::Stream;
 use crate::diagnose::rules::media_poor_quality::{MAX_LOSS_PCT, MAX_MEAN_JITTER_MS, MIN_MOS};
 use crate::diagnose::{DiagnosedCall, Severity};
 use crate::report::json::wireshark_filter;
-use crate::report::words::{clock, duration_or_dash, fax_line, short_uri};
-use crate::words::{frame_range, frames_list};
+use crate::report::words::{duration_or_dash, fax_line, short_uri};
+use crate::words::frame_range;
 
 /// One call's section: facts, findings, Wireshark filter, ladder and media (with plots).
 pub(super) fn call_section(call: &DiagnosedCall, h: &mut String) -> fmt::Result {
@@ -96,24 +96,7 @@ pub(super) fn call_section(call: &DiagnosedCall, h: &mut String) -> fmt::Result 
         &format!("{} ({} retransmitted)", call.messages.len(), call.resent()),
     )?;
     h.push_str("</dl>\n");
-    for (k, f) in fs.iter().enumerate() {
-        writeln!(
-            h,
-            "<div class=\"finding {sev}\"><span class=\"sev {sev}\">{sev}</span> <code>{}</code>{}\
-             <p class=\"summary\">{}</p><p class=\"cause\">{}</p><p class=\"ev\">Evidence: {} · {}</p></div>",
-            escape(f.code),
-            if k == 0 && fs.len() > 1 {
-                "<span class=\"primary\">primary</span>"
-            } else {
-                ""
-            },
-            escape(&f.summary),
-            escape(&f.cause),
-            frames_list(&f.frames, 16),
-            clock(f.ts_ns),
-            sev = f.severity.as_str(),
-        )?;
-    }
+    findings(fs, h)?;
     if fs.is_empty() {
         h.push_str("<p class=\"note\">No findings for this call.</p>\n");
     }

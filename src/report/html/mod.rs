@@ -4,10 +4,12 @@
 //! Takes a run (as an [`Output`], fed as calls finish, or a collected [`Analysis`]); writes a single
 //! HTML document with inline CSS, inline SVG and inline script: the captures and summary counts, the
 //! failure patterns (the calls grouped by cause, each with its count, share, time span and example
-//! calls), the timeline (calls started per interval, failures stacked by code, MOS and loss when
+//! calls), the calls that all ended at the same duration (with the likely cause), the timeline (calls started per interval, failures stacked by code, MOS and loss when
 //! there is media), the call table (failed calls first; sortable, searchable by number, address,
 //! Call-ID and code, and paged by the script, [`PAGE_ROWS`] rows at a time, from a compact copy of
-//! every row in the page; without the script the first page is there as plain HTML), and the calls
+//! every row in the page; without the script the first page is there as plain HTML), the
+//! registrations, SIP peers and other transactions (failed first, at most 500 rows
+//! each), and the calls
 //! shown in detail: every call when there are at most [`LADDER_CALL_LIMIT`], else the worst call of
 //! each of the first [`DETAIL_PATTERNS`] patterns — each with its findings, a Wireshark filter, a
 //! ladder diagram of its SIP messages with the transport evidence tied to it (TCP handshake
@@ -26,8 +28,9 @@
 //!
 //! This file holds the writer and the markup helpers the parts share (escaping, table heads, a few
 //! cell formats). The parts live beside it: `page` (head, summary, patterns, captures and calls
-//! tables, tail, with `style.css`, `sort.js` and `calls.js` inlined), `timeline` (the calls over time
-//! as SVG), `call` (one call's section), `ladder` (the SVG of one call's SIP, TCP and ICMP rows, from
+//! tables, tail, with `style.css`, `sort.js` and `calls.js` inlined), `durations` (the calls ending
+//! at the same duration), `items` (registrations, SIP peers, other transactions), `timeline` (the
+//! calls over time as SVG), `call` (one call's section), `ladder` (the SVG of one call's SIP, TCP and ICMP rows, from
 //! the call's evidence) and `plot` (a stream's jitter and gaps over time).
 
 use std::borrow::Cow;
@@ -41,12 +44,19 @@ use crate::analysis::patterns::{Key, MAX_PATTERNS};
 use crate::analysis::{Analysis, Output, Summary};
 use crate::correlate::calls::OtherDialog;
 use crate::correlate::media::Stream;
+use crate::correlate::peers::Peer;
+use crate::correlate::registrations::Registration;
+use crate::correlate::transactions::Transaction;
 use crate::correlate::transport::{Connection, IcmpError};
-use crate::diagnose::{DiagnosedCall, Severity, Sink, TransportEvent};
+use crate::diagnose::{Diagnosed, DiagnosedCall, Finding, Severity, Sink, TransportEvent};
 use crate::report::format::rfc3339;
 use crate::report::spool::Spool;
+use crate::report::words::clock;
+use crate::words::frames_list;
 
 mod call;
+mod durations;
+mod items;
 mod ladder;
 mod page;
 mod plot;
@@ -109,6 +119,8 @@ pub struct Writer<W: Write> {
     keys: FxHashMap<Key, u32>,
     unlinked_events: Spool,
     unlinked_streams: Spool,
+    /// Registrations, SIP peers and other transactions.
+    items: items::Items,
     error: Option<io::Error>,
 }
 
@@ -122,6 +134,7 @@ impl<W: Write> Writer<W> {
             keys: FxHashMap::default(),
             unlinked_events: Spool::default(),
             unlinked_streams: Spool::default(),
+            items: items::Items::default(),
             error: None,
         }
     }
@@ -179,6 +192,21 @@ impl<W: Write> Sink for Writer<W> {
         }
     }
     fn connection(&mut self, _: &Connection) {}
+    fn registration(&mut self, r: &Diagnosed<Registration>) {
+        if let Err(e) = self.items.registration(r) {
+            self.note(fmt_failed(e));
+        }
+    }
+    fn peer(&mut self, p: &Diagnosed<Peer>) {
+        if let Err(e) = self.items.peer(p) {
+            self.note(fmt_failed(e));
+        }
+    }
+    fn transaction(&mut self, t: &Diagnosed<Transaction>) {
+        if let Err(e) = self.items.transaction(t) {
+            self.note(fmt_failed(e));
+        }
+    }
     fn transport_event(&mut self, e: &TransportEvent) {
         self.tally.transport_events += 1;
         if e.calls.is_empty() {
@@ -228,7 +256,10 @@ impl<W: Write + Send> Output for Writer<W> {
         let mut h = String::with_capacity(64 * 1024);
         page::head(&summary.captures, &mut h).map_err(fmt_failed)?;
         page::overview(&self.tally, &summary, &mut h).map_err(fmt_failed)?;
+        self.items.summary(&mut h).map_err(fmt_failed)?;
+        durations::summary(overview, &mut h).map_err(fmt_failed)?;
         page::patterns(overview, &detailed, &mut h).map_err(fmt_failed)?;
+        durations::durations(overview, &detailed, &mut h).map_err(fmt_failed)?;
         timeline::timeline(overview, &mut h).map_err(fmt_failed)?;
         page::captures_table(&summary.captures, &mut h);
         out.write_all(h.as_bytes())?;
@@ -240,6 +271,7 @@ impl<W: Write + Send> Output for Writer<W> {
             (self.tally.calls, first_day_ms(&summary)),
             &mut *out,
         )?;
+        std::mem::take(&mut self.items).write(&mut *out)?;
         if self.tally.calls > 0 {
             h.clear();
             write!(h, "<h2 id=\"calls-detail\">Calls in detail</h2>").map_err(fmt_failed)?;
@@ -324,6 +356,42 @@ pub(super) fn table_head(h: &mut String, attrs: &str, columns: &[&str]) {
         h.push_str("</th>");
     }
     h.push_str("</tr></thead><tbody>");
+}
+
+/// The findings of a call or an item, each a block with its severity, code, summary, cause, evidence
+/// frames and time (the first marked primary when there are several).
+pub(super) fn findings(fs: &[Finding], h: &mut String) -> std::fmt::Result {
+    for (k, f) in fs.iter().enumerate() {
+        writeln!(
+            h,
+            "<div class=\"finding {sev}\"><span class=\"sev {sev}\">{sev}</span> <code>{}</code>{}\
+             <p class=\"summary\">{}</p><p class=\"cause\">{}</p><p class=\"ev\">Evidence: {} · {}</p></div>",
+            escape(f.code),
+            if k == 0 && fs.len() > 1 {
+                "<span class=\"primary\">primary</span>"
+            } else {
+                ""
+            },
+            escape(&f.summary),
+            escape(&f.cause),
+            frames_list(&f.frames, 16),
+            clock(f.ts_ns),
+            sev = f.severity.as_str(),
+        )?;
+    }
+    Ok(())
+}
+
+/// Writes the first `max` rows of a spool, in its order (the others are read and dropped).
+pub(super) fn drain_first(rows: Spool, max: u64, out: &mut impl Write) -> io::Result<()> {
+    let mut k = 0u64;
+    rows.drain(|row| {
+        k += 1;
+        if k <= max {
+            out.write_all(row)?;
+        }
+        Ok(())
+    })
 }
 
 /// A call state for people: `in progress` for `in_progress`.

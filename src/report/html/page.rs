@@ -13,8 +13,8 @@ use std::io::{self, Write};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    date_time, escape, fmt_failed, mos, state_label, table_head, Tally, LADDER_CALL_LIMIT,
-    LADDER_MAX_ROWS, PAGE_ROWS,
+    date_time, drain_first, escape, fmt_failed, mos, state_label, table_head, Tally,
+    LADDER_CALL_LIMIT, LADDER_MAX_ROWS, PAGE_ROWS,
 };
 use crate::analysis::{CaptureSummary, Overview, Summary};
 use crate::correlate::calls::State;
@@ -50,7 +50,7 @@ const STATES: [State; 5] = [
     State::InProgress,
 ];
 
-fn severity_rank(s: Option<Severity>) -> u8 {
+pub(super) fn severity_rank(s: Option<Severity>) -> u8 {
     match s {
         Some(Severity::Error) => 0,
         Some(Severity::Warning) => 1,
@@ -288,7 +288,7 @@ pub(super) fn overview(t: &Tally, summary: &Summary, h: &mut String) -> fmt::Res
 }
 
 /// `#12`, a link to its section when it has one.
-fn call_link(index: usize, detailed: &Detailed) -> String {
+pub(super) fn call_link(index: usize, detailed: &Detailed) -> String {
     if detailed.has(index) {
         format!("<a href=\"#call-{n}\">#{n}</a>", n = index + 1)
     } else {
@@ -736,14 +736,7 @@ pub(super) fn tail(events: Spool, streams: Spool, out: &mut impl Write) -> io::R
         );
         h.push('\n');
         out.write_all(h.as_bytes())?;
-        let mut k = 0u64;
-        streams.drain(|row| {
-            k += 1;
-            if k <= UNLINKED_STREAM_ROWS {
-                out.write_all(row)?;
-            }
-            Ok(())
-        })?;
+        drain_first(streams, UNLINKED_STREAM_ROWS, out)?;
         out.write_all(b"</tbody></table>\n")?;
         if total > UNLINKED_STREAM_ROWS {
             writeln!(

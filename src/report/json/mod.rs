@@ -38,7 +38,8 @@
 //!   "sends", "receives" (packets from it / to it were seen), "ttl_min", "ttl_max" (of its SIP over
 //!   UDP), "hops" (routers between it and the capture point, from the TTL; null if unknown), "mac"
 //!   (the source MAC of its SIP over UDP: the last router's when it is not on this link) }],
-//!   "more_hosts" (beyond the host limit) }`, `filtered_calls` (calls a filter such as `--number`
+//!   "more_hosts" (beyond the host limit) }`, `ended_calls` (answered calls ended by BYE: those
+//!   `duration_patterns` count), `filtered_calls` (calls a filter such as `--number`
 //!   left out of the report; the counts above are of the calls reported); `registrations`,
 //!   `failed_registrations` (with an `error` finding), `peers`, `peers_down` (with an `error` finding), `transactions`, `failed_transactions`: the
 //!   lengths of the arrays below and how many failed.
@@ -51,6 +52,15 @@
 //!   and of the call with the most findings of the gravest severity), "summary", "cause" (the first
 //!   call's primary finding) }`; at most 256 (`summary.unpatterned_calls` counts the calls of
 //!   further patterns).
+//! - `duration_patterns` (array, most calls first): answered calls across the capture that all ended
+//!   at the same duration (answer to BYE, within ±1 s of `seconds`), reported when what they share
+//!   names a likely cause: `{ "seconds", "calls", "share_pct" (of `summary.ended_calls`, the answered
+//!   calls ended by BYE), "min_ms", "max_ms", "cause" (`ack_missing`: most carry sip.ack_missing, the
+//!   callee's Timer H; `session_timer`: most carry sip.session_expired; `timer_h`: no finding, hung
+//!   up by the callee at 32 s; `round_duration`: no finding, hung up by the callee at a whole number
+//!   of minutes over UDP: a NAT/firewall UDP timeout or a call-duration limit), "explanation",
+//!   "hung_up_by_callee", "udp_calls", "ack_missing_calls", "session_expired_calls", "first_call"
+//!   (1-based), "first_ts", "last_ts" (earliest and latest call start) }`.
 //! - `calls` (array, by first frame): per call
 //!   - `index` (1-based, as the call list shows it), `call_id`, `from`, `to` (URIs of the first INVITE),
 //!     `caller`, `callee` (`"ip:port"`, IPv6 as `"[ip]:port"`: where the first INVITE came from and went);
@@ -176,6 +186,7 @@ use serde::Serialize;
 use super::format::{endpoint, rfc3339};
 use super::json_items;
 use super::spool::{Key, Spool};
+use crate::analysis::durations::{DurationPattern, Durations};
 use crate::analysis::patterns::Pattern as FailurePattern;
 use crate::analysis::{self, Analysis, CaptureSummary, Output, Overview};
 use crate::correlate::calls::OtherDialog;
@@ -339,6 +350,7 @@ struct Summary<'a> {
     vantage: VantageJson,
     filtered_calls: u64,
     unpatterned_calls: u64,
+    ended_calls: u64,
 }
 
 #[derive(Serialize)]
@@ -376,6 +388,43 @@ fn failure_pattern<'a>(p: &'a FailurePattern, overview: &Overview) -> FailurePat
         worst_call: p.worst.index + 1,
         summary: &f.summary,
         cause: &f.cause,
+    }
+}
+
+#[derive(Serialize)]
+struct DurationPatternJson {
+    seconds: u32,
+    calls: u64,
+    share_pct: f64,
+    min_ms: u64,
+    max_ms: u64,
+    cause: &'static str,
+    explanation: &'static str,
+    hung_up_by_callee: u64,
+    udp_calls: u64,
+    ack_missing_calls: u64,
+    session_expired_calls: u64,
+    first_call: usize,
+    first_ts: String,
+    last_ts: String,
+}
+
+fn duration_pattern(p: &DurationPattern, durations: &Durations) -> DurationPatternJson {
+    DurationPatternJson {
+        seconds: p.seconds,
+        calls: p.calls,
+        share_pct: (durations.share(p.calls) * 10.0).round() / 10.0,
+        min_ms: p.min_ms,
+        max_ms: p.max_ms,
+        cause: p.cause.as_str(),
+        explanation: p.cause.explanation(),
+        hung_up_by_callee: p.by_callee,
+        udp_calls: p.udp,
+        ack_missing_calls: p.ack_missing,
+        session_expired_calls: p.session_expired,
+        first_call: p.first_index + 1,
+        first_ts: rfc3339(p.first_ts_ns),
+        last_ts: rfc3339(p.last_ts_ns),
     }
 }
 

@@ -315,6 +315,7 @@ impl<W: Write + Send> Output for Writer<W> {
                 sip_malformed: &summary.sip_malformed,
                 filtered_calls: summary.filtered_calls,
                 unpatterned_calls: summary.overview.unpatterned,
+                ended_calls: summary.overview.durations.ended,
                 vantage: vantage(&summary.vantage),
             },
             patterns: summary
@@ -322,6 +323,13 @@ impl<W: Write + Send> Output for Writer<W> {
                 .patterns
                 .iter()
                 .map(|p| failure_pattern(p, &summary.overview))
+                .collect(),
+            duration_patterns: summary
+                .overview
+                .durations
+                .patterns
+                .iter()
+                .map(|p| duration_pattern(p, &summary.overview.durations))
                 .collect(),
         };
         // The head object without its closing brace, then the arrays.
@@ -384,6 +392,7 @@ struct Head<'a> {
     captures: Vec<Capture<'a>>,
     summary: Summary<'a>,
     patterns: Vec<FailurePatternJson<'a>>,
+    duration_patterns: Vec<DurationPatternJson>,
 }
 
 /// One line per call, written as each call is finalized (NDJSON, for log pipelines): the call's
