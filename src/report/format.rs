@@ -1,7 +1,7 @@
-//! Formatting the reports do by the million: timestamps (RFC 3339 in UTC with microseconds) and
-//! endpoints (`ip:port`, IPv6 as `[ip]:port`), written without `format!`.
+//! Formatting the reports do by the million: timestamps (RFC 3339 in UTC with microseconds),
+//! endpoints (`ip:port`, IPv6 as `[ip]:port`), addresses and MACs, written without `format!`.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use crate::words::civil_from_days;
 
@@ -30,7 +30,8 @@ pub(crate) fn rfc3339(ts_ns: i64) -> String {
     put(14, 2, (rem % 3600 / 60) as u64);
     put(17, 2, (rem % 60) as u64);
     put(20, 6, frac as u64);
-    String::from_utf8_lossy(&b).into_owned()
+    // Only ASCII digits and separators: always UTF-8.
+    std::str::from_utf8(&b).unwrap_or_default().to_owned()
 }
 
 /// `192.0.2.10:5060`, or `[2001:db8::1]:5060` (as `SocketAddr`'s `Display`, which IPv6 keeps).
@@ -39,15 +40,43 @@ pub(crate) fn endpoint(a: SocketAddr) -> String {
         return a.to_string();
     };
     let mut out = String::with_capacity(21);
-    for (i, octet) in v4.ip().octets().into_iter().enumerate() {
-        if i > 0 {
-            out.push('.');
-        }
-        push_number(&mut out, u32::from(octet));
-    }
+    push_ipv4(&mut out, v4.ip().octets());
     out.push(':');
     push_number(&mut out, u32::from(v4.port()));
     out
+}
+
+/// `192.0.2.10` or `2001:db8::1` (as `IpAddr`'s `Display`).
+pub(crate) fn ip(a: IpAddr) -> String {
+    let IpAddr::V4(v4) = a else {
+        return a.to_string();
+    };
+    let mut out = String::with_capacity(15);
+    push_ipv4(&mut out, v4.octets());
+    out
+}
+
+/// `02:00:5e:10:00:01`: lower-case hex, colon-separated.
+pub(crate) fn mac(m: [u8; 6]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(17);
+    for (i, b) in m.into_iter().enumerate() {
+        if i > 0 {
+            out.push(':');
+        }
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
+    out
+}
+
+fn push_ipv4(out: &mut String, octets: [u8; 4]) {
+    for (i, octet) in octets.into_iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        push_number(out, u32::from(octet));
+    }
 }
 
 fn push_number(out: &mut String, v: u32) {
@@ -67,7 +96,7 @@ fn push_number(out: &mut String, v: u32) {
 
 #[cfg(test)]
 mod tests {
-    use super::{endpoint, rfc3339};
+    use super::{endpoint, ip, mac, rfc3339};
 
     #[test]
     fn formats_endpoints_as_display_does() {
@@ -80,6 +109,15 @@ mod tests {
             let a: std::net::SocketAddr = a.parse().expect("an address");
             assert_eq!(endpoint(a), a.to_string());
         }
+    }
+
+    #[test]
+    fn formats_addresses_and_macs_as_display_does() {
+        for a in ["0.0.0.0", "192.0.2.10", "255.255.255.255", "2001:db8::1"] {
+            let a: std::net::IpAddr = a.parse().expect("an address");
+            assert_eq!(ip(a), a.to_string());
+        }
+        assert_eq!(mac([2, 0, 0x5e, 0x10, 0xab, 0xff]), "02:00:5e:10:ab:ff");
     }
 
     #[test]
