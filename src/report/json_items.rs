@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::format::{endpoint, rfc3339};
+use super::format::{self, endpoint, rfc3339};
 use super::json::{finding, FindingJson};
 use crate::correlate::peers::{MethodCounts, Peer, ProbeFailures};
 use crate::correlate::registrations::{FailureRun, Registration};
@@ -182,7 +182,7 @@ pub(crate) fn peer(d: &Diagnosed<Peer>) -> PeerJson<'_> {
     let p = &d.item;
     let k = &p.keepalive;
     PeerJson {
-        client: p.client.to_string(),
+        client: format::ip(p.client),
         end_ts: rfc3339(p.last_ts_ns),
         findings: findings(&d.findings),
         first_failure_frame: frame(p.first_failure),

@@ -173,7 +173,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::format::{endpoint, rfc3339};
+use super::format::{self, endpoint, rfc3339};
 use super::json_items;
 use super::spool::{Key, Spool};
 use crate::analysis::patterns::Pattern as FailurePattern;
@@ -594,13 +594,8 @@ fn vantage(v: &Vantage) -> VantageJson {
             .iter()
             .map(|h| HostJson {
                 hops: h.hops(),
-                ip: h.ip.to_string(),
-                mac: h.mac.map(|m| {
-                    m.iter()
-                        .map(|b| format!("{b:02x}"))
-                        .collect::<Vec<_>>()
-                        .join(":")
-                }),
+                ip: format::ip(h.ip),
+                mac: h.mac.map(format::mac),
                 receives: h.receives,
                 sends: h.sends,
                 ttl_max: h.ttl.map(|t| t.1),
