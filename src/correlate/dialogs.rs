@@ -15,6 +15,7 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
@@ -295,7 +296,8 @@ impl Dialogs {
     }
 
     /// Adds the next message in capture order.
-    pub fn push(&mut self, msg: Message) -> Placed {
+    pub fn push(&mut self, msg: impl Into<Arc<Message>>) -> Placed {
+        let msg = msg.into();
         self.count(&msg);
         if msg.call_id.is_empty() {
             self.stats.without_call_id += 1;

@@ -80,18 +80,19 @@ fn push_ipv4(out: &mut String, octets: [u8; 4]) {
 }
 
 fn push_number(out: &mut String, v: u32) {
+    // Digits from the right, then pushed as one piece.
     let mut digits = [0u8; 10];
-    let mut n = 0;
+    let mut at = digits.len();
     let mut v = v;
     loop {
-        digits[n] = b'0' + (v % 10) as u8;
-        n += 1;
+        at -= 1;
+        digits[at] = b'0' + (v % 10) as u8;
         v /= 10;
         if v == 0 {
             break;
         }
     }
-    out.extend(digits[..n].iter().rev().map(|&d| char::from(d)));
+    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
 }
 
 #[cfg(test)]

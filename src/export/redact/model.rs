@@ -5,6 +5,7 @@
 
 use std::collections::HashSet;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use super::Redactor;
 use crate::analysis::Analysis;
@@ -137,8 +138,8 @@ impl Redactor {
     fn transaction(&self, t: &mut Transaction) {
         t.client = self.socket(t.client);
         t.server = self.socket(t.server);
-        t.request = self.message(&t.request);
-        t.response = t.response.as_ref().map(|r| self.message(r));
+        t.request = Arc::new(self.message(&t.request));
+        t.response = t.response.as_ref().map(|r| Arc::new(self.message(r)));
     }
 
     fn registration(&self, r: &mut Registration) {
@@ -163,7 +164,7 @@ impl Redactor {
     fn call(&self, c: &Call) -> Call {
         let mut c = c.clone();
         for seen in &mut c.messages {
-            seen.msg = self.message(&seen.msg);
+            seen.msg = Arc::new(self.message(&seen.msg));
         }
         c.call_id = self.call_id(&c.call_id);
         c.caller = self.socket(c.caller);
