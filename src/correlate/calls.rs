@@ -328,8 +328,8 @@ pub(crate) fn build_call(messages: Vec<Seen>, mid_call: bool) -> Call {
         call_id: invite.call_id.clone(),
         caller,
         callee: invite.dst,
-        from: invite.from_uri.clone(),
-        to: invite.to_uri.clone(),
+        from: invite.from_uri.to_string(),
+        to: invite.to_uri.to_string(),
         transport: invite.transport,
         state,
         final_response: final_msg.map(|m| FinalResponse {
