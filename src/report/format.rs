@@ -149,13 +149,24 @@ pub(crate) fn ssrc(v: u32) -> Short {
 }
 
 fn push(out: &mut Short, s: &str) {
-    // Every value formatted here fits (see `Short`).
-    let _ = fmt::Write::write_str(out, s);
+    push_ascii(out, s.as_bytes());
+}
+
+/// Appends bytes the callers know to be ASCII (digits, separators), so `Short` stays UTF-8; every
+/// value formatted here fits (see `Short`).
+fn push_ascii(out: &mut Short, b: &[u8]) {
+    let at = usize::from(out.len);
+    if let Some(dest) = out.buf.get_mut(at..at + b.len()) {
+        dest.copy_from_slice(b);
+        out.len = (at + b.len()) as u8;
+    }
 }
 
 fn push_hex(out: &mut Short, digits: &[u8; 16], b: u8) {
-    let pair = [digits[usize::from(b >> 4)], digits[usize::from(b & 0xf)]];
-    push(out, std::str::from_utf8(&pair).unwrap_or_default());
+    push_ascii(
+        out,
+        &[digits[usize::from(b >> 4)], digits[usize::from(b & 0xf)]],
+    );
 }
 
 fn push_ipv4(out: &mut Short, octets: [u8; 4]) {
@@ -180,7 +191,7 @@ fn push_number(out: &mut Short, v: u32) {
             break;
         }
     }
-    push(out, std::str::from_utf8(&digits[at..]).unwrap_or_default());
+    push_ascii(out, &digits[at..]);
 }
 
 #[cfg(test)]
