@@ -12,6 +12,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use super::message::{Kind, Message, Method, Transport};
 use crate::proto::sip::StatusCode;
@@ -19,7 +20,8 @@ use crate::proto::sip::StatusCode;
 /// A message of a call and whether it repeated an earlier one.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Seen {
-    pub msg: Message,
+    /// Shared with the transaction it belongs to, if any.
+    pub msg: Arc<Message>,
     pub resent: bool,
 }
 
@@ -129,7 +131,7 @@ impl Call {
     /// The first INVITE; for a call the capture caught mid-call, its first message (which may be a
     /// re-INVITE, a BYE, ...).
     pub fn invite(&self) -> &Message {
-        let mut msgs = self.messages.iter().map(|s| &s.msg);
+        let mut msgs = self.messages.iter().map(|s| &*s.msg);
         let first = msgs
             .clone()
             .next()
@@ -219,7 +221,7 @@ pub(crate) fn build_other(messages: Vec<Seen>) -> OtherDialog {
 /// Builds a call from its messages; `mid_call` when the capture started inside its dialog (then the
 /// first message stands for the INVITE it missed).
 pub(crate) fn build_call(messages: Vec<Seen>, mid_call: bool) -> Call {
-    let msgs: Vec<&Message> = messages.iter().map(|s| &s.msg).collect();
+    let msgs: Vec<&Message> = messages.iter().map(|s| &*s.msg).collect();
     let first = *msgs.first().expect("a call has a message by construction");
     let invite = if mid_call {
         first
@@ -326,8 +328,8 @@ pub(crate) fn build_call(messages: Vec<Seen>, mid_call: bool) -> Call {
         call_id: invite.call_id.clone(),
         caller,
         callee: invite.dst,
-        from: invite.from_uri.clone(),
-        to: invite.to_uri.clone(),
+        from: invite.from_uri.to_string(),
+        to: invite.to_uri.to_string(),
         transport: invite.transport,
         state,
         final_response: final_msg.map(|m| FinalResponse {

@@ -15,6 +15,7 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
@@ -59,7 +60,18 @@ impl Default for Limits {
 }
 
 /// What a message repeats when it is a retransmission: request or response, method or status, CSeq.
-type Signature = (bool, String, u32, String);
+#[derive(Clone, PartialEq, Eq)]
+struct Signature {
+    what: What,
+    cseq: Option<(u32, Method)>,
+}
+
+/// The request's method or the response's status.
+#[derive(Clone, PartialEq, Eq)]
+enum What {
+    Request(Method),
+    Response(StatusCode),
+}
 
 /// How far a call has got, updated message by message (enough to know when it ended).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -284,7 +296,8 @@ impl Dialogs {
     }
 
     /// Adds the next message in capture order.
-    pub fn push(&mut self, msg: Message) -> Placed {
+    pub fn push(&mut self, msg: impl Into<Arc<Message>>) -> Placed {
+        let msg = msg.into();
         self.count(&msg);
         if msg.call_id.is_empty() {
             self.stats.without_call_id += 1;
@@ -447,7 +460,12 @@ impl Dialogs {
                 } else {
                     OTHER_METHODS
                 };
-                *requests.entry(name.to_string()).or_default() += 1
+                match requests.get_mut(name) {
+                    Some(count) => *count += 1,
+                    None => {
+                        requests.insert(name.to_string(), 1);
+                    }
+                }
             }
             Kind::Response { status, .. } => *self.stats.responses.entry(*status).or_default() += 1,
         }
@@ -462,16 +480,12 @@ fn signature(msg: &Message) -> Option<Signature> {
     if matches!(msg.method(), Some(Method::Ack | Method::Cancel)) {
         return None;
     }
-    let (is_request, what) = match &msg.kind {
-        Kind::Request { method, .. } => (true, method.as_str().to_string()),
-        Kind::Response { status, .. } => (false, status.to_string()),
+    let what = match &msg.kind {
+        Kind::Request { method, .. } => What::Request(method.clone()),
+        Kind::Response { status, .. } => What::Response(*status),
     };
-    let (seq, method) = msg
-        .cseq
-        .as_ref()
-        .map(|c| (c.seq, c.method.as_str().to_string()))
-        .unwrap_or_default();
-    Some((is_request, what, seq, method))
+    let cseq = msg.cseq.as_ref().map(|c| (c.seq, c.method.clone()));
+    Some(Signature { what, cseq })
 }
 
 /// Whether `msg` repeats the previous message in its direction; remembers it. Provisional responses

@@ -5,6 +5,8 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use compact_str::CompactString;
+
 use super::fields::Fields;
 use crate::proto::sip::StatusCode;
 use crate::proto::{sdp, sip};
@@ -276,15 +278,15 @@ pub struct Message {
     pub kind: Kind,
     pub call_id: String,
     pub cseq: Option<CSeq>,
-    pub from_uri: String,
-    pub from_display: Option<String>,
-    pub from_tag: Option<String>,
-    pub to_uri: String,
-    pub to_tag: Option<String>,
+    pub from_uri: CompactString,
+    pub from_display: Option<CompactString>,
+    pub from_tag: Option<CompactString>,
+    pub to_uri: CompactString,
+    pub to_tag: Option<CompactString>,
     /// Branch of the top Via.
-    pub branch: Option<String>,
-    pub contact: Option<String>,
-    pub user_agent: Option<String>,
+    pub branch: Option<CompactString>,
+    pub contact: Option<CompactString>,
+    pub user_agent: Option<CompactString>,
     /// P-Asserted-Identity URIs (RFC 3325 §9.1), for finding a call by number.
     pub asserted: Vec<String>,
     pub reasons: Vec<Reason>,
@@ -383,14 +385,17 @@ impl Message {
                 seq: c.seq,
                 method: Method::from_sip(c.method),
             }),
-            from_uri: from.map(|f| f.uri.to_string()).unwrap_or_default(),
-            from_display: from.and_then(|f| f.display).map(str::to_string),
-            from_tag: from.and_then(|f| f.tag).map(str::to_string),
-            to_uri: to.map(|t| t.uri.to_string()).unwrap_or_default(),
-            to_tag: to.and_then(|t| t.tag).map(str::to_string),
-            branch: m.top_via().and_then(|v| v.branch).map(str::to_string),
-            contact: m.contact().map(|c| c.uri.to_string()),
-            user_agent: m.user_agent().or_else(|| m.server()).map(str::to_string),
+            from_uri: from.map(|f| f.uri.into()).unwrap_or_default(),
+            from_display: from.and_then(|f| f.display).map(CompactString::from),
+            from_tag: from.and_then(|f| f.tag).map(CompactString::from),
+            to_uri: to.map(|t| t.uri.into()).unwrap_or_default(),
+            to_tag: to.and_then(|t| t.tag).map(CompactString::from),
+            branch: m.top_via().and_then(|v| v.branch).map(CompactString::from),
+            contact: m.contact().map(|c| c.uri.into()),
+            user_agent: m
+                .user_agent()
+                .or_else(|| m.server())
+                .map(CompactString::from),
             asserted: m
                 .header_values("P-Asserted-Identity")
                 .filter_map(sip::NameAddr::parse)

@@ -334,7 +334,7 @@ impl Table {
     /// The initial INVITEs of a finished call, per hop: answered when the hop's destination sent any
     /// response back.
     pub fn call(&mut self, call: &Call) {
-        let msgs = || call.messages.iter().map(|s| &s.msg);
+        let msgs = || call.messages.iter().map(|s| &*s.msg);
         let mut hops: Vec<(SocketAddr, SocketAddr, i64, u64, Transport)> = Vec::new();
         for m in msgs() {
             if m.method() == Some(&Method::Invite)

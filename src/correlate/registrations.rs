@@ -282,7 +282,7 @@ impl Registration {
         self.transport = tx.transport;
         self.call_id.clone_from(&req.call_id);
         if req.user_agent.is_some() {
-            self.user_agent.clone_from(&req.user_agent);
+            self.user_agent = req.user_agent.as_deref().map(str::to_string);
         }
         let credentials = req.fields().credentials.as_ref();
         if let Some(c) = credentials {

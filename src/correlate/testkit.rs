@@ -43,7 +43,7 @@ fn message(frame: u64, ms: f64, src: &str, dst: &str, kind: Kind, cseq: CSeq) ->
         from_tag: Some("caller".into()),
         to_uri: "sip:app@192.0.2.31".into(),
         to_tag: None,
-        branch: Some(format!("z9hG4bK{frame}")),
+        branch: Some(format!("z9hG4bK{frame}").into()),
         contact: None,
         user_agent: None,
         asserted: Vec::new(),
@@ -301,7 +301,7 @@ pub(crate) fn registration_request(
     m.to_tag = None;
     m.to_uri = "sip:phone@lab.example".into();
     m.from_uri = "sip:phone@lab.example".into();
-    m.branch = Some(format!("z9hG4bK-reg{cseq}"));
+    m.branch = Some(format!("z9hG4bK-reg{cseq}").into());
     m.fields = Some(Box::new(Fields {
         credentials: credentials.then(|| Credentials {
             username: Some("phone".into()),
@@ -333,7 +333,7 @@ pub(crate) fn registration_response(
     use crate::correlate::fields::{Binding, Challenge, Fields};
     let mut m = resp(frame, ms, src, dst, status, Method::Register, cseq).call_id("registration-1");
     m.to_uri = "sip:phone@lab.example".into();
-    m.branch = Some(format!("z9hG4bK-reg{cseq}"));
+    m.branch = Some(format!("z9hG4bK-reg{cseq}").into());
     m.fields = Some(Box::new(Fields {
         challenge: matches!(status, 401 | 407).then(|| Challenge {
             realm: Some("lab.example".into()),

@@ -12,6 +12,7 @@
 use std::collections::VecDeque;
 use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use rustc_hash::{FxHashMap, FxHasher};
 
@@ -48,7 +49,7 @@ pub struct Transaction {
     pub server: SocketAddr,
     pub transport: Transport,
     /// The request as first sent.
-    pub request: Message,
+    pub request: Arc<Message>,
     /// Its transmissions, the first included (at most 16).
     pub sent: Vec<At>,
     /// Transmissions in all.
@@ -56,7 +57,7 @@ pub struct Transaction {
     /// The first provisional response.
     pub provisional: Option<At>,
     /// The final response, as first seen.
-    pub response: Option<Message>,
+    pub response: Option<Arc<Message>>,
     /// The capture ended before the transaction did (neither answered nor past Timer F).
     pub open_at_end: bool,
 }
@@ -64,7 +65,7 @@ pub struct Transaction {
 impl Transaction {
     /// The final response's status.
     pub fn status(&self) -> Option<StatusCode> {
-        self.response.as_ref().and_then(Message::status)
+        self.response.as_deref().and_then(Message::status)
     }
 
     /// When the request was first sent.
@@ -136,7 +137,7 @@ pub fn listed(method: &Method) -> bool {
 /// The [`listed`] transactions among one call's messages (in capture order), as the tracker saw
 /// them, by first frame; those the call outlived without an answer are `open_at_end`.
 pub fn of_call<'a>(
-    messages: impl IntoIterator<Item = &'a Message>,
+    messages: impl IntoIterator<Item = &'a Arc<Message>>,
     call: usize,
 ) -> Vec<Transaction> {
     let mut t = Tracker::new(Limits::default());
@@ -200,7 +201,7 @@ impl Tracker {
     }
 
     /// Takes the next SIP message into account.
-    pub fn observe(&mut self, m: &Message) -> Observed {
+    pub fn observe(&mut self, m: &Arc<Message>) -> Observed {
         let Some(method) = m.cseq_method() else {
             return Observed::Other;
         };
@@ -240,7 +241,7 @@ impl Tracker {
                     client: m.src,
                     server: m.dst,
                     transport: m.transport,
-                    request: m.clone(),
+                    request: Arc::clone(m),
                     sent: vec![at],
                     sent_count: 1,
                     provisional: None,
@@ -256,7 +257,7 @@ impl Tracker {
             }
             (Some(status), Some(k)) if status.is_final() => match self.close(k) {
                 Some(mut tx) => {
-                    tx.response = Some(m.clone());
+                    tx.response = Some(Arc::clone(m));
                     Observed::Done(Box::new(tx))
                 }
                 None => Observed::Other,
@@ -316,8 +317,12 @@ mod tests {
     use super::*;
     use crate::correlate::testkit::{req, resp, APP, CALLER};
 
+    fn observe(t: &mut Tracker, m: &Message) -> Observed {
+        t.observe(&Arc::new(m.clone()))
+    }
+
     fn done(t: &mut Tracker, m: &Message) -> Option<Transaction> {
-        match t.observe(m) {
+        match observe(t, m) {
             Observed::Done(tx) => Some(*tx),
             _ => None,
         }
@@ -336,7 +341,7 @@ mod tests {
         for m in &mut msgs {
             m.branch = Some("z9hG4bK1".into());
         }
-        assert!(matches!(t.observe(&msgs[0]), Observed::New(_)));
+        assert!(matches!(observe(&mut t, &msgs[0]), Observed::New(_)));
         assert!(done(&mut t, &msgs[1]).is_none());
         assert!(done(&mut t, &msgs[2]).is_none());
         let tx = done(&mut t, &msgs[3]).expect("answered");
@@ -351,8 +356,8 @@ mod tests {
     fn an_unanswered_request_ends_at_timer_f_and_invites_are_not_tracked() {
         let mut t = Tracker::new(Limits::default());
         let m = req(1, 0.0, CALLER, APP, Method::Other("MESSAGE".into()), 1);
-        t.observe(&m);
-        t.observe(&req(2, 1.0, CALLER, APP, Method::Invite, 1));
+        observe(&mut t, &m);
+        observe(&mut t, &req(2, 1.0, CALLER, APP, Method::Invite, 1));
         assert_eq!(t.len(), 1);
         assert!(t.expire(m.ts_ns + TIMER_B_NS - 1).is_none());
         let tx = t.expire(m.ts_ns + TIMER_B_NS).expect("timed out");
@@ -363,8 +368,8 @@ mod tests {
     #[test]
     fn a_response_on_another_branch_or_beyond_the_limit_is_no_transaction() {
         let mut t = Tracker::new(Limits { open: 1 });
-        t.observe(&req(1, 0.0, CALLER, APP, Method::Bye, 2));
-        t.observe(&req(2, 0.0, CALLER, APP, Method::Bye, 3));
+        observe(&mut t, &req(1, 0.0, CALLER, APP, Method::Bye, 2));
+        observe(&mut t, &req(2, 0.0, CALLER, APP, Method::Bye, 3));
         assert_eq!((t.len(), t.untracked), (1, 1));
         let mut other = resp(3, 5.0, APP, CALLER, 200, Method::Bye, 2);
         other.branch = Some("z9hG4bKelsewhere".into());

@@ -109,7 +109,7 @@ impl<'a> Teardown<'a> {
         final_msg: Option<&'a Message>,
         bye: Option<&'a Message>,
     ) -> Option<Self> {
-        let msgs = || call.messages.iter().map(|s| &s.msg);
+        let msgs = || call.messages.iter().map(|s| &*s.msg);
         let (start, done) = match call.state {
             // A call caught mid-call was up when the capture started: its BYE ends it too.
             State::Answered | State::MidCall => {
@@ -217,7 +217,7 @@ impl<'a> CallFacts<'a> {
         mut streams: Vec<&'a Stream>,
         stun: Vec<&'a StunCheck>,
     ) -> Self {
-        let msgs = || call.messages.iter().map(|s| &s.msg);
+        let msgs = || call.messages.iter().map(|s| &*s.msg);
         let invite = call.invite();
         let initial_invite =
             |m: &Message| m.method() == Some(&Method::Invite) && m.to_tag.is_none();
@@ -383,7 +383,7 @@ impl<'a> CallFacts<'a> {
                 && m.status()
                     .is_some_and(|s| s.is_success() || (180..200).contains(&s.0))
         };
-        let msgs = || self.call.messages.iter().map(|s| &s.msg);
+        let msgs = || self.call.messages.iter().map(|s| &*s.msg);
         msgs()
             .filter(progress)
             .find(|m| m.dst == self.call.caller)
@@ -398,7 +398,7 @@ impl<'a> CallFacts<'a> {
         self.call
             .messages
             .iter()
-            .map(|s| &s.msg)
+            .map(|s| &*s.msg)
             .filter(move |m| answered.is_some_and(|a| m.ts_ns >= a))
             .filter(move |m| match m.method() {
                 Some(Method::Bye) => true,

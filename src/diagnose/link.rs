@@ -123,7 +123,7 @@ fn own_path<'a>(ev: &TransportEvent, f: &CallFacts<'a>) -> Option<Link<'a>> {
 /// A host held the call's INVITE and, before answering, failed to connect to another host.
 fn next_hop<'a>(ev: &TransportEvent, f: &CallFacts<'a>) -> Option<Link<'a>> {
     let host = ev.src.ip();
-    let msgs = || f.call.messages.iter().map(|s| &s.msg);
+    let msgs = || f.call.messages.iter().map(|s| &*s.msg);
     let received = msgs().find(|m| {
         m.method() == Some(&Method::Invite) && m.to_tag.is_none() && m.dst.ip() == host
     })?;

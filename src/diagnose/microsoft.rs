@@ -457,7 +457,7 @@ pub(crate) fn cross_check(fin: &Message, linked: &[&TransportEvent]) -> Option<S
 /// media findings, with the frame that carried it: the client saw its own connectivity checks,
 /// which the capture may not.
 pub(crate) fn explain_media(findings: &mut [Finding], f: &CallFacts<'_>) {
-    let Some((m, report)) = client_media(f.call.messages.iter().map(|s| &s.msg)) else {
+    let Some((m, report)) = client_media(f.call.messages.iter().map(|s| &*s.msg)) else {
         return;
     };
     for finding in findings.iter_mut().filter(|x| x.code.starts_with("media.")) {

@@ -16,6 +16,7 @@
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::ops::Range;
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
@@ -88,7 +89,7 @@ pub(super) enum Kind {
     /// A SIP message that came in one UDP datagram (its frames are chunk-local), with what the IP and
     /// link layers said about its sender (none for SIP a HEP feed carried: those layers are the
     /// collector's, not the sender's).
-    Sip(Box<Message>, Option<Sender>),
+    Sip(Arc<Message>, Option<Sender>),
     /// A TCP segment with its payload (none for a HEP feed's, read here): which connections carry SIP
     /// or TLS only the fold can tell (a chunk sees part of a connection), so that the result does not
     /// depend on where chunks begin.
@@ -365,7 +366,7 @@ pub(super) fn udp_payload(
             dst,
             Transport::Udp,
             sip_errors,
-            &mut |m| push(Kind::Sip(Box::new(m), Some(sender))),
+            &mut |m| push(Kind::Sip(Arc::new(m), Some(sender))),
         );
     } else if stun::looks_like_stun(payload) {
         if let Ok(msg) = stun::Message::new_checked(payload) {
@@ -489,7 +490,7 @@ fn hep_packet(
         dst,
         transport,
         sip_errors,
-        &mut |m| push(Kind::Sip(Box::new(m), None)),
+        &mut |m| push(Kind::Sip(Arc::new(m), None)),
     );
 }
 /// An ICMP error with the flow it quotes (`frame` is chunk-local).

@@ -7,6 +7,7 @@
 //! links streams to calls and runs the diagnosis.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
@@ -168,7 +169,9 @@ impl<'o> Fold<'o> {
         self.engine.advance(ts, &mut self.out);
         let flow = |i: u32| flows.get(i as usize).copied();
         match event.kind {
-            Kind::Sip(mut msg, sender) => {
+            Kind::Sip(mut shared, sender) => {
+                // Not shared yet: the chunk made it.
+                let msg = Arc::make_mut(&mut shared);
                 for f in &mut msg.frames {
                     *f += offset;
                 }
@@ -176,7 +179,7 @@ impl<'o> Fold<'o> {
                 if let Some(sender) = sender {
                     self.engine.sender(msg.src.ip(), sender.ttl, sender.mac);
                 }
-                self.sip_message(*msg);
+                self.sip_message(shared);
             }
             Kind::Tcp {
                 flow: i,
@@ -290,7 +293,7 @@ impl<'o> Fold<'o> {
     }
 
     /// A SIP message, from any transport.
-    fn sip_message(&mut self, msg: Message) {
+    fn sip_message(&mut self, msg: Arc<Message>) {
         self.engine.sip(msg);
     }
 
@@ -411,7 +414,7 @@ impl<'o> Fold<'o> {
                 };
                 self.engine.tls_sip(msg.src, msg.dst, uri);
             }
-            self.sip_message(msg);
+            self.sip_message(Arc::new(msg));
         }
     }
 

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::format::{endpoint, rfc3339};
+use super::format::{self, Short};
 use super::json::{finding, FindingJson};
 use crate::correlate::peers::{MethodCounts, Peer, ProbeFailures};
 use crate::correlate::registrations::{FailureRun, Registration};
@@ -26,21 +26,21 @@ pub(crate) struct RegistrationJson<'a> {
     attempts: u32,
     call_id: &'a str,
     challenges: u32,
-    client: String,
+    client: Short,
     contact: &'a str,
-    end_ts: String,
-    expired_ts: Option<String>,
-    expires_ts: Option<String>,
+    end_ts: Short,
+    expired_ts: Option<Short>,
+    expires_ts: Option<Short>,
     failures: Vec<FailureJson<'a>>,
     findings: Vec<FindingJson<'a>>,
     first_frame: u64,
     granted_s: Option<u32>,
     last_frame: u64,
     registered_frame: Option<u64>,
-    registrar: String,
+    registrar: Short,
     removed_frame: Option<u64>,
     requested_s: Option<u32>,
-    start_ts: String,
+    start_ts: Short,
     state: &'static str,
     successes: u32,
     transport: &'static str,
@@ -84,21 +84,21 @@ pub(crate) fn registration(d: &Diagnosed<Registration>) -> RegistrationJson<'_> 
         attempts: r.attempts,
         call_id: &r.call_id,
         challenges: r.challenges,
-        client: endpoint(r.client),
+        client: format::addr(r.client),
         contact: &r.contact,
-        end_ts: rfc3339(r.last.ts_ns),
-        expired_ts: r.expired_ts_ns.map(rfc3339),
-        expires_ts: r.registered.map(|g| rfc3339(g.expires_ts_ns)),
+        end_ts: format::stamp(r.last.ts_ns),
+        expired_ts: r.expired_ts_ns.map(format::stamp),
+        expires_ts: r.registered.map(|g| format::stamp(g.expires_ts_ns)),
         failures: r.failures.iter().map(failure).collect(),
         findings: findings(&d.findings),
         first_frame: r.first.frame,
         granted_s: r.registered.map(|g| g.granted),
         last_frame: r.last.frame,
         registered_frame: r.registered.map(|g| g.at.frame),
-        registrar: endpoint(r.registrar),
+        registrar: format::addr(r.registrar),
         removed_frame: frame(r.removed),
         requested_s: r.requested,
-        start_ts: rfc3339(r.first.ts_ns),
+        start_ts: format::stamp(r.first.ts_ns),
         state: r.state(),
         successes: r.successes,
         transport: r.transport.as_str(),
@@ -109,8 +109,8 @@ pub(crate) fn registration(d: &Diagnosed<Registration>) -> RegistrationJson<'_> 
 
 #[derive(Serialize)]
 pub(crate) struct PeerJson<'a> {
-    client: String,
-    end_ts: String,
+    client: Short,
+    end_ts: Short,
     findings: Vec<FindingJson<'a>>,
     first_failure_frame: Option<u64>,
     icmp_errors: u32,
@@ -118,8 +118,8 @@ pub(crate) struct PeerJson<'a> {
     last_failure_frame: Option<u64>,
     methods: Vec<MethodJson<'a>>,
     refused_connections: u32,
-    server: String,
-    start_ts: String,
+    server: Short,
+    start_ts: Short,
     syn_unanswered_connections: u32,
     transport_frames: &'a [u64],
     transports: Vec<&'static str>,
@@ -182,8 +182,8 @@ pub(crate) fn peer(d: &Diagnosed<Peer>) -> PeerJson<'_> {
     let p = &d.item;
     let k = &p.keepalive;
     PeerJson {
-        client: p.client.to_string(),
-        end_ts: rfc3339(p.last_ts_ns),
+        client: format::ip(p.client),
+        end_ts: format::stamp(p.last_ts_ns),
         findings: findings(&d.findings),
         first_failure_frame: frame(p.first_failure),
         icmp_errors: p.icmp,
@@ -199,8 +199,8 @@ pub(crate) fn peer(d: &Diagnosed<Peer>) -> PeerJson<'_> {
         last_failure_frame: frame(p.last_failure),
         methods: p.methods.iter().map(method).collect(),
         refused_connections: p.refused,
-        server: endpoint(p.server),
-        start_ts: rfc3339(p.first_ts_ns),
+        server: format::addr(p.server),
+        start_ts: format::stamp(p.first_ts_ns),
         syn_unanswered_connections: p.syn_unanswered,
         transport_frames: &p.transport_frames,
         transports: p.transports.iter().map(|t| t.as_str()).collect(),
@@ -211,7 +211,7 @@ pub(crate) fn peer(d: &Diagnosed<Peer>) -> PeerJson<'_> {
 pub(crate) struct TransactionJson<'a> {
     call: Option<usize>,
     call_id: &'a str,
-    client: String,
+    client: Short,
     findings: Vec<FindingJson<'a>>,
     first_frame: u64,
     frames: Vec<u64>,
@@ -220,8 +220,8 @@ pub(crate) struct TransactionJson<'a> {
     reason: Option<&'a str>,
     response_ms: Option<f64>,
     sent: u32,
-    server: String,
-    start_ts: String,
+    server: Short,
+    start_ts: Short,
     status: Option<u16>,
     transport: &'static str,
 }
@@ -232,7 +232,7 @@ pub(crate) fn transaction(d: &Diagnosed<Transaction>) -> TransactionJson<'_> {
     TransactionJson {
         call: t.call.map(|i| i + 1),
         call_id: &t.request.call_id,
-        client: endpoint(t.client),
+        client: format::addr(t.client),
         findings: findings(&d.findings),
         first_frame: t.request.frame,
         frames: t.frames(),
@@ -241,8 +241,8 @@ pub(crate) fn transaction(d: &Diagnosed<Transaction>) -> TransactionJson<'_> {
         reason: response.and_then(|r| r.reason()),
         response_ms: response.map(|r| (r.ts_ns - t.start_ts()) as f64 / 1e6),
         sent: t.sent_count,
-        server: endpoint(t.server),
-        start_ts: rfc3339(t.start_ts()),
+        server: format::addr(t.server),
+        start_ts: format::stamp(t.start_ts()),
         status: t.status().map(|s| s.0),
         transport: t.transport.as_str(),
     }

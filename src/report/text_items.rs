@@ -64,58 +64,60 @@ fn registration(
 
 fn peer(d: &Diagnosed<Peer>, options: &Options, out: &mut Vec<u8>) -> io::Result<()> {
     let p = &d.item;
-    let methods: Vec<String> = p
-        .methods
-        .iter()
-        .map(|m| {
-            format!(
-                "{} {} ({} ok, {} rejected, {} unanswered)",
-                escape(&m.method),
-                m.sent,
-                m.ok,
-                m.rejected,
-                m.unanswered
-            )
-        })
-        .collect();
-    let mut parts = vec![if methods.is_empty() {
-        "no SIP request seen".to_string()
-    } else {
-        methods.join(", ")
-    }];
+    // Written piece by piece: a capture can have a row for every one of its thousands of hosts.
+    write!(out, "  {} → {} ", p.client, p.server)?;
+    for (i, t) in p.transports.iter().enumerate() {
+        if i > 0 {
+            out.push(b'/');
+        }
+        out.extend_from_slice(t.as_str().as_bytes());
+    }
+    out.extend_from_slice(b": ");
+    if p.methods.is_empty() {
+        out.extend_from_slice(b"no SIP request seen");
+    }
+    for (i, m) in p.methods.iter().enumerate() {
+        if i > 0 {
+            out.extend_from_slice(b", ");
+        }
+        write!(
+            out,
+            "{} {} ({} ok, {} rejected, {} unanswered)",
+            escape(&m.method),
+            m.sent,
+            m.ok,
+            m.rejected,
+            m.unanswered
+        )?;
+    }
     if p.syn_unanswered + p.refused > 0 {
-        parts.push(format!(
-            "connections: {} without SYN-ACK, {} refused",
+        write!(
+            out,
+            "; connections: {} without SYN-ACK, {} refused",
             p.syn_unanswered, p.refused
-        ));
+        )?;
     }
     if p.icmp > 0 {
-        parts.push(plural(u64::from(p.icmp), "ICMP error"));
+        write!(out, "; {}", plural(u64::from(p.icmp), "ICMP error"))?;
     }
     let k = &p.keepalive;
     if k.probes > 0 {
-        parts.push(format!(
-            "keep-alive {}/{} failed{}",
+        write!(
+            out,
+            "; keep-alive {}/{} failed{}",
             k.failed,
             k.probes,
             if k.down() { ", down at the end" } else { "" }
-        ));
+        )?;
     }
     if let (Some(first), Some(last)) = (p.first_failure, p.last_failure) {
-        parts.push(format!(
-            "failures from frame {} to frame {}",
+        write!(
+            out,
+            "; failures from frame {} to frame {}",
             first.frame, last.frame
-        ));
+        )?;
     }
-    let transports: Vec<&str> = p.transports.iter().map(|t| t.as_str()).collect();
-    writeln!(
-        out,
-        "  {} → {} {}: {}",
-        p.client,
-        p.server,
-        transports.join("/"),
-        parts.join("; ")
-    )?;
+    out.push(b'\n');
     findings(&d.findings, options, out)
 }
 

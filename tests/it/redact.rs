@@ -69,13 +69,14 @@ fn originals(a: &Analysis) -> Originals {
         for s in &c.messages {
             let m = &s.msg;
             o.ips.extend([m.src.ip(), m.dst.ip()]);
-            let mut uris = vec![m.from_uri.clone(), m.to_uri.clone()];
-            uris.extend(m.contact.clone());
+            let mut uris = vec![m.from_uri.to_string(), m.to_uri.to_string()];
+            uris.extend(m.contact.as_deref().map(str::to_string));
             if let callscope::correlate::message::Kind::Request { uri, .. } = &m.kind {
                 uris.push(uri.clone());
             }
             o.users.extend(uris.iter().filter_map(|u| user_of(u)));
-            o.names.extend(m.from_display.clone());
+            o.names
+                .extend(m.from_display.as_deref().map(str::to_string));
         }
     }
     for s in &a.streams {

@@ -624,8 +624,12 @@ fn originals(file: &CaptureFile, a: &Analysis) -> Originals {
                     }
                 }
             }
-            o.words
-                .extend(m.from_display.clone().filter(|d| d.len() >= 3));
+            o.words.extend(
+                m.from_display
+                    .as_deref()
+                    .filter(|d| d.len() >= 3)
+                    .map(str::to_string),
+            );
         }
     }
     o.ips.retain(|a| !kept(a));

@@ -17,6 +17,7 @@
 //! a diagnosis needs for something unrelated. Cost is linear in packets and calls.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -395,7 +396,8 @@ impl Engine {
     }
 
     /// A SIP message (from any transport).
-    pub fn sip(&mut self, msg: Message) {
+    pub fn sip(&mut self, msg: impl Into<Arc<Message>>) {
+        let msg: Arc<Message> = msg.into();
         self.vantage.packet(msg.src.ip(), msg.dst.ip());
         if self.sip_ports.len() < MAX_SIP_PORTS {
             self.sip_ports.insert(msg.src.port());

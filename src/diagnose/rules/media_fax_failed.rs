@@ -59,7 +59,7 @@ fn describe(f: &Fax) -> String {
 }
 
 pub(crate) fn check(f: &CallFacts<'_>) -> Option<Finding> {
-    let msgs = || f.call.messages.iter().map(|s| &s.msg);
+    let msgs = || f.call.messages.iter().map(|s| &*s.msg);
     for offer in msgs().filter(|m| m.method() == Some(&Method::Invite) && image(m).is_some()) {
         // Retransmissions of the offer are the same offer.
         if msgs()

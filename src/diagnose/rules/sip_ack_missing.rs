@@ -26,7 +26,7 @@ pub(crate) fn check(f: &CallFacts<'_>) -> Option<Finding> {
     let answer = f.answer_msg?;
     let uas = answer.src;
     let uac = answer.dst;
-    let msgs = || f.call.messages.iter().map(|s| &s.msg);
+    let msgs = || f.call.messages.iter().map(|s| &*s.msg);
     let copies: Vec<_> = msgs()
         .filter(|m| {
             m.src == uas

@@ -115,7 +115,7 @@ fn dead_targets(f: &CallFacts<'_>, linked: &[&TransportEvent]) -> Vec<Dead> {
             frames: sent.iter().map(|m| m.frame).collect(),
         });
     }
-    let msgs = || f.call.messages.iter().map(|s| &s.msg);
+    let msgs = || f.call.messages.iter().map(|s| &*s.msg);
     for r in msgs() {
         let Some(status) = r.status() else { continue };
         let refused = status == StatusCode(408) || (500..600).contains(&status.0);
@@ -150,7 +150,7 @@ fn initial_invite(m: &Message) -> bool {
 
 pub(crate) fn check(f: &CallFacts<'_>, linked: &[&TransportEvent]) -> Option<(Finding, Failover)> {
     let dead = dead_targets(f, linked);
-    let msgs = || f.call.messages.iter().map(|s| &s.msg);
+    let msgs = || f.call.messages.iter().map(|s| &*s.msg);
     for d in &dead {
         let tried = |t: SocketAddr| dead.iter().any(|x| x.host == d.host && x.target == t);
         // The target that answered: an INVITE from the same host to a target that was not dead,

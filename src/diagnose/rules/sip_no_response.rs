@@ -36,7 +36,7 @@ const TIMER_A_MS: [f64; 6] = [500.0, 1000.0, 2000.0, 4000.0, 8000.0, 16000.0];
 
 /// A hop the INVITE was sent on with no answer: (source, destination, its transmissions).
 pub(crate) fn dead_hops<'a>(f: &CallFacts<'a>) -> Vec<(SocketAddr, SocketAddr, Vec<&'a Message>)> {
-    let msgs: Vec<&Message> = f.call.messages.iter().map(|s| &s.msg).collect();
+    let msgs: Vec<&Message> = f.call.messages.iter().map(|s| &*s.msg).collect();
     let mut hops: Vec<(SocketAddr, SocketAddr, Vec<&Message>)> = Vec::new();
     for m in msgs.iter().copied() {
         if m.method() == Some(&Method::Invite) && m.to_tag.is_none() {

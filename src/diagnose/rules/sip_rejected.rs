@@ -74,7 +74,7 @@ fn challenges(f: &CallFacts<'_>) -> usize {
         .call
         .messages
         .iter()
-        .map(|s| &s.msg)
+        .map(|s| &*s.msg)
         .filter(|m| {
             m.status().is_some_and(|s| matches!(s.0, 401 | 407))
                 && m.cseq_method() == Some(&Method::Invite)
@@ -111,7 +111,7 @@ pub(crate) fn check(f: &CallFacts<'_>, linked: &[&TransportEvent]) -> Option<Fin
     } else {
         format!("; {quotes}")
     };
-    let msgs = || f.call.messages.iter().map(|s| &s.msg);
+    let msgs = || f.call.messages.iter().map(|s| &*s.msg);
     let ack = msgs().find(|m| m.method() == Some(&Method::Ack) && m.ts_ns >= fin.ts_ns);
     let mut frames = vec![f.invite.frame, fin.frame];
     frames.extend(ack.map(|a| a.frame));

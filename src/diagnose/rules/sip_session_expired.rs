@@ -53,7 +53,7 @@ impl Refresh<'_> {
 /// The refreshes of the dialog between the answer and the BYE, by first transmission.
 fn refreshes<'a>(f: &CallFacts<'a>, from: i64, until: i64) -> Vec<Refresh<'a>> {
     let update = Method::Other("UPDATE".into());
-    let msgs = || f.call.messages.iter().map(|s| &s.msg);
+    let msgs = || f.call.messages.iter().map(|s| &*s.msg);
     let mut out: Vec<Refresh<'a>> = Vec::new();
     for m in msgs().filter(|m| m.ts_ns > from && m.ts_ns < until) {
         let Some(method) = m.method() else { continue };

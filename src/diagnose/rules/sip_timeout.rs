@@ -33,7 +33,7 @@ pub(crate) fn check(f: &CallFacts<'_>, linked: &[&TransportEvent]) -> Option<Fin
         return None;
     }
     let host = fin.src.ip();
-    let msgs = || f.call.messages.iter().map(|s| &s.msg);
+    let msgs = || f.call.messages.iter().map(|s| &*s.msg);
     let received = msgs()
         .find(|m| m.method() == Some(&Method::Invite) && m.to_tag.is_none() && m.dst.ip() == host)
         .unwrap_or(f.invite);

@@ -36,7 +36,7 @@ fn pending_request(f: &CallFacts<'_>, conn: &Connection, ts: i64) -> Option<(u64
         .call
         .messages
         .iter()
-        .map(|s| &s.msg)
+        .map(|s| &*s.msg)
         .filter(|m| m.ts_ns <= ts)
         .collect();
     msgs.iter()

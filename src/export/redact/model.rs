@@ -5,6 +5,7 @@
 
 use std::collections::HashSet;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use super::Redactor;
 use crate::analysis::Analysis;
@@ -68,9 +69,9 @@ impl Redactor {
         m.src = self.socket(m.src);
         m.dst = self.socket(m.dst);
         // The display name first, so that free text mentioning it afterwards is covered.
-        m.from_display = m.from_display.as_deref().map(|d| self.display(d));
-        m.from_uri = self.text(&m.from_uri);
-        m.to_uri = self.text(&m.to_uri);
+        m.from_display = m.from_display.as_deref().map(|d| self.display(d).into());
+        m.from_uri = self.text(&m.from_uri).into();
+        m.to_uri = self.text(&m.to_uri).into();
         m.kind = match m.kind {
             Kind::Request { method, uri } => Kind::Request {
                 method,
@@ -82,7 +83,7 @@ impl Redactor {
             },
         };
         m.call_id = self.call_id(&m.call_id);
-        m.contact = m.contact.as_deref().map(|c| self.text(c));
+        m.contact = m.contact.as_deref().map(|c| self.text(c).into());
         for r in &mut m.reasons {
             r.text = r.text.as_deref().map(|t| self.text(t));
         }
@@ -108,7 +109,7 @@ impl Redactor {
                 c.addr = self.host(&c.addr);
             }
         }
-        m.user_agent = m.user_agent.as_deref().map(|u| self.text(u));
+        m.user_agent = m.user_agent.as_deref().map(|u| self.text(u).into());
         for a in &mut m.asserted {
             *a = self.text(a);
         }
@@ -137,8 +138,8 @@ impl Redactor {
     fn transaction(&self, t: &mut Transaction) {
         t.client = self.socket(t.client);
         t.server = self.socket(t.server);
-        t.request = self.message(&t.request);
-        t.response = t.response.as_ref().map(|r| self.message(r));
+        t.request = Arc::new(self.message(&t.request));
+        t.response = t.response.as_ref().map(|r| Arc::new(self.message(r)));
     }
 
     fn registration(&self, r: &mut Registration) {
@@ -163,7 +164,7 @@ impl Redactor {
     fn call(&self, c: &Call) -> Call {
         let mut c = c.clone();
         for seen in &mut c.messages {
-            seen.msg = self.message(&seen.msg);
+            seen.msg = Arc::new(self.message(&seen.msg));
         }
         c.call_id = self.call_id(&c.call_id);
         c.caller = self.socket(c.caller);

@@ -206,6 +206,18 @@ pub(super) struct Split<'s> {
     sep: u8,
 }
 
+/// The first `b` (an ASCII byte, so the index is a char boundary) in `s`: memchr, cheaper than
+/// `str::find(char)` on the short values headers hold.
+pub(super) fn find_byte(s: &str, b: u8) -> Option<usize> {
+    memchr::memchr(b, s.as_bytes())
+}
+
+/// `s` cut around its first `b` (an ASCII byte), as `str::split_once`.
+pub(super) fn split_at_byte(s: &str, b: u8) -> Option<(&str, &str)> {
+    let i = find_byte(s, b)?;
+    Some((s.get(..i)?, s.get(i + 1..)?))
+}
+
 /// `sep` is an ASCII byte (`,` or `;`), so a cut always falls on a char boundary.
 pub(super) fn split_outside(s: &str, sep: u8) -> Split<'_> {
     Split { rest: Some(s), sep }
@@ -284,7 +296,7 @@ fn unquote(s: &str) -> &str {
 /// Iterates `;name[=value]` parameters (values unquoted, escapes kept) of a parameter list without the
 /// leading `;`.
 pub fn params(list: &str) -> impl Iterator<Item = (&str, Option<&str>)> {
-    split_outside(list, b';').map(|p| match p.split_once('=') {
+    split_outside(list, b';').map(|p| match split_at_byte(p, b'=') {
         Some((n, v)) => (trim_lws_str(n), Some(unquote(v))),
         None => (p, None),
     })

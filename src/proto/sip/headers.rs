@@ -42,7 +42,7 @@ impl<'s> NameAddr<'s> {
             let (rest, d) = grammar::quoted_string(s).ok()?;
             (Some(d), trim_lws_str(rest))
         } else {
-            match s.find('<') {
+            match grammar::find_byte(s, b'<') {
                 Some(lt) => (
                     Some(trim_lws_str(s.get(..lt).unwrap_or_default())),
                     s.get(lt..).unwrap_or_default(),
@@ -51,7 +51,7 @@ impl<'s> NameAddr<'s> {
             }
         };
         let (uri, params) = if let Some(inner) = after_display.strip_prefix('<') {
-            let gt = inner.find('>')?;
+            let gt = grammar::find_byte(inner, b'>')?;
             let uri = trim_lws_str(inner.get(..gt).unwrap_or_default());
             (uri, inner.get(gt + 1..).unwrap_or_default())
         } else if display.is_some() {
@@ -59,7 +59,7 @@ impl<'s> NameAddr<'s> {
             return None;
         } else {
             // addr-spec: parameters after `;` belong to the header, not the URI (RFC 3261 §20).
-            match after_display.find(';') {
+            match grammar::find_byte(after_display, b';') {
                 Some(semi) => (
                     trim_lws_str(after_display.get(..semi).unwrap_or_default()),
                     after_display.get(semi..).unwrap_or_default(),

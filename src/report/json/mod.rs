@@ -183,7 +183,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::format::{endpoint, rfc3339};
+use super::format::{self, Short};
 use super::json_items;
 use super::spool::{Key, Spool};
 use crate::analysis::durations::{DurationPattern, Durations};
@@ -214,20 +214,20 @@ struct CallJson<'a> {
     call_id: &'a str,
     from: &'a str,
     to: &'a str,
-    caller: String,
-    callee: String,
+    caller: Short,
+    callee: Short,
     state: &'static str,
     final_status: Option<u16>,
     final_reason: Option<&'a str>,
     ended_by: Option<&'static str>,
-    start_ts: String,
-    end_ts: String,
+    start_ts: Short,
+    end_ts: Short,
     setup_ms: Option<f64>,
     pdd_ms: Option<f64>,
     final_ms: Option<f64>,
     duration_ms: Option<f64>,
     transport: &'static str,
-    hops: Vec<[String; 2]>,
+    hops: Vec<[Short; 2]>,
     messages: usize,
     retransmissions: usize,
     reasons: Vec<ReasonJson<'a>>,
@@ -255,9 +255,9 @@ struct OtherJson<'a> {
     retransmissions: usize,
     final_status: Option<u16>,
     first_frame: u64,
-    start_ts: String,
-    src: String,
-    dst: String,
+    start_ts: Short,
+    src: Short,
+    dst: Short,
 }
 
 #[derive(Serialize)]
@@ -275,8 +275,8 @@ struct Capture<'a> {
     packets: u64,
     bytes: u64,
     captured_bytes: u64,
-    first_ts: Option<String>,
-    last_ts: Option<String>,
+    first_ts: Option<Short>,
+    last_ts: Option<Short>,
     duration_ms: Option<f64>,
     first_frame: u64,
     decode: Decode<'a>,
@@ -360,11 +360,11 @@ struct FailurePatternJson<'a> {
     state: &'static str,
     final_status: Option<u16>,
     host: String,
-    target: Option<String>,
+    target: Option<Short>,
     calls: u64,
     share_pct: f64,
-    first_ts: String,
-    last_ts: String,
+    first_ts: Short,
+    last_ts: Short,
     first_call: usize,
     worst_call: usize,
     summary: &'a str,
@@ -379,11 +379,11 @@ fn failure_pattern<'a>(p: &'a FailurePattern, overview: &Overview) -> FailurePat
         state: p.key.state.as_str(),
         final_status: p.key.status.map(|s| s.0),
         host: p.key.host.to_string(),
-        target: p.key.target.map(endpoint),
+        target: p.key.target.map(format::addr),
         calls: p.calls,
         share_pct: (overview.share(p.calls) * 10.0).round() / 10.0,
-        first_ts: rfc3339(p.first_ts_ns),
-        last_ts: rfc3339(p.last_ts_ns),
+        first_ts: format::stamp(p.first_ts_ns),
+        last_ts: format::stamp(p.last_ts_ns),
         first_call: p.first.index + 1,
         worst_call: p.worst.index + 1,
         summary: &f.summary,
@@ -441,8 +441,8 @@ fn capture(c: &CaptureSummary) -> Capture<'_> {
         packets: c.packets,
         bytes: c.bytes,
         captured_bytes: c.captured_bytes,
-        first_ts: c.first_ts_ns.map(rfc3339),
-        last_ts: c.last_ts_ns.map(rfc3339),
+        first_ts: c.first_ts_ns.map(format::stamp),
+        last_ts: c.last_ts_ns.map(format::stamp),
         duration_ms: c.duration_ns().map(|ns| ns as f64 / 1e6),
         first_frame: c.first_frame,
         decode: Decode {
@@ -490,7 +490,7 @@ pub(crate) struct FindingJson<'a> {
     frames: &'a [u64],
     severity: &'static str,
     summary: &'a str,
-    ts: String,
+    ts: Short,
 }
 
 pub(crate) fn finding(f: &Finding) -> FindingJson<'_> {
@@ -500,7 +500,7 @@ pub(crate) fn finding(f: &Finding) -> FindingJson<'_> {
         frames: &f.frames,
         severity: f.severity.as_str(),
         summary: &f.summary,
-        ts: rfc3339(f.ts_ns),
+        ts: format::stamp(f.ts_ns),
     }
 }
 
@@ -520,8 +520,8 @@ struct StreamJson<'a> {
     call: Option<Option<usize>>,
     clock_rate: u32,
     codec: Option<&'a str>,
-    dst: String,
-    end_ts: String,
+    dst: Short,
+    end_ts: Short,
     expected: i64,
     expected_by_sdp: bool,
     first_after_answer_ms: Option<f64>,
@@ -539,9 +539,9 @@ struct StreamJson<'a> {
     payload_type: u8,
     rtcp: Option<RtcpJson>,
     sequence_errors: u64,
-    src: String,
-    ssrc: String,
-    start_ts: String,
+    src: Short,
+    ssrc: Short,
+    start_ts: Short,
 }
 
 fn stream(s: &Stream) -> StreamJson<'_> {
@@ -550,8 +550,8 @@ fn stream(s: &Stream) -> StreamJson<'_> {
         call: None,
         clock_rate: s.clock_rate,
         codec: s.codec.as_deref(),
-        dst: endpoint(s.dst),
-        end_ts: rfc3339(s.last_ts_ns),
+        dst: format::addr(s.dst),
+        end_ts: format::stamp(s.last_ts_ns),
         expected: m.expected,
         expected_by_sdp: s.expected_by_sdp,
         first_after_answer_ms: s.since_answer.map(|t| t.first_ms),
@@ -575,9 +575,9 @@ fn stream(s: &Stream) -> StreamJson<'_> {
             rtt_ms: r.rtt_ms,
         }),
         sequence_errors: m.sequence_errors,
-        src: endpoint(s.src),
-        ssrc: format!("0x{:08X}", s.ssrc),
-        start_ts: rfc3339(s.first_ts_ns),
+        src: format::addr(s.src),
+        ssrc: format::ssrc(s.ssrc),
+        start_ts: format::stamp(s.first_ts_ns),
     }
 }
 
@@ -587,14 +587,14 @@ struct EventJson<'a> {
     call_indexes: Vec<usize>,
     cause: &'a str,
     code: &'static str,
-    dst: String,
+    dst: Short,
     first_frame: u64,
     frames: &'a [u64],
     proto: &'static str,
     severity: &'static str,
-    src: String,
+    src: Short,
     summary: &'a str,
-    ts: String,
+    ts: Short,
 }
 
 fn transport_event(e: &TransportEvent) -> EventJson<'_> {
@@ -603,21 +603,21 @@ fn transport_event(e: &TransportEvent) -> EventJson<'_> {
         call_indexes: e.calls.iter().map(|i| i + 1).collect(),
         cause: &e.cause,
         code: e.code,
-        dst: endpoint(e.dst),
+        dst: format::addr(e.dst),
         first_frame: e.first_frame,
         frames: &e.frames,
         proto: e.proto.as_str(),
         severity: e.severity.as_str(),
-        src: endpoint(e.src),
+        src: format::addr(e.src),
         summary: &e.summary,
-        ts: rfc3339(e.ts_ns),
+        ts: format::stamp(e.ts_ns),
     }
 }
 
 #[derive(Serialize)]
 struct HostJson {
     hops: Option<u8>,
-    ip: String,
+    ip: Short,
     mac: Option<String>,
     receives: bool,
     sends: bool,
@@ -643,13 +643,8 @@ fn vantage(v: &Vantage) -> VantageJson {
             .iter()
             .map(|h| HostJson {
                 hops: h.hops(),
-                ip: h.ip.to_string(),
-                mac: h.mac.map(|m| {
-                    m.iter()
-                        .map(|b| format!("{b:02x}"))
-                        .collect::<Vec<_>>()
-                        .join(":")
-                }),
+                ip: format::ip(h.ip),
+                mac: h.mac.map(format::mac),
                 receives: h.receives,
                 sends: h.sends,
                 ttl_max: h.ttl.map(|t| t.1),
@@ -663,8 +658,8 @@ fn vantage(v: &Vantage) -> VantageJson {
 
 #[derive(Serialize)]
 struct FaxJson {
-    dst: String,
-    end_ts: String,
+    dst: Short,
+    end_ts: Short,
     expected: u64,
     fec_packets: u64,
     first_frame: u64,
@@ -678,14 +673,14 @@ struct FaxJson {
     recovered: u64,
     resent: u64,
     signals: Vec<&'static str>,
-    src: String,
-    start_ts: String,
+    src: Short,
+    start_ts: Short,
 }
 
 fn fax(f: &Fax) -> FaxJson {
     FaxJson {
-        dst: endpoint(f.dst),
-        end_ts: rfc3339(f.last_ts_ns),
+        dst: format::addr(f.dst),
+        end_ts: format::stamp(f.last_ts_ns),
         expected: f.expected,
         fec_packets: f.fec_packets,
         first_frame: f.first_frame,
@@ -699,8 +694,8 @@ fn fax(f: &Fax) -> FaxJson {
         recovered: f.recovered,
         resent: f.resent,
         signals: f.signals(),
-        src: endpoint(f.src),
-        start_ts: rfc3339(f.first_ts_ns),
+        src: format::addr(f.src),
+        start_ts: format::stamp(f.first_ts_ns),
     }
 }
 
@@ -711,7 +706,7 @@ struct PatternJson<'a> {
     host: String,
     max_waited_ms: f64,
     summary: &'a str,
-    target: String,
+    target: Short,
 }
 
 fn pattern(p: &Pattern) -> PatternJson<'_> {
@@ -721,7 +716,7 @@ fn pattern(p: &Pattern) -> PatternJson<'_> {
         host: p.host.to_string(),
         max_waited_ms: p.max_waited_ms,
         summary: &p.summary,
-        target: endpoint(p.target),
+        target: format::addr(p.target),
     }
 }
 
@@ -795,14 +790,14 @@ fn call(d: &DiagnosedCall) -> CallJson<'_> {
         call_id: &c.call_id,
         from: &c.from,
         to: &c.to,
-        caller: endpoint(c.caller),
-        callee: endpoint(c.callee),
+        caller: format::addr(c.caller),
+        callee: format::addr(c.callee),
         state: c.state.as_str(),
         final_status: c.final_response.as_ref().map(|f| f.status.0),
         final_reason: c.final_response.as_ref().map(|f| f.reason.as_str()),
         ended_by: c.ended_by.map(|e| e.as_str()),
-        start_ts: rfc3339(c.start_ts_ns),
-        end_ts: rfc3339(c.end_ts_ns),
+        start_ts: format::stamp(c.start_ts_ns),
+        end_ts: format::stamp(c.end_ts_ns),
         setup_ms: c.timings.answer_ms,
         pdd_ms: c.timings.pdd_ms,
         final_ms: c.timings.final_ms,
@@ -811,7 +806,7 @@ fn call(d: &DiagnosedCall) -> CallJson<'_> {
         hops: c
             .hops
             .iter()
-            .map(|&(a, b)| [endpoint(a), endpoint(b)])
+            .map(|&(a, b)| [format::addr(a), format::addr(b)])
             .collect(),
         messages: c.messages.len(),
         retransmissions: c.resent(),
@@ -838,8 +833,8 @@ fn other(o: &OtherDialog) -> OtherJson<'_> {
         retransmissions: o.resent,
         final_status: o.final_status.map(|s| s.0),
         first_frame: o.first_frame,
-        start_ts: rfc3339(o.start_ts_ns),
-        src: endpoint(o.src),
-        dst: endpoint(o.dst),
+        start_ts: format::stamp(o.start_ts_ns),
+        src: format::addr(o.src),
+        dst: format::addr(o.dst),
     }
 }

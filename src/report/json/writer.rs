@@ -82,16 +82,21 @@ struct Nested {
     has_value: bool,
 }
 
-/// Spaces enough for any depth the report reaches (deeper lines are written in pieces).
-const SPACES: &[u8; 64] = b"                                                                ";
+/// `,` and a line break before spaces enough for any depth the report reaches (deeper lines are
+/// written in pieces): a separator and its indentation go out in one write.
+const BREAK: &[u8; 66] = b",\n                                                                ";
 
 impl Nested {
-    fn newline<W: ?Sized + Write>(&self, w: &mut W) -> io::Result<()> {
-        w.write_all(b"\n")?;
+    /// A line break indented to the depth, after a comma if `comma`.
+    fn newline<W: ?Sized + Write>(&self, w: &mut W, comma: bool) -> io::Result<()> {
+        let from = usize::from(!comma);
         let mut n = self.depth * 2;
+        let k = n.min(BREAK.len() - 2);
+        w.write_all(&BREAK[from..2 + k])?;
+        n -= k;
         while n > 0 {
-            let k = n.min(SPACES.len());
-            w.write_all(&SPACES[..k])?;
+            let k = n.min(BREAK.len() - 2);
+            w.write_all(&BREAK[2..2 + k])?;
             n -= k;
         }
         Ok(())
@@ -106,16 +111,9 @@ impl Nested {
     fn close<W: ?Sized + Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
         self.depth -= 1;
         if self.has_value {
-            self.newline(w)?;
+            self.newline(w, false)?;
         }
         w.write_all(bracket)
-    }
-
-    fn next<W: ?Sized + Write>(&self, w: &mut W, first: bool) -> io::Result<()> {
-        if !first {
-            w.write_all(b",")?;
-        }
-        self.newline(w)
     }
 }
 
@@ -127,7 +125,7 @@ impl serde_json::ser::Formatter for Nested {
         self.close(w, b"]")
     }
     fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
-        self.next(w, first)
+        self.newline(w, !first)
     }
     fn end_array_value<W: ?Sized + Write>(&mut self, _: &mut W) -> io::Result<()> {
         self.has_value = true;
@@ -140,7 +138,7 @@ impl serde_json::ser::Formatter for Nested {
         self.close(w, b"}")
     }
     fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
-        self.next(w, first)
+        self.newline(w, !first)
     }
     fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
         w.write_all(b": ")
