@@ -405,8 +405,8 @@ struct DurationPatternJson {
     ack_missing_calls: u64,
     session_expired_calls: u64,
     first_call: usize,
-    first_ts: String,
-    last_ts: String,
+    first_ts: Short,
+    last_ts: Short,
 }
 
 fn duration_pattern(p: &DurationPattern, durations: &Durations) -> DurationPatternJson {
@@ -423,8 +423,8 @@ fn duration_pattern(p: &DurationPattern, durations: &Durations) -> DurationPatte
         ack_missing_calls: p.ack_missing,
         session_expired_calls: p.session_expired,
         first_call: p.first_index + 1,
-        first_ts: rfc3339(p.first_ts_ns),
-        last_ts: rfc3339(p.last_ts_ns),
+        first_ts: format::stamp(p.first_ts_ns),
+        last_ts: format::stamp(p.last_ts_ns),
     }
 }
 
