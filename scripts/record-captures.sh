@@ -904,6 +904,20 @@ sc_dns_nxdomain() {
     waitpid "$PID_app1"
 }
 
+# 44. The same proxy and names as dns-nxdomain, but the resolver in lab-app2 drops every query (fw-drop-dns.nft;
+#     the proxy's resolv.conf says timeout:1 attempts:2). Call 1 (dnsgood): the proxy's SRV query for
+#     _sip._tcp.app1.lab.example and its retry go unanswered, then its A queries for app1.lab.example; the proxy
+#     cannot forward and answers 503 once it gives up (about 4 s), the caller's INVITE retransmissions absorbed.
+sc_dns_unanswered() {
+    mkdir -p /etc/netns/lab-proxy
+    printf 'nameserver %s\noptions timeout:1 attempts:2\n' "$APP2" >/etc/netns/lab-proxy/resolv.conf
+    firewall lab-app2 fw-drop-dns.nft
+    cap_start lab-sw lab-br0
+    proxy FR_MS=10000
+    uac caller1 "$PROXY:5060" uac-call.xml dnsgood -d 2000
+    sleep 1
+}
+
 # 43. A large INVITE (uac-call-big.xml: an ICE/DTLS offer, ~2.6 kB) over UDP leaves the caller as two IP
 #     fragments. Call 1 connects (the fragments pass, RTP 2 s, BYE). Then app1's firewall drops non-first
 #     fragments before reassembly (fw-drop-fragments.nft): call 2's INVITE and its retransmissions are lost
@@ -1216,7 +1230,7 @@ ALL=(sip-udp-basic-call sip-udp-outcomes tcp-syn-dropped-proxy tcp-syn-dropped-a
      nat-private-sdp fax-t38 fax-t38-refused fax-t38-one-way media-one-way-at-caller
      media-blocked-both-at-caller ice-call ice-failed codec-mismatch media-changes midcall-one-way
      teardown-rtp-after-bye early-media-port-closed hep-feed hep2-feed lync-fe-504 lync-ice-failed
-     teams-dr-rejected teams-dr-tls register-auth options-keepalive dns-nxdomain invite-fragments-dropped
+     teams-dr-rejected teams-dr-tls register-auth options-keepalive dns-nxdomain dns-unanswered invite-fragments-dropped
      invite-fragments-lost session-timer-refresh-dropped other-transactions
      sip-tls-calls sip-tls-rsa tls-certificates tls-chain tls-next-hop-expired tls-no-sni
      points-syn-dropped-at-app points-syn-dropped-on-router points-rtp-dropped-on-router points-rtp-not-sent
