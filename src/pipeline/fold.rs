@@ -234,6 +234,15 @@ impl<'o> Fold<'o> {
                     self.engine.stun(frame, ts, src, dst, class);
                 }
             }
+            Kind::Dns {
+                flow: i,
+                transport,
+                msg,
+            } => {
+                if let Some(ends) = flow(i) {
+                    self.engine.dns(frame, ts, ends, transport, &msg);
+                }
+            }
             Kind::Icmp(mut error) => {
                 error.frame = frame;
                 self.out.sink_mut().icmp_error(&error);

@@ -129,6 +129,9 @@ impl Finisher for Recorder {
     fn peers(&mut self, peers: Vec<Peer>) {
         self.diagnoser.peers(peers);
     }
+    fn dns(&mut self, lookup: Released<crate::correlate::dns::Lookup>) {
+        self.diagnoser.dns(lookup);
+    }
 }
 
 impl World {
