@@ -888,7 +888,8 @@ sc_options_keepalive() {
 #     --local, so any other name there is NXDOMAIN), via /etc/netns/lab-proxy/resolv.conf, which `ip netns exec`
 #     mounts over the proxy's /etc/resolv.conf. Call 1 (R-URI user dnsgood): SRV _sip._tcp.app1.lab.example
 #     -> app1.lab.example:5060 -> A 192.0.2.31, the call connects over TCP. Call 2 (dnsbad): the SRV and A
-#     lookups of app9.lab.example get NXDOMAIN, the proxy cannot forward and answers 503 at once.
+#     lookups of app9.lab.example get NXDOMAIN, the proxy cannot forward and answers 503 at once. Then the
+#     proxy host looks up app7.lab.example (getent): NXDOMAIN again, a failure no call depends on.
 sc_dns_nxdomain() {
     mkdir -p /etc/netns/lab-proxy
     printf 'nameserver %s\n' "$APP2" >/etc/netns/lab-proxy/resolv.conf
@@ -902,6 +903,9 @@ sc_dns_nxdomain() {
     uac caller1 "$PROXY:5060" uac-call.xml dnsgood -d 2000
     uac caller2 "$PROXY:5060" uac-call.xml dnsbad -d 2000
     waitpid "$PID_app1"
+    # A lookup no call needs: the proxy host resolves a name that does not exist (NXDOMAIN, tied to no call).
+    nsx lab-proxy getent ahostsv4 app7.lab.example >/dev/null || true
+    sleep 0.2
 }
 
 # 44. The same proxy and names as dns-nxdomain, but the resolver in lab-app2 drops every query (fw-drop-dns.nft;

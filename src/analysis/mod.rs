@@ -13,6 +13,7 @@ use std::io;
 
 use crate::capture::Warning;
 use crate::correlate::calls::{OtherDialog, SipStats};
+use crate::correlate::dns::Lookup;
 use crate::correlate::media::Stream;
 use crate::correlate::peers::Peer;
 use crate::correlate::registrations::Registration;
@@ -69,6 +70,8 @@ pub struct Analysis {
     /// SIP peer pairs (client host → server endpoint) with their keep-alive findings, by client then
     /// server.
     pub peers: Vec<Diagnosed<Peer>>,
+    /// DNS lookups that failed and explained no call (`dns.failed`), by first query.
+    pub dns_failures: Vec<Diagnosed<Lookup>>,
     /// Causes several calls share, in the order of their first call.
     pub patterns: Vec<Pattern>,
     /// What the memory limits left out.
@@ -144,6 +147,9 @@ impl Sink for Tee<'_> {
     fn peer(&mut self, peer: &Diagnosed<Peer>) {
         self.0.iter_mut().for_each(|o| o.peer(peer));
     }
+    fn dns_failure(&mut self, lookup: &Diagnosed<Lookup>) {
+        self.0.iter_mut().for_each(|o| o.dns_failure(lookup));
+    }
 }
 
 impl Output for Tee<'_> {
@@ -183,6 +189,9 @@ impl Sink for Analysis {
     fn peer(&mut self, peer: &Diagnosed<Peer>) {
         self.peers.push(peer.clone());
     }
+    fn dns_failure(&mut self, lookup: &Diagnosed<Lookup>) {
+        self.dns_failures.push(lookup.clone());
+    }
 }
 
 /// Collecting: everything is kept, then put in report order.
@@ -201,6 +210,7 @@ impl Output for Analysis {
         self.transactions.sort_by_key(|t| t.request.frame);
         self.registrations.sort_by_key(|r| r.first.frame);
         self.peers.sort_by_key(|p| (p.client, p.server));
+        self.dns_failures.sort_by_key(|l| l.first_frame());
         self.captures = summary.captures;
         self.sip = summary.sip;
         self.sip_malformed = summary.sip_malformed;
@@ -258,6 +268,7 @@ impl Analysis {
         self.transactions.iter().for_each(|t| out.transaction(t));
         self.registrations.iter().for_each(|r| out.registration(r));
         self.peers.iter().for_each(|p| out.peer(p));
+        self.dns_failures.iter().for_each(|l| out.dns_failure(l));
         self.icmp_errors.iter().for_each(|e| out.icmp_error(e));
         out.finish(self.summary())
     }

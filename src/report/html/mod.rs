@@ -40,13 +40,15 @@ use rustc_hash::FxHashMap;
 use crate::analysis::patterns::{Key, MAX_PATTERNS};
 use crate::analysis::{Analysis, Output, Summary};
 use crate::correlate::calls::OtherDialog;
+use crate::correlate::dns::Lookup;
 use crate::correlate::media::Stream;
 use crate::correlate::transport::{Connection, IcmpError};
-use crate::diagnose::{DiagnosedCall, Severity, Sink, TransportEvent};
+use crate::diagnose::{Diagnosed, DiagnosedCall, Severity, Sink, TransportEvent};
 use crate::report::format::rfc3339;
 use crate::report::spool::Spool;
 
 mod call;
+mod dns;
 mod ladder;
 mod page;
 mod plot;
@@ -109,6 +111,7 @@ pub struct Writer<W: Write> {
     keys: FxHashMap<Key, u32>,
     unlinked_events: Spool,
     unlinked_streams: Spool,
+    dns_failures: Spool,
     error: Option<io::Error>,
 }
 
@@ -122,6 +125,7 @@ impl<W: Write> Writer<W> {
             keys: FxHashMap::default(),
             unlinked_events: Spool::default(),
             unlinked_streams: Spool::default(),
+            dns_failures: Spool::default(),
             error: None,
         }
     }
@@ -189,6 +193,13 @@ impl<W: Write> Sink for Writer<W> {
                     .push((e.first_frame, 0), h.into_bytes()),
                 Err(e) => self.note(fmt_failed(e)),
             }
+        }
+    }
+    fn dns_failure(&mut self, d: &Diagnosed<Lookup>) {
+        let mut h = String::new();
+        match dns::row(d, &mut h) {
+            Ok(()) => self.dns_failures.push((d.first_frame(), 0), h.into_bytes()),
+            Err(e) => self.note(fmt_failed(e)),
         }
     }
 }
@@ -263,6 +274,7 @@ impl<W: Write + Send> Output for Writer<W> {
             call::call_section(d, &mut h).map_err(fmt_failed)?;
             out.write_all(h.as_bytes())?;
         }
+        dns::section(std::mem::take(&mut self.dns_failures), &mut *out)?;
         page::tail(
             std::mem::take(&mut self.unlinked_events),
             std::mem::take(&mut self.unlinked_streams),

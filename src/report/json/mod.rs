@@ -167,6 +167,12 @@
 //!   (transmissions), "status", "reason" (of the final response, or null), "response_ms" (request → final
 //!   response, or null), "open_at_end" (the capture ended before its answer or Timer F), "first_frame",
 //!   "frames", "start_ts", "findings" (as for calls: `sip.rejected`, `sip.no_response`) }`.
+//! - `dns_failures` (array, by first query): DNS lookups (client, server, id, question) that got an error rcode
+//!   or no answer and explained no call (a lookup that broke a call is in that call's `dns.failed` finding):
+//!   `{ "client", "server", "transport", "id", "name", "type" (A, AAAA, SRV, NAPTR, CNAME, TYPE<n>), "queries"
+//!   (sent, with retransmissions), "query_frames", "rcode" (NXDOMAIN, SERVFAIL, REFUSED, ..., or null: no
+//!   answer), "answer_frame", "response_ms" (first query → answer, or null), "first_frame", "frames",
+//!   "start_ts", "findings" (as for calls: `dns.failed`) }`.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -179,6 +185,7 @@ use super::spool::{Key, Spool};
 use crate::analysis::patterns::Pattern as FailurePattern;
 use crate::analysis::{self, Analysis, CaptureSummary, Output, Overview};
 use crate::correlate::calls::OtherDialog;
+use crate::correlate::dns::Lookup;
 use crate::correlate::fax::Fax;
 use crate::correlate::media::Stream;
 use crate::correlate::message::MsHeader;
@@ -190,6 +197,7 @@ use crate::correlate::vantage::Vantage;
 use crate::diagnose::{Diagnosed, DiagnosedCall, Finding, Pattern, Severity, Sink, TransportEvent};
 use crate::proto::tls;
 
+mod dns;
 mod transport;
 mod writer;
 pub use writer::{write, write_ndjson, NdjsonWriter, Writer};

@@ -165,6 +165,7 @@ pub struct Writer<W: Write> {
     registrations: Spool,
     peers: Spool,
     transactions: Spool,
+    dns_failures: Spool,
     /// The first error rendering an item (reported by `finish`).
     error: Option<io::Error>,
 }
@@ -183,6 +184,7 @@ impl<W: Write> Writer<W> {
             registrations: Spool::default(),
             peers: Spool::default(),
             transactions: Spool::default(),
+            dns_failures: Spool::default(),
             error: None,
         }
     }
@@ -255,6 +257,10 @@ impl<W: Write> Sink for Writer<W> {
         let key = self.peers.len();
         let v = json_items::peer(peer);
         self.keep(|w| &mut w.peers, (key, 0), &v);
+    }
+    fn dns_failure(&mut self, lookup: &Diagnosed<Lookup>) {
+        let v = dns::dns_failure(lookup);
+        self.keep(|w| &mut w.dns_failures, (lookup.first_frame(), 0), &v);
     }
 }
 
@@ -351,7 +357,9 @@ impl<W: Write + Send> Output for Writer<W> {
         let peers = std::mem::take(&mut self.peers);
         self.array("peers", peers, false)?;
         let transactions = std::mem::take(&mut self.transactions);
-        self.array("transactions", transactions, true)?;
+        self.array("transactions", transactions, false)?;
+        let dns_failures = std::mem::take(&mut self.dns_failures);
+        self.array("dns_failures", dns_failures, true)?;
         self.out.write_all(b"}\n")?;
         self.out.flush()
     }
