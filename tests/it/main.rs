@@ -10,6 +10,7 @@ mod browse;
 mod capture;
 mod cli;
 mod diagnose;
+mod dns;
 mod extract;
 mod filter;
 mod fragments;
