@@ -922,6 +922,24 @@ sc_dns_unanswered() {
     sleep 1
 }
 
+# 45. The proxy resolves its next hop by name and DNS answers (dnsmasq as in dns-nxdomain: SRV
+#     _sip._tcp.app1.lab.example -> app1.lab.example:5060, A 192.0.2.31), but app1's firewall drops inbound SYNs
+#     (fw-drop-tcp-syn.nft): the proxy's SYNs to the address DNS gave go unanswered, and it answers 408 when
+#     fr_timer (10 s) fires. A successful lookup pointing at the address that then failed.
+sc_dns_answer_unreachable() {
+    mkdir -p /etc/netns/lab-proxy
+    printf 'nameserver %s\n' "$APP2" >/etc/netns/lab-proxy/resolv.conf
+    bgrun lab-app2 dnsmasq 60 dnsmasq --no-daemon --no-resolv --no-hosts --bind-interfaces \
+        --listen-address="$APP2" --local=/lab.example/ --host-record=app1.lab.example,"$APP1" \
+        --srv-host=_sip._tcp.app1.lab.example,app1.lab.example,5060 --log-queries
+    sleep 0.5
+    firewall lab-app1 fw-drop-tcp-syn.nft
+    cap_start lab-sw lab-br0
+    proxy FR_MS=10000
+    uac caller1 "$PROXY:5060" uac-call.xml dnsgood -d 2000
+    sleep 1
+}
+
 # 43. A large INVITE (uac-call-big.xml: an ICE/DTLS offer, ~2.6 kB) over UDP leaves the caller as two IP
 #     fragments. Call 1 connects (the fragments pass, RTP 2 s, BYE). Then app1's firewall drops non-first
 #     fragments before reassembly (fw-drop-fragments.nft): call 2's INVITE and its retransmissions are lost
@@ -1234,7 +1252,7 @@ ALL=(sip-udp-basic-call sip-udp-outcomes tcp-syn-dropped-proxy tcp-syn-dropped-a
      nat-private-sdp fax-t38 fax-t38-refused fax-t38-one-way media-one-way-at-caller
      media-blocked-both-at-caller ice-call ice-failed codec-mismatch media-changes midcall-one-way
      teardown-rtp-after-bye early-media-port-closed hep-feed hep2-feed lync-fe-504 lync-ice-failed
-     teams-dr-rejected teams-dr-tls register-auth options-keepalive dns-nxdomain dns-unanswered invite-fragments-dropped
+     teams-dr-rejected teams-dr-tls register-auth options-keepalive dns-nxdomain dns-unanswered dns-answer-unreachable invite-fragments-dropped
      invite-fragments-lost session-timer-refresh-dropped other-transactions
      sip-tls-calls sip-tls-rsa tls-certificates tls-chain tls-next-hop-expired tls-no-sni
      points-syn-dropped-at-app points-syn-dropped-on-router points-rtp-dropped-on-router points-rtp-not-sent

@@ -186,7 +186,7 @@ pub fn call(fc: &FinishedCall) -> CallDiagnosis {
     let linked_refs: Vec<&TransportEvent> = linked.iter().collect();
     let found = rules::call_findings(&facts, &linked_refs);
     findings.extend(found.findings);
-    let (dns, dns_claimed) = rules::dns_failed::check(&facts, &ev.dns);
+    let (dns, dns_claimed) = rules::dns_failed::check(&facts);
     findings.extend(dns);
     claimed.dns = dns_claimed;
     microsoft::explain_media(&mut findings, &facts);

@@ -76,3 +76,28 @@ fn an_unanswered_resolver_is_the_cause_with_its_queries_counted() {
     assert_eq!(a.calls[0].findings[1].code, "sip.rejected");
     assert!(a.dns_failures.is_empty(), "both lookups explain the call");
 }
+
+#[test]
+fn a_successful_answer_pointing_at_the_dead_next_hop_is_evidence_of_the_syn_failure() {
+    let a = support::lab("dns-answer-unreachable.pcap");
+    assert_eq!(a.calls.len(), 1);
+    let f = &a.calls[0].findings;
+    let codes: Vec<&str> = f.iter().map(|f| f.code).collect();
+    assert_eq!(
+        codes,
+        ["tcp.syn_unanswered", "sip.timeout"],
+        "an answered lookup is no dns.failed"
+    );
+    assert!(
+        f[0].summary.contains("trying its next hop 192.0.2.31:5060 (from DNS: A app1.lab.example → 192.0.2.31, frames 9, 10)"),
+        "{}",
+        f[0].summary
+    );
+    assert!(f[0].cause.ends_with("192.0.2.31 is the address DNS gave for the next hop: if it should not be reached there, correct the DNS record"));
+    assert!(
+        f[0].frames.starts_with(&[3, 9, 10, 13]),
+        "{:?}",
+        f[0].frames
+    );
+    assert!(a.dns_failures.is_empty());
+}

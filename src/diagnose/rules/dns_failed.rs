@@ -138,9 +138,10 @@ fn advice(group: &[&Lookup]) -> String {
     }
 }
 
-/// The failed lookups among `lookups` that explain the call's failure at the host that decided it, and
-/// which lookups the call claims (by position).
-pub(crate) fn check(f: &CallFacts<'_>, lookups: &[Lookup]) -> (Option<Finding>, Vec<bool>) {
+/// The failed lookups among the call's that explain its failure at the host that decided it, and which
+/// lookups the call claims (by position).
+pub(crate) fn check(f: &CallFacts<'_>) -> (Option<Finding>, Vec<bool>) {
+    let lookups = &f.dns;
     let mut claimed = vec![false; lookups.len()];
     let status = f.final_msg.and_then(|m| m.status());
     let failed_call = match status {
@@ -182,7 +183,7 @@ pub(crate) fn check(f: &CallFacts<'_>, lookups: &[Lookup]) -> (Option<Finding>, 
     let chosen: Vec<&Lookup> = lookups
         .iter()
         .zip(&claimed)
-        .filter_map(|(l, &c)| c.then_some(l))
+        .filter_map(|(&l, &c)| c.then_some(l))
         .collect();
     let Some(first) = chosen.first() else {
         return (None, claimed);
@@ -246,6 +247,34 @@ pub(crate) fn check(f: &CallFacts<'_>, lookups: &[Lookup]) -> (Option<Finding>, 
         }),
         claimed,
     )
+}
+
+/// Where a host got the address it then failed to reach: the lookup by `host` that answered `addr`, worded
+/// (`from DNS: A app1.lab.example → 192.0.2.31, frames 9, 10`), with its frames.
+pub(crate) fn resolved(
+    lookups: &[&Lookup],
+    host: IpAddr,
+    addr: IpAddr,
+) -> Option<(String, Vec<u64>)> {
+    lookups.iter().find_map(|l| {
+        let answers = l.answer.as_ref()?;
+        let hit = answers.records.iter().any(|r| match r.data {
+            crate::proto::dns::Data::A(a) => IpAddr::V4(a) == addr,
+            crate::proto::dns::Data::Aaaa(a) => IpAddr::V6(a) == addr,
+            _ => false,
+        });
+        (l.client.ip() == host && hit).then(|| {
+            (
+                format!(
+                    "from DNS: {} {} → {addr}, {}",
+                    l.qtype.name(),
+                    l.name,
+                    words::frames_list(&l.frames(), 6)
+                ),
+                l.frames(),
+            )
+        })
+    })
 }
 
 /// The finding of a failed lookup that explains no call: a warning, or info for an SRV or NAPTR name that
