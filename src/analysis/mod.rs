@@ -235,6 +235,8 @@ pub struct LimitHits {
     pub untracked_udptl_packets: u64,
     /// ICMP errors beyond the ICMP group limit.
     pub untracked_icmp: u64,
+    /// DNS queries beyond the open lookups' limit (`correlate::dns::Limits`).
+    pub untracked_dns_queries: u64,
     /// Packets whose timestamp was more than a second before the latest seen (unsorted or merged
     /// captures): analysed in the order they came.
     pub out_of_order: u64,

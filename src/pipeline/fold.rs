@@ -443,6 +443,7 @@ impl<'o> Fold<'o> {
         summary.sip = counts.sip;
         let limits = &mut summary.limits;
         limits.untracked_rtp_packets = counts.untracked_rtp_packets;
+        limits.untracked_dns_queries = counts.untracked_dns_queries;
         limits.untracked_udptl_packets = counts.untracked_udptl_packets;
         limits.untracked_tcp_segments = counts.untracked_tcp_segments;
         limits.untracked_icmp = counts.untracked_icmp;

@@ -455,6 +455,13 @@ fn write_sip_summary(
             l.untracked_tcp_segments, l.untracked_rtp_packets, l.untracked_udptl_packets
         )?;
     }
+    if l.untracked_dns_queries > 0 {
+        writeln!(
+            out,
+            "  memory limits: {} DNS queries beyond the open lookups' limit not matched",
+            l.untracked_dns_queries
+        )?;
+    }
     for (reason, n) in &summary.sip_malformed {
         writeln!(out, "  malformed SIP: {n} × {reason}")?;
     }

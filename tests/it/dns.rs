@@ -101,3 +101,26 @@ fn a_successful_answer_pointing_at_the_dead_next_hop_is_evidence_of_the_syn_fail
     );
     assert!(a.dns_failures.is_empty());
 }
+
+#[test]
+fn lookups_beyond_the_limit_are_counted() {
+    let file = callscope::capture::CaptureFile::open(std::path::Path::new(
+        "testdata/lab/dns-nxdomain.pcap",
+    ))
+    .expect("a lab capture");
+    let mut options = callscope::Options::default();
+    options.limits.dns.lookups = 1;
+    let a = callscope::analyze(&[file], &options, &callscope::pipeline::NoProgress);
+    // The first lookup (call 1's SRV) stays open while call 1 holds it, so the other 4 queries are counted,
+    // not matched: none is lost silently.
+    assert_eq!(a.limits.untracked_dns_queries, 4);
+    options.limits.dns.lookups = 0;
+    let file = callscope::capture::CaptureFile::open(std::path::Path::new(
+        "testdata/lab/dns-nxdomain.pcap",
+    ))
+    .expect("a lab capture");
+    let a = callscope::analyze(&[file], &options, &callscope::pipeline::NoProgress);
+    assert_eq!(a.limits.untracked_dns_queries, 5, "every query counted");
+    assert!(a.calls[1].findings.iter().all(|f| f.code != "dns.failed"));
+    assert!(a.dns_failures.is_empty());
+}

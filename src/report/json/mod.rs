@@ -25,7 +25,8 @@
 //!   (SIP messages counted but not correlated because of the memory limits), `limits` (what the memory
 //!   limits left out: `untracked_tcp_segments`, `untracked_rtp_packets`, `untracked_udptl_packets`
 //!   (fax), `tcp_reassembly_bytes_skipped`, `tcp_reassembly_streams_over_limit`,
-//!   `untracked_icmp_errors`; `out_of_order_packets`, packets more than a second older than one
+//!   `untracked_icmp_errors`, `untracked_dns_queries` (DNS queries beyond the open lookups' limit);
+//!   `out_of_order_packets`, packets more than a second older than one
 //!   before them; and what memory followed: `peak_open_call_ids`, `peak_open_streams`,
 //!   `peak_open_connections`, the most open at once), `calls`,
 //!   `failed_calls` (calls with an `error` finding), `degraded_calls` (a `warning` but no error),
@@ -315,6 +316,7 @@ struct Limits {
     tcp_reassembly_bytes_skipped: u64,
     tcp_reassembly_streams_over_limit: u64,
     untracked_icmp_errors: u64,
+    untracked_dns_queries: u64,
     out_of_order_packets: u64,
     peak_open_call_ids: usize,
     peak_open_streams: usize,

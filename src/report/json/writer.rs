@@ -298,6 +298,7 @@ impl<W: Write + Send> Output for Writer<W> {
                     tcp_reassembly_bytes_skipped: summary.tcp_reassembly.bytes_skipped,
                     tcp_reassembly_streams_over_limit: summary.tcp_reassembly.streams_over_limit,
                     untracked_icmp_errors: summary.limits.untracked_icmp,
+                    untracked_dns_queries: summary.limits.untracked_dns_queries,
                     out_of_order_packets: summary.limits.out_of_order,
                     peak_open_call_ids: summary.limits.peak_open_call_ids,
                     peak_open_streams: summary.limits.peak_open_streams,
