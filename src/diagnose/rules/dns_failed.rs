@@ -314,7 +314,7 @@ pub(crate) fn unlinked(l: &Lookup) -> Option<Finding> {
 mod tests {
     use super::*;
     use crate::correlate::dns::{Answer, Sent};
-    use crate::correlate::message::Transport;
+    use crate::correlate::message::{Method, Transport};
 
     fn lookup(
         name: &str,
@@ -353,6 +353,109 @@ mod tests {
                     .collect(),
             }),
         }
+    }
+
+    /// A call to the proxy that resolves `name` (SRV then A, with the given answers) and then answers
+    /// `status` (or forwards the INVITE to the app and gets its 200, with `status` 200).
+    fn call_through_dns(
+        srv: Option<Rcode>,
+        a: Option<(Rcode, &[[u8; 4]])>,
+        status: u16,
+    ) -> Vec<Finding> {
+        use crate::diagnose::rules::testkit::*;
+        const RESOLVER: &str = "192.0.2.53:53";
+        const STUB: &str = "192.0.2.20:40000";
+        let mut msgs = vec![
+            req(1, 0.0, CALLER, PROXY, Method::Invite, 1),
+            resp(2, 0.5, PROXY, CALLER, 100, Method::Invite, 1),
+        ];
+        if status == 200 {
+            msgs.push(req(9, 3.0, PROXY, APP, Method::Invite, 1));
+            msgs.push(resp(10, 4.0, APP, PROXY, 200, Method::Invite, 1));
+            msgs.push(resp(11, 4.5, PROXY, CALLER, 200, Method::Invite, 1));
+            msgs.push(req(12, 5.0, CALLER, PROXY, Method::Ack, 1));
+        } else {
+            msgs.push(resp(9, 3.0, PROXY, CALLER, status, Method::Invite, 1));
+            msgs.push(req(10, 3.5, CALLER, PROXY, Method::Ack, 1));
+        }
+        let mut w = World::new(msgs);
+        let ends = (STUB, RESOLVER);
+        w.dns(
+            3,
+            1.0,
+            ends,
+            ("_sip._udp.app1.lab.example", Type::Srv),
+            None,
+        );
+        if let Some(r) = srv {
+            w.dns(
+                4,
+                1.2,
+                ends,
+                ("_sip._udp.app1.lab.example", Type::Srv),
+                Some((r, &[])),
+            );
+        }
+        w.dns(
+            5,
+            1.4,
+            (STUB, "192.0.2.53:53"),
+            ("app1.lab.example", Type::A),
+            None,
+        );
+        if let Some(answer) = a {
+            w.dns(6, 1.6, ends, ("app1.lab.example", Type::A), Some(answer));
+        }
+        let b = w.build();
+        b.calls[0].findings.clone()
+    }
+
+    #[test]
+    fn a_failed_next_hop_lookup_is_the_cause_of_the_proxys_failure() {
+        let f = call_through_dns(Some(Rcode::NxDomain), Some((Rcode::ServFail, &[])), 503);
+        assert_eq!(f[0].code, "dns.failed");
+        assert_eq!(f[0].frames, [3, 4, 5, 6, 9]);
+        assert!(
+            f[0].summary
+                .contains("A app1.lab.example: SERVFAIL (server failure)"),
+            "{}",
+            f[0].summary
+        );
+        assert!(
+            f[0].cause
+                .contains("the resolver 192.0.2.53 could not get an answer"),
+            "{}",
+            f[0].cause
+        );
+        assert_eq!(f[1].code, "sip.rejected", "the symptom after the cause");
+    }
+
+    #[test]
+    fn a_missing_srv_then_a_working_a_is_no_failure() {
+        let ok: &[[u8; 4]] = &[[192, 0, 2, 31]];
+        // The proxy fell back to A, got an address, and still rejected: not DNS's doing.
+        let f = call_through_dns(Some(Rcode::NxDomain), Some((Rcode::NoError, ok)), 503);
+        assert!(f.iter().all(|f| f.code != "dns.failed"), "{f:#?}");
+        // A call that connected is never a DNS failure, whatever its lookups.
+        let f = call_through_dns(Some(Rcode::Refused), Some((Rcode::Refused, &[])), 200);
+        assert!(f.is_empty(), "{f:#?}");
+    }
+
+    #[test]
+    fn unanswered_lookups_explain_a_408_with_their_queries() {
+        let f = call_through_dns(None, None, 408);
+        assert_eq!(f[0].code, "dns.failed");
+        assert!(
+            f[0].summary
+                .contains("SRV _sip._udp.app1.lab.example: no answer (frame 3)"),
+            "{}",
+            f[0].summary
+        );
+        assert!(
+            f[0].cause.contains("does not answer 192.0.2.20"),
+            "{}",
+            f[0].cause
+        );
     }
 
     #[test]
