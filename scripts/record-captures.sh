@@ -884,6 +884,18 @@ sc_options_keepalive() {
     sleep 22
 }
 
+# The lab's DNS: dnsmasq in lab-app2 (192.0.2.32), authoritative for lab.example only (--local: any other name
+# there is NXDOMAIN), with app1.lab.example (A 192.0.2.31, SRV _sip._tcp on 5060); the proxy's resolver points
+# at it through /etc/netns/lab-proxy/resolv.conf, which `ip netns exec` mounts over its /etc/resolv.conf.
+lab_dns() {
+    mkdir -p /etc/netns/lab-proxy
+    printf 'nameserver %s\n' "$APP2" >/etc/netns/lab-proxy/resolv.conf
+    bgrun lab-app2 dnsmasq 60 dnsmasq --no-daemon --no-resolv --no-hosts --bind-interfaces \
+        --listen-address="$APP2" --local=/lab.example/ --host-record=app1.lab.example,"$APP1" \
+        --srv-host=_sip._tcp.app1.lab.example,app1.lab.example,5060 --log-queries
+    sleep 0.5
+}
+
 # 42. The proxy resolves its next hop by name through dnsmasq (in lab-app2, answering for lab.example only:
 #     --local, so any other name there is NXDOMAIN), via /etc/netns/lab-proxy/resolv.conf, which `ip netns exec`
 #     mounts over the proxy's /etc/resolv.conf. Call 1 (R-URI user dnsgood): SRV _sip._tcp.app1.lab.example
@@ -891,12 +903,7 @@ sc_options_keepalive() {
 #     lookups of app9.lab.example get NXDOMAIN, the proxy cannot forward and answers 503 at once. Then the
 #     proxy host looks up app7.lab.example (getent): NXDOMAIN again, a failure no call depends on.
 sc_dns_nxdomain() {
-    mkdir -p /etc/netns/lab-proxy
-    printf 'nameserver %s\n' "$APP2" >/etc/netns/lab-proxy/resolv.conf
-    bgrun lab-app2 dnsmasq 60 dnsmasq --no-daemon --no-resolv --no-hosts --bind-interfaces \
-        --listen-address="$APP2" --local=/lab.example/ --host-record=app1.lab.example,"$APP1" \
-        --srv-host=_sip._tcp.app1.lab.example,app1.lab.example,5060 --log-queries
-    sleep 0.5
+    lab_dns
     cap_start lab-sw lab-br0
     uas app1 lab-app1 "$APP1" uas-call.xml -t t1
     proxy FR_MS=10000
@@ -924,15 +931,10 @@ sc_dns_unanswered() {
 
 # 45. The proxy resolves its next hop by name and DNS answers (dnsmasq as in dns-nxdomain: SRV
 #     _sip._tcp.app1.lab.example -> app1.lab.example:5060, A 192.0.2.31), but app1's firewall drops inbound SYNs
-#     (fw-drop-tcp-syn.nft): the proxy's SYNs to the address DNS gave go unanswered, and it answers 408 when
+#     (fw-drop-tcp-syn.nft): the proxy's SYNs to the address DNS gave go unanswered, and it answers 504 when
 #     fr_timer (10 s) fires. A successful lookup pointing at the address that then failed.
 sc_dns_answer_unreachable() {
-    mkdir -p /etc/netns/lab-proxy
-    printf 'nameserver %s\n' "$APP2" >/etc/netns/lab-proxy/resolv.conf
-    bgrun lab-app2 dnsmasq 60 dnsmasq --no-daemon --no-resolv --no-hosts --bind-interfaces \
-        --listen-address="$APP2" --local=/lab.example/ --host-record=app1.lab.example,"$APP1" \
-        --srv-host=_sip._tcp.app1.lab.example,app1.lab.example,5060 --log-queries
-    sleep 0.5
+    lab_dns
     firewall lab-app1 fw-drop-tcp-syn.nft
     cap_start lab-sw lab-br0
     proxy FR_MS=10000
