@@ -280,7 +280,8 @@ pub(crate) fn resolved(
 /// The finding of a failed lookup that explains no call: a warning, or info for an SRV or NAPTR name that
 /// does not exist (RFC 3263 tries them before the address records, so their absence is normal).
 pub(crate) fn unlinked(l: &Lookup) -> Option<Finding> {
-    if !l.failed() {
+    // Only the types SIP resolution uses (RFC 3263): a desktop's SOA, PTR or TXT lookups are not VoIP evidence.
+    if !l.failed() || matches!(l.qtype, Type::Other(_)) {
         return None;
     }
     let probe = matches!(l.qtype, Type::Srv | Type::Naptr)
@@ -302,6 +303,11 @@ pub(crate) fn unlinked(l: &Lookup) -> Option<Finding> {
         ),
         cause: if probe {
             format!("no {} record for {}: a SIP client then falls back to the address records (RFC 3263), so this alone breaks nothing", l.qtype.name(), base(&l.name))
+        } else if l.outcome() == Outcome::Error(Rcode::NxDomain) {
+            format!(
+                "no call in this capture depended on it; {} does not exist in DNS: if a host should reach it, add the record to its zone, or correct the name where it is configured",
+                l.name
+            )
         } else {
             format!("no call in this capture depended on it; {}", advice(&[l]))
         },
@@ -543,5 +549,12 @@ mod tests {
             "NOERROR without records is not a failure"
         );
         assert_eq!(unlinked(&nx_a).unwrap().frames, vec![1, 2]);
+        let soa = lookup(
+            "local",
+            Type::Other(6),
+            &[(1, 0.0)],
+            Some((2, Rcode::NxDomain, 0)),
+        );
+        assert!(unlinked(&soa).is_none(), "not a type SIP resolves");
     }
 }
