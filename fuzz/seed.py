@@ -74,6 +74,8 @@ def classify(p):
         if 200 <= p[1] <= 207: out.append('rtcp')
         elif (p[1] & 0x7f) < 128: out.append('rtp')
     if len(p) >= 5 and 20 <= p[0] <= 24 and p[1] == 3: out.append('tls')
+    # DNS: a standard query or response with one question (the classifier callscope uses).
+    if len(p) >= 17 and (p[2] >> 3) & 0xf == 0 and p[4:6] == b'\x00\x01': out.append('dns')
     if p.startswith(b'HEP3') or (len(p) > 16 and p[0] in (1, 2) and p[1] in (16, 40)): out.append('hep')
     # UDPTL: seq, then a short primary IFP, then the error-recovery choice octet (0x00 or 0x80).
     if len(p) >= 6 and 0 < p[2] < 0x80 and p[2] + 4 <= len(p) and p[3 + p[2]] in (0, 0x80): out.append('udptl')
@@ -82,7 +84,7 @@ def classify(p):
 def main():
     corpus, files = sys.argv[1], sys.argv[2:]
     seen, count = set(), {}
-    caps = {'sip': 600, 'sdp': 300, 'rtp': 200, 'rtcp': 200, 'stun': 200, 'tls': 200, 'udptl': 200, 'decode': 600,
+    caps = {'sip': 600, 'sdp': 300, 'rtp': 200, 'rtcp': 200, 'stun': 200, 'tls': 200, 'udptl': 200, 'dns': 200, 'decode': 600,
             'capture': 120, 'hep': 200, 'pipeline': 120, 'extract_redact': 120, 'reassembly': 200, 'decrypt': 20}
     def put(t, b):
         if count.get(t, 0) >= caps.get(t, 200): return

@@ -906,24 +906,62 @@ sc_options_keepalive() {
     sleep 22
 }
 
-# 42. The proxy resolves its next hop by name through dnsmasq (in lab-app2, answering for lab.example only:
-#     --local, so any other name there is NXDOMAIN), via /etc/netns/lab-proxy/resolv.conf, which `ip netns exec`
-#     mounts over the proxy's /etc/resolv.conf. Call 1 (R-URI user dnsgood): SRV _sip._tcp.app1.lab.example
-#     -> app1.lab.example:5060 -> A 192.0.2.31, the call connects over TCP. Call 2 (dnsbad): the SRV and A
-#     lookups of app9.lab.example get NXDOMAIN, the proxy cannot forward and answers 503 at once.
-sc_dns_nxdomain() {
+# The lab's DNS: dnsmasq in lab-app2 (192.0.2.32), authoritative for lab.example only (--local: any other name
+# there is NXDOMAIN), with app1.lab.example (A 192.0.2.31, SRV _sip._tcp on 5060); the proxy's resolver points
+# at it through /etc/netns/lab-proxy/resolv.conf, which `ip netns exec` mounts over its /etc/resolv.conf.
+lab_dns() {
     mkdir -p /etc/netns/lab-proxy
     printf 'nameserver %s\n' "$APP2" >/etc/netns/lab-proxy/resolv.conf
     bgrun lab-app2 dnsmasq 60 dnsmasq --no-daemon --no-resolv --no-hosts --bind-interfaces \
         --listen-address="$APP2" --local=/lab.example/ --host-record=app1.lab.example,"$APP1" \
         --srv-host=_sip._tcp.app1.lab.example,app1.lab.example,5060 --log-queries
     sleep 0.5
+}
+
+# 42. The proxy resolves its next hop by name through dnsmasq (in lab-app2, answering for lab.example only:
+#     --local, so any other name there is NXDOMAIN), via /etc/netns/lab-proxy/resolv.conf, which `ip netns exec`
+#     mounts over the proxy's /etc/resolv.conf. Call 1 (R-URI user dnsgood): SRV _sip._tcp.app1.lab.example
+#     -> app1.lab.example:5060 -> A 192.0.2.31, the call connects over TCP. Call 2 (dnsbad): the SRV and A
+#     lookups of app9.lab.example get NXDOMAIN, the proxy cannot forward and answers 503 at once. Then the
+#     proxy host looks up app7.lab.example (getent): NXDOMAIN again, a failure no call depends on.
+sc_dns_nxdomain() {
+    lab_dns
     cap_start lab-sw lab-br0
     uas app1 lab-app1 "$APP1" uas-call.xml -t t1
     proxy FR_MS=10000
     uac caller1 "$PROXY:5060" uac-call.xml dnsgood -d 2000
     uac caller2 "$PROXY:5060" uac-call.xml dnsbad -d 2000
     waitpid "$PID_app1"
+    # A lookup no call needs: the proxy host resolves a name that does not exist (NXDOMAIN, tied to no call).
+    nsx lab-proxy getent ahostsv4 app7.lab.example >/dev/null || true
+    sleep 0.2
+}
+
+# 44. The same proxy and names as dns-nxdomain, but the resolver in lab-app2 drops every query (fw-drop-dns.nft;
+#     the proxy's resolv.conf says timeout:1 attempts:2). Call 1 (dnsgood): the proxy's SRV query for
+#     _sip._tcp.app1.lab.example and its retry go unanswered, then its A queries for app1.lab.example; the proxy
+#     cannot forward and answers 503 once it gives up (about 4 s), the caller's INVITE retransmissions absorbed.
+sc_dns_unanswered() {
+    mkdir -p /etc/netns/lab-proxy
+    printf 'nameserver %s\noptions timeout:1 attempts:2\n' "$APP2" >/etc/netns/lab-proxy/resolv.conf
+    firewall lab-app2 fw-drop-dns.nft
+    cap_start lab-sw lab-br0
+    proxy FR_MS=10000
+    uac caller1 "$PROXY:5060" uac-call.xml dnsgood -d 2000
+    sleep 1
+}
+
+# 45. The proxy resolves its next hop by name and DNS answers (dnsmasq as in dns-nxdomain: SRV
+#     _sip._tcp.app1.lab.example -> app1.lab.example:5060, A 192.0.2.31), but app1's firewall drops inbound SYNs
+#     (fw-drop-tcp-syn.nft): the proxy's SYNs to the address DNS gave go unanswered, and it answers 504 when
+#     fr_timer (10 s) fires. A successful lookup pointing at the address that then failed.
+sc_dns_answer_unreachable() {
+    lab_dns
+    firewall lab-app1 fw-drop-tcp-syn.nft
+    cap_start lab-sw lab-br0
+    proxy FR_MS=10000
+    uac caller1 "$PROXY:5060" uac-call.xml dnsgood -d 2000
+    sleep 1
 }
 
 # 43. A large INVITE (uac-call-big.xml: an ICE/DTLS offer, ~2.6 kB) over UDP leaves the caller as two IP
@@ -1238,7 +1276,7 @@ ALL=(sip-udp-basic-call sip-udp-outcomes tcp-syn-dropped-proxy tcp-syn-dropped-a
      nat-private-sdp fax-t38 fax-t38-refused fax-t38-one-way media-one-way-at-caller
      media-blocked-both-at-caller ice-call ice-failed codec-mismatch media-changes midcall-one-way
      teardown-rtp-after-bye early-media-port-closed hep-feed hep2-feed lync-fe-504 lync-ice-failed
-     teams-dr-rejected teams-dr-tls register-auth options-keepalive dns-nxdomain invite-fragments-dropped
+     teams-dr-rejected teams-dr-tls register-auth options-keepalive dns-nxdomain dns-unanswered dns-answer-unreachable invite-fragments-dropped
      invite-fragments-lost session-timer-refresh-dropped other-transactions
      sip-tls-calls sip-tls-rsa tls-certificates tls-chain tls-next-hop-expired tls-no-sni
      points-syn-dropped-at-app points-syn-dropped-on-router points-rtp-dropped-on-router points-rtp-not-sent

@@ -15,7 +15,7 @@ use callscope::decode::{self, Fragment, Ip, LinkType, L4};
 use callscope::decrypt::{self, keys::KeyStore};
 use callscope::export::{extract, redact::Redactor};
 use callscope::pipeline::NoProgress;
-use callscope::proto::{hep, rtcp, rtp, sdp, sip, stun, tls, udptl};
+use callscope::proto::{dns, hep, rtcp, rtp, sdp, sip, stun, tls, udptl};
 use callscope::reassembly::{self, Reassembler, Segment};
 use callscope::{analyze, report, Options};
 
@@ -504,6 +504,25 @@ pub fn stun(data: &[u8]) {
         stun_message(&m);
     }
     black_box(tcp.remainder());
+}
+
+/// DNS: the classifier, one message (every question and record), and the messages of a TCP segment.
+pub fn dns(data: &[u8]) {
+    black_box(dns::looks_like_dns(data));
+    for m in std::iter::once(data).chain(dns::tcp_messages(data)) {
+        match dns::Message::parse(m) {
+            Ok(msg) => {
+                assert!(msg.questions.len() <= dns::MAX_RECORDS);
+                black_box((msg.rcode.name(), &msg.answers, &msg.additional));
+                for q in &msg.questions {
+                    black_box(q.qtype.name());
+                }
+            }
+            Err(e) => {
+                black_box(e.to_string());
+            }
+        }
+    }
 }
 
 /// HEP: one packet (HEP3 or HEP1/2) and back-to-back HEP3 packets; every field, offset and payload

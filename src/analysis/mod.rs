@@ -13,6 +13,7 @@ use std::io;
 
 use crate::capture::Warning;
 use crate::correlate::calls::{OtherDialog, SipStats};
+use crate::correlate::dns::Lookup;
 use crate::correlate::media::Stream;
 use crate::correlate::peers::Peer;
 use crate::correlate::registrations::Registration;
@@ -70,6 +71,8 @@ pub struct Analysis {
     /// SIP peer pairs (client host → server endpoint) with their keep-alive findings, by client then
     /// server.
     pub peers: Vec<Diagnosed<Peer>>,
+    /// DNS lookups that failed and explained no call (`dns.failed`), by first query.
+    pub dns_failures: Vec<Diagnosed<Lookup>>,
     /// Causes several calls share, in the order of their first call.
     pub patterns: Vec<Pattern>,
     /// What the memory limits left out.
@@ -145,6 +148,9 @@ impl Sink for Tee<'_> {
     fn peer(&mut self, peer: &Diagnosed<Peer>) {
         self.0.iter_mut().for_each(|o| o.peer(peer));
     }
+    fn dns_failure(&mut self, lookup: &Diagnosed<Lookup>) {
+        self.0.iter_mut().for_each(|o| o.dns_failure(lookup));
+    }
 }
 
 impl Output for Tee<'_> {
@@ -184,6 +190,9 @@ impl Sink for Analysis {
     fn peer(&mut self, peer: &Diagnosed<Peer>) {
         self.peers.push(peer.clone());
     }
+    fn dns_failure(&mut self, lookup: &Diagnosed<Lookup>) {
+        self.dns_failures.push(lookup.clone());
+    }
 }
 
 /// Collecting: everything is kept, then put in report order.
@@ -202,6 +211,7 @@ impl Output for Analysis {
         self.transactions.sort_by_key(|t| t.request.frame);
         self.registrations.sort_by_key(|r| r.first.frame);
         self.peers.sort_by_key(|p| (p.client, p.server));
+        self.dns_failures.sort_by_key(|l| l.first_frame());
         self.captures = summary.captures;
         self.sip = summary.sip;
         self.sip_malformed = summary.sip_malformed;
@@ -226,6 +236,8 @@ pub struct LimitHits {
     pub untracked_udptl_packets: u64,
     /// ICMP errors beyond the ICMP group limit.
     pub untracked_icmp: u64,
+    /// DNS queries beyond the open lookups' limit (`correlate::dns::Limits`).
+    pub untracked_dns_queries: u64,
     /// Packets whose timestamp was more than a second before the latest seen (unsorted or merged
     /// captures): analysed in the order they came.
     pub out_of_order: u64,
@@ -259,6 +271,7 @@ impl Analysis {
         self.transactions.iter().for_each(|t| out.transaction(t));
         self.registrations.iter().for_each(|r| out.registration(r));
         self.peers.iter().for_each(|p| out.peer(p));
+        self.dns_failures.iter().for_each(|l| out.dns_failure(l));
         self.icmp_errors.iter().for_each(|e| out.icmp_error(e));
         out.finish(self.summary())
     }

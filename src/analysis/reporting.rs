@@ -16,6 +16,7 @@ use super::filter::{Filter, Item, Selection};
 use super::overview::Overviewer;
 use super::{Output, Summary};
 use crate::correlate::calls::OtherDialog;
+use crate::correlate::dns::Lookup;
 use crate::correlate::media::Stream;
 use crate::correlate::peers::Peer;
 use crate::correlate::registrations::Registration;
@@ -189,6 +190,9 @@ impl Sink for Reporting<'_> {
     }
     fn peer(&mut self, peer: &Diagnosed<Peer>) {
         self.inner.peer(peer);
+    }
+    fn dns_failure(&mut self, lookup: &Diagnosed<Lookup>) {
+        self.inner.dns_failure(lookup);
     }
 }
 

@@ -6,6 +6,7 @@ use std::io;
 
 use callscope::analysis::{CaptureSummary, Output, Summary};
 use callscope::correlate::calls::OtherDialog;
+use callscope::correlate::dns::Lookup;
 use callscope::correlate::media::Stream;
 use callscope::correlate::peers::Peer;
 use callscope::correlate::registrations::Registration;
@@ -132,6 +133,9 @@ impl Sink for Worst {
     fn peer(&mut self, peer: &Diagnosed<Peer>) {
         self.seen(peer.worst());
     }
+    fn dns_failure(&mut self, lookup: &Diagnosed<Lookup>) {
+        self.seen(lookup.worst());
+    }
 }
 
 impl Output for Worst {
@@ -171,6 +175,9 @@ impl<O: Output> Sink for Named<O> {
     }
     fn peer(&mut self, peer: &Diagnosed<Peer>) {
         self.inner.peer(peer);
+    }
+    fn dns_failure(&mut self, lookup: &Diagnosed<Lookup>) {
+        self.inner.dns_failure(lookup);
     }
 }
 

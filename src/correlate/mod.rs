@@ -9,6 +9,7 @@
 
 pub mod calls;
 pub mod dialogs;
+pub mod dns;
 pub mod engine;
 pub mod fax;
 pub mod fields;

@@ -9,6 +9,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use crate::correlate::calls::{Call, State};
+use crate::correlate::dns::Lookup;
 use crate::correlate::engine::FinishedCall;
 use crate::correlate::fax::Fax;
 use crate::correlate::media::{Stream, StunCheck};
@@ -187,6 +188,8 @@ pub(crate) struct CallFacts<'a> {
     pub media_view: MediaView,
     /// The call's fax streams (UDPTL), by first frame.
     pub fax: Vec<&'a Fax>,
+    /// DNS lookups made by hosts while they held its INVITE, by first frame (positions as in the evidence).
+    pub dns: Vec<&'a Lookup>,
     /// From the first INVITE to [`ANSWER_GRACE_NS`] after its final response (none without one): a
     /// media port may not be open before the answer reaches its side, so early media can be refused.
     pub setup: Option<Span>,
@@ -276,6 +279,7 @@ impl<'a> CallFacts<'a> {
             }),
             media_view: MediaView::Visible,
             fax: Vec::new(),
+            dns: Vec::new(),
             setup,
             teardown,
         };
@@ -479,6 +483,7 @@ impl<'a> CallFacts<'a> {
         media.dedup_by_key(|s| (s.first_frame, s.src, s.dst, s.ssrc));
         f.media = media;
         f.fax = fc.evidence.fax.iter().collect();
+        f.dns = fc.evidence.dns.iter().collect();
         f.media_view = f.view(fc);
         f
     }

@@ -13,6 +13,7 @@ use rustc_hash::FxHashMap;
 
 use super::{Finding, Pattern, Patterns, Severity, TransportEvent};
 use crate::correlate::calls::{Call, OtherDialog};
+use crate::correlate::dns::Lookup;
 use crate::correlate::engine::{Evidence, FinishedCall, Finisher, Tied};
 use crate::correlate::media::Stream;
 use crate::correlate::peers::Peer;
@@ -104,6 +105,9 @@ impl<T: Sink + ?Sized> Sink for &mut T {
     fn peer(&mut self, peer: &Diagnosed<Peer>) {
         (**self).peer(peer);
     }
+    fn dns_failure(&mut self, lookup: &Diagnosed<Lookup>) {
+        (**self).dns_failure(lookup);
+    }
 }
 
 /// Receives finished, diagnosed things in the order the capture finished them. What is not a call
@@ -122,6 +126,8 @@ pub trait Sink {
     fn registration(&mut self, _reg: &Diagnosed<Registration>) {}
     /// A SIP peer pair, once the capture ended (by client, then server).
     fn peer(&mut self, _peer: &Diagnosed<Peer>) {}
+    /// A DNS lookup that failed and explained no call (`dns.failed`).
+    fn dns_failure(&mut self, _lookup: &Diagnosed<Lookup>) {}
 }
 
 /// Diagnoses what the engine finishes and passes it to a sink.
@@ -233,6 +239,18 @@ impl<S: Sink> Finisher for Diagnoser<S> {
             self.sink.peer(&Diagnosed {
                 item: peer,
                 findings,
+            });
+        }
+    }
+
+    fn dns(&mut self, released: Released<Lookup>) {
+        if !released.calls.is_empty() {
+            return;
+        }
+        if let Some(finding) = super::rules::dns_failed::unlinked(&released.item) {
+            self.sink.dns_failure(&Diagnosed {
+                item: released.item,
+                findings: vec![finding],
             });
         }
     }

@@ -222,8 +222,15 @@ pub(crate) fn finding_for_call(failure: &Failure, link: &Link<'_>, f: &CallFacts
                 }
                 None => format!("{host} gave no final answer in the capture"),
             };
+            // The next hop's address came from DNS: the answer that pointed there is evidence too.
+            let dns = super::rules::dns_failed::resolved(&f.dns, *host, ev.dst.ip());
+            let from_dns = dns
+                .as_ref()
+                .map(|(said, _)| format!(" ({said})"))
+                .unwrap_or_default();
+            frames.extend(dns.iter().flat_map(|(_, fr)| fr.iter().copied()));
             let summary = format!(
-                "{}, while {host} held this call's INVITE (frame {}) and was trying its next hop {}; {outcome}",
+                "{}, while {host} held this call's INVITE (frame {}) and was trying its next hop {}{from_dns}; {outcome}",
                 ev.summary, received.frame, ev.dst
             );
             let cause = match answer.and_then(|a| a.status()) {
@@ -232,6 +239,13 @@ pub(crate) fn finding_for_call(failure: &Failure, link: &Link<'_>, f: &CallFacts
                     ev.cause
                 ),
                 _ => ev.cause.clone(),
+            };
+            let cause = match &dns {
+                Some(_) => format!(
+                    "{cause}; {} is the address DNS gave for the next hop: if it should not be reached there, correct the DNS record",
+                    ev.dst.ip()
+                ),
+                None => cause,
             };
             (
                 summary,

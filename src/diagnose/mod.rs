@@ -136,6 +136,7 @@ pub fn call(fc: &FinishedCall) -> CallDiagnosis {
     let mut claimed = Tied {
         connections: vec![false; ev.connections.len()],
         icmp: vec![false; ev.icmp.len()],
+        dns: Vec::new(),
     };
     let mut connection_events = vec![None; ev.connections.len()];
     enum Slot {
@@ -185,6 +186,9 @@ pub fn call(fc: &FinishedCall) -> CallDiagnosis {
     let linked_refs: Vec<&TransportEvent> = linked.iter().collect();
     let found = rules::call_findings(&facts, &linked_refs);
     findings.extend(found.findings);
+    let (dns, dns_claimed) = rules::dns_failed::check(&facts);
+    findings.extend(dns);
+    claimed.dns = dns_claimed;
     microsoft::explain_media(&mut findings, &facts);
     order(&mut findings);
     let call = &fc.call;
@@ -221,6 +225,7 @@ pub fn call(fc: &FinishedCall) -> CallDiagnosis {
                 claimed || sip || rtp
             })
             .collect(),
+        dns: vec![true; ev.dns.len()],
     };
     CallDiagnosis {
         findings,
@@ -285,6 +290,7 @@ pub fn icmp_event(
 /// the same.
 pub const RULES: &[(&str, u8)] = &[
     ("sip.failover", 0),
+    ("dns.failed", 1),
     ("tcp.syn_unanswered", 1),
     ("tcp.syn_refused", 1),
     ("tls.certificate", 1),

@@ -9,7 +9,7 @@
 //! - its fax: the UDPTL packets of its fax streams, within each stream's time span;
 //! - its STUN checks' packets (STUN messages between the check's addresses within its time span);
 //! - the TCP segments that show its connections' life (SYNs, SYN-ACK, FINs, RST, TLS hellos and
-//!   alert) and the ICMP errors of its evidence;
+//!   alert), the ICMP errors and the DNS queries and answers of its evidence;
 //! - every segment of a TLS connection its SIP was decrypted from, as captured (still encrypted: a
 //!   record can only be decrypted after all the records before it, so the extract decrypts with the
 //!   same key log; on a connection shared by several calls, their records come along, encrypted).

@@ -27,7 +27,10 @@ use crate::correlate::media::StunClass;
 use crate::correlate::message::{Message, Transport};
 use crate::correlate::transport::IcmpError;
 use crate::decode::{self, Fragment, Icmp, IcmpKind, Ip, LinkType, TcpFlags, Unreachable, L4};
-use crate::proto::{hep, rtcp, rtp, sip, stun, udptl};
+use crate::proto::{dns, hep, rtcp, rtp, sip, stun, udptl};
+
+/// DNS's port (RFC 1035 §4.2): only there are UDP payloads and TCP segments read as DNS.
+const DNS_PORT: u16 = 53;
 
 /// What classification takes from the run's options.
 #[derive(Clone, Copy)]
@@ -122,6 +125,12 @@ pub(super) enum Kind {
     Stun {
         flow: u32,
         class: StunClass,
+    },
+    /// A DNS message over UDP, or one whole in a TCP segment, on port 53.
+    Dns {
+        flow: u32,
+        transport: Transport,
+        msg: Box<dns::Message>,
     },
     /// An ICMP error (its frame is chunk-local).
     Icmp(Box<IcmpError>),
@@ -283,6 +292,19 @@ pub(super) fn run(
                         },
                     };
                     hep_stream(&datagram, &mut sip_errors, &mut counts, &mut push);
+                } else if seg.src_port == DNS_PORT || seg.dst_port == DNS_PORT {
+                    // DNS over TCP (RFC 7766): the messages each segment holds whole after their 2-byte
+                    // length; one split across segments is not read (resolvers send a query, and most
+                    // answers, in one segment).
+                    for m in dns::tcp_messages(seg.payload) {
+                        if let Ok(msg) = dns::Message::parse(m) {
+                            push(Kind::Dns {
+                                flow,
+                                transport: Transport::Tcp,
+                                msg: Box::new(msg),
+                            });
+                        }
+                    }
                 }
                 push(Kind::Tcp {
                     flow,
@@ -357,6 +379,17 @@ pub(super) fn udp_payload(
         }
     }
     let (flows, sip_errors) = (&mut *sinks.flows, &mut *sinks.sip_errors);
+    let on_dns_port = src.port() == DNS_PORT || dst.port() == DNS_PORT;
+    if on_dns_port && dns::looks_like_dns(payload) {
+        if let Ok(msg) = dns::Message::parse(payload) {
+            push(Kind::Dns {
+                flow: flows.id(src, dst),
+                transport: Transport::Udp,
+                msg: Box::new(msg),
+            });
+            return;
+        }
+    }
     if sip::looks_like_sip(payload) {
         Message::parse_all(
             payload,

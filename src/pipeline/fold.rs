@@ -237,6 +237,15 @@ impl<'o> Fold<'o> {
                     self.engine.stun(frame, ts, src, dst, class);
                 }
             }
+            Kind::Dns {
+                flow: i,
+                transport,
+                msg,
+            } => {
+                if let Some(ends) = flow(i) {
+                    self.engine.dns(frame, ts, ends, transport, &msg);
+                }
+            }
             Kind::Icmp(mut error) => {
                 error.frame = frame;
                 self.out.sink_mut().icmp_error(&error);
@@ -437,6 +446,7 @@ impl<'o> Fold<'o> {
         summary.sip = counts.sip;
         let limits = &mut summary.limits;
         limits.untracked_rtp_packets = counts.untracked_rtp_packets;
+        limits.untracked_dns_queries = counts.untracked_dns_queries;
         limits.untracked_udptl_packets = counts.untracked_udptl_packets;
         limits.untracked_tcp_segments = counts.untracked_tcp_segments;
         limits.untracked_icmp = counts.untracked_icmp;

@@ -1,4 +1,4 @@
-//! Pure parsers of untrusted bytes: SIP, SDP, RTP, RTCP, STUN, TLS record sniffing, UDPTL (T.38 fax)
+//! Pure parsers of untrusted bytes: SIP, SDP, RTP, RTCP, STUN, TLS record sniffing, UDPTL (T.38 fax), DNS
 //! and HEP (Homer's encapsulation of captured packets).
 //!
 //! Takes byte slices, returns borrowed views or owned summaries; knows nothing of flows, time or
@@ -10,6 +10,7 @@
 //! share.
 
 mod bytes;
+pub mod dns;
 pub mod hep;
 pub mod rtcp;
 pub mod rtp;

@@ -18,6 +18,7 @@ use super::words::{
 use crate::analysis::patterns::Pattern;
 use crate::analysis::{Analysis, CaptureSummary, Output, Overview, Summary};
 use crate::correlate::calls::{Call, OtherDialog};
+use crate::correlate::dns::Lookup;
 use crate::correlate::media::Stream;
 use crate::correlate::peers::Peer;
 use crate::correlate::registrations::Registration;
@@ -186,6 +187,11 @@ impl<W: Write> Sink for Writer<W> {
     fn peer(&mut self, peer: &Diagnosed<Peer>) {
         if !self.list_only {
             self.items.peer(peer, &self.options);
+        }
+    }
+    fn dns_failure(&mut self, lookup: &Diagnosed<Lookup>) {
+        if !self.list_only {
+            self.items.dns_failure(lookup, &self.options);
         }
     }
 }
@@ -476,6 +482,13 @@ fn write_sip_summary(
             out,
             "  memory limits: {} TCP segments, {} RTP and {} UDPTL packets beyond the connection/stream limits not analysed",
             l.untracked_tcp_segments, l.untracked_rtp_packets, l.untracked_udptl_packets
+        )?;
+    }
+    if l.untracked_dns_queries > 0 {
+        writeln!(
+            out,
+            "  memory limits: {} DNS queries beyond the open lookups' limit not matched",
+            l.untracked_dns_queries
         )?;
     }
     for (reason, n) in &summary.sip_malformed {

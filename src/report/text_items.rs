@@ -1,12 +1,13 @@
 //! The terminal report's sections for what is SIP but not a call: registration bindings (one line
 //! each, findings under the failed ones), the SIP peer pairs (a health table), and the other
-//! transactions that have a finding. Rendered as they arrive into spools (bounded memory), written
+//! transactions that have a finding, and the DNS lookups that failed without explaining a call. Rendered as they arrive into spools (bounded memory), written
 //! after the calls.
 
 use std::io::{self, Write};
 
 use super::spool::Spool;
 use super::text::{escape, Options};
+use crate::correlate::dns::Lookup;
 use crate::correlate::peers::Peer;
 use crate::correlate::registrations::Registration;
 use crate::correlate::transactions::Transaction;
@@ -23,6 +24,7 @@ pub(super) struct Items {
     transactions: Spool,
     /// Transactions with no finding (counted, not listed).
     transactions_fine: u64,
+    dns_failures: Spool,
 }
 
 fn findings(fs: &[Finding], options: &Options, out: &mut Vec<u8>) -> io::Result<()> {
@@ -141,6 +143,21 @@ fn transaction(d: &Diagnosed<Transaction>, options: &Options, out: &mut Vec<u8>)
     findings(&d.findings, options, out)
 }
 
+fn dns_failure(d: &Diagnosed<Lookup>, options: &Options, out: &mut Vec<u8>) -> io::Result<()> {
+    let l = &d.item;
+    writeln!(
+        out,
+        "  {} {} from {} to {} {} (id 0x{:04x})",
+        l.qtype.name(),
+        escape(&l.name),
+        l.client,
+        l.server,
+        l.transport.as_str(),
+        l.id
+    )?;
+    findings(&d.findings, options, out)
+}
+
 /// Renders into a buffer; an error writing to memory cannot happen, so it is dropped with the item.
 fn render(f: impl FnOnce(&mut Vec<u8>) -> io::Result<()>) -> Option<Vec<u8>> {
     let mut buf = Vec::new();
@@ -173,6 +190,12 @@ impl Items {
         }
     }
 
+    pub(super) fn dns_failure(&mut self, d: &Diagnosed<Lookup>, options: &Options) {
+        if let Some(b) = render(|out| dns_failure(d, options, out)) {
+            self.dns_failures.push((d.first_frame(), 0), b);
+        }
+    }
+
     /// Writes the sections that have anything in them.
     pub(super) fn write(self, out: &mut impl Write) -> io::Result<()> {
         if self.registrations.len() > 0 {
@@ -200,6 +223,14 @@ impl Items {
                 self.peers_failing
             )?;
             self.peers.drain(|b| out.write_all(b))?;
+        }
+        if self.dns_failures.len() > 0 {
+            writeln!(
+                out,
+                "\nDNS failures that explain no call: {}",
+                plural(self.dns_failures.len(), "lookup")
+            )?;
+            self.dns_failures.drain(|b| out.write_all(b))?;
         }
         Ok(())
     }

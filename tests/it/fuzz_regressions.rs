@@ -14,7 +14,7 @@ mod harness;
 type Harness = fn(&[u8]);
 
 /// Every fuzz target (`fuzz/fuzz_targets/<name>.rs`) with its harness.
-const TARGETS: [(&str, Harness); 15] = [
+const TARGETS: [(&str, Harness); 16] = [
     ("capture", harness::capture),
     ("decode", harness::decode),
     ("defrag", harness::defrag),
@@ -24,6 +24,7 @@ const TARGETS: [(&str, Harness); 15] = [
     ("rtp", harness::rtp),
     ("rtcp", harness::rtcp),
     ("stun", harness::stun),
+    ("dns", harness::dns),
     ("hep", harness::hep),
     ("tls", harness::tls),
     ("decrypt", harness::decrypt),

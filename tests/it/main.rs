@@ -10,6 +10,7 @@ mod browse;
 mod capture;
 mod cli;
 mod diagnose;
+mod dns;
 mod durations;
 mod extract;
 mod filter;

@@ -154,6 +154,11 @@ impl Engine {
             .iter()
             .filter_map(|&k| self.transport.icmp_snapshot(k))
             .collect();
+        let dns: Vec<Lookup> = open
+            .dns
+            .iter()
+            .filter_map(|&id| self.dns.snapshot(id))
+            .collect();
         let mut fax: Vec<Fax> = open
             .fax
             .iter()
@@ -174,6 +179,7 @@ impl Engine {
                 connections,
                 icmp,
                 fax,
+                dns,
             },
             capture,
         });
@@ -184,6 +190,10 @@ impl Engine {
         for (i, &k) in open.icmp.iter().enumerate() {
             let claimed = tied.icmp.get(i).copied().unwrap_or(false);
             self.transport.unhold_icmp(k, claimed.then_some(index));
+        }
+        for (i, &id) in open.dns.iter().enumerate() {
+            let claimed = tied.dns.get(i).copied().unwrap_or(false);
+            self.dns.unhold(id, index, claimed);
         }
         // A stream of this call that is over now goes with it (instead of waiting out its idle time).
         for &s in &open.streams {

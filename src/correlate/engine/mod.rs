@@ -23,9 +23,10 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::calls::{Call, OtherDialog, SipStats};
 use super::dialogs::{self, Dialogs, End, Finished, Placed, GRACE_NS, TIMER_B_NS};
+use super::dns::{self, Lookup};
 use super::fax::{self, Fax, UdptlPacket};
 use super::media::{self, Owner, Signalled, Stream, StunCheck, StunClass};
-use super::message::{Codec, Message, Method};
+use super::message::{Codec, Message, Method, Transport};
 use super::peers::{self, Peer};
 use super::registrations::{self, Registration};
 use super::slab::Key;
@@ -43,6 +44,11 @@ pub const OWN_SLACK_NS: i64 = 2_000_000_000;
 const MAX_SIP_PORTS: usize = 1024;
 /// Fax (UDPTL) streams open at once; packets of further ones are counted.
 const MAX_FAX_STREAMS: usize = 10_000;
+/// DNS lookups one open call holds (a host resolving while it holds the call's INVITE); more are not
+/// tied to it.
+const MAX_CALL_LOOKUPS: usize = 32;
+/// Open calls one DNS lookup is tied to (a busy proxy holds many INVITEs at once); more are not.
+const MAX_LOOKUP_CALLS: usize = 16;
 
 /// Bounds on open state, each counted when hit.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -53,6 +59,7 @@ pub struct Limits {
     pub transactions: transactions::Limits,
     pub registrations: registrations::Limits,
     pub peers: peers::Limits,
+    pub dns: dns::Limits,
 }
 
 /// What the capture showed so far, beyond one call (see `vantage`).
@@ -79,6 +86,9 @@ pub struct Evidence {
     /// Its fax streams (UDPTL on the endpoints its SDP announced as `m=image ... udptl`), by first
     /// frame.
     pub fax: Vec<Fax>,
+    /// DNS lookups a host made while it held the call's INVITE unanswered, by first frame (the open
+    /// ones as they stood when the call was finalized).
+    pub dns: Vec<Lookup>,
 }
 
 impl Evidence {
@@ -96,6 +106,9 @@ impl Evidence {
         }
         for g in &self.icmp {
             out.extend(g.kept().map(|e| e.frame));
+        }
+        for l in &self.dns {
+            out.extend(l.frames());
         }
         out.sort_unstable();
         out.dedup();
@@ -118,6 +131,7 @@ pub struct FinishedCall {
 pub struct Tied {
     pub connections: Vec<bool>,
     pub icmp: Vec<bool>,
+    pub dns: Vec<bool>,
 }
 
 /// Receives what the engine finishes, in capture order.
@@ -129,6 +143,8 @@ pub trait Finisher {
     /// A connection nothing needs any more; `sip_port`: one of its ports carried SIP in this capture.
     fn connection(&mut self, conn: Released<Connection>, sip_port: bool);
     fn icmp(&mut self, group: Released<IcmpGroup>, sip_port: bool);
+    /// A DNS lookup that is over and no open call holds, with the calls whose diagnosis it explained.
+    fn dns(&mut self, lookup: Released<Lookup>);
     /// A finished non-INVITE transaction of a method other than REGISTER, OPTIONS, BYE and CANCEL
     /// (those are the registrations', the peer table's and the calls').
     fn transaction(&mut self, tx: Transaction);
@@ -149,6 +165,8 @@ struct Open {
     endpoints: Vec<SocketAddr>,
     conns: Vec<Key>,
     icmp: Vec<Key>,
+    /// DNS lookups it holds (`dns::Tracker` ids).
+    dns: Vec<u64>,
     streams: Vec<Key>,
     settled_streams: Vec<Stream>,
     stun: Vec<Key>,
@@ -178,6 +196,7 @@ pub struct Engine {
     transactions: transactions::Tracker,
     registrations: registrations::Tracker,
     peers: peers::Table,
+    dns: dns::Tracker,
     /// Transactions answered since the last event, handed out at the next [`Engine::advance`].
     answered: Vec<Transaction>,
     open: FxHashMap<Key, Open>,
@@ -227,6 +246,8 @@ pub struct Counts {
     pub untracked_transactions: u64,
     pub untracked_registrations: u64,
     pub untracked_peer_events: u64,
+    /// DNS queries beyond the open lookups' limit.
+    pub untracked_dns_queries: u64,
     pub out_of_order: u64,
     /// What the capture point could see, over the whole capture.
     pub vantage: Vantage,
@@ -250,6 +271,7 @@ impl Engine {
             transactions: transactions::Tracker::new(limits.transactions),
             registrations: registrations::Tracker::new(limits.registrations),
             peers: peers::Table::new(limits.peers),
+            dns: dns::Tracker::new(limits.dns),
             answered: Vec::new(),
             open: FxHashMap::default(),
             paths: FxHashMap::default(),
@@ -303,6 +325,8 @@ impl Engine {
                 self.transaction_done(tx, out);
             } else if let Some(reg) = self.registrations.due(now) {
                 out.registration(reg);
+            } else if let Some(lookup) = self.dns.expire(now) {
+                out.dns(lookup);
             } else {
                 break;
             }
@@ -364,6 +388,9 @@ impl Engine {
         for reg in self.registrations.drain(now) {
             out.registration(reg);
         }
+        for lookup in self.dns.finish() {
+            out.dns(lookup);
+        }
         out.peers(self.peers.drain());
         self.peaks.transactions = self.transactions.peak;
         self.peaks.registrations = self.registrations.peak;
@@ -376,6 +403,7 @@ impl Engine {
             untracked_transactions: self.transactions.untracked,
             untracked_registrations: self.registrations.untracked,
             untracked_peer_events: self.peers.untracked,
+            untracked_dns_queries: self.dns.untracked(),
             out_of_order: self.out_of_order,
             peaks: self.peaks,
             vantage: self.vantage.vantage(self.media.rtp_seen()),
@@ -442,6 +470,7 @@ impl Engine {
                     endpoints: Vec::new(),
                     conns: Vec::new(),
                     icmp: Vec::new(),
+                    dns: Vec::new(),
                     streams: Vec::new(),
                     settled_streams: Vec::new(),
                     stun: Vec::new(),
@@ -680,6 +709,40 @@ impl Engine {
     }
 
     /// A TLS observation on a TCP segment.
+    /// A DNS message: a new lookup by a host that holds open calls' INVITEs unanswered is held by them
+    /// (it may be what keeps the host from forwarding them).
+    pub fn dns(
+        &mut self,
+        frame: u64,
+        ts: i64,
+        ends: (SocketAddr, SocketAddr),
+        transport: Transport,
+        msg: &crate::proto::dns::Message,
+    ) {
+        let dns::Seen::New(id) = self.dns.message(frame, ts, ends, transport, msg) else {
+            return;
+        };
+        let calls: Vec<Key> = self
+            .next_hops
+            .get(&ends.0.ip())
+            .map(|list| {
+                list.iter()
+                    .map(|(k, _)| *k)
+                    .take(MAX_LOOKUP_CALLS)
+                    .collect()
+            })
+            .unwrap_or_default();
+        for call in calls {
+            let Some(open) = self.open.get_mut(&call) else {
+                continue;
+            };
+            if open.dns.len() < MAX_CALL_LOOKUPS {
+                open.dns.push(id);
+                self.dns.hold(id, open.index);
+            }
+        }
+    }
+
     pub fn tls(&mut self, frame: u64, ts: i64, src: SocketAddr, dst: SocketAddr, event: TlsEvent) {
         self.transport.tls(frame, ts, src, dst, event);
     }

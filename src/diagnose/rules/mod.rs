@@ -11,6 +11,7 @@ use crate::correlate::message::Transport;
 use crate::correlate::transactions::{self, Transaction};
 use crate::correlate::transport::{At, Connection, IcmpGroup};
 
+pub(crate) mod dns_failed;
 pub(crate) mod icmp_unreachable;
 pub(crate) mod ip_fragments_lost;
 pub(crate) mod media_codec_mismatch;

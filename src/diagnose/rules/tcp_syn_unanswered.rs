@@ -7,7 +7,8 @@
 //! **Evidence**: every SYN (first and retransmissions), with the attempt count and the time from the
 //! first to the last SYN. Linked to a call (see `diagnose::link`) when the SYNs are on the call's own
 //! signalling path, or when the client is a host that held the call's INVITE and was trying its next
-//! hop (the proxy's SYNs behind a 504/408): then this is the call's primary finding.
+//! hop (the proxy's SYNs behind a 504/408): then this is the call's primary finding. When that host got the
+//! address from DNS (an answered lookup while it held the INVITE), the answer is named and is evidence too.
 //!
 //! **Cause**: a firewall on or in front of the server silently drops inbound connections to the
 //! listening port (a closed port would answer RST: `tcp.syn_refused`), or the server is down/absent

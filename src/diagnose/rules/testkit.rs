@@ -41,6 +41,7 @@ enum Event {
     Rtcp(u64, ReportBlock),
     Udptl(u64, SocketAddr, SocketAddr, UdptlPacket),
     Stun(u64, SocketAddr, SocketAddr, StunClass),
+    Dns(u64, SocketAddr, SocketAddr, Box<crate::proto::dns::Message>),
 }
 
 /// Everything a rule test needs, fed in time order through the real engine.
@@ -128,6 +129,9 @@ impl Finisher for Recorder {
     }
     fn peers(&mut self, peers: Vec<Peer>) {
         self.diagnoser.peers(peers);
+    }
+    fn dns(&mut self, lookup: Released<crate::correlate::dns::Lookup>) {
+        self.diagnoser.dns(lookup);
     }
 }
 
@@ -343,6 +347,52 @@ impl World {
         self.push(ns(ms), Event::Stun(frame, addr(src), addr(dst), class))
     }
 
+    /// A DNS query (id 1) from `client` to `server` for `name`, or (with `answer`) its response: the rcode
+    /// and the A records answered.
+    pub fn dns(
+        &mut self,
+        frame: u64,
+        ms: f64,
+        (client, server): (&str, &str),
+        (name, qtype): (&str, crate::proto::dns::Type),
+        answer: Option<(crate::proto::dns::Rcode, &[[u8; 4]])>,
+    ) -> &mut Self {
+        use crate::proto::dns;
+        let msg = dns::Message {
+            id: 1,
+            response: answer.is_some(),
+            opcode: 0,
+            truncated: false,
+            rcode: answer.map_or(dns::Rcode::NoError, |(r, _)| r),
+            questions: vec![dns::Question {
+                name: name.into(),
+                qtype,
+                class: 1,
+            }],
+            answers: answer
+                .map(|(_, ips)| ips)
+                .unwrap_or_default()
+                .iter()
+                .map(|&ip| dns::Record {
+                    name: name.into(),
+                    rtype: dns::Type::A,
+                    ttl: 60,
+                    data: dns::Data::A(ip.into()),
+                })
+                .collect(),
+            additional: vec![],
+        };
+        let (src, dst) = if answer.is_some() {
+            (server, client)
+        } else {
+            (client, server)
+        };
+        self.push(
+            ns(ms),
+            Event::Dns(frame, addr(src), addr(dst), Box::new(msg)),
+        )
+    }
+
     /// Runs the events, in time order, through the engine and the diagnosis.
     pub fn build(&mut self) -> Built {
         let mut events = std::mem::take(&mut self.events);
@@ -382,6 +432,13 @@ impl World {
                     engine.udptl(frame, ts, src, dst, packet);
                 }
                 Event::Stun(frame, src, dst, class) => engine.stun(frame, ts, src, dst, class),
+                Event::Dns(frame, src, dst, msg) => engine.dns(
+                    frame,
+                    ts,
+                    (src, dst),
+                    crate::correlate::message::Transport::Udp,
+                    &msg,
+                ),
             }
         }
         engine.finish(&mut out);

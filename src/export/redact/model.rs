@@ -10,6 +10,7 @@ use std::sync::Arc;
 use super::Redactor;
 use crate::analysis::Analysis;
 use crate::correlate::calls::Call;
+use crate::correlate::dns::Lookup;
 use crate::correlate::media::Stream;
 use crate::correlate::message::{Kind, Message};
 use crate::correlate::peers::Peer;
@@ -17,6 +18,7 @@ use crate::correlate::registrations::Registration;
 use crate::correlate::transactions::Transaction;
 use crate::correlate::transport::{Connection, IcmpError};
 use crate::diagnose::Finding;
+use crate::proto::dns::Data;
 
 /// Every address the analysis names (so that none becomes another's pseudonym).
 pub(super) fn addresses(a: &Analysis) -> HashSet<IpAddr> {
@@ -48,6 +50,9 @@ pub(super) fn addresses(a: &Analysis) -> HashSet<IpAddr> {
     for p in &a.peers {
         out.extend([p.client, p.server.ip()]);
     }
+    for l in &a.dns_failures {
+        out.extend([l.client.ip(), l.server.ip()]);
+    }
     for ev in a.calls.iter().map(|c| &c.evidence) {
         for s in &ev.stun {
             out.extend([s.client.ip(), s.server.ip()]);
@@ -57,6 +62,9 @@ pub(super) fn addresses(a: &Analysis) -> HashSet<IpAddr> {
         }
         for f in &ev.fax {
             out.extend([f.src.ip(), f.dst.ip()]);
+        }
+        for l in &ev.dns {
+            out.extend([l.client.ip(), l.server.ip()]);
         }
     }
     out.extend(a.vantage.hosts.iter().map(|h| h.ip));
@@ -194,6 +202,78 @@ impl Redactor {
         e.dst = self.socket(e.dst);
     }
 
+    /// A DNS lookup: its endpoints, the name asked and the names and addresses answered (before the
+    /// findings, so that their text mentioning the names is covered).
+    /// Returns the name asked and its pseudonym: an SRV name (`_sip._tcp.` before a domain) keeps its
+    /// prefix, which free text cannot tell from part of a host name, so the caller replaces it in findings.
+    fn lookup(&self, l: &mut Lookup) -> (String, String) {
+        l.client = self.socket(l.client);
+        l.server = self.socket(l.server);
+        let asked = l.name.clone();
+        l.name = match asked
+            .match_indices("._")
+            .last()
+            .and_then(|(i, _)| asked[i + 2..].split_once('.'))
+        {
+            Some((_, domain)) if asked.starts_with('_') => {
+                let prefix = &asked[..asked.len() - domain.len()];
+                format!("{prefix}{}", self.host(domain))
+            }
+            _ => self.host(&asked),
+        };
+        for r in l.answer.iter_mut().flat_map(|a| a.records.iter_mut()) {
+            r.name = self.host(&r.name);
+            r.data = match &r.data {
+                Data::A(v4) => match self.ip(IpAddr::V4(*v4)) {
+                    IpAddr::V4(a) => Data::A(a),
+                    IpAddr::V6(_) => Data::Other(4),
+                },
+                Data::Aaaa(v6) => match self.ip(IpAddr::V6(*v6)) {
+                    IpAddr::V6(a) => Data::Aaaa(a),
+                    IpAddr::V4(_) => Data::Other(16),
+                },
+                Data::Cname(n) => Data::Cname(self.host(n)),
+                Data::Srv {
+                    priority,
+                    weight,
+                    port,
+                    target,
+                } => Data::Srv {
+                    priority: *priority,
+                    weight: *weight,
+                    port: *port,
+                    target: self.host(target),
+                },
+                Data::Naptr {
+                    order,
+                    preference,
+                    flags,
+                    service,
+                    replacement,
+                } => Data::Naptr {
+                    order: *order,
+                    preference: *preference,
+                    flags: flags.clone(),
+                    service: service.clone(),
+                    replacement: self.host(replacement),
+                },
+                Data::Other(n) => Data::Other(*n),
+            };
+        }
+        (asked, l.name.clone())
+    }
+
+    /// The findings, with the SRV names of `lookups` replaced first.
+    fn lookup_findings(&self, names: &[(String, String)], findings: &mut [Finding]) {
+        for f in findings.iter_mut() {
+            for (from, to) in names.iter().filter(|(from, _)| from.starts_with('_')) {
+                f.summary = f.summary.replace(from.as_str(), to);
+                f.cause = f.cause.replace(from.as_str(), to);
+            }
+        }
+        self.findings(findings);
+    }
+
     fn stream(&self, s: &mut Stream) {
         s.src = self.socket(s.src);
         s.dst = self.socket(s.dst);
@@ -220,7 +300,8 @@ impl Redactor {
                 f.src = self.socket(f.src);
                 f.dst = self.socket(f.dst);
             }
-            self.findings(&mut d.findings);
+            let names: Vec<(String, String)> = ev.dns.iter_mut().map(|l| self.lookup(l)).collect();
+            self.lookup_findings(&names, &mut d.findings);
         }
         for o in &mut a.other_dialogs {
             o.call_id = self.call_id(&o.call_id);
@@ -255,6 +336,10 @@ impl Redactor {
         for p in &mut a.peers {
             self.peer(&mut p.item);
             self.findings(&mut p.findings);
+        }
+        for l in &mut a.dns_failures {
+            let names = [self.lookup(&mut l.item)];
+            self.lookup_findings(&names, &mut l.findings);
         }
         for p in &mut a.patterns {
             p.host = self.ip(p.host);

@@ -1,6 +1,6 @@
 //! The ladder diagram of one call as an SVG: a lifeline per host (in order of first appearance, so
 //! the caller is on the left), a row per SIP message and per piece of transport evidence (TCP SYN,
-//! SYN-ACK, FIN and RST, TLS hellos and alerts, ICMP errors) on one time axis, the primary finding's
+//! SYN-ACK, FIN and RST, TLS hellos and alerts, ICMP errors, DNS queries and answers) on one time axis, the primary finding's
 //! frames highlighted and pauses of a second or more marked.
 //!
 //! Takes a diagnosed call; writes an SVG `<figure>` with its legend. The call's evidence
@@ -12,9 +12,11 @@ use std::fmt::{self, Write as _};
 use std::net::SocketAddr;
 
 use super::{escape, LADDER_MAX_ROWS};
+use crate::correlate::dns::{Lookup, Outcome};
 use crate::correlate::message::{Kind, Message, Method};
 use crate::correlate::transport::{At, Connection, IcmpError, Rst};
 use crate::diagnose::DiagnosedCall;
+use crate::proto::dns::Data;
 use crate::report::words::{clock, sdp_note, truncate};
 use crate::words::duration_ms;
 
@@ -27,6 +29,7 @@ enum RowKind {
     Failure,
     Tcp,
     Icmp,
+    Dns,
 }
 
 impl RowKind {
@@ -38,6 +41,7 @@ impl RowKind {
             RowKind::Failure => "#c2410c",
             RowKind::Tcp => "#7c3aed",
             RowKind::Icmp => "#be185d",
+            RowKind::Dns => "#0e7490",
         }
     }
 }
@@ -257,6 +261,63 @@ fn transport_rows(conns: &[&Connection], icmp: &[&IcmpError], rows: &mut Vec<Row
     }
 }
 
+/// A row per query of each lookup (retransmissions dashed) and one for its answer.
+fn dns_rows(lookups: &[Lookup], rows: &mut Vec<Row>) {
+    for l in lookups {
+        let ends = (l.client.to_string(), l.server.to_string());
+        for (i, q) in l.queries.iter().enumerate() {
+            let at = At {
+                frame: q.frame,
+                ts_ns: q.ts_ns,
+            };
+            let mut label = format!("DNS {} {}", l.qtype.name(), truncate(&l.name, 48));
+            if i > 0 {
+                label.push_str(" ↻");
+            }
+            rows.push(Row {
+                resent: i > 0,
+                ..Row::transport(at, ends.clone(), label, RowKind::Dns)
+            });
+        }
+        let Some(a) = &l.answer else {
+            continue;
+        };
+        let at = At {
+            frame: a.frame,
+            ts_ns: a.ts_ns,
+        };
+        let answered: Vec<String> = a
+            .records
+            .iter()
+            .filter_map(|r| match &r.data {
+                Data::A(ip) => Some(ip.to_string()),
+                Data::Aaaa(ip) => Some(ip.to_string()),
+                Data::Srv { port, target, .. } => Some(format!("{target}:{port}")),
+                Data::Cname(n) => Some(n.clone()),
+                Data::Naptr { replacement, .. } => Some(replacement.clone()),
+                Data::Other(_) => None,
+            })
+            .collect();
+        let label = match l.outcome() {
+            Outcome::Answered => format!("DNS {}", truncate(&answered.join(", "), 48)),
+            Outcome::NoData => "DNS NOERROR, no records".into(),
+            Outcome::Error(rcode) => format!("DNS {}", rcode.name()),
+            Outcome::Unanswered => continue,
+        };
+        let kind = if l.failed() {
+            RowKind::Failure
+        } else {
+            RowKind::Dns
+        };
+        rows.push(Row::transport(
+            at,
+            (ends.1.clone(), ends.0.clone()),
+            label,
+            kind,
+        ));
+    }
+}
+
 // Ladder geometry (SVG user units = CSS pixels at full size).
 const LEFT: f64 = 132.0;
 const HEAD: f64 = 62.0;
@@ -279,6 +340,8 @@ pub(super) fn ladder(call: &DiagnosedCall, h: &mut String) -> fmt::Result {
         .map(|s| message_row(&s.msg, s.resent))
         .collect();
     transport_rows(&conns, &icmp, &mut rows);
+    let dns = !call.evidence.dns.is_empty();
+    dns_rows(&call.evidence.dns, &mut rows);
     rows.sort_by_key(|r| (r.ts_ns, r.frame));
     let total = rows.len();
     rows.truncate(LADDER_MAX_ROWS);
@@ -496,6 +559,10 @@ pub(super) fn ladder(call: &DiagnosedCall, h: &mut String) -> fmt::Result {
         ("#64748b", "dashed", "retransmission ↻"),
         (HIGHLIGHT, "solid", "evidence of the primary finding"),
     ];
+    let legend: Vec<(&str, &str, &str)> = legend
+        .into_iter()
+        .chain(dns.then_some((RowKind::Dns.colour(), "solid", "DNS")))
+        .collect();
     h.push_str("<figcaption><span class=\"legend\">");
     for (colour, style, label) in legend {
         write!(

@@ -43,6 +43,7 @@ use rustc_hash::FxHashMap;
 use crate::analysis::patterns::{Key, MAX_PATTERNS};
 use crate::analysis::{Analysis, Output, Summary};
 use crate::correlate::calls::OtherDialog;
+use crate::correlate::dns::Lookup;
 use crate::correlate::media::Stream;
 use crate::correlate::peers::Peer;
 use crate::correlate::registrations::Registration;
@@ -57,6 +58,7 @@ use crate::words::frames_list;
 mod call;
 mod durations;
 mod items;
+mod dns;
 mod ladder;
 mod page;
 mod plot;
@@ -121,6 +123,7 @@ pub struct Writer<W: Write> {
     unlinked_streams: Spool,
     /// Registrations, SIP peers and other transactions.
     items: items::Items,
+    dns_failures: Spool,
     error: Option<io::Error>,
 }
 
@@ -135,6 +138,7 @@ impl<W: Write> Writer<W> {
             unlinked_events: Spool::default(),
             unlinked_streams: Spool::default(),
             items: items::Items::default(),
+            dns_failures: Spool::default(),
             error: None,
         }
     }
@@ -219,6 +223,13 @@ impl<W: Write> Sink for Writer<W> {
             }
         }
     }
+    fn dns_failure(&mut self, d: &Diagnosed<Lookup>) {
+        let mut h = String::new();
+        match dns::row(d, &mut h) {
+            Ok(()) => self.dns_failures.push((d.first_frame(), 0), h.into_bytes()),
+            Err(e) => self.note(fmt_failed(e)),
+        }
+    }
 }
 
 impl<W: Write + Send> Output for Writer<W> {
@@ -295,6 +306,7 @@ impl<W: Write + Send> Output for Writer<W> {
             call::call_section(d, &mut h).map_err(fmt_failed)?;
             out.write_all(h.as_bytes())?;
         }
+        dns::section(std::mem::take(&mut self.dns_failures), &mut *out)?;
         page::tail(
             std::mem::take(&mut self.unlinked_events),
             std::mem::take(&mut self.unlinked_streams),

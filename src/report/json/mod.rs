@@ -25,7 +25,8 @@
 //!   (SIP messages counted but not correlated because of the memory limits), `limits` (what the memory
 //!   limits left out: `untracked_tcp_segments`, `untracked_rtp_packets`, `untracked_udptl_packets`
 //!   (fax), `tcp_reassembly_bytes_skipped`, `tcp_reassembly_streams_over_limit`,
-//!   `untracked_icmp_errors`; `out_of_order_packets`, packets more than a second older than one
+//!   `untracked_icmp_errors`, `untracked_dns_queries` (DNS queries beyond the open lookups' limit);
+//!   `out_of_order_packets`, packets more than a second older than one
 //!   before them; and what memory followed: `peak_open_call_ids`, `peak_open_streams`,
 //!   `peak_open_connections`, the most open at once), `calls`,
 //!   `failed_calls` (calls with an `error` finding), `degraded_calls` (a `warning` but no error),
@@ -177,6 +178,12 @@
 //!   (transmissions), "status", "reason" (of the final response, or null), "response_ms" (request → final
 //!   response, or null), "open_at_end" (the capture ended before its answer or Timer F), "first_frame",
 //!   "frames", "start_ts", "findings" (as for calls: `sip.rejected`, `sip.no_response`) }`.
+//! - `dns_failures` (array, by first query): DNS lookups (client, server, id, question) that got an error rcode
+//!   or no answer and explained no call (a lookup that broke a call is in that call's `dns.failed` finding):
+//!   `{ "client", "server", "transport", "id", "name", "type" (A, AAAA, SRV, NAPTR, CNAME, TYPE<n>), "queries"
+//!   (sent, with retransmissions), "query_frames", "rcode" (NXDOMAIN, SERVFAIL, REFUSED, ..., or null: no
+//!   answer), "answer_frame", "response_ms" (first query → answer, or null), "first_frame", "frames",
+//!   "start_ts", "findings" (as for calls: `dns.failed`) }`.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -190,6 +197,7 @@ use crate::analysis::durations::{DurationPattern, Durations};
 use crate::analysis::patterns::Pattern as FailurePattern;
 use crate::analysis::{self, Analysis, CaptureSummary, Output, Overview};
 use crate::correlate::calls::OtherDialog;
+use crate::correlate::dns::Lookup;
 use crate::correlate::fax::Fax;
 use crate::correlate::media::Stream;
 use crate::correlate::message::MsHeader;
@@ -201,6 +209,7 @@ use crate::correlate::vantage::Vantage;
 use crate::diagnose::{Diagnosed, DiagnosedCall, Finding, Pattern, Severity, Sink, TransportEvent};
 use crate::proto::tls;
 
+mod dns;
 mod transport;
 mod writer;
 pub use writer::{write, write_ndjson, NdjsonWriter, Writer};
@@ -318,6 +327,7 @@ struct Limits {
     tcp_reassembly_bytes_skipped: u64,
     tcp_reassembly_streams_over_limit: u64,
     untracked_icmp_errors: u64,
+    untracked_dns_queries: u64,
     out_of_order_packets: u64,
     peak_open_call_ids: usize,
     peak_open_streams: usize,

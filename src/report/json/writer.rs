@@ -163,6 +163,7 @@ pub struct Writer<W: Write> {
     registrations: Spool,
     peers: Spool,
     transactions: Spool,
+    dns_failures: Spool,
     /// The first error rendering an item (reported by `finish`).
     error: Option<io::Error>,
 }
@@ -181,6 +182,7 @@ impl<W: Write> Writer<W> {
             registrations: Spool::default(),
             peers: Spool::default(),
             transactions: Spool::default(),
+            dns_failures: Spool::default(),
             error: None,
         }
     }
@@ -254,6 +256,10 @@ impl<W: Write> Sink for Writer<W> {
         let v = json_items::peer(peer);
         self.keep(|w| &mut w.peers, (key, 0), &v);
     }
+    fn dns_failure(&mut self, lookup: &Diagnosed<Lookup>) {
+        let v = dns::dns_failure(lookup);
+        self.keep(|w| &mut w.dns_failures, (lookup.first_frame(), 0), &v);
+    }
 }
 
 impl<W: Write + Send> Output for Writer<W> {
@@ -290,6 +296,7 @@ impl<W: Write + Send> Output for Writer<W> {
                     tcp_reassembly_bytes_skipped: summary.tcp_reassembly.bytes_skipped,
                     tcp_reassembly_streams_over_limit: summary.tcp_reassembly.streams_over_limit,
                     untracked_icmp_errors: summary.limits.untracked_icmp,
+                    untracked_dns_queries: summary.limits.untracked_dns_queries,
                     out_of_order_packets: summary.limits.out_of_order,
                     peak_open_call_ids: summary.limits.peak_open_call_ids,
                     peak_open_streams: summary.limits.peak_open_streams,
@@ -357,7 +364,9 @@ impl<W: Write + Send> Output for Writer<W> {
         let peers = std::mem::take(&mut self.peers);
         self.array("peers", peers, false)?;
         let transactions = std::mem::take(&mut self.transactions);
-        self.array("transactions", transactions, true)?;
+        self.array("transactions", transactions, false)?;
+        let dns_failures = std::mem::take(&mut self.dns_failures);
+        self.array("dns_failures", dns_failures, true)?;
         self.out.write_all(b"}\n")?;
         self.out.flush()
     }
