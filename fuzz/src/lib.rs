@@ -295,6 +295,15 @@ pub fn sip(data: &[u8]) {
             black_box((e.code(), e.to_string()));
         }
     }
+    match sip::parse_head(data) {
+        Ok(m) => {
+            assert_eq!(m.truncated, Some(sip::Truncation::Head));
+            sip_message(&m, data.len());
+        }
+        Err(e) => {
+            black_box(e.code());
+        }
+    }
     let mut all = sip::parse_all(data);
     let mut n = 0usize;
     for r in all.by_ref() {
