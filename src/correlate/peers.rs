@@ -424,19 +424,23 @@ impl Table {
         if !group.quoted_sip() {
             return;
         }
-        let e = group.first();
+        let (e, last) = (group.first(), &group.last);
         let Some(row) = self.row(e.src.ip(), e.dst, e.ts_ns) else {
             return;
         };
         row.seen(e.ts_ns, Transport::Udp);
+        row.seen(last.ts_ns, Transport::Udp);
         row.icmp = row
             .icmp
             .saturating_add(u32::try_from(group.count).unwrap_or(u32::MAX));
         row.evidence(group.kept().map(|x| x.frame));
-        row.failure(At {
-            frame: e.frame,
-            ts_ns: e.ts_ns,
-        });
+        // The group's failures run from its first error to its last.
+        for x in [e, last] {
+            row.failure(At {
+                frame: x.frame,
+                ts_ns: x.ts_ns,
+            });
+        }
     }
 
     /// Every row, by client then server.

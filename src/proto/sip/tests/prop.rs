@@ -186,7 +186,7 @@ proptest! {
     }
 
     #[test]
-    fn a_cut_message_keeps_a_prefix_of_its_header_fields(g in gen(), cut in any::<prop::sample::Index>()) {
+    fn a_cut_message_keeps_a_prefix_of_its_header_fields(g in gen(), cut in any::<proptest::sample::Index>()) {
         let bytes = render(&g);
         let whole = parse(&bytes).expect("rendered message parses");
         let end = cut.index(bytes.len() + 1);
