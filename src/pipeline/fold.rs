@@ -460,6 +460,12 @@ impl<'o> Fold<'o> {
 
     /// Parses a SIP message framed out of a TCP stream (or out of decrypted TLS records).
     fn tcp_message(&mut self, m: reassembly::Message, transport: Transport) {
+        if m.bytes.iter().all(|&b| b == b'\r' || b == b'\n') {
+            let frame = m.frames.last().copied().unwrap_or_default();
+            self.engine
+                .crlf(frame, m.ts_ns, m.src, m.dst, &m.bytes, transport);
+            return;
+        }
         let mut parsed = Vec::new();
         Message::parse_all(
             &m.bytes,
