@@ -35,7 +35,7 @@
 # ping (iputils-ping), dnsmasq.
 # Runs hold /tmp/callscope-lab.lock: a second run waits for the first (the namespace names are fixed).
 # LAB_KEEP_LOGS=/some/dir keeps the sipp/kamailio/tcpdump logs of the run there.
-# scripts/lab/: sipp scenarios (uac-*.xml, uas-*.xml), kamailio.cfg, nft rulesets, gen_media.py.
+# scripts/lab/: sipp scenarios (uac-*.xml, uas-*.xml), kamailio.cfg, nft rulesets, gen_media.py, keepalive_peer.py.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -1270,6 +1270,22 @@ sc_tls_no_sni() {
     cp "$keys" "$OUT/tls-no-sni.keylog"
 }
 
+# 53. RFC 5626 keep-alives from a client (keepalive_peer.py) that keeps SIP flows open: to kamailio
+#     (kamailio-crlf.cfg) an OPTIONS then 4 double-CRLF pings over TCP, each answered by a single CRLF,
+#     and over UDP an OPTIONS then 4 STUN Binding requests on the SIP port pair, answered by the stun
+#     module; then the same to app1, an endpoint that answers the OPTIONS but no keep-alive (no pong, no
+#     STUN response). The capture runs 11 s past the last ping (a ping unanswered for 10 s has failed,
+#     RFC 5626 §4.4.1).
+sc_sip_keepalives() {
+    cap_start lab-sw lab-br0
+    kamailio_as edge kamailio-crlf.cfg
+    bgrun lab-app1 deaf 60 python3 "$LAB/keepalive_peer.py" deaf "$APP1"
+    sleep 0.5
+    fgrun lab-caller ka-proxy 30 python3 "$LAB/keepalive_peer.py" client "$CALLER" "$PROXY" 4 0.5
+    fgrun lab-caller ka-app1 30 python3 "$LAB/keepalive_peer.py" client "$CALLER" "$APP1" 4 0.5
+    sleep 11
+}
+
 ALL=(sip-udp-basic-call sip-udp-outcomes tcp-syn-dropped-proxy tcp-syn-dropped-at-app tcp-syn-refused
      udp-icmp-unreachable udp-invite-dropped failover-slow media-blocked-both media-one-way ack-dropped
      ack-dropped-calls media-impaired sip-tcp-call tls-handshake-failed media-dead-air media-stopped failover-udp
@@ -1278,7 +1294,7 @@ ALL=(sip-udp-basic-call sip-udp-outcomes tcp-syn-dropped-proxy tcp-syn-dropped-a
      teardown-rtp-after-bye early-media-port-closed hep-feed hep2-feed lync-fe-504 lync-ice-failed
      teams-dr-rejected teams-dr-tls register-auth options-keepalive dns-nxdomain dns-unanswered dns-answer-unreachable invite-fragments-dropped
      invite-fragments-lost session-timer-refresh-dropped other-transactions
-     sip-tls-calls sip-tls-rsa tls-certificates tls-chain tls-next-hop-expired tls-no-sni
+     sip-tls-calls sip-tls-rsa tls-certificates tls-chain tls-next-hop-expired tls-no-sni sip-keepalives
      points-syn-dropped-at-app points-syn-dropped-on-router points-rtp-dropped-on-router points-rtp-not-sent
      points-clean-call points-nat-call points-ack-dropped-on-router load-403)
 

@@ -118,6 +118,7 @@ pub fn defrag(data: &[u8]) {
         max_bytes: 16 << 10,
         timeout_ns: 1_000,
         max_reported: 4,
+        head_wait_ns: Some(300),
     });
     let mut rest = data;
     let mut ts = 0i64;
@@ -161,7 +162,14 @@ pub fn defrag(data: &[u8]) {
             assert!(!r.frames.is_empty());
             black_box(format!("{:?}", r.decode()));
         }
+        for t in d.take_truncated() {
+            assert!(t.datagram.payload.len() <= 65_535);
+            assert!(!t.datagram.frames.is_empty() && t.ts_ns <= ts);
+            black_box(format!("{:?}", t.datagram.decode()));
+        }
     }
+    d.close();
+    black_box(d.take_truncated());
     black_box(d.finish());
 }
 
@@ -293,6 +301,15 @@ pub fn sip(data: &[u8]) {
         Ok(m) => sip_message(&m, data.len()),
         Err(e) => {
             black_box((e.code(), e.to_string()));
+        }
+    }
+    match sip::parse_head(data) {
+        Ok(m) => {
+            assert_eq!(m.truncated, Some(sip::Truncation::Head));
+            sip_message(&m, data.len());
+        }
+        Err(e) => {
+            black_box(e.code());
         }
     }
     let mut all = sip::parse_all(data);

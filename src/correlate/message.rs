@@ -294,8 +294,12 @@ pub struct Message {
     pub ms_diagnostics: Vec<MsDiagnostic>,
     /// Media of the first SDP body, if any.
     pub sdp: Option<Vec<SdpMedia>>,
-    /// The message was cut short (snaplen, Content-Length beyond the datagram).
+    /// The message was cut short (snaplen, Content-Length beyond the datagram, missing IP fragments).
     pub truncated: bool,
+    /// Over UDP, its datagram left the sender as IP fragments of which the capture holds only some:
+    /// only the head before the first missing fragment was read ([`sip::parse_head`]); its body and
+    /// any header past the cut are unknown, not absent.
+    pub lost_fragments: bool,
     /// Registration, authentication and session-timer fields, where it has any.
     pub fields: Option<Box<Fields>>,
 }
@@ -310,9 +314,9 @@ impl Message {
         out
     }
 
-    /// Over UDP, it left the sender as several IP fragments.
+    /// Over UDP, it left the sender as several IP fragments (all captured, or only some).
     pub fn fragmented(&self) -> bool {
-        self.transport == Transport::Udp && self.carried_by().len() > 1
+        self.transport == Transport::Udp && (self.lost_fragments || self.carried_by().len() > 1)
     }
 
     /// Builds the owned message from a parsed one (a missing Call-ID becomes empty: counted, not
@@ -422,6 +426,7 @@ impl Message {
             ms_diagnostics,
             sdp,
             truncated: m.truncated.is_some(),
+            lost_fragments: false,
             fields: Fields::of(m, register),
         }
     }

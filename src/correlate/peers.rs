@@ -7,7 +7,11 @@
 //! small by nature (one row per pair of SIP peers, at most [`Limits::pairs`]); rows hold counts and a
 //! few example frames, never messages. OPTIONS are keep-alives (RFC 3261 §11: how a Lync/SfB pool, an
 //! SBC or a dispatcher decides a next hop is up), and so are failed connection attempts no call
-//! claimed: a sender opening a connection to ping its peer.
+//! claimed: a sender opening a connection to ping its peer, and the RFC 5626 flow keep-alives: a
+//! double-CRLF ping on a SIP connection answered by a single CRLF (§4.4.1), a STUN Binding request on a
+//! SIP UDP flow answered by its response (§4.4.2). A ping is unanswered when the next ping on its flow
+//! comes first, or when [`PONG_WAIT_NS`] pass without an answer (§4.4.1: 10 s); one still waiting when
+//! the capture ends is not counted.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -23,6 +27,24 @@ use crate::proto::sip::StatusCode;
 const MAX_METHODS: usize = 16;
 /// Example frames kept per pair.
 const MAX_FRAMES: usize = 16;
+/// How long a flow keep-alive may wait for its pong (RFC 5626 §4.4.1: 10 seconds).
+pub const PONG_WAIT_NS: i64 = 10_000_000_000;
+
+/// The two kinds of RFC 5626 flow keep-alive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Ping {
+    /// A double CRLF on a SIP connection (TCP or TLS), answered by a single CRLF (§4.4.1).
+    Crlf,
+    /// A STUN Binding request on a SIP UDP flow, answered by a Binding response (§4.4.2).
+    Stun,
+}
+
+/// Flow keep-alives of one kind on a pair: sent, and answered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Pings {
+    pub sent: u32,
+    pub answered: u32,
+}
 
 /// Bounds on the table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,6 +84,10 @@ pub enum Probe {
     Error(StatusCode),
     /// Never answered.
     Unanswered,
+    /// A double-CRLF ping with no CRLF pong (RFC 5626 §4.4.1).
+    NoPong,
+    /// A STUN Binding request on the SIP flow with no response (RFC 5626 §4.4.2).
+    StunUnanswered,
     /// The connection for it was refused (RST to the SYN, ICMP).
     Refused,
     /// The connection for it never opened (SYNs with no SYN-ACK).
@@ -75,6 +101,8 @@ impl Probe {
             Probe::Ok => "ok",
             Probe::Error(_) => "error_response",
             Probe::Unanswered => "unanswered",
+            Probe::NoPong => "no_pong",
+            Probe::StunUnanswered => "stun_unanswered",
             Probe::Refused => "refused",
             Probe::NoSynAck => "no_syn_ack",
         }
@@ -107,8 +135,12 @@ pub struct ProbeFailures {
 /// ones were answered), so "in a row" and "last" go by when each probe began.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct KeepAlive {
-    /// Probes in all (OPTIONS transactions and connection attempts no call claimed).
+    /// Probes in all (OPTIONS transactions, connection attempts no call claimed, flow keep-alives).
     pub probes: u32,
+    /// The CRLF pings among them.
+    pub crlf: Pings,
+    /// The STUN pings among them.
+    pub stun: Pings,
     pub failed: u32,
     /// Failed probes begun after the last one answered, and the most there were.
     pub consecutive: u32,
@@ -284,6 +316,9 @@ fn probe_of(status: Option<StatusCode>) -> Probe {
 pub struct Table {
     limits: Limits,
     rows: FxHashMap<(IpAddr, SocketAddr), Peer>,
+    /// Per flow (client, server), the keep-alive ping waiting for its pong (at most one per flow and
+    /// kind, at most [`Limits::pairs`] flows).
+    pending: FxHashMap<(SocketAddr, SocketAddr, Ping), (At, Transport)>,
     /// Events of pairs beyond [`Limits::pairs`].
     pub untracked: u64,
 }
@@ -424,19 +459,85 @@ impl Table {
         if !group.quoted_sip() {
             return;
         }
-        let e = group.first();
+        let (e, last) = (group.first(), &group.last);
         let Some(row) = self.row(e.src.ip(), e.dst, e.ts_ns) else {
             return;
         };
         row.seen(e.ts_ns, Transport::Udp);
+        row.seen(last.ts_ns, Transport::Udp);
         row.icmp = row
             .icmp
             .saturating_add(u32::try_from(group.count).unwrap_or(u32::MAX));
         row.evidence(group.kept().map(|x| x.frame));
-        row.failure(At {
-            frame: e.frame,
-            ts_ns: e.ts_ns,
-        });
+        // The group's failures run from its first error to its last.
+        for x in [e, last] {
+            row.failure(At {
+                frame: x.frame,
+                ts_ns: x.ts_ns,
+            });
+        }
+    }
+
+    /// A flow keep-alive ping from `src` to the SIP endpoint `dst`; the one before it on that flow,
+    /// still unanswered, failed.
+    pub fn ping(
+        &mut self,
+        kind: Ping,
+        transport: Transport,
+        src: SocketAddr,
+        dst: SocketAddr,
+        at: At,
+    ) {
+        if let Some(before) = self.pending.remove(&(src, dst, kind)) {
+            self.ping_done(kind, src, dst, before, false);
+        }
+        if self.pending.len() >= self.limits.pairs {
+            self.untracked += 1;
+            return;
+        }
+        self.pending.insert((src, dst, kind), (at, transport));
+    }
+
+    /// A keep-alive answer from `src` back to `dst`: the pong of `dst`'s pending ping to `src`, if any
+    /// (a stray CRLF or STUN response is nothing).
+    pub fn pong(&mut self, kind: Ping, src: SocketAddr, dst: SocketAddr, ts_ns: i64) {
+        if let Some(ping) = self.pending.remove(&(dst, src, kind)) {
+            let answered = ts_ns.saturating_sub(ping.0.ts_ns) <= PONG_WAIT_NS;
+            self.ping_done(kind, dst, src, ping, answered);
+        }
+    }
+
+    fn ping_done(
+        &mut self,
+        kind: Ping,
+        client: SocketAddr,
+        server: SocketAddr,
+        (at, transport): (At, Transport),
+        ok: bool,
+    ) {
+        let Some(row) = self.row(client.ip(), server, at.ts_ns) else {
+            return;
+        };
+        row.seen(at.ts_ns, transport);
+        let (counts, failed) = match kind {
+            Ping::Crlf => (&mut row.keepalive.crlf, Probe::NoPong),
+            Ping::Stun => (&mut row.keepalive.stun, Probe::StunUnanswered),
+        };
+        counts.sent += 1;
+        counts.answered += u32::from(ok);
+        row.probe(if ok { Probe::Ok } else { failed }, at, &[at.frame]);
+    }
+
+    /// The capture ended at `now`: a ping still waiting failed if it waited [`PONG_WAIT_NS`] already,
+    /// else is not counted.
+    pub fn end_pings(&mut self, now: i64) {
+        let mut left: Vec<_> = self.pending.drain().collect();
+        left.sort_unstable_by_key(|&(_, (at, _))| at);
+        for ((client, server, kind), ping) in left {
+            if now.saturating_sub(ping.0.ts_ns) > PONG_WAIT_NS {
+                self.ping_done(kind, client, server, ping, false);
+            }
+        }
     }
 
     /// Every row, by client then server.

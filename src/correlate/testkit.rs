@@ -52,6 +52,7 @@ fn message(frame: u64, ms: f64, src: &str, dst: &str, kind: Kind, cseq: CSeq) ->
         ms_diagnostics: Vec::new(),
         sdp: None,
         truncated: false,
+        lost_fragments: false,
         fields: None,
     }
 }
@@ -141,6 +142,8 @@ pub(crate) trait Build: Sized {
     fn tcp(self) -> Self;
     /// Reassembled from IP fragments in these frames (the last one completing it is `frame`).
     fn fragments(self, frames: &[u64]) -> Self;
+    /// Only the head of its datagram was captured (its later IP fragments are missing).
+    fn head_only(self) -> Self;
     fn warning(self, code: u16, agent: &str, text: &str) -> Self;
     fn reason(self, protocol: &str, cause: u16, text: &str) -> Self;
     fn ms_diag(self, id: u32, reason: &str, attrs: &[(&str, &str)]) -> Self;
@@ -230,6 +233,13 @@ impl Build for Message {
 
     fn fragments(mut self, frames: &[u64]) -> Self {
         self.frames = frames.to_vec();
+        self
+    }
+
+    fn head_only(mut self) -> Self {
+        self.lost_fragments = true;
+        self.truncated = true;
+        self.sdp = None;
         self
     }
 

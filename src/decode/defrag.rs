@@ -2,9 +2,11 @@
 //!
 //! Takes in: the [`Fragment`]s that [`decode`](super::decode) returned (with their [`Ip`]
 //! header, timestamp and frame number).
-//! Produces: a [`Reassembled`] datagram when the last missing piece arrives, and at the end a
-//! [`Report`] of the sets that never completed, the sets dropped by limits or timeout, and the
-//! duplicate, overlapping or conflicting fragments seen.
+//! Produces: a [`Reassembled`] datagram when the last missing piece arrives; with
+//! [`Limits::head_wait_ns`], a [`Truncated`] datagram (the bytes before the first missing piece) for
+//! each set that held its first fragment and did not complete; and at the end a [`Report`] of the
+//! sets that never completed, the sets dropped by limits or timeout, and the duplicate, overlapping
+//! or conflicting fragments seen.
 //! Does not: decode the reassembled payload by itself (see [`Reassembled::decode`]), or apply
 //! any OS-specific overlap policy: the first copy of a byte wins, and overlaps are counted,
 //! because overlapping fragments are themselves evidence (of an attack or a broken stack).
@@ -14,7 +16,8 @@
 //! has been seen and every byte before its end is present.
 //!
 //! Memory is bounded by [`Limits`]: the number of open sets, the bytes they hold, the
-//! fragments per set and the number of incomplete sets described in the report. A set that
+//! fragments per set and the number of incomplete sets described in the report (a truncated
+//! datagram takes over the bytes its set held, until the caller takes it). A set that
 //! would exceed a limit evicts the oldest sets; every eviction is counted. The datagram size
 //! is capped at 65535 bytes (the IPv4 total length, and the IPv6 payload length without
 //! jumbograms); fragments reaching past it are dropped as absurd.
@@ -45,6 +48,11 @@ pub struct Limits {
     pub timeout_ns: i64,
     /// Most incomplete sets described one by one in the [`Report`] (all are counted).
     pub max_reported: usize,
+    /// When set, a set that holds its first fragment (offset 0) and got no fragment for this long is
+    /// given up and its first bytes are handed on as a [`Truncated`] datagram, as are those of a set
+    /// holding its first fragment that is dropped for any other reason (nanoseconds). `None` (the
+    /// default): sets wait for [`Limits::timeout_ns`] and nothing is handed on.
+    pub head_wait_ns: Option<i64>,
 }
 
 impl Default for Limits {
@@ -55,6 +63,7 @@ impl Default for Limits {
             max_bytes: 64 << 20,
             timeout_ns: 30_000_000_000,
             max_reported: 1024,
+            head_wait_ns: None,
         }
     }
 }
@@ -86,6 +95,18 @@ impl Reassembled {
     }
 }
 
+/// The first bytes of a datagram whose later fragments are missing: the payload is the IP payload
+/// from offset 0 up to the first missing byte (the transport header and the head of its payload),
+/// the frames those of every fragment the set held, ordered by offset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Truncated {
+    /// What is there, decoded like any datagram by [`Reassembled::decode`] (its transport layer then
+    /// stops on a payload shorter than its header says).
+    pub datagram: Reassembled,
+    /// Capture time of the set's latest fragment (as a reassembled datagram has its completing one's).
+    pub ts_ns: i64,
+}
+
 /// Why a fragment set did not complete.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Incompletion {
@@ -97,6 +118,9 @@ pub enum Incompletion {
     TooManyFragments,
     /// Still open when the capture ended.
     OpenAtEnd,
+    /// Held its first fragment and got no fragment for [`Limits::head_wait_ns`]: handed on as
+    /// [`Truncated`].
+    Truncated,
 }
 
 /// A fragment set that never completed.
@@ -131,6 +155,9 @@ pub struct Report {
     pub timed_out: u64,
     /// Of those, sets dropped by [`Limits::max_sets`] or [`Limits::max_bytes`].
     pub evicted: u64,
+    /// Of those, sets whose first bytes were handed on as [`Truncated`] datagrams (whatever the reason
+    /// they were dropped).
+    pub truncated: u64,
     /// The first [`Limits::max_reported`] incomplete sets, ordered by their first frame.
     pub incomplete: Vec<Incomplete>,
     /// Fragments whose bytes were all present already, with the same content.
@@ -166,6 +193,10 @@ struct Set {
     total: Option<u32>,
     /// (offset, frame) of every fragment, in arrival order.
     frames: Vec<(u32, u64)>,
+    /// The fragment at offset 0 arrived.
+    has_head: bool,
+    /// Capture time of the latest fragment.
+    last_ts: i64,
 }
 
 impl Set {
@@ -275,6 +306,11 @@ pub struct Defragmenter {
     /// Sets in creation order (for timeouts and eviction); may hold stale entries of sets
     /// already gone, recognised by their serial and compacted when the queue grows.
     order: VecDeque<(i64, u64, Key)>,
+    /// Fragments of sets holding their first fragment, by time (for [`Limits::head_wait_ns`]); an entry
+    /// is stale when its set is gone (as in `order`) or got a later fragment.
+    heads: VecDeque<(i64, u64, Key)>,
+    /// Truncated datagrams not yet taken by [`Defragmenter::take_truncated`].
+    truncated: Vec<Truncated>,
     next_serial: u64,
     bytes: usize,
     report: Report,
@@ -287,6 +323,8 @@ impl Defragmenter {
             limits,
             sets: BTreeMap::new(),
             order: VecDeque::new(),
+            heads: VecDeque::new(),
+            truncated: Vec::new(),
             next_serial: 0,
             bytes: 0,
             report: Report::default(),
@@ -338,6 +376,8 @@ impl Defragmenter {
                 have: Vec::new(),
                 total: None,
                 frames: Vec::new(),
+                has_head: false,
+                last_ts: ts_ns,
             };
             self.bytes = self.bytes.saturating_add(set.cost());
             self.sets.insert(key, set);
@@ -369,6 +409,11 @@ impl Defragmenter {
             Overlap::Some => self.report.overlaps += 1,
         }
         set.frames.push((start, frame));
+        set.last_ts = set.last_ts.max(ts_ns);
+        set.has_head |= start == 0;
+        if set.has_head && self.limits.head_wait_ns.is_some() {
+            self.heads.push_back((ts_ns, set.serial, key));
+        }
         let too_many = set.frames.len() > MAX_FRAGMENTS_PER_SET;
         let complete = set.is_complete();
         let new_cost = set.cost();
@@ -401,12 +446,30 @@ impl Defragmenter {
         })
     }
 
-    /// Ends reassembly: every set still open is reported as [`Incompletion::OpenAtEnd`].
-    pub fn finish(mut self) -> Report {
+    /// Moves the clock to `now` without a fragment: drops the sets due (timed out, or holding their
+    /// first fragment and quiet for [`Limits::head_wait_ns`]), whose truncated datagrams
+    /// [`Defragmenter::take_truncated`] then hands out.
+    pub fn tick(&mut self, now: i64) {
+        self.expire(now);
+    }
+
+    /// The truncated datagrams of the sets given up since the last call, in the order they were.
+    pub fn take_truncated(&mut self) -> Vec<Truncated> {
+        std::mem::take(&mut self.truncated)
+    }
+
+    /// Gives up every set still open ([`Incompletion::OpenAtEnd`]); their truncated datagrams are
+    /// then taken as usual.
+    pub fn close(&mut self) {
         let keys: Vec<Key> = self.sets.keys().copied().collect();
         for key in keys {
             self.drop_set(&key, Incompletion::OpenAtEnd);
         }
+    }
+
+    /// Ends reassembly: every set still open is reported as [`Incompletion::OpenAtEnd`].
+    pub fn finish(mut self) -> Report {
+        self.close();
         self.report
             .incomplete
             .sort_by_key(|i| i.frames.first().copied());
@@ -415,6 +478,18 @@ impl Defragmenter {
 
     /// Drops the sets whose first fragment is older than the timeout.
     fn expire(&mut self, now: i64) {
+        if let Some(wait) = self.limits.head_wait_ns {
+            while let Some(&(ts, serial, key)) = self.heads.front() {
+                if now.saturating_sub(ts) <= wait {
+                    break;
+                }
+                self.heads.pop_front();
+                let quiet = |s: &Set| s.serial == serial && now.saturating_sub(s.last_ts) > wait;
+                if self.sets.get(&key).is_some_and(quiet) {
+                    self.drop_set(&key, Incompletion::Truncated);
+                }
+            }
+        }
         while let Some(&(ts, serial, key)) = self.order.front() {
             if now.saturating_sub(ts) <= self.limits.timeout_ns {
                 break;
@@ -460,6 +535,13 @@ impl Defragmenter {
             self.order
                 .retain(|(_, serial, key)| sets.get(key).is_some_and(|s| s.serial == *serial));
         }
+        if self.heads.len() > 2 * self.sets.len() + 64 {
+            let sets = &self.sets;
+            self.heads.retain(|(ts, serial, key)| {
+                sets.get(key)
+                    .is_some_and(|s| s.serial == *serial && s.last_ts == *ts)
+            });
+        }
     }
 
     /// Removes a set and records it as incomplete.
@@ -472,7 +554,7 @@ impl Defragmenter {
         match why {
             Incompletion::TimedOut => self.report.timed_out += 1,
             Incompletion::Evicted => self.report.evicted += 1,
-            Incompletion::TooManyFragments | Incompletion::OpenAtEnd => {}
+            Incompletion::TooManyFragments | Incompletion::OpenAtEnd | Incompletion::Truncated => {}
         }
         if self.report.incomplete.len() < self.limits.max_reported {
             let received = set.received();
@@ -487,6 +569,24 @@ impl Defragmenter {
                 received,
                 total: set.total,
                 why,
+            });
+        }
+        if let (Some(_), true, Some(&(0, end))) =
+            (self.limits.head_wait_ns, set.has_head, set.have.first())
+        {
+            let ts_ns = set.last_ts;
+            self.report.truncated += 1;
+            let mut frames = set.frames;
+            frames.sort_unstable();
+            let mut payload = set.buf;
+            payload.truncate(end as usize);
+            self.truncated.push(Truncated {
+                datagram: Reassembled {
+                    ip: set.ip,
+                    payload,
+                    frames: frames.into_iter().map(|(_, f)| f).collect(),
+                },
+                ts_ns,
             });
         }
     }
@@ -672,6 +772,56 @@ mod tests {
     }
 
     #[test]
+    fn a_set_missing_later_fragments_hands_on_its_first_bytes() {
+        let data = udp(5060, 5080, SIP);
+        let frags = v4_fragments(6, &data, 24);
+        let limits = Limits {
+            head_wait_ns: Some(100),
+            ..Limits::default()
+        };
+        let mut d = Defragmenter::new(limits);
+        // The middle fragment is lost: the first and the last arrive.
+        push(&mut d, 0, 1, &frags[2]);
+        push(&mut d, 10, 2, &frags[0]);
+        d.tick(110);
+        assert!(d.take_truncated().is_empty(), "not yet due");
+        d.tick(111);
+        let t = d.take_truncated();
+        assert_eq!(t.len(), 1);
+        assert_eq!((t[0].ts_ns, &t[0].datagram.frames[..]), (10, &[2, 1][..]));
+        assert_eq!(t[0].datagram.payload, data[..24]);
+        let p = t[0].datagram.decode();
+        let L4::Udp(u) = p.l4 else { panic!("{p:?}") };
+        assert_eq!((u.src_port, u.payload), (5060, &SIP[..16]));
+        // A set without its first fragment waits for the timeout and hands nothing on; one whose
+        // first fragment is there when the capture ends does.
+        push(&mut d, 200, 3, &frags[1]);
+        push(&mut d, 200, 4, &v4_fragments(7, &data, 24)[0]);
+        d.close();
+        let t = d.take_truncated();
+        assert_eq!(t.len(), 1);
+        assert_eq!(t[0].datagram.frames, [4]);
+        let rep = d.finish();
+        assert_eq!((rep.incomplete_sets, rep.truncated), (3, 2));
+        assert_eq!(rep.incomplete[0].why, Incompletion::Truncated);
+        // The wait runs from the latest fragment: a set arriving slowly, each fragment within the
+        // wait of the one before, completes.
+        let mut d = Defragmenter::new(limits);
+        let slow = v4_fragments(8, &data, 24);
+        for (i, f) in slow.iter().enumerate() {
+            d.tick(90 * i as i64);
+            let r = push(&mut d, 90 * i as i64, i as u64 + 1, f);
+            assert_eq!(r.is_some(), i + 1 == slow.len());
+        }
+        assert!(d.take_truncated().is_empty());
+        // Without head_wait_ns nothing is handed on.
+        let mut d = Defragmenter::new(Limits::default());
+        push(&mut d, 0, 1, &frags[0]);
+        d.close();
+        assert!(d.take_truncated().is_empty());
+    }
+
+    #[test]
     fn absurd_offsets_are_dropped() {
         let mut d = Defragmenter::new(Limits::default());
         // Offset 8191 * 8 = 65528, plus 16 bytes: past 65535.
@@ -700,7 +850,7 @@ mod tests {
         fn arbitrary_fragments_stay_bounded(
             pushes in prop::collection::vec((0u32..4, 0u32..9000, any::<bool>(), 0usize..64, 0i64..100), 1..200)
         ) {
-            let limits = Limits { max_sets: 3, max_bytes: 40_000, timeout_ns: 50, max_reported: 4 };
+            let limits = Limits { max_sets: 3, max_bytes: 40_000, timeout_ns: 50, max_reported: 4, head_wait_ns: Some(20) };
             let mut d = Defragmenter::new(limits);
             let ip = Ip { src: [1, 1, 1, 1].into(), dst: [2, 2, 2, 2].into(), proto: 17, ttl: 1 };
             let data = [7u8; 64];
@@ -713,6 +863,10 @@ mod tests {
                 }
                 prop_assert!(d.sets.len() <= 3);
                 prop_assert!(d.bytes <= 40_000);
+                for t in d.take_truncated() {
+                    prop_assert!(t.ts_ns <= ts && !t.datagram.frames.is_empty());
+                    prop_assert!(t.datagram.payload.len() <= MAX_DATAGRAM as usize);
+                }
             }
             let rep = d.finish();
             prop_assert!(rep.incomplete.len() <= 4);

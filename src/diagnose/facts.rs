@@ -291,6 +291,15 @@ impl<'a> CallFacts<'a> {
         facts
     }
 
+    /// Some message of the call was captured only in part (its datagram's later IP fragments are
+    /// missing, [`Message::lost_fragments`]): an SDP body there is unknown, not absent.
+    pub fn sdp_lost(&self) -> bool {
+        self.call
+            .messages
+            .iter()
+            .any(|s| s.msg.lost_fragments && s.msg.sdp.is_none())
+    }
+
     /// The capture started after the call was set up (no INVITE, no SDP: see [`State::MidCall`]).
     pub fn mid_call(&self) -> bool {
         self.call.state == State::MidCall

@@ -18,15 +18,35 @@ use crate::correlate::engine::Engine;
 use crate::correlate::message::{self, Message, Transport};
 use crate::correlate::slab::Key;
 use crate::correlate::transport::{self, connection_key};
-use crate::decode::defrag::{Defragmenter, Limits};
+use crate::decode::defrag::{Defragmenter, Limits, Truncated};
 use crate::decode::{TcpFlags, L4};
 use crate::decrypt::{self, Decryptor};
 use crate::diagnose::Diagnoser;
 use crate::proto::sip;
 use crate::reassembly::{self, Reassembler, Segment};
 
+/// How long a fragment set holding its first fragment may go without a further fragment before that
+/// fragment's datagram is read as truncated (`defrag::Limits::head_wait_ns`): the fragments of one
+/// datagram leave the sender back to back. Below the engine's one-second tolerance for events behind
+/// its clock (the truncated message has its latest fragment's time), so it is never counted out of
+/// order.
+const FRAGMENT_HEAD_WAIT_NS: i64 = 200_000_000;
+
 /// How often idle SIP connections are swept out, in capture time.
 const SWEEP_NS: i64 = 30_000_000_000;
+
+/// The capture's warning about fragment sets that never completed, `truncated` of which held their
+/// first fragment (read as a truncated datagram).
+fn incomplete_sets_warning(sets: u64, truncated: u64) -> String {
+    let head = format!("{sets} IP fragment set(s) never completed");
+    match (truncated, sets.saturating_sub(truncated)) {
+        (0, _) => format!("{head}; their datagrams are not analysed"),
+        (t, 0) => format!("{head}; the first fragment of each ({t}) was read as a truncated datagram"),
+        (t, rest) => format!(
+            "{head}; the first fragments of {t} were read as truncated datagrams, the other {rest} are not analysed"
+        ),
+    }
+}
 
 /// Folds chunk outputs in capture order.
 pub(super) struct Fold<'o> {
@@ -73,7 +93,10 @@ impl<'o> Fold<'o> {
             current: CaptureSummary::default(),
             next: (0, State::Pcap),
             frames: first_frame.saturating_sub(1),
-            defrag: Defragmenter::new(Limits::default()),
+            defrag: Defragmenter::new(Limits {
+                head_wait_ns: Some(FRAGMENT_HEAD_WAIT_NS),
+                ..Limits::default()
+            }),
             sip_flows: FxHashMap::default(),
             swept_ns: i64::MIN,
             reassembler: Reassembler::new(reassembly::Limits::default()),
@@ -117,6 +140,8 @@ impl<'o> Fold<'o> {
 
     /// Moves the capture clock to `now_ns` without a packet (a live capture gone quiet).
     pub(super) fn tick(&mut self, now_ns: i64) {
+        self.defrag.tick(now_ns);
+        self.truncated_datagrams();
         self.engine.advance(now_ns, &mut self.out);
     }
 
@@ -166,6 +191,9 @@ impl<'o> Fold<'o> {
     fn dispatch(&mut self, event: Event, offset: u64, flows: &[(SocketAddr, SocketAddr)]) {
         let frame = event.local + offset;
         let ts = event.ts_ns;
+        // Datagrams whose fragments stopped coming go first, at most the head wait behind the clock.
+        self.defrag.tick(ts);
+        self.truncated_datagrams();
         self.engine.advance(ts, &mut self.out);
         let flow = |i: u32| flows.get(i as usize).copied();
         match event.kind {
@@ -252,7 +280,10 @@ impl<'o> Fold<'o> {
                 self.engine.icmp(*error);
             }
             Kind::Fragment(frag) => {
-                if let Some(datagram) = self.defrag.push(ts, frame, &frag.ip, &frag.as_fragment()) {
+                let datagram = self.defrag.push(ts, frame, &frag.ip, &frag.as_fragment());
+                // A set evicted to make room for this fragment hands its head on first.
+                self.truncated_datagrams();
+                if let Some(datagram) = datagram {
                     self.current.decode.reassembled += 1;
                     let packet = datagram.decode();
                     chunk::count_l4(&mut self.current.decode, &packet.l4);
@@ -297,6 +328,43 @@ impl<'o> Fold<'o> {
                         self.stream_cache = chunk_cache;
                     }
                 }
+            }
+        }
+    }
+
+    /// Reads the datagrams the defragmenter gave up on: one whose first fragment carried the head of a
+    /// SIP message over UDP is that message, cut short ([`sip::parse_head`]); anything else in them
+    /// is not analysed (counted as incomplete sets).
+    fn truncated_datagrams(&mut self) {
+        for Truncated { datagram, ts_ns } in self.defrag.take_truncated() {
+            let packet = datagram.decode();
+            let L4::Udp(udp) = packet.l4 else {
+                continue;
+            };
+            if !sip::looks_like_sip(udp.payload) {
+                continue;
+            }
+            let (src, dst) = (
+                SocketAddr::new(datagram.ip.src, udp.src_port),
+                SocketAddr::new(datagram.ip.dst, udp.dst_port),
+            );
+            match sip::parse_head(udp.payload) {
+                Ok(head) => {
+                    let mut msg = Message::from_sip(
+                        &head,
+                        datagram.frames.clone(),
+                        ts_ns,
+                        src,
+                        dst,
+                        Transport::Udp,
+                    );
+                    // The body is cut at an arbitrary byte: what SDP it had is unknown, not what is left.
+                    msg.sdp = None;
+                    msg.lost_fragments = true;
+                    self.engine.sender(src.ip(), datagram.ip.ttl, None);
+                    self.sip_message(Arc::new(msg));
+                }
+                Err(err) => *self.summary.sip_malformed.entry(err.code()).or_default() += 1,
             }
         }
     }
@@ -404,6 +472,12 @@ impl<'o> Fold<'o> {
 
     /// Parses a SIP message framed out of a TCP stream (or out of decrypted TLS records).
     fn tcp_message(&mut self, m: reassembly::Message, transport: Transport) {
+        if m.bytes.iter().all(|&b| b == b'\r' || b == b'\n') {
+            let frame = m.frames.last().copied().unwrap_or_default();
+            self.engine
+                .crlf(frame, m.ts_ns, m.src, m.dst, &m.bytes, transport);
+            return;
+        }
         let mut parsed = Vec::new();
         Message::parse_all(
             &m.bytes,
@@ -434,6 +508,8 @@ impl<'o> Fold<'o> {
 
     /// Finalizes everything still open and finishes the output with the run's summary.
     pub(super) fn finish(mut self) -> std::io::Result<()> {
+        self.defrag.close();
+        self.truncated_datagrams();
         let mut framed = Vec::new();
         self.reassembler.finish(&mut |m| framed.push(m));
         let mut tls = Vec::new();
@@ -462,10 +538,7 @@ impl<'o> Fold<'o> {
             if report.incomplete_sets > 0 {
                 last.warn(Warning {
                     offset: 0,
-                    message: format!(
-                        "{} IP fragment set(s) never completed; their datagrams are not analysed",
-                        report.incomplete_sets
-                    ),
+                    message: incomplete_sets_warning(report.incomplete_sets, report.truncated),
                 });
             }
         }

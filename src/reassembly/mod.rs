@@ -2,7 +2,8 @@
 //!
 //! Takes TCP segments in capture order (sequence number, flags, payload, frame number) and produces
 //! whole SIP messages with the frames that carried their bytes (RFC 3261 §18.3: a message on a stream
-//! ends after its header block and Content-Length bytes of body).
+//! ends after its header block and Content-Length bytes of body), and the runs of line breaks between
+//! them (CRLF keep-alives, RFC 5626 §4.4.1) as messages of their own.
 //! Segments are ordered by sequence number; retransmissions and overlaps keep the bytes first seen;
 //! a gap that is never filled (a segment the capture missed) is skipped once the limits say so, and
 //! framing resynchronises on the next SIP start line.
@@ -169,10 +170,8 @@ impl Direction {
             }
             match sip::frame(&self.buf) {
                 Framing::Complete { len } => self.emit(len, src, dst, out),
-                Framing::KeepAlive { len } => {
-                    self.take_runs(len);
-                    self.buf.drain(..len);
-                }
+                // Line breaks between messages: keep-alives (RFC 5626 §4.4.1), handed on as they are.
+                Framing::KeepAlive { len } => self.emit(len, src, dst, out),
                 Framing::Incomplete { .. } => return,
                 Framing::Invalid(err) => {
                     // One error per damaged stretch: skip the failed start line, then whole lines
@@ -491,6 +490,30 @@ mod tests {
             Limits::default(),
         );
         assert_eq!(m, vec![(INVITE.to_vec(), vec![2, 3, 4])]);
+    }
+
+    #[test]
+    fn crlf_keepalives_between_messages_come_out_as_they_are() {
+        let n = INVITE.len() as u32;
+        let (m, stats) = run(
+            &[
+                (0, INVITE),
+                (n, b"\r\n\r\n"),
+                (n + 4, b"\r\n"),
+                (n + 6, BYE),
+            ],
+            Limits::default(),
+        );
+        assert_eq!(
+            m,
+            vec![
+                (INVITE.to_vec(), vec![2]),
+                (b"\r\n\r\n".to_vec(), vec![3]),
+                (b"\r\n".to_vec(), vec![4]),
+                (BYE.to_vec(), vec![5]),
+            ]
+        );
+        assert_eq!(stats, Stats::default());
     }
 
     #[test]

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::format::{self, Short};
 use super::json::{finding, FindingJson};
-use crate::correlate::peers::{MethodCounts, Peer, ProbeFailures};
+use crate::correlate::peers::{MethodCounts, Peer, Pings, ProbeFailures};
 use crate::correlate::registrations::{FailureRun, Registration};
 use crate::correlate::transactions::Transaction;
 use crate::correlate::transport::At;
@@ -149,12 +149,27 @@ fn method(m: &MethodCounts) -> MethodJson<'_> {
 #[derive(Serialize)]
 struct KeepAliveJson<'a> {
     consecutive_failed: u32,
+    crlf_pings: PingsJson,
     down: bool,
     failed: u32,
     failures: Vec<ProbeFailuresJson<'a>>,
     last_ok_frame: Option<u64>,
     max_consecutive_failed: u32,
     probes: u32,
+    stun_pings: PingsJson,
+}
+
+#[derive(Serialize)]
+struct PingsJson {
+    sent: u32,
+    answered: u32,
+}
+
+fn pings(p: Pings) -> PingsJson {
+    PingsJson {
+        sent: p.sent,
+        answered: p.answered,
+    }
 }
 
 #[derive(Serialize)]
@@ -189,12 +204,14 @@ pub(crate) fn peer(d: &Diagnosed<Peer>) -> PeerJson<'_> {
         icmp_errors: p.icmp,
         keepalive: KeepAliveJson {
             consecutive_failed: k.consecutive,
+            crlf_pings: pings(k.crlf),
             down: k.down(),
             failed: k.failed,
             failures: k.failures.iter().map(probe_failures).collect(),
             last_ok_frame: frame(k.last_ok),
             max_consecutive_failed: k.max_consecutive,
             probes: k.probes,
+            stun_pings: pings(k.stun),
         },
         last_failure_frame: frame(p.last_failure),
         methods: p.methods.iter().map(method).collect(),

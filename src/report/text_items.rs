@@ -112,6 +112,11 @@ fn peer(d: &Diagnosed<Peer>, options: &Options, out: &mut Vec<u8>) -> io::Result
             if k.down() { ", down at the end" } else { "" }
         )?;
     }
+    for (name, p) in [("CRLF pings", k.crlf), ("STUN pings", k.stun)] {
+        if p.sent > 0 {
+            write!(out, "; {name} {}/{} answered", p.answered, p.sent)?;
+        }
+    }
     if let (Some(first), Some(last)) = (p.first_failure, p.last_failure) {
         write!(
             out,

@@ -192,8 +192,12 @@ pub(crate) fn sparkline(counts: &[u64]) -> String {
         .collect()
 }
 
-/// `SDP audio 192.0.2.1:6000 PCMU/8000` for a message with SDP.
+/// `SDP audio 192.0.2.1:6000 PCMU/8000` for a message with SDP; what is known of a message whose
+/// later IP fragments were not captured.
 pub(crate) fn sdp_note(m: &Message) -> String {
+    if m.lost_fragments {
+        return "body cut: its later IP fragments were not captured".to_string();
+    }
     let Some(media) = &m.sdp else {
         return String::new();
     };

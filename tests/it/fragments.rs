@@ -1,6 +1,6 @@
 //! Large INVITEs over UDP that leave as IP fragments, on the recorded lab captures (testdata/lab, see
-//! its README): `ip.fragments_lost` ties the lost fragmented INVITE to its call; a fragmented INVITE
-//! that got through stays clean. Frame numbers as `tshark -r` shows them.
+//! its README): `ip.fragments_lost` ties the lost fragmented INVITE to its call, whether the capture
+//! holds all its fragments or only the first ones; a fragmented INVITE that got through stays clean. Frame numbers as `tshark -r` shows them.
 
 use crate::support;
 
@@ -45,22 +45,66 @@ fn a_fragmented_invite_dropped_at_the_far_end_is_fragments_lost() {
 }
 
 #[test]
-fn only_first_fragments_make_no_call_but_say_why() {
+fn only_first_fragments_are_the_call_with_fragments_lost() {
     let a = support::lab("invite-fragments-lost.pcap");
-    // No INVITE was ever whole in the capture: nothing to tie to a call.
-    assert!(a.calls.is_empty());
     assert_eq!(a.captures[0].decode.fragments, 7);
     assert_eq!(a.captures[0].decode.incomplete_fragment_sets, 7);
-    let event = a
-        .transport_events
-        .iter()
-        .find(|e| e.code == "icmp.unreachable")
-        .expect("app1's reassembly timeouts");
-    assert_eq!(event.frames, [9, 10]);
-    assert!(
-        event.summary.contains("fragment reassembly time exceeded"),
-        "{}",
-        event.summary
+    let warning = &a.captures[0].warnings[0].message;
+    assert_eq!(
+        warning,
+        "7 IP fragment set(s) never completed; the first fragment of each (7) was read as a truncated datagram"
     );
-    assert!(event.cause.ends_with(ADVICE), "{}", event.cause);
+    // The heads of the seven transmissions (frames 3-8, 11) are one call, never answered.
+    assert_eq!(a.calls.len(), 1, "{:#?}", a.calls);
+    let call = &a.calls[0];
+    assert_eq!(call.state, callscope::correlate::calls::State::Unanswered);
+    assert_eq!(call.messages.len(), 7);
+    assert!(call.messages.iter().all(|m| m.msg.lost_fragments
+        && m.msg.truncated
+        && m.msg.sdp.is_none()
+        && m.msg.call_id == "1-2719@192.0.2.10"));
+    let codes: Vec<_> = call.findings.iter().map(|f| f.code).collect();
+    assert_eq!(
+        codes,
+        ["ip.fragments_lost", "icmp.unreachable", "sip.no_response"]
+    );
+    let primary = &call.findings[0];
+    assert_eq!(primary.frames, [3, 4, 5, 6, 7, 8, 11]);
+    assert_eq!(
+        primary.summary,
+        "INVITE from 192.0.2.10:5060 to 192.0.2.31:5060 over UDP left as IP fragments (7 of 7 transmissions; the capture holds only the first fragment of each, the rest never reached the capture point) and was never answered: sent 7 times over 31.5 s; 192.0.2.31 sent ICMP errors back (see icmp.unreachable)"
+    );
+    assert!(
+        primary
+            .cause
+            .starts_with("the later fragments never reached the capture point, nor did 192.0.2.31"),
+        "{}",
+        primary.cause
+    );
+    assert!(primary.cause.ends_with(ADVICE), "{}", primary.cause);
+    // app1's two reassembly timeouts (frames 9, 10) are this call's, not left untied.
+    let icmp = &call.findings[1];
+    assert!(icmp.frames.ends_with(&[9, 10, 11]), "{:?}", icmp.frames);
+    assert!(
+        icmp.summary.contains("fragment reassembly time exceeded"),
+        "{}",
+        icmp.summary
+    );
+    assert!(
+        !a.transport_events
+            .iter()
+            .any(|e| e.code == "icmp.unreachable" && e.calls.is_empty()),
+        "{:#?}",
+        a.transport_events
+    );
+    // The peer row's failures run to the last ICMP error.
+    let peer = &a.peers[0].item;
+    assert_eq!(peer.icmp, 2);
+    assert_eq!(
+        (
+            peer.first_failure.map(|f| f.frame),
+            peer.last_failure.map(|f| f.frame)
+        ),
+        (Some(3), Some(10))
+    );
 }

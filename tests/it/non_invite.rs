@@ -115,6 +115,48 @@ fn options_keepalive_reports_each_dead_next_hop_and_not_the_live_one() {
 }
 
 #[test]
+fn flow_keepalives_count_crlf_and_stun_pings_and_report_the_peer_that_never_answers() {
+    let a = support::lab("sip-keepalives.pcap");
+    assert_eq!(a.peers.len(), 2);
+    // kamailio answers every double-CRLF ping with a CRLF, every STUN Binding with its response.
+    let edge = peer(&a, "192.0.2.10", "192.0.2.20:5060");
+    assert!(edge.findings.is_empty(), "{:#?}", edge.findings);
+    let k = &edge.keepalive;
+    assert_eq!(
+        (
+            k.crlf.sent,
+            k.crlf.answered,
+            k.stun.sent,
+            k.stun.answered,
+            k.failed
+        ),
+        (4, 4, 4, 4, 0)
+    );
+    // app1 answers the OPTIONS but no keep-alive; the last ping of each kind is still waiting
+    // (less than 10 s before the end) and not counted.
+    let deaf = peer(&a, "192.0.2.10", "192.0.2.31:5060");
+    let k = &deaf.keepalive;
+    assert_eq!(
+        (
+            k.crlf.sent,
+            k.crlf.answered,
+            k.stun.sent,
+            k.stun.answered,
+            k.failed
+        ),
+        (3, 0, 3, 0, 6)
+    );
+    assert_eq!(summaries(&deaf.findings), [(Severity::Error, "3 double-CRLF keep-alive pings from 192.0.2.10 to 192.0.2.31:5060 got no CRLF pong from frame 44 to frame 48 (1.0 s); 3 STUN Binding keep-alives from 192.0.2.10 to 192.0.2.31:5060 on the SIP flow never answered from frame 57 to frame 59 (1.0 s); 6 of 8 probes failed, the last 3 in a row: 192.0.2.31:5060 does not keep its SIP flows alive")]);
+    let f = &deaf.findings[0];
+    assert_eq!(f.code, "sip.keepalive_failed");
+    assert_eq!(f.frames, [44, 46, 48, 57, 58, 59]);
+    assert!(f.cause.contains("RFC 5626"), "{}", f.cause);
+    // The keep-alives are neither SIP errors nor calls.
+    assert!(a.sip_malformed.is_empty());
+    assert!(a.calls.is_empty());
+}
+
+#[test]
 fn other_transactions_name_their_method_inside_and_outside_calls() {
     let a = support::lab("other-transactions.pcap");
     let got: Vec<(&str, Option<usize>, Option<u16>)> = a

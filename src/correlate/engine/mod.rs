@@ -27,11 +27,11 @@ use super::dns::{self, Lookup};
 use super::fax::{self, Fax, UdptlPacket};
 use super::media::{self, Owner, Signalled, Stream, StunCheck, StunClass};
 use super::message::{Codec, Message, Method, Transport};
-use super::peers::{self, Peer};
+use super::peers::{self, Peer, Ping};
 use super::registrations::{self, Registration};
 use super::slab::Key;
 use super::transactions::{self, Observed, Transaction};
-use super::transport::{self, Connection, IcmpError, IcmpGroup, Released, Segmented, TlsEvent};
+use super::transport::{self, At, Connection, IcmpError, IcmpGroup, Released, Segmented, TlsEvent};
 use super::vantage::{self, Vantage};
 use crate::proto::rtcp::ReportBlock;
 
@@ -391,6 +391,7 @@ impl Engine {
         for lookup in self.dns.finish() {
             out.dns(lookup);
         }
+        self.peers.end_pings(now);
         out.peers(self.peers.drain());
         self.peaks.transactions = self.transactions.peak;
         self.peaks.registrations = self.registrations.peak;
@@ -846,6 +847,25 @@ impl Engine {
         self.media.rtcp(frame, ts, blocks);
     }
 
+    /// A run of line breaks between SIP messages on a connection: a double CRLF is a flow keep-alive
+    /// ping, a single CRLF its pong (RFC 5626 §4.4.1).
+    pub fn crlf(
+        &mut self,
+        frame: u64,
+        ts: i64,
+        src: SocketAddr,
+        dst: SocketAddr,
+        bytes: &[u8],
+        transport: Transport,
+    ) {
+        let at = At { frame, ts_ns: ts };
+        match bytes {
+            b"\r\n\r\n" => self.peers.ping(Ping::Crlf, transport, src, dst, at),
+            b"\r\n" => self.peers.pong(Ping::Crlf, src, dst, ts),
+            _ => {}
+        }
+    }
+
     /// One STUN message.
     pub fn stun(
         &mut self,
@@ -856,6 +876,21 @@ impl Engine {
         class: StunClass,
     ) {
         self.vantage.packet(src.ip(), dst.ip());
+        // On a SIP port pair it is a flow keep-alive (RFC 5626 §4.4.2), not a media check.
+        if self.sip_ports.contains(&src.port()) && self.sip_ports.contains(&dst.port()) {
+            match class {
+                StunClass::Request => self.peers.ping(
+                    Ping::Stun,
+                    Transport::Udp,
+                    src,
+                    dst,
+                    At { frame, ts_ns: ts },
+                ),
+                StunClass::Success => self.peers.pong(Ping::Stun, src, dst, ts),
+                StunClass::Indication | StunClass::Error(_) => {}
+            }
+            return;
+        }
         let calls = self.calls_naming(src, dst);
         let owner = calls.first().and_then(|&c| self.owner_of(c, src, dst));
         if let Some((key, true)) = self.media.stun(frame, ts, src, dst, class, |_, _| owner) {

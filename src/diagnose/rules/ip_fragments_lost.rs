@@ -2,7 +2,7 @@
 //!
 //! **Trigger**: an initial INVITE sent over UDP on one hop at least twice with no response at all
 //! from that destination (the hops of `sip.no_response`), whose transmissions left the sender as IP
-//! fragments (the capture reassembled them from several frames). A datagram larger than the path MTU
+//! fragments (the capture reassembled them from several frames, or holds only the first fragments). A datagram larger than the path MTU
 //! is fragmented; a firewall or NAT that drops non-first fragments (or one fragment lost on the way)
 //! loses the whole message, and every retransmission is fragmented the same way, so the transaction
 //! times out. An error when the call got no final answer, a warning when it recovered (failover).
@@ -18,9 +18,11 @@
 //!
 //! **False positives**: the destination got the message and its responses take another path the
 //! capture does not see (then `sip.no_response` would misread it the same way); a hop that is down
-//! for every message, large or small — the fragments are then incidental. A capture that holds only
-//! some fragments of a transmission (lost before the capture point) has no SIP message to tie to a
-//! call: the reassembler reports the incomplete sets capture-wide.
+//! for every message, large or small — the fragments are then incidental.
+//!
+//! A capture that holds only some fragments of a transmission (lost before the capture point) still
+//! names the call: the first fragment's head is read as a truncated message (`Message::lost_fragments`,
+//! see `pipeline::fold`), and the finding says the rest never reached the capture point.
 
 use crate::correlate::calls::State;
 use crate::correlate::message::Message;
@@ -60,22 +62,54 @@ pub(crate) fn check(f: &CallFacts<'_>, linked: &[&TransportEvent]) -> Option<Fin
     let mut frames: Vec<u64> = sent.iter().flat_map(|m| m.carried_by()).collect();
     frames.sort_unstable();
     frames.dedup();
+    let partial = fragmented.iter().filter(|m| m.lost_fragments).count();
+    let (src_ip, dst_ip) = (src.ip(), dst.ip());
+    let (how, cause) = if partial == 0 {
+        (
+            format!(
+                "{} of {} transmissions, up to {most} fragments each",
+                fragmented.len(),
+                sent.len()
+            ),
+            format!(
+                "the fragments do not all reach {dst_ip}: a firewall or NAT between {src_ip} and {dst_ip} drops IP fragments (often all but the first), so the whole INVITE is lost every time; {ADVICE}"
+            ),
+        )
+    } else {
+        let reported = if icmp.is_empty() {
+            String::new()
+        } else {
+            format!(", nor did {dst_ip} (it gave up reassembling them)")
+        };
+        let plural = fragmented
+            .iter()
+            .any(|m| m.lost_fragments && m.carried_by().len() > 1);
+        let fragment = if plural { "fragments" } else { "fragment" };
+        let which = if partial == fragmented.len() {
+            format!("the capture holds only the first {fragment} of each")
+        } else {
+            format!("of {partial} the capture holds only the first {fragment}")
+        };
+        (
+            format!(
+                "{} of {} transmissions; {which}, the rest never reached the capture point",
+                fragmented.len(),
+                sent.len()
+            ),
+            format!(
+                "the later fragments never reached the capture point{reported}: a firewall, NAT or link between {src_ip} and the capture point drops IP fragments (often all but the first), so the whole INVITE is lost every time; {ADVICE}"
+            ),
+        )
+    };
     Some(Finding {
         code: "ip.fragments_lost",
         severity,
         summary: format!(
-            "INVITE from {src} to {dst} over UDP left as IP fragments ({} of {} transmissions, up to {most} fragments each) and was never answered: sent {} times over {}{icmp}",
-            fragmented.len(),
-            sent.len(),
+            "INVITE from {src} to {dst} over UDP left as IP fragments ({how}) and was never answered: sent {} times over {}{icmp}",
             sent.len(),
             words::duration_ms(text::ms(first.ts_ns, last.ts_ns)),
         ),
-        cause: format!(
-            "the fragments do not all reach {}: a firewall or NAT between {} and {} drops IP fragments (often all but the first), so the whole INVITE is lost every time; {ADVICE}",
-            dst.ip(),
-            src.ip(),
-            dst.ip()
-        ),
+        cause,
         frames,
         ts_ns: first.ts_ns,
     })
@@ -128,6 +162,23 @@ mod tests {
         let b = World::new(whole).build();
         assert_eq!(check(&b.facts(0), &[]), None);
         assert_eq!(b.calls[0].findings[0].code, "sip.no_response");
+    }
+
+    #[test]
+    fn only_first_fragments_captured_say_the_rest_never_reached_the_capture_point() {
+        let m: Vec<Message> = [0.0, 500.0, 1500.0]
+            .iter()
+            .enumerate()
+            .map(|(i, t)| req(1 + i as u64, *t, CALLER, APP, Method::Invite, 1).head_only())
+            .collect();
+        let b = World::new(m).build();
+        let f = check(&b.facts(0), &[]).expect("a finding");
+        assert_eq!(f.frames, [1, 2, 3]);
+        assert_eq!(f.summary, "INVITE from 192.0.2.10:5060 to 192.0.2.31:5060 over UDP left as IP fragments (3 of 3 transmissions; the capture holds only the first fragment of each, the rest never reached the capture point) and was never answered: sent 3 times over 1.5 s");
+        assert!(f.cause.starts_with("the later fragments never reached the capture point: a firewall, NAT or link between 192.0.2.10 and the capture point"), "{}", f.cause);
+        assert!(f.cause.ends_with(ADVICE), "{}", f.cause);
+        let codes: Vec<_> = b.calls[0].findings.iter().map(|f| f.code).collect();
+        assert_eq!(codes, ["ip.fragments_lost", "sip.no_response"]);
     }
 
     #[test]

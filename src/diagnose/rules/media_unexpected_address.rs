@@ -220,6 +220,10 @@ fn behind_nat(
 
 /// A stream with an endpoint no SDP of the call announced.
 fn unannounced(f: &CallFacts<'_>) -> Option<Finding> {
+    // An SDP lost with the rest of its datagram may well have announced it.
+    if f.sdp_lost() {
+        return None;
+    }
     let odd: Vec<_> = f.streams.iter().filter(|s| !s.expected_by_sdp).collect();
     let first = *odd.first()?;
     let announced: Vec<SocketAddr> = f

@@ -13,7 +13,10 @@
 //! **Cause**: how a Lync/SfB pool, a Teams Direct Routing SBC, a dispatcher or a trunk decides its next
 //! hop is down: a firewall dropping SIP or the SYNs to the peer's listening port (no answer, no
 //! SYN-ACK: for MTLS to a trusted application, port 5061), nothing listening (RST), or the peer
-//! answering but failing (5xx).
+//! answering but failing (5xx). RFC 5626 flow keep-alives count as probes too: a double-CRLF ping on a
+//! SIP connection with no CRLF pong, a STUN Binding request on a SIP UDP flow with no response (before
+//! the next ping on the flow, or within 10 s: `peers::PONG_WAIT_NS`); the peer is up for SIP but does
+//! not keep the flow alive.
 //!
 //! **False positives**: OPTIONS answered by a proxy in front of a dead server look healthy; a peer that
 //! answers OPTIONS with 404/405 is counted as up (it answered); connection attempts from a client that
@@ -49,6 +52,12 @@ fn what(run: &ProbeFailures, peer: &Peer) -> String {
         Probe::NoSynAck => {
             format!("{n} connection attempts from {client} to {server} got no SYN-ACK{span}")
         }
+        Probe::NoPong => format!(
+            "{n} double-CRLF keep-alive pings from {client} to {server} got no CRLF pong{span}"
+        ),
+        Probe::StunUnanswered => format!(
+            "{n} STUN Binding keep-alives from {client} to {server} on the SIP flow never answered{span}"
+        ),
         Probe::Ok => String::new(),
     }
 }
@@ -76,6 +85,12 @@ fn cause(probe: Probe, peer: &Peer) -> String {
                 ""
             }
         ),
+        Probe::NoPong => format!(
+            "{server} keeps the connection but does not answer RFC 5626 keep-alives (a double CRLF must be answered by a CRLF, §4.4.1): the client takes the flow for dead and reconnects or re-registers; enable CRLF keep-alive answers on {server} (kamailio answers them by default, tcp_crlf_ping), or make the client ping with OPTIONS instead"
+        ),
+        Probe::StunUnanswered => format!(
+            "{server} does not answer STUN Binding requests on its SIP port (RFC 5626 §4.4.2, outbound flows over UDP): the client takes the flow for dead and re-registers; enable STUN on the SIP port of {server} (kamailio: the stun module), or have the client use CRLF over TCP or OPTIONS"
+        ),
         Probe::Ok => String::new(),
     }
 }
@@ -94,7 +109,14 @@ pub(crate) fn check(peer: &Peer) -> Option<Finding> {
         .map(|r| what(r, peer))
         .collect::<Vec<_>>()
         .join("; ");
-    let state = if down {
+    // A peer that answers SIP but not the flow keep-alives is up, only its flows are not kept alive.
+    let flow = matches!(k.last, Some((_, Probe::NoPong | Probe::StunUnanswered)));
+    let state = if down && flow {
+        format!(
+            "{} of {} probes failed, the last {} in a row: {} does not keep its SIP flows alive",
+            k.failed, k.probes, k.consecutive, peer.server
+        )
+    } else if down {
         format!(
             "{} of {} probes failed, the last {} in a row: {} is down for its sender",
             k.failed, k.probes, k.consecutive, peer.server

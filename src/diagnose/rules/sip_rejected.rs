@@ -34,10 +34,11 @@ use crate::proto::sip::StatusCode;
 use crate::words;
 
 fn meaning(status: StatusCode, host: &str, f: &CallFacts<'_>, challenges: usize) -> String {
-    let offered = f
-        .offer
-        .map(|o| o.codec_list())
-        .unwrap_or_else(|| "no SDP offer seen".into());
+    let offered = match f.offer {
+        Some(o) => o.codec_list(),
+        None if f.sdp_lost() => "the SDP offer was not captured (IP fragments missing)".into(),
+        None => "no SDP offer seen".into(),
+    };
     generic_meaning(status, host, &offered, challenges)
 }
 

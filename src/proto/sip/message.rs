@@ -59,6 +59,10 @@ pub enum Truncation {
     HeaderBlock,
     /// Content-Length announced more than the input holds; the body is what is there.
     Body { declared: u64, available: usize },
+    /// The input is only the head of a longer message, cut at an arbitrary byte ([`parse_head`]: a
+    /// datagram whose later IP fragments are missing); the header fields are those whose lines are
+    /// complete in it, the body whatever followed the header block.
+    Head,
 }
 
 /// One parsed SIP message borrowing from the input.
@@ -154,6 +158,38 @@ pub fn parse(buf: &[u8]) -> Result<Message<'_>, Error> {
         // RFC 3261 §18.3 (datagrams): without Content-Length the body runs to the end of the datagram.
         None => message.body = rest,
     }
+    Ok(message)
+}
+
+/// Parses the head of a message that was cut at an arbitrary byte (the first IP fragment of a datagram
+/// whose other fragments are missing): the start line and the header fields whose lines are complete.
+/// A line the cut falls in is dropped, and so is the line before it when the cut falls right after its
+/// line break (it may have continued on a folded line that is lost); once the header block ended, the
+/// body is what follows it. The result is always flagged [`Truncation::Head`].
+pub fn parse_head(buf: &[u8]) -> Result<Message<'_>, Error> {
+    let lead = leading_line_breaks(buf);
+    // The header block ended in the input: every header line is complete.
+    let ended = memchr::memmem::find(buf.get(lead..).unwrap_or_default(), b"\n\r\n")
+        .or_else(|| memchr::memmem::find(buf.get(lead..).unwrap_or_default(), b"\n\n"))
+        .is_some();
+    let head = if ended {
+        buf
+    } else {
+        // Keep up to the last line break that a non-folding byte follows.
+        let mut end = 0;
+        for i in memchr::memchr_iter(b'\n', buf) {
+            match buf.get(i + 1) {
+                Some(&b) if !is_wsp(b) && i >= lead => end = i + 1,
+                _ => {}
+            }
+        }
+        if end <= lead {
+            return Err(Error::CutShort);
+        }
+        buf.get(..end).unwrap_or_default()
+    };
+    let mut message = parse(head)?;
+    message.truncated = Some(Truncation::Head);
     Ok(message)
 }
 
@@ -341,6 +377,7 @@ impl<'a> Message<'a> {
         match self.truncated {
             None => Ok(()),
             Some(Truncation::HeaderBlock) => Err(Error::UnterminatedHeaders),
+            Some(Truncation::Head) => Err(Error::CutShort),
             Some(Truncation::Body {
                 declared,
                 available,

@@ -20,6 +20,8 @@
 //! - Datagram semantics ([`parse`]): without Content-Length the body is the rest of the datagram; a Content-Length
 //!   larger than what is there yields a message flagged with [`Message::truncated`] rather than an error, so the
 //!   Call-ID and CSeq of a cut message stay usable ([`Message::check_complete`] turns the flag into an error).
+//!   [`parse_head`] reads a message known to be cut at an arbitrary byte (a datagram missing IP fragments):
+//!   only the header lines complete in it.
 //!   Per RFC 3261 §18.3 octets after Content-Length are not part of the message; [`parse_all`] still looks at
 //!   them and yields further messages when they start with a SIP start line.
 //! - The start line is parsed leniently: several SP between elements, trailing SP, and LWS inside the
@@ -48,7 +50,7 @@ pub use grammar::{is_token_char, param, params};
 pub use headers::{
     Auth, CSeq, MediaDebug, MsDiagnostic, NameAddr, Reason, SessionExpires, Via, Warning,
 };
-pub use message::{parse, Header, Message, StartLine, Truncation};
+pub use message::{parse, parse_head, Header, Message, StartLine, Truncation};
 pub use registry::{expand_compact, Method, StatusCode};
 pub use uri::Uri;
 
@@ -100,6 +102,9 @@ pub enum Error {
     /// The header block has no terminating empty line.
     #[error("header block not terminated by an empty line")]
     UnterminatedHeaders,
+    /// The input is only the head of the message ([`parse_head`]).
+    #[error("message cut short (only its head was captured)")]
+    CutShort,
     /// A field that must be UTF-8 (method, Request-URI, version) is not.
     #[error("{field} is not valid utf-8")]
     NotUtf8 { field: &'static str },
@@ -124,6 +129,7 @@ impl Error {
             Error::ContentLengthTooLarge { .. } => "content-length-too-large",
             Error::ContentLengthExceedsBody { .. } => "content-length-exceeds-body",
             Error::UnterminatedHeaders => "unterminated-headers",
+            Error::CutShort => "cut-short",
             Error::NotUtf8 { .. } => "not-utf8",
             Error::BadUri { .. } => "bad-uri",
         }

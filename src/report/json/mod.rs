@@ -165,10 +165,12 @@
 //!   - `syn_unanswered_connections`, `refused_connections` (TCP connections the server never answered or
 //!     refused), `icmp_errors` (ICMP errors quoting the client's SIP to it), `transport_frames` (their SYN,
 //!     RST and ICMP frames, the first few);
-//!   - `keepalive`: `{ "probes" (OPTIONS transactions and failed connections no call claimed), "failed",
+//!   - `keepalive`: `{ "probes" (OPTIONS transactions, failed connections no call claimed, RFC 5626 flow
+//!     keep-alives), "failed", "crlf_pings" and "stun_pings" (`{ "sent", "answered" }`: double-CRLF pings on
+//!     SIP connections, STUN Binding requests on SIP UDP flows),
 //!     "consecutive_failed" (since the last answered one), "max_consecutive_failed", "down" (the latest probe
 //!     failed), "last_ok_frame", "failures": [{ "kind" (`error_response`, `unanswered`, `refused`,
-//!     `no_syn_ack`), "status" (of an error response, else null), "count", "first_frame", "last_frame",
+//!     `no_syn_ack`, `no_pong`, `stun_unanswered`), "status" (of an error response, else null), "count", "first_frame", "last_frame",
 //!     "frames" }] }`;
 //!   - `first_failure_frame`, `last_failure_frame` (any failure, or null), `start_ts`, `end_ts`; `findings`
 //!     as for calls (`sip.keepalive_failed`).

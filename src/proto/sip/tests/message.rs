@@ -361,6 +361,7 @@ fn error_codes_are_distinct() {
             available: 0,
         },
         Error::UnterminatedHeaders,
+        Error::CutShort,
         Error::NotUtf8 { field: "" },
         Error::BadUri { reason: "" },
     ];
@@ -444,6 +445,68 @@ fn body_unterminated_headers() {
 #[test]
 fn body_leading_crlf_counted() {
     check_body(b"\r\nOPTIONS sip:a SIP/2.0\r\nl: 0\r\n\r\n", b"", None, 33);
+}
+
+// --- the head of a message cut at an arbitrary byte (parse_head) ----------------------------------------
+
+const CUT: &[u8] = b"INVITE sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP a:5060;branch=z9hG4bK1\r\nCall-ID: c1\r\nCSeq: 1 INVITE\r\nSubject: one\r\n two\r\nContent-Length: 900\r\n\r\nv=0\r\no=- 1 1 IN IP4 a\r\n";
+
+fn find(hay: &[u8], needle: &[u8]) -> usize {
+    hay.windows(needle.len())
+        .position(|w| w == needle)
+        .expect("in the message")
+}
+
+fn head(buf: &[u8]) -> Vec<(&str, String)> {
+    let m = parse_head(buf).expect("a head");
+    assert_eq!(m.truncated, Some(Truncation::Head));
+    m.headers
+        .iter()
+        .map(|h| (h.name, h.value.to_string()))
+        .collect()
+}
+
+#[test]
+fn head_keeps_only_complete_header_lines() {
+    // Cut inside "CSeq: 1 INV": Via and Call-ID are whole, the CSeq line is dropped.
+    let at = find(CUT, b"CSeq: 1 INV") + 11;
+    let names: Vec<_> = head(&CUT[..at]).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, ["Via", "Call-ID"]);
+    // Cut right after "Subject: one\r\n": the line may be folded on, so it goes too.
+    let at = find(CUT, b" two");
+    let names: Vec<_> = head(&CUT[..at]).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, ["Via", "Call-ID", "CSeq"]);
+    // Past the fold, the folded value is whole.
+    let at = find(CUT, b"Content");
+    assert_eq!(head(&CUT[..at + 3])[3], ("Subject", "one two".to_string()));
+}
+
+#[test]
+fn head_with_the_whole_header_block_keeps_the_body_there() {
+    let cut = &CUT[..CUT.len() - 5];
+    let m = parse_head(cut).expect("a head");
+    assert_eq!(m.call_id(), Some("c1"));
+    assert!(m.body.starts_with(b"v=0\r\n"));
+    assert_eq!(m.truncated, Some(Truncation::Head));
+    assert_eq!(m.check_complete(), Err(Error::CutShort));
+    // Even a body that fits is flagged: the datagram was cut.
+    let whole = b"OPTIONS sip:a SIP/2.0\r\nl: 0\r\n\r\n";
+    assert_eq!(
+        parse_head(whole).map(|m| m.truncated),
+        Ok(Some(Truncation::Head))
+    );
+}
+
+#[test]
+fn head_cut_in_the_start_line_is_an_error() {
+    assert_eq!(parse_head(b"INVITE sip:b@h SIP/2."), Err(Error::CutShort));
+    assert_eq!(
+        parse_head(b"\r\nINVITE sip:b@h SIP/2.0\r"),
+        Err(Error::CutShort)
+    );
+    assert_eq!(parse_head(b""), Err(Error::CutShort));
+    // The start line alone is a message without header fields.
+    assert_eq!(head(b"INVITE sip:b@h SIP/2.0\r\nVia: SIP/2."), []);
 }
 
 #[test]

@@ -36,6 +36,9 @@ fn ok(buf: &[u8]) -> Message<'_> {
 fn exercise(buf: &[u8]) {
     let _ = looks_like_sip(buf);
     let _ = frame(buf);
+    if let Ok(m) = parse_head(buf) {
+        let _ = (m.call_id(), m.cseq(), m.top_via(), m.check_complete());
+    }
     for m in parse_all(buf).flatten() {
         let _ = (
             m.call_id(),

@@ -32,6 +32,27 @@ fn truncated_at_every_prefix_never_panics() {
 }
 
 #[test]
+fn every_head_is_a_prefix_of_the_whole_message() {
+    for m in corpus() {
+        let whole = parse(&m).ok();
+        for end in 0..=m.len() {
+            let Ok(h) = parse_head(&m[..end]) else {
+                continue;
+            };
+            assert_eq!(h.truncated, Some(Truncation::Head));
+            // Every header field kept is the whole message's field, in the same place.
+            if let Some(whole) = &whole {
+                assert_eq!(h.start, whole.start);
+                assert!(h.headers.len() <= whole.headers.len());
+                for (a, b) in h.headers.iter().zip(&whole.headers) {
+                    assert_eq!(a, b, "prefix {end}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
 fn framing_every_prefix_is_consistent() {
     let m = msg(
         "INVITE sip:a SIP/2.0\r\nContent-Type: application/sdp\r\nContent-Length: {CL}\r\n\r\n",
@@ -162,6 +183,20 @@ proptest! {
         let mut buf = start.to_vec();
         buf.extend_from_slice(&tail);
         exercise(&buf);
+    }
+
+    #[test]
+    fn a_cut_message_keeps_a_prefix_of_its_header_fields(g in gen(), cut in any::<proptest::sample::Index>()) {
+        let bytes = render(&g);
+        let whole = parse(&bytes).expect("rendered message parses");
+        let end = cut.index(bytes.len() + 1);
+        if let Ok(h) = parse_head(&bytes[..end]) {
+            prop_assert_eq!(&h.start, &whole.start);
+            prop_assert!(h.headers.len() <= whole.headers.len());
+            for (a, b) in h.headers.iter().zip(&whole.headers) {
+                prop_assert_eq!(a, b);
+            }
+        }
     }
 
     #[test]
