@@ -114,13 +114,20 @@ pub(crate) fn check(f: &CallFacts<'_>, linked: &[&TransportEvent]) -> Option<Fin
             schedule(&sent),
             dst.ip()
         ),
-        cause: format!(
-            "{dst} is unreachable or filtered: allow inbound {proto} {} from {} on {}'s firewall (and any firewall in between), check that the SIP service runs there and that {} is the right address and port",
-            dst.port(),
-            src.ip(),
-            dst.ip(),
-            dst
-        ),
+        cause: if sent.iter().any(|m| m.fragmented()) {
+            // The port is not the problem: the INVITE's fragments were (ip.fragments_lost says how).
+            format!(
+                "the INVITE left {src} as IP fragments that did not all get through (see ip.fragments_lost): fix the fragments' path, not {dst}'s port"
+            )
+        } else {
+            format!(
+                "{dst} is unreachable or filtered: allow inbound {proto} {} from {} on {}'s firewall (and any firewall in between), check that the SIP service runs there and that {} is the right address and port",
+                dst.port(),
+                src.ip(),
+                dst.ip(),
+                dst
+            )
+        },
         frames: sent.iter().map(|m| m.frame).collect(),
         ts_ns: first.ts_ns,
     })
