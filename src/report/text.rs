@@ -12,8 +12,8 @@ use super::json::{link_type_name, wireshark_filter};
 use super::spool::Spool;
 use super::text_items::Items;
 use super::words::{
-    clock, clock_s, duration_or_dash, duration_pattern_what, fax_line, interval, pattern_outcome,
-    sdp_note, short_uri, sparkline, truncate, vantage_line,
+    clock, clock_s, clock_span, duration_or_dash, duration_pattern_what, fax_line, interval,
+    pattern_outcome, sdp_note, short_uri, sparkline, truncate, vantage_line,
 };
 use crate::analysis::patterns::Pattern;
 use crate::analysis::{Analysis, CaptureSummary, Output, Overview, Summary};
@@ -318,11 +318,7 @@ pub fn pattern_parts(p: &Pattern, overview: &Overview, options: &Options) -> (St
     } else {
         format!("#{}, worst #{}", p.first.index + 1, p.worst.index + 1)
     };
-    let when = if p.calls == 1 {
-        clock_s(p.first_ts_ns)
-    } else {
-        format!("{}–{}", clock_s(p.first_ts_ns), clock_s(p.last_ts_ns))
-    };
+    let when = clock_span(p.first_ts_ns, p.last_ts_ns);
     let what = format!(
         "{:>7} {:<5} {:>5.1}%  {}  {}",
         p.calls,
@@ -384,13 +380,12 @@ fn write_durations(overview: &Overview, out: &mut impl Write) -> io::Result<()> 
     for p in &d.patterns {
         writeln!(
             out,
-            "{:>7} {:<5} {:>5.1}%  {}  {}–{}  e.g. #{}",
+            "{:>7} {:<5} {:>5.1}%  {}  {}  e.g. #{}",
             p.calls,
             if p.calls == 1 { "call" } else { "calls" },
             d.share(p.calls),
             duration_pattern_what(p),
-            clock_s(p.first_ts_ns),
-            clock_s(p.last_ts_ns),
+            clock_span(p.first_ts_ns, p.last_ts_ns),
             p.first_index + 1
         )?;
         writeln!(out, "        likely cause: {}", p.cause.explanation())?;

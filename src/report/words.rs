@@ -121,6 +121,17 @@ pub(crate) fn clock_s(ts_ns: i64) -> String {
     rfc3339(ts_ns).get(11..19).unwrap_or_default().to_string()
 }
 
+/// The times of day a group of calls spans, to the second (`HH:MM:SS – HH:MM:SS`); one time when
+/// they fall in the same second.
+pub(crate) fn clock_span(first_ns: i64, last_ns: i64) -> String {
+    let (first, last) = (clock_s(first_ns), clock_s(last_ns));
+    if first == last {
+        first
+    } else {
+        format!("{first} – {last}")
+    }
+}
+
 /// How a pattern's calls ended and where: `rejected 403 Forbidden by 192.0.2.20`, `unanswered
 /// (INVITE to 192.0.2.20)`, `answered by 192.0.2.31`, with `, dead target 192.0.2.31:5060` when its
 /// finding cites one. Capture text (the reason phrase) is not escaped here.

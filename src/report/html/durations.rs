@@ -6,7 +6,7 @@ use std::fmt::{self, Write as _};
 use super::page::{call_link, Detailed};
 use super::{escape, table_head};
 use crate::analysis::Overview;
-use crate::report::words::{clock_s, duration_pattern_what};
+use crate::report::words::{clock_span, duration_pattern_what};
 use crate::words::plural;
 
 /// The section, when any duration is shared by enough calls to name a cause.
@@ -40,14 +40,13 @@ pub(super) fn durations(overview: &Overview, detailed: &Detailed, h: &mut String
             h,
             "<tr class=\"sev-warning\"><td class=\"num\">{}</td><td class=\"num\"><span class=\"bar\"><i \
              style=\"width:{:.1}%\"></i></span> {share:.1}%</td><td>{}</td><td><span class=\"chip warning\">\
-             <code>{}</code></span><br>{}</td><td class=\"mono\">{} – {}</td><td>{}</td></tr>",
+             <code>{}</code></span><br>{}</td><td class=\"mono\">{}</td><td>{}</td></tr>",
             p.calls,
             share.clamp(0.0, 100.0),
             escape(&duration_pattern_what(p)),
             p.cause.as_str(),
             escape(p.cause.explanation()),
-            clock_s(p.first_ts_ns),
-            clock_s(p.last_ts_ns),
+            clock_span(p.first_ts_ns, p.last_ts_ns),
             call_link(p.first_index, detailed)
         )?;
     }

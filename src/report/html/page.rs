@@ -24,7 +24,7 @@ use crate::report::format::rfc3339;
 use crate::report::json::link_type_name;
 use crate::report::spool::{Key, Spool};
 use crate::report::words::{
-    clock, clock_s, duration_or_dash, pattern_outcome, short_uri, truncate, vantage_line,
+    clock, clock_span, duration_or_dash, pattern_outcome, short_uri, truncate, vantage_line,
 };
 use crate::words::{duration_ns, frames_list, plural};
 
@@ -355,11 +355,7 @@ pub(super) fn patterns(overview: &Overview, detailed: &Detailed, h: &mut String)
             escape(p.key.code),
             escape(&pattern_outcome(p)),
             escape(&p.finding().summary),
-            if p.calls == 1 {
-                clock_s(p.first_ts_ns)
-            } else {
-                format!("{} – {}", clock_s(p.first_ts_ns), clock_s(p.last_ts_ns))
-            },
+            clock_span(p.first_ts_ns, p.last_ts_ns),
             n = k + 1,
             sev = p.severity.as_str(),
         )?;
