@@ -209,7 +209,7 @@ fn peer(d: &Diagnosed<Peer>, h: &mut String) -> fmt::Result {
     let answered: u32 = p.methods.iter().map(|m| m.ok + m.rejected).sum();
     let unanswered: u32 = p.methods.iter().map(|m| m.unanswered).sum();
     let k = &p.keepalive;
-    let keepalive = if k.probes == 0 {
+    let mut keepalive = if k.probes == 0 {
         "–".to_string()
     } else {
         format!(
@@ -223,6 +223,16 @@ fn peer(d: &Diagnosed<Peer>, h: &mut String) -> fmt::Result {
             }
         )
     };
+    for (name, pings) in [("CRLF pings", k.crlf), ("STUN pings", k.stun)] {
+        if pings.sent > 0 {
+            write!(
+                keepalive,
+                "<br>{name} {}/{} answered",
+                pings.answered, pings.sent
+            )
+            .ok();
+        }
+    }
     let failures = match (p.first_failure, p.last_failure) {
         (Some(first), Some(last)) if first == last => at(first),
         (Some(first), Some(last)) => format!("{}<br>{}", at(first), at(last)),
