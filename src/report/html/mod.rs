@@ -56,9 +56,9 @@ use crate::report::words::clock;
 use crate::words::frames_list;
 
 mod call;
+mod dns;
 mod durations;
 mod items;
-mod dns;
 mod ladder;
 mod page;
 mod plot;
