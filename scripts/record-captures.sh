@@ -951,6 +951,17 @@ sc_dns_unanswered() {
     sleep 1
 }
 
+# 46. The proxy's next hop is a name outside the zone its resolver serves: dnsmasq as in dns-nxdomain (--local
+#     lab.example, --no-resolv: no upstream for any other name) answers REFUSED for app1.other.example. Call 1
+#     (dnsrefused): the proxy's SRV and A lookups are refused, it cannot forward and answers 503 at once.
+sc_dns_refused() {
+    lab_dns
+    cap_start lab-sw lab-br0
+    proxy FR_MS=10000
+    uac caller1 "$PROXY:5060" uac-call.xml dnsrefused -d 2000
+    sleep 1
+}
+
 # 45. The proxy resolves its next hop by name and DNS answers (dnsmasq as in dns-nxdomain: SRV
 #     _sip._tcp.app1.lab.example -> app1.lab.example:5060, A 192.0.2.31), but app1's firewall drops inbound SYNs
 #     (fw-drop-tcp-syn.nft): the proxy's SYNs to the address DNS gave go unanswered, and it answers 504 when
@@ -1292,7 +1303,7 @@ ALL=(sip-udp-basic-call sip-udp-outcomes tcp-syn-dropped-proxy tcp-syn-dropped-a
      nat-private-sdp fax-t38 fax-t38-refused fax-t38-one-way media-one-way-at-caller
      media-blocked-both-at-caller ice-call ice-failed codec-mismatch media-changes midcall-one-way
      teardown-rtp-after-bye early-media-port-closed hep-feed hep2-feed lync-fe-504 lync-ice-failed
-     teams-dr-rejected teams-dr-tls register-auth options-keepalive dns-nxdomain dns-unanswered dns-answer-unreachable invite-fragments-dropped
+     teams-dr-rejected teams-dr-tls register-auth options-keepalive dns-nxdomain dns-unanswered dns-answer-unreachable dns-refused invite-fragments-dropped
      invite-fragments-lost session-timer-refresh-dropped other-transactions
      sip-tls-calls sip-tls-rsa tls-certificates tls-chain tls-next-hop-expired tls-no-sni sip-keepalives
      points-syn-dropped-at-app points-syn-dropped-on-router points-rtp-dropped-on-router points-rtp-not-sent

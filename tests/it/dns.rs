@@ -1,6 +1,6 @@
-//! DNS failures (`dns.failed`) on the lab recordings: a proxy whose next hop does not resolve (NXDOMAIN) or
-//! whose resolver never answers, linked to the call it broke; a lookup no call needed on its own; and the
-//! call whose lookups succeeded left clean.
+//! DNS failures (`dns.failed`) on the lab recordings: a proxy whose next hop does not resolve (NXDOMAIN), is
+//! refused by its resolver (REFUSED), or whose resolver never answers, linked to the call it broke; a lookup
+//! no call needed on its own; and the call whose lookups succeeded left clean.
 
 use callscope::diagnose::Severity;
 
@@ -75,6 +75,44 @@ fn an_unanswered_resolver_is_the_cause_with_its_queries_counted() {
     assert_eq!(f.frames, [7, 8, 9, 10, 11]);
     assert_eq!(a.calls[0].findings[1].code, "sip.rejected");
     assert!(a.dns_failures.is_empty(), "both lookups explain the call");
+}
+
+#[test]
+fn a_refused_next_hop_is_the_cause_with_the_stubs_retries_counted_once() {
+    let a = support::lab("dns-refused.pcap");
+    assert_eq!(a.calls.len(), 1);
+    let f = &a.calls[0].findings;
+    let codes: Vec<&str> = f.iter().map(|f| f.code).collect();
+    assert_eq!(
+        codes,
+        ["dns.failed", "sip.rejected"],
+        "the cause before the symptom"
+    );
+    assert_eq!(f[0].severity, Severity::Error);
+    // The proxy's stub resolver asks each refused question again (same ID): one lookup line each, counted.
+    assert_eq!(
+        f[0].summary,
+        "192.0.2.20 could not resolve the call's next hop: SRV _sip._tcp.app1.other.example: REFUSED (query \
+         refused), asked 2 times (frames 7, 8, 9, 10); A app1.other.example: REFUSED (query refused), asked 2 \
+         times (frames 11, 12, 13, 14) from the DNS server 192.0.2.32, and answered 503 Service Unavailable 3 ms \
+         after the INVITE without forwarding it"
+    );
+    assert!(
+        f[0].cause.ends_with(
+            "the resolver 192.0.2.32 refused to resolve app1.other.example for 192.0.2.20 (it is not configured \
+             to serve that zone, or not that client): configure 192.0.2.32 to serve or forward app1.other.example \
+             (recursion or a forwarder for the zone), allow 192.0.2.20 in its ACL (allow-query/allow-recursion), \
+             or point 192.0.2.20 at a resolver that serves that name"
+        ),
+        "{}",
+        f[0].cause
+    );
+    assert_eq!(
+        f[0].frames,
+        [7, 8, 9, 10, 11, 12, 13, 14, 15],
+        "the queries, the refusals and the 503"
+    );
+    assert!(a.dns_failures.is_empty(), "every lookup explains the call");
 }
 
 #[test]

@@ -17,8 +17,9 @@
 //!
 //! **Cause**: NXDOMAIN: the name does not exist (a missing record in the zone, or a wrong next-hop name in the
 //! host's routing); SERVFAIL: the resolver could not get an answer (the zone's name servers unreachable or
-//! broken, DNSSEC validation failing); REFUSED: the resolver does not serve this client (its ACL); no answer:
-//! the resolver is down or UDP/TCP 53 between them is filtered.
+//! broken, DNSSEC validation failing); REFUSED: the resolver is not configured to serve that zone (no recursion
+//! or forwarder for it) or that client (its ACL); no answer: the resolver is down or UDP/TCP 53 between them is
+//! filtered.
 //!
 //! **False positives**: a host that resolved the same name over another path the capture did not see (a
 //! second resolver on another interface, a local cache that needs no query) and failed the call for another
@@ -89,15 +90,41 @@ pub(crate) fn result(l: &Lookup) -> String {
     }
 }
 
-/// `SRV _sip._tcp.app9.lab.example: NXDOMAIN (no such name) (frames 237, 238)`.
-fn described(l: &Lookup) -> String {
+/// `SRV _sip._tcp.app9.lab.example: NXDOMAIN (no such name) (frames 237, 238)`; a lookup asked again with the
+/// same outcome (a stub resolver retrying a REFUSED) is `..., asked 2 times (frames 7, 8, 9, 10)`.
+fn described(same: &[&Lookup]) -> String {
+    let l = same[0];
+    let frames: Vec<u64> = same.iter().flat_map(|l| l.frames()).collect();
+    let times = if same.len() > 1 {
+        format!(", asked {} times", same.len())
+    } else {
+        String::new()
+    };
     format!(
-        "{} {}: {} ({})",
+        "{} {}: {}{times} ({})",
         l.qtype.name(),
         l.name,
         result(l),
-        words::frames_list(&l.frames(), 6)
+        words::frames_list(&frames, 6)
     )
+}
+
+/// The lookups in order, consecutive ones of the same record with the same outcome together.
+fn repeats<'a>(lookups: &[&'a Lookup]) -> Vec<Vec<&'a Lookup>> {
+    let mut runs: Vec<Vec<&Lookup>> = Vec::new();
+    for &l in lookups {
+        match runs.last_mut() {
+            Some(run)
+                if run[0].qtype == l.qtype
+                    && run[0].name == l.name
+                    && run[0].outcome() == l.outcome() =>
+            {
+                run.push(l)
+            }
+            _ => runs.push(vec![l]),
+        }
+    }
+    runs
 }
 
 /// The records a group of NXDOMAIN lookups of one domain asked for: `SRV _sip._tcp.x, A x`.
@@ -121,11 +148,13 @@ fn advice(group: &[&Lookup]) -> String {
             records(group),
         ),
         Outcome::Error(Rcode::ServFail) => format!(
-            "the resolver {server} could not get an answer for {}: check that the zone's name servers are reachable from {server} and answer for it (and that DNSSEC validates, if signed)",
+            "the resolver {server} could not get an answer for {} from the zone's authoritative name servers: check that they are reachable from {server} and answer for the zone (and that DNSSEC validates, if it is signed)",
             l.name
         ),
         Outcome::Error(Rcode::Refused) => format!(
-            "the resolver {server} refuses {client}'s queries: allow {client} in its ACL (allow-query/allow-recursion), or point {client} at a resolver that serves it"
+            "the resolver {server} refused to resolve {} for {client} (it is not configured to serve that zone, or not that client): configure {server} to serve or forward {} (recursion or a forwarder for the zone), allow {client} in its ACL (allow-query/allow-recursion), or point {client} at a resolver that serves that name",
+            base(&l.name),
+            base(&l.name)
         ),
         Outcome::Error(rcode) => format!(
             "the resolver {server} answered {} for {}: check the resolver and the zone",
@@ -209,9 +238,9 @@ pub(crate) fn check(f: &CallFacts<'_>) -> (Option<Finding>, Vec<bool>) {
     };
     let summary = format!(
         "{host} could not resolve the call's next hop: {} from the DNS server {}, {then}",
-        chosen
+        repeats(&chosen)
             .iter()
-            .map(|l| described(l))
+            .map(|run| described(run))
             .collect::<Vec<_>>()
             .join("; "),
         servers.join(", "),
