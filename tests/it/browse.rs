@@ -126,7 +126,7 @@ fn browse_opens_the_load_test_filters_opens_a_call_and_quits_in_80_by_24() {
         screen.contains("1148 calls  87.6%  x sip.rejected  rejected 403 Forbidden by 192.0.2.20")
     );
     // Too long for 80 columns, a pattern's times and examples go on a line of their own.
-    assert!(screen.contains("\n                      22:40:48–22:41:54  e.g. #1\n"));
+    assert!(screen.contains("\n                      22:40:48 – 22:41:54  e.g. #1\n"));
     // Info: the capture holds every packet of 192.0.2.20 and no RTP, so it cannot tell (vantage).
     assert!(screen.contains("88 calls   6.7%  i media.none"));
     assert!(screen.contains("75 calls   5.7%  x sip.no_response"));
