@@ -48,6 +48,12 @@ pub enum Severity {
 }
 
 impl Severity {
+    /// Whether an item whose worst finding is `worst` failed (an error): what the reports count as
+    /// failed registrations, peers down and failed transactions.
+    pub fn failed(worst: Option<Severity>) -> bool {
+        worst == Some(Severity::Error)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Error => "error",

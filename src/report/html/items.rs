@@ -42,7 +42,7 @@ impl Section {
         render: impl FnOnce(&mut String) -> fmt::Result,
     ) -> fmt::Result {
         self.items += 1;
-        self.failed += u64::from(worst == Some(Severity::Error));
+        self.failed += u64::from(Severity::failed(worst));
         let mut h = String::new();
         render(&mut h)?;
         self.rows

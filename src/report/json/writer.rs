@@ -24,15 +24,15 @@ struct Tally {
 impl Tally {
     fn registration(&mut self, r: &Diagnosed<Registration>) {
         self.registrations += 1;
-        self.failed_registrations += usize::from(r.worst() == Some(Severity::Error));
+        self.failed_registrations += usize::from(Severity::failed(r.worst()));
     }
     fn peer(&mut self, p: &Diagnosed<Peer>) {
         self.peers += 1;
-        self.peers_down += usize::from(p.worst() == Some(Severity::Error));
+        self.peers_down += usize::from(Severity::failed(p.worst()));
     }
     fn transaction(&mut self, t: &Diagnosed<Transaction>) {
         self.transactions += 1;
-        self.failed_transactions += usize::from(t.worst() == Some(Severity::Error));
+        self.failed_transactions += usize::from(Severity::failed(t.worst()));
     }
 
     fn call(&mut self, d: &DiagnosedCall) {
