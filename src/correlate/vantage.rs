@@ -7,7 +7,8 @@
 //! one, the capture was taken at that host (its interface or its link), and traffic between other
 //! hosts cannot be on it. Whether RTP was seen at all is the media tracker's (`media::Tracker`).
 //! The facts are about the capture *so far*: a call is judged with what had been seen when it was
-//! finalized. Memory is bounded by [`MAX_HOSTS`]; further hosts are counted.
+//! finalized. Memory is bounded by [`MAX_HOSTS`]; further distinct hosts are estimated by linear
+//! counting over a fixed bitmap ([`Beyond`]), since counting packets would count each host many times.
 
 use std::net::IpAddr;
 
@@ -15,6 +16,9 @@ use rustc_hash::FxHashMap;
 
 /// Hosts remembered; further ones are counted.
 pub const MAX_HOSTS: usize = 4096;
+/// Bits of the bitmap that estimates the hosts beyond [`MAX_HOSTS`] (128 KiB, made when first needed):
+/// within about 1 % up to a few million hosts.
+const BEYOND_BITS: usize = 1 << 20;
 
 /// One host the capture saw.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,7 +50,7 @@ impl Host {
 pub struct Vantage {
     /// The hosts seen, by address.
     pub hosts: Vec<Host>,
-    /// Hosts beyond [`MAX_HOSTS`], counted.
+    /// Distinct hosts beyond [`MAX_HOSTS`], estimated (exact while few: linear counting).
     pub more_hosts: u64,
     /// The addresses every packet so far was from or to: one (the capture was taken at that
     /// host), two (only those two talked), or none (traffic between several pairs: a mirror port,
@@ -66,11 +70,56 @@ impl Vantage {
     }
 }
 
+/// The distinct addresses beyond [`MAX_HOSTS`], by linear counting (Whang, Vander-Zanden and Taylor,
+/// 1990): each address sets one bit of a fixed bitmap, chosen by its hash, and `m·ln(m/zero bits)`
+/// estimates how many set them.
+struct Beyond {
+    bits: Box<[u64]>,
+    set: usize,
+}
+
+impl Beyond {
+    fn new() -> Beyond {
+        Beyond {
+            bits: vec![0; BEYOND_BITS / 64].into_boxed_slice(),
+            set: 0,
+        }
+    }
+
+    fn add(&mut self, ip: IpAddr) {
+        let v = match ip {
+            IpAddr::V4(a) => u128::from(u32::from(a)),
+            IpAddr::V6(a) => u128::from(a),
+        };
+        let i = usize::try_from(mix(v) % BEYOND_BITS as u64).unwrap_or(0);
+        let (word, bit) = (i / 64, 1u64 << (i % 64));
+        if self.bits[word] & bit == 0 {
+            self.bits[word] |= bit;
+            self.set += 1;
+        }
+    }
+
+    fn estimate(&self) -> u64 {
+        let m = BEYOND_BITS as f64;
+        // A full bitmap says only "at least this many": its estimate with one bit left.
+        let zero = (BEYOND_BITS - self.set).max(1) as f64;
+        (m * (m / zero).ln()).round() as u64
+    }
+}
+
+/// A 128-bit address folded and mixed into 64 well-spread bits (splitmix64's finaliser).
+fn mix(v: u128) -> u64 {
+    let mut x = (v as u64) ^ ((v >> 64) as u64).rotate_left(32);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
 /// Builds the [`Vantage`] as the capture goes by.
 #[derive(Default)]
 pub struct Tracker {
     hosts: FxHashMap<IpAddr, Host>,
-    more_hosts: u64,
+    more_hosts: Option<Beyond>,
     /// `None` before the first packet.
     common: Option<Vec<IpAddr>>,
 }
@@ -79,7 +128,7 @@ impl Tracker {
     fn host(&mut self, ip: IpAddr) -> Option<&mut Host> {
         if !self.hosts.contains_key(&ip) {
             if self.hosts.len() >= MAX_HOSTS {
-                self.more_hosts += 1;
+                self.more_hosts.get_or_insert_with(Beyond::new).add(ip);
                 return None;
             }
             self.hosts.insert(
@@ -144,7 +193,7 @@ impl Tracker {
         hosts.sort_by_key(|h| h.ip);
         Vantage {
             hosts,
-            more_hosts: self.more_hosts,
+            more_hosts: self.more_hosts.as_ref().map_or(0, Beyond::estimate),
             common: self.common.clone().unwrap_or_default(),
             rtp_seen,
         }
@@ -154,6 +203,36 @@ impl Tracker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hosts_beyond_the_limit_are_estimated_once_each_not_per_packet() {
+        let mut t = Tracker::default();
+        let server = ip("192.0.2.1");
+        for round in 0..3 {
+            for i in 0..(MAX_HOSTS as u32 + 50_000) {
+                t.packet(
+                    IpAddr::from(std::net::Ipv4Addr::from((10u32 << 24) + i)),
+                    server,
+                );
+            }
+            let more = t.vantage(false).more_hosts;
+            // 50 000 + 1 - 1: the server holds one of the MAX_HOSTS places.
+            assert!((49_500..=50_500).contains(&more), "round {round}: {more}");
+        }
+        assert_eq!(t.vantage(false).hosts.len(), MAX_HOSTS);
+    }
+
+    #[test]
+    fn a_few_hosts_beyond_the_limit_are_counted_exactly() {
+        let mut t = Tracker::default();
+        for i in 0..(MAX_HOSTS as u32 + 7) {
+            t.packet(
+                IpAddr::from(std::net::Ipv4Addr::from((10u32 << 24) + i)),
+                IpAddr::from(std::net::Ipv4Addr::from((10u32 << 24) + i)),
+            );
+        }
+        assert_eq!(t.vantage(false).more_hosts, 7);
+    }
 
     fn ip(s: &str) -> IpAddr {
         s.parse().expect("an address")

@@ -74,7 +74,9 @@ pub(crate) fn vantage_line(v: &Vantage) -> String {
     let mut hosts: Vec<String> = v.hosts.iter().take(HOSTS_LISTED).map(host_words).collect();
     let more = (v.hosts.len().saturating_sub(HOSTS_LISTED) as u64).saturating_add(v.more_hosts);
     if more > 0 {
-        hosts.push(format!("{more} more"));
+        // Beyond the host limit the count is an estimate.
+        let about = if v.more_hosts > 0 { "about " } else { "" };
+        hosts.push(format!("{about}{more} more"));
     }
     if hosts.is_empty() {
         format!("{at}; {rtp}")
