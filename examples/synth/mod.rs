@@ -19,7 +19,8 @@ pub struct Spec {
     pub calls: u32,
     /// Milliseconds of RTP per answered call.
     pub media_ms: u32,
-    /// Seconds between the starts of consecutive calls.
+    /// Milliseconds between the starts of consecutive calls (any value: a call may start inside a
+    /// 20 ms media tick).
     pub spacing_ms: u32,
     /// RTP packets dropped, in percent.
     pub loss_pct: f64,
@@ -77,6 +78,8 @@ const TICK_NS: i64 = 20_000_000;
 struct Call {
     index: u32,
     start_tick: i64,
+    /// Where in its ticks the call's packets lie (its start is `start_tick` plus this).
+    offset_ns: i64,
     end_tick: i64,
     failed: bool,
     caller: [u8; 4],
@@ -218,15 +221,17 @@ fn rtcp_sr(ssrc: u32, packets: u32) -> Vec<u8> {
 pub fn generate(spec: &Spec, out: impl Write) -> io::Result<u64> {
     let mut rng = Rng(spec.seed.max(1));
     let ticks_per_call = i64::from(spec.media_ms) / 20;
-    let spacing_ticks = (i64::from(spec.spacing_ms) / 20).max(1);
+    let tick_ms = TICK_NS / 1_000_000;
     let mut calls: Vec<Call> = (0..spec.calls)
         .map(|i| {
             let failed = rng.unit() * 100.0 < spec.failed_pct;
+            let start_ms = i64::from(i) * i64::from(spec.spacing_ms.max(1));
+            let start_tick = start_ms / tick_ms;
             Call {
                 index: i,
-                start_tick: i64::from(i) * spacing_ticks,
-                end_tick: i64::from(i) * spacing_ticks
-                    + if failed { 1 } else { ticks_per_call + 2 },
+                start_tick,
+                offset_ns: (start_ms % tick_ms) * 1_000_000,
+                end_tick: start_tick + if failed { 1 } else { ticks_per_call + 2 },
                 failed,
                 caller: [198, 18, (i >> 8) as u8, (i & 0xff) as u8],
                 callee: [198, 19, (i >> 8) as u8, (i & 0xff) as u8],
@@ -253,7 +258,7 @@ pub fn generate(spec: &Spec, out: impl Write) -> io::Result<u64> {
             if call.start_tick > tick {
                 break;
             }
-            emit(call, tick, t0, spec, &mut rng, &mut batch);
+            emit(call, tick, t0 + call.offset_ns, spec, &mut rng, &mut batch);
         }
         batch.sort_by_key(|p| p.ts_ns);
         for p in batch.drain(..) {
