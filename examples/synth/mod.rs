@@ -220,8 +220,8 @@ fn rtcp_sr(ssrc: u32, packets: u32) -> Vec<u8> {
 /// Writes the capture; returns the number of packets written.
 pub fn generate(spec: &Spec, out: impl Write) -> io::Result<u64> {
     let mut rng = Rng(spec.seed.max(1));
-    let ticks_per_call = i64::from(spec.media_ms) / 20;
     let tick_ms = TICK_NS / 1_000_000;
+    let ticks_per_call = i64::from(spec.media_ms) / tick_ms;
     let mut calls: Vec<Call> = (0..spec.calls)
         .map(|i| {
             let failed = rng.unit() * 100.0 < spec.failed_pct;

@@ -107,7 +107,9 @@ impl Beyond {
     }
 }
 
-/// A 128-bit address folded and mixed into 64 well-spread bits (splitmix64's finaliser).
+/// A 128-bit address folded and mixed into 64 well-spread bits (splitmix64's finaliser). FxHash,
+/// the crate's map hasher, spreads consecutive addresses too unevenly for the estimate (2 % low on
+/// 50 000 of them).
 fn mix(v: u128) -> u64 {
     let mut x = (v as u64) ^ ((v >> 64) as u64).rotate_left(32);
     x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -119,7 +121,8 @@ fn mix(v: u128) -> u64 {
 #[derive(Default)]
 pub struct Tracker {
     hosts: FxHashMap<IpAddr, Host>,
-    more_hosts: Option<Beyond>,
+    /// The hosts beyond [`MAX_HOSTS`], made when the first one comes.
+    beyond: Option<Beyond>,
     /// `None` before the first packet.
     common: Option<Vec<IpAddr>>,
 }
@@ -128,7 +131,7 @@ impl Tracker {
     fn host(&mut self, ip: IpAddr) -> Option<&mut Host> {
         if !self.hosts.contains_key(&ip) {
             if self.hosts.len() >= MAX_HOSTS {
-                self.more_hosts.get_or_insert_with(Beyond::new).add(ip);
+                self.beyond.get_or_insert_with(Beyond::new).add(ip);
                 return None;
             }
             self.hosts.insert(
@@ -193,7 +196,7 @@ impl Tracker {
         hosts.sort_by_key(|h| h.ip);
         Vantage {
             hosts,
-            more_hosts: self.more_hosts.as_ref().map_or(0, Beyond::estimate),
+            more_hosts: self.beyond.as_ref().map_or(0, Beyond::estimate),
             common: self.common.clone().unwrap_or_default(),
             rtp_seen,
         }
@@ -210,10 +213,7 @@ mod tests {
         let server = ip("192.0.2.1");
         for round in 0..3 {
             for i in 0..(MAX_HOSTS as u32 + 50_000) {
-                t.packet(
-                    IpAddr::from(std::net::Ipv4Addr::from((10u32 << 24) + i)),
-                    server,
-                );
+                t.packet(nth(i), server);
             }
             let more = t.vantage(false).more_hosts;
             // 50 000 + 1 - 1: the server holds one of the MAX_HOSTS places.
@@ -226,16 +226,18 @@ mod tests {
     fn a_few_hosts_beyond_the_limit_are_counted_exactly() {
         let mut t = Tracker::default();
         for i in 0..(MAX_HOSTS as u32 + 7) {
-            t.packet(
-                IpAddr::from(std::net::Ipv4Addr::from((10u32 << 24) + i)),
-                IpAddr::from(std::net::Ipv4Addr::from((10u32 << 24) + i)),
-            );
+            t.packet(nth(i), nth(i));
         }
         assert_eq!(t.vantage(false).more_hosts, 7);
     }
 
     fn ip(s: &str) -> IpAddr {
         s.parse().expect("an address")
+    }
+
+    /// The `i`th address of 10.0.0.0/8.
+    fn nth(i: u32) -> IpAddr {
+        IpAddr::from(std::net::Ipv4Addr::from((10u32 << 24) + i))
     }
 
     #[test]

@@ -39,7 +39,8 @@
 //!   "sends", "receives" (packets from it / to it were seen), "ttl_min", "ttl_max" (of its SIP over
 //!   UDP), "hops" (routers between it and the capture point, from the TTL; null if unknown), "mac"
 //!   (the source MAC of its SIP over UDP: the last router's when it is not on this link) }],
-//!   "more_hosts" (distinct hosts beyond the host limit of 4096, estimated by linear counting: exact for a few, within about 1 % up to millions) }`, `ended_calls` (answered calls ended by BYE: those
+//!   "more_hosts" (distinct hosts beyond the host limit of 4096, estimated by linear counting: exact
+//!   for a few, within about 1 % up to millions) }`, `ended_calls` (answered calls ended by BYE: those
 //!   `duration_patterns` count), `filtered_calls` (calls a filter such as `--number`
 //!   left out of the report; the counts above are of the calls reported); `registrations`,
 //!   `failed_registrations` (with an `error` finding), `peers`, `peers_down` (with an `error` finding), `transactions`, `failed_transactions`: the
