@@ -8,7 +8,7 @@
 //! hosts cannot be on it. Whether RTP was seen at all is the media tracker's (`media::Tracker`).
 //! The facts are about the capture *so far*: a call is judged with what had been seen when it was
 //! finalized. Memory is bounded by [`MAX_HOSTS`]; further distinct hosts are estimated by linear
-//! counting over a fixed bitmap ([`Beyond`]), since counting packets would count each host many times.
+//! counting over a fixed bitmap (`Beyond`), since counting packets would count each host many times.
 
 use std::net::IpAddr;
 
