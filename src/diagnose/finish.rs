@@ -1,11 +1,12 @@
-//! What the engine finishes, diagnosed and handed on to a [`Sink`].
+//! What the engine finishes, diagnosed and gathered, in order, for a [`Sink`].
 //!
 //! The engine (`correlate::engine`) may not use the rules, so it hands each finished call to a
 //! [`Diagnoser`]: the call is diagnosed, its evidence reduced to what the diagnosis showed belongs to
-//! it, and the result passed to the sink (a collector, or a report written as calls finish). Each
-//! connection or ICMP group the engine lets go becomes a transport event when it failed, with the
-//! calls it explained. The other transactions, the registration bindings and (when the capture ends)
-//! the peer pairs are diagnosed by their rules and passed on as [`Diagnosed`] items.
+//! it, and the result gathered as a [`Finished`] item. Each connection or ICMP group the engine lets
+//! go becomes a transport event when it failed, with the calls it explained. The other transactions,
+//! the registration bindings and (when the capture ends) the peer pairs are diagnosed by their rules
+//! and gathered as [`Diagnosed`] items. The items are owned, so whoever takes them (the pipeline) can
+//! hand them to a sink elsewhere — the report is written on another thread than the diagnosis.
 
 use std::net::SocketAddr;
 
@@ -19,7 +20,7 @@ use crate::correlate::media::Stream;
 use crate::correlate::peers::Peer;
 use crate::correlate::registrations::Registration;
 use crate::correlate::transactions::Transaction;
-use crate::correlate::transport::{Connection, IcmpGroup, Released};
+use crate::correlate::transport::{Connection, IcmpError, IcmpGroup, Released};
 
 /// A finished call with its diagnosis.
 #[derive(Clone, Debug, PartialEq)]
@@ -130,9 +131,27 @@ pub trait Sink {
     fn dns_failure(&mut self, _lookup: &Diagnosed<Lookup>) {}
 }
 
-/// Diagnoses what the engine finishes and passes it to a sink.
-pub struct Diagnoser<S> {
-    sink: S,
+/// One thing finished for a [`Sink`], owned: a variant per sink method, and the ICMP errors the
+/// pipeline hands on as it sees them (undiagnosed, but in order with the rest).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Finished {
+    Call(DiagnosedCall),
+    Other(OtherDialog),
+    Stream(Stream),
+    Connection(Connection),
+    TransportEvent(TransportEvent),
+    Transaction(Diagnosed<Transaction>),
+    Registration(Diagnosed<Registration>),
+    Peer(Diagnosed<Peer>),
+    DnsFailure(Diagnosed<Lookup>),
+    IcmpError(IcmpError),
+}
+
+/// Diagnoses what the engine finishes and gathers it, in the order it was finished.
+#[derive(Default)]
+pub struct Diagnoser {
+    /// What was finished since it was last taken.
+    finished: Vec<Finished>,
     /// The events of claimed connections, as the first call that claimed each worded it, until the
     /// engine lets the connection go (by client, server, first frame).
     claimed: FxHashMap<(SocketAddr, SocketAddr, u64), TransportEvent>,
@@ -143,30 +162,21 @@ pub struct Diagnoser<S> {
     patterns: Patterns,
 }
 
-impl<S: Sink> Diagnoser<S> {
-    pub fn new(sink: S) -> Diagnoser<S> {
-        Diagnoser {
-            sink,
-            claimed: FxHashMap::default(),
-            ending_icmp: FxHashMap::default(),
-            patterns: Patterns::default(),
-        }
-    }
-
+impl Diagnoser {
     /// The causes several of the calls so far share (worded once the engine has finished
     /// everything, for the run's summary).
     pub fn patterns(&self) -> Vec<Pattern> {
         self.patterns.finish()
     }
 
-    /// The sink, to finish it once the engine has finished everything.
-    pub fn into_sink(self) -> S {
-        self.sink
+    /// What was finished since the last call, in order.
+    pub fn take(&mut self) -> Vec<Finished> {
+        std::mem::take(&mut self.finished)
     }
 
-    /// The sink, for what reaches it without a diagnosis (ICMP errors as they are seen).
-    pub fn sink_mut(&mut self) -> &mut S {
-        &mut self.sink
+    /// Gathers an ICMP error as it is seen (it needs no diagnosis), in order with the rest.
+    pub fn icmp_error(&mut self, error: IcmpError) {
+        self.finished.push(Finished::IcmpError(error));
     }
 }
 
@@ -178,7 +188,7 @@ fn keep<T>(items: Vec<T>, keep: &[bool]) -> Vec<T> {
         .collect()
 }
 
-impl<S: Sink> Finisher for Diagnoser<S> {
+impl Finisher for Diagnoser {
     fn call(&mut self, fc: FinishedCall) -> Tied {
         let d = super::call(&fc);
         for (c, event) in fc.evidence.connections.iter().zip(&d.connection_events) {
@@ -214,21 +224,23 @@ impl<S: Sink> Finisher for Diagnoser<S> {
             findings: d.findings,
             evidence,
         };
-        self.sink.call(&diagnosed);
+        self.finished.push(Finished::Call(diagnosed));
         d.claimed
     }
 
     fn transaction(&mut self, tx: Transaction) {
         let findings = super::rules::transaction_findings(&tx);
-        self.sink.transaction(&Diagnosed { item: tx, findings });
+        let tx = Diagnosed { item: tx, findings };
+        self.finished.push(Finished::Transaction(tx));
     }
 
     fn registration(&mut self, reg: Registration) {
         let findings = super::rules::sip_registration_failed::check(&reg);
-        self.sink.registration(&Diagnosed {
+        let reg = Diagnosed {
             item: reg,
             findings,
-        });
+        };
+        self.finished.push(Finished::Registration(reg));
     }
 
     fn peers(&mut self, peers: Vec<Peer>) {
@@ -236,10 +248,11 @@ impl<S: Sink> Finisher for Diagnoser<S> {
             let findings = super::rules::sip_keepalive_failed::check(&peer)
                 .into_iter()
                 .collect();
-            self.sink.peer(&Diagnosed {
+            let peer = Diagnosed {
                 item: peer,
                 findings,
-            });
+            };
+            self.finished.push(Finished::Peer(peer));
         }
     }
 
@@ -248,19 +261,20 @@ impl<S: Sink> Finisher for Diagnoser<S> {
             return;
         }
         if let Some(finding) = super::rules::dns_failed::unlinked(&released.item) {
-            self.sink.dns_failure(&Diagnosed {
+            let lookup = Diagnosed {
                 item: released.item,
                 findings: vec![finding],
-            });
+            };
+            self.finished.push(Finished::DnsFailure(lookup));
         }
     }
 
     fn other(&mut self, dialog: OtherDialog) {
-        self.sink.other(&dialog);
+        self.finished.push(Finished::Other(dialog));
     }
 
     fn stream(&mut self, stream: Stream) {
-        self.sink.stream(&stream);
+        self.finished.push(Finished::Stream(stream));
     }
 
     fn connection(&mut self, released: Released<Connection>, sip_port: bool) {
@@ -272,16 +286,16 @@ impl<S: Sink> Finisher for Diagnoser<S> {
             }
             None => super::connection_event(c, &released.calls, sip_port),
         };
-        if let Some(event) = &event {
-            self.sink.transport_event(event);
+        if let Some(event) = event {
+            self.finished.push(Finished::TransportEvent(event));
         }
-        self.sink.connection(&released.item);
+        self.finished.push(Finished::Connection(released.item));
     }
 
     fn icmp(&mut self, released: Released<IcmpGroup>, sip_port: bool) {
         let ending = self.ending_icmp.remove(&released.item.first().frame) == Some(true);
         if let Some(event) = super::icmp_event(&released.item, &released.calls, ending, sip_port) {
-            self.sink.transport_event(&event);
+            self.finished.push(Finished::TransportEvent(event));
         }
     }
 }

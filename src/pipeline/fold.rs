@@ -3,8 +3,9 @@
 //! Numbers frames, checks chunk boundaries (see `super::analyze`), and hands each event to its stage:
 //! IP defragmentation (reassembled datagrams are classified like any other), TCP reassembly of
 //! SIP-carrying connections, the TLS stage (`decrypt`: handshakes, and with keys the SIP inside, parsed
-//! as transport TLS), the TCP connection table, call building, and media streams. At the end it
-//! links streams to calls and runs the diagnosis.
+//! as transport TLS), the TCP connection table, call building, and media streams. What the engine
+//! finishes is diagnosed as it goes and gathered, for the caller to take after each chunk
+//! ([`Fold::finished`]) and render elsewhere (`render`); the fold writes no report itself.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,7 +13,8 @@ use std::sync::Arc;
 use rustc_hash::FxHashMap;
 
 use super::chunk::{self, Event, Kind};
-use crate::analysis::{CaptureSummary, Output, Summary};
+use super::render::Batch;
+use crate::analysis::{CaptureSummary, Summary};
 use crate::capture::{CaptureFile, State, Warning};
 use crate::correlate::engine::Engine;
 use crate::correlate::message::{self, Message, Transport};
@@ -49,7 +51,7 @@ fn incomplete_sets_warning(sets: u64, truncated: u64) -> String {
 }
 
 /// Folds chunk outputs in capture order.
-pub(super) struct Fold<'o> {
+pub(super) struct Fold {
     /// What the run found besides its items (captures, counts).
     summary: Summary,
     /// The file being read.
@@ -67,7 +69,8 @@ pub(super) struct Fold<'o> {
     /// TLS connections: handshakes read, records decrypted with the keys given.
     tls: Decryptor,
     engine: Engine,
-    out: Diagnoser<&'o mut dyn Output>,
+    /// Diagnoses what the engine finishes, and gathers it until the caller takes it.
+    diagnoser: Diagnoser,
     /// Per flow of the chunk being folded: the SSRC and stream key of its last RTP packet.
     stream_cache: Vec<Option<(u32, Key)>>,
     /// Where HEP1/2 is recognised in reassembled datagrams (as in the chunks).
@@ -82,10 +85,9 @@ fn pick_some(a: Option<i64>, b: Option<i64>, pick: fn(i64, i64) -> i64) -> Optio
     }
 }
 
-impl<'o> Fold<'o> {
-    /// A fold numbering frames from `options.first_frame`, with its limits, HEP ports and TLS keys,
-    /// writing into `out`.
-    pub(super) fn new(options: &super::Options, out: &'o mut dyn Output) -> Fold<'o> {
+impl Fold {
+    /// A fold numbering frames from `options.first_frame`, with its limits, HEP ports and TLS keys.
+    pub(super) fn new(options: &super::Options) -> Fold {
         let (first_frame, limits) = (options.first_frame, options.limits);
         let hep_ports = options.hep_ports.clone();
         Fold {
@@ -102,7 +104,7 @@ impl<'o> Fold<'o> {
             reassembler: Reassembler::new(reassembly::Limits::default()),
             tls: Decryptor::new((*options.tls_keys).clone(), decrypt::Limits::default()),
             engine: Engine::new(limits),
-            out: Diagnoser::new(out),
+            diagnoser: Diagnoser::default(),
             stream_cache: Vec::new(),
             hep_ports,
         }
@@ -142,7 +144,12 @@ impl<'o> Fold<'o> {
     pub(super) fn tick(&mut self, now_ns: i64) {
         self.defrag.tick(now_ns);
         self.truncated_datagrams();
-        self.engine.advance(now_ns, &mut self.out);
+        self.engine.advance(now_ns, &mut self.diagnoser);
+    }
+
+    /// What was finished (and diagnosed) since the last call, in order.
+    pub(super) fn finished(&mut self) -> Batch {
+        self.diagnoser.take()
     }
 
     /// Where the next chunk must start, and the reading state there.
@@ -194,7 +201,7 @@ impl<'o> Fold<'o> {
         // Datagrams whose fragments stopped coming go first, at most the head wait behind the clock.
         self.defrag.tick(ts);
         self.truncated_datagrams();
-        self.engine.advance(ts, &mut self.out);
+        self.engine.advance(ts, &mut self.diagnoser);
         let flow = |i: u32| flows.get(i as usize).copied();
         match event.kind {
             Kind::Sip(mut shared, sender) => {
@@ -276,7 +283,7 @@ impl<'o> Fold<'o> {
             }
             Kind::Icmp(mut error) => {
                 error.frame = frame;
-                self.out.sink_mut().icmp_error(&error);
+                self.diagnoser.icmp_error((*error).clone());
                 self.engine.icmp(*error);
             }
             Kind::Fragment(frag) => {
@@ -506,8 +513,8 @@ impl<'o> Fold<'o> {
         self.summary.captures.push(done);
     }
 
-    /// Finalizes everything still open and finishes the output with the run's summary.
-    pub(super) fn finish(mut self) -> std::io::Result<()> {
+    /// Finalizes everything still open: what that finished, and the run's summary.
+    pub(super) fn finish(mut self) -> (Batch, Summary) {
         self.defrag.close();
         self.truncated_datagrams();
         let mut framed = Vec::new();
@@ -515,7 +522,7 @@ impl<'o> Fold<'o> {
         let mut tls = Vec::new();
         self.tls.finish(&mut |o| tls.push(o));
         self.deliver(framed, tls);
-        let counts = self.engine.finish(&mut self.out);
+        let counts = self.engine.finish(&mut self.diagnoser);
         let mut summary = self.summary;
         summary.tcp_reassembly = self.reassembler.stats;
         summary.tls = self.tls.stats.clone();
@@ -531,7 +538,7 @@ impl<'o> Fold<'o> {
         limits.peak_open_streams = counts.peaks.streams;
         limits.peak_open_connections = counts.peaks.connections;
         summary.vantage = counts.vantage;
-        summary.patterns = self.out.patterns();
+        summary.patterns = self.diagnoser.patterns();
         let report = self.defrag.finish();
         if let Some(last) = summary.captures.last_mut() {
             last.decode.incomplete_fragment_sets += report.incomplete_sets;
@@ -542,6 +549,6 @@ impl<'o> Fold<'o> {
                 });
             }
         }
-        self.out.into_sink().finish(summary)
+        (self.diagnoser.take(), summary)
     }
 }

@@ -4,12 +4,14 @@
 //! chunk reader and decoder that read files, then folded into the same engine; between batches the
 //! wall clock moves the capture clock, so a call is finalized on time even when the interface falls
 //! silent. Frame numbers run on from batch to batch, as in a file written of the same frames.
+//! What a batch or a tick finished is delivered to the output right then, on the caller's thread
+//! (`render::deliver`): frames come at the pace of the wire, so the fold is no bottleneck there.
 
 use std::io;
 
 use super::chunk;
 use super::fold::Fold;
-use super::Options;
+use super::{render, Options};
 use crate::analysis::Output;
 use crate::capture::write::PcapWriter;
 use crate::capture::{CaptureFile, Start};
@@ -19,7 +21,8 @@ const BATCH_FRAMES: usize = 4096;
 
 /// A live capture feeding the engine.
 pub struct Live<'o> {
-    fold: Fold<'o>,
+    fold: Fold,
+    out: &'o mut dyn Output,
     link_type: u32,
     /// Where HEP1/2 is recognised (libpcap applies the BPF filter itself).
     hep_ports: Vec<u16>,
@@ -35,10 +38,11 @@ impl<'o> Live<'o> {
         options: &Options,
         out: &'o mut dyn Output,
     ) -> Live<'o> {
-        let mut fold = Fold::new(options, out);
+        let mut fold = Fold::new(options);
         fold.begin_live(label);
         Live {
             fold,
+            out,
             link_type,
             hep_ports: options.hep_ports.clone(),
             batch: None,
@@ -66,6 +70,7 @@ impl<'o> Live<'o> {
     pub fn tick(&mut self, now_ns: i64) -> io::Result<()> {
         self.flush()?;
         self.fold.tick(now_ns);
+        render::deliver(self.out, self.fold.finished());
         Ok(())
     }
 
@@ -88,6 +93,7 @@ impl<'o> Live<'o> {
             Vec::new(),
         );
         self.fold.absorb(output);
+        render::deliver(self.out, self.fold.finished());
         Ok(())
     }
 
@@ -95,6 +101,8 @@ impl<'o> Live<'o> {
     pub fn finish(mut self) -> io::Result<()> {
         self.flush()?;
         self.fold.end_file();
-        self.fold.finish()
+        let (last, summary) = self.fold.finish();
+        render::deliver(self.out, last);
+        self.out.finish(summary)
     }
 }

@@ -6,8 +6,8 @@
 //! `Fold`: it numbers frames, checks that each chunk started where the previous one really ended
 //! (re-reading the chunk when resynchronisation guessed wrong), and feeds the order-dependent stages:
 //! IP defragmentation, TCP reassembly and the engine, which finalizes each call as capture time
-//! passes; what is finished goes to the run's [`Output`] (collected into an [`Analysis`] by
-//! [`analyze`]).
+//! passes; what is finished is diagnosed there and goes, a batch per chunk, to a render thread that
+//! writes it into the run's [`Output`] (`render`; collected into an [`Analysis`] by [`analyze`]).
 //! Because the fold sees chunk outputs in the same order whatever the thread count, the result is
 //! identical with 1 or N threads.
 //!
@@ -17,6 +17,7 @@
 mod chunk;
 mod fold;
 mod live;
+mod render;
 
 pub use live::Live;
 
@@ -30,6 +31,7 @@ use crate::capture::{CaptureFile, Start};
 use crate::correlate::engine;
 use crate::decrypt::keys::KeyStore;
 use fold::Fold;
+use render::Renderer;
 
 /// HEP's port (IANA: `hep`, 9060/udp and tcp).
 pub const HEP_PORT: u16 = 9060;
@@ -137,6 +139,8 @@ pub fn analyze_points(
 /// and everything else as it is let go: memory stays bounded by what is open at once, whatever
 /// the capture's length. Errors are `out`'s (writing a report).
 ///
+/// `out` is written on a thread of its own (`render`), in the order the fold finished things.
+///
 /// `out` sees the calls `options.call_filter` selects (and what goes with them) and, in the
 /// summary, their [`Overview`](crate::analysis::Overview) (see [`Reporting`]).
 pub fn analyze_into(
@@ -155,7 +159,6 @@ pub fn analyze_into(
     if let Some(&(start, _)) = order.first().filter(|(t, _)| *t != i64::MAX) {
         out.capture_start(start);
     }
-    let out: &mut dyn Output = &mut out;
     progress.start(files.iter().map(|f| f.len() as u64).sum());
     // Every file contributes at least one (possibly empty) range, so that it is reported.
     let items: Vec<Item> = order
@@ -170,35 +173,40 @@ pub fn analyze_into(
         })
         .collect();
     let window = rayon::current_num_threads().max(1) * options.window_per_thread.max(1);
-    let mut fold = Folding {
-        fold: Fold::new(options, out),
-        file: None,
-    };
-    let buffers = Buffers::default();
-    let mut pending: Option<(&[Item], Vec<chunk::Output>)> = None;
-    for group in items.chunks(window) {
-        let (outputs, ()) = rayon::join(
-            || {
-                group
-                    .par_iter()
-                    .map(|item| item.run(files, options, &buffers))
-                    .collect::<Vec<_>>()
-            },
-            || {
-                if let Some((done, outputs)) = pending.take() {
-                    fold.window(files, options, &buffers, done, outputs, progress);
-                }
-            },
-        );
-        pending = Some((group, outputs));
-    }
-    if let Some((done, outputs)) = pending {
-        fold.window(files, options, &buffers, done, outputs, progress);
-    }
-    if fold.file.is_some() {
-        fold.fold.end_file();
-    }
-    fold.fold.finish()
+    std::thread::scope(|scope| {
+        let mut fold = Folding {
+            fold: Fold::new(options),
+            file: None,
+            render: Renderer::start(scope, out),
+        };
+        let buffers = Buffers::default();
+        let mut pending: Option<(&[Item], Vec<chunk::Output>)> = None;
+        for group in items.chunks(window) {
+            let (outputs, ()) = rayon::join(
+                || {
+                    group
+                        .par_iter()
+                        .map(|item| item.run(files, options, &buffers))
+                        .collect::<Vec<_>>()
+                },
+                || {
+                    if let Some((done, outputs)) = pending.take() {
+                        fold.window(files, options, &buffers, done, outputs, progress);
+                    }
+                },
+            );
+            pending = Some((group, outputs));
+        }
+        if let Some((done, outputs)) = pending {
+            fold.window(files, options, &buffers, done, outputs, progress);
+        }
+        if fold.file.is_some() {
+            fold.fold.end_file();
+        }
+        let (last, summary) = fold.fold.finish();
+        fold.render.send(last);
+        fold.render.finish(summary)
+    })
 }
 
 /// A unit of parallel work: a byte range of a file.
@@ -250,10 +258,11 @@ impl Item {
     }
 }
 
-/// The fold and the file it is in.
-struct Folding<'o> {
-    fold: Fold<'o>,
+/// The fold, the file it is in, and where what it finishes is rendered.
+struct Folding<'scope> {
+    fold: Fold,
     file: Option<usize>,
+    render: Renderer<'scope>,
 }
 
 impl Folding<'_> {
@@ -291,6 +300,7 @@ impl Folding<'_> {
                 );
                 buffers.give(self.fold.absorb(again));
             }
+            self.render.send(self.fold.finished());
             progress.advance(item.range.len() as u64);
         }
     }

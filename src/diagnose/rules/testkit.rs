@@ -16,9 +16,7 @@ use crate::correlate::registrations::Registration;
 use crate::correlate::transactions::Transaction;
 use crate::correlate::transport::{flags, Connection, IcmpError, IcmpGroup, Released, TlsEvent};
 use crate::diagnose::facts::CallFacts;
-use crate::diagnose::{
-    Diagnosed, DiagnosedCall, Diagnoser, Diagnosis, Pattern, Sink, TransportEvent,
-};
+use crate::diagnose::{DiagnosedCall, Diagnoser, Diagnosis, Finished, Pattern, TransportEvent};
 use crate::proto::rtcp::ReportBlock;
 
 /// One thing that happened, for the engine.
@@ -71,34 +69,27 @@ pub(crate) struct Built {
     pub patterns: Vec<Pattern>,
 }
 
-impl Sink for Built {
-    fn call(&mut self, call: &DiagnosedCall) {
-        self.calls.push(call.clone());
-    }
-    fn other(&mut self, _: &OtherDialog) {}
-    fn stream(&mut self, stream: &Stream) {
-        self.streams.push(stream.clone());
-    }
-    fn connection(&mut self, conn: &Connection) {
-        self.connections.push(conn.clone());
-    }
-    fn transport_event(&mut self, event: &TransportEvent) {
-        self.events.push(event.clone());
-    }
-    fn transaction(&mut self, tx: &Diagnosed<Transaction>) {
-        self.transactions.push(tx.item.clone());
-    }
-    fn registration(&mut self, reg: &Diagnosed<Registration>) {
-        self.registrations.push(reg.item.clone());
-    }
-    fn peer(&mut self, peer: &Diagnosed<Peer>) {
-        self.peers.push(peer.item.clone());
+impl Built {
+    /// Keeps what the diagnoser finished, each kind in its list.
+    fn keep(&mut self, finished: Vec<Finished>) {
+        for item in finished {
+            match item {
+                Finished::Call(call) => self.calls.push(call),
+                Finished::Stream(stream) => self.streams.push(stream),
+                Finished::Connection(conn) => self.connections.push(conn),
+                Finished::TransportEvent(event) => self.events.push(event),
+                Finished::Transaction(tx) => self.transactions.push(tx.item),
+                Finished::Registration(reg) => self.registrations.push(reg.item),
+                Finished::Peer(peer) => self.peers.push(peer.item),
+                Finished::Other(_) | Finished::DnsFailure(_) | Finished::IcmpError(_) => {}
+            }
+        }
     }
 }
 
 /// Keeps what the engine finishes, as it finishes it, and diagnoses it as the pipeline does.
 struct Recorder {
-    diagnoser: Diagnoser<Built>,
+    diagnoser: Diagnoser,
     finished: Vec<FinishedCall>,
     icmp: Vec<IcmpGroup>,
 }
@@ -400,7 +391,7 @@ impl World {
         let mut engine = Engine::new(Limits::default());
         engine.start(T0);
         let mut out = Recorder {
-            diagnoser: Diagnoser::new(Built::default()),
+            diagnoser: Diagnoser::default(),
             finished: Vec::new(),
             icmp: Vec::new(),
         };
@@ -442,9 +433,11 @@ impl World {
             }
         }
         engine.finish(&mut out);
-        let patterns = out.diagnoser.patterns();
-        let mut built = out.diagnoser.into_sink();
-        built.patterns = patterns;
+        let mut built = Built {
+            patterns: out.diagnoser.patterns(),
+            ..Built::default()
+        };
+        built.keep(out.diagnoser.take());
         built.finished = out.finished;
         built.icmp = out.icmp;
         built.finished.sort_by_key(|f| f.index);

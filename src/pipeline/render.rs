@@ -1,0 +1,99 @@
+//! Rendering beside the fold: what the fold finished, delivered to the run's output on a thread of
+//! its own.
+//!
+//! The fold is the sequential part of a run, its critical path; writing the reports (the
+//! [`Reporting`](crate::analysis::Reporting) filter and overview in front of the text, JSON and HTML
+//! renderers) took about a quarter of its instructions. So the fold only diagnoses: what it finished
+//! while folding a chunk, gathered by the [`Diagnoser`](crate::diagnose::Diagnoser), is one
+//! [`Batch`], sent over a bounded channel to a render thread that owns the output and delivers each
+//! item as the fold used to. The run's [`Summary`] follows the last batch on the same channel, and
+//! the output's result (its first write error) comes back when the thread is joined.
+//! One channel read in order: the output sees the same items in the same order as on the fold's
+//! thread, so the reports do not depend on the thread count or the chunk size.
+
+use std::io;
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::thread::{Scope, ScopedJoinHandle};
+
+use crate::analysis::{Output, Summary};
+use crate::diagnose::Finished;
+
+/// What the fold finished while folding one chunk (or one live batch), in order.
+pub(super) type Batch = Vec<Finished>;
+
+/// Batches sent but not yet rendered: the fold runs on while one is rendered, and memory holds
+/// at most this many batches besides the one being rendered.
+const IN_FLIGHT: usize = 2;
+
+/// What goes to the render thread.
+enum Message {
+    Batch(Batch),
+    /// The run is over (boxed: the summary is far larger than a batch's vector).
+    Finish(Box<Summary>),
+}
+
+/// The fold's end of the render thread.
+pub(super) struct Renderer<'scope> {
+    to: SyncSender<Message>,
+    thread: ScopedJoinHandle<'scope, io::Result<()>>,
+}
+
+impl<'scope> Renderer<'scope> {
+    /// Starts the render thread in `scope`, writing into `out`.
+    pub(super) fn start<'env>(
+        scope: &'scope Scope<'scope, 'env>,
+        out: impl Output + 'scope,
+    ) -> Renderer<'scope> {
+        let (to, from) = mpsc::sync_channel(IN_FLIGHT);
+        let thread = scope.spawn(move || render(from, out));
+        Renderer { to, thread }
+    }
+
+    /// Hands a batch on; waits while [`IN_FLIGHT`] batches are not rendered yet.
+    pub(super) fn send(&self, batch: Batch) {
+        if !batch.is_empty() {
+            // Only a render thread that panicked stops receiving; `finish` resumes its panic.
+            let _ = self.to.send(Message::Batch(batch));
+        }
+    }
+
+    /// Sends the run's summary after the last batch and waits until the output is written: its
+    /// result is the run's.
+    pub(super) fn finish(self, summary: Summary) -> io::Result<()> {
+        let _ = self.to.send(Message::Finish(Box::new(summary)));
+        match self.thread.join() {
+            Ok(written) => written,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
+}
+
+/// The render thread: delivers the batches in the order they were sent, then finishes the output.
+fn render(from: Receiver<Message>, mut out: impl Output) -> io::Result<()> {
+    for message in from {
+        match message {
+            Message::Batch(batch) => deliver(&mut out, batch),
+            Message::Finish(summary) => return out.finish(*summary),
+        }
+    }
+    // The fold stopped without a summary: it panicked, and the scope resumes that panic.
+    Ok(())
+}
+
+/// Replays what was finished into an output, item by item, as the diagnosis would have handed it.
+pub(super) fn deliver(out: &mut dyn Output, batch: Batch) {
+    for item in batch {
+        match item {
+            Finished::Call(call) => out.call(&call),
+            Finished::Other(dialog) => out.other(&dialog),
+            Finished::Stream(stream) => out.stream(&stream),
+            Finished::Connection(conn) => out.connection(&conn),
+            Finished::TransportEvent(event) => out.transport_event(&event),
+            Finished::Transaction(tx) => out.transaction(&tx),
+            Finished::Registration(reg) => out.registration(&reg),
+            Finished::Peer(peer) => out.peer(&peer),
+            Finished::DnsFailure(lookup) => out.dns_failure(&lookup),
+            Finished::IcmpError(error) => out.icmp_error(&error),
+        }
+    }
+}
