@@ -85,7 +85,7 @@ fn peer(d: &Diagnosed<Peer>, options: &Options, out: &mut Vec<u8>) -> io::Result
         write!(
             out,
             "{} {} ({} ok, {} rejected, {} unanswered)",
-            escape(&m.method),
+            escape(m.method.as_str()),
             m.sent,
             m.ok,
             m.rejected,
@@ -102,7 +102,7 @@ fn peer(d: &Diagnosed<Peer>, options: &Options, out: &mut Vec<u8>) -> io::Result
     if p.icmp > 0 {
         write!(out, "; {}", plural(u64::from(p.icmp), "ICMP error"))?;
     }
-    let k = &p.keepalive;
+    let k = p.keepalive();
     if k.probes > 0 {
         write!(
             out,

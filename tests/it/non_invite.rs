@@ -91,7 +91,7 @@ fn options_keepalive_reports_each_dead_next_hop_and_not_the_live_one() {
 
     let up = peer(&a, "192.0.2.20", "192.0.2.31:5060");
     assert!(up.findings.is_empty(), "{:#?}", up.findings);
-    assert_eq!((up.keepalive.probes, up.keepalive.failed), (4, 0));
+    assert_eq!((up.keepalive().probes, up.keepalive().failed), (4, 0));
 
     let udp = peer(&a, "192.0.2.20", "192.0.2.32:5060");
     assert_eq!(summaries(&udp.findings), [(Severity::Error, "4 OPTIONS from 192.0.2.20 to 192.0.2.32:5060 never answered from frame 8 to frame 47 (15.0 s); 4 of 4 probes failed, the last 4 in a row: 192.0.2.32:5060 is down for its sender")]);
@@ -121,7 +121,7 @@ fn flow_keepalives_count_crlf_and_stun_pings_and_report_the_peer_that_never_answ
     // kamailio answers every double-CRLF ping with a CRLF, every STUN Binding with its response.
     let edge = peer(&a, "192.0.2.10", "192.0.2.20:5060");
     assert!(edge.findings.is_empty(), "{:#?}", edge.findings);
-    let k = &edge.keepalive;
+    let k = edge.keepalive();
     assert_eq!(
         (
             k.crlf.sent,
@@ -135,7 +135,7 @@ fn flow_keepalives_count_crlf_and_stun_pings_and_report_the_peer_that_never_answ
     // app1 answers the OPTIONS but no keep-alive; the last ping of each kind is still waiting
     // (less than 10 s before the end) and not counted.
     let deaf = peer(&a, "192.0.2.10", "192.0.2.31:5060");
-    let k = &deaf.keepalive;
+    let k = deaf.keepalive();
     assert_eq!(
         (
             k.crlf.sent,
@@ -197,7 +197,7 @@ fn calls_alone_have_healthy_peers_and_no_other_items() {
     assert!(a.registrations.is_empty() && a.transactions.is_empty());
     let p = peer(&a, "192.0.2.10", "192.0.2.31:5060");
     assert!(p.findings.is_empty());
-    assert_eq!(p.methods[0].method, "INVITE");
+    assert_eq!(p.methods[0].method.as_str(), "INVITE");
     assert_eq!((p.methods[0].sent, p.methods[0].ok), (1, 1));
 }
 

@@ -96,7 +96,7 @@ fn cause(probe: Probe, peer: &Peer) -> String {
 }
 
 pub(crate) fn check(peer: &Peer) -> Option<Finding> {
-    let k = &peer.keepalive;
+    let k = peer.keepalive();
     if k.failed < MIN_FAILED {
         return None;
     }

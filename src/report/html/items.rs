@@ -200,7 +200,7 @@ fn peer(d: &Diagnosed<Peer>, h: &mut String) -> fmt::Result {
             .collect();
             format!(
                 "<span class=\"mono\">{}</span> {}: {}",
-                escape(&m.method),
+                escape(m.method.as_str()),
                 m.sent,
                 outcomes.join(", ")
             )
@@ -208,7 +208,7 @@ fn peer(d: &Diagnosed<Peer>, h: &mut String) -> fmt::Result {
         .collect();
     let answered: u32 = p.methods.iter().map(|m| m.ok + m.rejected).sum();
     let unanswered: u32 = p.methods.iter().map(|m| m.unanswered).sum();
-    let k = &p.keepalive;
+    let k = p.keepalive();
     let mut keepalive = if k.probes == 0 {
         "–".to_string()
     } else {
