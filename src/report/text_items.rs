@@ -179,9 +179,8 @@ impl Items {
 
     pub(super) fn peer(&mut self, d: &Diagnosed<Peer>, options: &Options) {
         self.peers_failing += u64::from(!d.findings.is_empty());
-        let key = self.peers.len();
         if let Some(b) = render(|out| peer(d, options, out)) {
-            self.peers.push((key, 0), b);
+            self.peers.push((d.first_frame, 0), b);
         }
     }
 

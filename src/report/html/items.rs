@@ -310,9 +310,7 @@ impl Items {
     }
 
     pub(super) fn peer(&mut self, d: &Diagnosed<Peer>) -> fmt::Result {
-        // Peers come once the capture ends, by client then server: that order is kept.
-        let order = self.peers.items;
-        self.peers.push(d.worst(), order, |h| peer(d, h))
+        self.peers.push(d.worst(), d.first_frame, |h| peer(d, h))
     }
 
     pub(super) fn transaction(&mut self, d: &Diagnosed<Transaction>) -> fmt::Result {

@@ -2,21 +2,27 @@
 //! the connection attempts and ICMP errors between them.
 //!
 //! Takes the finished non-INVITE transactions, the INVITEs of each finished call (per hop), the
-//! connections and ICMP groups the engine lets go; keeps one row per (client host, server endpoint),
-//! summed in O(1) per event; hands the rows out when the capture ends. The table is capture-wide but
-//! small by nature (one row per pair of SIP peers, at most [`Limits::pairs`]); rows hold counts and a
-//! few example frames, never messages. OPTIONS are keep-alives (RFC 3261 §11: how a Lync/SfB pool, an
-//! SBC or a dispatcher decides a next hop is up), and so are failed connection attempts no call
-//! claimed: a sender opening a connection to ping its peer, and the RFC 5626 flow keep-alives: a
-//! double-CRLF ping on a SIP connection answered by a single CRLF (§4.4.1), a STUN Binding request on a
-//! SIP UDP flow answered by its response (§4.4.2). A ping is unanswered when the next ping on its flow
-//! comes first, or when [`PONG_WAIT_NS`] pass without an answer (§4.4.1: 10 s); one still waiting when
-//! the capture ends is not counted.
+//! connections and ICMP groups the engine lets go, and the RFC 5626 flow keep-alives as they pass;
+//! keeps one row per (client host, server endpoint), summed in O(1) per event; rows hold counts and a
+//! few example frames, never messages. A row is handed out once its pair has been quiet for
+//! [`PAIR_IDLE_NS`] of capture clock (a later event of the pair starts a new row), or early, least
+//! recently active first, to make room when [`Limits::pairs`] rows are held (counted); the rest when
+//! the capture ends. So the table holds the pairs active in the last two minutes, not every pair of
+//! the capture.
+//!
+//! OPTIONS are keep-alives (RFC 3261 §11: how a Lync/SfB pool, an SBC or a dispatcher decides a next
+//! hop is up), and so are failed connection attempts no call claimed: a sender opening a connection to
+//! ping its peer, and the RFC 5626 flow keep-alives: a double-CRLF ping on a SIP connection answered by
+//! a single CRLF (§4.4.1), a STUN Binding request on a SIP UDP flow answered by its response (§4.4.2).
+//! A ping is unanswered when the next ping on its flow comes first, or when [`PONG_WAIT_NS`] pass
+//! without an answer (§4.4.1: 10 s); one still waiting when the capture ends is not counted. Pings
+//! waiting for their pong are bounded apart ([`Limits::pings`], further ones counted).
+
+mod rows;
 
 use std::net::{IpAddr, SocketAddr};
 
-use rustc_hash::FxHashMap;
-
+use self::rows::{Keyed, Rows};
 use super::calls::Call;
 use super::message::{Method, Transport};
 use super::transactions::Transaction;
@@ -29,6 +35,10 @@ const MAX_METHODS: usize = 16;
 const MAX_FRAMES: usize = 16;
 /// How long a flow keep-alive may wait for its pong (RFC 5626 §4.4.1: 10 seconds).
 pub const PONG_WAIT_NS: i64 = 10_000_000_000;
+/// How long a pair may be quiet (no event of it reached the table, capture clock) before its row is
+/// handed out: longer than a keep-alive interval (OPTIONS every 30–60 s, CRLF pings every 30 s or
+/// so), so a pair that keeps pinging stays one row.
+pub const PAIR_IDLE_NS: i64 = 120_000_000_000;
 
 /// The two kinds of RFC 5626 flow keep-alive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -49,13 +59,19 @@ pub struct Pings {
 /// Bounds on the table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
-    /// Peer pairs with a row; events of further pairs are counted, not kept.
+    /// Rows held at once (at least one); a row for a new pair beyond them makes room by handing out
+    /// the least recently active row early (counted).
     pub pairs: usize,
+    /// Keep-alive pings waiting for their pong at once; further pings are counted, not followed.
+    pub pings: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { pairs: 65_536 }
+        Limits {
+            pairs: 65_536,
+            pings: 65_536,
+        }
     }
 }
 
@@ -203,7 +219,7 @@ impl KeepAlive {
     }
 }
 
-/// One peer pair; see the module doc.
+/// One peer pair (one row of the table; see the module doc).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Peer {
     pub client: IpAddr,
@@ -220,6 +236,9 @@ pub struct Peer {
     keepalive: Option<Box<KeepAlive>>,
     pub first_ts_ns: i64,
     pub last_ts_ns: i64,
+    /// The earliest frame of its events: the reports list rows by it (a frame belongs to one pair, so
+    /// no two rows share it).
+    pub first_frame: u64,
     /// The first and latest failure of any kind (unanswered, error response, refused connection).
     pub first_failure: Option<At>,
     pub last_failure: Option<At>,
@@ -227,8 +246,15 @@ pub struct Peer {
     pub transport_frames: Vec<u64>,
 }
 
+impl Keyed for Peer {
+    type Key = (IpAddr, SocketAddr);
+    fn key(&self) -> Self::Key {
+        (self.client, self.server)
+    }
+}
+
 impl Peer {
-    fn new(client: IpAddr, server: SocketAddr, ts: i64) -> Peer {
+    fn new(client: IpAddr, server: SocketAddr, at: At) -> Peer {
         Peer {
             client,
             server,
@@ -238,8 +264,9 @@ impl Peer {
             refused: 0,
             icmp: 0,
             keepalive: None,
-            first_ts_ns: ts,
-            last_ts_ns: ts,
+            first_ts_ns: at.ts_ns,
+            last_ts_ns: at.ts_ns,
+            first_frame: at.frame,
             first_failure: None,
             last_failure: None,
             transport_frames: Vec::new(),
@@ -251,9 +278,10 @@ impl Peer {
         self.keepalive.as_deref().unwrap_or(&NO_KEEPALIVE)
     }
 
-    fn seen(&mut self, ts: i64, transport: Transport) {
-        self.first_ts_ns = self.first_ts_ns.min(ts);
-        self.last_ts_ns = self.last_ts_ns.max(ts);
+    fn seen(&mut self, at: At, transport: Transport) {
+        self.first_ts_ns = self.first_ts_ns.min(at.ts_ns);
+        self.last_ts_ns = self.last_ts_ns.max(at.ts_ns);
+        self.first_frame = self.first_frame.min(at.frame);
         self.transports.insert(transport);
     }
 
@@ -360,37 +388,107 @@ fn probe_of(status: Option<StatusCode>) -> Probe {
     }
 }
 
+/// A flow keep-alive ping waiting for its pong.
+struct Pending {
+    client: SocketAddr,
+    server: SocketAddr,
+    kind: Ping,
+    at: At,
+    transport: Transport,
+}
+
+impl Keyed for Pending {
+    type Key = (SocketAddr, SocketAddr, Ping);
+    fn key(&self) -> Self::Key {
+        (self.client, self.server, self.kind)
+    }
+}
+
 /// The table of peer pairs; see the module doc.
-#[derive(Default)]
 pub struct Table {
     limits: Limits,
-    rows: FxHashMap<(IpAddr, SocketAddr), Peer>,
-    /// Per flow (client, server), the keep-alive ping waiting for its pong (at most one per flow and
-    /// kind, at most [`Limits::pairs`] flows).
-    pending: FxHashMap<(SocketAddr, SocketAddr, Ping), (At, Transport)>,
-    /// Events of pairs beyond [`Limits::pairs`].
-    pub untracked: u64,
+    /// The rows, least recently active first.
+    rows: Rows<Peer>,
+    /// Per flow (client, server) and kind, the keep-alive ping waiting for its pong, oldest first.
+    pings: Rows<Pending>,
+    /// Rows handed out early to make room, until the engine takes them.
+    evicted: Vec<Peer>,
+    /// The capture clock: events reaching the table now make their row active at it.
+    now: i64,
+    /// Rows handed out before their pair was idle, to make room for another.
+    pub early_rows: u64,
+    /// Pings not followed: [`Limits::pings`] were waiting already.
+    pub untracked_pings: u64,
 }
 
 impl Table {
     pub fn new(limits: Limits) -> Table {
         Table {
             limits,
-            ..Table::default()
+            rows: Rows::default(),
+            pings: Rows::default(),
+            evicted: Vec::new(),
+            now: i64::MIN,
+            early_rows: 0,
+            untracked_pings: 0,
         }
     }
 
-    fn row(&mut self, client: IpAddr, server: SocketAddr, ts: i64) -> Option<&mut Peer> {
-        let full = self.rows.len() >= self.limits.pairs;
-        if full && !self.rows.contains_key(&(client, server)) {
-            self.untracked += 1;
-            return None;
+    /// Moves the clock to `now`: the pings that waited [`PONG_WAIT_NS`] for their pong failed.
+    pub fn tick(&mut self, now: i64) {
+        self.now = self.now.max(now);
+        while let Some((ping, _)) = self.pings.oldest() {
+            if self.now.saturating_sub(ping.at.ts_ns) <= PONG_WAIT_NS {
+                break;
+            }
+            if let Some(ping) = self.pings.pop_oldest() {
+                self.ping_done(ping, false);
+            }
         }
-        Some(
-            self.rows
-                .entry((client, server))
-                .or_insert_with(|| Peer::new(client, server, ts)),
-        )
+    }
+
+    /// A row handed out early to make room, if any (they go out even while the clock stands still).
+    pub fn evicted(&mut self) -> Option<Peer> {
+        self.evicted.pop()
+    }
+
+    /// The next row to hand out: one handed out early, else the least recently active row once its
+    /// pair has been quiet for [`PAIR_IDLE_NS`]. A ping touches its pair's row and waits at most
+    /// [`PONG_WAIT_NS`], so a row this quiet has no ping pending.
+    pub fn expire(&mut self) -> Option<Peer> {
+        if let Some(row) = self.evicted() {
+            return Some(row);
+        }
+        let (_, last) = self.rows.oldest()?;
+        if self.now.saturating_sub(last) > PAIR_IDLE_NS {
+            self.rows.pop_oldest()
+        } else {
+            None
+        }
+    }
+
+    /// The row of a pair, made the most recently active; a new one makes room if the table is full.
+    fn row(
+        &mut self,
+        client: IpAddr,
+        server: SocketAddr,
+        at: At,
+        transport: Transport,
+    ) -> &mut Peer {
+        let key = (client, server);
+        let row = if self.rows.contains(&key) {
+            self.rows.touch(&key, self.now).expect("a row held")
+        } else {
+            if self.rows.len() >= self.limits.pairs {
+                if let Some(oldest) = self.rows.pop_oldest() {
+                    self.early_rows += 1;
+                    self.evicted.push(oldest);
+                }
+            }
+            self.rows.insert(Peer::new(client, server, at), self.now)
+        };
+        row.seen(at, transport);
+        row
     }
 
     /// A finished non-INVITE transaction.
@@ -398,16 +496,17 @@ impl Table {
         if tx.open_at_end && !tx.unanswered() {
             return;
         }
-        let Some(row) = self.row(tx.client.ip(), tx.server, tx.start_ts()) else {
-            return;
-        };
-        let status = tx.status();
-        row.seen(tx.start_ts(), tx.transport);
-        row.count(&tx.method, status);
         let at = At {
             frame: tx.request.frame,
             ts_ns: tx.request.ts_ns,
         };
+        let start = At {
+            frame: tx.request.frame,
+            ts_ns: tx.start_ts(),
+        };
+        let row = self.row(tx.client.ip(), tx.server, start, tx.transport);
+        let status = tx.status();
+        row.count(&tx.method, status);
         if tx.method == Method::Options {
             row.probe(probe_of(status), at, &tx.frames());
         } else if status.is_none() || status.is_some_and(|s| s.0 >= 500) {
@@ -419,16 +518,20 @@ impl Table {
     /// response back.
     pub fn call(&mut self, call: &Call) {
         let msgs = || call.messages.iter().map(|s| &*s.msg);
-        let mut hops: Vec<(SocketAddr, SocketAddr, i64, u64, Transport)> = Vec::new();
+        let mut hops: Vec<(SocketAddr, SocketAddr, At, Transport)> = Vec::new();
         for m in msgs() {
             if m.method() == Some(&Method::Invite)
                 && m.to_tag.is_none()
                 && !hops.iter().any(|h| (h.0, h.1) == (m.src, m.dst))
             {
-                hops.push((m.src, m.dst, m.ts_ns, m.frame, m.transport));
+                let at = At {
+                    frame: m.frame,
+                    ts_ns: m.ts_ns,
+                };
+                hops.push((m.src, m.dst, at, m.transport));
             }
         }
-        for (src, dst, ts, frame, transport) in hops {
+        for (src, dst, at, transport) in hops {
             let last = msgs()
                 .filter(|r| {
                     r.src == dst
@@ -441,10 +544,7 @@ impl Table {
             let answered = msgs().any(|r| {
                 r.src == dst && r.dst.ip() == src.ip() && r.cseq_method() == Some(&Method::Invite)
             });
-            let Some(row) = self.row(src.ip(), dst, ts) else {
-                continue;
-            };
-            row.seen(ts, transport);
+            let row = self.row(src.ip(), dst, at, transport);
             let m = row.method(&Method::Invite);
             m.sent += 1;
             match last {
@@ -457,7 +557,7 @@ impl Table {
                 m.last_status = last;
             }
             if !answered {
-                row.failure(At { frame, ts_ns: ts });
+                row.failure(at);
             }
         }
     }
@@ -478,17 +578,12 @@ impl Table {
         } else {
             Transport::Tcp
         };
-        let Some(row) = self.row(conn.client.ip(), conn.server, conn.first_ts_ns) else {
-            return;
+        let opened = At {
+            frame: conn.first_frame,
+            ts_ns: conn.first_ts_ns,
         };
-        row.seen(conn.first_ts_ns, transport);
-        let first = conn.syns.first().map_or(
-            At {
-                frame: conn.first_frame,
-                ts_ns: conn.first_ts_ns,
-            },
-            |s| *s,
-        );
+        let row = self.row(conn.client.ip(), conn.server, opened, transport);
+        let first = conn.syns.first().copied().unwrap_or(opened);
         match failed {
             Probe::NoSynAck => row.syn_unanswered += 1,
             Probe::Refused => row.refused += 1,
@@ -509,22 +604,19 @@ impl Table {
             return;
         }
         let (e, last) = (group.first(), &group.last);
-        let Some(row) = self.row(e.src.ip(), e.dst, e.ts_ns) else {
-            return;
-        };
-        row.seen(e.ts_ns, Transport::Udp);
-        row.seen(last.ts_ns, Transport::Udp);
+        let [first, last] = [e, last].map(|x| At {
+            frame: x.frame,
+            ts_ns: x.ts_ns,
+        });
+        let row = self.row(e.src.ip(), e.dst, first, Transport::Udp);
+        row.seen(last, Transport::Udp);
         row.icmp = row
             .icmp
             .saturating_add(u32::try_from(group.count).unwrap_or(u32::MAX));
         row.evidence(group.kept().map(|x| x.frame));
         // The group's failures run from its first error to its last.
-        for x in [e, last] {
-            row.failure(At {
-                frame: x.frame,
-                ts_ns: x.ts_ns,
-            });
-        }
+        row.failure(first);
+        row.failure(last);
     }
 
     /// A flow keep-alive ping from `src` to the SIP endpoint `dst`; the one before it on that flow,
@@ -537,39 +629,40 @@ impl Table {
         dst: SocketAddr,
         at: At,
     ) {
-        if let Some(before) = self.pending.remove(&(src, dst, kind)) {
-            self.ping_done(kind, src, dst, before, false);
+        if let Some(before) = self.pings.remove(&(src, dst, kind)) {
+            self.ping_done(before, false);
         }
-        if self.pending.len() >= self.limits.pairs {
-            self.untracked += 1;
+        // The pair is active while its ping waits: its row is not handed out meanwhile.
+        self.rows.touch(&(src.ip(), dst), self.now);
+        if self.pings.len() >= self.limits.pings {
+            self.untracked_pings += 1;
             return;
         }
-        self.pending.insert((src, dst, kind), (at, transport));
+        let ping = Pending {
+            client: src,
+            server: dst,
+            kind,
+            at,
+            transport,
+        };
+        self.pings.insert(ping, self.now);
     }
 
     /// A keep-alive answer from `src` back to `dst`: the pong of `dst`'s pending ping to `src`, if any
     /// (a stray CRLF or STUN response is nothing).
     pub fn pong(&mut self, kind: Ping, src: SocketAddr, dst: SocketAddr, ts_ns: i64) {
-        if let Some(ping) = self.pending.remove(&(dst, src, kind)) {
-            let answered = ts_ns.saturating_sub(ping.0.ts_ns) <= PONG_WAIT_NS;
-            self.ping_done(kind, dst, src, ping, answered);
+        if let Some(ping) = self.pings.remove(&(dst, src, kind)) {
+            // Within the wait unless the pong's time lies before the clock (an unsorted capture).
+            let answered = ts_ns.saturating_sub(ping.at.ts_ns) <= PONG_WAIT_NS;
+            self.ping_done(ping, answered);
         }
     }
 
-    fn ping_done(
-        &mut self,
-        kind: Ping,
-        client: SocketAddr,
-        server: SocketAddr,
-        (at, transport): (At, Transport),
-        ok: bool,
-    ) {
-        let Some(row) = self.row(client.ip(), server, at.ts_ns) else {
-            return;
-        };
-        row.seen(at.ts_ns, transport);
+    fn ping_done(&mut self, ping: Pending, ok: bool) {
+        let at = ping.at;
+        let row = self.row(ping.client.ip(), ping.server, at, ping.transport);
         let k = row.keepalive.get_or_insert_default();
-        let (counts, failed) = match kind {
+        let (counts, failed) = match ping.kind {
             Ping::Crlf => (&mut k.crlf, Probe::NoPong),
             Ping::Stun => (&mut k.stun, Probe::StunUnanswered),
         };
@@ -578,23 +671,11 @@ impl Table {
         row.probe(if ok { Probe::Ok } else { failed }, at, &[at.frame]);
     }
 
-    /// The capture ended at `now`: a ping still waiting failed if it waited [`PONG_WAIT_NS`] already,
-    /// else is not counted.
-    pub fn end_pings(&mut self, now: i64) {
-        let mut left: Vec<_> = self.pending.drain().collect();
-        left.sort_unstable_by_key(|&(_, (at, _))| at);
-        for ((client, server, kind), ping) in left {
-            if now.saturating_sub(ping.0.ts_ns) > PONG_WAIT_NS {
-                self.ping_done(kind, client, server, ping, false);
-            }
-        }
-    }
-
-    /// Every row, by client then server.
-    pub fn drain(&mut self) -> Vec<Peer> {
-        let mut rows: Vec<Peer> = std::mem::take(&mut self.rows).into_values().collect();
-        rows.sort_by_key(|p| (p.client, p.server));
-        rows
+    /// The capture ended: every row still held, least recently active first (a ping still waiting
+    /// for its pong is not counted).
+    pub fn drain(&mut self) -> impl Iterator<Item = Peer> + '_ {
+        self.pings = Rows::default();
+        std::iter::from_fn(move || self.evicted.pop().or_else(|| self.rows.pop_oldest()))
     }
 }
 
@@ -602,16 +683,162 @@ impl Table {
 mod tests {
     use super::*;
 
+    const S: i64 = 1_000_000_000;
+
+    fn addr(s: &str) -> SocketAddr {
+        s.parse().expect("an address")
+    }
+
+    fn at(frame: u64, s: i64) -> At {
+        At {
+            frame,
+            ts_ns: s * S,
+        }
+    }
+
+    /// A CRLF ping from `client` to `server` at `s` seconds (frame `frame`), the clock moved there.
+    fn ping(t: &mut Table, frame: u64, client: &str, server: &str, s: i64) {
+        t.tick(s * S);
+        t.ping(
+            Ping::Crlf,
+            Transport::Tcp,
+            addr(client),
+            addr(server),
+            at(frame, s),
+        );
+    }
+
+    fn pong(t: &mut Table, client: &str, server: &str, s: i64) {
+        t.tick(s * S);
+        t.pong(Ping::Crlf, addr(server), addr(client), s * S);
+    }
+
+    /// The rows `expire` hands out once the clock is at `s` seconds.
+    fn out_at(t: &mut Table, s: i64) -> Vec<Peer> {
+        t.tick(s * S);
+        std::iter::from_fn(|| t.expire()).collect()
+    }
+
+    const A: &str = "192.0.2.10:40000";
+    const B: &str = "192.0.2.11:40000";
+    const C: &str = "192.0.2.12:40000";
+    const SERVER: &str = "192.0.2.20:5060";
+
     #[test]
     fn a_row_is_compact() {
         // Measured: 192 bytes on 64-bit targets (328 with the keep-alives inline, the method names as
         // strings and the transports as a vector); the keep-alives, 128 bytes, are boxed apart and
-        // only for a pair that had some.
+        // only for a pair that had some. The table adds a 56-byte index entry and 16 bytes of list.
         assert!(
             std::mem::size_of::<Peer>() <= 200,
             "{}",
             std::mem::size_of::<Peer>()
         );
         assert_eq!(std::mem::size_of::<Transports>(), 1);
+    }
+
+    #[test]
+    fn a_quiet_pair_is_handed_out_and_a_later_event_starts_a_new_row() {
+        let mut t = Table::new(Limits::default());
+        ping(&mut t, 1, A, SERVER, 0);
+        pong(&mut t, A, SERVER, 1);
+        assert!(out_at(&mut t, 120).is_empty(), "quiet for 119 s only");
+        let out = out_at(&mut t, 122);
+        assert_eq!(out.len(), 1);
+        assert_eq!(
+            out[0].keepalive().crlf,
+            Pings {
+                sent: 1,
+                answered: 1
+            }
+        );
+        assert_eq!((out[0].first_frame, out[0].first_ts_ns), (1, 0));
+        ping(&mut t, 9, A, SERVER, 200);
+        pong(&mut t, A, SERVER, 200);
+        let rest: Vec<Peer> = t.drain().collect();
+        assert_eq!(rest.len(), 1);
+        assert_eq!(rest[0].first_frame, 9);
+        assert_eq!(t.early_rows, 0);
+    }
+
+    #[test]
+    fn a_ping_waiting_keeps_its_row_and_fails_after_the_wait() {
+        let mut t = Table::new(Limits::default());
+        ping(&mut t, 1, A, SERVER, 0);
+        pong(&mut t, A, SERVER, 0);
+        // 115 s later the next ping: the row is active again while it waits.
+        ping(&mut t, 2, A, SERVER, 115);
+        assert!(
+            out_at(&mut t, 125).is_empty(),
+            "not quiet: a ping was waiting"
+        );
+        // Its pong never came: it failed when the clock next moved past the wait (126 s), and the
+        // row is quiet 120 s after that.
+        assert!(out_at(&mut t, 126).is_empty());
+        assert!(out_at(&mut t, 246).is_empty());
+        let out = out_at(&mut t, 247);
+        assert_eq!(out.len(), 1);
+        let k = out[0].keepalive();
+        assert_eq!(
+            k.crlf,
+            Pings {
+                sent: 2,
+                answered: 1
+            }
+        );
+        assert_eq!(k.last, Some((at(2, 115), Probe::NoPong)));
+        assert!(k.down());
+    }
+
+    #[test]
+    fn a_full_table_hands_out_its_least_recently_active_row_early() {
+        let limits = Limits {
+            pairs: 2,
+            ..Limits::default()
+        };
+        let mut t = Table::new(limits);
+        for (frame, client) in [(1, A), (2, B)] {
+            ping(&mut t, frame, client, SERVER, 0);
+            pong(&mut t, client, SERVER, 0);
+        }
+        // A is touched again, so B is the least recently active when C needs room.
+        ping(&mut t, 3, A, SERVER, 1);
+        ping(&mut t, 4, C, SERVER, 2);
+        pong(&mut t, C, SERVER, 2);
+        assert_eq!(t.early_rows, 1);
+        let early = t.evicted().expect("B's row");
+        assert_eq!(early.client, addr(B).ip());
+        assert!(t.evicted().is_none());
+        pong(&mut t, A, SERVER, 3);
+        let mut rest: Vec<u64> = t.drain().map(|p| p.first_frame).collect();
+        rest.sort_unstable();
+        assert_eq!(rest, [1, 4]);
+    }
+
+    #[test]
+    fn pings_beyond_their_limit_are_counted_not_followed() {
+        let limits = Limits {
+            pings: 1,
+            ..Limits::default()
+        };
+        let mut t = Table::new(limits);
+        ping(&mut t, 1, A, SERVER, 0);
+        ping(&mut t, 2, B, SERVER, 0);
+        assert_eq!(t.untracked_pings, 1);
+        pong(&mut t, B, SERVER, 1);
+        pong(&mut t, A, SERVER, 1);
+        let rows: Vec<Peer> = t.drain().collect();
+        assert_eq!(
+            rows.len(),
+            1,
+            "B's ping was not followed: its pong is nothing"
+        );
+        assert_eq!(
+            rows[0].keepalive().crlf,
+            Pings {
+                sent: 1,
+                answered: 1
+            }
+        );
     }
 }
