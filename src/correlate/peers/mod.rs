@@ -294,6 +294,9 @@ impl Peer {
         let i = match self.methods.iter().position(|m| m.method == *method) {
             Some(i) => i,
             None if self.methods.len() < MAX_METHODS => {
+                // One more place, not the four a first push reserves: most pairs see one or two
+                // methods, and a row lives as long as its pair is active.
+                self.methods.reserve_exact(1);
                 self.methods.push(MethodCounts {
                     method: method.clone(),
                     sent: 0,
