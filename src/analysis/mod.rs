@@ -210,7 +210,7 @@ impl Output for Analysis {
             .sort_by_key(|e| (e.first_frame, e.code));
         self.transactions.sort_by_key(|t| t.request.frame);
         self.registrations.sort_by_key(|r| r.first.frame);
-        self.peers.sort_by_key(|p| (p.client, p.server));
+        self.peers.sort_by_key(|p| p.first_frame);
         self.dns_failures.sort_by_key(|l| l.first_frame());
         self.captures = summary.captures;
         self.sip = summary.sip;
@@ -238,6 +238,12 @@ pub struct LimitHits {
     pub untracked_icmp: u64,
     /// DNS queries beyond the open lookups' limit (`correlate::dns::Limits`).
     pub untracked_dns_queries: u64,
+    /// Rows of the SIP peer table handed out before their pair went quiet, to make room for another
+    /// pair (`correlate::peers::Limits::pairs`): such a pair may be listed in more than one row.
+    pub early_peer_rows: u64,
+    /// Keep-alive pings beyond the limit on pings waiting for their pong (`correlate::peers::Limits::pings`),
+    /// not followed.
+    pub untracked_keepalive_pings: u64,
     /// Packets whose timestamp was more than a second before the latest seen (unsorted or merged
     /// captures): analysed in the order they came.
     pub out_of_order: u64,

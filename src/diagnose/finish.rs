@@ -4,7 +4,7 @@
 //! [`Diagnoser`]: the call is diagnosed, its evidence reduced to what the diagnosis showed belongs to
 //! it, and the result gathered as a [`Finished`] item. Each connection or ICMP group the engine lets
 //! go becomes a transport event when it failed, with the calls it explained. The other transactions,
-//! the registration bindings and (when the capture ends) the peer pairs are diagnosed by their rules
+//! the registration bindings and the rows of the peer table are diagnosed by their rules as they come
 //! and gathered as [`Diagnosed`] items. The items are owned, so whoever takes them (the pipeline) can
 //! hand them to a sink elsewhere — the report is written on another thread than the diagnosis.
 
@@ -125,7 +125,8 @@ pub trait Sink {
     fn transaction(&mut self, _tx: &Diagnosed<Transaction>) {}
     /// A registration binding that is over.
     fn registration(&mut self, _reg: &Diagnosed<Registration>) {}
-    /// A SIP peer pair, once the capture ended (by client, then server).
+    /// A row of the SIP peer table, once its pair went quiet (or its room was needed, or the capture
+    /// ended): in no particular order, so a report lists them by `first_frame`.
     fn peer(&mut self, _peer: &Diagnosed<Peer>) {}
     /// A DNS lookup that failed and explained no call (`dns.failed`).
     fn dns_failure(&mut self, _lookup: &Diagnosed<Lookup>) {}
@@ -243,17 +244,14 @@ impl Finisher for Diagnoser {
         self.finished.push(Finished::Registration(reg));
     }
 
-    fn peers(&mut self, peers: Vec<Peer>) {
-        for peer in peers {
-            let findings = super::rules::sip_keepalive_failed::check(&peer)
-                .into_iter()
-                .collect();
-            let peer = Diagnosed {
-                item: peer,
-                findings,
-            };
-            self.finished.push(Finished::Peer(peer));
-        }
+    fn peer(&mut self, peer: Peer) {
+        let findings = super::rules::sip_keepalive_failed::check(&peer)
+            .into_iter()
+            .collect();
+        self.finished.push(Finished::Peer(Diagnosed {
+            item: peer,
+            findings,
+        }));
     }
 
     fn dns(&mut self, released: Released<Lookup>) {

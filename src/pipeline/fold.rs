@@ -530,6 +530,8 @@ impl Fold {
         let limits = &mut summary.limits;
         limits.untracked_rtp_packets = counts.untracked_rtp_packets;
         limits.untracked_dns_queries = counts.untracked_dns_queries;
+        limits.early_peer_rows = counts.early_peer_rows;
+        limits.untracked_keepalive_pings = counts.untracked_keepalive_pings;
         limits.untracked_udptl_packets = counts.untracked_udptl_packets;
         limits.untracked_tcp_segments = counts.untracked_tcp_segments;
         limits.untracked_icmp = counts.untracked_icmp;

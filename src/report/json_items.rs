@@ -138,7 +138,7 @@ struct MethodJson<'a> {
 fn method(m: &MethodCounts) -> MethodJson<'_> {
     MethodJson {
         last_status: m.last_status.map(|s| s.0),
-        method: &m.method,
+        method: m.method.as_str(),
         ok: m.ok,
         rejected: m.rejected,
         sent: m.sent,
@@ -195,7 +195,7 @@ fn probe_failures(f: &ProbeFailures) -> ProbeFailuresJson<'_> {
 
 pub(crate) fn peer(d: &Diagnosed<Peer>) -> PeerJson<'_> {
     let p = &d.item;
-    let k = &p.keepalive;
+    let k = p.keepalive();
     PeerJson {
         client: format::ip(p.client),
         end_ts: format::stamp(p.last_ts_ns),

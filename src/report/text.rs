@@ -486,6 +486,13 @@ fn write_sip_summary(
             l.untracked_dns_queries
         )?;
     }
+    if l.early_peer_rows + l.untracked_keepalive_pings > 0 {
+        writeln!(
+            out,
+            "  memory limits: {} SIP peer rows listed before their pair went quiet (a pair may have several rows), {} keep-alive pings beyond the pending pings' limit not followed",
+            l.early_peer_rows, l.untracked_keepalive_pings
+        )?;
+    }
     for (reason, n) in &summary.sip_malformed {
         writeln!(out, "  malformed SIP: {n} × {reason}")?;
     }

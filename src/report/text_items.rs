@@ -85,7 +85,7 @@ fn peer(d: &Diagnosed<Peer>, options: &Options, out: &mut Vec<u8>) -> io::Result
         write!(
             out,
             "{} {} ({} ok, {} rejected, {} unanswered)",
-            escape(&m.method),
+            escape(m.method.as_str()),
             m.sent,
             m.ok,
             m.rejected,
@@ -102,7 +102,7 @@ fn peer(d: &Diagnosed<Peer>, options: &Options, out: &mut Vec<u8>) -> io::Result
     if p.icmp > 0 {
         write!(out, "; {}", plural(u64::from(p.icmp), "ICMP error"))?;
     }
-    let k = &p.keepalive;
+    let k = p.keepalive();
     if k.probes > 0 {
         write!(
             out,
@@ -179,9 +179,8 @@ impl Items {
 
     pub(super) fn peer(&mut self, d: &Diagnosed<Peer>, options: &Options) {
         self.peers_failing += u64::from(!d.findings.is_empty());
-        let key = self.peers.len();
         if let Some(b) = render(|out| peer(d, options, out)) {
-            self.peers.push((key, 0), b);
+            self.peers.push((d.first_frame, 0), b);
         }
     }
 

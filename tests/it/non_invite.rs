@@ -2,7 +2,7 @@
 //! registration bindings and their failures, the keep-alives of each peer pair, and the other
 //! transactions (SUBSCRIBE, MESSAGE, REFER, PRACK). Frame numbers as `tshark -r` shows them.
 
-use callscope::correlate::peers::Peer;
+use callscope::correlate::peers::{self, Peer};
 use callscope::correlate::registrations::Registration;
 use callscope::diagnose::{Diagnosed, Finding, Severity};
 use callscope::Analysis;
@@ -91,7 +91,7 @@ fn options_keepalive_reports_each_dead_next_hop_and_not_the_live_one() {
 
     let up = peer(&a, "192.0.2.20", "192.0.2.31:5060");
     assert!(up.findings.is_empty(), "{:#?}", up.findings);
-    assert_eq!((up.keepalive.probes, up.keepalive.failed), (4, 0));
+    assert_eq!((up.keepalive().probes, up.keepalive().failed), (4, 0));
 
     let udp = peer(&a, "192.0.2.20", "192.0.2.32:5060");
     assert_eq!(summaries(&udp.findings), [(Severity::Error, "4 OPTIONS from 192.0.2.20 to 192.0.2.32:5060 never answered from frame 8 to frame 47 (15.0 s); 4 of 4 probes failed, the last 4 in a row: 192.0.2.32:5060 is down for its sender")]);
@@ -121,7 +121,7 @@ fn flow_keepalives_count_crlf_and_stun_pings_and_report_the_peer_that_never_answ
     // kamailio answers every double-CRLF ping with a CRLF, every STUN Binding with its response.
     let edge = peer(&a, "192.0.2.10", "192.0.2.20:5060");
     assert!(edge.findings.is_empty(), "{:#?}", edge.findings);
-    let k = &edge.keepalive;
+    let k = edge.keepalive();
     assert_eq!(
         (
             k.crlf.sent,
@@ -135,7 +135,7 @@ fn flow_keepalives_count_crlf_and_stun_pings_and_report_the_peer_that_never_answ
     // app1 answers the OPTIONS but no keep-alive; the last ping of each kind is still waiting
     // (less than 10 s before the end) and not counted.
     let deaf = peer(&a, "192.0.2.10", "192.0.2.31:5060");
-    let k = &deaf.keepalive;
+    let k = deaf.keepalive();
     assert_eq!(
         (
             k.crlf.sent,
@@ -154,6 +154,65 @@ fn flow_keepalives_count_crlf_and_stun_pings_and_report_the_peer_that_never_answ
     // The keep-alives are neither SIP errors nor calls.
     assert!(a.sip_malformed.is_empty());
     assert!(a.calls.is_empty());
+}
+
+/// A lab capture analysed with the peer table's limits changed by `set`.
+fn lab_with_peer_limits(name: &str, set: impl FnOnce(&mut peers::Limits)) -> Analysis {
+    let path = std::path::Path::new("testdata/lab").join(name);
+    let file = callscope::capture::CaptureFile::open(&path).expect("a lab capture");
+    let mut options = callscope::Options::default();
+    set(&mut options.limits.peers);
+    callscope::analyze(&[file], &options, &callscope::pipeline::NoProgress)
+}
+
+/// What a capture's peer rows counted, summed over the rows.
+fn peer_totals(a: &Analysis) -> [u32; 6] {
+    let mut t = [0; 6];
+    for p in &a.peers {
+        let k = p.keepalive();
+        let sent: u32 = p.methods.iter().map(|m| m.sent).sum();
+        for (t, n) in t.iter_mut().zip([
+            k.probes,
+            k.failed,
+            sent,
+            p.syn_unanswered,
+            p.refused,
+            k.crlf.sent + k.stun.sent,
+        ]) {
+            *t += n;
+        }
+    }
+    t
+}
+
+#[test]
+fn a_full_peer_table_lists_its_least_recently_active_rows_early_and_loses_nothing() {
+    let whole = support::lab("options-keepalive.pcap");
+    assert_eq!(whole.limits.early_peer_rows, 0);
+    let a = lab_with_peer_limits("options-keepalive.pcap", |l| l.pairs = 1);
+    assert!(a.limits.early_peer_rows > 0);
+    assert_eq!(a.peers.len() as u64, 1 + a.limits.early_peer_rows);
+    assert_eq!(
+        peer_totals(&a),
+        peer_totals(&whole),
+        "every event counted in some row"
+    );
+    // The rows are listed by their first frame.
+    assert!(a
+        .peers
+        .windows(2)
+        .all(|w| w[0].first_frame < w[1].first_frame));
+}
+
+#[test]
+fn keepalive_pings_beyond_their_limit_are_counted_not_followed() {
+    let whole = support::lab("sip-keepalives.pcap");
+    assert_eq!(whole.limits.untracked_keepalive_pings, 0);
+    let a = lab_with_peer_limits("sip-keepalives.pcap", |l| l.pings = 0);
+    // 4 CRLF and 4 STUN pings to each of the two servers.
+    assert_eq!(a.limits.untracked_keepalive_pings, 16);
+    assert_eq!(peer_totals(&a)[5], 0, "no ping followed");
+    assert!(a.peers.iter().all(|p| p.findings.is_empty()));
 }
 
 #[test]
@@ -197,7 +256,7 @@ fn calls_alone_have_healthy_peers_and_no_other_items() {
     assert!(a.registrations.is_empty() && a.transactions.is_empty());
     let p = peer(&a, "192.0.2.10", "192.0.2.31:5060");
     assert!(p.findings.is_empty());
-    assert_eq!(p.methods[0].method, "INVITE");
+    assert_eq!(p.methods[0].method.as_str(), "INVITE");
     assert_eq!((p.methods[0].sent, p.methods[0].ok), (1, 1));
 }
 

@@ -5,8 +5,9 @@
 //! Takes events in capture order (SIP messages, TCP segments, TLS observations, RTP/RTCP/STUN
 //! summaries, ICMP errors) and a capture clock that only moves forward ([`Engine::advance`]).
 //! Hands out, through a [`Finisher`]: each finished call with its evidence (the candidates a
-//! diagnosis needs), each other dialog, each settled stream, and each connection or ICMP group once
-//! no open call can use it, with the calls that claimed it.
+//! diagnosis needs), each other dialog, each settled stream, each connection or ICMP group once no
+//! open call can use it, with the calls that claimed it, and each row of the peer table once its
+//! pair has gone quiet.
 //!
 //! How evidence reaches a call without scanning: open calls are indexed by their own signalling
 //! paths (client address → server endpoint), by the hosts that hold their INVITE without having
@@ -150,8 +151,8 @@ pub trait Finisher {
     fn transaction(&mut self, tx: Transaction);
     /// A registration binding that is over.
     fn registration(&mut self, reg: Registration);
-    /// The capture is over: the peer table, by client then server.
-    fn peers(&mut self, peers: Vec<Peer>);
+    /// A row of the peer table: its pair went quiet, its room was needed, or the capture ended.
+    fn peer(&mut self, peer: Peer);
 }
 
 /// What an open call holds and where it is indexed.
@@ -242,10 +243,13 @@ pub struct Counts {
     pub untracked_udptl_packets: u64,
     pub untracked_tcp_segments: u64,
     pub untracked_icmp: u64,
-    /// Non-INVITE requests, REGISTERs of bindings and peer-pair events beyond their limits.
+    /// Non-INVITE requests and REGISTERs of bindings beyond their limits.
     pub untracked_transactions: u64,
     pub untracked_registrations: u64,
-    pub untracked_peer_events: u64,
+    /// Peer-table rows handed out before their pair went quiet, to make room (`peers::Limits::pairs`).
+    pub early_peer_rows: u64,
+    /// Keep-alive pings beyond the pending ones' limit (`peers::Limits::pings`), not followed.
+    pub untracked_keepalive_pings: u64,
     /// DNS queries beyond the open lookups' limit.
     pub untracked_dns_queries: u64,
     pub out_of_order: u64,
@@ -305,11 +309,15 @@ impl Engine {
         for tx in std::mem::take(&mut self.answered) {
             self.transaction_done(tx, out);
         }
+        while let Some(peer) = self.peers.evicted() {
+            out.peer(peer);
+        }
         if ts_ns <= self.clock {
             return;
         }
         self.clock = ts_ns;
         let now = ts_ns;
+        self.peers.tick(now);
         loop {
             if let Some(key) = self.dialogs.due(now) {
                 self.finalize(key, now, out);
@@ -327,6 +335,8 @@ impl Engine {
                 out.registration(reg);
             } else if let Some(lookup) = self.dns.expire(now) {
                 out.dns(lookup);
+            } else if let Some(peer) = self.peers.expire() {
+                out.peer(peer);
             } else {
                 break;
             }
@@ -391,8 +401,9 @@ impl Engine {
         for lookup in self.dns.finish() {
             out.dns(lookup);
         }
-        self.peers.end_pings(now);
-        out.peers(self.peers.drain());
+        for peer in self.peers.drain() {
+            out.peer(peer);
+        }
         self.peaks.transactions = self.transactions.peak;
         self.peaks.registrations = self.registrations.peak;
         Counts {
@@ -403,7 +414,8 @@ impl Engine {
             untracked_icmp: self.transport.untracked_icmp,
             untracked_transactions: self.transactions.untracked,
             untracked_registrations: self.registrations.untracked,
-            untracked_peer_events: self.peers.untracked,
+            early_peer_rows: self.peers.early_rows,
+            untracked_keepalive_pings: self.peers.untracked_pings,
             untracked_dns_queries: self.dns.untracked(),
             out_of_order: self.out_of_order,
             peaks: self.peaks,

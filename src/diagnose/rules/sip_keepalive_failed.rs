@@ -4,8 +4,9 @@
 //! [`MIN_FAILED`] times: OPTIONS never answered (Timer F) or answered with an error that says the peer is
 //! not serving (5xx but 501, 6xx, 408, 480), and connection attempts to a SIP port that no call claimed
 //! and that were refused (RST) or never answered (SYNs without SYN-ACK): the connection a sender opens
-//! to ping its peer. An error when the last probe failed (the peer is down at the end of the capture),
-//! a warning when it answered again.
+//! to ping its peer. Judged on one row of the peer table (the pair's activity until it went quiet for
+//! `peers::PAIR_IDLE_NS`, or the capture ended). An error when the last probe failed (the peer is down
+//! at the end of the row), a warning when it answered again.
 //!
 //! **Evidence**: the failed probes by kind (how many, first and last frame, the time between), the
 //! longest run of failures in a row, the last probe answered, the SYN, RST and ICMP frames.
@@ -96,7 +97,7 @@ fn cause(probe: Probe, peer: &Peer) -> String {
 }
 
 pub(crate) fn check(peer: &Peer) -> Option<Finding> {
-    let k = &peer.keepalive;
+    let k = peer.keepalive();
     if k.failed < MIN_FAILED {
         return None;
     }

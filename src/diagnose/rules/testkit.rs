@@ -118,8 +118,8 @@ impl Finisher for Recorder {
     fn registration(&mut self, reg: Registration) {
         self.diagnoser.registration(reg);
     }
-    fn peers(&mut self, peers: Vec<Peer>) {
-        self.diagnoser.peers(peers);
+    fn peer(&mut self, peer: Peer) {
+        self.diagnoser.peer(peer);
     }
     fn dns(&mut self, lookup: Released<crate::correlate::dns::Lookup>) {
         self.diagnoser.dns(lookup);

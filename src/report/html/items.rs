@@ -200,7 +200,7 @@ fn peer(d: &Diagnosed<Peer>, h: &mut String) -> fmt::Result {
             .collect();
             format!(
                 "<span class=\"mono\">{}</span> {}: {}",
-                escape(&m.method),
+                escape(m.method.as_str()),
                 m.sent,
                 outcomes.join(", ")
             )
@@ -208,7 +208,7 @@ fn peer(d: &Diagnosed<Peer>, h: &mut String) -> fmt::Result {
         .collect();
     let answered: u32 = p.methods.iter().map(|m| m.ok + m.rejected).sum();
     let unanswered: u32 = p.methods.iter().map(|m| m.unanswered).sum();
-    let k = &p.keepalive;
+    let k = p.keepalive();
     let mut keepalive = if k.probes == 0 {
         "–".to_string()
     } else {
@@ -310,9 +310,7 @@ impl Items {
     }
 
     pub(super) fn peer(&mut self, d: &Diagnosed<Peer>) -> fmt::Result {
-        // Peers come once the capture ends, by client then server: that order is kept.
-        let order = self.peers.items;
-        self.peers.push(d.worst(), order, |h| peer(d, h))
+        self.peers.push(d.worst(), d.first_frame, |h| peer(d, h))
     }
 
     pub(super) fn transaction(&mut self, d: &Diagnosed<Transaction>) -> fmt::Result {

@@ -25,9 +25,11 @@
 //!   (SIP messages counted but not correlated because of the memory limits), `limits` (what the memory
 //!   limits left out: `untracked_tcp_segments`, `untracked_rtp_packets`, `untracked_udptl_packets`
 //!   (fax), `tcp_reassembly_bytes_skipped`, `tcp_reassembly_streams_over_limit`,
-//!   `untracked_icmp_errors`, `untracked_dns_queries` (DNS queries beyond the open lookups' limit);
-//!   `out_of_order_packets`, packets more than a second older than one
-//!   before them; and what memory followed: `peak_open_call_ids`, `peak_open_streams`,
+//!   `untracked_icmp_errors`, `untracked_dns_queries` (DNS queries beyond the open lookups' limit),
+//!   `early_peer_rows` (rows of `peers` handed out before their pair went quiet, to make room: such a
+//!   pair may have more than one row), `untracked_keepalive_pings` (flow keep-alive pings beyond the
+//!   limit on pings waiting for their pong, not followed); `out_of_order_packets`, packets more than a
+//!   second older than one before them; and what memory followed: `peak_open_call_ids`, `peak_open_streams`,
 //!   `peak_open_connections`, the most open at once), `calls`,
 //!   `failed_calls` (calls with an `error` finding), `degraded_calls` (a `warning` but no error),
 //!   `by_code` (object: finding code → calls it was found in), `rtp_streams`, `other_dialogs`,
@@ -158,7 +160,9 @@
 //!     when unanswered), "reason", "count", "first_frame", "last_frame", "frames" (the first few),
 //!     "asked_s", "min_expires_s" (of a 423, else null), "transmissions" (of the REGISTERs) }`;
 //!   - `first_frame`, `last_frame`, `start_ts`, `end_ts`; `findings` as for calls (`sip.registration_failed`).
-//! - `peers` (array, by client then server): per SIP peer pair (client host → server endpoint)
+//! - `peers` (array, by the first frame of each): per SIP peer pair (client host → server endpoint), a row
+//!   from its first event until it went quiet for 2 minutes (a later event starts another row) or the
+//!   capture ended
 //!   - `client` (IP), `server` (`"ip:port"`), `transports` (array of `udp`, `tcp`, `tls`: a connection to port
 //!     5061 or with TLS records counts as `tls`);
 //!   - `methods` (array, in order of first use): `{ "method", "sent" (transactions; an INVITE per call and
@@ -331,6 +335,8 @@ struct Limits {
     tcp_reassembly_streams_over_limit: u64,
     untracked_icmp_errors: u64,
     untracked_dns_queries: u64,
+    early_peer_rows: u64,
+    untracked_keepalive_pings: u64,
     out_of_order_packets: u64,
     peak_open_call_ids: usize,
     peak_open_streams: usize,

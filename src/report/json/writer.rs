@@ -251,10 +251,8 @@ impl<W: Write> Sink for Writer<W> {
     }
     fn peer(&mut self, peer: &Diagnosed<Peer>) {
         self.tally.peer(peer);
-        // Peers arrive once, already in report order (by client, then server).
-        let key = self.peers.len();
         let v = json_items::peer(peer);
-        self.keep(|w| &mut w.peers, (key, 0), &v);
+        self.keep(|w| &mut w.peers, (peer.first_frame, 0), &v);
     }
     fn dns_failure(&mut self, lookup: &Diagnosed<Lookup>) {
         let v = dns::dns_failure(lookup);
@@ -297,6 +295,8 @@ impl<W: Write + Send> Output for Writer<W> {
                     tcp_reassembly_streams_over_limit: summary.tcp_reassembly.streams_over_limit,
                     untracked_icmp_errors: summary.limits.untracked_icmp,
                     untracked_dns_queries: summary.limits.untracked_dns_queries,
+                    early_peer_rows: summary.limits.early_peer_rows,
+                    untracked_keepalive_pings: summary.limits.untracked_keepalive_pings,
                     out_of_order_packets: summary.limits.out_of_order,
                     peak_open_call_ids: summary.limits.peak_open_call_ids,
                     peak_open_streams: summary.limits.peak_open_streams,
