@@ -170,6 +170,11 @@ impl Diagnoser {
         self.patterns.finish()
     }
 
+    /// How many items are gathered and not taken yet.
+    pub fn gathered(&self) -> usize {
+        self.finished.len()
+    }
+
     /// What was finished since the last call, in order.
     pub fn take(&mut self) -> Vec<Finished> {
         std::mem::take(&mut self.finished)

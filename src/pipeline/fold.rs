@@ -13,7 +13,7 @@ use std::sync::Arc;
 use rustc_hash::FxHashMap;
 
 use super::chunk::{self, Event, Kind};
-use super::render::Batch;
+use super::render::{Batch, Bounded};
 use crate::analysis::{CaptureSummary, Summary};
 use crate::capture::{CaptureFile, State, Warning};
 use crate::correlate::engine::Engine;
@@ -513,8 +513,9 @@ impl Fold {
         self.summary.captures.push(done);
     }
 
-    /// Finalizes everything still open: what that finished, and the run's summary.
-    pub(super) fn finish(mut self) -> (Batch, Summary) {
+    /// Finalizes everything still open, handing what that finished to `send` in bounded batches
+    /// (the last one too); returns the run's summary.
+    pub(super) fn finish(mut self, send: impl FnMut(Batch)) -> Summary {
         self.defrag.close();
         self.truncated_datagrams();
         let mut framed = Vec::new();
@@ -522,7 +523,12 @@ impl Fold {
         let mut tls = Vec::new();
         self.tls.finish(&mut |o| tls.push(o));
         self.deliver(framed, tls);
-        let counts = self.engine.finish(&mut self.diagnoser);
+        let mut bounded = Bounded {
+            diagnoser: &mut self.diagnoser,
+            send,
+        };
+        let counts = self.engine.finish(&mut bounded);
+        let mut send = bounded.send;
         let mut summary = self.summary;
         summary.tcp_reassembly = self.reassembler.stats;
         summary.tls = self.tls.stats.clone();
@@ -551,6 +557,7 @@ impl Fold {
                 });
             }
         }
-        (self.diagnoser.take(), summary)
+        send(self.diagnoser.take());
+        summary
     }
 }

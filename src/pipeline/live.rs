@@ -101,8 +101,8 @@ impl<'o> Live<'o> {
     pub fn finish(mut self) -> io::Result<()> {
         self.flush()?;
         self.fold.end_file();
-        let (last, summary) = self.fold.finish();
-        render::deliver(self.out, last);
-        self.out.finish(summary)
+        let out = self.out;
+        let summary = self.fold.finish(|batch| render::deliver(out, batch));
+        out.finish(summary)
     }
 }

@@ -203,9 +203,9 @@ pub fn analyze_into(
         if fold.file.is_some() {
             fold.fold.end_file();
         }
-        let (last, summary) = fold.fold.finish();
-        fold.render.send(last);
-        fold.render.finish(summary)
+        let render = fold.render;
+        let summary = fold.fold.finish(|batch| render.send(batch));
+        render.finish(summary)
     })
 }
 

@@ -16,7 +16,15 @@ use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::thread::{Scope, ScopedJoinHandle};
 
 use crate::analysis::{Output, Summary};
-use crate::diagnose::Finished;
+use crate::correlate::calls::OtherDialog;
+use crate::correlate::dns::Lookup;
+use crate::correlate::engine::{FinishedCall, Finisher, Tied};
+use crate::correlate::media::Stream;
+use crate::correlate::peers::Peer;
+use crate::correlate::registrations::Registration;
+use crate::correlate::transactions::Transaction;
+use crate::correlate::transport::{Connection, IcmpGroup, Released};
+use crate::diagnose::{Diagnoser, Finished};
 
 /// What the fold finished while folding one chunk (or one live batch), in order.
 pub(super) type Batch = Vec<Finished>;
@@ -24,6 +32,10 @@ pub(super) type Batch = Vec<Finished>;
 /// Batches sent but not yet rendered: the fold runs on while one is rendered, and memory holds
 /// at most this many batches besides the one being rendered.
 const IN_FLIGHT: usize = 2;
+
+/// The most items a batch holds when the engine finishes many things at once (the end of a capture:
+/// every call, stream and peer row still open), so that no batch holds them all.
+const MAX_BATCH: usize = 1024;
 
 /// What goes to the render thread.
 enum Message {
@@ -95,5 +107,61 @@ pub(super) fn deliver(out: &mut dyn Output, batch: Batch) {
             Finished::DnsFailure(lookup) => out.dns_failure(&lookup),
             Finished::IcmpError(error) => out.icmp_error(&error),
         }
+    }
+}
+
+/// The diagnoser as the engine's finisher, handing a batch on to `send` whenever [`MAX_BATCH`]
+/// items are gathered: for the end of a capture, when the engine finishes everything still open in
+/// one call (a busy trunk's peer table alone holds tens of thousands of rows).
+pub(super) struct Bounded<'a, F: FnMut(Batch)> {
+    pub(super) diagnoser: &'a mut Diagnoser,
+    pub(super) send: F,
+}
+
+impl<F: FnMut(Batch)> Bounded<'_, F> {
+    fn gathered(&mut self) {
+        if self.diagnoser.gathered() >= MAX_BATCH {
+            (self.send)(self.diagnoser.take());
+        }
+    }
+}
+
+impl<F: FnMut(Batch)> Finisher for Bounded<'_, F> {
+    fn call(&mut self, call: FinishedCall) -> Tied {
+        let tied = self.diagnoser.call(call);
+        self.gathered();
+        tied
+    }
+    fn other(&mut self, dialog: OtherDialog) {
+        self.diagnoser.other(dialog);
+        self.gathered();
+    }
+    fn stream(&mut self, stream: Stream) {
+        self.diagnoser.stream(stream);
+        self.gathered();
+    }
+    fn connection(&mut self, conn: Released<Connection>, sip_port: bool) {
+        self.diagnoser.connection(conn, sip_port);
+        self.gathered();
+    }
+    fn icmp(&mut self, group: Released<IcmpGroup>, sip_port: bool) {
+        self.diagnoser.icmp(group, sip_port);
+        self.gathered();
+    }
+    fn dns(&mut self, lookup: Released<Lookup>) {
+        self.diagnoser.dns(lookup);
+        self.gathered();
+    }
+    fn transaction(&mut self, tx: Transaction) {
+        self.diagnoser.transaction(tx);
+        self.gathered();
+    }
+    fn registration(&mut self, reg: Registration) {
+        self.diagnoser.registration(reg);
+        self.gathered();
+    }
+    fn peer(&mut self, peer: Peer) {
+        self.diagnoser.peer(peer);
+        self.gathered();
     }
 }
