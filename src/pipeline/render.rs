@@ -4,9 +4,8 @@
 //! The fold is the sequential part of a run, its critical path; writing the reports (the
 //! [`Reporting`](crate::analysis::Reporting) filter and overview in front of the text, JSON and HTML
 //! renderers) took about a quarter of its instructions. So the fold only diagnoses: what it finished
-//! while folding a chunk, gathered by the [`Diagnoser`](crate::diagnose::Diagnoser), is one
-//! [`Batch`], sent over a bounded channel to a render thread that owns the output and delivers each
-//! item as the fold used to. The run's [`Summary`] follows the last batch on the same channel, and
+//! while folding a chunk, gathered by the [`Diagnoser`], is one [`Batch`], sent over a bounded
+//! channel to a render thread that owns the output and delivers each item as the fold used to. The run's [`Summary`] follows the last batch on the same channel, and
 //! the output's result (its first write error) comes back when the thread is joined.
 //! One channel read in order: the output sees the same items in the same order as on the fold's
 //! thread, so the reports do not depend on the thread count or the chunk size.
