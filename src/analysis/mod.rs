@@ -238,6 +238,12 @@ pub struct LimitHits {
     pub untracked_icmp: u64,
     /// DNS queries beyond the open lookups' limit (`correlate::dns::Limits`).
     pub untracked_dns_queries: u64,
+    /// Non-INVITE requests (OPTIONS, SUBSCRIBE, MESSAGE, ...) beyond the open transactions' limit
+    /// (`correlate::transactions::Limits`): counted, not followed to their response.
+    pub untracked_transactions: u64,
+    /// REGISTERs of bindings beyond the open bindings' limit (`correlate::registrations::Limits`):
+    /// counted, not followed.
+    pub untracked_registrations: u64,
     /// Rows of the SIP peer table handed out before their pair went quiet, to make room for another
     /// pair (`correlate::peers::Limits::pairs`): such a pair may be listed in more than one row.
     pub early_peer_rows: u64,

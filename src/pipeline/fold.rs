@@ -536,6 +536,8 @@ impl Fold {
         let limits = &mut summary.limits;
         limits.untracked_rtp_packets = counts.untracked_rtp_packets;
         limits.untracked_dns_queries = counts.untracked_dns_queries;
+        limits.untracked_transactions = counts.untracked_transactions;
+        limits.untracked_registrations = counts.untracked_registrations;
         limits.early_peer_rows = counts.early_peer_rows;
         limits.untracked_keepalive_pings = counts.untracked_keepalive_pings;
         limits.untracked_udptl_packets = counts.untracked_udptl_packets;

@@ -486,6 +486,13 @@ fn write_sip_summary(
             l.untracked_dns_queries
         )?;
     }
+    if l.untracked_transactions + l.untracked_registrations > 0 {
+        writeln!(
+            out,
+            "  memory limits: {} non-INVITE requests beyond the open transactions' limit and {} REGISTERs beyond the open bindings' limit not followed",
+            l.untracked_transactions, l.untracked_registrations
+        )?;
+    }
     if l.early_peer_rows + l.untracked_keepalive_pings > 0 {
         writeln!(
             out,

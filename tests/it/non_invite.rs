@@ -215,6 +215,50 @@ fn keepalive_pings_beyond_their_limit_are_counted_not_followed() {
     assert!(a.peers.iter().all(|p| p.findings.is_empty()));
 }
 
+/// A lab capture analysed with the open transactions' and bindings' limits set to `open`.
+fn lab_with_open_limits(name: &str, open: usize) -> Analysis {
+    let path = std::path::Path::new("testdata/lab").join(name);
+    let file = callscope::capture::CaptureFile::open(&path).expect("a lab capture");
+    let mut options = callscope::Options::default();
+    options.limits.transactions.open = open;
+    options.limits.registrations.open = open;
+    callscope::analyze(&[file], &options, &callscope::pipeline::NoProgress)
+}
+
+#[test]
+fn transactions_and_bindings_beyond_their_limits_are_reported() {
+    for name in ["other-transactions.pcap", "register-auth.pcap"] {
+        let whole = support::lab(name);
+        assert_eq!(
+            (
+                whole.limits.untracked_transactions,
+                whole.limits.untracked_registrations
+            ),
+            (0, 0)
+        );
+        let a = lab_with_open_limits(name, 0);
+        let (tx, reg) = (
+            a.limits.untracked_transactions,
+            a.limits.untracked_registrations,
+        );
+        assert!(a.transactions.is_empty() && a.registrations.is_empty());
+        assert!(tx + reg > 0, "{name}: nothing counted");
+        let mut text = Vec::new();
+        callscope::report::text::write(&a, &Default::default(), &mut text).expect("a Vec");
+        let text = String::from_utf8(text).expect("UTF-8");
+        let line = format!(
+            "{tx} non-INVITE requests beyond the open transactions' limit and {reg} REGISTERs beyond"
+        );
+        assert!(text.contains(&line), "{name}: {text}");
+        let mut json = Vec::new();
+        callscope::report::json::write(&a, &mut json).expect("a Vec");
+        let json: serde_json::Value = serde_json::from_slice(&json).expect("JSON");
+        let limits = &json["summary"]["limits"];
+        assert_eq!(limits["untracked_transactions"], tx);
+        assert_eq!(limits["untracked_registrations"], reg);
+    }
+}
+
 #[test]
 fn other_transactions_name_their_method_inside_and_outside_calls() {
     let a = support::lab("other-transactions.pcap");

@@ -26,7 +26,9 @@
 //!   limits left out: `untracked_tcp_segments`, `untracked_rtp_packets`, `untracked_udptl_packets`
 //!   (fax), `tcp_reassembly_bytes_skipped`, `tcp_reassembly_streams_over_limit`,
 //!   `untracked_icmp_errors`, `untracked_dns_queries` (DNS queries beyond the open lookups' limit),
-//!   `early_peer_rows` (rows of `peers` handed out before their pair went quiet, to make room: such a
+//!   `untracked_transactions` (non-INVITE requests beyond the open transactions' limit, not followed
+//!   to their response), `untracked_registrations` (REGISTERs of bindings beyond the open bindings'
+//!   limit), `early_peer_rows` (rows of `peers` handed out before their pair went quiet, to make room: such a
 //!   pair may have more than one row), `untracked_keepalive_pings` (flow keep-alive pings beyond the
 //!   limit on pings waiting for their pong, not followed); `out_of_order_packets`, packets more than a
 //!   second older than one before them; and what memory followed: `peak_open_call_ids`, `peak_open_streams`,
@@ -335,6 +337,8 @@ struct Limits {
     tcp_reassembly_streams_over_limit: u64,
     untracked_icmp_errors: u64,
     untracked_dns_queries: u64,
+    untracked_transactions: u64,
+    untracked_registrations: u64,
     early_peer_rows: u64,
     untracked_keepalive_pings: u64,
     out_of_order_packets: u64,

@@ -295,6 +295,8 @@ impl<W: Write + Send> Output for Writer<W> {
                     tcp_reassembly_streams_over_limit: summary.tcp_reassembly.streams_over_limit,
                     untracked_icmp_errors: summary.limits.untracked_icmp,
                     untracked_dns_queries: summary.limits.untracked_dns_queries,
+                    untracked_transactions: summary.limits.untracked_transactions,
+                    untracked_registrations: summary.limits.untracked_registrations,
                     early_peer_rows: summary.limits.early_peer_rows,
                     untracked_keepalive_pings: summary.limits.untracked_keepalive_pings,
                     out_of_order_packets: summary.limits.out_of_order,
