@@ -117,12 +117,16 @@ fn peer(d: &Diagnosed<Peer>, options: &Options, out: &mut Vec<u8>) -> io::Result
             write!(out, "; {name} {}/{} answered", p.answered, p.sent)?;
         }
     }
-    if let (Some(first), Some(last)) = (p.first_failure, p.last_failure) {
-        write!(
+    match (p.first_failure, p.last_failure) {
+        (Some(first), Some(last)) if first.frame == last.frame => {
+            write!(out, "; failure at frame {}", first.frame)?;
+        }
+        (Some(first), Some(last)) => write!(
             out,
             "; failures from frame {} to frame {}",
             first.frame, last.frame
-        )?;
+        )?,
+        _ => {}
     }
     out.push(b'\n');
     findings(&d.findings, options, out)
