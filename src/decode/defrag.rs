@@ -88,10 +88,14 @@ impl Reassembled {
     /// header for [`Reassembled::ip`], only what the payload holds (tunnelled headers, the
     /// transport header).
     pub fn decode(&self) -> Packet<'_> {
-        let mut d = super::packet::Decoder::new(super::LinkType::RAW, &self.payload);
-        d.pkt.ip = Some(self.ip);
-        d.transport(self.ip.proto, &self.payload, 0);
-        d.pkt
+        let mut pkt = Packet::empty(super::LinkType::RAW);
+        pkt.ip = Some(self.ip);
+        super::packet::Decoder::new(&self.payload, &mut pkt).transport(
+            self.ip.proto,
+            &self.payload,
+            0,
+        );
+        pkt
     }
 }
 
@@ -451,6 +455,12 @@ impl Defragmenter {
     /// [`Defragmenter::take_truncated`] then hands out.
     pub fn tick(&mut self, now: i64) {
         self.expire(now);
+    }
+
+    /// Whether a set was given up since the last [`Defragmenter::take_truncated`] (the fold asks
+    /// before every event).
+    pub fn has_truncated(&self) -> bool {
+        !self.truncated.is_empty()
     }
 
     /// The truncated datagrams of the sets given up since the last call, in the order they were.

@@ -98,7 +98,7 @@ pub struct Quoted<'a> {
 const HEADER_LEN: usize = 8;
 
 /// Decodes an ICMP (`v6 == false`) or ICMPv6 message into `d.pkt.l4`.
-pub(super) fn decode_icmp<'a>(d: &mut Decoder<'a>, msg: &'a [u8], v6: bool) {
+pub(super) fn decode_icmp<'a>(d: &mut Decoder<'a, '_>, msg: &'a [u8], v6: bool) {
     let (Some(&icmp_type), Some(&code), Some(rest)) =
         (msg.first(), msg.get(1), msg.get(HEADER_LEN..))
     else {
@@ -180,7 +180,7 @@ fn kind_v6(icmp_type: u8, code: u8, msg: &[u8]) -> (IcmpKind, bool) {
 
 /// Decodes the packet quoted by an ICMP error: its IP header (lax: the quote is normally cut
 /// short, so its length fields exceed what is there) and the start of its transport header.
-fn quote<'a>(d: &mut Decoder<'a>, q: &'a [u8]) -> Option<Quoted<'a>> {
+fn quote<'a>(d: &mut Decoder<'a, '_>, q: &'a [u8]) -> Option<Quoted<'a>> {
     let ip = match LaxIpSlice::from_slice(q) {
         Ok((ip, _)) => ip,
         Err(e) => {

@@ -78,7 +78,7 @@ pub(super) fn ipv6_fragment_header<'a>(
     }
 }
 
-impl<'a> Decoder<'a> {
+impl<'a> Decoder<'a, '_> {
     /// Decodes an IPv4 or IPv6 packet starting at `bytes[0]` and everything inside it.
     pub(super) fn ip(&mut self, bytes: &'a [u8]) {
         let (ip, ext_err) = match LaxIpSlice::from_slice(bytes) {
@@ -259,7 +259,7 @@ fn expected_ip_len(ip: &LaxIpSlice<'_>) -> usize {
 
 /// GRE (RFC 2784, RFC 2890): flags and version, protocol type, then the optional checksum,
 /// key and sequence number words announced by the C, K and S bits.
-pub(super) fn gre<'a>(d: &mut Decoder<'a>, gre: &'a [u8]) {
+pub(super) fn gre<'a>(d: &mut Decoder<'a, '_>, gre: &'a [u8]) {
     const CHECKSUM: u16 = 0x8000;
     const ROUTING: u16 = 0x4000;
     const KEY: u16 = 0x2000;

@@ -97,7 +97,7 @@ const AF_INET: u32 = 2;
 const AF_INET6: [u32; 3] = [24, 28, 30];
 
 /// Decodes a frame of link type `link`.
-pub(super) fn decode_link<'a>(d: &mut Decoder<'a>, link: LinkType, frame: &'a [u8]) {
+pub(super) fn decode_link<'a>(d: &mut Decoder<'a, '_>, link: LinkType, frame: &'a [u8]) {
     match link {
         // The frame is an Ethernet header and its payload, as bridged frames in tunnels are.
         LinkType::ETHERNET => ether(d, ether_type::TEB, frame),
@@ -142,7 +142,7 @@ pub(super) fn decode_link<'a>(d: &mut Decoder<'a>, link: LinkType, frame: &'a [u
 
 /// An IEEE 802.11 frame: only data frames that carry a body in the clear (not null-function
 /// frames, not protected ones) can hold IP, behind LLC/SNAP.
-fn dot11<'a>(d: &mut Decoder<'a>, frame: &'a [u8]) {
+fn dot11<'a>(d: &mut Decoder<'a, '_>, frame: &'a [u8]) {
     let (Some(&fc0), Some(&fc1)) = (frame.first(), frame.get(1)) else {
         return d.truncated(Layer::Link, frame, 24);
     };
@@ -179,7 +179,7 @@ fn dot11<'a>(d: &mut Decoder<'a>, frame: &'a [u8]) {
 
 /// BSD loopback: a 4-byte address family in the capturing host's byte order (`NULL`) or in
 /// network order (`LOOP`); both orders are accepted for both, as the values cannot collide.
-fn null<'a>(d: &mut Decoder<'a>, frame: &'a [u8]) {
+fn null<'a>(d: &mut Decoder<'a, '_>, frame: &'a [u8]) {
     let Some(af_bytes) = frame.get(..4).and_then(|b| <[u8; 4]>::try_from(b).ok()) else {
         d.truncated(Layer::Link, frame, 4);
         return;
@@ -198,7 +198,7 @@ fn null<'a>(d: &mut Decoder<'a>, frame: &'a [u8]) {
 /// Follows EtherTypes from `et` (whose payload is `bytes`) through tags and shims to IP.
 ///
 /// Every step consumes at least 4 bytes, so the loop ends on any input.
-pub(super) fn ether<'a>(d: &mut Decoder<'a>, mut et: u16, mut bytes: &'a [u8]) {
+pub(super) fn ether<'a>(d: &mut Decoder<'a, '_>, mut et: u16, mut bytes: &'a [u8]) {
     use ether_type::*;
     loop {
         match et {
@@ -252,7 +252,7 @@ pub(super) fn ether<'a>(d: &mut Decoder<'a>, mut et: u16, mut bytes: &'a [u8]) {
 
 /// MPLS label stack (RFC 3032 §2.1): 4-byte entries until the bottom-of-stack bit; the payload
 /// type is not signalled, so IP is recognised by its version nibble.
-fn mpls<'a>(d: &mut Decoder<'a>, stack: &'a [u8]) {
+fn mpls<'a>(d: &mut Decoder<'a, '_>, stack: &'a [u8]) {
     let mut rest = stack;
     loop {
         let (Some(entry), Some(after)) = (rest.get(..4), rest.get(4..)) else {
@@ -271,7 +271,7 @@ fn mpls<'a>(d: &mut Decoder<'a>, stack: &'a [u8]) {
 }
 
 /// PPPoE session stage (RFC 2516 §4): 6-byte header, then a 2-byte PPP protocol number.
-fn pppoe<'a>(d: &mut Decoder<'a>, bytes: &'a [u8]) {
+fn pppoe<'a>(d: &mut Decoder<'a, '_>, bytes: &'a [u8]) {
     let (Some(ppp), Some(rest)) = (be16(bytes, 6), bytes.get(8..)) else {
         return d.truncated(Layer::Pppoe, bytes, 8);
     };

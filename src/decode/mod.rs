@@ -47,7 +47,8 @@ pub use icmp::{Icmp, IcmpKind, Quoted, Unreachable};
 pub use ip::{Fragment, Ip, MAX_TUNNELS};
 pub use link::LinkType;
 pub use packet::{
-    decode, IpLayer, Layer, Layers, Packet, Reason, Stop, TransportLayer, MAX_IP_LAYERS, MAX_MACS,
+    decode, decode_into, IpLayer, Layer, Layers, Packet, Reason, Stop, TransportLayer,
+    MAX_IP_LAYERS, MAX_MACS,
 };
 pub use transport::{Tcp, TcpFlags, Udp, L4};
 

@@ -321,9 +321,16 @@ impl Reason {
 
 /// Decodes one captured frame of the given link type, as far as it goes.
 pub fn decode(link: LinkType, data: &[u8]) -> Packet<'_> {
-    let mut d = Decoder::new(link, data);
-    link::decode_link(&mut d, link, data);
-    d.pkt
+    let mut pkt = Packet::empty(link);
+    decode_into(&mut pkt, data);
+    pkt
+}
+
+/// [`decode`] into a packet the caller holds ([`Packet::empty`] of the frame's link type): the
+/// per-frame loop's way, since returning the ~300-byte packet by value copies it every frame.
+pub fn decode_into<'a>(pkt: &mut Packet<'a>, data: &'a [u8]) {
+    let link = pkt.layers.link;
+    link::decode_link(&mut Decoder::new(data, pkt), link, data);
 }
 
 /// An offset as stored in [`Layers`] (frames are far smaller than 4 GiB; saturating otherwise).
@@ -332,25 +339,29 @@ fn offset32(at: usize) -> u32 {
 }
 
 /// Decoding state for one frame: the frame's bytes and the packet built so far.
-pub(super) struct Decoder<'a> {
+pub(super) struct Decoder<'a, 'p> {
     pub(super) data: &'a [u8],
-    pub(super) pkt: Packet<'a>,
+    pub(super) pkt: &'p mut Packet<'a>,
 }
 
-impl<'a> Decoder<'a> {
-    pub(super) fn new(link: LinkType, data: &'a [u8]) -> Self {
-        Decoder {
-            data,
-            pkt: Packet {
-                vlans: 0,
-                tunnels: 0,
-                outer: None,
-                ip: None,
-                l4: L4::None,
-                stop: None,
-                layers: Layers::new(link),
-            },
+impl<'a> Packet<'a> {
+    /// A packet of link type `link` with nothing decoded yet.
+    pub fn empty(link: LinkType) -> Self {
+        Packet {
+            vlans: 0,
+            tunnels: 0,
+            outer: None,
+            ip: None,
+            l4: L4::None,
+            stop: None,
+            layers: Layers::new(link),
         }
+    }
+}
+
+impl<'a, 'p> Decoder<'a, 'p> {
+    pub(super) fn new(data: &'a [u8], pkt: &'p mut Packet<'a>) -> Self {
+        Decoder { data, pkt }
     }
 
     /// Byte offset of `sub` (a sub-slice of the frame) from the frame start.

@@ -84,7 +84,7 @@ impl TcpFlags {
     }
 }
 
-impl<'a> Decoder<'a> {
+impl<'a> Decoder<'a, '_> {
     /// Decodes the IP payload `body` of protocol `proto`; `missing` is how many bytes the
     /// IP length field announced beyond what was captured.
     pub(super) fn transport(&mut self, proto: u8, body: &'a [u8], missing: usize) {

@@ -243,7 +243,8 @@ pub(super) fn run(
         if frame.truncated() {
             counts.snaplen_truncated += 1;
         }
-        let packet = decode::decode(LinkType(frame.link_type), frame.data);
+        let mut packet = decode::Packet::empty(LinkType(frame.link_type));
+        decode::decode_into(&mut packet, frame.data);
         if let Some(stop) = &packet.stop {
             *counts.undecodable.entry(stop.code()).or_default() += 1;
         }

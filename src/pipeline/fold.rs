@@ -343,6 +343,9 @@ impl Fold {
     /// SIP message over UDP is that message, cut short ([`sip::parse_head`]); anything else in them
     /// is not analysed (counted as incomplete sets).
     fn truncated_datagrams(&mut self) {
+        if !self.defrag.has_truncated() {
+            return;
+        }
         for Truncated { datagram, ts_ns } in self.defrag.take_truncated() {
             let packet = datagram.decode();
             let L4::Udp(udp) = packet.l4 else {

@@ -311,40 +311,43 @@ impl<'a> Packet<'a> {
         let r: Res<'a, u16> = be_u16(buf);
         let (i, seq) = r.map_err(|_| Error::Truncated("seq-number"))?;
         let (i, primary) = open_type(i, "primary ifp")?;
-        let primary = Ifp::parse(primary)?;
         let (i, choice) = bytes(i, 1, "error-recovery")?;
-        let recovery = match choice.first().copied().unwrap_or(0) {
-            0x00 => {
-                let (i, count) = length("secondary-ifp-packets")(i)?;
-                let mut rest = i;
-                for _ in 0..count {
-                    let (r, ifp) = open_type(rest, "secondary ifp")?;
-                    Ifp::parse(ifp)?;
-                    rest = r;
-                }
-                if !rest.is_empty() {
-                    return Err(Error::Trailing("secondary-ifp-packets", rest.len()));
-                }
-                Recovery::Redundancy(Secondaries { count, rest: i })
+        let choice = choice.first().copied().unwrap_or(0);
+        // The choice is checked before the primary IFP is read: most RTP payloads (read here as
+        // well, in case they are T.38) fail on it, more cheaply.
+        if !matches!(choice, 0x00 | 0x80) {
+            return Err(Error::Recovery(choice));
+        }
+        let primary = Ifp::parse(primary)?;
+        let recovery = if choice == 0x00 {
+            let (i, count) = length("secondary-ifp-packets")(i)?;
+            let mut rest = i;
+            for _ in 0..count {
+                let (r, ifp) = open_type(rest, "secondary ifp")?;
+                Ifp::parse(ifp)?;
+                rest = r;
             }
-            0x80 => {
-                // fec-npackets: an unconstrained INTEGER (a length, then that many octets).
-                let (i, n) = open_type(i, "fec-npackets")?;
-                if n.is_empty() || n.len() > 4 {
-                    return Err(Error::Truncated("fec-npackets"));
-                }
-                let span = n.iter().fold(0u32, |v, &b| v << 8 | u32::from(b));
-                let (i, entries) = length("fec-data")(i)?;
-                let mut rest = i;
-                for _ in 0..entries {
-                    rest = open_type(rest, "fec-data")?.0;
-                }
-                if !rest.is_empty() {
-                    return Err(Error::Trailing("fec-data", rest.len()));
-                }
-                Recovery::Fec { span, entries }
+            if !rest.is_empty() {
+                return Err(Error::Trailing("secondary-ifp-packets", rest.len()));
             }
-            other => return Err(Error::Recovery(other)),
+            Recovery::Redundancy(Secondaries { count, rest: i })
+        } else {
+            // 0x80, forward error correction.
+            // fec-npackets: an unconstrained INTEGER (a length, then that many octets).
+            let (i, n) = open_type(i, "fec-npackets")?;
+            if n.is_empty() || n.len() > 4 {
+                return Err(Error::Truncated("fec-npackets"));
+            }
+            let span = n.iter().fold(0u32, |v, &b| v << 8 | u32::from(b));
+            let (i, entries) = length("fec-data")(i)?;
+            let mut rest = i;
+            for _ in 0..entries {
+                rest = open_type(rest, "fec-data")?.0;
+            }
+            if !rest.is_empty() {
+                return Err(Error::Trailing("fec-data", rest.len()));
+            }
+            Recovery::Fec { span, entries }
         };
         Ok(Packet {
             seq,

@@ -300,8 +300,10 @@ impl Engine {
         if ts_ns < self.clock.saturating_sub(1_000_000_000) {
             self.out_of_order += 1;
         }
-        for tx in std::mem::take(&mut self.answered) {
-            self.transaction_done(tx, out);
+        if !self.answered.is_empty() {
+            for tx in std::mem::take(&mut self.answered) {
+                self.transaction_done(tx, out);
+            }
         }
         while let Some(peer) = self.peers.evicted() {
             out.peer(peer);
@@ -383,8 +385,10 @@ impl Engine {
         for group in self.transport.drain_icmp() {
             self.release_icmp(group, out);
         }
-        for tx in std::mem::take(&mut self.answered) {
-            self.transaction_done(tx, out);
+        if !self.answered.is_empty() {
+            for tx in std::mem::take(&mut self.answered) {
+                self.transaction_done(tx, out);
+            }
         }
         for tx in self.transactions.drain() {
             self.transaction_done(tx, out);
