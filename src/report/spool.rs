@@ -1,6 +1,7 @@
 //! A sorted spool: items a renderer produced in capture order (calls as they were finalized, streams
-//! as they ended), given back in report order, in bounded memory; and a [`Store`], items kept on disk
-//! and read back one at a time, for an interactive view of a run.
+//! as they ended), given back in report order, in bounded memory; [`Firsts`], the first few items by
+//! key of a list too long to print whole; and a [`Store`], items kept on disk and read back one at a
+//! time, for an interactive view of a run.
 //!
 //! Items are kept in memory up to a budget; past it they are sorted and written to a temporary file
 //! as a run, and at the end the runs and what is left in memory are merged by key (ties keep the order
@@ -60,6 +61,50 @@ pub(crate) struct Spool {
     temp: Option<Temp>,
     /// The first error writing a run (reported when the spool is drained).
     error: Option<io::Error>,
+}
+
+/// The first `cap` items by key of a list only partly printed (the call list, the healthy SIP peers):
+/// a max-heap with the last kept item on top, so an item that cannot be among them is known before
+/// it is rendered ([`Firsts::offer`]) and memory is `cap` items whatever the list's length.
+pub(crate) struct Firsts {
+    cap: usize,
+    heap: BinaryHeap<(Key, Vec<u8>)>,
+    offered: u64,
+}
+
+impl Firsts {
+    pub(crate) fn new(cap: usize) -> Firsts {
+        Firsts {
+            cap,
+            heap: BinaryHeap::new(),
+            offered: 0,
+        }
+    }
+
+    /// Keeps the item `render` makes if `key` is among the first `cap` so far; renders nothing
+    /// otherwise (`render` gives `None` when rendering failed).
+    pub(crate) fn offer(&mut self, key: Key, render: impl FnOnce() -> Option<Vec<u8>>) {
+        self.offered += 1;
+        if self.heap.len() >= self.cap && self.heap.peek().is_none_or(|(last, _)| key >= *last) {
+            return;
+        }
+        if let Some(item) = render() {
+            self.heap.push((key, item));
+            if self.heap.len() > self.cap {
+                self.heap.pop();
+            }
+        }
+    }
+
+    /// Items offered, kept or not.
+    pub(crate) fn offered(&self) -> u64 {
+        self.offered
+    }
+
+    /// The kept items, by key.
+    pub(crate) fn into_sorted(self) -> Vec<(Key, Vec<u8>)> {
+        self.heap.into_sorted_vec()
+    }
 }
 
 impl Spool {

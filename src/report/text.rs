@@ -4,12 +4,11 @@
 //! Every string that comes from a capture goes through [`escape`], so a crafted capture cannot drive
 //! the terminal.
 
-use std::collections::BinaryHeap;
 use std::io::{self, Write};
 
 use super::format::rfc3339;
 use super::json::{link_type_name, wireshark_filter};
-use super::spool::Spool;
+use super::spool::{Firsts, Spool};
 use super::text_items::Items;
 use super::words::{
     clock, clock_s, clock_span, duration_or_dash, duration_pattern_what, fax_line, interval,
@@ -76,8 +75,8 @@ pub struct Writer<W: Write> {
     /// Only the call list (`callscope calls`), every row.
     list_only: bool,
     rows: Spool,
-    /// The first rows by call index, when the list is capped (a max-heap: the last row on top).
-    first_rows: BinaryHeap<(usize, Vec<u8>)>,
+    /// The first rows by call index, when the list is capped.
+    first_rows: Firsts,
     /// Rows the list would have without its cap.
     listed: u64,
     verdicts: Spool,
@@ -96,7 +95,7 @@ impl<W: Write> Writer<W> {
             options,
             list_only: false,
             rows: Spool::default(),
-            first_rows: BinaryHeap::new(),
+            first_rows: Firsts::new(LIST_ROWS),
             listed: 0,
             verdicts: Spool::default(),
             unlinked: Spool::default(),
@@ -116,13 +115,21 @@ impl<W: Write> Writer<W> {
     }
 
     fn render(&mut self, f: impl FnOnce(&mut Vec<u8>) -> io::Result<()>) -> Option<Vec<u8>> {
-        let mut buf = Vec::new();
-        match f(&mut buf) {
-            Ok(()) => Some(buf),
-            Err(e) => {
-                self.error.get_or_insert(e);
-                None
-            }
+        render_noting(&mut self.error, f)
+    }
+}
+
+/// Renders into a buffer, keeping the first error (for the report's result) in `error`.
+fn render_noting(
+    error: &mut Option<io::Error>,
+    f: impl FnOnce(&mut Vec<u8>) -> io::Result<()>,
+) -> Option<Vec<u8>> {
+    let mut buf = Vec::new();
+    match f(&mut buf) {
+        Ok(()) => Some(buf),
+        Err(e) => {
+            error.get_or_insert(e);
+            None
         }
     }
 }
@@ -134,15 +141,15 @@ impl<W: Write> Sink for Writer<W> {
         let worst = d.worst();
         if !(options.only_failed && worst.is_none_or(|w| w > Severity::Warning)) {
             self.listed += 1;
-            if let Some(row) = self.render(|b| write_row(d, &options, b)) {
-                if self.list_only || options.all {
-                    self.rows.push((d.index as u64, 0), row);
-                } else {
-                    self.first_rows.push((d.index, row));
-                    if self.first_rows.len() > LIST_ROWS {
-                        self.first_rows.pop();
-                    }
+            let key = (d.index as u64, 0);
+            if self.list_only || options.all {
+                if let Some(row) = self.render(|b| write_row(d, &options, b)) {
+                    self.rows.push(key, row);
                 }
+            } else {
+                let error = &mut self.error;
+                self.first_rows
+                    .offer(key, || render_noting(error, |b| write_row(d, &options, b)));
             }
         }
         if let (Some(worst), false, true) = (worst, self.list_only, options.all) {
@@ -221,7 +228,7 @@ impl<W: Write + Send> Output for Writer<W> {
         if self.calls > 0 {
             writeln!(out)?;
             write_list_header(out)?;
-            let first = std::mem::take(&mut self.first_rows).into_sorted_vec();
+            let first = std::mem::replace(&mut self.first_rows, Firsts::new(0)).into_sorted();
             let more = self.listed.saturating_sub(rows.len() + first.len() as u64);
             rows.drain(|row| out.write_all(row))?;
             for (_, row) in &first {

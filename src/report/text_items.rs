@@ -1,12 +1,13 @@
 //! The terminal report's sections for what is SIP but not a call: registration bindings (one line
-//! each, findings under the failed ones), the SIP peer pairs (a health table), and the other
+//! each, findings under the failed ones), the SIP peer pairs (a health table: those with findings
+//! and the first [`LIST_ROWS`] healthy ones, every pair with `--all`), and the other
 //! transactions that have a finding, and the DNS lookups that failed without explaining a call. Rendered as they arrive into spools (bounded memory), written
 //! after the calls.
 
 use std::io::{self, Write};
 
-use super::spool::Spool;
-use super::text::{escape, Options};
+use super::spool::{Firsts, Spool};
+use super::text::{escape, Options, LIST_ROWS};
 use crate::correlate::dns::Lookup;
 use crate::correlate::peers::Peer;
 use crate::correlate::registrations::Registration;
@@ -15,12 +16,14 @@ use crate::diagnose::{Diagnosed, Finding};
 use crate::words::{frames_list, plural};
 
 /// The sections, as rendered so far.
-#[derive(Default)]
 pub(super) struct Items {
     registrations: Spool,
     registrations_failed: u64,
+    /// The pairs with findings (every pair with `--all`).
     peers: Spool,
     peers_failing: u64,
+    /// The first healthy pairs, by first frame (a busy trunk has one for every host that called).
+    peers_healthy: Firsts,
     transactions: Spool,
     /// Transactions with no finding (counted, not listed).
     transactions_fine: u64,
@@ -173,6 +176,21 @@ fn render(f: impl FnOnce(&mut Vec<u8>) -> io::Result<()>) -> Option<Vec<u8>> {
     f(&mut buf).ok().map(|()| buf)
 }
 
+impl Default for Items {
+    fn default() -> Items {
+        Items {
+            registrations: Spool::default(),
+            registrations_failed: 0,
+            peers: Spool::default(),
+            peers_failing: 0,
+            peers_healthy: Firsts::new(LIST_ROWS),
+            transactions: Spool::default(),
+            transactions_fine: 0,
+            dns_failures: Spool::default(),
+        }
+    }
+}
+
 impl Items {
     pub(super) fn registration(&mut self, d: &Diagnosed<Registration>, options: &Options) {
         self.registrations_failed += u64::from(!d.findings.is_empty());
@@ -182,9 +200,15 @@ impl Items {
     }
 
     pub(super) fn peer(&mut self, d: &Diagnosed<Peer>, options: &Options) {
+        let key = (d.first_frame, 0);
+        if d.findings.is_empty() && !options.all {
+            self.peers_healthy
+                .offer(key, || render(|out| peer(d, options, out)));
+            return;
+        }
         self.peers_failing += u64::from(!d.findings.is_empty());
         if let Some(b) = render(|out| peer(d, options, out)) {
-            self.peers.push((d.first_frame, 0), b);
+            self.peers.push(key, b);
         }
     }
 
@@ -205,7 +229,7 @@ impl Items {
     }
 
     /// Writes the sections that have anything in them.
-    pub(super) fn write(self, out: &mut impl Write) -> io::Result<()> {
+    pub(super) fn write(mut self, out: &mut impl Write) -> io::Result<()> {
         if self.registrations.len() > 0 {
             writeln!(
                 out,
@@ -223,14 +247,28 @@ impl Items {
             )?;
             self.transactions.drain(|b| out.write_all(b))?;
         }
-        if self.peers.len() > 0 {
+        let healthy = self.peers_healthy.offered();
+        let pairs = self.peers.len() + healthy;
+        if pairs > 0 {
             writeln!(
                 out,
                 "\nSIP peers (client → server): {}, {} with findings",
-                plural(self.peers.len(), "pair"),
+                plural(pairs, "pair"),
                 self.peers_failing
             )?;
+            let shown = std::mem::replace(&mut self.peers_healthy, Firsts::new(0)).into_sorted();
+            let more = healthy - shown.len() as u64;
+            for (key, b) in shown {
+                self.peers.push(key, b);
+            }
             self.peers.drain(|b| out.write_all(b))?;
+            if more > 0 {
+                writeln!(
+                    out,
+                    "  ... {more} more {} without findings (--all lists every pair; --json has them all)",
+                    if more == 1 { "pair" } else { "pairs" }
+                )?;
+            }
         }
         if self.dns_failures.len() > 0 {
             writeln!(

@@ -178,6 +178,58 @@ fn the_load_test_reads_as_a_handful_of_patterns() {
     assert!(text.contains("  ... 1261 more calls (--all lists every call"));
 }
 
+/// A busy trunk's peer table: 400 generated calls, each from its own host, and the lab's OPTIONS
+/// keep-alive capture (three of its four pairs fail). The text lists every pair with a finding and
+/// the first 50 healthy ones by first frame, then says how many more there are; `--all` lists
+/// every pair.
+#[test]
+fn a_busy_trunk_lists_the_failing_peers_and_the_first_healthy_ones() {
+    let spec = support::synth::Spec {
+        calls: 400,
+        media_ms: 0,
+        spacing_ms: 20,
+        ..support::synth::Spec::default()
+    };
+    let mut bytes = Vec::new();
+    support::synth::generate(&spec, &mut bytes).expect("generate into memory");
+    let keepalives = CaptureFile::open(Path::new("testdata/lab/options-keepalive.pcap"))
+        .expect("the lab capture");
+    let analysis = support::analyze_with(&[support::open(bytes), keepalives], 1 << 20, 2);
+    let failing = analysis
+        .peers
+        .iter()
+        .filter(|p| !p.findings.is_empty())
+        .count();
+    assert_eq!((analysis.peers.len(), failing), (404, 3));
+    let report = |all: bool| {
+        let options = callscope::report::text::Options {
+            all,
+            ..Default::default()
+        };
+        let mut text = Vec::new();
+        callscope::report::text::write(&analysis, &options, &mut text).expect("write to a Vec");
+        String::from_utf8(text).expect("UTF-8 text")
+    };
+    let pair_rows = |text: &str| {
+        let section = &text[text.find("SIP peers (client → server)").expect("the peers")..];
+        let section = section.lines().skip(1).take_while(|l| !l.is_empty());
+        // A pair's row is indented two spaces (its findings six), the closing count three dots.
+        section
+            .filter(|l| l.starts_with("  ") && !l.starts_with("   ") && !l.starts_with("  ..."))
+            .count()
+    };
+    let text = report(false);
+    assert!(text.contains("SIP peers (client → server): 404 pairs, 3 with findings"));
+    assert_eq!(pair_rows(&text), 3 + 50);
+    assert!(
+        text.contains("  ... 351 more pairs without findings (--all lists every pair"),
+        "{text}"
+    );
+    let all = report(true);
+    assert_eq!(pair_rows(&all), 404);
+    assert!(!all.contains("more pairs without findings"));
+}
+
 /// The reports of each two-point recording analysed with `--at`, as `points__<scenario>.*`.
 #[test]
 fn two_point_reports_match_snapshots() {

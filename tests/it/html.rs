@@ -10,9 +10,7 @@ use callscope::report::html::{self, PAGE_ROWS};
 use callscope::Analysis;
 
 use crate::support;
-
-#[path = "../../examples/synth/mod.rs"]
-mod synth;
+use crate::support::synth;
 
 fn analyze_file(path: &str) -> Analysis {
     let file = CaptureFile::open(Path::new(path)).expect("a testdata capture");

@@ -1,7 +1,10 @@
 //! Test-only builders: packets and small captures made in memory; `expected` for the expected data
-//! in testdata/expected/, `optional` for what a bare clone may lack.
+//! in testdata/expected/, `optional` for what a bare clone may lack, `synth` the benchmark's
+//! generator of many calls.
 pub mod expected;
 pub mod optional;
+#[path = "../../../examples/synth/mod.rs"]
+pub mod synth;
 
 use callscope::capture::write::PcapWriter;
 use callscope::capture::CaptureFile;
