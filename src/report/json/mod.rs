@@ -219,6 +219,7 @@ use crate::diagnose::{Diagnosed, DiagnosedCall, Finding, Pattern, Severity, Sink
 use crate::proto::tls;
 
 mod dns;
+mod pretty;
 mod transport;
 mod writer;
 pub use writer::{write, write_ndjson, NdjsonWriter, Writer};

@@ -1,5 +1,5 @@
 //! The writers: the report document streamed as calls finish (items spooled in their order and
-//! written at the end), NDJSON a call a line, and the pretty layout they share.
+//! written at the end) in the pretty layout of [`super::pretty`], and NDJSON a call a line.
 
 use super::transport::{connection, icmp, MAX_CONNECTIONS};
 use super::*;
@@ -60,93 +60,9 @@ fn code_key(code: &str) -> u64 {
     u64::from_be_bytes(b)
 }
 
-/// `value` pretty-printed (two spaces a level, as `serde_json::to_vec_pretty`) as it sits at `depth`
-/// levels inside the report: every line after the first indented to that depth.
+/// `value` pretty-printed as it sits at `depth` levels inside the report (see [`super::pretty`]).
 fn nested(value: &impl Serialize, depth: usize) -> io::Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(2048);
-    let mut ser = serde_json::Serializer::with_formatter(
-        &mut out,
-        Nested {
-            depth,
-            has_value: false,
-        },
-    );
-    value.serialize(&mut ser)?;
-    Ok(out)
-}
-
-/// serde_json's pretty layout, starting `depth` levels in (so an item of a top-level array is written
-/// in place, not re-indented afterwards).
-struct Nested {
-    depth: usize,
-    has_value: bool,
-}
-
-/// `,` and a line break before spaces enough for any depth the report reaches (deeper lines are
-/// written in pieces): a separator and its indentation go out in one write.
-const BREAK: &[u8; 66] = b",\n                                                                ";
-
-impl Nested {
-    /// A line break indented to the depth, after a comma if `comma`.
-    fn newline<W: ?Sized + Write>(&self, w: &mut W, comma: bool) -> io::Result<()> {
-        let from = usize::from(!comma);
-        let mut n = self.depth * 2;
-        let k = n.min(BREAK.len() - 2);
-        w.write_all(&BREAK[from..2 + k])?;
-        n -= k;
-        while n > 0 {
-            let k = n.min(BREAK.len() - 2);
-            w.write_all(&BREAK[2..2 + k])?;
-            n -= k;
-        }
-        Ok(())
-    }
-
-    fn open<W: ?Sized + Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
-        self.depth += 1;
-        self.has_value = false;
-        w.write_all(bracket)
-    }
-
-    fn close<W: ?Sized + Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
-        self.depth -= 1;
-        if self.has_value {
-            self.newline(w, false)?;
-        }
-        w.write_all(bracket)
-    }
-}
-
-impl serde_json::ser::Formatter for Nested {
-    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.open(w, b"[")
-    }
-    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.close(w, b"]")
-    }
-    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
-        self.newline(w, !first)
-    }
-    fn end_array_value<W: ?Sized + Write>(&mut self, _: &mut W) -> io::Result<()> {
-        self.has_value = true;
-        Ok(())
-    }
-    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.open(w, b"{")
-    }
-    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.close(w, b"}")
-    }
-    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
-        self.newline(w, !first)
-    }
-    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        w.write_all(b": ")
-    }
-    fn end_object_value<W: ?Sized + Write>(&mut self, _: &mut W) -> io::Result<()> {
-        self.has_value = true;
-        Ok(())
-    }
+    Ok(super::pretty::to_vec(value, depth)?)
 }
 
 /// The JSON report, written as the run goes: items are kept rendered in spools (in bounded memory)
@@ -340,7 +256,7 @@ impl<W: Write + Send> Output for Writer<W> {
                 .collect(),
         };
         // The head object without its closing brace, then the arrays.
-        let mut head = serde_json::to_vec_pretty(&head)?;
+        let mut head = nested(&head, 0)?;
         // Pretty output ends with the object's closing "\n}".
         head.truncate(head.len().saturating_sub(2));
         self.out.write_all(&head)?;
@@ -453,26 +369,4 @@ pub fn write_ndjson(analysis: &Analysis, out: impl Write + Send) -> io::Result<(
 /// Writes the report of a collected analysis as pretty-printed JSON followed by a newline.
 pub fn write(analysis: &Analysis, out: impl Write + Send) -> io::Result<()> {
     analysis.replay(&mut Writer::new(out))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::nested;
-
-    #[test]
-    fn nested_layout_is_serde_jsons_pretty_one_moved_in() {
-        let v = serde_json::json!({
-            "a": [], "b": {}, "c": [1, {"d": [null, "x"], "e": {}}], "f": {"g": [[]], "h": 1.5},
-        });
-        let pretty = serde_json::to_string_pretty(&v).expect("serialises");
-        assert_eq!(
-            String::from_utf8(nested(&v, 0).expect("serialises")).expect("UTF-8"),
-            pretty
-        );
-        let moved = pretty.replace('\n', "\n    ");
-        assert_eq!(
-            String::from_utf8(nested(&v, 2).expect("serialises")).expect("UTF-8"),
-            moved
-        );
-    }
 }
