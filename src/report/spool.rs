@@ -1,5 +1,5 @@
 //! A sorted spool: items a renderer produced in capture order (calls as they were finalized, streams
-//! as they ended), given back in report order, in bounded memory; [`Firsts`], the first few items by
+//! as they ended), given back in report order, in bounded memory; `Firsts`, the first few items by
 //! key of a list too long to print whole; and a [`Store`], items kept on disk and read back one at a
 //! time, for an interactive view of a run.
 //!
