@@ -363,8 +363,15 @@ pub(super) fn udp_payload(
 ) {
     let payload = d.payload;
     let (src, dst, sender) = (d.src, d.dst, d.sender);
+    // A first byte of RTP or RTCP (version 2: 0x80 to 0xbf) is none of HEP's ("HEP3", 1 or 2),
+    // SIP's (ASCII, after line breaks) or STUN's (top bits 00): most of a call's datagrams skip
+    // those checks.
+    let version2 = matches!(payload.first(), Some(0x80..=0xbf));
     let on_hep_port = || hep_ports.contains(&src.port()) || hep_ports.contains(&dst.port());
-    if hep::looks_like_hep3(payload) || (matches!(payload.first(), Some(1 | 2)) && on_hep_port()) {
+    let hep = || {
+        hep::looks_like_hep3(payload) || (matches!(payload.first(), Some(1 | 2)) && on_hep_port())
+    };
+    if !version2 && hep() {
         match hep::parse(payload) {
             Ok((packet, _)) => {
                 hep_packet(&packet, d, sinks.sip_errors, sinks.counts, push);
@@ -391,7 +398,7 @@ pub(super) fn udp_payload(
             return;
         }
     }
-    if sip::looks_like_sip(payload) {
+    if !version2 && sip::looks_like_sip(payload) {
         Message::parse_all(
             payload,
             d.frames,
@@ -402,7 +409,7 @@ pub(super) fn udp_payload(
             sip_errors,
             &mut |m| push(Kind::Sip(Arc::new(m), Some(sender))),
         );
-    } else if stun::looks_like_stun(payload) {
+    } else if !version2 && stun::looks_like_stun(payload) {
         if let Ok(msg) = stun::Message::new_checked(payload) {
             let class = match msg.class() {
                 stun::Class::Request => StunClass::Request,
