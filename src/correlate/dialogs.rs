@@ -66,6 +66,51 @@ struct Signature {
     cseq: Option<(u32, Method)>,
 }
 
+/// A direction of a Call-ID's messages: source, destination.
+type Direction = (SocketAddr, SocketAddr);
+
+/// Directions a Call-ID keeps its last signatures in a list for, before a map.
+const FEW_DIRECTIONS: usize = 8;
+
+/// The last message's signature per direction. Most Call-IDs go both ways between two hosts: a
+/// list of exactly their directions (240 bytes for two, where a map took 500; a finalized Call-ID
+/// keeps it for [`TOMBSTONE_NS`]), and a map once there are more than [`FEW_DIRECTIONS`], so that
+/// many directions cost no more per message than a map.
+enum Last {
+    Few(Vec<(Direction, Signature)>),
+    /// Boxed: the list's 24 bytes are the size of a tombstone's value.
+    Many(Box<FxHashMap<Direction, Signature>>),
+}
+
+impl Default for Last {
+    fn default() -> Self {
+        Last::Few(Vec::new())
+    }
+}
+
+impl Last {
+    /// Remembers `signature` as the last in `direction`; the one before it there.
+    fn insert(&mut self, direction: Direction, signature: Signature) -> Option<Signature> {
+        let list = match self {
+            Last::Many(map) => return map.insert(direction, signature),
+            Last::Few(list) => list,
+        };
+        if let Some((_, s)) = list.iter_mut().find(|(d, _)| *d == direction) {
+            return Some(std::mem::replace(s, signature));
+        }
+        if list.len() < FEW_DIRECTIONS {
+            // Exactly the directions seen, not the four a first push reserves.
+            list.reserve_exact(1);
+            list.push((direction, signature));
+        } else {
+            let mut map: FxHashMap<Direction, Signature> = list.drain(..).collect();
+            map.insert(direction, signature);
+            *self = Last::Many(Box::new(map));
+        }
+        None
+    }
+}
+
 /// The request's method or the response's status.
 #[derive(Clone, PartialEq, Eq)]
 enum What {
@@ -232,8 +277,7 @@ pub struct Group {
     /// The call's 0-based index in the call list, once an INVITE made the group a call.
     pub index: Option<usize>,
     pub messages: Vec<Seen>,
-    /// The last message's signature per direction (source, destination).
-    last: FxHashMap<(SocketAddr, SocketAddr), Signature>,
+    last: Last,
     pub progress: Progress,
     /// The deadline its queue entry carries.
     queued: i64,
@@ -241,7 +285,7 @@ pub struct Group {
 
 /// What a finalized Call-ID leaves behind for a while.
 struct Tomb {
-    last: FxHashMap<(SocketAddr, SocketAddr), Signature>,
+    last: Last,
 }
 
 /// Where a message went.
@@ -322,7 +366,7 @@ impl Dialogs {
                     call_id: msg.call_id.clone(),
                     index: None,
                     messages: Vec::new(),
-                    last: FxHashMap::default(),
+                    last: Last::default(),
                     progress: Progress::default(),
                     queued: i64::MAX,
                 });
@@ -490,11 +534,7 @@ fn signature(msg: &Message) -> Option<Signature> {
 
 /// Whether `msg` repeats the previous message in its direction; remembers it. Provisional responses
 /// are remembered but never count as a resend.
-fn resent(
-    last: &mut FxHashMap<(SocketAddr, SocketAddr), Signature>,
-    msg: &Message,
-    signature: Option<Signature>,
-) -> bool {
+fn resent(last: &mut Last, msg: &Message, signature: Option<Signature>) -> bool {
     let Some(signature) = signature else {
         return false;
     };
@@ -611,6 +651,28 @@ mod tests {
         let late = resp(9001, 4500.0, APP, CALLER, 200, Method::Bye, 2);
         assert_eq!(d.push(late), Placed::Counted);
         assert_eq!((d.stats.late, d.stats.resent, d.open()), (1, 1, 0));
+    }
+
+    #[test]
+    fn the_last_signatures_of_many_directions_move_to_a_map_and_stay_whole() {
+        let mut last = Last::default();
+        let sig = |seq| Signature {
+            what: What::Request(Method::Invite),
+            cseq: Some((seq, Method::Invite)),
+        };
+        let dir = |port: u16| {
+            let src = SocketAddr::from(([192, 0, 2, 1], port));
+            (src, SocketAddr::from(([192, 0, 2, 2], 5060)))
+        };
+        for port in 0..20 {
+            assert!(last.insert(dir(port), sig(1)).is_none());
+            let few = usize::from(port) < FEW_DIRECTIONS;
+            assert_eq!(matches!(last, Last::Few(_)), few, "{port} directions");
+        }
+        for port in 0..20 {
+            assert!(last.insert(dir(port), sig(2)) == Some(sig(1)));
+        }
+        assert_eq!(std::mem::size_of::<Tomb>(), 24);
     }
 
     #[test]

@@ -4,11 +4,12 @@
 //!
 //! The table keeps two such lists: the pair rows (touched by every event of their pair) and the
 //! keep-alive pings waiting for their pong (in the order they were sent). A value names its own key
-//! ([`Keyed`]), so the key is not stored twice in a slot.
+//! ([`Keyed`]), so the key is not stored at all in the index: an entry there is a slot number and
+//! the key's hash, 8 bytes (a hash map from key to slot took 56 per entry for a pair's key).
 
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash};
 
-use rustc_hash::FxHashMap;
+use rustc_hash::FxBuildHasher;
 
 /// No slot: the end of the list.
 const NIL: u32 = u32::MAX;
@@ -31,7 +32,7 @@ struct Slot<V> {
 
 /// Values by key, least recently active first; see the module doc.
 pub(super) struct Rows<V: Keyed> {
-    index: FxHashMap<V::Key, u32>,
+    index: Index,
     slots: Vec<Slot<V>>,
     free: Vec<u32>,
     /// The least and the most recently active slot.
@@ -42,7 +43,7 @@ pub(super) struct Rows<V: Keyed> {
 impl<V: Keyed> Default for Rows<V> {
     fn default() -> Self {
         Rows {
-            index: FxHashMap::default(),
+            index: Index::default(),
             slots: Vec::new(),
             free: Vec::new(),
             oldest: NIL,
@@ -53,7 +54,30 @@ impl<V: Keyed> Default for Rows<V> {
 
 impl<V: Keyed> Rows<V> {
     pub(super) fn len(&self) -> usize {
-        self.index.len()
+        self.index.len
+    }
+
+    /// The index bucket of `key`, if it is stored.
+    fn find(&self, key: &V::Key) -> Option<usize> {
+        let hash = hash(key);
+        for (b, entry) in self.index.probe(hash) {
+            let e = entry?;
+            if e.hash == hash && self.key_at(e.slot) == Some(*key) {
+                return Some(b);
+            }
+        }
+        None
+    }
+
+    fn key_at(&self, slot: u32) -> Option<V::Key> {
+        let value = self.slots.get(slot as usize)?.value.as_ref()?;
+        Some(value.key())
+    }
+
+    /// The slot of `key`, if it is stored.
+    fn slot(&self, key: &V::Key) -> Option<u32> {
+        let b = self.find(key)?;
+        Some(self.index.buckets[b].slot)
     }
 
     /// Takes slot `i` off the list.
@@ -87,12 +111,12 @@ impl<V: Keyed> Rows<V> {
     }
 
     pub(super) fn contains(&self, key: &V::Key) -> bool {
-        self.index.contains_key(key)
+        self.find(key).is_some()
     }
 
     /// The value under `key`, made the most recently active (at `now`).
     pub(super) fn touch(&mut self, key: &V::Key, now: i64) -> Option<&mut V> {
-        let i = *self.index.get(key)?;
+        let i = self.slot(key)?;
         self.unlink(i);
         self.link_newest(i, now);
         self.slots[i as usize].value.as_mut()
@@ -117,24 +141,26 @@ impl<V: Keyed> Rows<V> {
                 i
             }
         };
-        self.index.insert(key, i);
+        self.index.insert(hash(&key), i);
         self.link_newest(i, now);
         self.slots[i as usize].value.as_mut().expect("just stored")
     }
 
     fn take(&mut self, i: u32) -> V {
+        let key = self.key_at(i).expect("a slot on the list holds a value");
+        if let Some(b) = self.find(&key) {
+            self.index.remove(b);
+        }
         self.unlink(i);
         self.free.push(i);
-        let value = self.slots[i as usize]
+        self.slots[i as usize]
             .value
             .take()
-            .expect("a slot on the list holds a value");
-        self.index.remove(&value.key());
-        value
+            .expect("a slot on the list holds a value")
     }
 
     pub(super) fn remove(&mut self, key: &V::Key) -> Option<V> {
-        let i = *self.index.get(key)?;
+        let i = self.slot(key)?;
         Some(self.take(i))
     }
 
@@ -149,6 +175,93 @@ impl<V: Keyed> Rows<V> {
             NIL => None,
             i => Some(self.take(i)),
         }
+    }
+}
+
+/// The hash of a key as the index keeps it.
+fn hash<K: Hash>(key: &K) -> u32 {
+    // The upper half of Fx's product spread once more: both the bucket (low bits) and the
+    // comparison before the key come from it.
+    let h = FxBuildHasher.hash_one(key);
+    (h.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as u32
+}
+
+/// An index entry: a slot and its key's hash.
+#[derive(Clone, Copy)]
+struct Entry {
+    slot: u32,
+    hash: u32,
+}
+
+/// An empty bucket.
+const EMPTY: Entry = Entry { slot: NIL, hash: 0 };
+
+/// Slots by key hash: open addressing with linear probing in a power-of-two table at most half
+/// full, entries removed by shifting back the ones after them (so no tombstones).
+#[derive(Default)]
+struct Index {
+    buckets: Vec<Entry>,
+    len: usize,
+}
+
+impl Index {
+    fn mask(&self) -> usize {
+        self.buckets.len().wrapping_sub(1)
+    }
+
+    /// The buckets from `hash`'s own on, each with its entry (`None` if empty): a key is in one of
+    /// them before the first empty one, or not stored.
+    fn probe(&self, hash: u32) -> impl Iterator<Item = (usize, Option<Entry>)> + '_ {
+        let mask = self.mask();
+        let start = hash as usize & mask;
+        (0..self.buckets.len()).map(move |n| {
+            let b = (start + n) & mask;
+            let e = self.buckets[b];
+            (b, (e.slot != NIL).then_some(e))
+        })
+    }
+
+    /// Stores `slot` under `hash` (its key is not stored yet).
+    fn insert(&mut self, hash: u32, slot: u32) {
+        if (self.len + 1) * 2 > self.buckets.len() {
+            let size = (self.buckets.len() * 2).max(8);
+            let old = std::mem::replace(&mut self.buckets, vec![EMPTY; size]);
+            for e in old.into_iter().filter(|e| e.slot != NIL) {
+                self.place(e);
+            }
+        }
+        self.place(Entry { slot, hash });
+        self.len += 1;
+    }
+
+    /// Puts `e` in the first empty bucket from its own (the table is at most half full).
+    fn place(&mut self, e: Entry) {
+        let empty = self.probe(e.hash).find(|(_, entry)| entry.is_none());
+        if let Some((b, _)) = empty {
+            self.buckets[b] = e;
+        }
+    }
+
+    /// Empties bucket `b`, moving back the entries after it that their probe would no longer reach.
+    fn remove(&mut self, b: usize) {
+        let mask = self.mask();
+        let mut hole = b;
+        let mut next = b;
+        loop {
+            next = (next + 1) & mask;
+            let e = self.buckets[next];
+            if e.slot == NIL {
+                break;
+            }
+            // `e` may fill the hole when its own bucket is not between the hole and it.
+            let home = e.hash as usize & mask;
+            if next.wrapping_sub(home) & mask >= next.wrapping_sub(hole) & mask {
+                self.buckets[hole] = e;
+                hole = next;
+            }
+        }
+        self.buckets[hole] = EMPTY;
+        self.len -= 1;
     }
 }
 
@@ -190,6 +303,47 @@ mod tests {
         rows.touch(&1, 70).expect("row 1").1 = "y";
         assert_eq!(rows.len(), 3);
         assert_eq!(order(&mut rows), [(4, 40), (2, 50), (1, 70)]);
+    }
+
+    /// A value keyed by a number.
+    struct Num(u32);
+
+    impl Keyed for Num {
+        type Key = u32;
+        fn key(&self) -> u32 {
+            self.0
+        }
+    }
+
+    #[test]
+    fn the_index_finds_every_key_through_growth_and_removals() {
+        let mut rows: Rows<Num> = Rows::default();
+        let mut held = std::collections::BTreeSet::new();
+        // Keys inserted and removed in a scrambled order, so runs of probes form and are broken up.
+        for step in 0..20_000u32 {
+            let key = step.wrapping_mul(2_654_435_761) % 3_000;
+            if held.remove(&key) {
+                assert_eq!(rows.remove(&key).map(|n| n.0), Some(key));
+            } else {
+                rows.insert(Num(key), i64::from(step));
+                held.insert(key);
+            }
+            if step % 997 == 0 {
+                for k in 0..3_000 {
+                    assert_eq!(
+                        rows.contains(&k),
+                        held.contains(&k),
+                        "key {k} at step {step}"
+                    );
+                }
+            }
+        }
+        assert_eq!(rows.len(), held.len());
+        assert!(rows.index.buckets.len() >= 2 * rows.len());
+        while let Some(n) = rows.pop_oldest() {
+            assert!(held.remove(&n.0));
+        }
+        assert!(held.is_empty() && rows.index.len == 0);
     }
 
     #[test]
