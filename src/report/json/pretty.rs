@@ -13,12 +13,21 @@ use serde_json::Error;
 /// `value` laid out as it sits `depth` levels inside the report: every line after the first
 /// indented to that depth.
 pub(super) fn to_vec(value: &impl Serialize, depth: usize) -> Result<Vec<u8>, Error> {
+    let mut out = Vec::new();
+    write(value, depth, &mut out)?;
+    Ok(out)
+}
+
+/// [`to_vec`] appended to `out` (a buffer reused item after item, so that what is kept can be an
+/// exact-size copy).
+pub(super) fn write(value: &impl Serialize, depth: usize, out: &mut Vec<u8>) -> Result<(), Error> {
     let mut ser = Pretty {
-        out: Vec::with_capacity(2048),
+        out: std::mem::take(out),
         depth,
     };
-    value.serialize(&mut ser)?;
-    Ok(ser.out)
+    let written = value.serialize(&mut ser);
+    *out = ser.out;
+    written
 }
 
 /// A comma, a line break and more spaces than most lines need: a break and its indentation go out

@@ -82,6 +82,8 @@ pub struct Writer<W: Write> {
     dns_failures: Spool,
     /// The first error rendering an item (reported by `finish`).
     error: Option<io::Error>,
+    /// Where items are rendered before they are spooled.
+    scratch: Vec<u8>,
 }
 
 impl<W: Write> Writer<W> {
@@ -100,16 +102,22 @@ impl<W: Write> Writer<W> {
             transactions: Spool::default(),
             dns_failures: Spool::default(),
             error: None,
+            scratch: Vec::new(),
         }
     }
 
+    /// Renders an item into the scratch buffer and spools an exact-size copy: the spool's memory
+    /// budget counts what its items hold.
     fn keep(&mut self, which: fn(&mut Self) -> &mut Spool, key: Key, value: &impl Serialize) {
-        match nested(value, 2) {
-            Ok(bytes) => which(self).push(key, bytes),
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        match super::pretty::write(value, 2, &mut scratch) {
+            Ok(()) => which(self).push(key, scratch.as_slice().to_vec()),
             Err(e) => {
-                self.error.get_or_insert(e);
+                self.error.get_or_insert(e.into());
             }
         }
+        self.scratch = scratch;
     }
 
     /// Writes `"name": [items]` from a spool, then `,` unless it is the last field.
