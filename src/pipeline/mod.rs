@@ -45,7 +45,10 @@ pub type FrameFilter = dyn Fn(u32, &[u8]) -> bool + Send + Sync;
 pub struct Options {
     /// Bytes of capture per unit of parallel work.
     pub chunk_size: usize,
-    /// Chunks decoded at once per thread before their outputs are folded (bounds memory).
+    /// Chunks decoded at once per thread before their outputs are folded (bounds memory). Two by
+    /// default: on 2 cores, four kept more chunk outputs in flight and left a longer last window
+    /// for the fold alone, one made the windows' hand-overs too frequent (measured on 10 k short
+    /// calls and on 940 long ones).
     pub window_per_thread: usize,
     /// The number the first frame gets (1 as in Wireshark; more when analysing a later window of a
     /// live capture).
@@ -67,7 +70,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             chunk_size: 4 << 20,
-            window_per_thread: 4,
+            window_per_thread: 2,
             first_frame: 1,
             frame_filter: None,
             hep_ports: vec![HEP_PORT],
