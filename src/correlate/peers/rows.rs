@@ -4,11 +4,13 @@
 //!
 //! The table keeps two such lists: the pair rows (touched by every event of their pair) and the
 //! keep-alive pings waiting for their pong (in the order they were sent). A value names its own key
-//! ([`Keyed`]), so the key is not stored at all in the index: an entry there is a slot number and
-//! the key's hash, 8 bytes (a hash map from key to slot took 56 per entry for a pair's key).
+//! ([`Keyed`]), so the key is not stored at all in the index: a `hashbrown::HashTable` of slot
+//! numbers, about 5 bytes an entry (a hash map from key to slot took 56 per entry for a pair's key),
+//! hashed and compared through the values the slots hold.
 
 use std::hash::{BuildHasher, Hash};
 
+use hashbrown::HashTable;
 use rustc_hash::FxBuildHasher;
 
 /// No slot: the end of the list.
@@ -32,7 +34,8 @@ struct Slot<V> {
 
 /// Values by key, least recently active first; see the module doc.
 pub(super) struct Rows<V: Keyed> {
-    index: Index,
+    /// Slot numbers, by the hash of the key of the value in the slot.
+    index: HashTable<u32>,
     slots: Vec<Slot<V>>,
     free: Vec<u32>,
     /// The least and the most recently active slot.
@@ -43,7 +46,7 @@ pub(super) struct Rows<V: Keyed> {
 impl<V: Keyed> Default for Rows<V> {
     fn default() -> Self {
         Rows {
-            index: Index::default(),
+            index: HashTable::new(),
             slots: Vec::new(),
             free: Vec::new(),
             oldest: NIL,
@@ -54,19 +57,7 @@ impl<V: Keyed> Default for Rows<V> {
 
 impl<V: Keyed> Rows<V> {
     pub(super) fn len(&self) -> usize {
-        self.index.len
-    }
-
-    /// The index bucket of `key`, if it is stored.
-    fn find(&self, key: &V::Key) -> Option<usize> {
-        let hash = hash(key);
-        for (b, entry) in self.index.probe(hash) {
-            let e = entry?;
-            if e.hash == hash && self.key_at(e.slot) == Some(*key) {
-                return Some(b);
-            }
-        }
-        None
+        self.index.len()
     }
 
     fn key_at(&self, slot: u32) -> Option<V::Key> {
@@ -76,8 +67,9 @@ impl<V: Keyed> Rows<V> {
 
     /// The slot of `key`, if it is stored.
     fn slot(&self, key: &V::Key) -> Option<u32> {
-        let b = self.find(key)?;
-        Some(self.index.buckets[b].slot)
+        self.index
+            .find(hash(key), |&slot| self.key_at(slot) == Some(*key))
+            .copied()
     }
 
     /// Takes slot `i` off the list.
@@ -111,7 +103,7 @@ impl<V: Keyed> Rows<V> {
     }
 
     pub(super) fn contains(&self, key: &V::Key) -> bool {
-        self.find(key).is_some()
+        self.slot(key).is_some()
     }
 
     /// The value under `key`, made the most recently active (at `now`).
@@ -141,15 +133,19 @@ impl<V: Keyed> Rows<V> {
                 i
             }
         };
-        self.index.insert(hash(&key), i);
+        let slots = &self.slots;
+        self.index.insert_unique(hash(&key), i, |&slot| {
+            let value = slots[slot as usize].value.as_ref();
+            hash(&value.expect("an indexed slot holds a value").key())
+        });
         self.link_newest(i, now);
         self.slots[i as usize].value.as_mut().expect("just stored")
     }
 
     fn take(&mut self, i: u32) -> V {
         let key = self.key_at(i).expect("a slot on the list holds a value");
-        if let Some(b) = self.find(&key) {
-            self.index.remove(b);
+        if let Ok(entry) = self.index.find_entry(hash(&key), |&slot| slot == i) {
+            entry.remove();
         }
         self.unlink(i);
         self.free.push(i);
@@ -179,90 +175,8 @@ impl<V: Keyed> Rows<V> {
 }
 
 /// The hash of a key as the index keeps it.
-fn hash<K: Hash>(key: &K) -> u32 {
-    // The upper half of Fx's product spread once more: both the bucket (low bits) and the
-    // comparison before the key come from it.
-    let h = FxBuildHasher.hash_one(key);
-    (h.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as u32
-}
-
-/// An index entry: a slot and its key's hash.
-#[derive(Clone, Copy)]
-struct Entry {
-    slot: u32,
-    hash: u32,
-}
-
-/// An empty bucket.
-const EMPTY: Entry = Entry { slot: NIL, hash: 0 };
-
-/// Slots by key hash: open addressing with linear probing in a power-of-two table at most half
-/// full, entries removed by shifting back the ones after them (so no tombstones).
-#[derive(Default)]
-struct Index {
-    buckets: Vec<Entry>,
-    len: usize,
-}
-
-impl Index {
-    fn mask(&self) -> usize {
-        self.buckets.len().wrapping_sub(1)
-    }
-
-    /// The buckets from `hash`'s own on, each with its entry (`None` if empty): a key is in one of
-    /// them before the first empty one, or not stored.
-    fn probe(&self, hash: u32) -> impl Iterator<Item = (usize, Option<Entry>)> + '_ {
-        let mask = self.mask();
-        let start = hash as usize & mask;
-        (0..self.buckets.len()).map(move |n| {
-            let b = (start + n) & mask;
-            let e = self.buckets[b];
-            (b, (e.slot != NIL).then_some(e))
-        })
-    }
-
-    /// Stores `slot` under `hash` (its key is not stored yet).
-    fn insert(&mut self, hash: u32, slot: u32) {
-        if (self.len + 1) * 2 > self.buckets.len() {
-            let size = (self.buckets.len() * 2).max(8);
-            let old = std::mem::replace(&mut self.buckets, vec![EMPTY; size]);
-            for e in old.into_iter().filter(|e| e.slot != NIL) {
-                self.place(e);
-            }
-        }
-        self.place(Entry { slot, hash });
-        self.len += 1;
-    }
-
-    /// Puts `e` in the first empty bucket from its own (the table is at most half full).
-    fn place(&mut self, e: Entry) {
-        let empty = self.probe(e.hash).find(|(_, entry)| entry.is_none());
-        if let Some((b, _)) = empty {
-            self.buckets[b] = e;
-        }
-    }
-
-    /// Empties bucket `b`, moving back the entries after it that their probe would no longer reach.
-    fn remove(&mut self, b: usize) {
-        let mask = self.mask();
-        let mut hole = b;
-        let mut next = b;
-        loop {
-            next = (next + 1) & mask;
-            let e = self.buckets[next];
-            if e.slot == NIL {
-                break;
-            }
-            // `e` may fill the hole when its own bucket is not between the hole and it.
-            let home = e.hash as usize & mask;
-            if next.wrapping_sub(home) & mask >= next.wrapping_sub(hole) & mask {
-                self.buckets[hole] = e;
-                hole = next;
-            }
-        }
-        self.buckets[hole] = EMPTY;
-        self.len -= 1;
-    }
+fn hash<K: Hash>(key: &K) -> u64 {
+    FxBuildHasher.hash_one(key)
 }
 
 #[cfg(test)]
@@ -339,11 +253,10 @@ mod tests {
             }
         }
         assert_eq!(rows.len(), held.len());
-        assert!(rows.index.buckets.len() >= 2 * rows.len());
         while let Some(n) = rows.pop_oldest() {
             assert!(held.remove(&n.0));
         }
-        assert!(held.is_empty() && rows.index.len == 0);
+        assert!(held.is_empty() && rows.index.is_empty());
     }
 
     #[test]
