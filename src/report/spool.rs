@@ -101,9 +101,9 @@ impl Firsts {
         self.offered
     }
 
-    /// The kept items, by key.
-    pub(crate) fn into_sorted(self) -> Vec<(Key, Vec<u8>)> {
-        self.heap.into_sorted_vec()
+    /// Takes the kept items out, by key.
+    pub(crate) fn take_sorted(&mut self) -> Vec<(Key, Vec<u8>)> {
+        std::mem::take(&mut self.heap).into_sorted_vec()
     }
 }
 

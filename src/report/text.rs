@@ -228,7 +228,7 @@ impl<W: Write + Send> Output for Writer<W> {
         if self.calls > 0 {
             writeln!(out)?;
             write_list_header(out)?;
-            let first = std::mem::replace(&mut self.first_rows, Firsts::new(0)).into_sorted();
+            let first = self.first_rows.take_sorted();
             let more = self.listed.saturating_sub(rows.len() + first.len() as u64);
             rows.drain(|row| out.write_all(row))?;
             for (_, row) in &first {

@@ -256,7 +256,7 @@ impl Items {
                 plural(pairs, "pair"),
                 self.peers_failing
             )?;
-            let shown = std::mem::replace(&mut self.peers_healthy, Firsts::new(0)).into_sorted();
+            let shown = self.peers_healthy.take_sorted();
             let more = healthy - shown.len() as u64;
             for (key, b) in shown {
                 self.peers.push(key, b);

@@ -385,10 +385,8 @@ impl Engine {
         for group in self.transport.drain_icmp() {
             self.release_icmp(group, out);
         }
-        if !self.answered.is_empty() {
-            for tx in std::mem::take(&mut self.answered) {
-                self.transaction_done(tx, out);
-            }
+        for tx in std::mem::take(&mut self.answered) {
+            self.transaction_done(tx, out);
         }
         for tx in self.transactions.drain() {
             self.transaction_done(tx, out);
