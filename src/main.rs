@@ -23,23 +23,31 @@ use callscope::report::{html, json, points as report_points, text};
 use cli::args::{Args, ColorChoice, Command, FailOn};
 use cli::output::{Keep, Named, Worst};
 
-/// Keeps glibc from holding on to freed memory as a long capture goes by.
+/// The allocator: mimalloc, built from the source its crate bundles (no system library).
 ///
-/// Every chunk allocates and frees similar-sized tables; with glibc's default (dynamic) trim and mmap
-/// thresholds the freed memory at the top of the heap is kept, and the peak grows with the capture's
-/// length (measured: +17 % for a 10x longer capture of the same calls; +2 % with these settings).
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
+/// The engine allocates and frees many small, short-lived objects (a call's messages, its evidence,
+/// a chunk's tables) from several threads. Measured on the calls sweep (2 threads), mimalloc took
+/// 100 k calls from 5.9 s to 4.3 s against glibc's malloc, and its peak anonymous memory from 105 to
+/// 97 MiB.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Keeps the allocator's memory in small pages. mimalloc asks for transparent huge pages on the
+/// arenas it reserves (`madvise`), and the kernel then backs every touched 2 MiB at once: a 10 k-call
+/// capture peaked at 136 MiB of anonymous memory instead of 80, the 940-call long capture at 77
+/// instead of 28 MiB, and neither ran faster. The process-wide switch also covers the arena mimalloc
+/// reserved before `main`. The mapped capture is a file mapping, which this does not touch.
+#[cfg(target_os = "linux")]
 fn tune_allocator() {
-    // SAFETY: mallopt only sets allocator parameters; it is called before any other thread exists and
-    // takes no pointers. A failure (return 0) leaves the defaults, which are merely less frugal.
+    // SAFETY: prctl(PR_SET_THP_DISABLE) takes no pointers and only sets a flag of the process. A
+    // failure leaves huge pages allowed, which costs memory but nothing else.
     #[allow(unsafe_code)]
     unsafe {
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 20);
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
     }
 }
 
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+#[cfg(not(target_os = "linux"))]
 fn tune_allocator() {}
 
 fn main() -> ExitCode {
