@@ -119,6 +119,24 @@ impl<W: Write> Writer<W> {
     }
 }
 
+/// The line under a list printed in part: how many more `noun`s (`which`: what they are) there
+/// are, and where they all are.
+pub(super) fn write_more(
+    out: &mut impl Write,
+    more: u64,
+    noun: &str,
+    which: &str,
+) -> io::Result<()> {
+    if more == 0 {
+        return Ok(());
+    }
+    let s = if more == 1 { "" } else { "s" };
+    writeln!(
+        out,
+        "  ... {more} more {noun}{s}{which} (--all lists every {noun}; --json has them all)"
+    )
+}
+
 /// Renders into a buffer, keeping the first error (for the report's result) in `error`.
 fn render_noting(
     error: &mut Option<io::Error>,
@@ -234,13 +252,7 @@ impl<W: Write + Send> Output for Writer<W> {
             for (_, row) in &first {
                 out.write_all(row)?;
             }
-            if more > 0 {
-                writeln!(
-                    out,
-                    "  ... {more} more {} (--all lists every call; --json has them all)",
-                    if more == 1 { "call" } else { "calls" }
-                )?;
-            }
+            write_more(out, more, "call", "")?;
         }
         if !summary.patterns.is_empty() {
             writeln!(out, "\nFailovers (one dead target behind several calls):")?;

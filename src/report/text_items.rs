@@ -7,7 +7,7 @@
 use std::io::{self, Write};
 
 use super::spool::{Firsts, Spool};
-use super::text::{escape, Options, LIST_ROWS};
+use super::text::{escape, write_more, Options, LIST_ROWS};
 use crate::correlate::dns::Lookup;
 use crate::correlate::peers::Peer;
 use crate::correlate::registrations::Registration;
@@ -262,13 +262,7 @@ impl Items {
                 self.peers.push(key, b);
             }
             self.peers.drain(|b| out.write_all(b))?;
-            if more > 0 {
-                writeln!(
-                    out,
-                    "  ... {more} more {} without findings (--all lists every pair; --json has them all)",
-                    if more == 1 { "pair" } else { "pairs" }
-                )?;
-            }
+            write_more(out, more, "pair", " without findings")?;
         }
         if self.dns_failures.len() > 0 {
             writeln!(
