@@ -137,12 +137,12 @@ struct MethodJson<'a> {
 
 fn method(m: &MethodCounts) -> MethodJson<'_> {
     MethodJson {
-        last_status: m.last_status.map(|s| s.0),
+        last_status: m.counts.last_status.map(|s| s.0),
         method: m.method.as_str(),
-        ok: m.ok,
-        rejected: m.rejected,
-        sent: m.sent,
-        unanswered: m.unanswered,
+        ok: m.counts.ok,
+        rejected: m.counts.rejected,
+        sent: m.counts.sent,
+        unanswered: m.counts.unanswered,
     }
 }
 

@@ -89,10 +89,10 @@ fn peer(d: &Diagnosed<Peer>, options: &Options, out: &mut Vec<u8>) -> io::Result
             out,
             "{} {} ({} ok, {} rejected, {} unanswered)",
             escape(m.method.as_str()),
-            m.sent,
-            m.ok,
-            m.rejected,
-            m.unanswered
+            m.counts.sent,
+            m.counts.ok,
+            m.counts.rejected,
+            m.counts.unanswered
         )?;
     }
     if p.syn_unanswered + p.refused > 0 {

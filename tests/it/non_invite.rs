@@ -170,7 +170,7 @@ fn peer_totals(a: &Analysis) -> [u32; 6] {
     let mut t = [0; 6];
     for p in &a.peers {
         let k = p.keepalive();
-        let sent: u32 = p.methods.iter().map(|m| m.sent).sum();
+        let sent: u32 = p.methods.iter().map(|m| m.counts.sent).sum();
         for (t, n) in t.iter_mut().zip([
             k.probes,
             k.failed,
@@ -301,7 +301,7 @@ fn calls_alone_have_healthy_peers_and_no_other_items() {
     let p = peer(&a, "192.0.2.10", "192.0.2.31:5060");
     assert!(p.findings.is_empty());
     assert_eq!(p.methods[0].method.as_str(), "INVITE");
-    assert_eq!((p.methods[0].sent, p.methods[0].ok), (1, 1));
+    assert_eq!((p.methods[0].counts.sent, p.methods[0].counts.ok), (1, 1));
 }
 
 /// A public capture, or `None` (with one line saying so) in a bare clone.

@@ -102,6 +102,12 @@ impl Transports {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MethodCounts {
     pub method: Method,
+    pub counts: Counts,
+}
+
+/// A method's transactions and how they ended.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
     /// Transactions (a request and its retransmissions count once).
     pub sent: u32,
     /// Answered by a 2xx.
@@ -112,6 +118,21 @@ pub struct MethodCounts {
     pub unanswered: u32,
     /// The latest final response's status.
     pub last_status: Option<StatusCode>,
+}
+
+impl Counts {
+    /// One more transaction, with its final status (none: it went unanswered).
+    fn add(&mut self, status: Option<StatusCode>) {
+        self.sent += 1;
+        match status {
+            Some(s) if s.is_success() => self.ok += 1,
+            Some(_) => self.rejected += 1,
+            None => self.unanswered += 1,
+        }
+        if status.is_some() {
+            self.last_status = status;
+        }
+    }
 }
 
 /// How a keep-alive probe ended.
@@ -430,15 +451,11 @@ impl Table {
             });
             let row = self.row(src.ip(), dst, at, transport);
             let m = row.method(&Method::Invite);
-            m.sent += 1;
-            match last {
-                Some(s) if s.is_success() => m.ok += 1,
-                Some(_) => m.rejected += 1,
-                None if answered => {}
-                None => m.unanswered += 1,
-            }
-            if last.is_some() {
-                m.last_status = last;
+            if last.is_none() && answered {
+                // Answered, but with no final response the capture saw: sent, not unanswered.
+                m.sent += 1;
+            } else {
+                m.add(last);
             }
             if !answered {
                 row.failure(at);

@@ -5,7 +5,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use super::{KeepAlive, MethodCounts, Peer, Ping, Probe, ProbeFailures, Transports};
+use super::{Counts, KeepAlive, MethodCounts, Peer, Ping, Probe, ProbeFailures, Transports};
 use super::{MAX_FRAMES, MAX_METHODS};
 use crate::correlate::message::{Method, Transport};
 use crate::correlate::transport::At;
@@ -24,32 +24,6 @@ const INLINE_METHODS: [Method; 6] = [
 /// [`MAX_METHODS`], so a full row has methods apart.
 const INLINE: usize = 2;
 const _: () = assert!(INLINE < MAX_METHODS);
-
-/// The requests of one method, without its name.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(super) struct Counts {
-    /// Transactions (a request and its retransmissions count once).
-    pub(super) sent: u32,
-    /// Answered by a 2xx, by a final 3xx–6xx, not at all.
-    pub(super) ok: u32,
-    pub(super) rejected: u32,
-    pub(super) unanswered: u32,
-    /// The latest final response's status.
-    pub(super) last_status: Option<StatusCode>,
-}
-
-impl Counts {
-    fn named(self, method: Method) -> MethodCounts {
-        MethodCounts {
-            method,
-            sent: self.sent,
-            ok: self.ok,
-            rejected: self.rejected,
-            unanswered: self.unanswered,
-            last_status: self.last_status,
-        }
-    }
-}
 
 /// The counts of one method named by its place in [`INLINE_METHODS`].
 #[derive(Clone, Copy, Debug, Default)]
@@ -163,16 +137,7 @@ impl Pair {
 
     /// A transaction of `method` and its final status (none: it went unanswered).
     pub(super) fn count(&mut self, method: &Method, status: Option<StatusCode>) {
-        let m = self.method(method);
-        m.sent += 1;
-        match status {
-            Some(s) if s.is_success() => m.ok += 1,
-            Some(_) => m.rejected += 1,
-            None => m.unanswered += 1,
-        }
-        if status.is_some() {
-            m.last_status = status;
-        }
+        self.method(method).add(status);
     }
 
     /// A keep-alive probe begun at `at` ended as `probe`; `frames` are its evidence.
@@ -230,11 +195,15 @@ impl Pair {
         let inline = &self.tallies[..usize::from(self.inline)];
         let rare = self.rare.map(|r| *r).unwrap_or_default();
         let mut methods = Vec::with_capacity(inline.len() + rare.methods.len());
-        methods.extend(inline.iter().map(|t| {
-            let method = INLINE_METHODS[usize::from(t.method)].clone();
-            t.counts.named(method)
+        methods.extend(inline.iter().map(|t| MethodCounts {
+            method: INLINE_METHODS[usize::from(t.method)].clone(),
+            counts: t.counts,
         }));
-        methods.extend(rare.methods.into_iter().map(|(m, c)| c.named(m)));
+        methods.extend(
+            rare.methods
+                .into_iter()
+                .map(|(method, counts)| MethodCounts { method, counts }),
+        );
         Peer {
             client: self.client,
             server: self.server,
@@ -317,7 +286,7 @@ mod tests {
         let peer = p.into_peer();
         peer.methods
             .iter()
-            .map(|m| (m.method.as_str().to_string(), m.sent))
+            .map(|m| (m.method.as_str().to_string(), m.counts.sent))
             .collect()
     }
 
@@ -350,8 +319,8 @@ mod tests {
         p.count(&Method::Bye, Some(StatusCode(200)));
         assert!(p.rare.is_none(), "a call's INVITE and BYE are inline");
         let peer = p.into_peer();
-        assert_eq!(peer.methods[0].unanswered, 1);
-        assert_eq!(peer.methods[1].last_status, Some(StatusCode(200)));
+        assert_eq!(peer.methods[0].counts.unanswered, 1);
+        assert_eq!(peer.methods[1].counts.last_status, Some(StatusCode(200)));
     }
 
     #[test]

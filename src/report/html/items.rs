@@ -190,9 +190,9 @@ fn peer(d: &Diagnosed<Peer>, h: &mut String) -> fmt::Result {
         .iter()
         .map(|m| {
             let outcomes: Vec<String> = [
-                (m.ok, "ok"),
-                (m.rejected, "rejected"),
-                (m.unanswered, "unanswered"),
+                (m.counts.ok, "ok"),
+                (m.counts.rejected, "rejected"),
+                (m.counts.unanswered, "unanswered"),
             ]
             .iter()
             .filter(|(n, _)| *n > 0)
@@ -201,13 +201,17 @@ fn peer(d: &Diagnosed<Peer>, h: &mut String) -> fmt::Result {
             format!(
                 "<span class=\"mono\">{}</span> {}: {}",
                 escape(m.method.as_str()),
-                m.sent,
+                m.counts.sent,
                 outcomes.join(", ")
             )
         })
         .collect();
-    let answered: u32 = p.methods.iter().map(|m| m.ok + m.rejected).sum();
-    let unanswered: u32 = p.methods.iter().map(|m| m.unanswered).sum();
+    let answered: u32 = p
+        .methods
+        .iter()
+        .map(|m| m.counts.ok + m.counts.rejected)
+        .sum();
+    let unanswered: u32 = p.methods.iter().map(|m| m.counts.unanswered).sum();
     let k = p.keepalive();
     let mut keepalive = if k.probes == 0 {
         "–".to_string()
