@@ -233,7 +233,7 @@ mod tests {
     fn the_index_finds_every_key_through_growth_and_removals() {
         let mut rows: Rows<Num> = Rows::default();
         let mut held = std::collections::BTreeSet::new();
-        // Keys inserted and removed in a scrambled order, so runs of probes form and are broken up.
+        // Keys inserted and removed in a scrambled order, so the index grows and slots are reused.
         for step in 0..20_000u32 {
             let key = step.wrapping_mul(2_654_435_761) % 3_000;
             if held.remove(&key) {
