@@ -167,10 +167,29 @@ impl Compound<'_> {
     }
 }
 
-/// serde's 8-, 16- and 32-bit integers, written as the 64-bit ones (the same digits); each
-/// serializer here needs them.
-macro_rules! widen_small_integers {
-    () => {
+/// What both serializers here write alike: a character or a unit variant as a string, a newtype
+/// struct as its value, and the integers (the 8-, 16- and 32-bit ones widened) by `$write` with
+/// serde_json's digits (the report's as numbers, the map keys' quoted).
+macro_rules! common {
+    ($write:ident) => {
+        fn serialize_char(self, v: char) -> Result<(), Error> {
+            self.serialize_str(v.encode_utf8(&mut [0; 4]))
+        }
+        fn serialize_unit_variant(
+            self,
+            _: &'static str,
+            _: u32,
+            variant: &'static str,
+        ) -> Result<(), Error> {
+            self.serialize_str(variant)
+        }
+        fn serialize_newtype_struct<T: ?Sized + Serialize>(
+            self,
+            _: &'static str,
+            value: &T,
+        ) -> Result<(), Error> {
+            value.serialize(self)
+        }
         fn serialize_i8(self, v: i8) -> Result<(), Error> {
             self.serialize_i64(i64::from(v))
         }
@@ -188,6 +207,18 @@ macro_rules! widen_small_integers {
         }
         fn serialize_u32(self, v: u32) -> Result<(), Error> {
             self.serialize_u64(u64::from(v))
+        }
+        fn serialize_i64(self, v: i64) -> Result<(), Error> {
+            self.$write(|w| CompactFormatter.write_i64(w, v))
+        }
+        fn serialize_i128(self, v: i128) -> Result<(), Error> {
+            self.$write(|w| CompactFormatter.write_i128(w, v))
+        }
+        fn serialize_u64(self, v: u64) -> Result<(), Error> {
+            self.$write(|w| CompactFormatter.write_u64(w, v))
+        }
+        fn serialize_u128(self, v: u128) -> Result<(), Error> {
+            self.$write(|w| CompactFormatter.write_u128(w, v))
         }
     };
 }
@@ -208,19 +239,7 @@ impl<'a> ser::Serializer for &'a mut Pretty {
             .extend_from_slice(if v { b"true" } else { b"false" });
         Ok(())
     }
-    widen_small_integers!();
-    fn serialize_i64(self, v: i64) -> Result<(), Error> {
-        self.number(|w| CompactFormatter.write_i64(w, v))
-    }
-    fn serialize_i128(self, v: i128) -> Result<(), Error> {
-        self.number(|w| CompactFormatter.write_i128(w, v))
-    }
-    fn serialize_u64(self, v: u64) -> Result<(), Error> {
-        self.number(|w| CompactFormatter.write_u64(w, v))
-    }
-    fn serialize_u128(self, v: u128) -> Result<(), Error> {
-        self.number(|w| CompactFormatter.write_u128(w, v))
-    }
+    common!(number);
     /// Not finite: `null`, as serde_json writes it.
     fn serialize_f32(self, v: f32) -> Result<(), Error> {
         if !v.is_finite() {
@@ -233,9 +252,6 @@ impl<'a> ser::Serializer for &'a mut Pretty {
             return self.serialize_unit();
         }
         self.number(|w| CompactFormatter.write_f64(w, v))
-    }
-    fn serialize_char(self, v: char) -> Result<(), Error> {
-        self.serialize_str(v.encode_utf8(&mut [0; 4]))
     }
     fn serialize_str(self, v: &str) -> Result<(), Error> {
         string(&mut self.out, v);
@@ -260,21 +276,6 @@ impl<'a> ser::Serializer for &'a mut Pretty {
     }
     fn serialize_unit_struct(self, _: &'static str) -> Result<(), Error> {
         self.serialize_unit()
-    }
-    fn serialize_unit_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        variant: &'static str,
-    ) -> Result<(), Error> {
-        self.serialize_str(variant)
-    }
-    fn serialize_newtype_struct<T: ?Sized + Serialize>(
-        self,
-        _: &'static str,
-        value: &T,
-    ) -> Result<(), Error> {
-        value.serialize(self)
     }
     fn serialize_newtype_variant<T: ?Sized + Serialize>(
         self,
@@ -414,37 +415,7 @@ impl ser::Serializer for MapKey<'_> {
         string(self.0, v);
         Ok(())
     }
-    fn serialize_char(self, v: char) -> Result<(), Error> {
-        self.serialize_str(v.encode_utf8(&mut [0; 4]))
-    }
-    fn serialize_unit_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        variant: &'static str,
-    ) -> Result<(), Error> {
-        self.serialize_str(variant)
-    }
-    fn serialize_newtype_struct<T: ?Sized + Serialize>(
-        self,
-        _: &'static str,
-        value: &T,
-    ) -> Result<(), Error> {
-        value.serialize(self)
-    }
-    widen_small_integers!();
-    fn serialize_i64(self, v: i64) -> Result<(), Error> {
-        self.quoted(|w| CompactFormatter.write_i64(w, v))
-    }
-    fn serialize_i128(self, v: i128) -> Result<(), Error> {
-        self.quoted(|w| CompactFormatter.write_i128(w, v))
-    }
-    fn serialize_u64(self, v: u64) -> Result<(), Error> {
-        self.quoted(|w| CompactFormatter.write_u64(w, v))
-    }
-    fn serialize_u128(self, v: u128) -> Result<(), Error> {
-        self.quoted(|w| CompactFormatter.write_u128(w, v))
-    }
+    common!(quoted);
     fn serialize_bool(self, _: bool) -> Result<(), Error> {
         Err(key_must_be_a_string())
     }
