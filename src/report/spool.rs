@@ -5,8 +5,10 @@
 //!
 //! Items are kept in memory up to a budget; past it they are sorted and written to a temporary file
 //! as a run, and at the end the runs and what is left in memory are merged by key (ties keep the order
-//! items came in). A short capture never touches the disk; a long one costs one write and one read of
-//! its rendered items, whatever their number.
+//! items came in). Every [`FAN_IN`] runs of a level are merged into one run of the level above as
+//! they come, so a merge never opens more than a few dozen files and read buffers, however many items
+//! there are. A short capture never touches the disk; a long one costs a write and a read of its
+//! rendered items per level (one up to 128 MiB of them, two up to 4 GiB).
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -20,7 +22,9 @@ pub(crate) type Key = (u64, u64);
 
 /// Bytes kept in memory before a run goes to disk.
 const BUDGET: usize = 4 << 20;
-/// Read buffer per run while merging.
+/// Runs of one level merged into one run a level up.
+const FAN_IN: usize = 32;
+/// Read buffer per run while merging (and write buffer of a run).
 const READ_BUF: usize = 64 << 10;
 
 /// A temporary file, removed when dropped.
@@ -51,16 +55,29 @@ fn temp_file() -> io::Result<Temp> {
 }
 
 /// Items by key, in bounded memory.
-#[derive(Default)]
 pub(crate) struct Spool {
     items: Vec<(Key, u64, Vec<u8>)>,
     bytes: usize,
     seq: u64,
-    /// Runs on disk: (offset, length) in `temp`.
-    runs: Vec<(u64, u64)>,
-    temp: Option<Temp>,
+    /// Bytes kept in memory before a run goes to disk, and runs of one level merged into one.
+    budget: usize,
+    fan_in: usize,
+    /// Runs on disk, a file each; levels never rise along the list (see [`Spool::spill`]).
+    runs: Vec<Run>,
     /// The first error writing a run (reported when the spool is drained).
     error: Option<io::Error>,
+}
+
+/// One sorted run in a file of its own; its level is how many merges made it.
+struct Run {
+    temp: Temp,
+    level: u32,
+}
+
+impl Default for Spool {
+    fn default() -> Self {
+        Spool::new(BUDGET, FAN_IN)
+    }
 }
 
 /// The first `cap` items by key of a list only partly printed (the call list, the healthy SIP peers):
@@ -108,6 +125,18 @@ impl Firsts {
 }
 
 impl Spool {
+    fn new(budget: usize, fan_in: usize) -> Spool {
+        Spool {
+            items: Vec::new(),
+            bytes: 0,
+            seq: 0,
+            budget,
+            fan_in: fan_in.max(2),
+            runs: Vec::new(),
+            error: None,
+        }
+    }
+
     /// Items pushed so far.
     pub(crate) fn len(&self) -> u64 {
         self.seq
@@ -117,35 +146,41 @@ impl Spool {
         self.bytes += item.len() + 32;
         self.items.push((key, self.seq, item));
         self.seq += 1;
-        if self.bytes > BUDGET && self.error.is_none() {
+        if self.bytes > self.budget && self.error.is_none() {
             if let Err(e) = self.spill() {
                 self.error = Some(e);
             }
         }
     }
 
-    /// Writes what is in memory as a sorted run.
+    /// Writes what is in memory as a sorted run of level 0; then, while the last `fan_in` runs share
+    /// a level, merges them into one run a level up (a counter in base `fan_in`), so the runs held
+    /// — and the read buffers and files a merge opens — stay few however long the capture: at most
+    /// `fan_in - 1` per level, each level `fan_in` times the items of the one below.
     fn spill(&mut self) -> io::Result<()> {
-        if self.temp.is_none() {
-            self.temp = Some(temp_file()?);
-        }
-        let temp = self.temp.as_mut().expect("just made");
-        let start = temp.file.seek(SeekFrom::End(0))?;
         self.items.sort_by_key(|a| (a.0, a.1));
-        let mut w = BufWriter::new(&mut temp.file);
+        let mut run = RunWriter::new()?;
         for (key, seq, item) in self.items.drain(..) {
-            w.write_all(&key.0.to_le_bytes())?;
-            w.write_all(&key.1.to_le_bytes())?;
-            w.write_all(&seq.to_le_bytes())?;
-            w.write_all(&(item.len() as u64).to_le_bytes())?;
-            w.write_all(&item)?;
+            run.write(key, seq, &item)?;
         }
-        w.flush()?;
-        drop(w);
-        let end = temp.file.stream_position()?;
-        self.runs.push((start, end - start));
+        self.runs.push(run.finish(0)?);
         self.bytes = 0;
+        while let Some(level) = self.full_level() {
+            let merged = self.runs.split_off(self.runs.len() - self.fan_in);
+            let mut run = RunWriter::new()?;
+            merge(&merged, Vec::new(), |key, seq, item| {
+                run.write(key, seq, item)
+            })?;
+            self.runs.push(run.finish(level + 1)?);
+        }
         Ok(())
+    }
+
+    /// The level of the last `fan_in` runs when they all share it.
+    fn full_level(&self) -> Option<u32> {
+        let tail = self.runs.get(self.runs.len().checked_sub(self.fan_in)?..)?;
+        let level = tail.first()?.level;
+        tail.iter().all(|r| r.level == level).then_some(level)
     }
 
     /// Hands every item to `each` in key order.
@@ -154,42 +189,73 @@ impl Spool {
             return Err(e);
         }
         self.items.sort_by_key(|a| (a.0, a.1));
-        if self.runs.is_empty() {
-            for (_, _, item) in &self.items {
-                each(item)?;
-            }
-            return Ok(());
+        merge(&self.runs, self.items, |_, _, item| each(item))
+    }
+}
+
+/// Merges sorted runs and sorted items in memory by (key, arrival), handing each item to `each`.
+fn merge(
+    runs: &[Run],
+    memory: Vec<(Key, u64, Vec<u8>)>,
+    mut each: impl FnMut(Key, u64, &[u8]) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut readers: Vec<RunReader> = runs
+        .iter()
+        .map(|r| RunReader::new(&r.temp))
+        .collect::<io::Result<_>>()?;
+    // One head per run, plus the items in memory as one more source.
+    let from_memory = readers.len();
+    let mut heap = BinaryHeap::new();
+    for (i, r) in readers.iter_mut().enumerate() {
+        if let Some((key, seq, item)) = r.next()? {
+            heap.push(Reverse((key, seq, i, item)));
         }
-        let temp = self.temp.as_ref().expect("runs live in the temp file");
-        let mut readers: Vec<RunReader> = self
-            .runs
-            .iter()
-            .map(|&(offset, len)| RunReader::new(temp, offset, len))
-            .collect::<io::Result<_>>()?;
-        // The merge: one head per run, plus the items still in memory as one more source.
-        let memory = readers.len();
-        let mut heap = BinaryHeap::new();
-        for (i, r) in readers.iter_mut().enumerate() {
-            if let Some(head) = r.next()? {
-                heap.push(Reverse((head.0, head.1, i, head.2)));
-            }
+    }
+    let mut in_memory = memory.into_iter();
+    if let Some((key, seq, item)) = in_memory.next() {
+        heap.push(Reverse((key, seq, from_memory, item)));
+    }
+    while let Some(Reverse((key, seq, source, item))) = heap.pop() {
+        each(key, seq, &item)?;
+        let next = if source == from_memory {
+            in_memory.next()
+        } else {
+            readers[source].next()?
+        };
+        if let Some((key, seq, item)) = next {
+            heap.push(Reverse((key, seq, source, item)));
         }
-        let mut in_memory = self.items.into_iter();
-        if let Some((key, seq, item)) = in_memory.next() {
-            heap.push(Reverse((key, seq, memory, item)));
+    }
+    Ok(())
+}
+
+/// Writes one sorted run to a temporary file of its own: per item its key, arrival number and
+/// length (32 bytes), then the item.
+struct RunWriter {
+    out: BufWriter<File>,
+    temp: Temp,
+}
+
+impl RunWriter {
+    fn new() -> io::Result<RunWriter> {
+        let temp = temp_file()?;
+        let out = BufWriter::with_capacity(READ_BUF, temp.file.try_clone()?);
+        Ok(RunWriter { out, temp })
+    }
+
+    fn write(&mut self, key: Key, seq: u64, item: &[u8]) -> io::Result<()> {
+        for word in [key.0, key.1, seq, item.len() as u64] {
+            self.out.write_all(&word.to_le_bytes())?;
         }
-        while let Some(Reverse((_, _, source, item))) = heap.pop() {
-            each(&item)?;
-            let next = if source == memory {
-                in_memory.next()
-            } else {
-                readers[source].next()?
-            };
-            if let Some((key, seq, item)) = next {
-                heap.push(Reverse((key, seq, source, item)));
-            }
-        }
-        Ok(())
+        self.out.write_all(item)
+    }
+
+    fn finish(mut self, level: u32) -> io::Result<Run> {
+        self.out.flush()?;
+        Ok(Run {
+            temp: self.temp,
+            level,
+        })
     }
 }
 
@@ -271,35 +337,30 @@ impl Store {
     }
 }
 
-/// Reads one run back, buffered, through a handle of its own (opened by path, so its position is
-/// independent of the other runs').
+/// Reads one run back, buffered, through a handle of its own.
 struct RunReader {
-    left: u64,
-    buf: io::BufReader<io::Take<File>>,
+    buf: io::BufReader<File>,
 }
 
 impl RunReader {
-    fn new(temp: &Temp, offset: u64, len: u64) -> io::Result<RunReader> {
-        let mut file = File::open(&temp.path)?;
-        file.seek(SeekFrom::Start(offset))?;
+    fn new(temp: &Temp) -> io::Result<RunReader> {
+        let file = File::open(&temp.path)?;
         Ok(RunReader {
-            left: len,
-            buf: io::BufReader::with_capacity(READ_BUF, file.take(len)),
+            buf: io::BufReader::with_capacity(READ_BUF, file),
         })
     }
 
     fn next(&mut self) -> io::Result<Option<(Key, u64, Vec<u8>)>> {
-        if self.left == 0 {
-            return Ok(None);
-        }
         let mut head = [0u8; 32];
-        self.buf.read_exact(&mut head)?;
+        match self.buf.read_exact(&mut head) {
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+            r => r?,
+        }
         let word =
             |i: usize| u64::from_le_bytes(head[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
         let (k0, k1, seq, len) = (word(0), word(1), word(2), word(3));
         let mut item = vec![0; usize::try_from(len).unwrap_or(usize::MAX)];
         self.buf.read_exact(&mut item)?;
-        self.left = self.left.saturating_sub(32 + len);
         Ok(Some(((k0, k1), seq, item)))
     }
 }
@@ -366,16 +427,38 @@ mod tests {
             s.push((k / 10, k % 10), vec![(k % 251) as u8; 200]);
         }
         assert!(!s.runs.is_empty(), "it spilled");
-        let path = s
-            .temp
-            .as_ref()
-            .map(|t| t.path.clone())
-            .expect("a temp file");
+        let paths: Vec<PathBuf> = s.runs.iter().map(|r| r.temp.path.clone()).collect();
         let out = drained(s);
         assert_eq!(out.len(), n as usize);
         for (k, item) in out.iter().enumerate() {
             assert_eq!(item, &vec![(k as u64 % 251) as u8; 200]);
         }
-        assert!(!path.exists(), "the temp file is gone");
+        assert!(paths.iter().all(|p| !p.exists()), "the run files are gone");
+    }
+
+    #[test]
+    fn full_levels_merge_into_one_run_so_runs_stay_few() {
+        // A run every 4 items, merged 3 at a time: 1000 items make 250 runs, held as at most 2 per
+        // level (250 is 100021 in base 3: 4 runs).
+        let mut s = Spool::new(4 * (8 + 32) - 1, 3);
+        let n: u64 = 1000;
+        for i in 0..n {
+            let k = (i * 389) % n;
+            s.push((k % 7, k), k.to_le_bytes().to_vec());
+            assert!(
+                s.runs.len() <= 2 * 6,
+                "{} runs after {i} items",
+                s.runs.len()
+            );
+        }
+        let levels: Vec<u32> = s.runs.iter().map(|r| r.level).collect();
+        assert_eq!(levels, [5, 1, 1, 0]);
+        let out: Vec<u64> = drained(s)
+            .iter()
+            .map(|b| u64::from_le_bytes(b[..].try_into().expect("8 bytes")))
+            .collect();
+        let mut want: Vec<u64> = (0..n).collect();
+        want.sort_by_key(|&k| (k % 7, k));
+        assert_eq!(out, want);
     }
 }
