@@ -51,7 +51,10 @@ struct Rare {
 #[derive(Debug)]
 pub(super) struct Pair {
     client: IpAddr,
-    server: SocketAddr,
+    /// The server's address and port apart: a `SocketAddr` takes 32 bytes (an IPv6 one carries a
+    /// flow label and scope), these 19.
+    server_ip: IpAddr,
+    server_port: u16,
     transports: Transports,
     first_ts_ns: i64,
     last_ts_ns: i64,
@@ -67,7 +70,8 @@ impl Pair {
     pub(super) fn new(client: IpAddr, server: SocketAddr, at: At) -> Pair {
         Pair {
             client,
-            server,
+            server_ip: server.ip(),
+            server_port: server.port(),
             transports: Transports::default(),
             first_ts_ns: at.ts_ns,
             last_ts_ns: at.ts_ns,
@@ -79,7 +83,11 @@ impl Pair {
     }
 
     pub(super) fn key(&self) -> (IpAddr, SocketAddr) {
-        (self.client, self.server)
+        (self.client, self.server())
+    }
+
+    fn server(&self) -> SocketAddr {
+        SocketAddr::new(self.server_ip, self.server_port)
     }
 
     fn rare(&mut self) -> &mut Rare {
@@ -192,6 +200,7 @@ impl Pair {
 
     /// The row the reports read.
     pub(super) fn into_peer(self) -> Peer {
+        let server = self.server();
         let inline = &self.tallies[..usize::from(self.inline)];
         let rare = self.rare.map(|r| *r).unwrap_or_default();
         let mut methods = Vec::with_capacity(inline.len() + rare.methods.len());
@@ -206,7 +215,7 @@ impl Pair {
         );
         Peer {
             client: self.client,
-            server: self.server,
+            server,
             transports: self.transports,
             methods,
             syn_unanswered: rare.syn_unanswered,

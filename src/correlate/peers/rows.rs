@@ -6,9 +6,12 @@
 //! keep-alive pings waiting for their pong (in the order they were sent). A value names its own key
 //! ([`Keyed`]), so the key is not stored at all in the index: a `hashbrown::HashTable` of slot
 //! numbers, about 5 bytes an entry (a hash map from key to slot took 56 per entry for a pair's key),
-//! hashed and compared through the values the slots hold.
+//! hashed and compared through the values the slots hold. The slots sit in fixed pages, so that a
+//! table growing to tens of thousands of rows never copies them to a vector twice the size (which
+//! held the old and the new copy at once, and up to half of the new one unused).
 
 use std::hash::{BuildHasher, Hash};
+use std::ops::{Index, IndexMut};
 
 use hashbrown::HashTable;
 use rustc_hash::FxBuildHasher;
@@ -20,6 +23,48 @@ const NIL: u32 = u32::MAX;
 pub(super) trait Keyed {
     type Key: Copy + Eq + Hash;
     fn key(&self) -> Self::Key;
+}
+
+/// Slots per page.
+const PAGE: usize = 1024;
+
+/// A growable list of slots in pages of [`PAGE`]: pushing never moves what is stored.
+struct Pages<T> {
+    pages: Vec<Vec<T>>,
+    len: usize,
+}
+
+impl<T> Pages<T> {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn get(&self, i: usize) -> Option<&T> {
+        self.pages.get(i / PAGE)?.get(i % PAGE)
+    }
+
+    fn push(&mut self, value: T) {
+        if self.len % PAGE == 0 {
+            self.pages.push(Vec::with_capacity(PAGE));
+        }
+        if let Some(page) = self.pages.last_mut() {
+            page.push(value);
+        }
+        self.len += 1;
+    }
+}
+
+impl<T> Index<usize> for Pages<T> {
+    type Output = T;
+    fn index(&self, i: usize) -> &T {
+        &self.pages[i / PAGE][i % PAGE]
+    }
+}
+
+impl<T> IndexMut<usize> for Pages<T> {
+    fn index_mut(&mut self, i: usize) -> &mut T {
+        &mut self.pages[i / PAGE][i % PAGE]
+    }
 }
 
 struct Slot<V> {
@@ -36,7 +81,7 @@ struct Slot<V> {
 pub(super) struct Rows<V: Keyed> {
     /// Slot numbers, by the hash of the key of the value in the slot.
     index: HashTable<u32>,
-    slots: Vec<Slot<V>>,
+    slots: Pages<Slot<V>>,
     free: Vec<u32>,
     /// The least and the most recently active slot.
     oldest: u32,
@@ -47,7 +92,10 @@ impl<V: Keyed> Default for Rows<V> {
     fn default() -> Self {
         Rows {
             index: HashTable::new(),
-            slots: Vec::new(),
+            slots: Pages {
+                pages: Vec::new(),
+                len: 0,
+            },
             free: Vec::new(),
             oldest: NIL,
             newest: NIL,
@@ -253,6 +301,11 @@ mod tests {
             }
         }
         assert_eq!(rows.len(), held.len());
+        assert!(rows.slots.pages.len() > 1, "the slots fill more than a page");
+        assert!(
+            rows.slots.pages.iter().all(|p| p.capacity() == PAGE),
+            "pages keep their size: growing never moved a slot"
+        );
         while let Some(n) = rows.pop_oldest() {
             assert!(held.remove(&n.0));
         }
