@@ -5,7 +5,7 @@
 //!
 //! Items are kept in memory up to a budget; past it they are sorted and written to a temporary file
 //! as a run, and at the end the runs and what is left in memory are merged by key (ties keep the order
-//! items came in). Every [`FAN_IN`] runs of a level are merged into one run of the level above as
+//! items came in). Every 32 runs of a level are merged into one run of the level above as
 //! they come, so a merge never opens more than a few dozen files and read buffers, however many items
 //! there are. A short capture never touches the disk; a long one costs a write and a read of its
 //! rendered items per level (one up to 128 MiB of them, two up to 4 GiB).

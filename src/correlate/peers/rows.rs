@@ -44,7 +44,7 @@ impl<T> Pages<T> {
     }
 
     fn push(&mut self, value: T) {
-        if self.len % PAGE == 0 {
+        if self.len.is_multiple_of(PAGE) {
             self.pages.push(Vec::with_capacity(PAGE));
         }
         if let Some(page) = self.pages.last_mut() {
@@ -301,7 +301,10 @@ mod tests {
             }
         }
         assert_eq!(rows.len(), held.len());
-        assert!(rows.slots.pages.len() > 1, "the slots fill more than a page");
+        assert!(
+            rows.slots.pages.len() > 1,
+            "the slots fill more than a page"
+        );
         assert!(
             rows.slots.pages.iter().all(|p| p.capacity() == PAGE),
             "pages keep their size: growing never moved a slot"
