@@ -8,12 +8,14 @@
 //! reach it (RFC 3261 §17 timers, §15 BYE). Groups without an INVITE (REGISTER, OPTIONS, ...) are
 //! due after [`OTHER_IDLE_NS`] of silence.
 //! A finalized Call-ID leaves a tombstone for [`TOMBSTONE_NS`]: a late retransmission is still
-//! counted (as tshark counts it) but opens no new group.
+//! counted (as tshark counts it) but opens no new group. Tombstones and the last signatures keep
+//! 64-bit prints of what they compare (see [`print`]), not the Call-IDs, addresses and methods.
 //! Retransmissions follow Wireshark's `sip.resend` (see `calls`). Memory is bounded by the groups
 //! open at once ([`Limits::open_call_ids`]) and [`MAX_MESSAGES_PER_CALL`] per group.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -60,26 +62,36 @@ impl Default for Limits {
 }
 
 /// What a message repeats when it is a retransmission: request or response, method or status, CSeq.
-#[derive(Clone, PartialEq, Eq)]
-struct Signature {
-    what: What,
-    cseq: Option<(u32, Method)>,
+#[derive(Hash)]
+struct Signature<'m> {
+    what: What<'m>,
+    cseq: Option<(u32, &'m Method)>,
 }
 
 /// A direction of a Call-ID's messages: source, destination.
 type Direction = (SocketAddr, SocketAddr);
 
+/// 64 bits of SipHash with fixed keys (so every run agrees) over `value`. What is only ever
+/// compared for equality is kept as its print: a [`Signature`] and its [`Direction`] take 16 bytes
+/// instead of 120, a tombstone's Call-ID 8 instead of two strings. Two different values share a
+/// print with odds of 2^-64: a retransmission miscounted, or a new Call-ID taken for a late one.
+fn print(value: &impl Hash) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    value.hash(&mut hasher);
+    hasher.finish()
+}
+
 /// Directions a Call-ID keeps its last signatures in a list for, before a map.
 const FEW_DIRECTIONS: usize = 8;
 
-/// The last message's signature per direction. Most Call-IDs go both ways between two hosts: a
-/// list of exactly their directions (240 bytes for two, where a map took 500; a finalized Call-ID
+/// The print of the last message's signature per direction's print. Most Call-IDs go both ways
+/// between two hosts: a list of exactly their directions (32 bytes for two; a finalized Call-ID
 /// keeps it for [`TOMBSTONE_NS`]), and a map once there are more than [`FEW_DIRECTIONS`], so that
 /// many directions cost no more per message than a map.
 enum Last {
-    Few(Vec<(Direction, Signature)>),
+    Few(Vec<(u64, u64)>),
     /// Boxed: the list's 24 bytes are the size of a tombstone's value.
-    Many(Box<FxHashMap<Direction, Signature>>),
+    Many(Box<FxHashMap<u64, u64>>),
 }
 
 impl Default for Last {
@@ -89,8 +101,8 @@ impl Default for Last {
 }
 
 impl Last {
-    /// Remembers `signature` as the last in `direction`; the one before it there.
-    fn insert(&mut self, direction: Direction, signature: Signature) -> Option<Signature> {
+    /// Remembers `signature` as the last in `direction` (prints both); the one before it there.
+    fn insert(&mut self, direction: u64, signature: u64) -> Option<u64> {
         let list = match self {
             Last::Many(map) => return map.insert(direction, signature),
             Last::Few(list) => list,
@@ -103,7 +115,7 @@ impl Last {
             list.reserve_exact(1);
             list.push((direction, signature));
         } else {
-            let mut map: FxHashMap<Direction, Signature> = list.drain(..).collect();
+            let mut map: FxHashMap<u64, u64> = list.drain(..).collect();
             map.insert(direction, signature);
             *self = Last::Many(Box::new(map));
         }
@@ -112,9 +124,9 @@ impl Last {
 }
 
 /// The request's method or the response's status.
-#[derive(Clone, PartialEq, Eq)]
-enum What {
-    Request(Method),
+#[derive(Hash)]
+enum What<'m> {
+    Request(&'m Method),
     Response(StatusCode),
 }
 
@@ -309,8 +321,9 @@ pub struct Dialogs {
     open: FxHashMap<String, Key>,
     groups: Slab<Group>,
     queue: BinaryHeap<Reverse<(i64, Key)>>,
-    tombs: FxHashMap<String, Tomb>,
-    tomb_order: VecDeque<(i64, String)>,
+    /// By the Call-ID's print.
+    tombs: FxHashMap<u64, Tomb>,
+    tomb_order: VecDeque<(i64, u64)>,
     next_index: usize,
     pub stats: SipStats,
 }
@@ -348,7 +361,7 @@ impl Dialogs {
             return Placed::Counted;
         }
         let signature = signature(&msg);
-        if let Some(tomb) = self.tombs.get_mut(&msg.call_id) {
+        if let Some(tomb) = self.tombs.get_mut(&print(&msg.call_id)) {
             if resent(&mut tomb.last, &msg, signature) {
                 self.stats.resent += 1;
             }
@@ -450,10 +463,10 @@ impl Dialogs {
     pub fn finish(&mut self, key: Key, now: i64) -> Option<Finished> {
         let group = self.groups.remove(key)?;
         self.open.remove(&group.call_id);
-        self.tombs
-            .insert(group.call_id.clone(), Tomb { last: group.last });
+        let id = print(&group.call_id);
+        self.tombs.insert(id, Tomb { last: group.last });
         self.tomb_order
-            .push_back((now.saturating_add(TOMBSTONE_NS), group.call_id));
+            .push_back((now.saturating_add(TOMBSTONE_NS), id));
         let messages = group.messages;
         let mid_call = group.progress.mid_call && group.progress.invite.is_none();
         Some(match group.index {
@@ -481,11 +494,10 @@ impl Dialogs {
             if *at > now {
                 break;
             }
+            // A Call-ID opens only while it has no tombstone, and gets one when it is finalized:
+            // each tombstone has exactly one entry here.
             if let Some((_, id)) = self.tomb_order.pop_front() {
-                // A Call-ID reopened after its tombstone has a new one queued later.
-                if !self.open.contains_key(&id) {
-                    self.tombs.remove(&id);
-                }
+                self.tombs.remove(&id);
             }
         }
     }
@@ -519,27 +531,29 @@ impl Dialogs {
     }
 }
 
-fn signature(msg: &Message) -> Option<Signature> {
+/// The print of `msg`'s [`Signature`].
+fn signature(msg: &Message) -> Option<u64> {
     // As Wireshark's `sip.resend`: ACKs and CANCELs are neither counted nor remembered.
     if matches!(msg.method(), Some(Method::Ack | Method::Cancel)) {
         return None;
     }
     let what = match &msg.kind {
-        Kind::Request { method, .. } => What::Request(method.clone()),
+        Kind::Request { method, .. } => What::Request(method),
         Kind::Response { status, .. } => What::Response(*status),
     };
-    let cseq = msg.cseq.as_ref().map(|c| (c.seq, c.method.clone()));
-    Some(Signature { what, cseq })
+    let cseq = msg.cseq.as_ref().map(|c| (c.seq, &c.method));
+    Some(print(&Signature { what, cseq }))
 }
 
 /// Whether `msg` repeats the previous message in its direction; remembers it. Provisional responses
 /// are remembered but never count as a resend.
-fn resent(last: &mut Last, msg: &Message, signature: Option<Signature>) -> bool {
+fn resent(last: &mut Last, msg: &Message, signature: Option<u64>) -> bool {
     let Some(signature) = signature else {
         return false;
     };
-    let previous = last.insert((msg.src, msg.dst), signature.clone());
-    !msg.status().is_some_and(StatusCode::is_provisional) && previous.as_ref() == Some(&signature)
+    let direction: Direction = (msg.src, msg.dst);
+    let previous = last.insert(print(&direction), signature);
+    !msg.status().is_some_and(StatusCode::is_provisional) && previous == Some(signature)
 }
 
 #[cfg(test)]
@@ -656,13 +670,16 @@ mod tests {
     #[test]
     fn the_last_signatures_of_many_directions_move_to_a_map_and_stay_whole() {
         let mut last = Last::default();
-        let sig = |seq| Signature {
-            what: What::Request(Method::Invite),
-            cseq: Some((seq, Method::Invite)),
+        let sig = |seq| {
+            print(&Signature {
+                what: What::Request(&Method::Invite),
+                cseq: Some((seq, &Method::Invite)),
+            })
         };
         let dir = |port: u16| {
             let src = SocketAddr::from(([192, 0, 2, 1], port));
-            (src, SocketAddr::from(([192, 0, 2, 2], 5060)))
+            let direction: Direction = (src, SocketAddr::from(([192, 0, 2, 2], 5060)));
+            print(&direction)
         };
         for port in 0..20 {
             assert!(last.insert(dir(port), sig(1)).is_none());
@@ -672,6 +689,7 @@ mod tests {
         for port in 0..20 {
             assert!(last.insert(dir(port), sig(2)) == Some(sig(1)));
         }
+        assert_ne!(sig(1), sig(2));
         assert_eq!(std::mem::size_of::<Tomb>(), 24);
     }
 
