@@ -9,7 +9,8 @@
 //! due after [`OTHER_IDLE_NS`] of silence.
 //! A finalized Call-ID leaves a tombstone for [`TOMBSTONE_NS`]: a late retransmission is still
 //! counted (as tshark counts it) but opens no new group. Tombstones and the last signatures keep
-//! 64-bit prints of what they compare (see [`print`]), not the Call-IDs, addresses and methods.
+//! 64-bit prints of what they compare (see the `print` function), not the Call-IDs, addresses and
+//! methods.
 //! Retransmissions follow Wireshark's `sip.resend` (see `calls`). Memory is bounded by the groups
 //! open at once ([`Limits::open_call_ids`]) and [`MAX_MESSAGES_PER_CALL`] per group.
 
