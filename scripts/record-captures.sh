@@ -1297,6 +1297,21 @@ sc_sip_keepalives() {
     sleep 11
 }
 
+# 54. The same refusal from two hosts: three calls to app1 and one to app2, each answered 486 Busy Here
+#     and ACKed — one failure pattern decided by two hosts (app1 three times, app2 once), not two.
+sc_busy_two_apps() {
+    cap_start lab-sw lab-br0
+    local n
+    for n in 1 2 3; do
+        uas app1 lab-app1 "$APP1" uas-busy.xml
+        uac "caller-busy$n" "$APP1:5060" uac-busy.xml "busy$n"
+        waitpid "$PID_app1"
+    done
+    uas app2 lab-app2 "$APP2" uas-busy.xml
+    uac caller-busy4 "$APP2:5060" uac-busy.xml busy4
+    waitpid "$PID_app2"
+}
+
 ALL=(sip-udp-basic-call sip-udp-outcomes tcp-syn-dropped-proxy tcp-syn-dropped-at-app tcp-syn-refused
      udp-icmp-unreachable udp-invite-dropped failover-slow media-blocked-both media-one-way ack-dropped
      ack-dropped-calls media-impaired sip-tcp-call tls-handshake-failed media-dead-air media-stopped failover-udp
@@ -1307,7 +1322,7 @@ ALL=(sip-udp-basic-call sip-udp-outcomes tcp-syn-dropped-proxy tcp-syn-dropped-a
      invite-fragments-lost session-timer-refresh-dropped other-transactions
      sip-tls-calls sip-tls-rsa tls-certificates tls-chain tls-next-hop-expired tls-no-sni sip-keepalives
      points-syn-dropped-at-app points-syn-dropped-on-router points-rtp-dropped-on-router points-rtp-not-sent
-     points-clean-call points-nat-call points-ack-dropped-on-router load-403)
+     points-clean-call points-nat-call points-ack-dropped-on-router load-403 busy-two-apps)
 
 run_scenario() {
     local name=$1 fn="sc_${1//-/_}"

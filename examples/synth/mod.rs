@@ -28,6 +28,9 @@ pub struct Spec {
     pub jitter_ms: f64,
     /// Share of calls rejected with 486 (no media), in percent.
     pub failed_pct: f64,
+    /// Distinct final statuses the rejected calls get: 486 Busy Here when 1 (the default), else
+    /// 400 + the call's index modulo this many (at most 300), each a failure pattern of its own.
+    pub reject_statuses: u16,
     /// Seed of the pseudo-random generator.
     pub seed: u64,
     /// Unrelated TCP connections (SYN, SYN-ACK, ACK, FIN both ways, to port 443) before the first
@@ -49,6 +52,7 @@ impl Default for Spec {
             loss_pct: 0.0,
             jitter_ms: 0.0,
             failed_pct: 0.0,
+            reject_statuses: 1,
             seed: 1,
             noise_connections: 0,
             tail: Vec::new(),
@@ -353,9 +357,13 @@ fn emit(call: &mut Call, tick: i64, t0: i64, spec: &Spec, rng: &mut Rng, out: &m
             data: sip(call, "SIP/2.0 100 Trying", "1 INVITE", false, None),
         });
         if call.failed {
+            let status = match spec.reject_statuses.clamp(1, 300) {
+                1 => "SIP/2.0 486 Busy Here".to_string(),
+                n => format!("SIP/2.0 {} Rejected", 400 + call.index % u32::from(n)),
+            };
             out.push(Packet {
                 ts_ns: t0 + 3 * ms,
-                data: sip(call, "SIP/2.0 486 Busy Here", "1 INVITE", false, None),
+                data: sip(call, &status, "1 INVITE", false, None),
             });
             let ack = format!(
                 "ACK sip:{}@{}:5060 SIP/2.0",

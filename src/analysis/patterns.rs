@@ -6,10 +6,13 @@
 //! findings is in no pattern. At most [`MAX_PATTERNS`] distinct keys are kept (memory is bounded by
 //! the distinct causes, never by the number of calls); calls of further keys are counted apart.
 //!
-//! Two calls have the same cause when their primary (most causal) finding has the same code, they
-//! ended in the same state with the same final status, decided by the same host (the sender of the
-//! final response, else the host the first INVITE went to), and, when the finding cites a failed
-//! connection or an ICMP error, that evidence was about the same target (the dead next hop).
+//! Two calls have the same cause when their primary (most causal) finding has the same code and they
+//! ended in the same state with the same final status. Which hosts decided the outcome (the sender
+//! of the final response, else the host the first INVITE went to) and, when the finding cites a
+//! failed connection or an ICMP error, which targets it was about (the dead next hops) are tallied
+//! per pattern ([`Tally`]): a busy trunk whose phones each answer 486 is one pattern of a thousand
+//! calls by a thousand hosts, not a thousand patterns of one call, and a pool with two dead servers
+//! is one pattern that names both with their counts.
 //! The examples do not depend on the order calls are reported in: the first is the call with the
 //! lowest index, the worst the one with the most findings of the gravest severity (ties: the lowest
 //! index).
@@ -34,44 +37,104 @@ pub struct Key {
     pub state: State,
     /// The final response's status (none for unanswered calls).
     pub status: Option<StatusCode>,
-    /// The host that decided the outcome: the sender of the final response, else where the first
-    /// INVITE went.
-    pub host: IpAddr,
-    /// The address of the failed connection or ICMP error the primary finding cites (the dead
-    /// target), when it cites one.
-    pub target: Option<SocketAddr>,
 }
 
 impl Key {
     /// The pattern a call belongs to; `None` for a call without findings.
     pub fn of(d: &DiagnosedCall) -> Option<Key> {
         let primary = d.findings.first()?;
-        let host = d
-            .final_response
-            .as_ref()
-            .and_then(|r| d.messages.iter().find(|s| s.msg.frame == r.frame))
-            .map_or(d.callee.ip(), |s| s.msg.src.ip());
-        let cites = |frame: u64| primary.frames.binary_search(&frame).is_ok();
-        let target = d
-            .evidence
-            .connections
-            .iter()
-            .find(|c| c.shown_packets().iter().any(|p| cites(p.frame)))
-            .map(|c| c.server)
-            .or_else(|| {
-                d.evidence
-                    .icmp
-                    .iter()
-                    .find(|g| g.kept().any(|e| cites(e.frame)))
-                    .map(|g| g.first().dst)
-            });
         Some(Key {
             code: primary.code,
             state: d.state,
             status: d.final_response.as_ref().map(|r| r.status),
-            host,
-            target,
         })
+    }
+}
+
+/// The host that decided a call's outcome: the sender of the final response, else where the first
+/// INVITE went.
+fn decider(d: &DiagnosedCall) -> IpAddr {
+    d.final_response
+        .as_ref()
+        .and_then(|r| d.messages.iter().find(|s| s.msg.frame == r.frame))
+        .map_or(d.callee.ip(), |s| s.msg.src.ip())
+}
+
+/// The address of the failed connection or ICMP error the primary finding cites (the dead target),
+/// when it cites one.
+fn dead_target(d: &DiagnosedCall) -> Option<SocketAddr> {
+    let primary = d.findings.first()?;
+    let cites = |frame: u64| primary.frames.binary_search(&frame).is_ok();
+    d.evidence
+        .connections
+        .iter()
+        .find(|c| c.shown_packets().iter().any(|p| cites(p.frame)))
+        .map(|c| c.server)
+        .or_else(|| {
+            d.evidence
+                .icmp
+                .iter()
+                .find(|g| g.kept().any(|e| cites(e.frame)))
+                .map(|g| g.first().dst)
+        })
+}
+
+/// Distinct values kept per [`Tally`]; calls of further values are only counted.
+pub const MAX_TALLIED: usize = 64;
+
+/// How many of a pattern's calls each value (a deciding host, a dead target) had: at most
+/// [`MAX_TALLIED`] distinct values, the calls of further ones counted in `others`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tally<T> {
+    /// The values with their calls, most calls first (ties: the lower value first).
+    counts: Vec<(T, u64)>,
+    pub others: u64,
+}
+
+impl<T> Default for Tally<T> {
+    fn default() -> Tally<T> {
+        Tally {
+            counts: Vec::new(),
+            others: 0,
+        }
+    }
+}
+
+impl<T: Copy + Ord> Tally<T> {
+    fn add(&mut self, value: T) {
+        if let Some(at) = self.counts.iter().position(|(v, _)| *v == value) {
+            self.counts[at].1 += 1;
+            // Keep the order: move it up past the values it now has more calls than.
+            let mut at = at;
+            while at > 0 && Self::before(&self.counts[at], &self.counts[at - 1]) {
+                self.counts.swap(at, at - 1);
+                at -= 1;
+            }
+        } else if self.counts.len() < MAX_TALLIED {
+            let entry = (value, 1);
+            let at = self
+                .counts
+                .iter()
+                .position(|e| Self::before(&entry, e))
+                .unwrap_or(self.counts.len());
+            self.counts.insert(at, entry);
+        } else {
+            self.others += 1;
+        }
+    }
+
+    fn before(a: &(T, u64), b: &(T, u64)) -> bool {
+        a.1 > b.1 || (a.1 == b.1 && a.0 < b.0)
+    }
+
+    /// The values with their calls, most calls first (ties: the lower value first).
+    pub fn counts(&self) -> &[(T, u64)] {
+        &self.counts
+    }
+
+    /// The value of the most calls.
+    pub fn top(&self) -> Option<T> {
+        self.counts.first().map(|&(v, _)| v)
     }
 }
 
@@ -89,9 +152,20 @@ pub struct Pattern {
     pub first: Arc<DiagnosedCall>,
     /// The call with the most findings of the gravest severity (ties: the lowest index).
     pub worst: Arc<DiagnosedCall>,
+    /// The hosts that decided its calls' outcome.
+    pub hosts: Tally<IpAddr>,
+    /// The dead targets its calls' primary findings cite (calls citing none are not counted).
+    pub targets: Tally<SocketAddr>,
 }
 
 impl Pattern {
+    fn tally(&mut self, d: &DiagnosedCall) {
+        self.hosts.add(decider(d));
+        if let Some(target) = dead_target(d) {
+            self.targets.add(target);
+        }
+    }
+
     /// The primary finding of its first call, which says what the pattern is.
     pub fn finding(&self) -> &crate::diagnose::Finding {
         &self.first.findings[0]
@@ -117,6 +191,7 @@ impl Patterns {
     pub fn add(&mut self, d: &DiagnosedCall) {
         let Some(key) = Key::of(d) else { return };
         if let Some(p) = self.by_key.get_mut(&key) {
+            p.tally(d);
             p.calls += 1;
             p.first_ts_ns = p.first_ts_ns.min(d.start_ts_ns);
             p.last_ts_ns = p.last_ts_ns.max(d.start_ts_ns);
@@ -145,8 +220,11 @@ impl Patterns {
             last_ts_ns: d.start_ts_ns,
             first: Arc::clone(&call),
             worst: call,
+            hosts: Tally::default(),
+            targets: Tally::default(),
         };
-        self.by_key.insert(key, pattern);
+        let pattern = self.by_key.entry(key).or_insert(pattern);
+        pattern.tally(d);
     }
 
     /// The patterns, most calls first (then gravest, then earliest), and the calls left out by the
@@ -160,5 +238,30 @@ impl Patterns {
                 .then(a.first.index.cmp(&b.first.index))
         });
         (out, self.overflow)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Tally, MAX_TALLIED};
+
+    #[test]
+    fn a_tally_orders_by_calls_then_value_and_counts_values_past_its_cap() {
+        let mut t = Tally::default();
+        for v in [5u32, 3, 5, 9, 3, 5] {
+            t.add(v);
+        }
+        assert_eq!(t.counts(), [(5, 3), (3, 2), (9, 1)]);
+        assert_eq!(t.top(), Some(5));
+        let mut full = Tally::default();
+        for v in 0..MAX_TALLIED as u32 + 3 {
+            full.add(v);
+        }
+        full.add(0);
+        assert_eq!(full.counts().len(), MAX_TALLIED);
+        assert_eq!(
+            (full.counts()[0], full.counts()[1], full.others),
+            ((0, 2), (1, 1), 3)
+        );
     }
 }

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 
 use super::format::rfc3339;
 use crate::analysis::durations::DurationPattern;
-use crate::analysis::patterns::Pattern;
+use crate::analysis::patterns::{Pattern, Tally};
 use crate::correlate::calls::State;
 use crate::correlate::fax::Fax;
 use crate::correlate::message::Message;
@@ -145,19 +145,49 @@ pub(crate) fn pattern_outcome(p: &Pattern) -> String {
         .as_ref()
         .map(|r| format!(" {} {}", r.status, r.reason))
         .unwrap_or_default();
+    let hosts = tallied(&p.hosts, "hosts");
     let mut out = match k.state {
-        State::Unanswered => format!("unanswered (INVITE to {})", k.host),
-        State::InProgress => format!("still ringing{status} at {}", k.host),
-        State::Answered => format!("answered by {}", k.host),
-        State::MidCall => format!("mid-call (set up before the capture) with {}", k.host),
+        State::Unanswered => format!("unanswered (INVITE to {hosts})"),
+        State::InProgress => format!("still ringing{status} at {hosts}"),
+        State::Answered => format!("answered by {hosts}"),
+        State::MidCall => format!("mid-call (set up before the capture) with {hosts}"),
         State::Rejected | State::Cancelled => {
-            format!("{}{status} by {}", k.state.as_str(), k.host)
+            format!("{}{status} by {hosts}", k.state.as_str())
         }
     };
-    if let Some(t) = k.target {
-        out.push_str(&format!(", dead target {t}"));
+    match p.targets.counts() {
+        [] => {}
+        [_] if p.targets.others == 0 => {
+            out.push_str(&format!(", dead target {}", tallied(&p.targets, "targets")));
+        }
+        _ => out.push_str(&format!(", dead {}", tallied(&p.targets, "targets"))),
     }
     out
+}
+
+/// Values a pattern tallied, as a phrase: the value when there is one, else how many (`64+` when
+/// the tally is full) with the first three by calls, `3 hosts: 192.0.2.20 ×40, 192.0.2.21 ×38,
+/// 192.0.2.22 ×2`.
+fn tallied<T: Copy + Ord + std::fmt::Display>(t: &Tally<T>, noun: &str) -> String {
+    const SHOWN: usize = 3;
+    match t.counts() {
+        [] => String::new(),
+        [(v, _)] if t.others == 0 => v.to_string(),
+        counts => {
+            let more = if t.others > 0 { "+" } else { "" };
+            let list: Vec<String> = counts
+                .iter()
+                .take(SHOWN)
+                .map(|(v, n)| format!("{v} ×{n}"))
+                .collect();
+            let rest = if counts.len() > SHOWN || t.others > 0 {
+                ", …"
+            } else {
+                ""
+            };
+            format!("{}{more} {noun}: {}{rest}", counts.len(), list.join(", "))
+        }
+    }
 }
 
 /// What a duration pattern's calls did: `ended 31.5 s after the answer (31.4–31.6 s); 3 hung up by

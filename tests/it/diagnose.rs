@@ -161,6 +161,44 @@ fn sip_outcomes_busy_is_info_and_the_unanswered_call_no_response() {
     assert_eq!(primary(&a, 3).frames, [226, 227, 228, 229, 230, 231, 232]);
 }
 
+/// Four calls refused alike by two hosts (app1 three times, app2 once) are one failure pattern
+/// that names both hosts with their calls, not a pattern per host.
+#[test]
+fn the_same_refusal_by_two_hosts_is_one_pattern_that_tallies_them() {
+    let a = lab("busy-two-apps.pcap");
+    assert_eq!(a.calls.len(), 4);
+    for call in 0..4 {
+        assert_eq!(codes(&a, call), ["sip.rejected"], "call {call}");
+    }
+    let overview = a.overview();
+    assert_eq!(overview.patterns.len(), 1, "{:#?}", overview.patterns);
+    let p = &overview.patterns[0];
+    assert_eq!(p.calls, 4);
+    let hosts: Vec<(String, u64)> = p
+        .hosts
+        .counts()
+        .iter()
+        .map(|(ip, n)| (ip.to_string(), *n))
+        .collect();
+    assert_eq!(
+        hosts,
+        [("192.0.2.31".to_string(), 3), ("192.0.2.32".to_string(), 1)]
+    );
+    assert_eq!((p.hosts.others, p.targets.counts().len()), (0, 0));
+    assert_eq!(
+        (p.first.index, p.finding().frames.clone()),
+        (0, vec![3, 6, 7])
+    );
+    let mut text = Vec::new();
+    callscope::report::text::write(&a, &Default::default(), &mut text).expect("write to a Vec");
+    let text = String::from_utf8(text).expect("UTF-8 text");
+    assert!(
+        text.contains("4 calls 100.0%")
+            && text.contains("rejected 486 Busy Here by 2 hosts: 192.0.2.31 ×3, 192.0.2.32 ×1"),
+        "{text}"
+    );
+}
+
 #[test]
 fn failover_over_tcp_names_the_dead_server_and_the_delay() {
     let a = lab("failover-slow.pcap");

@@ -50,10 +50,13 @@
 //!   `failed_registrations` (with an `error` finding), `peers`, `peers_down` (with an `error` finding), `transactions`, `failed_transactions`: the
 //!   lengths of the arrays below and how many failed.
 //! - `patterns` (array, most calls first): the reported calls with findings grouped by cause — same
-//!   primary finding code, state, final status, deciding host and, when the finding cites a failed
-//!   connection or ICMP error, the same dead target: `{ "code", "severity", "state", "final_status"
-//!   (number or null), "host" (the final response's sender, else where the first INVITE went), "target"
-//!   (`"ip:port"` or null), "calls", "share_pct" (of the calls reported), "first_ts", "last_ts"
+//!   primary finding code, state and final status: `{ "code", "severity", "state", "final_status"
+//!   (number or null), "host" (the host that decided most of its calls: the final response's sender,
+//!   else where the first INVITE went), "hosts" (`[{ "addr", "calls" }]`, every deciding host with
+//!   its calls, most first, at most 64), "more_host_calls" (calls decided by hosts beyond those),
+//!   "target" (the dead target most of its calls' findings cite, when they cite a failed connection
+//!   or ICMP error: `"ip:port"` or null), "targets", "more_target_calls" (the same tally of dead
+//!   targets, `"ip:port"`), "calls", "share_pct" (of the calls reported), "first_ts", "last_ts"
 //!   (earliest and latest call start), "first_call", "worst_call" (1-based indexes of its first call
 //!   and of the call with the most findings of the gravest severity), "summary", "cause" (the first
 //!   call's primary finding) }`; at most 256 (`summary.unpatterned_calls` counts the calls of
@@ -203,7 +206,7 @@ use super::format::{self, Short};
 use super::json_items;
 use super::spool::{Key, Spool};
 use crate::analysis::durations::{DurationPattern, Durations};
-use crate::analysis::patterns::Pattern as FailurePattern;
+use crate::analysis::patterns::{Pattern as FailurePattern, Tally};
 use crate::analysis::{self, Analysis, CaptureSummary, Output, Overview};
 use crate::correlate::calls::OtherDialog;
 use crate::correlate::dns::Lookup;
@@ -384,7 +387,11 @@ struct FailurePatternJson<'a> {
     state: &'static str,
     final_status: Option<u16>,
     host: String,
+    hosts: Vec<TalliedJson>,
+    more_host_calls: u64,
     target: Option<Short>,
+    targets: Vec<TalliedJson>,
+    more_target_calls: u64,
     calls: u64,
     share_pct: f64,
     first_ts: Short,
@@ -395,6 +402,23 @@ struct FailurePatternJson<'a> {
     cause: &'a str,
 }
 
+/// One value a failure pattern tallied (a deciding host, a dead target) with its calls.
+#[derive(Serialize)]
+struct TalliedJson {
+    addr: Short,
+    calls: u64,
+}
+
+fn tallied<T: Copy + Ord>(t: &Tally<T>, addr: impl Fn(T) -> Short) -> Vec<TalliedJson> {
+    t.counts()
+        .iter()
+        .map(|&(v, calls)| TalliedJson {
+            addr: addr(v),
+            calls,
+        })
+        .collect()
+}
+
 fn failure_pattern<'a>(p: &'a FailurePattern, overview: &Overview) -> FailurePatternJson<'a> {
     let f = p.finding();
     FailurePatternJson {
@@ -402,8 +426,12 @@ fn failure_pattern<'a>(p: &'a FailurePattern, overview: &Overview) -> FailurePat
         severity: p.severity.as_str(),
         state: p.key.state.as_str(),
         final_status: p.key.status.map(|s| s.0),
-        host: p.key.host.to_string(),
-        target: p.key.target.map(format::addr),
+        host: p.hosts.top().map(|h| h.to_string()).unwrap_or_default(),
+        hosts: tallied(&p.hosts, format::ip),
+        more_host_calls: p.hosts.others,
+        target: p.targets.top().map(format::addr),
+        targets: tallied(&p.targets, format::addr),
+        more_target_calls: p.targets.others,
         calls: p.calls,
         share_pct: (overview.share(p.calls) * 10.0).round() / 10.0,
         first_ts: format::stamp(p.first_ts_ns),
