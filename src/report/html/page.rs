@@ -305,8 +305,8 @@ pub(super) fn patterns(overview: &Overview, detailed: &Detailed, h: &mut String)
     writeln!(
         h,
         "<h2 id=\"patterns\">Failure patterns</h2>\n<p class=\"note\">{with} of {} have findings, \
-         grouped by cause (primary finding, outcome, the host that decided it, the dead target); {} \
-         without.</p>",
+         grouped by cause (primary finding, outcome and final status), with the hosts that \
+         decided them and the dead targets they cite; {} without.</p>",
         plural(overview.calls, "call"),
         overview.clean
     )?;
