@@ -86,7 +86,8 @@ pub const MAX_TALLIED: usize = 64;
 /// [`MAX_TALLIED`] distinct values, the calls of further ones counted in `others`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Tally<T> {
-    /// The values with their calls, most calls first (ties: the lower value first).
+    /// The values with their calls: in the order first met while calls are added, most calls first
+    /// (ties: the lower value first) once the patterns are finished.
     counts: Vec<(T, u64)>,
     pub others: u64,
 }
@@ -102,29 +103,19 @@ impl<T> Default for Tally<T> {
 
 impl<T: Copy + Ord> Tally<T> {
     fn add(&mut self, value: T) {
-        if let Some(at) = self.counts.iter().position(|(v, _)| *v == value) {
-            self.counts[at].1 += 1;
-            // Keep the order: move it up past the values it now has more calls than.
-            let mut at = at;
-            while at > 0 && Self::before(&self.counts[at], &self.counts[at - 1]) {
-                self.counts.swap(at, at - 1);
-                at -= 1;
-            }
+        if let Some(entry) = self.counts.iter_mut().find(|(v, _)| *v == value) {
+            entry.1 += 1;
         } else if self.counts.len() < MAX_TALLIED {
-            let entry = (value, 1);
-            let at = self
-                .counts
-                .iter()
-                .position(|e| Self::before(&entry, e))
-                .unwrap_or(self.counts.len());
-            self.counts.insert(at, entry);
+            self.counts.push((value, 1));
         } else {
             self.others += 1;
         }
     }
 
-    fn before(a: &(T, u64), b: &(T, u64)) -> bool {
-        a.1 > b.1 || (a.1 == b.1 && a.0 < b.0)
+    /// Most calls first, ties by the lower value: the order does not depend on the order of the calls.
+    fn sort(&mut self) {
+        self.counts
+            .sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     }
 
     /// The values with their calls, most calls first (ties: the lower value first).
@@ -135,6 +126,14 @@ impl<T: Copy + Ord> Tally<T> {
     /// The value of the most calls.
     pub fn top(&self) -> Option<T> {
         self.counts.first().map(|&(v, _)| v)
+    }
+
+    /// The one value, when there is exactly one and nothing beyond the tally.
+    pub fn single(&self) -> Option<T> {
+        match self.counts[..] {
+            [(v, _)] if self.others == 0 => Some(v),
+            _ => None,
+        }
     }
 }
 
@@ -212,7 +211,7 @@ impl Patterns {
             return;
         }
         let call = Arc::new(d.clone());
-        let pattern = Pattern {
+        let mut pattern = Pattern {
             key: key.clone(),
             severity: d.findings[0].severity,
             calls: 1,
@@ -223,14 +222,18 @@ impl Patterns {
             hosts: Tally::default(),
             targets: Tally::default(),
         };
-        let pattern = self.by_key.entry(key).or_insert(pattern);
         pattern.tally(d);
+        self.by_key.insert(key, pattern);
     }
 
     /// The patterns, most calls first (then gravest, then earliest), and the calls left out by the
     /// cap.
     pub fn finish(self) -> (Vec<Pattern>, u64) {
         let mut out: Vec<Pattern> = self.by_key.into_values().collect();
+        for p in &mut out {
+            p.hosts.sort();
+            p.targets.sort();
+        }
         out.sort_by(|a, b| {
             b.calls
                 .cmp(&a.calls)
@@ -251,6 +254,7 @@ mod tests {
         for v in [5u32, 3, 5, 9, 3, 5] {
             t.add(v);
         }
+        t.sort();
         assert_eq!(t.counts(), [(5, 3), (3, 2), (9, 1)]);
         assert_eq!(t.top(), Some(5));
         let mut full = Tally::default();
@@ -258,6 +262,7 @@ mod tests {
             full.add(v);
         }
         full.add(0);
+        full.sort();
         assert_eq!(full.counts().len(), MAX_TALLIED);
         assert_eq!(
             (full.counts()[0], full.counts()[1], full.others),

@@ -155,12 +155,12 @@ pub(crate) fn pattern_outcome(p: &Pattern) -> String {
             format!("{}{status} by {hosts}", k.state.as_str())
         }
     };
-    match p.targets.counts() {
-        [] => {}
-        [_] if p.targets.others == 0 => {
-            out.push_str(&format!(", dead target {}", tallied(&p.targets, "targets")));
+    match p.targets.single() {
+        Some(t) => out.push_str(&format!(", dead target {t}")),
+        None if !p.targets.counts().is_empty() => {
+            out.push_str(&format!(", dead {}", tallied(&p.targets, "targets")));
         }
-        _ => out.push_str(&format!(", dead {}", tallied(&p.targets, "targets"))),
+        None => {}
     }
     out
 }
@@ -170,9 +170,11 @@ pub(crate) fn pattern_outcome(p: &Pattern) -> String {
 /// 192.0.2.22 ×2`.
 fn tallied<T: Copy + Ord + std::fmt::Display>(t: &Tally<T>, noun: &str) -> String {
     const SHOWN: usize = 3;
+    if let Some(v) = t.single() {
+        return v.to_string();
+    }
     match t.counts() {
         [] => String::new(),
-        [(v, _)] if t.others == 0 => v.to_string(),
         counts => {
             let more = if t.others > 0 { "+" } else { "" };
             let list: Vec<String> = counts
