@@ -3,12 +3,16 @@
 //! key of a list too long to print whole; and a [`Store`], items kept on disk and read back one at a
 //! time, for an interactive view of a run.
 //!
-//! Items are kept in memory up to a budget; past it they are sorted and written to a temporary file
-//! as a run, and at the end the runs and what is left in memory are merged by key (ties keep the order
-//! items came in). Every 32 runs of a level are merged into one run of the level above as
-//! they come, so a merge never opens more than a few dozen files and read buffers, however many items
-//! there are. A short capture never touches the disk; a long one costs a write and a read of its
-//! rendered items per level (one up to 128 MiB of them, two up to 4 GiB).
+//! Items are kept in memory up to a budget; past it they are sorted and the lower half written to a
+//! temporary file as a run, and at the end the runs and what is left in memory are merged by key (ties
+//! keep the order items came in). Items nearly always come nearly in key order (calls are finalized a
+//! grace window after they end, so a short call numbered after a longer one comes first): the half
+//! held back takes in the late ones, and a spill whose items all follow the last run's is appended
+//! to it, so such a stream makes one run, written once and read once. Out of order items start a run
+//! of their own; every 32 runs of a level are merged into one run of the level above as they come, so
+//! a merge never opens more than a few dozen files and read buffers, however many items there are. A
+//! short capture never touches the disk; a long one costs a write and a read of its rendered items,
+//! and one more per level where they came out of order (one up to 64 MiB of them, two up to 2 GiB).
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -68,10 +72,12 @@ pub(crate) struct Spool {
     error: Option<io::Error>,
 }
 
-/// One sorted run in a file of its own; its level is how many merges made it.
+/// One sorted run in a file of its own; its level is how many merges made it, `last` the order of
+/// its last item (a spill whose items all come after it is appended).
 struct Run {
     temp: Temp,
     level: u32,
+    last: (Key, u64),
 }
 
 impl Default for Spool {
@@ -153,25 +159,48 @@ impl Spool {
         }
     }
 
-    /// Writes what is in memory as a sorted run of level 0; then, while the last `fan_in` runs share
-    /// a level, merges them into one run a level up (a counter in base `fan_in`), so the runs held
-    /// — and the read buffers and files a merge opens — stay few however long the capture: at most
-    /// `fan_in - 1` per level, each level `fan_in` times the items of the one below.
+    /// Writes the lower half (by bytes) of what is in memory, sorted: appended to the last run when
+    /// it all comes after that run's items, else as a run of level 0; then, while the last `fan_in`
+    /// runs share a level, merges them into one run a level up (a counter in base `fan_in`), so the
+    /// runs held — and the read buffers and files a merge opens — stay few however long the
+    /// capture: at most `fan_in - 1` per level, each level `fan_in` times the items of the one below.
     fn spill(&mut self) -> io::Result<()> {
         self.items.sort_by_key(|a| (a.0, a.1));
-        let mut run = RunWriter::new()?;
+        let mut written = 0;
+        let cut = self
+            .items
+            .iter()
+            .position(|(_, _, item)| {
+                written += item.len() + 32;
+                written > self.bytes / 2
+            })
+            .map_or(self.items.len(), |i| i.max(1));
+        let held = self.items.split_off(cut);
+        let first = self.items.first().map(|(key, seq, _)| (*key, *seq));
+        let append = match (self.runs.last(), first) {
+            (Some(run), Some(first)) => run.last < first,
+            _ => false,
+        };
+        let mut run = match (append, self.runs.pop()) {
+            (true, Some(last)) => RunWriter::append(last)?,
+            (_, last) => {
+                self.runs.extend(last);
+                RunWriter::new(0)?
+            }
+        };
         for (key, seq, item) in self.items.drain(..) {
             run.write(key, seq, &item)?;
         }
-        self.runs.push(run.finish(0)?);
-        self.bytes = 0;
+        self.runs.push(run.finish()?);
+        self.items = held;
+        self.bytes = self.items.iter().map(|(_, _, item)| item.len() + 32).sum();
         while let Some(level) = self.full_level() {
             let merged = self.runs.split_off(self.runs.len() - self.fan_in);
-            let mut run = RunWriter::new()?;
+            let mut run = RunWriter::new(level + 1)?;
             merge(&merged, Vec::new(), |key, seq, item| {
                 run.write(key, seq, item)
             })?;
-            self.runs.push(run.finish(level + 1)?);
+            self.runs.push(run.finish()?);
         }
         Ok(())
     }
@@ -229,32 +258,53 @@ fn merge(
     Ok(())
 }
 
-/// Writes one sorted run to a temporary file of its own: per item its key, arrival number and
-/// length (32 bytes), then the item.
+/// Writes one sorted run to a temporary file of its own, or more of it at its end: per item its
+/// key, arrival number and length (32 bytes), then the item.
 struct RunWriter {
     out: BufWriter<File>,
     temp: Temp,
+    level: u32,
+    last: (Key, u64),
 }
 
 impl RunWriter {
-    fn new() -> io::Result<RunWriter> {
+    fn new(level: u32) -> io::Result<RunWriter> {
         let temp = temp_file()?;
         let out = BufWriter::with_capacity(READ_BUF, temp.file.try_clone()?);
-        Ok(RunWriter { out, temp })
+        Ok(RunWriter {
+            out,
+            temp,
+            level,
+            last: ((0, 0), 0),
+        })
+    }
+
+    /// Goes on writing `run` after its last item.
+    fn append(run: Run) -> io::Result<RunWriter> {
+        let mut file = run.temp.file.try_clone()?;
+        file.seek(SeekFrom::End(0))?;
+        Ok(RunWriter {
+            out: BufWriter::with_capacity(READ_BUF, file),
+            temp: run.temp,
+            level: run.level,
+            last: run.last,
+        })
     }
 
     fn write(&mut self, key: Key, seq: u64, item: &[u8]) -> io::Result<()> {
         for word in [key.0, key.1, seq, item.len() as u64] {
             self.out.write_all(&word.to_le_bytes())?;
         }
+        self.last = (key, seq);
         self.out.write_all(item)
     }
 
-    fn finish(mut self, level: u32) -> io::Result<Run> {
+    fn finish(mut self) -> io::Result<Run> {
         self.out.flush()?;
         Ok(Run {
             temp: self.temp,
-            level,
+            level: self.level,
+            last: self.last,
         })
     }
 }
@@ -438,27 +488,53 @@ mod tests {
 
     #[test]
     fn full_levels_merge_into_one_run_so_runs_stay_few() {
-        // A run every 4 items, merged 3 at a time: 1000 items make 250 runs, held as at most 2 per
-        // level (250 is 100021 in base 3: 4 runs).
+        // Two items a run (half of what is in memory when it spills), merged 3 at a time, from keys
+        // out of order: 1000 items make hundreds of runs, held as at most 2 per level.
         let mut s = Spool::new(4 * (8 + 32) - 1, 3);
         let n: u64 = 1000;
         for i in 0..n {
             let k = (i * 389) % n;
             s.push((k % 7, k), k.to_le_bytes().to_vec());
             assert!(
-                s.runs.len() <= 2 * 6,
+                s.runs.len() <= 2 * 7,
                 "{} runs after {i} items",
                 s.runs.len()
             );
         }
         let levels: Vec<u32> = s.runs.iter().map(|r| r.level).collect();
-        assert_eq!(levels, [5, 1, 1, 0]);
+        assert!(levels.iter().any(|&l| l >= 4), "merged up: {levels:?}");
+        assert!(levels.windows(2).all(|w| w[0] >= w[1]), "{levels:?}");
         let out: Vec<u64> = drained(s)
             .iter()
             .map(|b| u64::from_le_bytes(b[..].try_into().expect("8 bytes")))
             .collect();
         let mut want: Vec<u64> = (0..n).collect();
         want.sort_by_key(|&k| (k % 7, k));
+        assert_eq!(out, want);
+    }
+
+    #[test]
+    fn items_nearly_in_order_make_one_run_and_a_late_one_starts_another() {
+        // Each item at most 5 places late, with 20 items held back at a spill: one run however many.
+        let mut s = Spool::new(40 * (8 + 32), 32);
+        let n: u64 = 10_000;
+        let key = |i: u64| if i % 10 == 3 { i + 5 } else { i };
+        for i in 0..n {
+            s.push((key(i), 0), key(i).to_le_bytes().to_vec());
+        }
+        assert_eq!(s.runs.len(), 1, "appended to one run");
+        // An item before everything already written starts a run of its own at the next spill.
+        s.push((0, 0), vec![0; 8]);
+        for i in n..n + 100 {
+            s.push((i + 5, 0), (i + 5).to_le_bytes().to_vec());
+        }
+        assert_eq!(s.runs.len(), 2, "a second run for the late item");
+        let out: Vec<u64> = drained(s)
+            .iter()
+            .map(|b| u64::from_le_bytes(b[..].try_into().expect("8 bytes")))
+            .collect();
+        let mut want: Vec<u64> = (0..n).map(key).chain([0]).chain(n + 5..n + 105).collect();
+        want.sort_unstable();
         assert_eq!(out, want);
     }
 }
