@@ -16,9 +16,12 @@
 #   --sweep       instead: the calls sweep of issue 13 — short calls (--seconds of RTP each, default 1; the last
 #                 point may use --seconds-last to fit the disk), 2 ms apart, 10 % rejected, at each of --points
 #                 (default 10000,30000,100000,300000,1000000): callscope 2 threads (median of 3 runs, 1 run
-#                 above 100 k), its peak anonymous memory, whether every call and RTP packet was correlated,
-#                 and tshark on the same file side by side up to --tshark-max calls (default 100000; it is
-#                 skipped above, or reported as failed when it runs out of time or memory). With --noise N,
+#                 above 100 k), its peak anonymous memory (median of as many runs), whether every call and RTP
+#                 packet was correlated, and tshark on the same file side by side up to --tshark-max calls
+#                 (default 100000; it is skipped above, or reported as failed when it runs out of time or
+#                 memory), with callscope's text report alone (the main job, no JSON) beside it. When
+#                 --seconds-last differs, the first point is also run with the last point's shape, and the
+#                 linearity ratios are given on the same calls too. With --noise N,
 #                 also the noise case: N closed web connections before the lab's proxy-504 call, whose
 #                 findings must equal the call's alone.
 # Environment: CARGO_TARGET_DIR is honoured (default <repo>/target). Needs cargo, hyperfine, tshark, jq,
@@ -357,6 +360,12 @@ peak() { # peak NAME CMD... : one run under /usr/bin/time -v (and cs-rsspeak) fo
     MAXRSS[$name]=$(awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2/1024}' "$RES/$name.time")
     ANON[$name]=$(awk '/^RSSPEAK/ {printf "%.1f", $2/1024}' "$RES/$name.rss")
 }
+peaks() { # peaks NAME N CMD... : N runs of peak; ANON is their median (one run's peak varies by a few MiB)
+    local name=$1 n=$2 i; shift 2
+    local all=()
+    for (( i = 0; i < n; i++ )); do peak "$name" "$@"; all+=("${ANON[$name]}"); done
+    ANON[$name]=$(printf '%s\n' "${all[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+}
 measure() { # measure FILE TAG : cat, walk, callscope 1 and 2 threads
     local f=$1 t=$2
     say "warming the page cache: $f"
@@ -394,7 +403,13 @@ if [[ $SWEEP == 1 ]]; then
         runs=3
         (( n > 100000 )) && runs=1
         hf "sweep-$n" "$runs" env RAYON_NUM_THREADS=2 "$CS" analyze "$f" --json /dev/null --quiet
-        peak "sweep-$n" env RAYON_NUM_THREADS=2 "$CS" analyze "$f" --json /dev/null --quiet
+        peaks "sweep-$n" "$runs" env RAYON_NUM_THREADS=2 "$CS" analyze "$f" --json /dev/null --quiet
+        text=-
+        if (( n <= TSHARK_MAX )); then
+            # The main job as a user runs it: the text report only.
+            hf "sweep-text-$n" "$runs" env RAYON_NUM_THREADS=2 "$CS" analyze "$f" --quiet
+            text=${WALL[sweep-text-$n]}
+        fi
         # Every call correlated, every RTP packet analysed: the text report says otherwise when not.
         head=$(timeout 3600 "$CS" analyze "$f" --quiet | head -12 || true)
         calls=$(grep -oE '[0-9]+ calls?,' <<<"$head" | head -1 | grep -oE '[0-9]+')
@@ -413,8 +428,27 @@ if [[ $SWEEP == 1 ]]; then
                 ts=failed
             fi
         fi
-        ROW[$n]="$bytes $records ${WALL[sweep-$n]} ${ANON[sweep-$n]} $ts $ok $secs"
+        ROW[$n]="$bytes $records ${WALL[sweep-$n]} ${ANON[sweep-$n]} $ts $ok $secs $text"
     done
+    # The last point's shape at the first point's size, when they differ: linearity is judged on the same calls.
+    same_line=
+    first=${PTS[0]}
+    if [[ -n $SECONDS_LAST && $SECONDS_LAST != "$SECONDS_RTP" ]]; then
+        f=$DATA/sweep-c$first-s$SECONDS_LAST.pcap
+        if [[ $REGEN == 1 || ! -s $f ]]; then
+            timeout 3600 "$GENCAP" "$f.tmp" --calls "$first" --seconds "$SECONDS_LAST" --spacing-ms 2 --failed 10 >&2 \
+                && mv "$f.tmp" "$f"
+        fi
+        r=$("$WALK" "$f" | cut -d' ' -f1)
+        cat "$f" >/dev/null
+        hf "sweep-same-$first" 3 env RAYON_NUM_THREADS=2 "$CS" analyze "$f" --json /dev/null --quiet
+        peaks "sweep-same-$first" 3 env RAYON_NUM_THREADS=2 "$CS" analyze "$f" --json /dev/null --quiet
+        read -r _ r1 w1 a1 _ <<<"${ROW[$last]}"
+        same_line=$(awk -v r0="$r" -v w0="${WALL[sweep-same-$first]}" -v a0="${ANON[sweep-same-$first]}" \
+            -v r1="$r1" -v w1="$w1" -v a1="$a1" -v f="$first" -v l="$last" -v s="$SECONDS_LAST" \
+            'BEGIN { printf "same shape (%s s of RTP) at %d calls: %.2f s, %.2f Mpkt/s, anon %.1f MiB; Mpkt/s at %d / at %d = %.2f (target >= 0.8); anon at %d / at %d = %.2f (target <= 1.2)\n",
+                     s, f, w0, r0/w0/1e6, a0, l, f, (r1/w1)/(r0/w0), l, f, a1/a0 }')
+    fi
     noise_line=
     if (( NOISE > 0 )); then
         nf=$DATA/noise-$NOISE.pcap
@@ -429,22 +463,25 @@ if [[ $SWEEP == 1 ]]; then
         echo
         echo "callscope calls sweep — $(date -u +%FT%TZ), $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
         echo
-        echo "| calls | RTP s | size MB | packets M | callscope 2t s | Mpkt/s | anon MiB | tshark s | tshark / callscope | all correlated |"
-        echo "|---|---|---|---|---|---|---|---|---|---|"
+        echo "| calls | RTP s | size MB | packets M | callscope 2t s | Mpkt/s | anon MiB | tshark s | tshark / callscope | text only s | tshark / text only | all correlated |"
+        echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
         for n in "${PTS[@]}"; do
-            read -r bytes records wall anon ts ok secs <<<"${ROW[$n]}"
-            awk -v n="$n" -v b="$bytes" -v r="$records" -v w="$wall" -v a="$anon" -v t="$ts" -v ok="$ok" -v s="$secs" \
+            read -r bytes records wall anon ts ok secs text <<<"${ROW[$n]}"
+            awk -v n="$n" -v b="$bytes" -v r="$records" -v w="$wall" -v a="$anon" -v t="$ts" -v ok="$ok" -v s="$secs" -v x="$text" \
                 'BEGIN { ratio = (t ~ /^[0-9.]+$/) ? sprintf("%.1f", t / w) : "-";
-                         printf "| %d | %s | %.0f | %.2f | %.2f | %.2f | %s | %s | %s | %s |\n", n, s, b/1e6, r/1e6, w, r/w/1e6, a, t, ratio, ok }'
+                         xs = (x ~ /^[0-9.]+$/) ? sprintf("%.2f", x) : "-";
+                         xr = (t ~ /^[0-9.]+$/ && x ~ /^[0-9.]+$/) ? sprintf("%.1f", t / x) : "-";
+                         printf "| %d | %s | %.0f | %.2f | %.2f | %.2f | %s | %s | %s | %s | %s | %s |\n", n, s, b/1e6, r/1e6, w, r/w/1e6, a, t, ratio, xs, xr, ok }'
         done
-        first=${PTS[0]}
         read -r _ r0 w0 a0 _ <<<"${ROW[$first]}"
         read -r _ r1 w1 a1 _ <<<"${ROW[$last]}"
         awk -v r0="$r0" -v w0="$w0" -v a0="$a0" -v r1="$r1" -v w1="$w1" -v a1="$a1" -v f="$first" -v l="$last" \
             'BEGIN { printf "\nMpkt/s at %d / at %d = %.2f (target >= 0.8); anon at %d / at %d = %.2f (target <= 1.2, and < 256 MiB)\n",
                      l, f, (r1/w1)/(r0/w0), l, f, a1/a0 }'
+        [[ -n $same_line ]] && echo "$same_line"
         [[ -n $noise_line ]] && echo "$noise_line"
         echo "callscope: analyze FILE --json /dev/null --quiet (text report to stdout, JSON written and discarded);" \
+            "text only: analyze FILE --quiet; anon: median of the runs' sampled peaks;" \
             "tshark: -n -q -o rtp.heuristic_rtp:TRUE -z rtp,streams -z sip,stat; warm page cache"
     } | tee "$RES/sweep.md"
     exit 0
