@@ -222,7 +222,8 @@ impl Spool {
     }
 }
 
-/// Merges sorted runs and sorted items in memory by (key, arrival), handing each item to `each`.
+/// Merges sorted runs and sorted items in memory by (key, arrival), handing each item to `each`;
+/// each run's items are read, one at a time, into a buffer of its own.
 fn merge(
     runs: &[Run],
     memory: Vec<(Key, u64, Vec<u8>)>,
@@ -236,23 +237,28 @@ fn merge(
     let from_memory = readers.len();
     let mut heap = BinaryHeap::new();
     for (i, r) in readers.iter_mut().enumerate() {
-        if let Some((key, seq, item)) = r.next()? {
-            heap.push(Reverse((key, seq, i, item)));
+        if let Some((key, seq)) = r.next()? {
+            heap.push(Reverse((key, seq, i)));
         }
     }
     let mut in_memory = memory.into_iter();
-    if let Some((key, seq, item)) = in_memory.next() {
-        heap.push(Reverse((key, seq, from_memory, item)));
+    let mut held = in_memory.next();
+    if let Some((key, seq, _)) = &held {
+        heap.push(Reverse((*key, *seq, from_memory)));
     }
-    while let Some(Reverse((key, seq, source, item))) = heap.pop() {
-        each(key, seq, &item)?;
+    while let Some(Reverse((key, seq, source))) = heap.pop() {
         let next = if source == from_memory {
-            in_memory.next()
+            let item = held.take().map(|(_, _, item)| item).unwrap_or_default();
+            each(key, seq, &item)?;
+            held = in_memory.next();
+            held.as_ref().map(|(key, seq, _)| (*key, *seq))
         } else {
-            readers[source].next()?
+            let reader = &mut readers[source];
+            each(key, seq, &reader.item)?;
+            reader.next()?
         };
-        if let Some((key, seq, item)) = next {
-            heap.push(Reverse((key, seq, source, item)));
+        if let Some((key, seq)) = next {
+            heap.push(Reverse((key, seq, source)));
         }
     }
     Ok(())
@@ -387,9 +393,10 @@ impl Store {
     }
 }
 
-/// Reads one run back, buffered, through a handle of its own.
+/// Reads one run back, buffered, through a handle of its own, an item at a time into `item`.
 struct RunReader {
     buf: io::BufReader<File>,
+    item: Vec<u8>,
 }
 
 impl RunReader {
@@ -397,10 +404,12 @@ impl RunReader {
         let file = File::open(&temp.path)?;
         Ok(RunReader {
             buf: io::BufReader::with_capacity(READ_BUF, file),
+            item: Vec::new(),
         })
     }
 
-    fn next(&mut self) -> io::Result<Option<(Key, u64, Vec<u8>)>> {
+    /// Reads the next item into `item`; its key and arrival, or `None` at the end of the run.
+    fn next(&mut self) -> io::Result<Option<(Key, u64)>> {
         let mut head = [0u8; 32];
         match self.buf.read_exact(&mut head) {
             Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
@@ -409,9 +418,15 @@ impl RunReader {
         let word =
             |i: usize| u64::from_le_bytes(head[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
         let (k0, k1, seq, len) = (word(0), word(1), word(2), word(3));
-        let mut item = vec![0; usize::try_from(len).unwrap_or(usize::MAX)];
-        self.buf.read_exact(&mut item)?;
-        Ok(Some(((k0, k1), seq, item)))
+        self.item.clear();
+        let read = (&mut self.buf).take(len).read_to_end(&mut self.item)?;
+        if read as u64 != len {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "a spooled item was cut short",
+            ));
+        }
+        Ok(Some(((k0, k1), seq)))
     }
 }
 
