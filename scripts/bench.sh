@@ -384,6 +384,15 @@ measure() { # measure FILE TAG : cat, walk, callscope 1 and 2 threads
 }
 
 # --- sweep (issue 13): calls at scale, against tshark -----------------------------------------------
+sweep_file() { # sweep_file CALLS SECONDS : the sweep capture of that shape, generated when missing
+    local f=$DATA/sweep-c$1-s$2.pcap
+    if [[ $REGEN == 1 || ! -s $f ]]; then
+        say "generating $f ($1 calls, $2 s of RTP, 2 ms apart, 10 % rejected)"
+        timeout 3600 "$GENCAP" "$f.tmp" --calls "$1" --seconds "$2" --spacing-ms 2 --failed 10 >&2 \
+            && mv "$f.tmp" "$f"
+    fi
+    echo "$f"
+}
 if [[ $SWEEP == 1 ]]; then
     declare -A ROW
     IFS=, read -r -a PTS <<<"$POINTS"
@@ -391,12 +400,7 @@ if [[ $SWEEP == 1 ]]; then
     for n in "${PTS[@]}"; do
         secs=$SECONDS_RTP
         [[ $n == "$last" && -n $SECONDS_LAST ]] && secs=$SECONDS_LAST
-        f=$DATA/sweep-c$n-s$secs.pcap
-        if [[ $REGEN == 1 || ! -s $f ]]; then
-            say "generating $f ($n calls, $secs s of RTP, 2 ms apart, 10 % rejected)"
-            timeout 3600 "$GENCAP" "$f.tmp" --calls "$n" --seconds "$secs" --spacing-ms 2 --failed 10 >&2 \
-                && mv "$f.tmp" "$f"
-        fi
+        f=$(sweep_file "$n" "$secs")
         bytes=$(stat -c %s "$f")
         records=$("$WALK" "$f" | cut -d' ' -f1)
         cat "$f" >/dev/null
@@ -434,11 +438,7 @@ if [[ $SWEEP == 1 ]]; then
     same_line=
     first=${PTS[0]}
     if [[ -n $SECONDS_LAST && $SECONDS_LAST != "$SECONDS_RTP" ]]; then
-        f=$DATA/sweep-c$first-s$SECONDS_LAST.pcap
-        if [[ $REGEN == 1 || ! -s $f ]]; then
-            timeout 3600 "$GENCAP" "$f.tmp" --calls "$first" --seconds "$SECONDS_LAST" --spacing-ms 2 --failed 10 >&2 \
-                && mv "$f.tmp" "$f"
-        fi
+        f=$(sweep_file "$first" "$SECONDS_LAST")
         r=$("$WALK" "$f" | cut -d' ' -f1)
         cat "$f" >/dev/null
         hf "sweep-same-$first" 3 env RAYON_NUM_THREADS=2 "$CS" analyze "$f" --json /dev/null --quiet

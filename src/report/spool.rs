@@ -204,12 +204,12 @@ impl Spool {
             }
         };
         for (key, seq, item) in self.items.drain(..) {
+            self.bytes -= item.len() + 32;
             self.written += item.len() as u64 + 32;
             run.write(key, seq, &item)?;
         }
         self.runs.push(run.finish()?);
         self.items = held;
-        self.bytes = self.items.iter().map(|(_, _, item)| item.len() + 32).sum();
         while let Some(level) = self.full_level() {
             let merged = self.runs.split_off(self.runs.len() - self.fan_in);
             let mut run = RunWriter::new(level + 1, compress)?;
@@ -335,24 +335,24 @@ impl RunWriter {
     fn flush_block(&mut self) -> io::Result<()> {
         let too_big = || io::Error::other("a spooled block over 4 GiB");
         let raw = u32::try_from(self.block.len()).map_err(|_| too_big())?;
-        let body = if self.compress {
+        // A compressed length of 0 marks a raw block (LZ4 never packs bytes into none).
+        let (packed, body) = if self.compress {
             self.packed.resize(
                 lz4_flex::block::get_maximum_output_size(self.block.len()),
                 0,
             );
             let n = lz4_flex::block::compress_into(&self.block, &mut self.packed)
                 .map_err(io::Error::other)?;
-            self.packed.get(..n).unwrap_or_default()
+            let body = self.packed.get(..n).unwrap_or_default();
+            (u32::try_from(n).map_err(|_| too_big())?, body)
         } else {
-            &[]
+            (0, self.block.as_slice())
         };
-        let packed = u32::try_from(body.len()).map_err(|_| too_big())?;
         let mut head = [0u8; 8];
         head[..4].copy_from_slice(&raw.to_le_bytes());
         head[4..].copy_from_slice(&packed.to_le_bytes());
         self.out.write_all(&head)?;
-        self.out
-            .write_all(if self.compress { body } else { &self.block })?;
+        self.out.write_all(body)?;
         self.block.clear();
         Ok(())
     }
@@ -475,7 +475,6 @@ impl RunReader {
 
     /// Reads the next item; its key and arrival, or `None` at the end of the run.
     fn next(&mut self) -> io::Result<Option<(Key, u64)>> {
-        let damaged = || io::Error::new(io::ErrorKind::InvalidData, "a damaged spool block");
         if self.at >= self.block.len() && !self.read_block()? {
             return Ok(None);
         }
@@ -515,13 +514,15 @@ impl RunReader {
         let n = lz4_flex::block::decompress_into(&self.packed, &mut self.block)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
         if n != raw {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "a damaged spool block",
-            ));
+            return Err(damaged());
         }
         Ok(true)
     }
+}
+
+/// A run file whose blocks or items do not add up.
+fn damaged() -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, "a damaged spool block")
 }
 
 #[cfg(test)]
