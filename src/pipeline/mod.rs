@@ -1,9 +1,12 @@
 //! The pipeline: capture files in, [`Analysis`] out — decode in parallel, fold in capture order.
 //!
-//! Each file is cut into byte ranges (chunks, [`Options::chunk_size`]). Chunks are read and decoded in
-//! parallel with rayon, a window of them at a time so that memory stays bounded whatever the capture's
-//! length (`chunk`). Their outputs are then folded one after the other, in capture order, by a single
-//! `Fold`: it numbers frames, checks that each chunk started where the previous one really ended
+//! Each file is cut into byte ranges (chunks, [`Options::chunk_size`]). Every thread of the rayon
+//! pool runs the same worker loop: it folds the next chunk in capture order when that chunk's output
+//! is ready and no other worker holds the fold, and otherwise decodes the next chunk (`chunk`) while
+//! fewer than a window of chunks wait to be folded, so that memory stays bounded whatever the
+//! capture's length. The fold goes first because it is the run's sequential part: it never waits on
+//! a chunk that some worker could have decoded earlier, and it ends right after the last chunk is
+//! decoded. The single `Fold` numbers frames, checks that each chunk started where the previous one really ended
 //! (re-reading the chunk when resynchronisation guessed wrong), and feeds the order-dependent stages:
 //! IP defragmentation, TCP reassembly and the engine, which finalizes each call as capture time
 //! passes; what is finished is diagnosed there and goes, a batch per chunk, to a render thread that
@@ -21,10 +24,9 @@ mod render;
 
 pub use live::Live;
 
+use std::collections::VecDeque;
 use std::ops::Range;
-use std::sync::{Arc, Mutex};
-
-use rayon::prelude::*;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use crate::analysis::{Analysis, Filter, Output, Reporting};
 use crate::capture::{CaptureFile, Start};
@@ -45,10 +47,8 @@ pub type FrameFilter = dyn Fn(u32, &[u8]) -> bool + Send + Sync;
 pub struct Options {
     /// Bytes of capture per unit of parallel work.
     pub chunk_size: usize,
-    /// Chunks decoded at once per thread before their outputs are folded (bounds memory). Two by
-    /// default: on 2 cores, four kept more chunk outputs in flight and left a longer last window
-    /// for the fold alone, one made the windows' hand-overs too frequent (measured on 10 k short
-    /// calls and on 940 long ones).
+    /// Chunks decoded (or being decoded) and not folded yet, per thread: bounds memory, and lets
+    /// decoding run ahead of the fold. Two by default.
     pub window_per_thread: usize,
     /// The number the first frame gets (1 as in Wireshark; more when analysing a later window of a
     /// live capture).
@@ -111,8 +111,8 @@ impl Progress for NoProgress {}
 
 /// Analyses the given capture files as one capture.
 ///
-/// Windows of chunks are decoded in parallel while the previous window is folded (`rayon::join`),
-/// so the sequential fold overlaps the parallel work instead of adding to it.
+/// Chunks are decoded in parallel while earlier ones are folded, so the sequential fold overlaps
+/// the parallel work instead of adding to it.
 pub fn analyze(files: &[CaptureFile], options: &Options, progress: &dyn Progress) -> Analysis {
     let mut analysis = Analysis::default();
     // Collecting into memory cannot fail.
@@ -175,39 +175,37 @@ pub fn analyze_into(
             ranges.into_iter().map(move |range| Item { file, range })
         })
         .collect();
-    let window = rayon::current_num_threads().max(1) * options.window_per_thread.max(1);
+    let in_flight = rayon::current_num_threads().max(1) * options.window_per_thread.max(1);
     std::thread::scope(|scope| {
-        let mut fold = Folding {
+        let folding = Folding {
             fold: Fold::new(options),
             file: None,
             render: Renderer::start(scope, out),
         };
-        let buffers = Buffers::default();
-        let mut pending: Option<(&[Item], Vec<chunk::Output>)> = None;
-        for group in items.chunks(window) {
-            let (outputs, ()) = rayon::join(
-                || {
-                    group
-                        .par_iter()
-                        .map(|item| item.run(files, options, &buffers))
-                        .collect::<Vec<_>>()
-                },
-                || {
-                    if let Some((done, outputs)) = pending.take() {
-                        fold.window(files, options, &buffers, done, outputs, progress);
-                    }
-                },
-            );
-            pending = Some((group, outputs));
+        let run = Run {
+            files,
+            options,
+            items: &items,
+            in_flight,
+            progress,
+            buffers: Buffers::default(),
+            state: Mutex::new(Schedule {
+                next_decode: 0,
+                next_fold: 0,
+                decoded: VecDeque::new(),
+                fold: Some(folding),
+            }),
+            changed: Condvar::new(),
+        };
+        rayon::broadcast(|_| run.work());
+        let Some(mut folding) = run.state.into_inner().ok().and_then(|s| s.fold) else {
+            return Ok(());
+        };
+        if folding.file.is_some() {
+            folding.fold.end_file();
         }
-        if let Some((done, outputs)) = pending {
-            fold.window(files, options, &buffers, done, outputs, progress);
-        }
-        if fold.file.is_some() {
-            fold.fold.end_file();
-        }
-        let render = fold.render;
-        let summary = fold.fold.finish(|batch| render.send(batch));
+        let render = folding.render;
+        let summary = folding.fold.finish(|batch| render.send(batch));
         render.finish(summary)
     })
 }
@@ -269,42 +267,107 @@ struct Folding<'scope> {
 }
 
 impl Folding<'_> {
-    /// Folds a window's outputs in order, re-reading a chunk whose guessed start was wrong.
-    fn window(
-        &mut self,
-        files: &[CaptureFile],
-        options: &Options,
-        buffers: &Buffers,
-        items: &[Item],
-        outputs: Vec<chunk::Output>,
-        progress: &dyn Progress,
-    ) {
-        for (item, output) in items.iter().zip(outputs) {
-            let file = &files[item.file];
-            if self.file != Some(item.file) {
-                if self.file.is_some() {
-                    self.fold.end_file();
+    /// Folds one item's output, re-reading the chunk when its guessed start was wrong.
+    fn item(&mut self, run: &Run<'_, '_>, item: &Item, output: chunk::Output) {
+        let file = &run.files[item.file];
+        if self.file != Some(item.file) {
+            if self.file.is_some() {
+                self.fold.end_file();
+            }
+            self.fold.begin_file(file);
+            self.file = Some(item.file);
+        }
+        let (next, state) = self.fold.resume_point();
+        if next >= item.range.end && !item.range.is_empty() {
+            // A record from an earlier chunk covers this whole range.
+        } else if output.read.began.as_ref() == Some(&(next, state.clone())) {
+            run.buffers.give(self.fold.absorb(output));
+        } else {
+            let again = chunk::run(
+                file,
+                item.range.clone(),
+                Start::At(next, state),
+                config(run.options),
+                run.buffers.take(),
+            );
+            run.buffers.give(self.fold.absorb(again));
+        }
+        self.render.send(self.fold.finished());
+        run.progress.advance(item.range.len() as u64);
+    }
+}
+
+/// A run's items and what its workers share.
+struct Run<'a, 'scope> {
+    files: &'a [CaptureFile],
+    options: &'a Options,
+    items: &'a [Item],
+    /// The most items decoded or being decoded and not folded yet (bounds memory).
+    in_flight: usize,
+    progress: &'a dyn Progress,
+    buffers: Buffers,
+    state: Mutex<Schedule<'scope>>,
+    /// Signalled when an output is ready, the fold is free again or a slot in the window opened.
+    changed: Condvar,
+}
+
+/// Where the run is: items before `next_fold` are folded (or being folded, while `fold` is out),
+/// the outputs of `next_fold..next_decode` wait in `decoded` (`None` while still decoding).
+struct Schedule<'scope> {
+    next_decode: usize,
+    next_fold: usize,
+    decoded: VecDeque<Option<chunk::Output>>,
+    /// The fold, while no worker holds it.
+    fold: Option<Folding<'scope>>,
+}
+
+impl<'scope> Run<'_, 'scope> {
+    fn lock(&self) -> MutexGuard<'_, Schedule<'scope>> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// One worker (every thread of the pool runs one): folds the next item when its output is
+    /// ready and no other worker folds, else decodes the next item while the window has room,
+    /// else waits; until every item is folded. The fold goes first so that it never waits on
+    /// decoding that could have waited; any worker may hold it, one at a time.
+    fn work(&self) {
+        let mut st = self.lock();
+        loop {
+            let fold_ready = st.fold.is_some() && matches!(st.decoded.front(), Some(Some(_)));
+            if fold_ready {
+                let index = st.next_fold;
+                let output = st.decoded.pop_front().flatten();
+                let folding = st.fold.take();
+                st.next_fold += 1;
+                drop(st);
+                self.changed.notify_all();
+                let mut folding = folding;
+                if let (Some(f), Some(output)) = (folding.as_mut(), output) {
+                    f.item(self, &self.items[index], output);
                 }
-                self.fold.begin_file(file);
-                self.file = Some(item.file);
-            }
-            let (next, state) = self.fold.resume_point();
-            if next >= item.range.end && !item.range.is_empty() {
-                // A record from an earlier chunk covers this whole range.
-            } else if output.read.began.as_ref() == Some(&(next, state.clone())) {
-                buffers.give(self.fold.absorb(output));
+                st = self.lock();
+                st.fold = folding;
+                self.changed.notify_all();
+            } else if st.next_decode < self.items.len() && st.decoded.len() < self.in_flight {
+                let index = st.next_decode;
+                st.next_decode += 1;
+                st.decoded.push_back(None);
+                drop(st);
+                let output = self.items[index].run(self.files, self.options, &self.buffers);
+                st = self.lock();
+                let at = index - st.next_fold;
+                if let Some(slot) = st.decoded.get_mut(at) {
+                    *slot = Some(output);
+                }
+                self.changed.notify_all();
+            } else if st.next_fold == self.items.len() && st.fold.is_some() {
+                return;
             } else {
-                let again = chunk::run(
-                    file,
-                    item.range.clone(),
-                    Start::At(next, state),
-                    config(options),
-                    buffers.take(),
-                );
-                buffers.give(self.fold.absorb(again));
+                st = self
+                    .changed
+                    .wait(st)
+                    .unwrap_or_else(PoisonError::into_inner);
             }
-            self.render.send(self.fold.finished());
-            progress.advance(item.range.len() as u64);
         }
     }
 }
