@@ -10,6 +10,7 @@
 //! finalized. Memory is bounded by [`MAX_HOSTS`]; further distinct hosts are estimated by linear
 //! counting over a fixed bitmap (`Beyond`), since counting packets would count each host many times.
 
+use std::collections::hash_map::Entry;
 use std::net::IpAddr;
 
 use rustc_hash::FxHashMap;
@@ -129,23 +130,21 @@ pub struct Tracker {
 
 impl Tracker {
     fn host(&mut self, ip: IpAddr) -> Option<&mut Host> {
-        if !self.hosts.contains_key(&ip) {
-            if self.hosts.len() >= MAX_HOSTS {
-                self.beyond.get_or_insert_with(Beyond::new).add(ip);
-                return None;
-            }
-            self.hosts.insert(
+        let room = self.hosts.len() < MAX_HOSTS;
+        match self.hosts.entry(ip) {
+            Entry::Occupied(host) => Some(host.into_mut()),
+            Entry::Vacant(place) if room => Some(place.insert(Host {
                 ip,
-                Host {
-                    ip,
-                    sends: false,
-                    receives: false,
-                    ttl: None,
-                    mac: None,
-                },
-            );
+                sends: false,
+                receives: false,
+                ttl: None,
+                mac: None,
+            })),
+            Entry::Vacant(_) => {
+                self.beyond.get_or_insert_with(Beyond::new).add(ip);
+                None
+            }
         }
-        self.hosts.get_mut(&ip)
     }
 
     /// A packet (or the first packet of a flow) from `src` to `dst`.

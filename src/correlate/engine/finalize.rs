@@ -120,7 +120,7 @@ impl Engine {
             expected_by_sdp: open.endpoints.contains(src) && open.endpoints.contains(dst),
             answer_ts_ns,
         };
-        let mut streams = open.settled_streams.clone();
+        let mut streams = open.settled_streams;
         for s in streams.iter_mut().filter(|s| s.call == Some(index)) {
             let o = owner(&s.src, &s.dst);
             s.expected_by_sdp = o.expected_by_sdp;

@@ -670,13 +670,15 @@ impl Engine {
             return Some(key);
         }
         let calls = self.calls_naming(src, dst);
-        let codecs = self
+        let owner = calls.first().and_then(|&c| self.owner_of(c, src, dst));
+        let sdp = self
             .endpoints
             .get(&dst)
             .or_else(|| self.endpoints.get(&src))
-            .map(|e| e.codecs.clone());
-        let owner = calls.first().and_then(|&c| self.owner_of(c, src, dst));
-        let sdp = codecs.as_deref().map(|codecs| Signalled { codecs, owner });
+            .map(|e| Signalled {
+                codecs: &e.codecs,
+                owner,
+            });
         let key = self.media.open(frame, ts, src, dst, ssrc, pt, sdp)?;
         self.peaks.streams = self.peaks.streams.max(self.media.open_count());
         for ep in [src, dst] {
