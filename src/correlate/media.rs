@@ -100,6 +100,15 @@ pub struct Stream {
     pub timeline: Timeline,
 }
 
+/// A stream taken out of the tracker.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Closed {
+    pub src: SocketAddr,
+    pub dst: SocketAddr,
+    /// Its final report; `None` when it never behaved like RTP.
+    pub stream: Option<Stream>,
+}
+
 /// STUN binding requests from one address to another and what answered them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StunCheck {
@@ -376,9 +385,8 @@ impl Tracker {
         }
     }
 
-    /// The next stream silent since before `now - STREAM_IDLE_NS`, taken out: its report (`None`
-    /// when it never behaved like RTP) and its key.
-    pub fn expire(&mut self, now: i64) -> Option<(Key, Option<Stream>)> {
+    /// The next stream silent since before `now - STREAM_IDLE_NS`, taken out, with its key.
+    pub fn expire(&mut self, now: i64) -> Option<(Key, Closed)> {
         while let Some(&Reverse((at, key))) = self.idle.peek() {
             if at > now {
                 return None;
@@ -392,13 +400,16 @@ impl Tracker {
                 self.idle.push(Reverse((expiry, key)));
                 continue;
             }
-            return Some((key, self.close(key)));
+            if let Some(closed) = self.close(key) {
+                return Some((key, closed));
+            }
         }
         None
     }
 
-    /// Takes a stream out: its final report, or `None` when it never behaved like RTP.
-    pub fn close(&mut self, key: Key) -> Option<Stream> {
+    /// Takes a stream out: its endpoints, and its final report unless it never behaved like RTP;
+    /// `None` when it is not open.
+    pub fn close(&mut self, key: Key) -> Option<Closed> {
         let b = self.streams.remove(key)?;
         if self.index.get(&(b.src, b.dst, b.ssrc)) == Some(&key) {
             self.index.remove(&(b.src, b.dst, b.ssrc));
@@ -409,7 +420,11 @@ impl Tracker {
         let summary = b.stats.summary();
         let steady = summary.packets >= MIN_UNSIGNALLED_PACKETS
             && summary.sequence_errors * 4 <= summary.packets;
-        (b.signalled || steady).then(|| report(&b))
+        Some(Closed {
+            src: b.src,
+            dst: b.dst,
+            stream: (b.signalled || steady).then(|| report(&b)),
+        })
     }
 
     /// Every open stream's key, by first frame.
@@ -663,10 +678,16 @@ mod tests {
                 30,
             );
         }
-        let stream = t.close(signalled.expect("opened")).expect("signalled");
+        let stream = t
+            .close(signalled.expect("opened"))
+            .and_then(|c| c.stream)
+            .expect("signalled");
         assert_eq!(stream.summary.packets, 3);
         assert_eq!(stream.codec.as_deref(), Some("PCMU"));
-        assert_eq!(t.close(noise.expect("opened")), None);
+        assert_eq!(
+            t.close(noise.expect("opened")).map(|c| c.stream),
+            Some(None)
+        );
         assert!(t.rtp_seen());
     }
 

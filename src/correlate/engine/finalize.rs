@@ -5,31 +5,16 @@
 use super::*;
 
 impl Engine {
-    pub(super) fn settled_stream(
-        &mut self,
-        key: Key,
-        stream: Option<Stream>,
-        out: &mut dyn Finisher,
-    ) {
-        if let Some((src, dst, _)) = stream.as_ref().map(|s| (s.src, s.dst, 0)) {
-            for ep in [src, dst] {
-                drop_key(&mut self.streams_at, ep, key);
-            }
-            drop_key(
-                &mut self.streams_between,
-                host_pair(src.ip(), dst.ip()),
-                key,
-            );
-        } else {
-            self.streams_at.retain(|_, v| {
-                v.retain(|k| *k != key);
-                !v.is_empty()
-            });
-            self.streams_between.retain(|_, v| {
-                v.retain(|k| *k != key);
-                !v.is_empty()
-            });
+    pub(super) fn settled_stream(&mut self, key: Key, closed: Closed, out: &mut dyn Finisher) {
+        let Closed { src, dst, stream } = closed;
+        for ep in [src, dst] {
+            drop_key(&mut self.streams_at, ep, key);
         }
+        drop_key(
+            &mut self.streams_between,
+            host_pair(src.ip(), dst.ip()),
+            key,
+        );
         let calls = self.stream_calls.remove(&key).unwrap_or_default();
         if let Some(stream) = stream {
             for call in calls {
@@ -203,8 +188,9 @@ impl Engine {
                 .is_some_and(|t| t.saturating_add(GRACE_NS) <= now);
             let unclaimed = self.stream_calls.get(&s).is_none_or(Vec::is_empty);
             if quiet && unclaimed {
-                let stream = self.media.close(s);
-                self.settled_stream(s, stream, out);
+                if let Some(closed) = self.media.close(s) {
+                    self.settled_stream(s, closed, out);
+                }
             }
         }
     }

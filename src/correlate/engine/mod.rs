@@ -26,7 +26,7 @@ use super::calls::{Call, OtherDialog, SipStats};
 use super::dialogs::{self, Dialogs, End, Finished, Placed, GRACE_NS, TIMER_B_NS};
 use super::dns::{self, Lookup};
 use super::fax::{self, Fax, UdptlPacket};
-use super::media::{self, Owner, Signalled, Stream, StunCheck, StunClass};
+use super::media::{self, Closed, Owner, Signalled, Stream, StunCheck, StunClass};
 use super::message::{Codec, Message, Method, Transport};
 use super::peers::{self, Peer, Ping};
 use super::registrations::{self, Registration};
@@ -317,8 +317,8 @@ impl Engine {
         loop {
             if let Some(key) = self.dialogs.due(now) {
                 self.finalize(key, now, out);
-            } else if let Some((key, stream)) = self.media.expire(now) {
-                self.settled_stream(key, stream, out);
+            } else if let Some((key, closed)) = self.media.expire(now) {
+                self.settled_stream(key, closed, out);
             } else if let Some((key, check)) = self.media.expire_stun(now) {
                 self.settled_stun(key, check);
             } else if let Some(conn) = self.transport.expire(now) {
@@ -371,8 +371,9 @@ impl Engine {
             self.finish_group(key, now, out);
         }
         for key in self.media.open_streams() {
-            let stream = self.media.close(key);
-            self.settled_stream(key, stream, out);
+            if let Some(closed) = self.media.close(key) {
+                self.settled_stream(key, closed, out);
+            }
         }
         for key in self.media.open_stun() {
             if let Some(check) = self.media.close_stun(key) {
@@ -807,3 +808,6 @@ impl Engine {
         true
     }
 }
+
+#[cfg(test)]
+mod tests;
