@@ -192,6 +192,7 @@ pub fn analyze_into(
             state: Mutex::new(Schedule {
                 next_decode: 0,
                 next_fold: 0,
+                failed: false,
                 decoded: VecDeque::new(),
                 fold: Some(folding),
             }),
@@ -316,6 +317,8 @@ struct Run<'a, 'scope> {
 struct Schedule<'scope> {
     next_decode: usize,
     next_fold: usize,
+    /// A worker panicked: the others stop instead of waiting for what it held.
+    failed: bool,
     decoded: VecDeque<Option<chunk::Output>>,
     /// The fold, while no worker holds it.
     fold: Option<Folding<'scope>>,
@@ -331,8 +334,12 @@ impl<'scope> Run<'_, 'scope> {
     /// else waits; until every item is folded. The fold goes first so that it never waits on
     /// decoding that could have waited; any worker may hold it, one at a time.
     fn work(&self) {
+        let _failing = Failing(self);
         let mut st = self.lock();
         loop {
+            if st.failed {
+                return;
+            }
             let fold_ready = st.fold.is_some() && matches!(st.decoded.front(), Some(Some(_)));
             if fold_ready {
                 let index = st.next_fold;
@@ -368,6 +375,20 @@ impl<'scope> Run<'_, 'scope> {
                     .wait(st)
                     .unwrap_or_else(PoisonError::into_inner);
             }
+        }
+    }
+}
+
+/// Marks the run failed and wakes the other workers when the worker that holds it panics (its
+/// chunk or the fold would otherwise never come back, and they would wait for it forever);
+/// `rayon::broadcast` then hands the panic on.
+struct Failing<'r, 'a, 'scope>(&'r Run<'a, 'scope>);
+
+impl Drop for Failing<'_, '_, '_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.lock().failed = true;
+            self.0.changed.notify_all();
         }
     }
 }
