@@ -1,14 +1,13 @@
-//! Lexical rules and the nom grammar of SIP header values (RFC 3261 §7.3.1, §25.1).
+//! Lexical rules and the grammar of SIP header values (RFC 3261 §7.3.1, §25.1), in nom's `IResult` shape.
 //!
 //! Takes in: header-block bytes (line splitting, LWS trimming, decimal numbers) or one header value as text.
-//! Produces: byte predicates citing the RFC 3261 ABNF, line and LWS helpers over bytes, nom rules for the pieces
+//! Produces: byte predicates citing the RFC 3261 ABNF, line and LWS helpers over bytes, rules (scanning bytes, not chars) for the pieces
 //! of typed header values (token, sent-protocol, host and port, quoted-string, CSeq), the split of a value at
 //! commas or semicolons outside quotes and angle brackets, and the `generic-param` iterator [`params`].
 //! Does not: expose nom: the rules are `pub(super)` and return [`IResult`] only to the other `sip` modules,
 //! which turn failures into `Option` or [`super::Error`]; nothing here unescapes quoted-pairs or `%HH`.
 
-use nom::bytes::complete::{take_while, take_while1};
-use nom::character::complete::{char as nom_char, digit1};
+use nom::error::{Error, ErrorKind};
 use nom::IResult;
 
 /// The only SIP-Version accepted (RFC 3261 §7.1: `SIP-Version = "SIP" "/" 1*DIGIT "." 1*DIGIT`).
@@ -110,26 +109,50 @@ pub(super) fn parse_decimal(digits: &[u8]) -> Option<u64> {
     })
 }
 
-/// [`is_token_char`] for text.
-fn is_token(c: char) -> bool {
-    c.is_ascii() && is_token_char(c as u8)
+/// The longest prefix of `i` whose bytes satisfy `keep`, and the rest. Byte by byte instead of char
+/// by char: every rule here stops at an ASCII byte (or at the end), so the cut is a char boundary.
+fn take_bytes(i: &str, keep: impl Fn(u8) -> bool) -> (&str, &str) {
+    let n = i.bytes().position(|b| !keep(b)).unwrap_or(i.len());
+    let (taken, rest) = i.split_at_checked(n).unwrap_or((i, ""));
+    (rest, taken)
+}
+
+/// [`take_bytes`] that must take at least one byte.
+fn take_bytes1(i: &str, keep: impl Fn(u8) -> bool) -> IResult<&str, &str> {
+    match take_bytes(i, keep) {
+        (_, "") => Err(nom::Err::Error(Error::new(i, ErrorKind::TakeWhile1))),
+        taken => Ok(taken),
+    }
+}
+
+/// The ASCII byte `b`.
+fn byte(i: &str, b: u8) -> IResult<&str, u8> {
+    match i.as_bytes().first() {
+        Some(&c) if c == b => Ok((i.get(1..).unwrap_or_default(), c)),
+        _ => Err(nom::Err::Error(Error::new(i, ErrorKind::Char))),
+    }
+}
+
+/// `1*DIGIT`.
+fn digits(i: &str) -> IResult<&str, &str> {
+    take_bytes1(i, |b| b.is_ascii_digit())
 }
 
 /// `token` (RFC 3261 §25.1).
 pub(super) fn token(i: &str) -> IResult<&str, &str> {
-    take_while1(is_token)(i)
+    take_bytes1(i, is_token_char)
 }
 
 /// `SWS = [LWS]`: any run of SP, HTAB, CR and LF, possibly empty.
 pub(super) fn lws(i: &str) -> IResult<&str, &str> {
-    take_while(|c| matches!(c, ' ' | '\t' | '\r' | '\n'))(i)
+    Ok(take_bytes(i, is_lws))
 }
 
 /// `CSeq = 1*DIGIT LWS Method` (RFC 3261 §20.16).
 pub(super) fn cseq(i: &str) -> IResult<&str, (&str, &str)> {
     let (i, _) = lws(i)?;
-    let (i, seq) = digit1(i)?;
-    let (i, _) = take_while1(|c| matches!(c, ' ' | '\t' | '\r' | '\n'))(i)?;
+    let (i, seq) = digits(i)?;
+    let (i, _) = take_bytes1(i, is_lws)?;
     let (i, method) = token(i)?;
     let (i, _) = lws(i)?;
     Ok((i, (seq, method)))
@@ -150,26 +173,28 @@ pub(super) fn sent_protocol(i: &str) -> IResult<&str, (&str, &str, &str)> {
 /// `SLASH = SWS "/" SWS` (RFC 3261 §25.1).
 fn slash(i: &str) -> IResult<&str, char> {
     let (i, _) = lws(i)?;
-    let (i, c) = nom_char('/')(i)?;
+    let (i, c) = byte(i, b'/')?;
     let (i, _) = lws(i)?;
-    Ok((i, c))
+    Ok((i, char::from(c)))
 }
 
 /// `host [":" port]` with IPv6 references in brackets; returns host without brackets and raw port digits.
 pub(super) fn host_port(i: &str) -> IResult<&str, (&str, Option<&str>)> {
     let (i, host) = if let Some(inner) = i.strip_prefix('[') {
-        let (rest, h) =
-            take_while1(|c: char| c.is_ascii_hexdigit() || c == ':' || c == '.')(inner)?;
-        let (rest, _) = nom_char(']')(rest)?;
+        let (rest, h) = take_bytes1(inner, |c| c.is_ascii_hexdigit() || c == b':' || c == b'.')?;
+        let (rest, _) = byte(rest, b']')?;
         (rest, h)
     } else {
-        take_while1(|c: char| !matches!(c, ':' | ';' | ',' | '?' | '>' | ' ' | '\t' | '\r' | '\n'))(
-            i,
-        )?
+        take_bytes1(i, |c| {
+            !matches!(
+                c,
+                b':' | b';' | b',' | b'?' | b'>' | b' ' | b'\t' | b'\r' | b'\n'
+            )
+        })?
     };
     match i.strip_prefix(':') {
         Some(after) => {
-            let (i, port) = digit1(after)?;
+            let (i, port) = digits(after)?;
             Ok((i, (host, Some(port))))
         }
         None => Ok((i, (host, None))),
@@ -179,7 +204,7 @@ pub(super) fn host_port(i: &str) -> IResult<&str, (&str, Option<&str>)> {
 /// `quoted-string = SWS DQUOTE *(qdtext / quoted-pair) DQUOTE`; returns the inner text, escapes kept.
 pub(super) fn quoted_string(i: &str) -> IResult<&str, &str> {
     let (i, _) = lws(i)?;
-    let (body, _) = nom_char('"')(i)?;
+    let (body, _) = byte(i, b'"')?;
     let mut escaped = false;
     for (idx, c) in body.char_indices() {
         if escaped {
