@@ -190,7 +190,6 @@ pub fn analyze_into(
             progress,
             buffers: Buffers::default(),
             state: Mutex::new(Schedule {
-                next_decode: 0,
                 next_fold: 0,
                 failed: false,
                 decoded: VecDeque::new(),
@@ -199,7 +198,11 @@ pub fn analyze_into(
             changed: Condvar::new(),
         };
         rayon::broadcast(|_| run.work());
-        let Some(mut folding) = run.state.into_inner().ok().and_then(|s| s.fold) else {
+        let schedule = run
+            .state
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        let Some(mut folding) = schedule.fold else {
             return Ok(());
         };
         if folding.file.is_some() {
@@ -313,9 +316,9 @@ struct Run<'a, 'scope> {
 }
 
 /// Where the run is: items before `next_fold` are folded (or being folded, while `fold` is out),
-/// the outputs of `next_fold..next_decode` wait in `decoded` (`None` while still decoding).
+/// the outputs of the next `decoded.len()` items wait in `decoded` (`None` while still decoding);
+/// the item after those is the next to decode.
 struct Schedule<'scope> {
-    next_decode: usize,
     next_fold: usize,
     /// A worker panicked: the others stop instead of waiting for what it held.
     failed: bool,
@@ -344,20 +347,20 @@ impl<'scope> Run<'_, 'scope> {
             if fold_ready {
                 let index = st.next_fold;
                 let output = st.decoded.pop_front().flatten();
-                let folding = st.fold.take();
+                let mut folding = st.fold.take();
                 st.next_fold += 1;
                 drop(st);
                 self.changed.notify_all();
-                let mut folding = folding;
                 if let (Some(f), Some(output)) = (folding.as_mut(), output) {
                     f.item(self, &self.items[index], output);
                 }
                 st = self.lock();
                 st.fold = folding;
                 self.changed.notify_all();
-            } else if st.next_decode < self.items.len() && st.decoded.len() < self.in_flight {
-                let index = st.next_decode;
-                st.next_decode += 1;
+            } else if st.next_fold + st.decoded.len() < self.items.len()
+                && st.decoded.len() < self.in_flight
+            {
+                let index = st.next_fold + st.decoded.len();
                 st.decoded.push_back(None);
                 drop(st);
                 let output = self.items[index].run(self.files, self.options, &self.buffers);

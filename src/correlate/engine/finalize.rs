@@ -5,6 +5,13 @@
 use super::*;
 
 impl Engine {
+    /// Closes an open stream now and settles it.
+    pub(super) fn close_stream(&mut self, key: Key, out: &mut dyn Finisher) {
+        if let Some(closed) = self.media.close(key) {
+            self.settled_stream(key, closed, out);
+        }
+    }
+
     pub(super) fn settled_stream(&mut self, key: Key, closed: Closed, out: &mut dyn Finisher) {
         let Closed { src, dst, stream } = closed;
         for ep in [src, dst] {
@@ -188,9 +195,7 @@ impl Engine {
                 .is_some_and(|t| t.saturating_add(GRACE_NS) <= now);
             let unclaimed = self.stream_calls.get(&s).is_none_or(Vec::is_empty);
             if quiet && unclaimed {
-                if let Some(closed) = self.media.close(s) {
-                    self.settled_stream(s, closed, out);
-                }
+                self.close_stream(s, out);
             }
         }
     }

@@ -371,9 +371,7 @@ impl Engine {
             self.finish_group(key, now, out);
         }
         for key in self.media.open_streams() {
-            if let Some(closed) = self.media.close(key) {
-                self.settled_stream(key, closed, out);
-            }
+            self.close_stream(key, out);
         }
         for key in self.media.open_stun() {
             if let Some(check) = self.media.close_stun(key) {

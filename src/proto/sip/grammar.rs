@@ -171,11 +171,11 @@ pub(super) fn sent_protocol(i: &str) -> IResult<&str, (&str, &str, &str)> {
 }
 
 /// `SLASH = SWS "/" SWS` (RFC 3261 §25.1).
-fn slash(i: &str) -> IResult<&str, char> {
+fn slash(i: &str) -> IResult<&str, u8> {
     let (i, _) = lws(i)?;
     let (i, c) = byte(i, b'/')?;
     let (i, _) = lws(i)?;
-    Ok((i, char::from(c)))
+    Ok((i, c))
 }
 
 /// `host [":" port]` with IPv6 references in brackets; returns host without brackets and raw port digits.
