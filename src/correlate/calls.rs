@@ -335,7 +335,7 @@ pub(crate) fn build_call(messages: Vec<Seen>, mid_call: bool) -> Call {
         final_response: final_msg.map(|m| FinalResponse {
             status: status(m),
             reason: match &m.kind {
-                Kind::Response { reason, .. } => reason.clone(),
+                Kind::Response { reason, .. } => reason.to_string(),
                 Kind::Request { .. } => String::new(),
             },
             frame: m.frame,

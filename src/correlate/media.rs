@@ -250,7 +250,7 @@ impl Tracker {
                     stats.set_payload_clock(c.pt, rate);
                 }
                 if c.pt == pt && !c.name.is_empty() {
-                    codec = Some(c.name.clone());
+                    codec = Some(c.name.to_string());
                 }
             }
         }

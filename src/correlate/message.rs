@@ -76,8 +76,14 @@ impl Method {
 /// Request or response.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Kind {
-    Request { method: Method, uri: String },
-    Response { status: StatusCode, reason: String },
+    Request {
+        method: Method,
+        uri: CompactString,
+    },
+    Response {
+        status: StatusCode,
+        reason: CompactString,
+    },
 }
 
 /// A `CSeq` header: the sequence number and the method of the request it numbers.
@@ -92,7 +98,7 @@ pub struct CSeq {
 pub struct Codec {
     pub pt: u8,
     /// Encoding name from `a=rtpmap` or the static table; empty when unknown.
-    pub name: String,
+    pub name: CompactString,
     /// Clock rate in Hz; 0 when unknown.
     pub clock_rate: u32,
 }
@@ -250,13 +256,13 @@ fn media_reports(d: &sip::MsDiagnostic<'_>) -> Vec<MediaReport> {
 /// One media line of an SDP body.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SdpMedia {
-    pub kind: String,
+    pub kind: CompactString,
     /// Connection address (media-level, else session-level); `None` if absent or an FQDN.
     pub addr: Option<IpAddr>,
     pub port: u16,
     pub rtcp_port: Option<u16>,
     pub rtcp_mux: bool,
-    pub proto: String,
+    pub proto: CompactString,
     /// Offered payload types.
     pub codecs: Vec<Codec>,
     /// Media-level direction, else session-level, else sendrecv.
@@ -333,11 +339,11 @@ impl Message {
         let kind = match &m.start {
             sip::StartLine::Request { method, uri } => Kind::Request {
                 method: Method::from_sip(*method),
-                uri: uri.to_string(),
+                uri: CompactString::from(*uri),
             },
             sip::StartLine::Response { status, reason } => Kind::Response {
                 status: *status,
-                reason: reason.to_string(),
+                reason: CompactString::from(reason.as_ref()),
             },
         };
         let from = m.from();
@@ -532,17 +538,17 @@ fn sdp_media(session: &sdp::Session<'_>) -> Vec<SdpMedia> {
                 .filter_map(|f| f.parse::<u8>().ok())
                 .map(|pt| Codec {
                     pt,
-                    name: m.codec_name(pt).unwrap_or("").to_string(),
+                    name: CompactString::from(m.codec_name(pt).unwrap_or("")),
                     clock_rate: m.clock_rate(pt).unwrap_or(0),
                 })
                 .collect();
             SdpMedia {
-                kind: m.kind.to_string(),
+                kind: CompactString::from(m.kind),
                 addr: m.effective_connection(session).and_then(|c| c.addr.ip),
                 port: m.port,
                 rtcp_port: m.rtcp.as_ref().map(|r| r.port),
                 rtcp_mux: m.rtcp_mux,
-                proto: m.proto.to_string(),
+                proto: CompactString::from(m.proto),
                 codecs,
                 direction: m.effective_direction(session),
                 candidates: m

@@ -67,7 +67,7 @@ pub(crate) fn req(frame: u64, ms: f64, src: &str, dst: &str, method: Method, cse
         dst,
         Kind::Request {
             method: method.clone(),
-            uri: format!("sip:app@{dst}"),
+            uri: format!("sip:app@{dst}").into(),
         },
         CSeq { seq: cseq, method },
     );
@@ -167,7 +167,7 @@ impl Build for Message {
                 .iter()
                 .map(|(pt, name)| Codec {
                     pt: *pt,
-                    name: (*name).to_string(),
+                    name: (*name).into(),
                     clock_rate: 8000,
                 })
                 .collect(),

@@ -58,7 +58,7 @@ impl Sdp<'_> {
             .iter()
             .map(|c| match (c.name.is_empty(), c.clock_rate) {
                 (true, _) => format!("PT {}", c.pt),
-                (false, 0) => c.name.clone(),
+                (false, 0) => c.name.to_string(),
                 (false, rate) => format!("{}/{rate}", c.name),
             })
             .collect::<Vec<_>>()

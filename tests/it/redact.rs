@@ -72,7 +72,7 @@ fn originals(a: &Analysis) -> Originals {
             let mut uris = vec![m.from_uri.to_string(), m.to_uri.to_string()];
             uris.extend(m.contact.as_deref().map(str::to_string));
             if let callscope::correlate::message::Kind::Request { uri, .. } = &m.kind {
-                uris.push(uri.clone());
+                uris.push(uri.to_string());
             }
             o.users.extend(uris.iter().filter_map(|u| user_of(u)));
             o.names

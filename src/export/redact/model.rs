@@ -83,11 +83,11 @@ impl Redactor {
         m.kind = match m.kind {
             Kind::Request { method, uri } => Kind::Request {
                 method,
-                uri: self.text(&uri),
+                uri: self.text(&uri).into(),
             },
             Kind::Response { status, reason } => Kind::Response {
                 status,
-                reason: self.text(&reason),
+                reason: self.text(&reason).into(),
             },
         };
         m.call_id = self.call_id(&m.call_id);
