@@ -293,16 +293,23 @@ fn parse_header<'a>(
     text: Option<&'a str>,
     line: usize,
 ) -> Result<Header<'a>, Error> {
-    let Some(colon) = memchr::memchr(b':', raw) else {
-        return Err(Error::HeaderWithoutColon { line });
-    };
-    let name = raw.get(..colon).unwrap_or_default();
-    // RFC 3261 §7.3.1: HCOLON = *( SP / HTAB ) ":" SWS.
-    let name_len = name.iter().rposition(|&b| !is_wsp(b)).map_or(0, |i| i + 1);
-    let name = name.get(..name_len).unwrap_or_default();
-    if name.is_empty() || !name.iter().all(|&b| is_token_char(b)) {
-        return Err(Error::BadHeaderName { line });
+    // RFC 3261 §7.3.1: `token HCOLON`, HCOLON = *( SP / HTAB ) ":" SWS, read in one pass: the name's
+    // token characters, then blanks, then the colon.
+    let name_len = raw.iter().take_while(|&&b| is_token_char(b)).count();
+    let blanks = raw
+        .get(name_len..)
+        .unwrap_or_default()
+        .iter()
+        .take_while(|&&b| is_wsp(b))
+        .count();
+    let colon = name_len + blanks;
+    if name_len == 0 || raw.get(colon) != Some(&b':') {
+        return Err(match memchr::memchr(b':', raw) {
+            Some(_) => Error::BadHeaderName { line },
+            None => Error::HeaderWithoutColon { line },
+        });
     }
+    let name = raw.get(..name_len).unwrap_or_default();
     // Token characters are ASCII, so the name is text.
     let name = match text.and_then(|t| t.get(..name_len)) {
         Some(t) => t,
