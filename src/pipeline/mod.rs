@@ -327,6 +327,13 @@ struct Schedule<'scope> {
     fold: Option<Folding<'scope>>,
 }
 
+impl Schedule<'_> {
+    /// The item to decode next: the one after those waiting to be folded.
+    fn next_decode(&self) -> usize {
+        self.next_fold + self.decoded.len()
+    }
+}
+
 impl<'scope> Run<'_, 'scope> {
     fn lock(&self) -> MutexGuard<'_, Schedule<'scope>> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
@@ -357,10 +364,8 @@ impl<'scope> Run<'_, 'scope> {
                 st = self.lock();
                 st.fold = folding;
                 self.changed.notify_all();
-            } else if st.next_fold + st.decoded.len() < self.items.len()
-                && st.decoded.len() < self.in_flight
-            {
-                let index = st.next_fold + st.decoded.len();
+            } else if st.next_decode() < self.items.len() && st.decoded.len() < self.in_flight {
+                let index = st.next_decode();
                 st.decoded.push_back(None);
                 drop(st);
                 let output = self.items[index].run(self.files, self.options, &self.buffers);
