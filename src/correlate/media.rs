@@ -22,7 +22,7 @@ use super::message::Codec;
 use super::mos;
 use super::rtp_stats::{StreamStats, Summary};
 use super::slab::{Key, Slab};
-use super::timeline::Timeline;
+use super::timeline::{self, Timeline};
 use crate::proto::rtcp::{self, ReportBlock};
 use crate::proto::rtp::PayloadType;
 
@@ -162,7 +162,7 @@ struct Building {
     last_ts_ns: i64,
     codec: Option<String>,
     rtcp: Option<RtcpView>,
-    timeline: Timeline,
+    timeline: timeline::Builder,
     /// An SDP named one of its endpoints.
     signalled: bool,
     owner: Option<Owner>,
@@ -266,7 +266,7 @@ impl Tracker {
             last_ts_ns: ts_ns,
             codec,
             rtcp: None,
-            timeline: Timeline::new(),
+            timeline: timeline::Builder::new(),
             signalled,
             owner,
         });
@@ -592,7 +592,7 @@ fn report(b: &Building) -> Stream {
         since_answer,
         mos,
         rtcp: b.rtcp,
-        timeline: b.timeline.clone(),
+        timeline: b.timeline.timeline(),
     }
 }
 
