@@ -7,6 +7,12 @@
 //! the registration bindings and the rows of the peer table are diagnosed by their rules as they come
 //! and gathered as [`Diagnosed`] items. The items are owned, so whoever takes them (the pipeline) can
 //! hand them to a sink elsewhere — the report is written on another thread than the diagnosis.
+//!
+//! Only a call whose evidence holds candidates (connections, ICMP groups, DNS lookups) needs its
+//! diagnosis at once: the engine releases the candidates with the calls they explained. The others,
+//! most calls, are gathered undiagnosed and diagnosed where they are delivered, by a [`Delivery`],
+//! which on a run is the render thread: the fold, the run's critical path, does not wait for their
+//! rules. Their failovers join the diagnoser's for the run's patterns ([`Delivery::patterns`]).
 
 use std::net::SocketAddr;
 
@@ -137,6 +143,10 @@ pub trait Sink {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Finished {
     Call(DiagnosedCall),
+    /// A call whose evidence holds no connection, ICMP group or DNS lookup: its diagnosis can tie
+    /// none to it, so the engine need not wait for it, and it is diagnosed where it is delivered
+    /// ([`Delivery::diagnose`]) — off the fold's thread, which is the run's critical path.
+    Undiagnosed(FinishedCall),
     Other(OtherDialog),
     Stream(Stream),
     Connection(Connection),
@@ -164,10 +174,10 @@ pub struct Diagnoser {
 }
 
 impl Diagnoser {
-    /// The causes several of the calls so far share (worded once the engine has finished
-    /// everything, for the run's summary).
-    pub fn patterns(&self) -> Vec<Pattern> {
-        self.patterns.finish()
+    /// The failovers of the calls it diagnosed; with those of the calls it left undiagnosed
+    /// ([`Delivery::patterns`]), the causes several calls share.
+    pub fn take_patterns(&mut self) -> Patterns {
+        std::mem::take(&mut self.patterns)
     }
 
     /// How many items are gathered and not taken yet.
@@ -194,9 +204,56 @@ fn keep<T>(items: Vec<T>, keep: &[bool]) -> Vec<T> {
         .collect()
 }
 
+/// Builds the diagnosed call from its diagnosis: its failover counted, its evidence reduced to
+/// what the diagnosis showed.
+fn diagnosed(fc: FinishedCall, d: super::CallDiagnosis, patterns: &mut Patterns) -> DiagnosedCall {
+    if let Some(f) = &d.failover {
+        patterns.add(fc.index, f);
+    }
+    let mut evidence = fc.evidence;
+    evidence.connections = keep(evidence.connections, &d.shown.connections);
+    evidence.icmp = keep(evidence.icmp, &d.shown.icmp);
+    DiagnosedCall {
+        index: fc.index,
+        call: fc.call,
+        findings: d.findings,
+        evidence,
+    }
+}
+
+/// Where what the [`Diagnoser`] gathered is delivered to a sink (the render thread, a live
+/// capture's caller, a test): it diagnoses the calls the diagnoser left undiagnosed, and keeps
+/// their failovers for the run's patterns.
+#[derive(Default)]
+pub struct Delivery {
+    patterns: Patterns,
+}
+
+impl Delivery {
+    /// Diagnoses a call the diagnoser left undiagnosed ([`Finished::Undiagnosed`]).
+    pub fn diagnose(&mut self, fc: FinishedCall) -> DiagnosedCall {
+        let d = super::call(&fc);
+        debug_assert_eq!(d.claimed, Tied::default(), "no candidate to tie");
+        diagnosed(fc, d, &mut self.patterns)
+    }
+
+    /// The causes several calls share: those of the calls diagnosed here and of the diagnoser's
+    /// ([`Diagnoser::take_patterns`]).
+    pub fn patterns(&mut self, diagnoser: Patterns) -> Vec<Pattern> {
+        let mut all = std::mem::take(&mut self.patterns);
+        all.merge(diagnoser);
+        all.finish()
+    }
+}
+
 impl Finisher for Diagnoser {
     fn call(&mut self, fc: FinishedCall) -> Tied {
-        let d = super::call(&fc);
+        let ev = &fc.evidence;
+        if ev.connections.is_empty() && ev.icmp.is_empty() && ev.dns.is_empty() {
+            self.finished.push(Finished::Undiagnosed(fc));
+            return Tied::default();
+        }
+        let mut d = super::call(&fc);
         for (c, event) in fc.evidence.connections.iter().zip(&d.connection_events) {
             if let Some(event) = event {
                 self.claimed
@@ -218,20 +275,10 @@ impl Finisher for Diagnoser {
                     .or_insert(ending);
             }
         }
-        if let Some(f) = &d.failover {
-            self.patterns.add(fc.index, f);
-        }
-        let mut evidence = fc.evidence;
-        evidence.connections = keep(evidence.connections, &d.shown.connections);
-        evidence.icmp = keep(evidence.icmp, &d.shown.icmp);
-        let diagnosed = DiagnosedCall {
-            index: fc.index,
-            call: fc.call,
-            findings: d.findings,
-            evidence,
-        };
-        self.finished.push(Finished::Call(diagnosed));
-        d.claimed
+        let claimed = std::mem::take(&mut d.claimed);
+        let call = diagnosed(fc, d, &mut self.patterns);
+        self.finished.push(Finished::Call(call));
+        claimed
     }
 
     fn transaction(&mut self, tx: Transaction) {

@@ -19,7 +19,7 @@
 
 use std::net::SocketAddr;
 
-pub use finish::{Diagnosed, DiagnosedCall, Diagnoser, Finished, Sink};
+pub use finish::{Delivery, Diagnosed, DiagnosedCall, Diagnoser, Finished, Sink};
 pub use patterns::{Pattern, Patterns};
 pub(crate) use rules::media_unexpected_address::{private_space, PrivateSpace};
 pub use rules::sip_failover::Failover;

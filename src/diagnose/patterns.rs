@@ -45,6 +45,16 @@ impl Patterns {
         *max = max.max(f.waited_ms);
     }
 
+    /// Takes in the failovers `other` saw (calls diagnosed elsewhere, [`super::Delivery`]): the same
+    /// patterns as if one had seen them all, in any order.
+    pub fn merge(&mut self, other: Patterns) {
+        for (key, (calls, waited_ms)) in other.groups {
+            let (all, max) = self.groups.entry(key).or_insert((Vec::new(), waited_ms));
+            all.extend(calls);
+            *max = max.max(waited_ms);
+        }
+    }
+
     /// One pattern per host and dead target that at least two calls failed over from, in the order
     /// of their first call.
     pub fn finish(&self) -> Vec<Pattern> {
@@ -104,6 +114,22 @@ mod tests {
             "{}",
             found[0].summary
         );
+    }
+
+    #[test]
+    fn failovers_seen_in_two_places_merge_into_the_patterns_of_all() {
+        let mut fold = Patterns::default();
+        fold.add(4, &failover("192.0.2.31:5060", 3500.0));
+        let mut delivered = Patterns::default();
+        delivered.add(1, &failover("192.0.2.31:5060", 4000.0));
+        delivered.add(7, &failover("192.0.2.32:5060", 900.0));
+        let mut one = Patterns::default();
+        one.add(7, &failover("192.0.2.32:5060", 900.0));
+        one.add(1, &failover("192.0.2.31:5060", 4000.0));
+        one.add(4, &failover("192.0.2.31:5060", 3500.0));
+        fold.merge(delivered);
+        assert_eq!(fold.finish(), one.finish());
+        assert_eq!(fold.finish()[0].calls, vec![1, 4]);
     }
 
     #[test]

@@ -23,7 +23,7 @@ use crate::correlate::transport::{self, connection_key};
 use crate::decode::defrag::{Defragmenter, Limits, Truncated};
 use crate::decode::{TcpFlags, L4};
 use crate::decrypt::{self, Decryptor};
-use crate::diagnose::Diagnoser;
+use crate::diagnose::{Diagnoser, Patterns};
 use crate::proto::sip;
 use crate::reassembly::{self, Reassembler, Segment};
 
@@ -517,8 +517,9 @@ impl Fold {
     }
 
     /// Finalizes everything still open, handing what that finished to `send` in bounded batches
-    /// (the last one too); returns the run's summary.
-    pub(super) fn finish(mut self, send: impl FnMut(Batch)) -> Summary {
+    /// (the last one too); returns the run's summary, its patterns left to the delivery, with the
+    /// failovers of the calls the fold diagnosed ([`Delivery::patterns`](crate::diagnose::Delivery)).
+    pub(super) fn finish(mut self, send: impl FnMut(Batch)) -> (Summary, Patterns) {
         self.defrag.close();
         self.truncated_datagrams();
         let mut framed = Vec::new();
@@ -551,7 +552,6 @@ impl Fold {
         limits.peak_open_streams = counts.peaks.streams;
         limits.peak_open_connections = counts.peaks.connections;
         summary.vantage = counts.vantage;
-        summary.patterns = self.diagnoser.patterns();
         let report = self.defrag.finish();
         if let Some(last) = summary.captures.last_mut() {
             last.decode.incomplete_fragment_sets += report.incomplete_sets;
@@ -563,6 +563,6 @@ impl Fold {
             }
         }
         send(self.diagnoser.take());
-        summary
+        (summary, self.diagnoser.take_patterns())
     }
 }

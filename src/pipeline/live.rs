@@ -15,6 +15,7 @@ use super::{render, Options};
 use crate::analysis::Output;
 use crate::capture::write::PcapWriter;
 use crate::capture::{CaptureFile, Start};
+use crate::diagnose::Delivery;
 
 /// Frames gathered before a batch is decoded anyway.
 const BATCH_FRAMES: usize = 4096;
@@ -28,6 +29,8 @@ pub struct Live<'o> {
     hep_ports: Vec<u16>,
     batch: Option<PcapWriter<Vec<u8>>>,
     frames: usize,
+    /// Diagnoses the calls the fold left undiagnosed as they are delivered.
+    delivery: Delivery,
 }
 
 impl<'o> Live<'o> {
@@ -47,6 +50,7 @@ impl<'o> Live<'o> {
             hep_ports: options.hep_ports.clone(),
             batch: None,
             frames: 0,
+            delivery: Delivery::default(),
         }
     }
 
@@ -70,7 +74,7 @@ impl<'o> Live<'o> {
     pub fn tick(&mut self, now_ns: i64) -> io::Result<()> {
         self.flush()?;
         self.fold.tick(now_ns);
-        render::deliver(self.out, self.fold.finished());
+        render::deliver(self.out, &mut self.delivery, self.fold.finished());
         Ok(())
     }
 
@@ -93,7 +97,7 @@ impl<'o> Live<'o> {
             Vec::new(),
         );
         self.fold.absorb(output);
-        render::deliver(self.out, self.fold.finished());
+        render::deliver(self.out, &mut self.delivery, self.fold.finished());
         Ok(())
     }
 
@@ -101,8 +105,10 @@ impl<'o> Live<'o> {
     pub fn finish(mut self) -> io::Result<()> {
         self.flush()?;
         self.fold.end_file();
-        let out = self.out;
-        let summary = self.fold.finish(|batch| render::deliver(out, batch));
-        out.finish(summary)
+        let (out, delivery) = (self.out, &mut self.delivery);
+        let (summary, patterns) = self
+            .fold
+            .finish(|batch| render::deliver(out, delivery, batch));
+        render::finish(out, std::mem::take(delivery), summary, patterns)
     }
 }

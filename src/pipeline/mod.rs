@@ -209,8 +209,8 @@ pub fn analyze_into(
             folding.fold.end_file();
         }
         let render = folding.render;
-        let summary = folding.fold.finish(|batch| render.send(batch));
-        render.finish(summary)
+        let (summary, patterns) = folding.fold.finish(|batch| render.send(batch));
+        render.finish(summary, patterns)
     })
 }
 

@@ -16,7 +16,9 @@ use crate::correlate::registrations::Registration;
 use crate::correlate::transactions::Transaction;
 use crate::correlate::transport::{flags, Connection, IcmpError, IcmpGroup, Released, TlsEvent};
 use crate::diagnose::facts::CallFacts;
-use crate::diagnose::{DiagnosedCall, Diagnoser, Diagnosis, Finished, Pattern, TransportEvent};
+use crate::diagnose::{
+    Delivery, DiagnosedCall, Diagnoser, Diagnosis, Finished, Pattern, TransportEvent,
+};
 use crate::proto::rtcp::ReportBlock;
 
 /// One thing that happened, for the engine.
@@ -70,11 +72,13 @@ pub(crate) struct Built {
 }
 
 impl Built {
-    /// Keeps what the diagnoser finished, each kind in its list.
-    fn keep(&mut self, finished: Vec<Finished>) {
+    /// Keeps what the diagnoser finished, each kind in its list (the calls it left undiagnosed
+    /// diagnosed by `delivery`, as the pipeline's render thread does).
+    fn keep(&mut self, finished: Vec<Finished>, delivery: &mut Delivery) {
         for item in finished {
             match item {
                 Finished::Call(call) => self.calls.push(call),
+                Finished::Undiagnosed(call) => self.calls.push(delivery.diagnose(call)),
                 Finished::Stream(stream) => self.streams.push(stream),
                 Finished::Connection(conn) => self.connections.push(conn),
                 Finished::TransportEvent(event) => self.events.push(event),
@@ -433,11 +437,10 @@ impl World {
             }
         }
         engine.finish(&mut out);
-        let mut built = Built {
-            patterns: out.diagnoser.patterns(),
-            ..Built::default()
-        };
-        built.keep(out.diagnoser.take());
+        let mut built = Built::default();
+        let mut delivery = Delivery::default();
+        built.keep(out.diagnoser.take(), &mut delivery);
+        built.patterns = delivery.patterns(out.diagnoser.take_patterns());
         built.finished = out.finished;
         built.icmp = out.icmp;
         built.finished.sort_by_key(|f| f.index);
