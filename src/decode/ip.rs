@@ -8,7 +8,7 @@
 //! Does not: verify header checksums, or look inside IPv4 options and IPv6 extension headers
 //! beyond the Fragment header.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use etherparse::err::ip::{HeaderError as IpHeaderError, LaxHeaderSliceError};
 use etherparse::err::ipv6_exts::{HeaderError as ExtHeaderError, HeaderSliceError};
@@ -78,9 +78,72 @@ pub(super) fn ipv6_fragment_header<'a>(
     }
 }
 
+/// IPv4's protocol number of the authentication header (RFC 4302), which `LaxIpSlice` reads past.
+const AUTH: u8 = 51;
+
 impl<'a> Decoder<'a, '_> {
     /// Decodes an IPv4 or IPv6 packet starting at `bytes[0]` and everything inside it.
     pub(super) fn ip(&mut self, bytes: &'a [u8]) {
+        if !self.plain_ipv4(bytes) {
+            self.ip_lax(bytes);
+        }
+    }
+
+    /// The IPv4 header nearly every packet has, read directly: no options, not a fragment, no
+    /// authentication header, and a total length within what was captured. This is what
+    /// [`Decoder::ip_lax`] makes of such a header, field for field (a proptest holds the two
+    /// equal), for a tenth of the instructions: the lax slicing took a third of an RTP packet's
+    /// decoding. False, with nothing recorded, for any other header.
+    fn plain_ipv4(&mut self, bytes: &'a [u8]) -> bool {
+        let Some(&[version_ihl, _, len_hi, len_lo, _, _, flags_hi, flags_lo, ttl, proto, ..]) =
+            bytes.get(..20)
+        else {
+            return false;
+        };
+        let total = usize::from(u16::from_be_bytes([len_hi, len_lo]));
+        // More fragments, or a fragment offset: a fragment.
+        let fragmenting = u16::from_be_bytes([flags_hi, flags_lo]) & 0x3fff != 0;
+        if version_ihl != 0x45 || fragmenting || proto == AUTH || total < 20 {
+            return false;
+        }
+        let (Some(src), Some(dst), Some(body)) =
+            (be_ipv4(bytes, 12), be_ipv4(bytes, 16), bytes.get(20..total))
+        else {
+            return false;
+        };
+        let header = Ip {
+            src: IpAddr::V4(src),
+            dst: IpAddr::V4(dst),
+            proto,
+            ttl,
+        };
+        self.record_ip(bytes, header, body, 4, false);
+        self.transport(proto, body, 0);
+        true
+    }
+
+    /// An IP header decoded: `header` becomes the packet's IP (the one before it its outer one)
+    /// and its layer is recorded, from `bytes` (its first byte) to the end of `data` (its payload,
+    /// or a fragment's data).
+    fn record_ip(&mut self, bytes: &[u8], header: Ip, data: &[u8], version: u8, fragment: bool) {
+        if self.pkt.ip.is_some() && self.pkt.outer.is_none() {
+            self.pkt.outer = self.pkt.ip;
+        }
+        self.pkt.ip = Some(header);
+        let (start, _) = self.span(bytes);
+        let (payload, end) = self.span(data);
+        self.pkt.layers.push_ip(IpLayer {
+            start,
+            payload,
+            end,
+            version,
+            proto: header.proto,
+            fragment,
+        });
+    }
+
+    /// Decodes any IP header with etherparse's lax slicing (see [`Decoder::ip`]).
+    fn ip_lax(&mut self, bytes: &'a [u8]) {
         let (ip, ext_err) = match LaxIpSlice::from_slice(bytes) {
             Ok(v) => v,
             Err(e) => {
@@ -139,24 +202,13 @@ impl<'a> Decoder<'a, '_> {
         if let Some(f) = &fragment {
             header.proto = f.proto;
         }
-        if self.pkt.ip.is_some() && self.pkt.outer.is_none() {
-            self.pkt.outer = self.pkt.ip;
-        }
-        self.pkt.ip = Some(header);
-        let (start, _) = self.span(bytes);
-        let (data, end) = self.span(fragment.map_or(payload.payload, |f| f.payload));
-        self.pkt.layers.push_ip(IpLayer {
-            start,
-            payload: data,
-            end,
-            version: if matches!(ip, LaxIpSlice::Ipv4(_)) {
-                4
-            } else {
-                6
-            },
-            proto: header.proto,
-            fragment: fragment.is_some(),
-        });
+        let version = if matches!(ip, LaxIpSlice::Ipv4(_)) {
+            4
+        } else {
+            6
+        };
+        let data = fragment.map_or(payload.payload, |f| f.payload);
+        self.record_ip(bytes, header, data, version, fragment.is_some());
         if let Some(f) = fragment {
             // A fragment's data cannot be decoded before reassembly (a non-first fragment
             // holds no transport header); errors in "extension headers" parsed from it are
@@ -250,6 +302,14 @@ pub(super) fn ip_error_reason(e: LaxHeaderSliceError) -> Reason {
 }
 
 /// Total length of the IP packet as its header announces it.
+/// The IPv4 address at `at`, when the bytes hold it.
+fn be_ipv4(bytes: &[u8], at: usize) -> Option<Ipv4Addr> {
+    let &[a, b, c, d] = bytes.get(at..at.checked_add(4)?)? else {
+        return None;
+    };
+    Some(Ipv4Addr::new(a, b, c, d))
+}
+
 fn expected_ip_len(ip: &LaxIpSlice<'_>) -> usize {
     match ip {
         LaxIpSlice::Ipv4(v4) => usize::from(v4.header().total_len()),
@@ -315,8 +375,55 @@ pub(super) fn gre<'a>(d: &mut Decoder<'a, '_>, gre: &'a [u8]) {
 
 #[cfg(test)]
 mod tests {
+    use super::super::packet::Decoder;
     use super::super::testkit::*;
     use super::super::*;
+    use proptest::prelude::*;
+
+    /// What the plain IPv4 reading and the lax one make of `bytes` (from an IP header on).
+    fn both(bytes: &[u8]) -> (Packet<'_>, Packet<'_>) {
+        let mut plain = Packet::empty(LinkType::RAW);
+        Decoder::new(bytes, &mut plain).ip(bytes);
+        let mut lax = Packet::empty(LinkType::RAW);
+        Decoder::new(bytes, &mut lax).ip_lax(bytes);
+        (plain, lax)
+    }
+
+    proptest! {
+        /// IPv4 headers near the plain shape, with every field that decides between the two
+        /// readings varied (version and length, total length against the bytes captured,
+        /// flags and fragment offset, protocol), then UDP, TCP or arbitrary bytes: the plain
+        /// reading gives exactly the lax one's packet, or leaves it to the lax one.
+        #[test]
+        fn plain_ipv4_reads_as_the_lax_slicing_does(
+            version_ihl in prop::sample::select(vec![0x45u8, 0x46, 0x44, 0x55, 0x65]),
+            total_delta in -30i32..30,
+            flags in prop::sample::select(vec![0u16, 0x4000, 0x2000, 0x0001, 0x8000, 0x6000, 0x1fff]),
+            proto in prop::sample::select(vec![17u8, 6, 1, 4, 41, 47, 51, 58, 132, 255]),
+            ttl in any::<u8>(),
+            body in prop::collection::vec(any::<u8>(), 0..80),
+            udp_like in any::<bool>(),
+            cut in 0usize..120,
+        ) {
+            let payload = if udp_like && proto == 17 { udp(5060, 5080, &body) } else { body };
+            let mut f = ipv4_full(proto, 9, flags, &[], &payload);
+            f[0] = version_ihl;
+            f[8] = ttl;
+            let total = (f.len() as i32 + total_delta).clamp(0, 0xffff) as u16;
+            f[2..4].copy_from_slice(&total.to_be_bytes());
+            f.truncate(cut.max(1).min(f.len()));
+            let (plain, lax) = both(&f);
+            prop_assert_eq!(plain, lax);
+        }
+    }
+
+    #[test]
+    fn plain_ipv4_udp_reads_as_the_lax_slicing_does() {
+        let f = ipv4_full(17, 1, 0x4000, &[], &udp(5060, 5080, SIP));
+        let (plain, lax) = both(&f);
+        assert_eq!(plain, lax);
+        assert!(matches!(plain.l4, L4::Udp(_)));
+    }
 
     #[test]
     fn ipv4_options_are_skipped() {
