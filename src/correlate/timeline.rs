@@ -75,12 +75,10 @@ impl Builder {
         let ns = since_first_ns.max(0);
         let bucket_ns = |ms: u32| i64::from(ms) * 1_000_000;
         let mut index = ns / bucket_ns(self.timeline.bucket_ms);
-        if index >= MAX_BUCKETS as i64 && self.timeline.bucket_ms < MAX_BUCKET_MS {
+        while index >= MAX_BUCKETS as i64 && self.timeline.bucket_ms < MAX_BUCKET_MS {
             self.close();
-            while index >= MAX_BUCKETS as i64 && self.timeline.bucket_ms < MAX_BUCKET_MS {
-                self.timeline.coarsen();
-                index = ns / bucket_ns(self.timeline.bucket_ms);
-            }
+            self.timeline.coarsen();
+            index = ns / bucket_ns(self.timeline.bucket_ms);
         }
         // A packet absurdly far from the first (a damaged timestamp) lands in the last bucket.
         let index = usize::try_from(index).unwrap_or(0).min(MAX_BUCKETS - 1);

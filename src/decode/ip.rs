@@ -95,25 +95,22 @@ impl<'a> Decoder<'a, '_> {
     /// equal), for a tenth of the instructions: the lax slicing took a third of an RTP packet's
     /// decoding. False, with nothing recorded, for any other header.
     fn plain_ipv4(&mut self, bytes: &'a [u8]) -> bool {
-        let Some(&[version_ihl, _, len_hi, len_lo, _, _, flags_hi, flags_lo, ttl, proto, ..]) =
-            bytes.get(..20)
-        else {
+        let Some(h) = bytes.first_chunk::<20>() else {
             return false;
         };
+        let [version_ihl, _, len_hi, len_lo, _, _, flags_hi, flags_lo, ttl, proto, ..] = *h;
         let total = usize::from(u16::from_be_bytes([len_hi, len_lo]));
         // More fragments, or a fragment offset: a fragment.
         let fragmenting = u16::from_be_bytes([flags_hi, flags_lo]) & 0x3fff != 0;
         if version_ihl != 0x45 || fragmenting || proto == AUTH || total < 20 {
             return false;
         }
-        let (Some(src), Some(dst), Some(body)) =
-            (be_ipv4(bytes, 12), be_ipv4(bytes, 16), bytes.get(20..total))
-        else {
+        let Some(body) = bytes.get(20..total) else {
             return false;
         };
         let header = Ip {
-            src: IpAddr::V4(src),
-            dst: IpAddr::V4(dst),
+            src: IpAddr::V4(Ipv4Addr::new(h[12], h[13], h[14], h[15])),
+            dst: IpAddr::V4(Ipv4Addr::new(h[16], h[17], h[18], h[19])),
             proto,
             ttl,
         };
@@ -302,14 +299,6 @@ pub(super) fn ip_error_reason(e: LaxHeaderSliceError) -> Reason {
 }
 
 /// Total length of the IP packet as its header announces it.
-/// The IPv4 address at `at`, when the bytes hold it.
-fn be_ipv4(bytes: &[u8], at: usize) -> Option<Ipv4Addr> {
-    let &[a, b, c, d] = bytes.get(at..at.checked_add(4)?)? else {
-        return None;
-    };
-    Some(Ipv4Addr::new(a, b, c, d))
-}
-
 fn expected_ip_len(ip: &LaxIpSlice<'_>) -> usize {
     match ip {
         LaxIpSlice::Ipv4(v4) => usize::from(v4.header().total_len()),

@@ -239,8 +239,8 @@ impl Delivery {
 
     /// The causes several calls share: those of the calls diagnosed here and of the diagnoser's
     /// ([`Diagnoser::take_patterns`]).
-    pub fn patterns(&mut self, diagnoser: Patterns) -> Vec<Pattern> {
-        let mut all = std::mem::take(&mut self.patterns);
+    pub fn patterns(self, diagnoser: Patterns) -> Vec<Pattern> {
+        let mut all = self.patterns;
         all.merge(diagnoser);
         all.finish()
     }

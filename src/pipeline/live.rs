@@ -105,10 +105,10 @@ impl<'o> Live<'o> {
     pub fn finish(mut self) -> io::Result<()> {
         self.flush()?;
         self.fold.end_file();
-        let (out, delivery) = (self.out, &mut self.delivery);
+        let (out, mut delivery) = (self.out, self.delivery);
         let (summary, patterns) = self
             .fold
-            .finish(|batch| render::deliver(out, delivery, batch));
-        render::finish(out, std::mem::take(delivery), summary, patterns)
+            .finish(|batch| render::deliver(out, &mut delivery, batch));
+        render::finish(out, delivery, summary, patterns)
     }
 }

@@ -123,7 +123,7 @@ pub(super) fn deliver(out: &mut dyn Output, delivery: &mut Delivery, batch: Batc
 /// diagnosed and the ones `delivery` did.
 pub(super) fn finish(
     out: &mut dyn Output,
-    mut delivery: Delivery,
+    delivery: Delivery,
     mut summary: Summary,
     patterns: Patterns,
 ) -> io::Result<()> {
