@@ -74,56 +74,41 @@ pub struct SessionTimer {
     pub refresher: Option<Refresher>,
 }
 
-/// Which of the fields a message's header names announce.
-#[derive(Default)]
-struct Present {
-    auth: bool,
-    expiry: bool,
-    timer: bool,
-}
-
 impl Fields {
     /// The fields of a parsed message, `None` when it has none of them. `register`: a REGISTER or a
     /// response to one (its Contacts are bindings).
     pub fn of(m: &sip::Message<'_>, register: bool) -> Option<Box<Fields>> {
-        let mut present = Present::default();
-        for h in &m.headers {
-            // Compare by length first: this runs for every header of every message.
-            let name = h.name;
-            let is = |want: &str| name.len() == want.len() && name.eq_ignore_ascii_case(want);
-            match name.len() {
-                6 => present.timer |= is("Min-SE"),
-                7 => present.expiry |= is("Expires"),
-                11 => present.expiry |= is("Min-Expires"),
-                13 => present.auth |= is("Authorization"),
-                15 => present.timer |= is("Session-Expires"),
-                16 => present.auth |= is("WWW-Authenticate"),
-                18 => present.auth |= is("Proxy-Authenticate"),
-                19 => present.auth |= is("Proxy-Authorization"),
-                _ => {}
-            }
-        }
-        if !(present.auth || present.expiry || present.timer || register) {
+        use sip::Name;
+        let any = |names: &[Name]| names.iter().any(|&n| m.has(n));
+        let auth = any(&[
+            Name::Authorization,
+            Name::ProxyAuthorization,
+            Name::WwwAuthenticate,
+            Name::ProxyAuthenticate,
+        ]);
+        let expiry = any(&[Name::Expires, Name::MinExpires]);
+        let timer = any(&[Name::SessionExpires, Name::MinSe]);
+        if !(auth || expiry || timer || register) {
             return None;
         }
         let owned = |s: Option<&str>| s.map(str::to_string);
         let mut f = Fields::default();
-        if present.auth && m.is_request() {
+        if auth && m.is_request() {
             f.credentials = m.credentials().map(|a| Credentials {
                 username: owned(a.username),
                 realm: owned(a.realm),
             });
-        } else if present.auth {
+        } else if auth {
             f.challenge = m.challenge().map(|a| Challenge {
                 realm: owned(a.realm),
                 stale: a.stale,
             });
         }
-        if present.expiry {
+        if expiry {
             f.expires = m.expires();
             f.min_expires = m.min_expires();
         }
-        if present.timer {
+        if timer {
             f.session_expires = m.session_expires().map(|se| SessionTimer {
                 secs: se.secs,
                 refresher: match se.refresher {

@@ -407,7 +407,7 @@ impl Message {
                 .or_else(|| m.server())
                 .map(CompactString::from),
             asserted: m
-                .header_values("P-Asserted-Identity")
+                .values(sip::Name::PAssertedIdentity)
                 .filter_map(sip::NameAddr::parse)
                 .map(|n| n.uri.to_string())
                 .collect(),

@@ -12,7 +12,7 @@
 
 use super::grammar::{self, param, params, parse_decimal, split_outside, trim_lws_str};
 use super::message::Message;
-use super::registry::Method;
+use super::registry::{Method, Name};
 
 /// `CSeq` (RFC 3261 §20.16).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -302,31 +302,31 @@ impl<'s> MediaDebug<'s> {
 impl Message<'_> {
     /// The first challenge: `WWW-Authenticate` (401), else `Proxy-Authenticate` (407).
     pub fn challenge(&self) -> Option<Auth<'_>> {
-        self.header_value("WWW-Authenticate")
-            .or_else(|| self.header_value("Proxy-Authenticate"))
+        self.value(Name::WwwAuthenticate)
+            .or_else(|| self.value(Name::ProxyAuthenticate))
             .and_then(Auth::parse)
     }
 
     /// The first credentials: `Authorization`, else `Proxy-Authorization`.
     pub fn credentials(&self) -> Option<Auth<'_>> {
-        self.header_value("Authorization")
-            .or_else(|| self.header_value("Proxy-Authorization"))
+        self.value(Name::Authorization)
+            .or_else(|| self.value(Name::ProxyAuthorization))
             .and_then(Auth::parse)
     }
 
     /// `Expires` in seconds (RFC 3261 §20.19); `None` if absent or not delta-seconds (a date, RFC 2543).
     pub fn expires(&self) -> Option<u32> {
-        delta_seconds(self.header_value("Expires")?)
+        delta_seconds(self.value(Name::Expires)?)
     }
 
     /// `Min-Expires` in seconds (RFC 3261 §20.23, with 423 Interval Too Brief).
     pub fn min_expires(&self) -> Option<u32> {
-        delta_seconds(self.header_value("Min-Expires")?)
+        delta_seconds(self.value(Name::MinExpires)?)
     }
 
     /// `Session-Expires` (compact form `x`); `None` if absent or malformed.
     pub fn session_expires(&self) -> Option<SessionExpires<'_>> {
-        let v = self.header_value("Session-Expires")?;
+        let v = self.value(Name::SessionExpires)?;
         let (secs, params) = v.split_once(';').unwrap_or((v, ""));
         Some(SessionExpires {
             secs: delta_seconds(secs)?,
@@ -336,13 +336,13 @@ impl Message<'_> {
 
     /// `Min-SE` in seconds (RFC 4028 §5).
     pub fn min_se(&self) -> Option<u32> {
-        let v = self.header_value("Min-SE")?;
+        let v = self.value(Name::MinSe)?;
         delta_seconds(v.split_once(';').map_or(v, |(secs, _)| secs))
     }
 
     /// The first CSeq; `None` if absent or malformed (sequence number over 2^32 - 1, RFC 4475 §3.1.2.4).
     pub fn cseq(&self) -> Option<CSeq<'_>> {
-        let (rest, (seq, method)) = grammar::cseq(self.header_value("CSeq")?).ok()?;
+        let (rest, (seq, method)) = grammar::cseq(self.value(Name::CSeq)?).ok()?;
         if !rest.is_empty() {
             return None;
         }
@@ -353,11 +353,11 @@ impl Message<'_> {
     }
 
     pub fn from(&self) -> Option<NameAddr<'_>> {
-        NameAddr::parse(self.header_value("From")?)
+        NameAddr::parse(self.value(Name::From)?)
     }
 
     pub fn to(&self) -> Option<NameAddr<'_>> {
-        NameAddr::parse(self.header_value("To")?)
+        NameAddr::parse(self.value(Name::To)?)
     }
 
     /// The first Contact value (`*` is returned as a URI `*`).
@@ -367,31 +367,31 @@ impl Message<'_> {
 
     /// All Contact values, in order; malformed ones skipped.
     pub fn contacts(&self) -> impl Iterator<Item = NameAddr<'_>> + '_ {
-        self.header_values("Contact").filter_map(NameAddr::parse)
+        self.values(Name::Contact).filter_map(NameAddr::parse)
     }
 
     /// Every Via value in order (top first); malformed values are skipped.
     pub fn vias(&self) -> impl Iterator<Item = Via<'_>> + '_ {
-        self.header_values("Via").filter_map(Via::parse)
+        self.values(Name::Via).filter_map(Via::parse)
     }
 
     /// The topmost Via value; `None` if it is absent or malformed (never a lower one).
     pub fn top_via(&self) -> Option<Via<'_>> {
-        Via::parse(self.header_values("Via").next()?)
+        Via::parse(self.values(Name::Via).next()?)
     }
 
     /// Record-Route URIs in order, across headers.
     pub fn record_route(&self) -> Vec<&str> {
-        self.route_list("Record-Route")
+        self.route_list(Name::RecordRoute)
     }
 
     /// Route URIs in order, across headers.
     pub fn route(&self) -> Vec<&str> {
-        self.route_list("Route")
+        self.route_list(Name::Route)
     }
 
-    fn route_list<'s>(&'s self, name: &'s str) -> Vec<&'s str> {
-        self.header_values(name)
+    fn route_list(&self, name: Name) -> Vec<&str> {
+        self.values(name)
             .filter_map(NameAddr::parse)
             .map(|na| na.uri)
             .collect()
@@ -399,7 +399,7 @@ impl Message<'_> {
 
     /// All Reason values (RFC 3326), in order; values without a protocol token are skipped.
     pub fn reasons(&self) -> Vec<Reason<'_>> {
-        self.header_values("Reason")
+        self.values(Name::Reason)
             .filter_map(|v| {
                 let (protocol, rest) = v.split_once(';').unwrap_or((v, ""));
                 let protocol = trim_lws_str(protocol);
@@ -417,7 +417,7 @@ impl Message<'_> {
 
     /// All Warning values (RFC 3261 §20.43), in order; malformed ones skipped.
     pub fn warnings(&self) -> Vec<Warning<'_>> {
-        self.header_values("Warning")
+        self.values(Name::Warning)
             .filter_map(|v| {
                 let (code, rest) = v.split_once(' ')?;
                 if code.len() != 3 {
@@ -437,14 +437,14 @@ impl Message<'_> {
 
     /// All `ms-diagnostics` values.
     pub fn ms_diagnostics(&self) -> Vec<MsDiagnostic<'_>> {
-        self.header_values("ms-diagnostics")
+        self.values(Name::MsDiagnostics)
             .filter_map(MsDiagnostic::parse)
             .collect()
     }
 
     /// All `ms-diagnostics-public` values.
     pub fn ms_diagnostics_public(&self) -> Vec<MsDiagnostic<'_>> {
-        self.header_values("ms-diagnostics-public")
+        self.values(Name::MsDiagnosticsPublic)
             .filter_map(MsDiagnostic::parse)
             .collect()
     }
@@ -452,7 +452,7 @@ impl Message<'_> {
     /// All `ms-client-diagnostics` values (a Lync/Skype for Business client's own report, in the
     /// same `<ErrorId>;reason="...";attr="..."` form, on requests such as BYE as well as responses).
     pub fn ms_client_diagnostics(&self) -> Vec<MsDiagnostic<'_>> {
-        self.header_values("ms-client-diagnostics")
+        self.values(Name::MsClientDiagnostics)
             .filter_map(MsDiagnostic::parse)
             .collect()
     }

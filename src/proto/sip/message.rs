@@ -14,7 +14,7 @@ use super::grammar::{
     is_lws, is_token_char, is_wsp, leading_line_breaks, next_line, parse_decimal, split_outside,
     trim_lws, VERSION,
 };
-use super::registry::{expand_compact, Method, StatusCode};
+use super::registry::{expand_compact, Method, Name, StatusCode};
 use super::{Error, MAX_HEADERS, MAX_HEADER_BLOCK};
 
 /// The first line of a message.
@@ -38,6 +38,8 @@ pub struct Header<'a> {
     pub value: Cow<'a, str>,
     /// The exact value bytes from the wire (after the colon, trimmed of surrounding whitespace).
     pub raw_value: &'a [u8],
+    /// The field, when it is one callscope reads.
+    pub known: Option<Name>,
 }
 
 impl Header<'_> {
@@ -75,6 +77,8 @@ pub struct Message<'a> {
     pub truncated: Option<Truncation>,
     /// Bytes of the input this message used, including leading CRLFs (RFC 3261 §7.5) and the body.
     pub len: usize,
+    /// The known fields present, a bit each ([`Name`]).
+    present: u32,
 }
 
 /// Parses one message with datagram semantics (see the module doc for Content-Length handling).
@@ -89,6 +93,7 @@ pub fn parse(buf: &[u8]) -> Result<Message<'_>, Error> {
     let text = std::str::from_utf8(buf).ok();
     // A typical message has 10 to 20 header fields: one allocation instead of five regrowths.
     let mut headers = Vec::with_capacity(16);
+    let mut present = 0;
     let mut line_no = 1usize;
     let mut header_end = None;
     while pos < buf.len() {
@@ -121,7 +126,9 @@ pub fn parse(buf: &[u8]) -> Result<Message<'_>, Error> {
             return Err(Error::TooManyHeaders { limit: MAX_HEADERS });
         }
         let raw_text = text.and_then(|t| t.get(pos..value_end));
-        headers.push(parse_header(raw, raw_text, header_line)?);
+        let header = parse_header(raw, raw_text, header_line)?;
+        present |= header.known.map_or(0, Name::bit);
+        headers.push(header);
         pos = after;
     }
     if header_end.is_none() && pos - lead > MAX_HEADER_BLOCK {
@@ -135,6 +142,7 @@ pub fn parse(buf: &[u8]) -> Result<Message<'_>, Error> {
         body: &[],
         truncated: None,
         len: buf.len(),
+        present,
     };
     let Some(header_end) = header_end else {
         message.truncated = Some(Truncation::HeaderBlock);
@@ -318,12 +326,14 @@ fn parse_header<'a>(
     let after = raw.get(colon + 1..).unwrap_or_default();
     let raw_value = trim_lws(after);
     // The trimmed value's place in `raw`, to cut the same span from `text`.
-    let skip = after.len() - after.iter().skip_while(|&&b| is_lws(b)).count();
+    let skip = after.iter().take_while(|&&b| is_lws(b)).count();
     let value_text = text.and_then(|t| t.get(colon + 1 + skip..colon + 1 + skip + raw_value.len()));
+    let name = expand_compact(name);
     Ok(Header {
-        name: expand_compact(name),
+        name,
         value: header_value(raw_value, value_text),
         raw_value,
+        known: Name::of(name),
     })
 }
 
@@ -395,12 +405,21 @@ impl<'a> Message<'a> {
         }
     }
 
+    /// Whether the message holds this field.
+    pub fn has(&self, name: Name) -> bool {
+        self.present & name.bit() != 0
+    }
+
     /// The first header with this name (case-insensitive, compact forms accepted).
     pub fn header(&self, name: &str) -> Option<&Header<'a>> {
         let name = expand_compact(name);
-        self.headers
-            .iter()
-            .find(|h| h.name.eq_ignore_ascii_case(name))
+        match Name::of(name) {
+            Some(known) => self.first(known),
+            None => self
+                .headers
+                .iter()
+                .find(|h| h.name.eq_ignore_ascii_case(name)),
+        }
     }
 
     /// The value of the first header with this name.
@@ -411,9 +430,16 @@ impl<'a> Message<'a> {
     /// All headers with this name, in order.
     pub fn headers_named<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s Header<'a>> + 's {
         let name = expand_compact(name);
-        self.headers
-            .iter()
-            .filter(move |h| h.name.eq_ignore_ascii_case(name))
+        let known = Name::of(name);
+        // A known field the message lacks is not looked for.
+        let skip = match known {
+            Some(k) if !self.has(k) => self.headers.len(),
+            _ => 0,
+        };
+        self.headers.iter().skip(skip).filter(move |h| match known {
+            Some(k) => h.known == Some(k),
+            None => h.name.eq_ignore_ascii_case(name),
+        })
     }
 
     /// Every comma-separated value of every header with this name, in order.
@@ -422,30 +448,59 @@ impl<'a> Message<'a> {
             .flat_map(|h| split_outside(h.value.as_ref(), b','))
     }
 
+    /// The first header of a known field.
+    pub fn first(&self, name: Name) -> Option<&Header<'a>> {
+        self.all(name).next()
+    }
+
+    /// The value of the first header of a known field.
+    pub fn value(&self, name: Name) -> Option<&str> {
+        self.first(name).map(|h| h.value.as_ref())
+    }
+
+    /// All headers of a known field, in order.
+    pub fn all(&self, name: Name) -> impl Iterator<Item = &Header<'a>> + '_ {
+        let skip = if self.has(name) {
+            0
+        } else {
+            self.headers.len()
+        };
+        self.headers
+            .iter()
+            .skip(skip)
+            .filter(move |h| h.known == Some(name))
+    }
+
+    /// Every comma-separated value of every header of a known field, in order.
+    pub fn values(&self, name: Name) -> impl Iterator<Item = &str> + '_ {
+        self.all(name)
+            .flat_map(|h| split_outside(h.value.as_ref(), b','))
+    }
+
     pub fn call_id(&self) -> Option<&str> {
-        self.header_value("Call-ID").filter(|v| !v.is_empty())
+        self.value(Name::CallId).filter(|v| !v.is_empty())
     }
 
     /// Content-Length as a number; `None` if absent or not a decimal number (the first header counts).
     pub fn content_length(&self) -> Option<u64> {
-        parse_decimal(self.header("Content-Length")?.raw_value)
+        parse_decimal(self.first(Name::ContentLength)?.raw_value)
     }
 
     /// The full Content-Type value, parameters included.
     pub fn content_type(&self) -> Option<&str> {
-        self.header_value("Content-Type")
+        self.value(Name::ContentType)
     }
 
     pub fn user_agent(&self) -> Option<&str> {
-        self.header_value("User-Agent")
+        self.value(Name::UserAgent)
     }
 
     pub fn server(&self) -> Option<&str> {
-        self.header_value("Server")
+        self.value(Name::Server)
     }
 
     pub fn max_forwards(&self) -> Option<u32> {
-        let v = parse_decimal(self.header("Max-Forwards")?.raw_value)?;
+        let v = parse_decimal(self.first(Name::MaxForwards)?.raw_value)?;
         u32::try_from(v).ok()
     }
 }

@@ -51,7 +51,7 @@ pub use headers::{
     Auth, CSeq, MediaDebug, MsDiagnostic, NameAddr, Reason, SessionExpires, Via, Warning,
 };
 pub use message::{parse, parse_head, Header, Message, StartLine, Truncation};
-pub use registry::{expand_compact, Method, StatusCode};
+pub use registry::{expand_compact, Method, Name, StatusCode};
 pub use uri::Uri;
 
 /// Largest header block (start line and header fields) accepted, in bytes.

@@ -1,8 +1,9 @@
-//! SIP registries: methods, status codes and compact header names (RFC 3261 §7.1, §7.3.3, §21).
+//! SIP registries: methods, status codes and header names (RFC 3261 §7.1, §7.3.3, §21).
 //!
 //! Takes in: a method token, a status code number or a header name as parsed from a message.
 //! Produces: [`Method`] (unknown methods kept as [`Method::Other`]), [`StatusCode`] (any value kept, with its
-//! class predicates and canonical reason phrase) and [`expand_compact`] (the one table of compact forms).
+//! class predicates and canonical reason phrase), [`expand_compact`] (the one table of compact forms) and
+//! [`Name`] (the header fields callscope reads, recognised once per header).
 //! Does not: parse anything from bytes (see `super::message`) or judge whether a code fits a method.
 
 /// A SIP method (RFC 3261 §7.1, methods are case-sensitive); unknown methods are kept as [`Method::Other`].
@@ -239,3 +240,223 @@ pub fn expand_compact(name: &str) -> &str {
     }
     name
 }
+
+/// The header fields callscope reads. A header's name is recognised once, as its message is parsed
+/// ([`super::Header::known`]), so looking a field up compares a byte, and a field the message lacks is
+/// known absent at once ([`super::Message::has`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Name {
+    To,
+    Via,
+    From,
+    CSeq,
+    Route,
+    Server,
+    Reason,
+    MinSe,
+    CallId,
+    Contact,
+    Warning,
+    Expires,
+    UserAgent,
+    MinExpires,
+    ContentType,
+    MaxForwards,
+    RecordRoute,
+    Authorization,
+    ContentLength,
+    MsDiagnostics,
+    SessionExpires,
+    WwwAuthenticate,
+    ProxyAuthenticate,
+    PAssertedIdentity,
+    ProxyAuthorization,
+    MsDiagnosticsPublic,
+    MsClientDiagnostics,
+}
+
+impl Name {
+    /// Every field, in the order of the enum.
+    pub(super) const ALL: [Name; 27] = {
+        use Name::*;
+        [
+            To,
+            Via,
+            From,
+            CSeq,
+            Route,
+            Server,
+            Reason,
+            MinSe,
+            CallId,
+            Contact,
+            Warning,
+            Expires,
+            UserAgent,
+            MinExpires,
+            ContentType,
+            MaxForwards,
+            RecordRoute,
+            Authorization,
+            ContentLength,
+            MsDiagnostics,
+            SessionExpires,
+            WwwAuthenticate,
+            ProxyAuthenticate,
+            PAssertedIdentity,
+            ProxyAuthorization,
+            MsDiagnosticsPublic,
+            MsClientDiagnostics,
+        ]
+    };
+
+    /// The field a header name (long form, any case) denotes, if callscope reads it.
+    pub fn of(name: &str) -> Option<Name> {
+        // This runs for every header of every message: the length and the first and last letters
+        // pick the one candidate, which is then compared whole.
+        let b = name.as_bytes();
+        let (&first, &last) = (b.first()?, b.last()?);
+        let candidate = BY_SLOT[slot(b.len(), first, last)]?;
+        FOLDED[candidate as usize].matches(b).then_some(candidate)
+    }
+
+    /// The field's name as RFC 3261 (or its extension) spells it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Name::To => "To",
+            Name::Via => "Via",
+            Name::From => "From",
+            Name::CSeq => "CSeq",
+            Name::Route => "Route",
+            Name::Server => "Server",
+            Name::Reason => "Reason",
+            Name::MinSe => "Min-SE",
+            Name::CallId => "Call-ID",
+            Name::Contact => "Contact",
+            Name::Warning => "Warning",
+            Name::Expires => "Expires",
+            Name::UserAgent => "User-Agent",
+            Name::MinExpires => "Min-Expires",
+            Name::ContentType => "Content-Type",
+            Name::MaxForwards => "Max-Forwards",
+            Name::RecordRoute => "Record-Route",
+            Name::Authorization => "Authorization",
+            Name::ContentLength => "Content-Length",
+            Name::MsDiagnostics => "ms-diagnostics",
+            Name::SessionExpires => "Session-Expires",
+            Name::WwwAuthenticate => "WWW-Authenticate",
+            Name::ProxyAuthenticate => "Proxy-Authenticate",
+            Name::PAssertedIdentity => "P-Asserted-Identity",
+            Name::ProxyAuthorization => "Proxy-Authorization",
+            Name::MsDiagnosticsPublic => "ms-diagnostics-public",
+            Name::MsClientDiagnostics => "ms-client-diagnostics",
+        }
+    }
+
+    /// The field's bit in a set of fields ([`super::Message::has`]).
+    pub(super) fn bit(self) -> u32 {
+        1 << self as u32
+    }
+}
+
+/// A field's spelling ready for a comparison that ignores ASCII case: its bytes in lower case and
+/// 0x20 on each letter, both padded to three words. A byte ORed with 0x20 equals a lower-case
+/// letter only when it is that letter in either case, so `(name | letters) == lower`, word by word,
+/// is exactly `eq_ignore_ascii_case` for any bytes, in a few instructions instead of a few a byte.
+struct Folded {
+    len: usize,
+    lower: [u64; 3],
+    letters: [u64; 3],
+}
+
+/// The longest spelling a [`Folded`] holds.
+const FOLDED_LEN: usize = 24;
+
+impl Folded {
+    const fn of(spelled: &str) -> Folded {
+        let b = spelled.as_bytes();
+        assert!(b.len() <= FOLDED_LEN);
+        let mut lower = [0u8; FOLDED_LEN];
+        let mut letters = [0u8; FOLDED_LEN];
+        let mut i = 0;
+        while i < b.len() {
+            lower[i] = b[i].to_ascii_lowercase();
+            if b[i].is_ascii_alphabetic() {
+                letters[i] = 0x20;
+            }
+            i += 1;
+        }
+        Folded {
+            len: b.len(),
+            lower: words(lower),
+            letters: words(letters),
+        }
+    }
+
+    /// Whether `name` is the spelling in any case.
+    fn matches(&self, name: &[u8]) -> bool {
+        if name.len() != self.len {
+            return false;
+        }
+        let mut padded = [0u8; FOLDED_LEN];
+        match padded.get_mut(..name.len()) {
+            Some(head) => head.copy_from_slice(name),
+            None => return false,
+        }
+        let (name, _) = padded.as_chunks::<8>();
+        name.iter()
+            .zip(self.letters.iter().zip(&self.lower))
+            .all(|(w, (letters, lower))| (u64::from_le_bytes(*w) | letters) == *lower)
+    }
+}
+
+const fn words(b: [u8; FOLDED_LEN]) -> [u64; 3] {
+    let mut w = [0u64; 3];
+    let mut i = 0;
+    while i < FOLDED_LEN {
+        w[i / 8] |= (b[i] as u64) << (8 * (i % 8));
+        i += 1;
+    }
+    w
+}
+
+/// The [`Folded`] spelling of every [`Name`], by its discriminant.
+const FOLDED: [Folded; Name::ALL.len()] = {
+    let mut t = [const {
+        Folded {
+            len: 0,
+            lower: [0; 3],
+            letters: [0; 3],
+        }
+    }; Name::ALL.len()];
+    let mut i = 0;
+    while i < Name::ALL.len() {
+        assert!(Name::ALL[i] as usize == i);
+        t[i] = Folded::of(Name::ALL[i].as_str());
+        i += 1;
+    }
+    t
+};
+
+/// A name's slot in [`BY_SLOT`], from its length and its first and last bytes (case folded): the
+/// constants are chosen so that no two fields share a slot (checked as the table is built).
+const fn slot(len: usize, first: u8, last: u8) -> usize {
+    len.wrapping_mul(7)
+        .wrapping_add((first | 0x20) as usize)
+        .wrapping_add((last | 0x20) as usize * 23)
+        % 64
+}
+
+/// The one field each slot can hold.
+const BY_SLOT: [Option<Name>; 64] = {
+    let mut t = [None; 64];
+    let mut i = 0;
+    while i < Name::ALL.len() {
+        let b = Name::ALL[i].as_str().as_bytes();
+        let at = slot(b.len(), b[0], b[b.len() - 1]);
+        assert!(t[at].is_none(), "two header names share a slot");
+        t[at] = Some(Name::ALL[i]);
+        i += 1;
+    }
+    t
+};

@@ -270,6 +270,23 @@ fn header_lookup_case_insensitive_and_compact() {
     assert!(m.headers[0].is("call-id"));
 }
 
+#[test]
+fn known_fields_are_looked_up_as_by_name_and_absent_ones_not_at_all() {
+    let m = ok(b"OPTIONS sip:a SIP/2.0\r\nv: SIP/2.0/UDP a\r\nX-Via: no\r\nvIa: SIP/2.0/TCP b\r\ni: abc\r\n\r\n");
+    assert_eq!(m.headers[0].known, Some(Name::Via));
+    assert_eq!(m.headers[1].known, None);
+    assert_eq!(m.headers[3].known, Some(Name::CallId));
+    let by_name: Vec<_> = m.header_values("via").collect();
+    let by_field: Vec<_> = m.values(Name::Via).collect();
+    assert_eq!(by_name, ["SIP/2.0/UDP a", "SIP/2.0/TCP b"]);
+    assert_eq!(by_field, by_name);
+    assert_eq!(m.header_value("x-via"), Some("no"));
+    assert!(m.has(Name::Via) && m.has(Name::CallId) && !m.has(Name::To));
+    assert_eq!(m.first(Name::To), None);
+    assert_eq!(m.header("t"), None);
+    assert_eq!(m.value(Name::CallId), Some("abc"));
+}
+
 fn check_error(input: &[u8], expected: Error) {
     assert_eq!(parse(input), Err(expected), "{:?}", show(input));
 }

@@ -166,6 +166,30 @@ fn render(g: &Gen) -> Vec<u8> {
 }
 
 proptest! {
+    /// Name::of is exactly a case-insensitive comparison with every spelling, on names near the
+    /// spellings: case flipped, bytes that differ from one by 0x20 (`-` and CR, `_` and DEL), cut.
+    #[test]
+    fn header_names_are_known_exactly_as_case_insensitive_spellings(
+        pick in 0..Name::ALL.len(),
+        edits in proptest::collection::vec((any::<proptest::sample::Index>(), 0u8..4, 0u8..128), 0..4),
+        cut in any::<proptest::sample::Index>(),
+    ) {
+        let mut b = Name::ALL[pick].as_str().as_bytes().to_vec();
+        for (at, kind, byte) in edits {
+            let i = at.index(b.len());
+            match kind {
+                0 => b[i] ^= 0x20,
+                1 => b[i] = b[i].to_ascii_uppercase(),
+                2 => b[i] = byte,
+                _ => b.insert(i, byte),
+            }
+        }
+        let end = cut.index(b.len() + 2).min(b.len());
+        let name = std::str::from_utf8(&b[..end]).expect("ASCII");
+        let expected = Name::ALL.iter().copied().find(|n| n.as_str().eq_ignore_ascii_case(name));
+        prop_assert_eq!(Name::of(name), expected);
+    }
+
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
         exercise(&bytes);

@@ -106,3 +106,57 @@ fn status_code_is_a_copy_ordered_hashable_number() {
         [StatusCode(486), StatusCode(486), StatusCode(200)].into();
     assert_eq!(set.len(), 2);
 }
+
+#[test]
+fn header_names_are_recognised_in_any_case_and_nothing_else_is() {
+    let spelled = [
+        "To",
+        "Via",
+        "From",
+        "CSeq",
+        "Route",
+        "Server",
+        "Reason",
+        "Min-SE",
+        "Call-ID",
+        "Contact",
+        "Warning",
+        "Expires",
+        "User-Agent",
+        "Min-Expires",
+        "Content-Type",
+        "Max-Forwards",
+        "Record-Route",
+        "Authorization",
+        "Content-Length",
+        "ms-diagnostics",
+        "Session-Expires",
+        "WWW-Authenticate",
+        "Proxy-Authenticate",
+        "P-Asserted-Identity",
+        "Proxy-Authorization",
+        "ms-diagnostics-public",
+        "ms-client-diagnostics",
+    ];
+    let mut bits = 0u32;
+    for s in spelled {
+        let name = Name::of(s).unwrap_or_else(|| panic!("{s} is known"));
+        assert_eq!(name.as_str(), s);
+        assert_eq!(Name::of(&s.to_ascii_uppercase()), Some(name));
+        assert_eq!(Name::of(&s.to_ascii_lowercase()), Some(name));
+        assert_eq!(bits & name.bit(), 0, "{s} has a bit of its own");
+        bits |= name.bit();
+    }
+    for other in [
+        "",
+        "T",
+        "Tо",
+        "Vias",
+        "Call-Id-",
+        "Supported",
+        "X-Call-ID",
+        "i",
+    ] {
+        assert_eq!(Name::of(other), None, "{other}");
+    }
+}
