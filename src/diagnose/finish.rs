@@ -185,9 +185,12 @@ impl Diagnoser {
         self.finished.len()
     }
 
-    /// What was finished since the last call, in order.
+    /// What was finished since the last call, in order. What gathers next starts with room for as
+    /// many (items are large, and the end of a capture hands on batch after full batch: regrowing
+    /// each from empty copied every item several times).
     pub fn take(&mut self) -> Vec<Finished> {
-        std::mem::take(&mut self.finished)
+        let room = Vec::with_capacity(self.finished.len());
+        std::mem::replace(&mut self.finished, room)
     }
 
     /// Gathers an ICMP error as it is seen (it needs no diagnosis), in order with the rest.
