@@ -241,75 +241,63 @@ pub fn expand_compact(name: &str) -> &str {
     name
 }
 
-/// The header fields callscope reads. A header's name is recognised once, as its message is parsed
-/// ([`super::Header::known`]), so looking a field up compares a byte, and a field the message lacks is
-/// known absent at once ([`super::Message::has`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Name {
-    To,
-    Via,
-    From,
-    CSeq,
-    Route,
-    Server,
-    Reason,
-    MinSe,
-    CallId,
-    Contact,
-    Warning,
-    Expires,
-    UserAgent,
-    MinExpires,
-    ContentType,
-    MaxForwards,
-    RecordRoute,
-    Authorization,
-    ContentLength,
-    MsDiagnostics,
-    SessionExpires,
-    WwwAuthenticate,
-    ProxyAuthenticate,
-    PAssertedIdentity,
-    ProxyAuthorization,
-    MsDiagnosticsPublic,
-    MsClientDiagnostics,
+/// Declares [`Name`] from one list of the fields and their spellings: the enum, [`Name::ALL`] and
+/// [`Name::as_str`] cannot disagree.
+macro_rules! names {
+    ($($name:ident => $spelled:literal,)*) => {
+        /// The header fields callscope reads. A header's name is recognised once, as its message is
+        /// parsed ([`super::Header::known`]), so looking a field up compares a byte, and a field the
+        /// message lacks is known absent at once ([`super::Message::has`]).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Name {
+            $($name,)*
+        }
+
+        impl Name {
+            /// Every field, in the order of the enum.
+            pub(super) const ALL: [Name; [$(Name::$name),*].len()] = [$(Name::$name),*];
+
+            /// The field's name as RFC 3261 (or its extension) spells it.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(Name::$name => $spelled,)*
+                }
+            }
+        }
+    };
+}
+
+names! {
+    To => "To",
+    Via => "Via",
+    From => "From",
+    CSeq => "CSeq",
+    Route => "Route",
+    Server => "Server",
+    Reason => "Reason",
+    MinSe => "Min-SE",
+    CallId => "Call-ID",
+    Contact => "Contact",
+    Warning => "Warning",
+    Expires => "Expires",
+    UserAgent => "User-Agent",
+    MinExpires => "Min-Expires",
+    ContentType => "Content-Type",
+    MaxForwards => "Max-Forwards",
+    RecordRoute => "Record-Route",
+    Authorization => "Authorization",
+    ContentLength => "Content-Length",
+    MsDiagnostics => "ms-diagnostics",
+    SessionExpires => "Session-Expires",
+    WwwAuthenticate => "WWW-Authenticate",
+    ProxyAuthenticate => "Proxy-Authenticate",
+    PAssertedIdentity => "P-Asserted-Identity",
+    ProxyAuthorization => "Proxy-Authorization",
+    MsDiagnosticsPublic => "ms-diagnostics-public",
+    MsClientDiagnostics => "ms-client-diagnostics",
 }
 
 impl Name {
-    /// Every field, in the order of the enum.
-    pub(super) const ALL: [Name; 27] = {
-        use Name::*;
-        [
-            To,
-            Via,
-            From,
-            CSeq,
-            Route,
-            Server,
-            Reason,
-            MinSe,
-            CallId,
-            Contact,
-            Warning,
-            Expires,
-            UserAgent,
-            MinExpires,
-            ContentType,
-            MaxForwards,
-            RecordRoute,
-            Authorization,
-            ContentLength,
-            MsDiagnostics,
-            SessionExpires,
-            WwwAuthenticate,
-            ProxyAuthenticate,
-            PAssertedIdentity,
-            ProxyAuthorization,
-            MsDiagnosticsPublic,
-            MsClientDiagnostics,
-        ]
-    };
-
     /// The field a header name (long form, any case) denotes, if callscope reads it.
     pub fn of(name: &str) -> Option<Name> {
         // This runs for every header of every message: the length and the first and last letters
@@ -318,39 +306,6 @@ impl Name {
         let (&first, &last) = (b.first()?, b.last()?);
         let candidate = BY_SLOT[slot(b.len(), first, last)]?;
         FOLDED[candidate as usize].matches(b).then_some(candidate)
-    }
-
-    /// The field's name as RFC 3261 (or its extension) spells it.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Name::To => "To",
-            Name::Via => "Via",
-            Name::From => "From",
-            Name::CSeq => "CSeq",
-            Name::Route => "Route",
-            Name::Server => "Server",
-            Name::Reason => "Reason",
-            Name::MinSe => "Min-SE",
-            Name::CallId => "Call-ID",
-            Name::Contact => "Contact",
-            Name::Warning => "Warning",
-            Name::Expires => "Expires",
-            Name::UserAgent => "User-Agent",
-            Name::MinExpires => "Min-Expires",
-            Name::ContentType => "Content-Type",
-            Name::MaxForwards => "Max-Forwards",
-            Name::RecordRoute => "Record-Route",
-            Name::Authorization => "Authorization",
-            Name::ContentLength => "Content-Length",
-            Name::MsDiagnostics => "ms-diagnostics",
-            Name::SessionExpires => "Session-Expires",
-            Name::WwwAuthenticate => "WWW-Authenticate",
-            Name::ProxyAuthenticate => "Proxy-Authenticate",
-            Name::PAssertedIdentity => "P-Asserted-Identity",
-            Name::ProxyAuthorization => "Proxy-Authorization",
-            Name::MsDiagnosticsPublic => "ms-diagnostics-public",
-            Name::MsClientDiagnostics => "ms-client-diagnostics",
-        }
     }
 
     /// The field's bit in a set of fields ([`super::Message::has`]).
@@ -449,6 +404,7 @@ const fn slot(len: usize, first: u8, last: u8) -> usize {
 
 /// The one field each slot can hold.
 const BY_SLOT: [Option<Name>; 64] = {
+    assert!(Name::ALL.len() <= 32, "a field has a bit of a u32");
     let mut t = [None; 64];
     let mut i = 0;
     while i < Name::ALL.len() {
