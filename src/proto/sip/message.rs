@@ -413,13 +413,7 @@ impl<'a> Message<'a> {
     /// The first header with this name (case-insensitive, compact forms accepted).
     pub fn header(&self, name: &str) -> Option<&Header<'a>> {
         let name = expand_compact(name);
-        match Name::of(name) {
-            Some(known) => self.first(known),
-            None => self
-                .headers
-                .iter()
-                .find(|h| h.name.eq_ignore_ascii_case(name)),
-        }
+        self.matching(Name::of(name), name).next()
     }
 
     /// The value of the first header with this name.
@@ -430,16 +424,7 @@ impl<'a> Message<'a> {
     /// All headers with this name, in order.
     pub fn headers_named<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s Header<'a>> + 's {
         let name = expand_compact(name);
-        let known = Name::of(name);
-        // A known field the message lacks is not looked for.
-        let skip = match known {
-            Some(k) if !self.has(k) => self.headers.len(),
-            _ => 0,
-        };
-        self.headers.iter().skip(skip).filter(move |h| match known {
-            Some(k) => h.known == Some(k),
-            None => h.name.eq_ignore_ascii_case(name),
-        })
+        self.matching(Name::of(name), name)
     }
 
     /// Every comma-separated value of every header with this name, in order.
@@ -460,15 +445,24 @@ impl<'a> Message<'a> {
 
     /// All headers of a known field, in order.
     pub fn all(&self, name: Name) -> impl Iterator<Item = &Header<'a>> + '_ {
-        let skip = if self.has(name) {
-            0
-        } else {
-            self.headers.len()
+        self.matching(Some(name), name.as_str())
+    }
+
+    /// The headers of a field, in order: a known one by its [`Name`] (none looked at when the
+    /// message lacks it), any other by `name`.
+    fn matching<'s, 'n>(
+        &'s self,
+        known: Option<Name>,
+        name: &'n str,
+    ) -> impl Iterator<Item = &'s Header<'a>> + use<'s, 'n, 'a> {
+        let skip = match known {
+            Some(k) if !self.has(k) => self.headers.len(),
+            _ => 0,
         };
-        self.headers
-            .iter()
-            .skip(skip)
-            .filter(move |h| h.known == Some(name))
+        self.headers.iter().skip(skip).filter(move |h| match known {
+            Some(k) => h.known == Some(k),
+            None => h.name.eq_ignore_ascii_case(name),
+        })
     }
 
     /// Every comma-separated value of every header of a known field, in order.
